@@ -1,0 +1,35 @@
+PY     := .venv/bin/python
+V01    := tests/conformance_official/v01
+V02    := tests/conformance_official/v02
+CONF01 := $(V01)/node_modules/.bin/node $(V01)/node_modules/@modelcontextprotocol/conformance/dist/index.js
+CONF02 := $(V02)/node_modules/.bin/node $(V02)/node_modules/@modelcontextprotocol/conformance/dist/index.js
+VENV   := .venv/.installed
+CONF   := $(V01)/node_modules/.stamp $(V02)/node_modules/.stamp
+
+.PHONY: run test bench conformance-report clean
+
+run: $(VENV)
+	$(PY) -m servers.everything --port 8000
+
+test: $(VENV) $(CONF)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)
+	$(PY) -m bench.run
+
+conformance-report: $(VENV) $(CONF)
+	$(PY) -m conformance.report
+
+$(VENV): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -e '.[dev]'
+	touch $@
+
+# node 22 arrives via the `node` package's preinstall script: never --ignore-scripts.
+%/node_modules/.stamp: %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund
+	touch $@
+
+clean:
+	rm -rf .venv $(V01)/node_modules $(V02)/node_modules

@@ -1,0 +1,1 @@
+"""mcp_transport: the Model Context Protocol over Streamable HTTP and stdio."""

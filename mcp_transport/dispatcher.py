@@ -1,0 +1,345 @@
+"""The one JSON-RPC dispatcher every transport shares (stdio, legacy HTTP, modern HTTP),
+on both sides (server and client).
+
+A transport parses bytes into messages and calls :meth:`Dispatcher.receive`; the dispatcher
+calls the transport's ``send(message, related_to)`` for everything going out. ``related_to``
+is the id of the inbound request an outgoing message belongs to (its response, its progress,
+a server->client request made while handling it), or None for unrelated traffic; HTTP uses it
+to pick the SSE stream, stdio ignores it.
+
+Bookkeeping (id allocation, the pending table, progress monotonicity, "close resolves every
+pending request") lives in :class:`PendingTable`, which is synchronous and tested without an
+event loop. The :class:`Dispatcher` is the thin async shell around it: task spawning,
+timeouts and cancellation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from .errors import ConnectionClosed, InternalError, InvalidRequest, RemoteError, RequestTimeout, RPCError
+from .jsonrpc import ErrorObject, ErrorResponse, Message, Notification, Request, RequestId, Result
+from .methods import MethodTable
+
+__all__ = [
+    "DEFAULT_REQUEST_TIMEOUT",
+    "Dispatcher",
+    "NotificationHandler",
+    "PendingTable",
+    "ProgressCallback",
+    "RequestContext",
+    "SendFn",
+]
+
+log = logging.getLogger("mcp_transport.dispatcher")
+
+SendFn = Callable[[Message, "RequestId | None"], Awaitable[None]]
+ProgressCallback = Callable[[float, "float | None", "str | None"], Awaitable[None]]
+NotificationHandler = Callable[["Dispatcher", Notification], Awaitable[None]]
+
+# Outbound requests time out after this many seconds unless the caller says otherwise. Progress
+# notifications extend the deadline, but never past MAX_REQUEST_TIMEOUT (digest §4.7).
+DEFAULT_REQUEST_TIMEOUT = 60.0
+MAX_REQUEST_TIMEOUT_FACTOR = 10
+
+_INTERNAL_ERROR_MESSAGE = "Internal error: the handler failed; the details are in the server log"
+
+
+class _Pending:
+    __slots__ = ("done", "hard_deadline", "on_progress", "outcome", "scope", "timeout")
+
+    def __init__(self, on_progress: ProgressCallback | None, timeout: float) -> None:
+        self.done = anyio.Event()
+        self.outcome: dict[str, Any] | Exception | None = None
+        self.on_progress = on_progress
+        self.scope: anyio.CancelScope | None = None
+        self.timeout = timeout
+        self.hard_deadline = math.inf
+
+
+class PendingTable:
+    """Outbound requests awaiting a response: id allocation and resolution.
+
+    Synchronous on purpose: every state change is a plain method call, so the rules ("a
+    response resolves exactly one request", "close resolves all of them") are tested without
+    an event loop.
+    """
+
+    __slots__ = ("_next_id", "_pending", "closed")
+
+    def __init__(self) -> None:
+        self._next_id = 0
+        self._pending: dict[RequestId, _Pending] = {}
+        self.closed: Exception | None = None
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def open(self, on_progress: ProgressCallback | None = None, timeout: float = math.inf) -> tuple[int, _Pending]:
+        if self.closed is not None:
+            raise ConnectionClosed(f"the connection is closed: {self.closed}")
+        self._next_id += 1
+        entry = _Pending(on_progress, timeout)
+        self._pending[self._next_id] = entry
+        return self._next_id, entry
+
+    def get(self, request_id: Any) -> _Pending | None:
+        return self._pending.get(request_id)
+
+    def resolve(self, message: Result | ErrorResponse) -> bool:
+        """Complete the request this response answers. False for an unknown id (ignored)."""
+        entry = self._pending.pop(message.id, None) if message.id is not None else None
+        if entry is None:
+            return False
+        if isinstance(message, Result):
+            entry.outcome = message.result
+        else:
+            err = message.error
+            entry.outcome = RemoteError(err.code, err.message, err.data)
+        entry.done.set()
+        return True
+
+    def forget(self, request_id: RequestId) -> None:
+        self._pending.pop(request_id, None)
+
+    def close(self, reason: str) -> None:
+        """Fail every pending request with ConnectionClosed; later opens fail at once."""
+        if self.closed is None:
+            self.closed = ConnectionClosed(reason)
+        pending, self._pending = self._pending, {}
+        for entry in pending.values():
+            entry.outcome = ConnectionClosed(f"the connection closed before the response arrived: {reason}")
+            entry.done.set()
+
+
+class RequestContext:
+    """One inbound request being handled: what handlers use to talk back to the peer.
+
+    Everything sent through it is related to this request, so on HTTP it travels on this
+    request's stream. ``peer`` is whatever the owner of the dispatcher attached (the MCP
+    layer keeps the negotiated version and capabilities there).
+    """
+
+    __slots__ = ("_last_progress", "dispatcher", "id", "method", "params", "peer", "progress_token")
+
+    def __init__(self, dispatcher: Dispatcher, request: Request, peer: Any) -> None:
+        self.dispatcher = dispatcher
+        self.id = request.id
+        self.method = request.method
+        self.params = request.params or {}
+        self.peer = peer
+        meta = self.params.get("_meta")
+        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        self.progress_token = token if type(token) in (str, int) else None
+        self._last_progress = -math.inf
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        meta = self.params.get("_meta")
+        return meta if isinstance(meta, dict) else {}
+
+    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        await self.dispatcher.notify(method, params, related_to=self.id)
+
+    async def request(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> dict[str, Any]:
+        return await self.dispatcher.request(method, params, timeout=timeout, related_to=self.id)
+
+    async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        """Send notifications/progress if the requester asked for it (digest §4.4).
+
+        ``progress`` must increase with every call; a value that does not is dropped rather
+        than sent, because the spec forbids it and the peer may reject the stream.
+        """
+        if self.progress_token is None or not progress > self._last_progress:
+            return
+        self._last_progress = progress
+        params: dict[str, Any] = {"progressToken": self.progress_token, "progress": progress}
+        if total is not None:
+            params["total"] = total
+        if message is not None:
+            params["message"] = message
+        await self.notify("notifications/progress", params)
+
+
+class Dispatcher:
+    """JSON-RPC for one connection (a stdio pipe, or one HTTP session on this worker).
+
+    Inbound requests run concurrently in ``task_group``, each in its own cancel scope, so a
+    slow request never blocks others. Inbound notifications run inline, in arrival order,
+    and must not block. ``notifications/cancelled`` and ``notifications/progress`` are
+    handled here; everything else goes to ``on_notification``.
+    """
+
+    def __init__(
+        self,
+        methods: MethodTable,
+        send: SendFn,
+        task_group: TaskGroup,
+        *,
+        peer: Any = None,
+        on_notification: NotificationHandler | None = None,
+        uncancellable: frozenset[str] = frozenset({"initialize"}),
+        default_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        context_class: type[RequestContext] = RequestContext,
+    ) -> None:
+        self.methods = methods
+        self.peer = peer
+        self._send = send
+        self._task_group = task_group
+        self._on_notification = on_notification
+        self._uncancellable = uncancellable
+        self._default_timeout = default_timeout
+        self._context_class = context_class
+        self._pending = PendingTable()
+        # Inbound requests in progress: id -> (method, the cancel scope of its handler).
+        self._inbound: dict[RequestId, tuple[str, anyio.CancelScope]] = {}
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """Inbound requests being handled plus outbound requests awaiting an answer."""
+        return len(self._inbound) + len(self._pending)
+
+    async def receive(self, message: Message) -> None:
+        """Feed one parsed message from the peer."""
+        if isinstance(message, Request):
+            if message.id in self._inbound:
+                err = InvalidRequest(f"Request id {message.id!r} is already in use by a request in progress")
+                await self._send(ErrorResponse(message.id, err.to_error()), message.id)
+                return
+            scope = anyio.CancelScope()
+            self._inbound[message.id] = (message.method, scope)
+            self._task_group.start_soon(self._handle, message, scope)
+        elif isinstance(message, (Result, ErrorResponse)):
+            self._pending.resolve(message)
+        elif message.method == "notifications/cancelled":
+            self._cancel_inbound((message.params or {}).get("requestId"))
+        elif message.method == "notifications/progress":
+            await self._progress(message.params or {})
+        elif self._on_notification is not None:
+            await self._on_notification(self, message)
+
+    async def handle(self, request: Request) -> Result | ErrorResponse:
+        """Run one request to completion and return its response without sending it.
+
+        For transports that answer in the same call (the HTTP JSON fast path); not
+        cancellable through notifications/cancelled.
+        """
+        ctx = self._context_class(self, request, self.peer)
+        try:
+            return Result(request.id, await self.methods.call(ctx, request.method, request.params, request.id))
+        except Exception as exc:
+            return ErrorResponse(request.id, _error_object(request, exc))
+
+    async def _handle(self, request: Request, scope: anyio.CancelScope) -> None:
+        response: Result | ErrorResponse | None = None
+        try:
+            with scope:
+                response = await self.handle(request)
+        finally:
+            self._inbound.pop(request.id, None)
+        # A cancelled request gets no response (digest §4.5).
+        if response is not None and not scope.cancel_called:
+            await self._send(response, request.id)
+
+    def _cancel_inbound(self, request_id: Any) -> None:
+        entry = self._inbound.get(request_id) if type(request_id) in (str, int) else None
+        # Unknown, finished, malformed or uncancellable (initialize): ignored (digest §4.5).
+        if entry is not None and entry[0] not in self._uncancellable:
+            entry[1].cancel()
+
+    async def _progress(self, params: dict[str, Any]) -> None:
+        entry = self._pending.get(params.get("progressToken"))
+        if entry is None or entry.on_progress is None:
+            return
+        progress = params.get("progress")
+        if not isinstance(progress, (int, float)):
+            return
+        if entry.scope is not None and math.isfinite(entry.timeout):
+            # Progress proves the peer is alive: push the deadline out, within the maximum.
+            extended = min(anyio.current_time() + entry.timeout, entry.hard_deadline)
+            entry.scope.deadline = max(entry.scope.deadline, extended)
+        await entry.on_progress(progress, params.get("total"), params.get("message"))
+
+    # -- outbound --------------------------------------------------------------------------
+
+    async def notify(self, method: str, params: dict[str, Any] | None = None, *, related_to: RequestId | None = None) -> None:
+        await self._send(Notification(method, params), related_to)
+
+    async def request(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        related_to: RequestId | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        """Send a request to the peer and wait for its result.
+
+        Raises RemoteError (the peer answered with an error), RequestTimeout (after sending
+        notifications/cancelled) or ConnectionClosed. Never waits forever: ``timeout`` is
+        the idle limit (progress resets it), bounded by MAX_REQUEST_TIMEOUT_FACTOR times it.
+        """
+        limit = self._default_timeout if timeout is None else timeout
+        rid, entry = self._pending.open(on_progress, limit)
+        if on_progress is not None:
+            params = dict(params or {})
+            params["_meta"] = {**(params.get("_meta") or {}), "progressToken": rid}
+        now = anyio.current_time()
+        entry.hard_deadline = now + limit * MAX_REQUEST_TIMEOUT_FACTOR
+        try:
+            await self._send(Request(rid, method, params), related_to)
+            with anyio.CancelScope(deadline=now + limit) as scope:
+                entry.scope = scope
+                await entry.done.wait()
+        except BaseException:
+            if not entry.done.is_set():
+                with anyio.CancelScope(shield=True):
+                    await self._abandon(rid, related_to, "the request was cancelled by the caller")
+            raise
+        if not entry.done.is_set():
+            await self._abandon(rid, related_to, "timeout")
+            raise RequestTimeout(f"{method} (id {rid}) got no response within {limit:g} s")
+        outcome = entry.outcome
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome  # type: ignore[return-value]
+
+    async def _abandon(self, rid: int, related_to: RequestId | None, reason: str) -> None:
+        self._pending.forget(rid)
+        if self._pending.closed is not None:
+            return
+        try:
+            await self._send(Notification("notifications/cancelled", {"requestId": rid, "reason": reason}), related_to)
+        except Exception:  # the connection may be gone; the request is already abandoned
+            log.debug("could not send cancellation for request %s", rid, exc_info=True)
+
+    # -- shutdown --------------------------------------------------------------------------
+
+    def close(self, reason: str = "connection closed") -> None:
+        """Resolve every pending outbound request with ConnectionClosed and cancel every
+        running inbound handler. Idempotent."""
+        self._pending.close(reason)
+        for _, scope in list(self._inbound.values()):
+            scope.cancel()
+
+    @property
+    def closed(self) -> bool:
+        return self._pending.closed is not None
+
+
+def _error_object(request: Request, exc: Exception) -> ErrorObject:
+    """The one place where a handler's exception becomes a JSON-RPC error."""
+    if isinstance(exc, RPCError):
+        return exc.to_error()
+    log.error("handler for %s (id %r) failed", request.method, request.id, exc_info=exc)
+    return InternalError(_INTERNAL_ERROR_MESSAGE).to_error()
+

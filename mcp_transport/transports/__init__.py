@@ -1,0 +1,1 @@
+"""Transports: they frame bytes and move them; they never interpret MCP methods."""
