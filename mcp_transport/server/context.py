@@ -6,10 +6,11 @@ HTTP; it can read ``ctx.era`` if it cares about the protocol revision.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..dispatcher import RequestContext
-from ..jsonrpc import RequestId
+from ..jsonrpc import Message, RequestId
 from ..protocol import LOG_LEVELS, Era, Lifecycle, PeerState
 
 if TYPE_CHECKING:
@@ -23,12 +24,15 @@ class ServerConnection:
     session on a worker. Modern (2026-07-28) requests never read it: their state arrives
     with each request."""
 
-    __slots__ = ("lifecycle", "state", "subscriptions")
+    __slots__ = ("lifecycle", "send_unrelated", "state", "subscriptions")
 
     def __init__(self, state: PeerState | None = None, lifecycle: Lifecycle | None = None) -> None:
         self.state = state
         self.lifecycle = lifecycle or Lifecycle()
         self.subscriptions: set[str] = set()
+        # Set by the transport: delivers a message that belongs to no request (list_changed,
+        # resources/updated) to this peer; on HTTP that is the session's GET stream.
+        self.send_unrelated: Callable[[Message], Awaitable[None]] | None = None
 
 
 class ServerRequestContext(RequestContext):

@@ -99,6 +99,9 @@ class MCPServer:
         self.tools: dict[str, Tool] = {}
         self.methods = MethodTable()
         self._notification_handlers: dict[str, Callable[[ServerConnection, dict[str, Any]], Awaitable[None]]] = {}
+        # Live legacy connections on this process, for notifications that belong to no
+        # request. Transports attach/detach; modern requests never appear here.
+        self.connections: set[ServerConnection] = set()
         self._register_core_methods()
 
     # -- registration ----------------------------------------------------------------------
@@ -191,6 +194,29 @@ class MCPServer:
         handler = self._notification_handlers.get(message.method)
         if handler is not None:
             await handler(connection, message.params or {})
+
+    def attach(self, connection: ServerConnection) -> None:
+        self.connections.add(connection)
+
+    def detach(self, connection: ServerConnection) -> None:
+        self.connections.discard(connection)
+
+    async def notify_all(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        only: Callable[[ServerConnection], bool] | None = None,
+    ) -> None:
+        """Send a notification to every initialized legacy connection (``only`` filters)."""
+        message = Notification(method, params)
+        for connection in list(self.connections):
+            if connection.send_unrelated is None or connection.state is None or (only and not only(connection)):
+                continue
+            try:
+                await connection.send_unrelated(message)
+            except Exception:  # one dead peer must not stop delivery to the others
+                pass
 
     def run_stdio(self) -> None:
         """Serve on this process's stdin/stdout until stdin closes."""

@@ -160,6 +160,8 @@ async def serve_stdio(
     out_stream = stdout if stdout is not None else _FdSendStream(sys.stdout.buffer.fileno())
     writer = _LineWriter(out_stream)
     connection = ServerConnection()
+    connection.send_unrelated = writer.write
+    server.attach(connection)
 
     async def send(message: Message, related_to: RequestId | None) -> None:
         await writer.write(message)
@@ -192,6 +194,7 @@ async def serve_stdio(
             while dispatcher.in_flight:
                 await anyio.sleep(0.01)
         dispatcher.close("stdin closed")
+        server.detach(connection)
         tg.cancel_scope.cancel()
 
 
