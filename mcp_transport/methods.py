@@ -13,12 +13,16 @@ exceptions to JSON-RPC errors.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from jsonrpcserver.async_dispatcher import dispatch_request
-from jsonrpcserver.request import Request as _LibRequest
-from jsonrpcserver.result import ErrorResult, Success
+with warnings.catch_warnings():
+    # jsonrpcserver 5.0.9 reads its bundled schema with a deprecated importlib.resources call.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from jsonrpcserver.async_dispatcher import dispatch_request
+    from jsonrpcserver.request import Request as _LibRequest
+    from jsonrpcserver.result import ErrorResult, Success
 from oslash.either import Left  # type: ignore[import-untyped]
 
 from .errors import InvalidParams, MethodNotFound
