@@ -1,0 +1,207 @@
+"""The 2026-07-28 request-metadata headers (SEP-2243, digest §2.B.5), both sides.
+
+Sans-IO: the client builds ``MCP-Protocol-Version``, ``Mcp-Method``, ``Mcp-Name`` and
+``Mcp-Param-*`` from a request; the server checks them against the body. The body is the
+source of truth; the headers are mirrors for intermediaries, so any disagreement is a
+HeaderMismatch (-32020).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import HeaderMismatch
+from .protocol import META_PROTOCOL_VERSION
+
+__all__ = [
+    "NAMED_METHODS",
+    "decode_value",
+    "encode_value",
+    "header_params",
+    "invalid_header_annotations",
+    "request_headers",
+    "validate_request_headers",
+]
+
+# Methods whose target is mirrored into Mcp-Name, and the params field it comes from.
+NAMED_METHODS: dict[str, str] = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_PARAM_PREFIX = "mcp-param-"
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 tchar
+_SAFE_VALUE = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")  # visible ASCII, no edge spaces
+_B64_PREFIX, _B64_SUFFIX = "=?base64?", "?="
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def encode_value(value: Any) -> str:
+    """A header value for a string, integer or boolean, Base64-wrapped when it is not safe
+    as a plain header value (non-ASCII, control characters, edge whitespace), or when it
+    would itself look wrapped."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    looks_wrapped = text.startswith(_B64_PREFIX) and text.endswith(_B64_SUFFIX)
+    if _SAFE_VALUE.match(text) and not looks_wrapped:
+        return text
+    return _B64_PREFIX + base64.b64encode(text.encode("utf-8")).decode("ascii") + _B64_SUFFIX
+
+
+def decode_value(raw: str) -> str:
+    """The value a header carries: surrounding space/tab stripped (HTTP optional whitespace;
+    not every parser strips it), Base64 unwrapped. Raises ValueError for a malformed wrap."""
+    text = raw.strip(" \t")
+    if text.startswith(_B64_PREFIX) and text.endswith(_B64_SUFFIX):
+        inner = text[len(_B64_PREFIX) : -len(_B64_SUFFIX)]
+        try:
+            return base64.b64decode(inner, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise ValueError(f"malformed Base64 header value {raw!r}") from exc
+    if any(ord(c) < 0x20 or ord(c) > 0x7E for c in text):
+        raise ValueError(f"header value {raw!r} has characters that must be Base64-wrapped")
+    return text
+
+
+def header_params(input_schema: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """``x-mcp-header`` annotations of a tool: header name -> property path from the root.
+
+    Only properties reachable through a chain of ``properties`` count (digest §2.B.5).
+    """
+    found: dict[str, tuple[str, ...]] = {}
+
+    def walk(schema: Mapping[str, Any], path: tuple[str, ...]) -> None:
+        props = schema.get("properties")
+        if not isinstance(props, Mapping):
+            return
+        for key, sub in props.items():
+            if not isinstance(sub, Mapping):
+                continue
+            name = sub.get("x-mcp-header")
+            if isinstance(name, str):
+                found[name] = (*path, key)
+            walk(sub, (*path, key))
+
+    walk(input_schema, ())
+    return found
+
+
+def invalid_header_annotations(input_schema: Mapping[str, Any]) -> list[str]:
+    """Why a tool's ``x-mcp-header`` annotations are invalid (empty list when valid).
+
+    A client on HTTP must drop a tool with invalid annotations from tools/list.
+    """
+    problems: list[str] = []
+    seen: set[str] = set()
+
+    def walk(schema: Any, reachable: bool, where: str) -> None:
+        if isinstance(schema, Mapping):
+            if "x-mcp-header" in schema:
+                name = schema["x-mcp-header"]
+                if not reachable:
+                    problems.append(f"{where}: x-mcp-header only on properties reachable through 'properties'")
+                elif not isinstance(name, str) or not name or not _TOKEN.match(name):
+                    problems.append(f"{where}: x-mcp-header {name!r} is not a non-empty HTTP token")
+                elif name.lower() in seen:
+                    problems.append(f"{where}: x-mcp-header {name!r} is used twice (names are case-insensitive)")
+                elif schema.get("type") not in ("string", "integer", "boolean"):
+                    problems.append(f"{where}: x-mcp-header only on string, integer or boolean properties")
+                else:
+                    seen.add(name.lower())
+            for key, sub in schema.items():
+                if key == "properties" and isinstance(sub, Mapping):
+                    for prop, prop_schema in sub.items():
+                        walk(prop_schema, reachable, f"{where}.{prop}")
+                elif key != "x-mcp-header":
+                    walk(sub, False, f"{where}/{key}")
+        elif isinstance(schema, list):
+            for i, item in enumerate(schema):
+                walk(item, False, f"{where}[{i}]")
+
+    walk(input_schema, True, "inputSchema")
+    return problems
+
+
+def _argument_at(arguments: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(arguments, Mapping):
+            return None
+        arguments = arguments.get(key)
+    return arguments
+
+
+def request_headers(method: str, params: Mapping[str, Any] | None, input_schema: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The metadata headers a modern client sends with a request."""
+    params = params or {}
+    headers = {"Mcp-Method": method}
+    meta = params.get("_meta")
+    if isinstance(meta, Mapping) and isinstance(meta.get(META_PROTOCOL_VERSION), str):
+        headers["MCP-Protocol-Version"] = meta[META_PROTOCOL_VERSION]
+    field = NAMED_METHODS.get(method)
+    if field is not None and isinstance(params.get(field), str):
+        headers["Mcp-Name"] = encode_value(params[field])
+    if method == "tools/call" and input_schema is not None:
+        for name, path in header_params(input_schema).items():
+            value = _argument_at(params.get("arguments"), path)
+            if value is not None and not isinstance(value, (dict, list, float)):
+                headers[f"Mcp-Param-{name}"] = encode_value(value)
+    return headers
+
+
+def _same(header_value: str, body_value: Any) -> bool:
+    if isinstance(body_value, bool):
+        return header_value == ("true" if body_value else "false")
+    if isinstance(body_value, (int, float)):
+        try:
+            return float(header_value) == float(body_value)  # 42.0 == 42 (digest §2.B.5)
+        except ValueError:
+            return False
+    return header_value == body_value
+
+
+def validate_request_headers(
+    headers: Mapping[str, str],
+    method: str,
+    params: Mapping[str, Any] | None,
+    input_schema: Mapping[str, Any] | None = None,
+) -> None:
+    """Raise HeaderMismatch unless the headers mirror the body. ``headers`` must be a
+    case-insensitive mapping (Starlette's Headers) or use lower-case keys."""
+    params = params or {}
+    meta = params.get("_meta") if isinstance(params.get("_meta"), Mapping) else {}
+    body_version = meta.get(META_PROTOCOL_VERSION)  # type: ignore[union-attr]
+    checks: list[tuple[str, Any]] = [("mcp-protocol-version", body_version), ("mcp-method", method)]
+    field = NAMED_METHODS.get(method)
+    if field is not None:
+        checks.append(("mcp-name", params.get(field)))
+    for header, expected in checks:
+        raw = headers.get(header)
+        if raw is None:
+            raise HeaderMismatch(f"Missing required header {_display(header)}: it must mirror the request body ({expected!r})")
+        try:
+            value = decode_value(raw)
+        except ValueError as exc:
+            raise HeaderMismatch(f"Invalid {_display(header)} header: {exc}") from None
+        if not _same(value, expected):
+            raise HeaderMismatch(f"{_display(header)} header {value!r} does not match the request body ({expected!r})")
+    if method == "tools/call" and input_schema is not None:
+        for name, path in header_params(input_schema).items():
+            expected = _argument_at(params.get("arguments"), path)
+            raw = headers.get(f"{_PARAM_PREFIX}{name.lower()}")
+            if expected is None:
+                continue
+            if raw is None:
+                raise HeaderMismatch(f"Missing header Mcp-Param-{name}: argument {'.'.join(path)} is in the body")
+            try:
+                value = decode_value(raw)
+            except ValueError as exc:
+                raise HeaderMismatch(f"Invalid Mcp-Param-{name} header: {exc}") from None
+            if not _same(value, expected):
+                raise HeaderMismatch(f"Mcp-Param-{name} header {value!r} does not match argument {'.'.join(path)} ({expected!r})")
+
+
+def _display(header: str) -> str:
+    return {"mcp-protocol-version": "MCP-Protocol-Version", "mcp-method": "Mcp-Method", "mcp-name": "Mcp-Name"}[header]
