@@ -1,5 +1,5 @@
 """The example server: every feature mcp_transport offers, and the fixtures the official
-conformance suite expects. Run it:
+conformance suite expects (their names and behaviour are fixed by the suite). Run it:
 
     python -m servers.everything --stdio
     python -m servers.everything --port 8000     # http://127.0.0.1:8000/mcp
@@ -8,12 +8,25 @@ conformance suite expects. Run it:
 from __future__ import annotations
 
 import argparse
+import base64
+import json
+from typing import Annotated, Literal
 
 import anyio
+from pydantic import BaseModel, Field
 
-from mcp_transport.server import Context, MCPServer
+from mcp_transport.server import Audio, Content, Context, EmbeddedResource, Image, MCPServer, PromptMessage
 
 server = MCPServer("everything", "1.0.0", instructions="A server exercising every MCP feature.")
+
+# A 1x1 red PNG and a few samples of silent 8 kHz WAV: the smallest valid media.
+PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
+WAV_SILENCE = base64.b64decode("UklGRiwAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQgAAACAgICAgICAgA==")
+
+
+# -- everyday tools ------------------------------------------------------------------------------
 
 
 @server.tool()
@@ -44,6 +57,306 @@ async def progress_stream(count: int, ctx: Context) -> str:
     for i in range(count):
         await ctx.report_progress(i + 1, count)
     return f"sent {count}"
+
+
+class Weather(BaseModel):
+    city: str
+    temperature_c: float
+    conditions: Literal["sunny", "cloudy", "rain"]
+
+
+@server.tool(annotations={"readOnlyHint": True, "openWorldHint": False})
+async def get_weather(city: Annotated[str, Field(description="City name, e.g. Paris")]) -> Weather:
+    """Today's weather for a city (made up): structured output with an outputSchema."""
+    return Weather(city=city, temperature_c=21.5, conditions="sunny")
+
+
+# -- content of every kind (conformance: tools-call-*) -------------------------------------------
+
+
+@server.tool()
+async def test_simple_text() -> str:
+    """Return a simple text response."""
+    return "This is a simple text response for testing."
+
+
+@server.tool()
+async def test_image_content() -> Image:
+    """Return a 1x1 PNG image."""
+    return Image(PNG_1X1, "image/png")
+
+
+@server.tool()
+async def test_audio_content() -> Audio:
+    """Return a short WAV clip."""
+    return Audio(WAV_SILENCE, "audio/wav")
+
+
+@server.tool()
+async def test_embedded_resource() -> EmbeddedResource:
+    """Return an embedded text resource."""
+    return EmbeddedResource("test://embedded-resource", text="This is an embedded resource content.", mime_type="text/plain")
+
+
+@server.tool()
+async def test_multiple_content_types() -> list[str | Content]:
+    """Return text, an image and an embedded resource in one result."""
+    return [
+        "Multiple content types test:",
+        Image(PNG_1X1, "image/png"),
+        EmbeddedResource(
+            "test://mixed-content-resource",
+            text=json.dumps({"test": "data", "value": 123}),
+            mime_type="application/json",
+        ),
+    ]
+
+
+@server.tool()
+async def test_error_handling() -> str:
+    """Always fail: the failure reaches the client as a result with isError."""
+    raise RuntimeError("This tool intentionally returns an error for testing")
+
+
+# -- talking back while running ------------------------------------------------------------------
+
+
+@server.tool()
+async def test_tool_with_logging(ctx: Context) -> str:
+    """Send three info log messages about 50 ms apart, then return."""
+    for message in ("Tool execution started", "Tool processing data", "Tool execution completed"):
+        await ctx.info(message)
+        await anyio.sleep(0.05)
+    return "Tool with logging executed successfully"
+
+
+@server.tool()
+async def test_tool_with_progress(ctx: Context) -> str:
+    """Report progress 0, 50 and 100 of 100, about 50 ms apart, then return."""
+    for progress in (0, 50, 100):
+        await ctx.report_progress(progress, 100, f"Completed step {progress // 50 + 1} of 3")
+        await anyio.sleep(0.05)
+    return "Tool with progress executed successfully"
+
+
+@server.tool()
+async def test_reconnection(ctx: Context) -> str:
+    """Close this request's stream before answering: the client must resume to get the
+    result (legacy HTTP with resumable SSE; elsewhere the stream just stays open)."""
+    await ctx.close_stream()
+    await anyio.sleep(0.2)
+    return "Reconnection test completed successfully"
+
+
+# -- asking the client ---------------------------------------------------------------------------
+
+
+@server.tool()
+async def test_sampling(prompt: str, ctx: Context) -> str:
+    """Ask the client's model to answer `prompt` (sampling/createMessage)."""
+    answer = await ctx.sample(prompt, max_tokens=100)
+    return f"LLM response: {answer.text}"
+
+
+class UserInfo(BaseModel):
+    username: str = Field(description="Your username")
+    email: str = Field(description="Your email address", json_schema_extra={"format": "email"})
+
+
+@server.tool()
+async def test_elicitation(message: str, ctx: Context) -> str:
+    """Ask the user for a username and an email (elicitation/create, form mode)."""
+    result = await ctx.elicit(message, UserInfo)
+    return f"User response: action={result.action}, content={json.dumps(result.content)}"
+
+
+class Profile(BaseModel):
+    """Every default kind of SEP-1034: string, integer, number, enum and boolean."""
+
+    name: str = Field("John Doe", description="User name")
+    age: int = Field(30, description="User age")
+    score: float = Field(95.5, description="User score")
+    status: Literal["active", "inactive", "pending"] = Field("active", description="User status")
+    verified: bool = Field(True, description="Verification status")
+
+
+@server.tool()
+async def test_elicitation_sep1034_defaults(ctx: Context) -> str:
+    """Ask for a form whose fields all have defaults (SEP-1034)."""
+    result = await ctx.elicit("Please review and update the form fields with defaults", Profile)
+    return f"Elicitation completed: action={result.action}, content={json.dumps(result.content)}"
+
+
+# The five enum shapes of SEP-1330. The titled and legacy forms have no pydantic spelling, so
+# this form is a JSON Schema dict, sent as written.
+ENUM_FORM = {
+    "type": "object",
+    "properties": {
+        "untitledSingle": {"type": "string", "description": "Pick one", "enum": ["option1", "option2", "option3"]},
+        "titledSingle": {
+            "type": "string",
+            "description": "Pick one (titled)",
+            "oneOf": [
+                {"const": "value1", "title": "First Option"},
+                {"const": "value2", "title": "Second Option"},
+                {"const": "value3", "title": "Third Option"},
+            ],
+        },
+        "legacyEnum": {
+            "type": "string",
+            "description": "Pick one (legacy enumNames)",
+            "enum": ["opt1", "opt2", "opt3"],
+            "enumNames": ["Option One", "Option Two", "Option Three"],
+        },
+        "untitledMulti": {
+            "type": "array",
+            "description": "Pick several",
+            "items": {"type": "string", "enum": ["option1", "option2", "option3"]},
+        },
+        "titledMulti": {
+            "type": "array",
+            "description": "Pick several (titled)",
+            "items": {
+                "anyOf": [
+                    {"const": "value1", "title": "First Choice"},
+                    {"const": "value2", "title": "Second Choice"},
+                    {"const": "value3", "title": "Third Choice"},
+                ]
+            },
+        },
+    },
+    "required": [],
+}
+
+
+@server.tool()
+async def test_elicitation_sep1330_enums(ctx: Context) -> str:
+    """Ask for a form with every enum shape of SEP-1330."""
+    result = await ctx.elicit("Please select options from the enum fields", ENUM_FORM)
+    return f"Elicitation completed: action={result.action}, content={json.dumps(result.content)}"
+
+
+@server.tool()
+async def list_client_roots(ctx: Context) -> str:
+    """List the roots the client shares (roots/list)."""
+    roots = await ctx.list_roots()
+    return "\n".join(f"{r.name or r.uri}: {r.uri}" for r in roots) or "The client shares no roots."
+
+
+# -- a raw JSON Schema, served verbatim ----------------------------------------------------------
+
+CONTACT_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "$defs": {
+        "address": {
+            "$anchor": "addressDef",
+            "type": "object",
+            "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+        }
+    },
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"$ref": "#/$defs/address"},
+        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+        "phone": {"type": "string"},
+        "email": {"type": "string"},
+    },
+    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+    "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+    "then": {"required": ["phone"]},
+    "else": {"required": ["email"]},
+    "additionalProperties": False,
+}
+
+
+@server.tool(input_schema=CONTACT_SCHEMA)
+async def json_schema_2020_12_tool(**contact: object) -> str:
+    """Accept a contact (a JSON Schema 2020-12 input schema with $defs, $ref, allOf and if/then/else)."""
+    return f"Received contact: {json.dumps(contact, sort_keys=True)}"
+
+
+# -- resources -----------------------------------------------------------------------------------
+
+
+@server.resource("test://static-text", name="static-text", mime_type="text/plain")
+def static_text() -> str:
+    """A static text resource."""
+    return "This is the content of the static text resource."
+
+
+@server.resource("test://static-binary", name="static-binary", mime_type="image/png")
+def static_binary() -> bytes:
+    """A static binary resource (a PNG image)."""
+    return PNG_1X1
+
+
+@server.resource("test://template/{id}/data", name="template-data", mime_type="application/json")
+def template_data(id: str) -> str:
+    """Data for one id, from a URI template."""
+    return json.dumps({"id": id, "templateTest": True, "data": f"Data for ID: {id}"})
+
+
+watched_state = {"version": 1}
+
+
+@server.resource("test://watched-resource", name="watched-resource", mime_type="text/plain")
+def watched_resource() -> str:
+    """A resource clients may subscribe to; `touch_watched_resource` changes it."""
+    return f"Watched resource content, version {watched_state['version']}"
+
+
+@server.tool()
+async def touch_watched_resource() -> str:
+    """Change test://watched-resource and notify its subscribers."""
+    watched_state["version"] += 1
+    await server.notify_resource_updated("test://watched-resource")
+    return f"test://watched-resource is now version {watched_state['version']}"
+
+
+# -- prompts -------------------------------------------------------------------------------------
+
+
+@server.prompt()
+def test_simple_prompt() -> str:
+    """A simple prompt without arguments."""
+    return "This is a simple prompt for testing."
+
+
+@server.prompt()
+def test_prompt_with_arguments(
+    arg1: Annotated[str, Field(description="First test argument")],
+    arg2: Annotated[str, Field(description="Second test argument")],
+) -> str:
+    """A prompt with two required arguments."""
+    return f"Prompt with arguments: arg1='{arg1}', arg2='{arg2}'"
+
+
+@server.completion("arg1", prompt="test_prompt_with_arguments")
+def complete_arg1(value: str) -> list[str]:
+    return [v for v in ("paris", "park", "parrot", "testValue1") if v.startswith(value)]
+
+
+@server.completion("id", template="test://template/{id}/data")
+def complete_template_id(value: str) -> list[str]:
+    return [v for v in ("1", "2", "3", "123") if v.startswith(value)]
+
+
+@server.prompt()
+def test_prompt_with_embedded_resource(
+    resourceUri: Annotated[str, Field(description="URI of the resource to embed")],  # noqa: N803 (wire name)
+) -> list[str | Content]:
+    """A prompt that embeds a resource."""
+    return [
+        EmbeddedResource(resourceUri, text="Embedded resource content for testing.", mime_type="text/plain"),
+        "Please process the embedded resource above.",
+    ]
+
+
+@server.prompt()
+def test_prompt_with_image() -> list[str | Content]:
+    """A prompt with an image."""
+    return [Image(PNG_1X1, "image/png"), PromptMessage("user", "Please analyze the image above.")]
 
 
 def main(argv: list[str] | None = None) -> None:

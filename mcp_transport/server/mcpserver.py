@@ -1,76 +1,43 @@
-"""``MCPServer``: the registry of tools (and, through the features layer, resources and
-prompts), and the MCP methods that serve them in both protocol eras.
+"""``MCPServer``: the registry of tools, resources and prompts, and the serving side (the era
+gate and the dispatcher a transport feeds).
 
-Transports never see this module's logic: they create a dispatcher with
-:meth:`MCPServer.dispatcher` and feed it messages.
+The MCP methods that serve the registry live in :mod:`.handlers`. Transports never see this
+module's logic: they create a dispatcher with :meth:`MCPServer.dispatcher` and feed it
+messages.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
-from pydantic import ValidationError
 
 from ..dispatcher import Dispatcher, SendFn
-from ..errors import InvalidParams, MethodNotFound, RemoteError, RPCError
+from ..errors import MethodNotFound
 from ..jsonrpc import Notification
 from ..methods import MethodTable
-from ..protocol import LOG_LEVELS, META_SERVER_INFO, MODERN_VERSIONS, Era, PeerState, negotiate_version, parse_envelope
-from .content import to_content
+from ..protocol import META_SERVER_INFO, Era, parse_envelope
+from . import handlers
+from .completion import Completers
 from .context import Context, ServerConnection, ServerRequestContext
-from .pagination import DEFAULT_PAGE_SIZE, paginate
-from .schema import ArgumentsModel, OutputSpec, arguments_model, output_spec, validation_message
+from .pagination import DEFAULT_PAGE_SIZE
+from .prompts import Prompt
+from .resources import Resource, ResourceTemplate, UriTemplate, bind_arguments, resource_not_found, to_contents
+from .schema import arguments_model, output_spec
+from .tools import Tool
 
 __all__ = ["MCPServer", "Tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 MethodHandler = Callable[[ServerRequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
-# Cache hints on modern list results (digest §6.10): lists change only when the server's
-# registrations do, and they do not vary per client.
-LIST_TTL_MS = 60_000
-
-
-@dataclass(slots=True)
-class Tool:
-    """A registered tool: its wire description and how to call it."""
-
-    name: str
-    fn: Callable[..., Any]
-    description: str
-    arguments: ArgumentsModel | None  # None when the user gave a raw input schema
-    input_schema: dict[str, Any]
-    output: OutputSpec | None
-    title: str | None = None
-    annotations: dict[str, Any] | None = None
-    icons: list[dict[str, Any]] | None = None
-    meta: dict[str, Any] | None = None
-    context_param: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "description": self.description, "inputSchema": self.input_schema}
-        for key, value in (
-            ("title", self.title),
-            ("annotations", self.annotations),
-            ("icons", self.icons),
-            ("_meta", self.meta),
-        ):
-            if value is not None:
-                out[key] = value
-        if self.output is not None:
-            out["outputSchema"] = self.output.schema
-        out.update(self.extra)
-        return out
-
 
 class MCPServer:
-    """An MCP server: register tools with decorators, then serve over stdio or HTTP.
+    """An MCP server: register tools, resources and prompts with decorators, then serve
+    over stdio or HTTP.
 
         server = MCPServer("demo")
 
@@ -79,7 +46,10 @@ class MCPServer:
             "Add two numbers."
             return a + b
 
-        server.run_stdio()          # or: uvicorn on server.http_app()
+        server.run_stdio()          # or: mcp-transport serve module:server --port 8000
+
+    Registering or removing a tool, resource or prompt while clients are connected sends
+    them the matching ``notifications/*/list_changed``.
     """
 
     def __init__(
@@ -97,14 +67,18 @@ class MCPServer:
         self.instructions = instructions
         self.page_size = page_size
         self.tools: dict[str, Tool] = {}
+        self.resources: dict[str, Resource] = {}
+        self.templates: dict[str, ResourceTemplate] = {}
+        self.prompts: dict[str, Prompt] = {}
+        self.completers = Completers()
         self.methods = MethodTable()
         self._notification_handlers: dict[str, Callable[[ServerConnection, dict[str, Any]], Awaitable[None]]] = {}
         # Live legacy connections on this process, for notifications that belong to no
         # request. Transports attach/detach; modern requests never appear here.
         self.connections: set[ServerConnection] = set()
-        self._register_core_methods()
+        handlers.register(self)
 
-    # -- registration ----------------------------------------------------------------------
+    # -- description -------------------------------------------------------------------------
 
     @property
     def server_info(self) -> dict[str, Any]:
@@ -114,9 +88,20 @@ class MCPServer:
         return info
 
     def capabilities(self) -> dict[str, Any]:
-        """Server capabilities; the features layer adds to them as features register."""
-        caps: dict[str, Any] = {"tools": {"listChanged": True}, "logging": {}}
+        """What this server offers, from what is registered (digest §5.A.6). Logging is
+        always on: every tool may log through its Context."""
+        caps: dict[str, Any] = {"logging": {}}
+        if self.tools:
+            caps["tools"] = {"listChanged": True}
+        if self.resources or self.templates:
+            caps["resources"] = {"subscribe": True, "listChanged": True}
+        if self.prompts:
+            caps["prompts"] = {"listChanged": True}
+        if self.completers:
+            caps["completions"] = {}
         return caps
+
+    # -- registration --------------------------------------------------------------------------
 
     def tool(
         self,
@@ -145,7 +130,7 @@ class MCPServer:
             self.tools[tool_name] = Tool(
                 name=tool_name,
                 fn=fn,
-                description=description or inspect.cleandoc(fn.__doc__ or "") or tool_name,
+                description=description or _doc(fn) or tool_name,
                 arguments=None if input_schema is not None else args,
                 input_schema=input_schema if input_schema is not None else args.schema,
                 output=output_spec(fn),
@@ -155,9 +140,124 @@ class MCPServer:
                 meta=meta,
                 context_param=args.context_param,
             )
+            self._list_changed("tools")
             return fn
 
         return decorator
+
+    def resource(
+        self,
+        uri: str,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        size: int | None = None,
+        annotations: dict[str, Any] | None = None,
+        icons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """Register a function as a resource; it returns the contents (str: text, bytes:
+        blob, or a list of contents).
+
+        A URI with ``{var}`` expressions (RFC 6570) registers a template: the function's
+        parameters receive the matched values, converted to their annotated types.
+        """
+
+        def decorator(fn: F) -> F:
+            args = arguments_model(fn, Context)
+            common = dict(
+                name=name or fn.__name__,
+                fn=fn,
+                arguments=args,
+                title=title,
+                description=description or _doc(fn) or None,
+                mime_type=mime_type,
+                annotations=annotations,
+                icons=icons,
+                meta=meta,
+            )
+            if UriTemplate.is_template(uri):
+                template = UriTemplate(uri)
+                unknown = set(args.schema["properties"]) - set(template.variables)
+                if unknown:
+                    raise ValueError(f"resource template {uri!r} has no variable for parameter(s) {sorted(unknown)}")
+                if uri in self.templates:
+                    raise ValueError(f"a resource template {uri!r} is already registered")
+                self.templates[uri] = ResourceTemplate(template=template, **common)  # type: ignore[arg-type]
+            else:
+                if args.schema["properties"]:
+                    raise ValueError(f"static resource {uri!r} takes no parameters (use {{var}} for a template)")
+                if uri in self.resources:
+                    raise ValueError(f"a resource {uri!r} is already registered")
+                self.resources[uri] = Resource(uri=uri, size=size, **common)  # type: ignore[arg-type]
+            self._list_changed("resources")
+            return fn
+
+        return decorator
+
+    def prompt(
+        self,
+        name: str | None = None,
+        *,
+        description: str | None = None,
+        title: str | None = None,
+        icons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """Register a function as a prompt; its parameters are the prompt's arguments
+        (required unless they have a default) and it returns the messages."""
+
+        def decorator(fn: F) -> F:
+            prompt_name = name or fn.__name__
+            if prompt_name in self.prompts:
+                raise ValueError(f"a prompt named {prompt_name!r} is already registered")
+            self.prompts[prompt_name] = Prompt(
+                name=prompt_name,
+                fn=fn,
+                description=description or _doc(fn) or prompt_name,
+                arguments=arguments_model(fn, Context),
+                title=title,
+                icons=icons,
+                meta=meta,
+            )
+            self._list_changed("prompts")
+            return fn
+
+        return decorator
+
+    def completion(self, argument: str, *, prompt: str | None = None, template: str | None = None) -> Callable[[F], F]:
+        """Register suggestions for one argument of a prompt (``prompt=name``) or one
+        variable of a resource template (``template=uri_template``). The function takes the
+        partial value (and optionally the arguments filled in so far) and returns strings."""
+        if (prompt is None) == (template is None):
+            raise ValueError("completion() needs exactly one of prompt= or template=")
+
+        def decorator(fn: F) -> F:
+            if prompt is not None:
+                self.completers.add("ref/prompt", prompt, argument, fn)
+            else:
+                self.completers.add("ref/resource", template, argument, fn)  # type: ignore[arg-type]
+            return fn
+
+        return decorator
+
+    def remove_tool(self, name: str) -> None:
+        """Unregister a tool (KeyError if unknown); connected clients are told."""
+        del self.tools[name]
+        self._list_changed("tools")
+
+    def remove_resource(self, uri: str) -> None:
+        """Unregister a resource or a template by its URI (template); clients are told."""
+        if self.resources.pop(uri, None) is None and self.templates.pop(uri, None) is None:
+            raise KeyError(uri)
+        self._list_changed("resources")
+
+    def remove_prompt(self, name: str) -> None:
+        """Unregister a prompt (KeyError if unknown); connected clients are told."""
+        del self.prompts[name]
+        self._list_changed("prompts")
 
     def method(self, name: str, *, legacy: bool = True, modern: bool = True) -> Callable[[MethodHandler], MethodHandler]:
         """Register a raw MCP method handler ``(ctx, params) -> result`` behind the era gate."""
@@ -175,31 +275,34 @@ class MCPServer:
 
         return decorator
 
-    # -- serving ---------------------------------------------------------------------------
+    # -- reading resources -------------------------------------------------------------------
 
-    def dispatcher(self, send: SendFn, task_group: TaskGroup, connection: ServerConnection | None = None) -> Dispatcher:
-        """A dispatcher serving this server to one peer (stdio pipe or HTTP session)."""
-        return Dispatcher(
-            self.methods,
-            send,
-            task_group,
-            peer=connection if connection is not None else ServerConnection(),
-            on_notification=self._dispatch_notification,
-            context_class=ServerRequestContext,
-        )
+    async def read_resource(self, uri: str, ctx: Context) -> list[dict[str, Any]]:
+        """The contents of ``uri``: a static resource first, then the first matching
+        template. Unknown URIs raise the era's not-found error (digest §6.4)."""
+        resource: Resource | ResourceTemplate | None = self.resources.get(uri)
+        values: dict[str, str] = {}
+        if resource is None:
+            for template in self.templates.values():
+                if (matched := template.template.match(uri)) is not None:
+                    resource, values = template, matched
+                    break
+        if resource is None:
+            raise resource_not_found(uri, ctx.era)
+        kwargs = bind_arguments(resource.arguments, values, uri)
+        if resource.arguments.context_param is not None:
+            kwargs[resource.arguments.context_param] = ctx
+        value = resource.fn(**kwargs)
+        if inspect.isawaitable(value):
+            value = await value
+        return to_contents(value, uri, resource.mime_type)
 
-    async def _dispatch_notification(self, dispatcher: Dispatcher, message: Notification) -> None:
-        connection: ServerConnection = dispatcher.peer
-        connection.lifecycle.advance(message.method)
-        handler = self._notification_handlers.get(message.method)
-        if handler is not None:
-            await handler(connection, message.params or {})
+    # -- notifications -----------------------------------------------------------------------
 
-    def attach(self, connection: ServerConnection) -> None:
-        self.connections.add(connection)
-
-    def detach(self, connection: ServerConnection) -> None:
-        self.connections.discard(connection)
+    async def notify_resource_updated(self, uri: str) -> None:
+        """Tell every client subscribed to ``uri`` that it changed
+        (``notifications/resources/updated``)."""
+        await self.notify_all("notifications/resources/updated", {"uri": uri}, only=lambda c: uri in c.subscriptions)
 
     async def notify_all(
         self,
@@ -218,13 +321,57 @@ class MCPServer:
             except Exception:  # one dead peer must not stop delivery to the others
                 pass
 
+    def _list_changed(self, kind: str) -> None:
+        """Schedule ``notifications/<kind>/list_changed`` to every connected client.
+
+        Registration is synchronous (decorators), so delivery runs in each connection's task
+        group. At import time there are no connections and nothing is sent.
+        """
+        message = Notification(f"notifications/{kind}/list_changed")
+        for connection in list(self.connections):
+            send, tg = connection.send_unrelated, connection.task_group
+            if send is None or tg is None or connection.state is None:
+                continue
+            try:
+                tg.start_soon(_deliver, send, message)
+            except RuntimeError:  # its task group has finished: the connection is gone
+                self.connections.discard(connection)
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def dispatcher(self, send: SendFn, task_group: TaskGroup, connection: ServerConnection | None = None) -> Dispatcher:
+        """A dispatcher serving this server to one peer (stdio pipe or HTTP session)."""
+        peer = connection if connection is not None else ServerConnection()
+        peer.task_group = task_group
+        return Dispatcher(
+            self.methods,
+            send,
+            task_group,
+            peer=peer,
+            on_notification=self._dispatch_notification,
+            context_class=ServerRequestContext,
+        )
+
+    async def _dispatch_notification(self, dispatcher: Dispatcher, message: Notification) -> None:
+        connection: ServerConnection = dispatcher.peer
+        connection.lifecycle.advance(message.method)
+        handler = self._notification_handlers.get(message.method)
+        if handler is not None:
+            await handler(connection, message.params or {})
+
+    def attach(self, connection: ServerConnection) -> None:
+        self.connections.add(connection)
+
+    def detach(self, connection: ServerConnection) -> None:
+        self.connections.discard(connection)
+
     def run_stdio(self) -> None:
         """Serve on this process's stdin/stdout until stdin closes."""
         from ..transports.stdio import serve_stdio
 
         anyio.run(serve_stdio, self)
 
-    # -- the era gate ----------------------------------------------------------------------
+    # -- the era gate ------------------------------------------------------------------------
 
     def _gated(self, name: str, fn: MethodHandler, *, legacy: bool, modern: bool) -> Any:
         """Wrap a method so it runs under the right protocol state.
@@ -241,7 +388,7 @@ class MCPServer:
                 if not modern:
                     raise MethodNotFound(f"Method not found: {name} does not exist in protocol {envelope.protocol_version}")
                 ctx.state = envelope.peer()
-                return self._modern_result(await fn(ctx, params))
+                return self.modern_result(await fn(ctx, params))
             if not legacy:
                 raise MethodNotFound(
                     f"Method not found: {name} needs the 2026-07-28 _meta envelope "
@@ -256,121 +403,23 @@ class MCPServer:
 
         return handler
 
-    def _modern_result(self, result: dict[str, Any]) -> dict[str, Any]:
+    def modern_result(self, result: dict[str, Any]) -> dict[str, Any]:
+        """Add what every 2026-07-28 result carries: ``resultType`` and the server's info."""
         result.setdefault("resultType", "complete")
         meta = result.get("_meta")
         result["_meta"] = {**meta, META_SERVER_INFO: self.server_info} if meta else {META_SERVER_INFO: self.server_info}
         return result
 
-    # -- core methods ----------------------------------------------------------------------
-
-    def _register_core_methods(self) -> None:
-        self.method("initialize", modern=False)(self._initialize)
-        self.method("ping", modern=False)(self._ping)
-        self.method("server/discover")(self._discover)
-        self.method("logging/setLevel", modern=False)(self._set_level)
-        self.method("tools/list")(self._list_tools)
-        self.method("tools/call")(self._call_tool)
-
-    async def _initialize(self, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        caps = params.get("capabilities")
-        info = params.get("clientInfo")
-        if not isinstance(params.get("protocolVersion"), str):
-            raise InvalidParams("initialize needs params.protocolVersion (a string such as '2025-11-25')")
-        version = negotiate_version(params.get("protocolVersion"))
-        ctx.connection.state = PeerState(version, caps if isinstance(caps, dict) else {}, info if isinstance(info, dict) else None)
-        result: dict[str, Any] = {
-            "protocolVersion": version,
-            "capabilities": self.capabilities(),
-            "serverInfo": self.server_info,
-        }
-        if self.instructions:
-            result["instructions"] = self.instructions
-        return result
-
-    async def _ping(self, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return {}
-
-    async def _discover(self, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "supportedVersions": list(MODERN_VERSIONS),
-            "capabilities": self.capabilities(),
-            "ttlMs": LIST_TTL_MS,
-            "cacheScope": "public",
-        }
-        if self.instructions:
-            result["instructions"] = self.instructions
-        if ctx.state is None or ctx.state.era is Era.LEGACY:
-            # Asked without an envelope (a legacy peer probing): still answer, modern-shaped.
-            return self._modern_result(result)
-        return result
-
-    async def _set_level(self, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        level = params.get("level")
-        if level not in LOG_LEVELS:
-            raise InvalidParams(f"Invalid log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
-        if ctx.state is not None:
-            ctx.state.log_level = level
-        return {}
-
-    def _list_result(self, ctx: ServerRequestContext, key: str, items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
-        page, next_cursor = paginate(items, params.get("cursor"), self.page_size)
-        result: dict[str, Any] = {key: page}
-        if next_cursor is not None:
-            result["nextCursor"] = next_cursor
-        if ctx.state is not None and ctx.state.era is Era.MODERN:
-            result["ttlMs"] = LIST_TTL_MS
-            result["cacheScope"] = "public"
-        return result
-
-    async def _list_tools(self, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return self._list_result(ctx, "tools", [t.to_dict() for t in self.tools.values()], params)
-
-    async def _call_tool(self, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        name = params.get("name")
-        tool = self.tools.get(name) if isinstance(name, str) else None
-        if tool is None:
-            raise InvalidParams(f"Unknown tool {name!r}; call tools/list for the available tools", {"name": name})
-        arguments = params.get("arguments") or {}
-        if not isinstance(arguments, dict):
-            raise InvalidParams("tools/call params.arguments must be an object")
-        return await self.run_tool(tool, arguments, Context(ctx, self))
-
-    async def run_tool(self, tool: Tool, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        """Call a tool and build its CallToolResult. Failures inside the tool, argument
-        validation included, are results with isError so the model can correct itself
-        (2025-11-25 tools page); only protocol faults are JSON-RPC errors."""
-        if tool.arguments is not None:
-            try:
-                kwargs = tool.arguments.validate(arguments)
-            except ValidationError as exc:
-                return _error_result(validation_message(exc))
-        else:
-            kwargs = dict(arguments)
-        if tool.context_param is not None:
-            kwargs[tool.context_param] = ctx
-        try:
-            value = tool.fn(**kwargs)
-            if inspect.isawaitable(value):
-                value = await value
-        except RPCError as exc:
-            if not isinstance(exc, RemoteError):
-                raise  # the tool chose a protocol error (e.g. a missing client capability)
-            return _error_result(f"The client answered with an error: {exc}")
-        except Exception as exc:
-            return _error_result(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-        return self._tool_result(tool, value)
-
-    def _tool_result(self, tool: Tool, value: Any) -> dict[str, Any]:
-        if isinstance(value, dict) and "content" in value and isinstance(value["content"], list):
-            return value  # already a CallToolResult
-        if tool.output is not None:
-            structured = tool.output.structured(value)
-            text = to_content(structured if tool.output.wrapped is False else structured["result"])
-            return {"content": text, "structuredContent": structured}
-        return {"content": to_content(value)}
+    def is_modern(self, ctx: ServerRequestContext) -> bool:
+        return ctx.state is not None and ctx.state.era is Era.MODERN
 
 
-def _error_result(message: str) -> dict[str, Any]:
-    return {"content": [{"type": "text", "text": message}], "isError": True}
+async def _deliver(send: Callable[[Notification], Awaitable[None]], message: Notification) -> None:
+    try:
+        await send(message)
+    except Exception:  # a dead peer; the transport detaches it
+        pass
 
+
+def _doc(fn: Callable[..., Any]) -> str:
+    return inspect.cleandoc(fn.__doc__ or "")

@@ -8,6 +8,7 @@ validation we apply can never disagree.
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ def arguments_model(fn: Callable[..., Any], context_type: type) -> ArgumentsMode
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         annotation = hints.get(name, Any)
-        if isinstance(annotation, type) and issubclass(annotation, context_type):
+        if _is_context(annotation, context_type):
             context_param = name
             continue
         default = ... if param.default is inspect.Parameter.empty else param.default
@@ -59,6 +60,14 @@ def arguments_model(fn: Callable[..., Any], context_type: type) -> ArgumentsMode
             prop.pop("title", None)
     schema.setdefault("properties", {})
     return ArgumentsModel(model, schema, context_param)
+
+
+def _is_context(annotation: Any, context_type: type) -> bool:
+    """``Context``, a subclass, or ``Context | None``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = args[0] if len(args) == 1 else None
+    return isinstance(annotation, type) and issubclass(annotation, context_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +104,11 @@ def output_spec(fn: Callable[..., Any]) -> OutputSpec | None:
 
 
 def _is_content(hint: Any) -> bool:
+    """A content block type, or a list/tuple/union containing one (``list[str | Image]``)."""
     from .content import is_content_type
 
-    origin = typing.get_origin(hint)
-    if origin in (list, tuple, typing.Union):
-        return any(is_content_type(arg) for arg in typing.get_args(hint))
+    if typing.get_origin(hint) in (list, tuple, typing.Union, types.UnionType):
+        return any(_is_content(arg) for arg in typing.get_args(hint))
     return is_content_type(hint)
 
 

@@ -1,0 +1,211 @@
+"""The MCP methods an :class:`~.mcpserver.MCPServer` answers (digest §5, §6), one function
+each, registered behind the era gate by :func:`register`.
+
+Each handler is ``(server, ctx, params) -> result``. The era gate has already set
+``ctx.state``; a handler looks at the era only where the two eras answer differently
+(cache hints, error codes).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidParams, MethodNotFound
+from ..protocol import LOG_LEVELS, MODERN_VERSIONS, PeerState, negotiate_version
+from .completion import completion_result, parse_reference
+from .context import Context, ServerRequestContext
+from .pagination import paginate
+from .prompts import to_messages
+from .tools import call_tool
+
+if TYPE_CHECKING:
+    from .mcpserver import MCPServer
+
+__all__ = ["LIST_TTL_MS", "READ_TTL_MS", "register"]
+
+Params = dict[str, Any]
+Result = dict[str, Any]
+
+# Cache hints on modern results (digest §6.10). Lists change only when registrations do
+# (and list_changed invalidates them); they do not vary per client.
+LIST_TTL_MS = 60_000
+# A resource's contents may change at any time and may depend on who asks.
+READ_TTL_MS = 0
+
+
+def register(server: MCPServer) -> None:
+    """Register every MCP method on ``server`` (legacy-only ones with ``modern=False``)."""
+    table: list[tuple[str, Callable[..., Awaitable[Result]], bool]] = [
+        ("initialize", initialize, False),
+        ("ping", ping, False),
+        ("server/discover", discover, True),
+        ("logging/setLevel", set_level, False),
+        ("tools/list", list_tools, True),
+        ("tools/call", call, True),
+        ("resources/list", list_resources, True),
+        ("resources/templates/list", list_templates, True),
+        ("resources/read", read_resource, True),
+        ("resources/subscribe", subscribe, False),
+        ("resources/unsubscribe", unsubscribe, False),
+        ("prompts/list", list_prompts, True),
+        ("prompts/get", get_prompt, True),
+        ("completion/complete", complete, True),
+    ]
+    for name, fn, modern in table:
+        server.method(name, modern=modern)(partial(fn, server))
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+
+
+async def initialize(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    caps = params.get("capabilities")
+    info = params.get("clientInfo")
+    if not isinstance(params.get("protocolVersion"), str):
+        raise InvalidParams("initialize needs params.protocolVersion (a string such as '2025-11-25')")
+    version = negotiate_version(params.get("protocolVersion"))
+    ctx.connection.state = PeerState(version, caps if isinstance(caps, dict) else {}, info if isinstance(info, dict) else None)
+    result: Result = {"protocolVersion": version, "capabilities": server.capabilities(), "serverInfo": server.server_info}
+    if server.instructions:
+        result["instructions"] = server.instructions
+    return result
+
+
+async def ping(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    return {}
+
+
+async def discover(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    result: Result = {
+        "supportedVersions": list(MODERN_VERSIONS),
+        "capabilities": server.capabilities(),
+        "ttlMs": LIST_TTL_MS,
+        "cacheScope": "public",
+    }
+    if server.instructions:
+        result["instructions"] = server.instructions
+    if not server.is_modern(ctx):
+        # Asked without an envelope (a legacy peer probing): still answer, modern-shaped.
+        return server.modern_result(result)
+    return result
+
+
+async def set_level(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    level = params.get("level")
+    if level not in LOG_LEVELS:
+        raise InvalidParams(f"Invalid log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
+    if ctx.state is not None:
+        ctx.state.log_level = level
+    return {}
+
+
+# -- lists -------------------------------------------------------------------------------------
+
+
+def _page(server: MCPServer, ctx: ServerRequestContext, key: str, items: list[Result], params: Params) -> Result:
+    """One page of a list result; modern pages carry cache hints (digest §4.8, §6.10)."""
+    page, next_cursor = paginate(items, params.get("cursor"), server.page_size)
+    result: Result = {key: page}
+    if next_cursor is not None:
+        result["nextCursor"] = next_cursor
+    if server.is_modern(ctx):
+        result["ttlMs"] = LIST_TTL_MS
+        result["cacheScope"] = "public"
+    return result
+
+
+async def list_tools(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    return _page(server, ctx, "tools", [t.to_dict() for t in server.tools.values()], params)
+
+
+async def list_resources(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    return _page(server, ctx, "resources", [r.to_dict() for r in server.resources.values()], params)
+
+
+async def list_templates(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    return _page(server, ctx, "resourceTemplates", [t.to_dict() for t in server.templates.values()], params)
+
+
+async def list_prompts(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    return _page(server, ctx, "prompts", [p.to_dict() for p in server.prompts.values()], params)
+
+
+# -- tools -------------------------------------------------------------------------------------
+
+
+async def call(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    name = params.get("name")
+    tool = server.tools.get(name) if isinstance(name, str) else None
+    if tool is None:
+        raise InvalidParams(f"Unknown tool {name!r}; call tools/list for the available tools", {"name": name})
+    arguments = params.get("arguments") or {}
+    if not isinstance(arguments, dict):
+        raise InvalidParams("tools/call params.arguments must be an object")
+    return await call_tool(tool, arguments, Context(ctx, server))
+
+
+# -- resources ---------------------------------------------------------------------------------
+
+
+def _uri(params: Params, method: str) -> str:
+    uri = params.get("uri")
+    if not isinstance(uri, str) or not uri:
+        raise InvalidParams(f"{method} needs params.uri (a string)")
+    return uri
+
+
+async def read_resource(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    contents = await server.read_resource(_uri(params, "resources/read"), Context(ctx, server))
+    result: Result = {"contents": contents}
+    if server.is_modern(ctx):
+        result["ttlMs"] = READ_TTL_MS
+        result["cacheScope"] = "private"
+    return result
+
+
+async def subscribe(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    """Legacy subscriptions live on the connection; ``notify_resource_updated`` reads them."""
+    uri = _uri(params, "resources/subscribe")
+    if uri not in server.resources and not any(t.template.match(uri) is not None for t in server.templates.values()):
+        raise InvalidParams(f"Cannot subscribe to {uri}: no such resource", {"uri": uri})
+    ctx.connection.subscriptions.add(uri)
+    return {}
+
+
+async def unsubscribe(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    ctx.connection.subscriptions.discard(_uri(params, "resources/unsubscribe"))
+    return {}
+
+
+# -- prompts and completion --------------------------------------------------------------------
+
+
+async def get_prompt(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    name = params.get("name")
+    prompt = server.prompts.get(name) if isinstance(name, str) else None
+    if prompt is None:
+        raise InvalidParams(f"Unknown prompt {name!r}; call prompts/list for the available prompts", {"name": name})
+    arguments = params.get("arguments") or {}
+    if not isinstance(arguments, dict):
+        raise InvalidParams("prompts/get params.arguments must be an object of strings")
+    kwargs = prompt.bind(arguments)
+    if prompt.arguments.context_param is not None:
+        kwargs[prompt.arguments.context_param] = Context(ctx, server)
+    value = prompt.fn(**kwargs)
+    if inspect.isawaitable(value):
+        value = await value
+    return {"description": prompt.description, "messages": to_messages(value)}
+
+
+async def complete(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    if not server.completers:
+        raise MethodNotFound("Method not found: this server offers no completions (no completions capability)")
+    ref_type, ref, argument, value, context = parse_reference(params)
+    if ref_type == "ref/prompt" and ref not in server.prompts:
+        raise InvalidParams(f"Unknown prompt {ref!r}", {"name": ref})
+    if ref_type == "ref/resource" and ref not in server.templates and ref not in server.resources:
+        raise InvalidParams(f"Unknown resource template {ref!r}", {"uri": ref})
+    return completion_result(await server.completers.complete(ref_type, ref, argument, value, context))
