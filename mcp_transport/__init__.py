@@ -1,1 +1,34 @@
-"""mcp_transport: the Model Context Protocol over Streamable HTTP and stdio."""
+"""mcp_transport: the Model Context Protocol over Streamable HTTP and stdio.
+
+    async with Client("http://127.0.0.1:8000/mcp") as client:
+        result = await client.call_tool("add", {"a": 1, "b": 2})
+"""
+
+from .client import ChannelState, Client, ReconnectPolicy
+from .errors import (
+    ConnectError,
+    ConnectionClosed,
+    MCPError,
+    RemoteError,
+    RequestTimeout,
+    RPCError,
+    TransportError,
+    UsageError,
+)
+from .server import Context, MCPServer
+
+__all__ = [
+    "ChannelState",
+    "Client",
+    "ConnectError",
+    "ConnectionClosed",
+    "Context",
+    "MCPError",
+    "MCPServer",
+    "RPCError",
+    "ReconnectPolicy",
+    "RemoteError",
+    "RequestTimeout",
+    "TransportError",
+    "UsageError",
+]

@@ -1,0 +1,214 @@
+"""Client over stdio against a real subprocess: ``python -m servers.everything --stdio``."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+import pytest
+
+from mcp_transport import Client, ConnectionClosed, RemoteError, RequestTimeout, UsageError
+from mcp_transport.jsonrpc import PARSE_ERROR, REQUEST_TOO_LARGE, Message, Request, Result
+from mcp_transport.transports.stdio import MAX_LINE_BYTES, StdioProcess
+
+pytestmark = pytest.mark.anyio
+
+REPO = Path(__file__).resolve().parents[2]
+SERVER = [sys.executable, "-m", "servers.everything", "--stdio"]
+
+
+def client(era: str = "legacy", **kwargs: Any) -> Client:
+    return Client(SERVER, era=era, cwd=str(REPO), **kwargs)
+
+
+class RecordingProcess(StdioProcess):
+    """StdioProcess that keeps every message sent and received, for assertions."""
+
+    def __init__(self, command: list[str], **kwargs: Any) -> None:
+        super().__init__(command, **kwargs)
+        self.sent: list[Message] = []
+        self.received: list[Message] = []
+
+    async def start(self, receive: Any, task_group: Any, on_closed: Any) -> None:
+        async def recording(message: Message) -> None:
+            self.received.append(message)
+            await receive(message)
+
+        await super().start(recording, task_group, on_closed)
+
+    async def send(self, message: Message, related_to: Any = None) -> None:
+        self.sent.append(message)
+        await super().send(message, related_to)
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+async def test_round_trip(era: str) -> None:
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    async with client(era) as c:
+        assert c.protocol_version == ("2026-07-28" if era == "modern" else "2025-11-25")
+        assert c.server_info["name"] == "everything"
+        names = {tool["name"] for tool in await c.list_tools()}
+        assert {"echo", "add", "sleep"} <= names
+        result = await c.call_tool("add", {"a": 1, "b": 2})
+        assert result["structuredContent"] == {"result": 3}
+        assert (await c.call_tool("echo", {"text": "hé\nllo"}))["content"][0]["text"] == "hé\nllo"
+        await c.call_tool("progress_stream", {"count": 5}, on_progress=on_progress)
+        assert progress == [1, 2, 3, 4, 5]
+        if era == "legacy":
+            await c.ping()
+        with pytest.raises(RemoteError) as info:
+            await c.call_tool("no_such_tool", {})
+        assert info.value.code == -32602
+
+
+async def test_unknown_method_is_a_remote_error() -> None:
+    async with client() as c:
+        with pytest.raises(RemoteError) as info:
+            await c.request("no/such/method")
+        assert info.value.code == -32601
+
+
+async def _raw_exchange(lines: list[bytes], expect: int) -> list[dict[str, Any]]:
+    """Write raw bytes to the server's stdin; read ``expect`` response lines."""
+    process = await anyio.open_process(SERVER, cwd=str(REPO), stderr=subprocess.DEVNULL)
+    replies: list[dict[str, Any]] = []
+    try:
+        assert process.stdin and process.stdout
+        for line in lines:
+            await process.stdin.send(line)
+        buffer = b""
+        with anyio.fail_after(20):
+            while len(replies) < expect:
+                buffer += await process.stdout.receive()
+                *complete, buffer = buffer.split(b"\n")
+                replies.extend(orjson.loads(item) for item in complete if item.strip())
+    finally:
+        await process.stdin.aclose()  # type: ignore[union-attr]
+        with anyio.move_on_after(5):
+            await process.wait()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return replies
+
+
+INIT = orjson.dumps(
+    {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}
+) + b"\n"
+PING = b'{"jsonrpc":"2.0","id":2,"method":"ping"}\n'
+
+
+async def test_malformed_line_gets_parse_error_and_server_keeps_going() -> None:
+    replies = await _raw_exchange([b"{not json at all\n", INIT, b"\xff\xfe garbage\n", PING], expect=4)
+    errors = [r for r in replies if "error" in r]
+    assert len(errors) == 2
+    assert all(e["id"] is None and e["error"]["code"] == PARSE_ERROR for e in errors)
+    assert {r.get("id") for r in replies if "result" in r} == {1, 2}
+
+
+async def test_oversized_line_gets_clear_error_and_server_keeps_going() -> None:
+    huge = b'{"jsonrpc":"2.0","id":9,"method":"ping","params":{"pad":"' + b"x" * (MAX_LINE_BYTES + 10) + b'"}}\n'
+    replies = await _raw_exchange([INIT, huge, PING], expect=3)
+    too_large = [r for r in replies if "error" in r]
+    assert len(too_large) == 1
+    assert too_large[0]["id"] is None
+    assert too_large[0]["error"]["code"] == REQUEST_TOO_LARGE
+    assert "exceeds" in too_large[0]["error"]["message"]
+    assert {r.get("id") for r in replies if "result" in r} == {1, 2}
+
+
+async def test_cancelling_a_running_tool() -> None:
+    transport = RecordingProcess(SERVER, cwd=str(REPO))
+    async with Client(transport) as c:
+        with anyio.move_on_after(0.5):
+            await c.call_tool("sleep", {"seconds": 1.5})
+            pytest.fail("the call should have been cancelled")
+        cancelled = [m.id for m in transport.sent if isinstance(m, Request) and m.method == "tools/call"][-1]
+        sent_cancel = [m for m in transport.sent if getattr(m, "method", None) == "notifications/cancelled"]
+        assert sent_cancel and sent_cancel[-1].params["requestId"] == cancelled  # type: ignore[union-attr]
+        # The server stays usable, and the cancelled call never gets a response.
+        assert (await c.call_tool("echo", {"text": "still here"}))["content"][0]["text"] == "still here"
+        await anyio.sleep(1.5)
+        assert not [m for m in transport.received if isinstance(m, Result) and m.id == cancelled]
+        assert (await c.call_tool("add", {"a": 2, "b": 2}))["structuredContent"] == {"result": 4}
+
+
+async def test_timeout_cancels_and_raises_request_timeout() -> None:
+    async with client() as c:
+        with pytest.raises(RequestTimeout):
+            await c.call_tool("sleep", {"seconds": 5}, timeout=0.3)
+        await c.ping()
+
+
+async def test_fifty_concurrent_requests() -> None:
+    results: dict[int, Any] = {}
+    async with client() as c:
+
+        async def call(i: int) -> None:
+            result = await c.call_tool("add", {"a": i, "b": 1000})
+            results[i] = result["structuredContent"]["result"]
+
+        async with anyio.create_task_group() as tg:
+            for i in range(50):
+                tg.start_soon(call, i)
+    assert results == {i: i + 1000 for i in range(50)}
+
+
+async def test_close_with_requests_pending_resolves_them_all() -> None:
+    outcomes: list[BaseException] = []
+    async with client() as c:
+
+        async def call() -> None:
+            try:
+                await c.call_tool("sleep", {"seconds": 30}, timeout=math.inf)
+            except Exception as exc:
+                outcomes.append(exc)
+
+        with anyio.fail_after(15):
+            async with anyio.create_task_group() as tg:
+                for _ in range(5):
+                    tg.start_soon(call)
+                await anyio.sleep(0.5)
+                await c.aclose()
+        assert len(outcomes) == 5 and all(isinstance(e, ConnectionClosed) for e in outcomes)
+        with pytest.raises(UsageError):
+            await c.ping()
+
+
+async def test_server_exit_mid_request_fails_fast() -> None:
+    # A server that exits after reading its first request after initialize.
+    script = (
+        "import sys, json\n"
+        "for line in sys.stdin:\n"
+        "    msg = json.loads(line)\n"
+        "    if msg.get('method') == 'initialize':\n"
+        "        print(json.dumps({'jsonrpc': '2.0', 'id': msg['id'], 'result': {'protocolVersion': '2025-11-25',"
+        " 'capabilities': {}, 'serverInfo': {'name': 'dies', 'version': '0'}}}), flush=True)\n"
+        "    elif msg.get('method') == 'tools/call':\n"
+        "        sys.exit(3)\n"
+    )
+    async with Client([sys.executable, "-c", script], timeout=60) as c:
+        with anyio.fail_after(10):
+            with pytest.raises(ConnectionClosed) as info:
+                await c.call_tool("anything", {})
+        assert "exit code" in str(info.value) or "closed" in str(info.value)
+        with pytest.raises(ConnectionClosed):
+            await c.ping()
+
+
+async def test_command_that_cannot_start() -> None:
+    from mcp_transport import ConnectError
+
+    with pytest.raises(ConnectError):
+        async with Client(["/nonexistent/mcp-server-binary"]):
+            pass
