@@ -1,0 +1,68 @@
+"""The same server in both eras: modern (2026-07-28) results carry resultType, serverInfo
+and cache hints; legacy results do not; legacy-only methods are absent in the modern era."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcp_transport.errors import RemoteError
+from mcp_transport.protocol import META_SERVER_INFO
+from mcp_transport.server.testing import MemoryClient
+from servers.everything import server as everything
+
+pytestmark = pytest.mark.anyio
+
+CACHED = ["tools/list", "prompts/list", "resources/list", "resources/templates/list"]
+
+
+@pytest.mark.parametrize("method", CACHED)
+async def test_modern_lists_carry_cache_hints(method: str) -> None:
+    async with MemoryClient.connect(everything, initialize=False) as client:
+        result = await client.modern_request(method)
+    assert result["resultType"] == "complete"
+    assert isinstance(result["ttlMs"], int) and result["ttlMs"] >= 0
+    assert result["cacheScope"] in ("public", "private")
+    assert result["_meta"][META_SERVER_INFO]["name"] == "everything"
+
+
+@pytest.mark.parametrize("method", CACHED)
+async def test_legacy_lists_have_no_modern_fields(method: str) -> None:
+    async with MemoryClient.connect(everything) as client:
+        result = await client.request(method)
+    assert not {"resultType", "ttlMs", "cacheScope", "_meta"} & set(result)
+
+
+async def test_modern_read_call_get_complete() -> None:
+    async with MemoryClient.connect(everything, initialize=False) as client:
+        read = await client.modern_request("resources/read", {"uri": "test://template/7/data"})
+        assert read["resultType"] == "complete" and read["cacheScope"] == "private" and read["ttlMs"] == 0
+        call = await client.modern_request("tools/call", {"name": "test_simple_text"})
+        assert call["resultType"] == "complete" and call["content"][0]["type"] == "text"
+        prompt = await client.modern_request("prompts/get", {"name": "test_simple_prompt"})
+        assert prompt["resultType"] == "complete" and prompt["messages"]
+        completion = await client.modern_request(
+            "completion/complete",
+            {"ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"}, "argument": {"name": "arg1", "value": "p"}},
+        )
+        assert completion["resultType"] == "complete" and completion["completion"]["values"]
+
+
+async def test_discover_capabilities_match_registrations() -> None:
+    async with MemoryClient.connect(everything, initialize=False) as client:
+        result = await client.modern_request("server/discover")
+    assert result["capabilities"] == everything.capabilities()
+    assert {"tools", "resources", "prompts", "completions"} <= set(result["capabilities"])
+
+
+@pytest.mark.parametrize("method", ["ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"])
+async def test_legacy_only_methods_are_not_found_in_the_modern_era(method: str) -> None:
+    async with MemoryClient.connect(everything, initialize=False) as client:
+        with pytest.raises(RemoteError) as err:
+            await client.modern_request(method, {"level": "info", "uri": "test://watched-resource"})
+    assert err.value.code == -32601
+
+
+async def test_modern_progress_reaches_the_request() -> None:
+    async with MemoryClient.connect(everything, initialize=False) as client:
+        await client.modern_request("tools/call", {"name": "test_tool_with_progress"}, progressToken=5)
+    assert [p["progress"] for p in client.notifications_of("notifications/progress")] == [0, 50, 100]
