@@ -1,0 +1,468 @@
+"""The Streamable HTTP client transport (digest §2.A, §2.B), on httpx.
+
+Same shape as :class:`~mcp_transport.transports.stdio.StdioProcess`: ``start(receive,
+task_group, on_closed)``, ``send(message, related_to)``, ``close()``. Every outgoing message
+is its own POST. A request's POST runs in its own task (an *exchange*): the answer comes back
+as JSON or as an SSE stream, and every message in it goes to ``receive``. Notifications and
+responses are POSTed inline and answered with 202.
+
+Never hang (anchors §7 item 5): an exchange that cannot deliver its answer reports a typed
+error through ``on_request_failed``; the dispatcher's timeout bounds everything else.
+Recover (item 7): a stream that ends before the answer resumes with GET + ``Last-Event-ID``;
+a 404 on a live session re-initializes (``on_session_expired``) and retries the request
+once. Be cheap (item 10): every response is read to the end so its connection is reused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx
+from anyio.abc import TaskGroup
+
+from .. import jsonrpc
+from ..errors import (
+    ConnectError,
+    ConnectionClosed,
+    MCPError,
+    RemoteError,
+    RequestTimeout,
+    SessionNotFound,
+    TransportError,
+)
+from ..headers import request_headers
+from ..jsonrpc import ErrorResponse, InvalidMessage, Message, Notification, Request, RequestId, Result
+from ..protocol import META_PROTOCOL_VERSION
+from .reconnect import Backoff, ChannelState, ReconnectPolicy
+from .sse import EventTooLarge, SSEParser
+
+__all__ = ["DEFAULT_HTTP_TIMEOUT", "DELETE_TIMEOUT", "HTTPTransport", "map_httpx_error"]
+
+log = logging.getLogger("mcp_transport.client.http")
+
+# No read limit on a request's own stream beyond this: the dispatcher's per-request timeout
+# is the real bound, and a long tool call may be silent for minutes. A stream silent for
+# longer than this is presumed dead and resumed.
+DEFAULT_HTTP_TIMEOUT = httpx.Timeout(30.0, read=300.0)
+# close() waits at most this long for the session DELETE (digest §2.A.6: SHOULD send it).
+DELETE_TIMEOUT = 2.0
+# After the answer arrived, the rest of a stream is read (so the connection is reused) for at
+# most this long; a server that keeps the stream open after the answer is cut off.
+DRAIN_SECONDS = 2.0
+_ACCEPT_BOTH = "application/json, text/event-stream"
+# The first GET answered with one of these means "no server->client stream here": 405 is
+# the spec's answer; stateless servers commonly say 404 or 400 (conformance.md §7.2).
+_NO_STREAM = frozenset({400, 404, 405})
+
+Receive = Callable[[Message], Awaitable[None]]
+
+
+def map_httpx_error(exc: httpx.HTTPError, what: str = "") -> MCPError:
+    """The one place an httpx exception becomes ours (most specific match wins)."""
+    prefix = f"{what}: " if what else ""
+    text = f"{prefix}{type(exc).__name__}: {exc}" if str(exc) else f"{prefix}{type(exc).__name__}"
+    for httpx_type, ours in _HTTPX_ERRORS:
+        if isinstance(exc, httpx_type):
+            return ours(text)
+    return TransportError(text)
+
+
+_HTTPX_ERRORS: tuple[tuple[type[httpx.HTTPError], type[MCPError]], ...] = (
+    (httpx.ConnectTimeout, ConnectError),
+    (httpx.PoolTimeout, ConnectError),
+    (httpx.TimeoutException, RequestTimeout),  # read/write: no answer in time
+    (httpx.ConnectError, ConnectError),
+    (httpx.ProxyError, ConnectError),
+    (httpx.UnsupportedProtocol, ConnectError),
+    (httpx.ReadError, ConnectionClosed),
+    (httpx.WriteError, ConnectionClosed),
+    (httpx.CloseError, ConnectionClosed),
+    (httpx.RemoteProtocolError, ConnectionClosed),  # e.g. the server died mid-response
+)
+
+
+class _StreamBroke(Exception):
+    """Internal: an SSE stream ended (or broke) before the awaited answer."""
+
+
+class HTTPTransport:
+    """A Streamable HTTP connection to one MCP endpoint.
+
+    ``state`` is the server->client GET stream's :class:`ChannelState`. ``session_id`` and
+    ``protocol_version`` are sent on every request once known. ``http_client`` lets tests
+    use ``httpx.ASGITransport``; ``headers`` and ``auth`` are added to every request.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_HTTP_TIMEOUT,
+        delete_timeout: float = DELETE_TIMEOUT,
+        open_get_stream: bool = True,
+    ) -> None:
+        self.url = url
+        self.headers = dict(headers or {})
+        self.auth = auth
+        self.reconnect = reconnect or ReconnectPolicy()
+        self.timeout = timeout
+        self.delete_timeout = delete_timeout
+        self.open_get_stream = open_get_stream
+        self.session_id: str | None = None
+        self.protocol_version: str | None = None
+        self.state = ChannelState.NONE
+        # Tool input schemas (from tools/list) for the modern Mcp-Param-* headers.
+        self.tool_schemas: dict[str, Any] = {}
+        # Set by Client: fail one request with a local error; re-run the handshake.
+        self.on_request_failed: Callable[[RequestId, Exception], Awaitable[None]] | None = None
+        self.on_session_expired: Callable[[], Awaitable[None]] | None = None
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._receive: Receive | None = None
+        self._task_group: TaskGroup | None = None
+        self._exchanges: dict[RequestId, tuple[anyio.CancelScope, bool]] = {}  # id -> (scope, modern)
+        self._listener: anyio.CancelScope | None = None
+        self._renew_lock = anyio.Lock()
+        self._closed = False
+
+    # -- the transport interface -----------------------------------------------------------
+
+    async def start(self, receive: Receive, task_group: TaskGroup, on_closed: Callable[[str], None]) -> None:
+        self._receive = receive
+        self._task_group = task_group
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.timeout)
+
+    async def send(self, message: Message, related_to: RequestId | None = None) -> None:
+        if self._closed or self._task_group is None:
+            raise ConnectionClosed("the HTTP transport is closed")
+        if isinstance(message, Request):
+            modern = _is_modern(message)
+            scope = anyio.CancelScope()
+            self._exchanges[message.id] = (scope, modern)
+            self._task_group.start_soon(self._run_exchange, message, scope)
+        elif isinstance(message, Notification) and message.method == "notifications/cancelled":
+            await self._cancel((message.params or {}).get("requestId"), message)
+        else:
+            await self._post_one_way(message)
+
+    async def session_ready(self, protocol_version: str) -> None:
+        """The handshake finished: send the version header from now on and open the GET
+        stream for server-initiated messages (if the server offers one)."""
+        self.protocol_version = protocol_version
+        if self.open_get_stream and self._task_group is not None and not self._closed:
+            if self._listener is not None:
+                self._listener.cancel()
+            self._listener = anyio.CancelScope()
+            self._task_group.start_soon(self._listen, self._listener)
+
+    async def close(self) -> None:
+        """Stop every stream, DELETE the session (bounded), release the connections."""
+        if self._closed:
+            return
+        self._closed = True
+        self.state = ChannelState.CLOSED
+        if self._listener is not None:
+            self._listener.cancel()
+        for scope, _ in list(self._exchanges.values()):
+            scope.cancel()
+        http = self._http
+        if http is None:
+            return
+        with anyio.CancelScope(shield=True):
+            if self.session_id is not None:
+                with anyio.move_on_after(self.delete_timeout):
+                    try:
+                        await http.delete(self.url, headers=self._headers(None), auth=self._auth(), timeout=self.delete_timeout)
+                    except httpx.HTTPError as exc:
+                        log.debug("session DELETE failed: %s", exc)
+            if self._owns_http:
+                await http.aclose()
+
+    # -- requests --------------------------------------------------------------------------
+
+    async def _run_exchange(self, request: Request, scope: anyio.CancelScope) -> None:
+        try:
+            with scope:
+                await self._exchange(request)
+        except MCPError as exc:
+            await self._fail(request.id, exc)
+        except Exception as exc:  # never let a bug hang the caller
+            log.exception("HTTP exchange for %s failed", request.method)
+            await self._fail(request.id, TransportError(f"{request.method}: {type(exc).__name__}: {exc}"))
+        finally:
+            self._exchanges.pop(request.id, None)
+
+    async def _fail(self, request_id: RequestId, error: Exception) -> None:
+        if self.on_request_failed is not None:
+            await self.on_request_failed(request_id, error)
+
+    async def _exchange(self, request: Request) -> None:
+        """POST one request and deliver its answer; one transparent retry after a 404 on a
+        live session (digest §2.A.6: the client MUST start a new session)."""
+        body = jsonrpc.dump(request)
+        for attempt in (1, 2):
+            session = self.session_id
+            async with self._open("POST", self._headers(request), body, f"POST {request.method}") as response:
+                self._note_session(response, request)
+                if response.status_code == 404 and session is not None and attempt == 1:
+                    await response.aread()
+                else:
+                    await self._answer(request, response)
+                    return
+            await self._renew_session(session)
+
+    async def _answer(self, request: Request, response: httpx.Response) -> None:
+        content_type = _content_type(response)
+        if response.status_code >= 400 or response.status_code == 202:
+            await response.aread()
+            raise self._status_error(response, request.method)
+        if content_type == "application/json":
+            body = await response.aread()
+            if not await self._deliver(body, request.id):
+                raise ConnectionClosed(f"{request.method}: the JSON response did not answer request {request.id!r}")
+        elif content_type == "text/event-stream":
+            parser = SSEParser()
+            try:
+                await self._consume(response, parser, request.id, None)
+            except _StreamBroke:
+                if self._exchanges.get(request.id, (None, False))[1]:
+                    # 2026-07-28: no resumption; the request is lost (digest §2.B.3).
+                    raise ConnectionClosed(
+                        f"{request.method}: the response stream ended before the response (2026-07-28 streams "
+                        "cannot resume; send the request again)"
+                    ) from None
+                await self._resume(request, parser)
+        else:
+            await response.aread()
+            raise TransportError(f"{request.method}: unexpected Content-Type {content_type!r} (HTTP {response.status_code})")
+
+    async def _deliver(self, body: bytes | str, answer_id: RequestId | None) -> bool:
+        """Hand every message in a JSON body or SSE data field to the dispatcher. True if
+        one of them answers ``answer_id``."""
+        try:
+            parsed = jsonrpc.parse(body, allow_batch=True)
+        except InvalidMessage as exc:
+            log.warning("ignoring an invalid message from the server: %s", exc.message)
+            return False
+        answered = False
+        assert self._receive is not None
+        for message in parsed if isinstance(parsed, list) else [parsed]:
+            if answer_id is not None and isinstance(message, (Result, ErrorResponse)) and message.id == answer_id:
+                answered = True
+            await self._receive(message)
+        return answered
+
+    async def _consume(
+        self, response: httpx.Response, parser: SSEParser, answer_id: RequestId | None, backoff: Backoff | None
+    ) -> None:
+        """Read an SSE stream, delivering its messages. Returns once ``answer_id`` is answered
+        (after draining the rest of the stream, bounded); raises _StreamBroke if the stream
+        ends or breaks first."""
+        answered = False
+        with anyio.CancelScope() as drain:
+            try:
+                async for chunk in response.aiter_bytes():
+                    for event in parser.feed(chunk):
+                        if backoff is not None:
+                            backoff.reset()  # a healthy event renews the reconnect budget
+                        if event.data and await self._deliver(event.data, answer_id):
+                            answered = True
+                            drain.deadline = anyio.current_time() + DRAIN_SECONDS
+            except EventTooLarge as exc:
+                raise TransportError(f"the server sent an oversized SSE event: {exc}") from None
+            except httpx.TransportError as exc:
+                if not answered:
+                    log.debug("SSE stream broke: %s", exc)
+                    raise _StreamBroke(str(exc)) from None
+        if not answered:
+            raise _StreamBroke("the stream ended")
+
+    async def _resume(self, request: Request, parser: SSEParser) -> None:
+        """Reconnect with GET + Last-Event-ID until the answer arrives (digest §2.A.5)."""
+        backoff = Backoff(self.reconnect)
+        while True:
+            if parser.last_event_id is None:
+                raise ConnectionClosed(
+                    f"{request.method}: the response stream ended before the response, and the server gave "
+                    "no event id to resume from"
+                )
+            delay = backoff.next_delay(parser.retry)
+            if delay is None:
+                raise ConnectionClosed(f"{request.method}: gave up resuming after {backoff.attempts} attempts")
+            await anyio.sleep(delay)
+            parser = _continued(parser)
+            headers = self._headers(None, accept="text/event-stream")
+            headers["Last-Event-ID"] = parser.last_event_id  # type: ignore[assignment]
+            async with self._open("GET", headers, None, f"resume {request.method}") as response:
+                if response.status_code >= 400 or _content_type(response) != "text/event-stream":
+                    await response.aread()
+                    raise self._status_error(response, f"resume {request.method}")
+                try:
+                    await self._consume(response, parser, request.id, backoff)
+                    return
+                except _StreamBroke:
+                    continue
+
+    async def _renew_session(self, stale_session: str | None) -> None:
+        async with self._renew_lock:
+            if self.session_id != stale_session:
+                return  # another request already renewed it
+            if self.on_session_expired is None:
+                raise SessionNotFound(f"the server no longer knows session {stale_session!r}")
+            log.info("session %s expired on the server; re-initializing", stale_session)
+            self.session_id = None
+            self.protocol_version = None
+            if self._listener is not None:
+                self._listener.cancel()
+                self._listener = None
+            try:
+                await self.on_session_expired()
+            except MCPError as exc:
+                raise SessionNotFound(f"the server no longer knows the session, and re-initializing failed: {exc}") from exc
+
+    # -- one-way messages ------------------------------------------------------------------
+
+    async def _post_one_way(self, message: Message) -> None:
+        """POST a notification or a response; the server answers 202."""
+        what = f"POST {getattr(message, 'method', 'response')}"
+        async with self._open("POST", self._headers(message), jsonrpc.dump(message), what) as response:
+            await response.aread()
+            if response.status_code >= 400:
+                raise self._status_error(response, what)
+
+    async def _cancel(self, request_id: Any, message: Notification) -> None:
+        entry = self._exchanges.get(request_id) if type(request_id) in (str, int) else None
+        if entry is not None:
+            entry[0].cancel()  # stop reading: we no longer want the answer
+        if entry is not None and entry[1]:
+            return  # 2026-07-28 HTTP: closing the stream *is* the cancellation (digest §2.B.4)
+        # Legacy: POST notifications/cancelled in the background, so a server that stopped
+        # answering cannot delay the caller's timeout.
+        if self._task_group is not None:
+            self._task_group.start_soon(self._post_quietly, message)
+
+    async def _post_quietly(self, message: Message) -> None:
+        try:
+            with anyio.fail_after(self.delete_timeout * 5):
+                await self._post_one_way(message)
+        except (MCPError, TimeoutError) as exc:
+            log.debug("could not deliver %s: %s", getattr(message, "method", "message"), exc)
+
+    # -- the server->client stream ---------------------------------------------------------
+
+    async def _listen(self, scope: anyio.CancelScope) -> None:
+        """The GET stream: reconnect with backoff, resume from the last event id, give up
+        after the budget (state FAILED). 404/405 on the first try means none is offered."""
+        backoff = Backoff(self.reconnect)
+        parser = SSEParser()
+        first = True
+        with scope:
+            while not self._closed:
+                try:
+                    headers = self._headers(None, accept="text/event-stream")
+                    if parser.last_event_id is not None:
+                        headers["Last-Event-ID"] = parser.last_event_id
+                    async with self._open("GET", headers, None, "GET stream") as response:
+                        if first and response.status_code in _NO_STREAM:
+                            await response.aread()
+                            self.state = ChannelState.NONE
+                            return
+                        if response.status_code >= 400 or _content_type(response) != "text/event-stream":
+                            await response.aread()
+                            raise self._status_error(response, "GET stream")
+                        self.state = ChannelState.CONNECTED
+                        first = False
+                        await self._consume(response, parser, None, backoff)
+                except _StreamBroke:
+                    pass
+                except MCPError as exc:
+                    log.debug("GET stream failed: %s", exc)
+                delay = backoff.next_delay(parser.retry)
+                if delay is None:
+                    self.state = ChannelState.FAILED
+                    log.warning("the server->client stream failed after %d reconnect attempts", backoff.attempts)
+                    return
+                self.state = ChannelState.RECONNECTING
+                await anyio.sleep(delay)
+                parser = _continued(parser)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _open(self, method: str, headers: dict[str, str], body: bytes | None, what: str) -> AsyncIterator[httpx.Response]:
+        assert self._http is not None
+        try:
+            async with self._http.stream(method, self.url, headers=headers, content=body, auth=self._auth()) as response:
+                yield response
+        except httpx.HTTPError as exc:
+            raise map_httpx_error(exc, f"{what} {self.url}") from exc
+
+    def _auth(self) -> Any:
+        return self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT
+
+    def _headers(self, message: Message | None, accept: str = _ACCEPT_BOTH) -> dict[str, str]:
+        headers = {**self.headers, "Accept": accept}
+        if message is not None:
+            headers["Content-Type"] = "application/json"
+        if self.session_id is not None:
+            headers["Mcp-Session-Id"] = self.session_id
+        if self.protocol_version is not None:
+            headers["MCP-Protocol-Version"] = self.protocol_version
+        if isinstance(message, Request) and _is_modern(message):
+            params = message.params or {}
+            schema = self.tool_schemas.get(params.get("name")) if message.method == "tools/call" else None
+            headers.update(request_headers(message.method, params, schema))
+        return headers
+
+    def _note_session(self, response: httpx.Response, request: Request) -> None:
+        session = response.headers.get("mcp-session-id")
+        if session and (request.method == "initialize" or self.session_id is None):
+            self.session_id = session
+
+    def _status_error(self, response: httpx.Response, what: str) -> MCPError:
+        """An HTTP error status as our error: the JSON-RPC error in the body when there is
+        one (the server's own words), else a TransportError naming the status."""
+        status = response.status_code
+        try:
+            parsed = jsonrpc.parse(response.content)
+        except (InvalidMessage, httpx.ResponseNotRead):
+            parsed = None
+        if isinstance(parsed, ErrorResponse):
+            if status == 404 and self.session_id is not None:
+                return SessionNotFound(f"{what}: {parsed.error.message}", parsed.error.data)
+            return RemoteError(parsed.error.code, parsed.error.message, parsed.error.data)
+        if status == 404 and self.session_id is not None:
+            return SessionNotFound(f"{what}: HTTP 404: the server does not know session {self.session_id!r}")
+        if status == 202:
+            return TransportError(f"{what}: the server answered 202 Accepted to a request; no response will come")
+        snippet = response.content[:200].decode("utf-8", "replace") if response.content else ""
+        hint = ""
+        if status == 401:
+            hint = f" (authentication required: {response.headers.get('www-authenticate', 'no WWW-Authenticate')})"
+        return TransportError(f"{what}: HTTP {status} {response.reason_phrase} from {self.url}{hint} {snippet}".rstrip())
+
+
+def _is_modern(message: Request) -> bool:
+    meta = (message.params or {}).get("_meta")
+    return isinstance(meta, dict) and META_PROTOCOL_VERSION in meta
+
+
+def _content_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _continued(parser: SSEParser) -> SSEParser:
+    """A fresh parser for a reconnected stream that keeps the resume cursor and retry."""
+    fresh = SSEParser(parser.max_event_bytes)
+    fresh.last_event_id = parser.last_event_id
+    fresh.retry = parser.retry
+    return fresh
