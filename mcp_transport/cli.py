@@ -2,6 +2,7 @@
 
     mcp-transport serve servers.everything:server --port 8000    # HTTP on 127.0.0.1:8000/mcp
     mcp-transport serve servers.everything:server --stdio        # stdin/stdout
+    mcp-transport conformance server http://127.0.0.1:8000/mcp   # test any MCP server
 """
 
 from __future__ import annotations
@@ -38,6 +39,22 @@ def _serve(args: argparse.Namespace) -> None:
     run_http(server, host=args.host, port=args.port)
 
 
+def _add_conformance(commands: Any) -> None:
+    """The ``conformance`` subcommand lives in the top-level ``conformance`` package (next to this
+    one in a source checkout)."""
+    try:
+        from conformance.cli import add_parser
+    except ImportError:
+        import os
+
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        try:
+            from conformance.cli import add_parser
+        except ImportError:
+            return
+    add_parser(commands)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mcp-transport", description="MCP over Streamable HTTP and stdio.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -47,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     serve.set_defaults(run=_serve)
+    _add_conformance(commands)
     args = parser.parse_args(argv)
     if "" not in sys.path:
         sys.path.insert(0, "")  # so module:attribute resolves from the working directory
