@@ -1,0 +1,615 @@
+"""The benchmark harness (issue 6): ``make bench`` = ``python -m bench.run``.
+
+In one run it starts each server under test on 127.0.0.1 pinned to core 0, drives it with the
+same load generator (bench.loadgen) pinned to core 1, repeats each figure and quotes the median,
+prints a table of figures and ratios, and writes it as JSON (bench/results/latest.json) and as
+markdown (docs/performance.md).
+
+    python -m bench.run                  # the full run (< 10 minutes)
+    python -m bench.run --quick          # a short run: fewer, shorter repeats
+    python -m bench.run --servers plain,official --skip sessions,stdio
+
+Servers under test (SERVERS below; ours is one more entry):
+  plain     bench.servers.plain_echo    bare uvicorn ASGI echo: the practical ceiling
+  official  bench.servers.official_sdk  the official MCP Python SDK (``mcp`` 2.3, MCPServer)
+  ours      bench.servers.ours          servers.everything on mcp_transport's run_http
+
+Needs: taskset (util-linux) and 2 cores for pinning (without them it runs unpinned and says so);
+the ``mcp`` package for the official SDK (``pip install -e '.[dev]'``, which ``make bench`` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import datetime as _dt
+import importlib.util
+import json
+import os
+import platform
+import shlex
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DOCS = ROOT / "docs" / "performance.md"
+PY = sys.executable
+GEN_BOUND = 0.90  # generator CPU / wall above which the generator, not the server, is the limit
+
+
+@dataclass
+class ServerSpec:
+    name: str
+    label: str
+    module: str
+    modes: tuple[str, ...]
+    sessions: bool = True  # real MCP sessions (memory and expiry figures)
+    stdio: bool = True
+    needs: tuple[str, ...] = ()  # importable modules it needs
+    available_check: str = ""  # module whose presence means the server exists
+
+    def http_cmd(self, port: int, mode: str, idle_timeout: float | None = None) -> list[str]:
+        cmd = [PY, "-m", self.module, "--port", str(port), "--mode", mode]
+        if idle_timeout is not None:
+            cmd += ["--session-idle-timeout", str(idle_timeout)]
+        return cmd
+
+    def stdio_cmd(self) -> list[str]:
+        return [PY, "-m", self.module, "--stdio"]
+
+    def missing(self) -> str | None:
+        for mod in self.needs:
+            if importlib.util.find_spec(mod) is None:
+                return f"module {mod!r} not installed (pip install -e '.[dev]')"
+        if self.available_check:
+            try:
+                if importlib.util.find_spec(self.available_check) is None:
+                    return f"{self.available_check} does not exist yet"
+            except ModuleNotFoundError:
+                return f"{self.available_check} does not exist yet"
+        return None
+
+
+SERVERS = [
+    ServerSpec("plain", "plain uvicorn echo", "bench.servers.plain_echo", ("json", "sse"), sessions=False, stdio=False),
+    ServerSpec("official", "official Python SDK", "bench.servers.official_sdk", ("json", "sse"), needs=("mcp",)),
+    ServerSpec("ours", "mcp_transport", "bench.servers.ours", ("json", "sse", "auto"),
+               available_check="mcp_transport.transports.http_server"),
+]
+
+
+@dataclass
+class Profile:
+    duration: float
+    warmup: float
+    repeat: int
+    concurrency: tuple[int, ...] = (1, 32)
+    session_batch: int = 2000  # sessions per sessions/s repeat
+    idle_sessions: int = 10_000
+    idle_timeout: float = 60.0  # session idle timeout of the memory phase's servers
+    progress: int = 1000
+    stdio_calls: int = 2000
+
+
+FULL = Profile(duration=2.0, warmup=0.5, repeat=3)
+QUICK = Profile(duration=0.5, warmup=0.2, repeat=1, session_batch=300, idle_sessions=1000, idle_timeout=6.0,
+                stdio_calls=300)
+
+
+# --- machinery -------------------------------------------------------------------------------
+
+
+class Pinning:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+        self.why_not = None
+        if enabled and not self.enabled:
+            self.why_not = ("taskset not found (apt-get install util-linux)" if shutil.which("taskset") is None
+                            else "fewer than 2 cores")
+
+    def server(self, cmd: list[str]) -> list[str]:
+        return ["taskset", "-c", "0", *cmd] if self.enabled else cmd
+
+    def generator(self, cmd: list[str]) -> list[str]:
+        return ["taskset", "-c", "1", *cmd] if self.enabled else cmd
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU-seconds (user + system) used so far by process ``pid``."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Server:
+    def __init__(self, spec: ServerSpec, mode: str, pin: Pinning, idle_timeout: float | None = None,
+                 log: Path | None = None) -> None:
+        self.spec, self.mode = spec, mode
+        self.port = free_port()
+        self.cmd = pin.server(spec.http_cmd(self.port, mode, idle_timeout))
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Server:
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{shlex.join(self.cmd)} exited with {self.proc.returncode}"
+                                   + (f" (log: {self.log})" if self.log else ""))
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
+                return self
+            time.sleep(0.05)
+        self.__exit__()
+        raise RuntimeError(f"{shlex.join(self.cmd)} did not listen within 30 s")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid  # taskset execs the command, so this is the server itself
+
+    def cpu(self) -> float:
+        return proc_cpu(self.pid)
+
+    def rss_kb(self) -> int:
+        return proc_rss_kb(self.pid)
+
+
+def loadgen(pin: Pinning, port: int, kind: str, *args: str, timeout: float = 300) -> dict:
+    cmd = pin.generator([PY, "-m", "bench.loadgen", kind, "--port", str(port), *args])
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError(f"{shlex.join(cmd)} failed:\n{p.stderr[-2000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def med(values: list[float]) -> float:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def calls_figure(srv: Server, pin: Pinning, prof: Profile, clients: int, repeat: int | None = None) -> dict:
+    """tools/call echo at ``clients`` concurrency, ``repeat`` times; medians."""
+    runs = []
+    for _ in range(repeat or prof.repeat):
+        cpu0 = srv.cpu()
+        r = loadgen(pin, srv.port, "calls", "--clients", str(clients), "--duration", str(prof.duration),
+                    "--warmup", str(prof.warmup))
+        r["server_cpu_per_1000"] = (srv.cpu() - cpu0) / max(1, r["total_calls"]) * 1000
+        runs.append(r)
+    return {
+        "rps": med([r["rps"] for r in runs]),
+        "p50_ms": med([r["p50_ms"] for r in runs]),
+        "p99_ms": med([r["p99_ms"] for r in runs]),
+        "ttfb_ms": med([r["ttfb_p50_ms"] for r in runs]),
+        "server_cpu_s_per_1000": med([r["server_cpu_per_1000"] for r in runs]),
+        "gen_cpu": max(r["gen_cpu"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        "first_error": next((r["first_error"] for r in runs if r["first_error"]), None),
+        "runs": [round(r["rps"], 1) for r in runs],
+    }
+
+
+def http_phase(spec: ServerSpec, pin: Pinning, prof: Profile, logdir: Path) -> dict:
+    out: dict = {}
+    for mode in spec.modes:
+        log(f"[{spec.name}/{mode}] starting")
+        with Server(spec, mode, pin, log=logdir / f"{spec.name}-{mode}.log") as srv:
+            loadgen(pin, srv.port, "calls", "--clients", "4", "--duration", "0.3", "--warmup", "0")  # warm up
+            m: dict = {"rss_kb_start": srv.rss_kb()}
+            for c in prof.concurrency:
+                m[f"c{c}"] = f = calls_figure(srv, pin, prof, c)
+                log(f"[{spec.name}/{mode}] c={c}: {f['rps']:.0f} req/s p50 {f['p50_ms']:.3f} ms "
+                    f"p99 {f['p99_ms']:.3f} ms gen_cpu {f['gen_cpu']:.2f} errors {f['errors']}")
+            if mode == "sse":
+                r = loadgen(pin, srv.port, "progress", "--count", str(prof.progress), "--repeat", str(max(3, prof.repeat)))
+                m["progress"] = r
+                log(f"[{spec.name}/{mode}] progress: {r['notifications_per_s']:.0f} notifications/s "
+                    f"(errors {r['errors']})")
+            out[mode] = m
+    return out
+
+
+def sessions_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir: Path) -> dict:
+    """sessions/s, RSS per idle session, req/s at c=32 with idle sessions open, and RSS after expiry.
+
+    Every server of the phase stays up (idle) until the sessions of all of them have expired."""
+    out: dict = {}
+    servers: list[tuple[ServerSpec, Server, float]] = []
+    with contextlib.ExitStack() as stack:
+        for spec in specs:
+            log(f"[{spec.name}/sessions] starting (idle timeout {prof.idle_timeout:g} s)")
+            srv = stack.enter_context(Server(spec, "json", pin, idle_timeout=prof.idle_timeout,
+                                             log=logdir / f"{spec.name}-sessions.log"))
+            t_start = time.monotonic()
+            m: dict = {}
+            loadgen(pin, srv.port, "calls", "--clients", "4", "--duration", "0.3", "--warmup", "0")
+            base = calls_figure(srv, pin, prof, 32)
+            m["c32_base"] = base
+            rss0 = srv.rss_kb()
+            rates, created = [], 0
+            for _ in range(prof.repeat):
+                r = loadgen(pin, srv.port, "sessions", "--count", str(prof.session_batch), "--clients", "32")
+                rates.append(r["sessions_per_s"])
+                created += prof.session_batch
+                m.setdefault("gen_cpu", 0.0)
+                m["gen_cpu"] = max(m["gen_cpu"], r["gen_cpu"])
+            m["sessions_per_s"] = med(rates)
+            m["sessions_runs"] = [round(x, 1) for x in rates]
+            if created < prof.idle_sessions:
+                loadgen(pin, srv.port, "sessions", "--count", str(prof.idle_sessions - created), "--clients", "32")
+                created = prof.idle_sessions
+            rss1 = srv.rss_kb()
+            m.update(rss_kb_before=rss0, rss_kb_with_sessions=rss1, sessions_open=created,
+                     rss_per_session_kb=(rss1 - rss0) / created)
+            idle = calls_figure(srv, pin, prof, 32)
+            m["c32_idle"] = idle
+            m["idle_drop_pct"] = (1 - idle["rps"] / base["rps"]) * 100 if base["rps"] else float("nan")
+            elapsed = time.monotonic() - t_start
+            m["phase_seconds"] = elapsed
+            if elapsed > prof.idle_timeout * 0.9:
+                m["warning"] = "phase outlasted the idle timeout: some sessions expired before RSS was read"
+            log(f"[{spec.name}/sessions] {m['sessions_per_s']:.0f} sessions/s, "
+                f"{m['rss_per_session_kb']:.1f} KB/session, c32 {base['rps']:.0f} -> {idle['rps']:.0f} req/s "
+                f"with {created} idle sessions")
+            out[spec.name] = m
+            servers.append((spec, srv, time.monotonic()))
+        if servers:
+            wait_until = max(t for _, _, t in servers) + prof.idle_timeout + 3
+            log(f"[sessions] waiting {max(0, wait_until - time.monotonic()):.0f} s for sessions to expire")
+            while time.monotonic() < wait_until:
+                time.sleep(0.5)
+            for spec, srv, _ in servers:
+                m = out[spec.name]
+                # a request makes a server that sweeps lazily notice the expiry
+                with contextlib.suppress(Exception):
+                    loadgen(pin, srv.port, "sessions", "--count", "1", "--clients", "1")
+                time.sleep(1)
+                rss2 = srv.rss_kb()
+                grown = m["rss_kb_with_sessions"] - m["rss_kb_before"]
+                m["rss_kb_after_expiry"] = rss2
+                m["rss_freed_pct"] = (m["rss_kb_with_sessions"] - rss2) / grown * 100 if grown > 0 else float("nan")
+                log(f"[{spec.name}/sessions] RSS {m['rss_kb_before']} -> {m['rss_kb_with_sessions']} -> "
+                    f"{rss2} KB after expiry ({m['rss_freed_pct']:.0f}% of the growth freed)")
+    return out
+
+
+def stdio_phase(spec: ServerSpec, pin: Pinning, prof: Profile) -> dict:
+    runs = []
+    for _ in range(prof.repeat):
+        cmd = pin.generator([PY, "-m", "bench.stdio_load", "--calls", str(prof.stdio_calls), "--",
+                             *pin.server(spec.stdio_cmd())])
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            raise RuntimeError(f"{shlex.join(cmd)} failed:\n{p.stderr[-2000:]}")
+        runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+    out = {
+        "sequential_per_s": med([r["sequential_per_s"] for r in runs]),
+        "concurrent_per_s": med([r["concurrent_per_s"] for r in runs]),
+        "gen_cpu": max(max(r["gen_cpu_sequential"], r["gen_cpu_concurrent"]) for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+    }
+    log(f"[{spec.name}/stdio] sequential {out['sequential_per_s']:.0f}/s, concurrent {out['concurrent_per_s']:.0f}/s")
+    return out
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+def _get(d: dict, *path):
+    for k in path:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+@dataclass
+class Row:
+    figure: str
+    path: tuple  # under results["http"|"sessions"|"stdio"][server]
+    fmt: str = "{:,.0f}"
+    higher_is_better: bool = True
+    target: str = ""
+    target_ratio: float | None = None  # ours/official must be >= this (or <= for lower-is-better)
+    target_abs: float | None = None  # ours must be <= this (lower-is-better) or >= (higher)
+    ours_mode: str | None = None  # use this mode's column for ours
+    section: str = "http"
+    gen_path: tuple | None = None
+
+
+def rows() -> list[Row]:
+    R = []
+    for mode in ("json", "sse"):
+        M = mode.upper()
+        for c in (1, 32):
+            tr = {("json", 32): 4.0, ("sse", 32): 6.0}.get((mode, c))
+            R.append(Row(f"tools/call req/s, {M}, c={c}", (mode, f"c{c}", "rps"), target=f">= {tr:g}x SDK" if tr else "",
+                         target_ratio=tr, gen_path=(mode, f"c{c}", "gen_cpu")))
+            R.append(Row(f"p50 latency ms, {M}, c={c}", (mode, f"c{c}", "p50_ms"), "{:.3f}", False,
+                         target="<= 0.2 ms" if (mode, c) == ("json", 1) else "",
+                         target_abs=0.2 if (mode, c) == ("json", 1) else None))
+            R.append(Row(f"p99 latency ms, {M}, c={c}", (mode, f"c{c}", "p99_ms"), "{:.3f}", False))
+    R.append(Row("tools/call req/s, auto mode, c=32", ("auto", "c32", "rps"), ours_mode="auto"))
+    R.append(Row("progress notifications/s over SSE", ("sse", "progress", "notifications_per_s"),
+                 target=">= 5x SDK", target_ratio=5.0))
+    R.append(Row("SSE time to first byte ms, c=1", ("sse", "c1", "ttfb_ms"), "{:.3f}", False))
+    R.append(Row("server CPU-s per 1,000 calls, JSON c=32", ("json", "c32", "server_cpu_s_per_1000"), "{:.3f}", False))
+    R.append(Row("server CPU-s per 1,000 calls, SSE c=32", ("sse", "c32", "server_cpu_s_per_1000"), "{:.3f}", False))
+    R.append(Row("sessions created/s", ("sessions_per_s",), section="sessions", target=">= 5x SDK", target_ratio=5.0))
+    R.append(Row("RSS per idle session KB (10,000 open)", ("rss_per_session_kb",), "{:.2f}", False, section="sessions",
+                 target="<= 4 KB", target_abs=4.0))
+    R.append(Row("RSS growth freed after expiry %", ("rss_freed_pct",), "{:.0f}", section="sessions",
+                 target="freed"))
+    R.append(Row("tools/call req/s, JSON, c=32, 32 sessions", ("c32_base", "rps"), section="sessions"))
+    R.append(Row("tools/call req/s, JSON, c=32, +10,000 idle sessions", ("c32_idle", "rps"), section="sessions"))
+    R.append(Row("throughput drop with 10,000 idle sessions %", ("idle_drop_pct",), "{:.1f}", False, section="sessions",
+                 target="<= 15%", target_abs=15.0))
+    R.append(Row("stdio sequential tools/call /s", ("sequential_per_s",), section="stdio"))
+    R.append(Row("stdio concurrent (32 in flight) tools/call /s", ("concurrent_per_s",), section="stdio"))
+    return R
+
+
+def build_table(results: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["figure", "plain uvicorn echo", "official Python SDK", "ours", "ours / SDK", "target", "met"]
+    table = []
+    for row in rows():
+        def val(server: str, row=row):
+            sec = results.get(row.section, {}).get(server)
+            if sec is None:
+                return None
+            path = row.path
+            if server == "ours" and row.ours_mode and row.section == "http":
+                path = (row.ours_mode, *path[1:])
+            elif row.ours_mode and server != "ours":
+                return None
+            return _get(sec, *path)
+
+        def cell(server: str, row=row):
+            v = val(server)
+            if v is None or (isinstance(v, float) and v != v):
+                return "—"
+            s = row.fmt.format(v)
+            if row.gen_path:
+                g = _get(results.get(row.section, {}).get(server) or {}, *row.gen_path)
+                if g is not None and g >= GEN_BOUND:
+                    s += " (gen-bound)"
+            return s
+
+        ours, sdk = val("ours"), val("official")
+        ratio, met = "—", ""
+        if isinstance(ours, (int, float)) and isinstance(sdk, (int, float)) and sdk and ours == ours and sdk == sdk:
+            q = ours / sdk
+            ratio = f"{q:.2f}x"
+            if row.target_ratio is not None:
+                met = "yes" if q >= row.target_ratio else "**no**"
+        if row.target_abs is not None and isinstance(ours, (int, float)) and ours == ours:
+            ok = ours <= row.target_abs if not row.higher_is_better else ours >= row.target_abs
+            met = "yes" if ok else "**no**"
+        if row.target == "freed" and isinstance(ours, (int, float)) and ours == ours:
+            met = "yes" if ours >= 50 else "**no**"
+        if row.target and ours is None:
+            met = "not measured"
+        table.append([row.figure, cell("plain"), cell("official"), cell("ours"), ratio, row.target, met])
+    return header, table
+
+
+def render_text(header: list[str], table: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
+    line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, table)])
+
+
+def render_markdown(header: list[str], table: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in table]
+    return "\n".join(out)
+
+
+DOC_TEMPLATE = """# Performance
+
+Produced by `{command}` ({date}, {seconds:.0f} s) on this machine: {machine}.
+Figures are medians of {repeat} run(s) each; each HTTP run drives the server for {duration:g} s after
+a {warmup:g} s warm-up. Raw numbers: `bench/results/latest.json`.
+
+{table}
+
+How it is measured (`bench/`):
+
+* Each server runs on 127.0.0.1 pinned to core 0 (`taskset -c 0`); the load generator
+  (`bench/loadgen.py`) runs pinned to core 1. {pinning}
+* The generator is pure-Python asyncio on uvloop: raw sockets, HTTP/1.1 keep-alive, pre-built request
+  bytes, minimal parsing (Content-Length or chunked). One connection and one MCP session per virtual
+  client: `initialize`, read `Mcp-Session-Id`, `notifications/initialized`, then closed-loop
+  `tools/call` of `echo` with `Mcp-Session-Id` and `MCP-Protocol-Version`. A call counts only if it is a
+  200 whose JSON or SSE body holds a JSON-RPC result. "(gen-bound)" marks a figure where the generator
+  used >= {gen_bound:.0%} of its core (it was then the limit, not the server); the highest generator
+  load in this run was {max_gen:.0%} of a core.
+* Servers: `bench/servers/plain_echo.py` (bare uvicorn ASGI app, uvloop + httptools, no access log:
+  the ceiling), `bench/servers/official_sdk.py` (official `mcp` {mcp_version} `MCPServer`, streamable
+  HTTP, `json_response=True` for JSON / `False` for SSE), `bench/servers/ours.py`
+  (`servers.everything` on `mcp_transport.transports.http_server.run_http`). Access logs are off
+  everywhere.
+* Progress: one `tools/call` of `progress_stream` with `count={progress}` and a progress token, over SSE;
+  notifications/s = 1,000 / time to the final response.
+* SSE time to first byte: c=1 `tools/call` in SSE mode, request sent to first response byte.
+* Server CPU-seconds per 1,000 calls: the server process's user+system CPU over a run divided by the
+  calls it answered.
+* Sessions: a server started with a {idle_timeout:g} s session idle timeout; sessions/s opening
+  {session_batch:,} sessions over 32 connections (never deleted); RSS growth divided by the
+  {idle_sessions:,} sessions then open; `tools/call` c=32 before and with them open; RSS again after
+  they expired.
+* stdio: the server as a child process; {stdio_calls:,} `tools/call` one at a time, then with 32 in
+  flight.
+
+{notes}
+"""
+
+
+def write_docs(results: dict, header, table, seconds: float) -> None:
+    meta = results["meta"]
+    gens = []
+
+    def walk(d):
+        if isinstance(d, dict):
+            for k, v in d.items():
+                if k.startswith("gen_cpu") and isinstance(v, (int, float)):
+                    gens.append(v)
+                else:
+                    walk(v)
+    walk(results)
+    notes = "\n".join(f"* {n}" for n in meta.get("notes", []))
+    DOCS.write_text(DOC_TEMPLATE.format(
+        command=meta["command"], date=meta["date"], seconds=seconds, machine=meta["machine"],
+        table=render_markdown(header, table), pinning="" if meta["pinned"] else f"**Not pinned this run: {meta['why_not_pinned']}.**",
+        gen_bound=GEN_BOUND, max_gen=max(gens) if gens else 0.0, mcp_version=meta.get("mcp_version", "?"),
+        notes=("Notes from this run:\n\n" + notes) if notes else "", **meta["profile"]))
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    with contextlib.suppress(OSError):
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="short runs, one repeat, 1,000 idle sessions")
+    p.add_argument("--servers", default="plain,official,ours", help="comma-separated: plain, official, ours")
+    p.add_argument("--skip", default="", help="comma-separated phases to skip: http, sessions, stdio")
+    p.add_argument("--repeat", type=int, help="override the repeat count")
+    p.add_argument("--duration", type=float, help="override the seconds per HTTP run")
+    p.add_argument("--out", type=Path, help="JSON results file (default bench/results/latest.json)")
+    p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
+    p.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
+    arglist = sys.argv[1:] if argv is None else list(argv)
+    a = p.parse_args(arglist)
+    prof = copy.copy(QUICK if a.quick else FULL)
+    if a.repeat:
+        prof.repeat = a.repeat
+    if a.duration:
+        prof.duration = a.duration
+    skip = {s for s in a.skip.split(",") if s}
+    wanted = [s for s in a.servers.split(",") if s]
+    pin = Pinning(not a.no_pin)
+    notes = []
+    if pin.why_not:
+        notes.append(f"not pinned: {pin.why_not}")
+        log(f"warning: not pinning server and generator: {pin.why_not}")
+    specs = []
+    for spec in SERVERS:
+        if spec.name not in wanted:
+            continue
+        why = spec.missing()
+        if why:
+            notes.append(f"{spec.label} skipped: {why}")
+            log(f"warning: skipping {spec.name}: {why}")
+            continue
+        specs.append(spec)
+    with contextlib.suppress(OSError):
+        load1 = os.getloadavg()[0]
+        if load1 > 0.5:
+            notes.append(f"load average {load1:.1f} when the run started: other work on the machine may skew figures")
+    t0 = time.monotonic()
+    stamp = _dt.datetime.now(_dt.timezone.utc)
+    logdir = RESULTS / "logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+    mcp_version = "?"
+    with contextlib.suppress(Exception):
+        from importlib.metadata import version
+
+        mcp_version = version("mcp")
+    results: dict = {
+        "meta": {
+            "command": ("python -m bench.run " + shlex.join(arglist)) if arglist else "make bench",
+            "date": stamp.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "pinned": pin.enabled,
+            "why_not_pinned": pin.why_not, "mcp_version": mcp_version, "profile": prof.__dict__.copy(), "notes": notes,
+        },
+        "http": {}, "sessions": {}, "stdio": {},
+    }
+    failures = []
+    if "http" not in skip:
+        for spec in specs:
+            try:
+                results["http"][spec.name] = http_phase(spec, pin, prof, logdir)
+            except Exception as exc:  # a server that fails is reported, the others still run
+                failures.append(f"{spec.name} http: {exc}")
+                log(f"error: {spec.name} http phase: {exc}")
+    if "sessions" not in skip:
+        sspecs = [s for s in specs if s.sessions]
+        try:
+            results["sessions"] = sessions_phase(sspecs, pin, prof, logdir)
+        except Exception as exc:
+            failures.append(f"sessions: {exc}")
+            log(f"error: sessions phase: {exc}")
+    if "stdio" not in skip:
+        for spec in specs:
+            if not spec.stdio:
+                continue
+            try:
+                results["stdio"][spec.name] = stdio_phase(spec, pin, prof)
+            except Exception as exc:
+                failures.append(f"{spec.name} stdio: {exc}")
+                log(f"error: {spec.name} stdio phase: {exc}")
+    seconds = time.monotonic() - t0
+    results["meta"]["seconds"] = seconds
+    for f in failures:
+        notes.append("failed: " + f.splitlines()[0][:300])
+    header, table = build_table(results)
+    results["table"] = {"header": header, "rows": table}
+    out = a.out or RESULTS / "latest.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    print(render_text(header, table))
+    print(f"\n{seconds:.0f} s; results in {out}" + ("" if a.no_docs else f" and {DOCS}"))
+    for n in notes:
+        print("note: " + n)
+    if not a.no_docs:
+        write_docs(results, header, table, seconds)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Our server under test: ``servers.everything``'s MCPServer (``echo``, ``progress_stream``, ...)
+served by ``mcp_transport.transports.http_server.run_http`` in a given response mode.
+
+    python -m bench.servers.ours --port 8000 --mode json|sse|auto [--session-idle-timeout S]
+    python -m bench.servers.ours --stdio
+
+The same server ``python -m servers.everything --port N`` runs; this wrapper only passes the
+options ``run_http`` takes (response mode, session idle timeout, no access log), found by name so
+the harness keeps working while the transport's signature settles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+
+from servers.everything import server
+
+
+def run_http_kwargs(run_http, mode: str, idle_timeout: float | None) -> dict:
+    params = inspect.signature(run_http).parameters
+    kw: dict = {}
+    for name in ("response_mode", "mode"):
+        if name in params:
+            kw[name] = mode
+            break
+    else:
+        if "json_response" in params and mode != "auto":
+            kw["json_response"] = mode == "json"
+    if idle_timeout is not None:
+        for name in ("session_idle_timeout", "idle_timeout", "session_ttl", "session_timeout"):
+            if name in params:
+                kw[name] = idle_timeout
+                break
+    for name, value in (("access_log", False), ("log_level", "warning"), ("max_sessions", 100_000)):
+        if name in params:
+            kw[name] = value
+    return kw
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stdio", action="store_true")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--mode", choices=("json", "sse", "auto"), default="json")
+    parser.add_argument("--session-idle-timeout", type=float, default=None)
+    args = parser.parse_args(argv)
+    if args.stdio:
+        server.run_stdio()
+        return
+    from mcp_transport.transports.http_server import run_http
+
+    run_http(server, host=args.host, port=args.port, **run_http_kwargs(run_http, args.mode, args.session_idle_timeout))
+
+
+if __name__ == "__main__":
+    main()
