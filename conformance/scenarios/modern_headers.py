@@ -20,8 +20,13 @@ def _rule(rule_id: str, text: str) -> Rule:
 
 METHOD_MISSING = _rule("header-mcp-method-missing-32020", "A request without Mcp-Method MUST get 400 with -32020.")
 METHOD_MISMATCH = _rule("header-mcp-method-mismatch-32020", "Mcp-Method differing from the body method MUST get 400 with -32020.")
-VERSION_MISMATCH = _rule("header-version-mismatch-32020",
-                         "MCP-Protocol-Version differing from _meta protocolVersion MUST get 400 with -32020.")
+VERSION_MISMATCH = _rule("header-version-mismatch-400",
+                         "A request whose MCP-Protocol-Version differs from _meta protocolVersion MUST be rejected "
+                         "with 400 and never processed.")
+VERSION_MISMATCH_CODE = Rule("header-version-mismatch-32020", Level.SHOULD, "2026-07-28", HTTP,
+                             "The mismatch SHOULD be reported as -32020. (A dual-era server that routes by header, as "
+                             "the Python SDK does, sees a legacy request and may answer with a legacy 400 instead: "
+                             "hence only SHOULD.)")
 NAME_MISSING = _rule("header-mcp-name-missing-32020", "tools/call without Mcp-Name MUST get 400 with -32020.")
 NAME_MISMATCH = _rule("header-mcp-name-mismatch-32020", "Mcp-Name differing from params.name MUST get 400 with -32020.")
 PARAM_MISMATCH = _rule("header-mcp-param-mismatch-32020",
@@ -51,7 +56,11 @@ async def run(ctx: Context) -> None:
 
     await expect(METHOD_MISSING, "tools/list", headers={"Mcp-Method": None})
     await expect(METHOD_MISMATCH, "tools/list", headers={"Mcp-Method": "prompts/list"})
-    await expect(VERSION_MISMATCH, "tools/list", headers={"MCP-Protocol-Version": "2025-11-25"})
+    reply, rid = await ctx.modern("tools/list", headers={"MCP-Protocol-Version": "2025-11-25"})
+    ctx.check(VERSION_MISMATCH, reply.status == 400 and "result" not in (reply.response(rid) or {}), sent=reply.sent,
+              got=reply.summary(), expected="HTTP 400")
+    ctx.check(VERSION_MISMATCH_CODE, reply.status == 400 and reply.error_code() == -32020, sent=reply.sent,
+              got=reply.summary(), expected="HTTP 400 with JSON-RPC -32020")
     bogus = {"_meta": {"io.modelcontextprotocol/protocolVersion": "2099-01-01",
                        "io.modelcontextprotocol/clientCapabilities": {}}}
     reply, rid = await ctx.modern("tools/list", bogus, headers={"MCP-Protocol-Version": "2099-01-01"}, raw_params=True)
@@ -110,5 +119,5 @@ async def _param_checks(ctx: Context, tools: list[dict[str, Any]], expect: Any) 
 
 SCENARIO = Scenario("modern-headers", "modern", "http",
                     "Mcp-Method / Mcp-Name / Mcp-Param-* / MCP-Protocol-Version validation, -32020/-32022/-32602, 404/-32601",
-                    (METHOD_MISSING, METHOD_MISMATCH, VERSION_MISMATCH, UNSUPPORTED, NO_META, UNKNOWN, NAME_MISSING,
+                    (METHOD_MISSING, METHOD_MISMATCH, VERSION_MISMATCH, VERSION_MISMATCH_CODE, UNSUPPORTED, NO_META, UNKNOWN, NAME_MISSING,
                      NAME_MISMATCH, PARAM_MISMATCH, PARAM_MISSING, ECHO_ID), run)
