@@ -150,7 +150,9 @@ async def test_roots_round_trip() -> None:
     assert result["structuredContent"] == {"result": ["file:///a", "file:///b"]}
 
 
-@pytest.mark.parametrize(("tool", "args", "capability"), [("book", {}, "elicitation"), ("ask", {"question": "q"}, "sampling"), ("roots", {}, "roots")])
+@pytest.mark.parametrize(
+    ("tool", "args", "capability"), [("book", {}, "elicitation"), ("ask", {"question": "q"}, "sampling"), ("roots", {}, "roots")]
+)
 async def test_undeclared_capability_is_a_clear_error(tool: str, args: dict[str, Any], capability: str) -> None:
     async with MemoryClient.connect(make_server(), capabilities={}) as client:
         with pytest.raises(RemoteError) as err:

@@ -70,7 +70,9 @@ async def test_get_renders_messages() -> None:
         assert [m["role"] for m in result["messages"]] == ["user", "user", "assistant"]
         assert result["messages"][0]["content"] == {"type": "text", "text": "Review this python:"}
         assert result["messages"][1]["content"]["resource"] == {"uri": "mem://code", "mimeType": "text/plain", "text": "x = 1"}
-        assert (await client.request("prompts/get", {"name": "count", "arguments": {"n": "3"}}))["messages"][0]["content"]["text"] == "xxx"
+        assert (await client.request("prompts/get", {"name": "count", "arguments": {"n": "3"}}))["messages"][0]["content"][
+            "text"
+        ] == "xxx"
 
 
 @pytest.mark.parametrize(
@@ -94,7 +96,9 @@ async def test_fixture_prompts() -> None:
     async with MemoryClient.connect(everything) as client:
         simple = await client.request("prompts/get", {"name": "test_simple_prompt"})
         assert simple["messages"][0]["role"] == "user"
-        args = await client.request("prompts/get", {"name": "test_prompt_with_arguments", "arguments": {"arg1": "v1", "arg2": "v2"}})
+        args = await client.request(
+            "prompts/get", {"name": "test_prompt_with_arguments", "arguments": {"arg1": "v1", "arg2": "v2"}}
+        )
         text = args["messages"][0]["content"]["text"]
         assert "v1" in text and "v2" in text
         embedded = await client.request(
@@ -109,7 +113,8 @@ async def test_fixture_prompts() -> None:
 async def test_completion_for_prompts_and_templates() -> None:
     async with MemoryClient.connect(make_server()) as client:
         result = await client.request(
-            "completion/complete", {"ref": {"type": "ref/prompt", "name": "review"}, "argument": {"name": "language", "value": "p"}}
+            "completion/complete",
+            {"ref": {"type": "ref/prompt", "name": "review"}, "argument": {"name": "language", "value": "p"}},
         )
         assert result == {"completion": {"values": ["python", "perl"], "total": 2, "hasMore": False}}
         nothing = await client.request(
@@ -142,7 +147,9 @@ async def test_completion_without_completers_is_method_not_found() -> None:
     server.prompt("p", description="p")(lambda: "x")
     async with MemoryClient.connect(server) as client:
         with pytest.raises(RemoteError) as err:
-            await client.request("completion/complete", {"ref": {"type": "ref/prompt", "name": "p"}, "argument": {"name": "a", "value": ""}})
+            await client.request(
+                "completion/complete", {"ref": {"type": "ref/prompt", "name": "p"}, "argument": {"name": "a", "value": ""}}
+            )
     assert err.value.code == -32601
 
 

@@ -54,7 +54,11 @@ def peer() -> Any:
     p = StdioPeer()
     init = p.request(
         "initialize",
-        {"protocolVersion": "2025-11-25", "capabilities": {"sampling": {}, "elicitation": {}}, "clientInfo": {"name": "t", "version": "0"}},
+        {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {"sampling": {}, "elicitation": {}},
+            "clientInfo": {"name": "t", "version": "0"},
+        },
     )
     assert init["result"]["capabilities"]["resources"] == {"subscribe": True, "listChanged": True}
     p.send({"method": "notifications/initialized"})
@@ -90,4 +94,6 @@ def test_subscription_updates_over_stdio(peer: StdioPeer) -> None:
     assert peer.request("resources/subscribe", {"uri": "test://watched-resource"})["result"] == {}
     peer.request("tools/call", {"name": "touch_watched_resource"})
     updated = [n for n in peer.notifications if n["method"] == "notifications/resources/updated"]
-    assert updated == [{"jsonrpc": "2.0", "method": "notifications/resources/updated", "params": {"uri": "test://watched-resource"}}]
+    assert updated == [
+        {"jsonrpc": "2.0", "method": "notifications/resources/updated", "params": {"uri": "test://watched-resource"}}
+    ]

@@ -135,7 +135,11 @@ async def test_progress_and_logging_fixtures() -> None:
         assert [entry["level"] for entry in logs] == ["info"] * 3
         await client.call_tool("test_tool_with_progress", _meta={"progressToken": "p1"})
         progress = client.notifications_of("notifications/progress")
-        assert [(p["progressToken"], p["progress"], p["total"]) for p in progress] == [("p1", 0, 100), ("p1", 50, 100), ("p1", 100, 100)]
+        assert [(p["progressToken"], p["progress"], p["total"]) for p in progress] == [
+            ("p1", 0, 100),
+            ("p1", 50, 100),
+            ("p1", 100, 100),
+        ]
 
 
 async def test_registering_and_removing_at_run_time_notifies_clients() -> None:

@@ -194,7 +194,9 @@ class Context:
             if inspect.isawaitable(result):
                 await result
 
-    async def _ask(self, method: str, params: dict[str, Any] | None, capability: str, *, mode: str | None = None) -> dict[str, Any]:
+    async def _ask(
+        self, method: str, params: dict[str, Any] | None, capability: str, *, mode: str | None = None
+    ) -> dict[str, Any]:
         """Send one request to the client and return its result: the one place where the
         era decides how (legacy: a server->client request; 2026-07-28: MRTR)."""
         declared = self.peer.client_capabilities.get(capability) if self.peer is not None else None

@@ -19,6 +19,7 @@ from .completion import completion_result, parse_reference
 from .context import Context, ServerRequestContext
 from .pagination import paginate
 from .prompts import to_messages
+from .resources import resolve
 from .tools import call_tool
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ async def read_resource(server: MCPServer, ctx: ServerRequestContext, params: Pa
 async def subscribe(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
     """Legacy subscriptions live on the connection; ``notify_resource_updated`` reads them."""
     uri = _uri(params, "resources/subscribe")
-    if uri not in server.resources and not any(t.template.match(uri) is not None for t in server.templates.values()):
+    if resolve(server.resources, server.templates, uri) is None:
         raise InvalidParams(f"Cannot subscribe to {uri}: no such resource", {"uri": uri})
     ctx.connection.subscriptions.add(uri)
     return {}

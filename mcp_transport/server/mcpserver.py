@@ -21,11 +21,12 @@ from ..jsonrpc import Notification
 from ..methods import MethodTable
 from ..protocol import META_SERVER_INFO, Era, parse_envelope
 from . import handlers
+from . import resources as _resources
 from .completion import Completers
 from .context import Context, ServerConnection, ServerRequestContext
 from .pagination import DEFAULT_PAGE_SIZE
 from .prompts import Prompt
-from .resources import Resource, ResourceTemplate, UriTemplate, bind_arguments, resource_not_found, to_contents
+from .resources import Resource, ResourceTemplate, UriTemplate
 from .schema import arguments_model, output_spec
 from .tools import Tool
 
@@ -166,32 +167,22 @@ class MCPServer:
         """
 
         def decorator(fn: F) -> F:
-            args = arguments_model(fn, Context)
-            common = dict(
+            registry: dict[str, Any] = self.templates if UriTemplate.is_template(uri) else self.resources
+            if uri in registry:
+                raise ValueError(f"a resource {uri!r} is already registered")
+            registry[uri] = _resources.make_resource(
+                uri,
+                fn,
+                arguments_model(fn, Context),
                 name=name or fn.__name__,
-                fn=fn,
-                arguments=args,
                 title=title,
                 description=description or _doc(fn) or None,
                 mime_type=mime_type,
+                size=size,
                 annotations=annotations,
                 icons=icons,
                 meta=meta,
             )
-            if UriTemplate.is_template(uri):
-                template = UriTemplate(uri)
-                unknown = set(args.schema["properties"]) - set(template.variables)
-                if unknown:
-                    raise ValueError(f"resource template {uri!r} has no variable for parameter(s) {sorted(unknown)}")
-                if uri in self.templates:
-                    raise ValueError(f"a resource template {uri!r} is already registered")
-                self.templates[uri] = ResourceTemplate(template=template, **common)  # type: ignore[arg-type]
-            else:
-                if args.schema["properties"]:
-                    raise ValueError(f"static resource {uri!r} takes no parameters (use {{var}} for a template)")
-                if uri in self.resources:
-                    raise ValueError(f"a resource {uri!r} is already registered")
-                self.resources[uri] = Resource(uri=uri, size=size, **common)  # type: ignore[arg-type]
             self._list_changed("resources")
             return fn
 
@@ -269,6 +260,9 @@ class MCPServer:
         return decorator
 
     def on_notification(self, method: str) -> Callable[[Any], Any]:
+        """Register ``async (connection, params)`` for a client notification, e.g.
+        ``notifications/roots/list_changed``."""
+
         def decorator(fn: Callable[[ServerConnection, dict[str, Any]], Awaitable[None]]) -> Any:
             self._notification_handlers[method] = fn
             return fn
@@ -278,24 +272,18 @@ class MCPServer:
     # -- reading resources -------------------------------------------------------------------
 
     async def read_resource(self, uri: str, ctx: Context) -> list[dict[str, Any]]:
-        """The contents of ``uri``: a static resource first, then the first matching
-        template. Unknown URIs raise the era's not-found error (digest §6.4)."""
-        resource: Resource | ResourceTemplate | None = self.resources.get(uri)
-        values: dict[str, str] = {}
-        if resource is None:
-            for template in self.templates.values():
-                if (matched := template.template.match(uri)) is not None:
-                    resource, values = template, matched
-                    break
-        if resource is None:
-            raise resource_not_found(uri, ctx.era)
-        kwargs = bind_arguments(resource.arguments, values, uri)
+        """The contents of ``uri``; an unknown URI raises the era's not-found error."""
+        found = _resources.resolve(self.resources, self.templates, uri)
+        if found is None:
+            raise _resources.resource_not_found(uri, ctx.era)
+        resource, values = found
+        kwargs = _resources.bind_arguments(resource.arguments, values, uri)
         if resource.arguments.context_param is not None:
             kwargs[resource.arguments.context_param] = ctx
         value = resource.fn(**kwargs)
         if inspect.isawaitable(value):
             value = await value
-        return to_contents(value, uri, resource.mime_type)
+        return _resources.to_contents(value, uri, resource.mime_type)
 
     # -- notifications -----------------------------------------------------------------------
 

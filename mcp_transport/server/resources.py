@@ -24,7 +24,16 @@ from ..protocol import Era
 from .content import EmbeddedResource
 from .schema import ArgumentsModel, validation_message
 
-__all__ = ["Resource", "ResourceTemplate", "UriTemplate", "resource_not_found", "to_contents"]
+__all__ = [
+    "Resource",
+    "ResourceTemplate",
+    "UriTemplate",
+    "bind_arguments",
+    "make_resource",
+    "resolve",
+    "resource_not_found",
+    "to_contents",
+]
 
 
 @dataclass(slots=True)
@@ -58,7 +67,6 @@ class ResourceTemplate:
     title: str | None = None
     description: str | None = None
     mime_type: str | None = None
-    size: int | None = None
     annotations: dict[str, Any] | None = None
     icons: list[dict[str, Any]] | None = None
     meta: dict[str, Any] | None = None
@@ -76,7 +84,7 @@ def _describe(out: dict[str, Any], item: Resource | ResourceTemplate) -> dict[st
         ("title", item.title),
         ("description", item.description),
         ("mimeType", item.mime_type),
-        ("size", item.size if isinstance(item, Resource) else None),
+        ("size", getattr(item, "size", None)),
         ("annotations", item.annotations),
         ("icons", item.icons),
         ("_meta", item.meta),
@@ -125,6 +133,34 @@ class UriTemplate:
 
     def __repr__(self) -> str:
         return f"UriTemplate({self.text!r})"
+
+
+def make_resource(uri: str, fn: Callable[..., Any], arguments: ArgumentsModel, **fields: Any) -> Resource | ResourceTemplate:
+    """A static resource, or a template when ``uri`` has ``{var}`` expressions. The
+    function's parameters must be exactly the template's variables (a Context aside)."""
+    params = set(arguments.schema["properties"])
+    if not UriTemplate.is_template(uri):
+        if params:
+            raise ValueError(f"static resource {uri!r} takes no parameters (use {{var}} for a template)")
+        return Resource(uri=uri, fn=fn, arguments=arguments, **fields)
+    template = UriTemplate(uri)
+    if params - set(template.variables):
+        raise ValueError(f"resource template {uri!r} has no variable for parameter(s) {sorted(params - set(template.variables))}")
+    fields.pop("size", None)  # a template describes many resources of unknown sizes
+    return ResourceTemplate(template=template, fn=fn, arguments=arguments, **fields)
+
+
+def resolve(
+    resources: dict[str, Resource], templates: dict[str, ResourceTemplate], uri: str
+) -> tuple[Resource | ResourceTemplate, dict[str, str]] | None:
+    """What serves ``uri``, with the template's matched values: a static resource first,
+    then the first matching template in registration order; None if nothing does."""
+    if uri in resources:
+        return resources[uri], {}
+    for template in templates.values():
+        if (values := template.template.match(uri)) is not None:
+            return template, values
+    return None
 
 
 def resource_not_found(uri: str, era: Era) -> RPCError:

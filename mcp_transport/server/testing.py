@@ -51,7 +51,12 @@ class MemoryClient:
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, server: MCPServer, *, initialize: bool = True, capabilities: dict[str, Any] | None = None, version: str = LATEST_LEGACY_VERSION
+        cls,
+        server: MCPServer,
+        *,
+        initialize: bool = True,
+        capabilities: dict[str, Any] | None = None,
+        version: str = LATEST_LEGACY_VERSION,
     ) -> AsyncIterator[MemoryClient]:
         """A connected client; legacy-initialized unless ``initialize`` is false."""
         async with anyio.create_task_group() as tg:
