@@ -150,6 +150,14 @@ class RequestContext:
     async def request(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> dict[str, Any]:
         return await self.dispatcher.request(method, params, timeout=timeout, related_to=self.id)
 
+    def close_stream(self) -> None:
+        """End this request's response stream now, before its result (legacy HTTP SSE
+        polling, digest §2.A.2): the client resumes with GET + Last-Event-ID and collects
+        the rest there. A no-op unless the transport set ``Dispatcher.on_close_stream``."""
+        hook = self.dispatcher.on_close_stream
+        if hook is not None:
+            hook(self.id)
+
     async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         """Send notifications/progress if the requester asked for it (digest §4.4).
 
@@ -199,6 +207,9 @@ class Dispatcher:
         self._pending = PendingTable()
         # Inbound requests in progress: id -> (method, the cancel scope of its handler).
         self._inbound: dict[RequestId, tuple[str, anyio.CancelScope]] = {}
+        # Set by a transport that can end a request's response stream early (HTTP SSE);
+        # called with the request id by RequestContext.close_stream.
+        self.on_close_stream: Callable[[RequestId], None] | None = None
 
     # -- inbound ---------------------------------------------------------------------------
 
@@ -206,6 +217,11 @@ class Dispatcher:
     def in_flight(self) -> int:
         """Inbound requests being handled plus outbound requests awaiting an answer."""
         return len(self._inbound) + len(self._pending)
+
+    def is_handling(self, request_id: RequestId) -> bool:
+        """Whether an inbound request started by :meth:`receive` is still running (a
+        cancelled one stops without a response; transports use this to stop waiting)."""
+        return request_id in self._inbound
 
     async def receive(self, message: Message) -> None:
         """Feed one parsed message from the peer."""

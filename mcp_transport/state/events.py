@@ -1,0 +1,75 @@
+"""The SSE event log: the delivery path of the legacy HTTP leg (DESIGN "the event log is the
+delivery path").
+
+Every SSE stream (a POST's response stream or a session's GET stream) is an append-only log
+keyed by a stream id. Writers append; an HTTP response tails the log from a cursor; a client
+that lost its connection resumes the tail with ``Last-Event-ID``. An event id is
+``<stream-id>:<seq>``: the stream id is random (unique across sessions, streams and workers)
+and ``seq`` counts from 1 within the stream, so an id names its stream and its position.
+``<stream-id>:0`` is the position before the first event (the priming event's id).
+
+The interface is shaped for a Redis implementation (one Redis Stream per SSE stream: XADD,
+XRANGE/XREAD BLOCK, MAXLEN, key TTL): every call names the stream, appends return the new
+sequence number, and reads are "everything after a cursor".
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+__all__ = ["Event", "EventLog", "format_event_id", "parse_event_id"]
+
+Event = tuple[int, bytes]
+"""One logged event: its sequence number in the stream and its data (one JSON-RPC message)."""
+
+
+def format_event_id(stream_id: str, seq: int) -> str:
+    return f"{stream_id}:{seq}"
+
+
+def parse_event_id(event_id: str) -> tuple[str, int] | None:
+    """``(stream_id, seq)`` from an event id, or None when it is not one of ours."""
+    stream_id, sep, seq = event_id.strip(" \t").rpartition(":")
+    if not sep or not stream_id or not seq.isdigit() or len(seq) > 18:
+        return None
+    return stream_id, int(seq)
+
+
+class EventLog(Protocol):
+    """Bounded, append-only event streams, each owned by one session.
+
+    A read that asks for events the log has already evicted raises
+    :class:`~mcp_transport.errors.ResumeGap`; a partial replay never happens silently.
+    """
+
+    async def create(self, stream_id: str, session_id: str) -> None:
+        """Open an empty stream owned by ``session_id``."""
+
+    async def append(self, stream_id: str, data: bytes, *, last: bool = False) -> int:
+        """Append one event and return its sequence number. ``last`` also closes the stream
+        (its final event, e.g. the response of a POST). Appending to an unknown or closed
+        stream returns 0 and stores nothing."""
+
+    async def close(self, stream_id: str) -> None:
+        """Mark a stream finished without a final event (its request was cancelled)."""
+
+    async def read(self, stream_id: str, after: int) -> tuple[list[Event], bool]:
+        """Events after sequence ``after`` and whether the stream is closed (no more will
+        come). Raises ResumeGap when events after ``after`` were evicted, KeyError for an
+        unknown stream."""
+
+    async def wait(self, stream_id: str, after: int, timeout: float) -> None:
+        """Return when the stream has events after ``after``, is closed, is woken, or
+        ``timeout`` seconds pass."""
+
+    def wake(self, stream_id: str) -> None:
+        """Release the waiters of a stream (a reader was taken over or told to stop)."""
+
+    async def owner(self, stream_id: str) -> str | None:
+        """The session that owns a stream, or None if the stream is unknown."""
+
+    async def drop_session(self, session_id: str) -> None:
+        """Forget every stream of a session (it was deleted or expired)."""
+
+    async def sweep(self) -> None:
+        """Evict events older than the age limit (called periodically)."""

@@ -1,0 +1,51 @@
+"""Where legacy HTTP sessions live: the :class:`SessionStore` protocol.
+
+A store maps a session id to the worker's live session object and knows when each session
+was last active, so it can expire idle ones. The in-memory implementation holds the objects
+themselves; a Redis implementation would keep the serializable part (id, negotiated
+version, principal, last activity as a key TTL) so any worker can re-hydrate a session, and
+keep the live part (dispatcher, pending requests) in a per-worker cache.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Generic, Protocol, TypeVar
+
+__all__ = ["SessionRecord", "SessionStore", "new_session_id"]
+
+T = TypeVar("T", bound="SessionRecord")
+
+
+def new_session_id() -> str:
+    """A session id: 192 bits from the OS CSPRNG, URL-safe visible ASCII (digest §2.A.6)."""
+    return secrets.token_urlsafe(24)
+
+
+class SessionRecord(Protocol):
+    """What the store needs from a session to expire it."""
+
+    id: str
+    last_active: float  # monotonic time the session last finished work
+    busy: int  # requests in flight plus open GET streams: a busy session never expires
+    ready: bool  # completed initialize (initialized notification or a later request)
+    created: float
+
+
+class SessionStore(Protocol, Generic[T]):  # type: ignore[misc]
+    async def add(self, session: T) -> None: ...
+
+    async def get(self, session_id: str) -> T | None: ...
+
+    async def remove(self, session_id: str) -> T | None: ...
+
+    async def count(self) -> int: ...
+
+    async def all(self) -> list[T]:
+        """Every session on this worker (for shutdown)."""
+        ...
+
+    async def expire(self, now: float, idle_timeout: float, init_timeout: float) -> list[T]:
+        """Remove and return the sessions idle for longer than ``idle_timeout`` (and not busy),
+        and those that never became ready within ``init_timeout`` of creation."""
+        ...

@@ -1,0 +1,775 @@
+"""Streamable HTTP server: one MCP endpoint (``/mcp`` and ``/mcp/``, never a redirect) as a
+lean pure-ASGI app, a FastAPI router that hands requests to it, and :func:`run_http`.
+
+    app = FastAPI()
+    app.include_router(mcp_router(server))            # POST/GET/DELETE /mcp
+    # or standalone:
+    run_http(server, host="127.0.0.1", port=8000)     # uvicorn, uvloop + httptools
+
+This module is the legacy (2025-era) session leg (digest §2.A): ``initialize`` mints an
+``Mcp-Session-Id``; POSTs are answered with JSON or SSE (setting ``response_mode``); GET
+opens the session's standalone stream (a newer GET takes it over); DELETE ends the session.
+Requests carrying the 2026-07-28 ``_meta`` envelope are classified as modern by
+:func:`classify_post` and answered statelessly (:meth:`StreamableHTTP._post_modern`).
+
+Session state lives behind the protocols of :mod:`mcp_transport.state`: the SessionStore
+holds sessions, the EventLog holds every SSE stream (writers append, responses tail it,
+``Last-Event-ID`` resumes it), the Bus routes a client's POSTed responses to the waiting
+dispatcher. The JSON fast path runs the handler inline, with no task and no log write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import math
+import secrets
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from .. import jsonrpc
+from ..errors import InvalidRequest, ResumeGap, RPCError, ServerOverloaded, SessionNotFound
+from ..jsonrpc import ErrorResponse, InvalidMessage, Message, Request, RequestId, Result
+from ..protocol import DEFAULT_HTTP_VERSION, LEGACY_VERSIONS, META_PROTOCOL_VERSION, MODERN_VERSIONS, LifecycleState
+from ..security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
+from ..state.events import EventLog, format_event_id, parse_event_id
+from ..state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
+from ..state.sessions import new_session_id
+from . import sse
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from ..server.context import ServerConnection
+    from ..server.mcpserver import MCPServer
+    from ..state.bus import Bus
+
+__all__ = [
+    "DEFAULT_INIT_TIMEOUT",
+    "DEFAULT_MAX_SESSIONS",
+    "DEFAULT_SESSION_IDLE_TIMEOUT",
+    "Leg",
+    "StreamableHTTP",
+    "classify_post",
+    "http_app",
+    "mcp_router",
+    "run_http",
+]
+
+log = logging.getLogger("mcp_transport.http")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+# Session bounds (anyone who never sends DELETE must not leak memory; anchors §7 item 2).
+DEFAULT_SESSION_IDLE_TIMEOUT = 30 * 60.0  # from the end of the last in-flight request
+DEFAULT_MAX_SESSIONS = 10_000  # then 503 + Retry-After (the official SDK's cap since PR #3395)
+DEFAULT_INIT_TIMEOUT = 60.0  # a session that never completes initialize
+DEFAULT_RETRY_AFTER = 5  # seconds, on 503
+# In "sse" mode a handler that answers within this time gets a one-shot SSE body written in
+# one go (no log, no stream); a slower one gets a logged, resumable, keepalive'd stream.
+_SSE_FAST_WINDOW = 0.02
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+_SESSION_HEADER = "mcp-session-id"
+_JSON_TYPES = ("application/json", "application/*", "*/*")
+_SSE_TYPES = ("text/event-stream", "text/*", "*/*")
+
+
+class Leg(enum.Enum):
+    LEGACY = "legacy"
+    MODERN = "modern"
+
+
+def classify_post(headers: dict[str, str], message: Message | list[Message]) -> Leg:
+    """The one place that decides which leg serves a POST: a request whose ``params._meta``
+    makes a 2026-07-28 claim is modern (stateless); everything else is the legacy session
+    leg. The modern HTTP leg (header validation, 405 on GET without a session) plugs in
+    here."""
+    if isinstance(message, Request) and message.params is not None:
+        meta = message.params.get("_meta")
+        if isinstance(meta, dict) and META_PROTOCOL_VERSION in meta:
+            return Leg.MODERN
+    return Leg.LEGACY
+
+
+# -- per-session state ----------------------------------------------------------------------
+
+
+class _Post:
+    """A POSTed request being answered: where its related messages go."""
+
+    __slots__ = ("accept_sse", "cut", "ready", "response", "stream_id")
+
+    def __init__(self, accept_sse: bool) -> None:
+        self.accept_sse = accept_sse
+        self.ready = anyio.Event()  # the response arrived, or the answer became a stream
+        self.response: Result | ErrorResponse | None = None
+        self.stream_id: str | None = None
+        self.cut = False  # the handler asked to end the HTTP response early (polling)
+
+
+class _Session:
+    """One legacy session on this worker. Small, slotted and cycle-free: the dispatcher
+    reaches back only through a weak reference (see :class:`_Link`)."""
+
+    __slots__ = (
+        "__weakref__",
+        "busy",
+        "connection",
+        "created",
+        "dispatcher",
+        "get_delivered",
+        "get_stream",
+        "id",
+        "last_active",
+        "posts",
+        "principal",
+        "used",
+    )
+
+    def __init__(self, session_id: str, principal: str | None) -> None:
+        self.id = session_id
+        self.principal = principal
+        self.created = self.last_active = time.monotonic()
+        self.busy = 0
+        self.used = False
+        self.posts: dict[RequestId, _Post] | None = None
+        self.get_stream: str | None = None  # stream id of the standalone GET stream
+        self.get_delivered = 0  # last GET-stream seq written to a client connection
+        self.connection: ServerConnection
+        self.dispatcher: Any
+
+    @property
+    def ready(self) -> bool:
+        return self.used or self.connection.lifecycle.state is LifecycleState.READY
+
+    @property
+    def version(self) -> str | None:
+        state = self.connection.state
+        return state.protocol_version if state is not None else None
+
+
+class _Link:
+    """The dispatcher's way back to the transport, through a weak reference to the session,
+    so sessions are freed by reference counting alone."""
+
+    __slots__ = ("app", "ref")
+
+    def __init__(self, app: StreamableHTTP, session: _Session) -> None:
+        self.app = app
+        self.ref = weakref.ref(session)
+
+    async def send(self, message: Message, related_to: RequestId | None) -> None:
+        session = self.ref()
+        if session is not None:
+            await self.app._route(session, message, related_to)
+
+    async def send_unrelated(self, message: Message) -> None:
+        session = self.ref()
+        if session is not None:
+            await self.app._to_get_stream(session, message)
+
+    def close_stream(self, request_id: RequestId) -> None:
+        session = self.ref()
+        post = session.posts.get(request_id) if session is not None and session.posts else None
+        if post is not None:
+            post.cut = True
+            if post.stream_id is not None:
+                self.app.log.wake(post.stream_id)
+
+
+# -- the endpoint ---------------------------------------------------------------------------
+
+
+class StreamableHTTP:
+    """The MCP endpoint as a pure ASGI app (mount it at the endpoint path).
+
+    Options (defaults in brackets): ``response_mode`` "auto" | "json" | "sse" [auto: JSON
+    unless the handler sends a related message first]; ``get_stream`` [True; False -> GET
+    is 405]; ``allow_delete`` [True]; ``session_idle_timeout`` [1800 s]; ``max_sessions``
+    [10,000 -> 503]; ``init_timeout`` [60 s]; ``max_body_bytes`` [4 MiB -> 413];
+    ``keepalive`` [15 s]; ``retry_ms`` [1000]; ``allowed_hosts`` / ``allowed_origins``
+    [loopback rule]; ``principal(scope) -> str | None`` binds sessions to an identity;
+    ``event_log`` / ``sessions`` / ``bus`` replace the in-memory state.
+    """
+
+    def __init__(
+        self,
+        server: MCPServer,
+        *,
+        response_mode: str = "auto",
+        get_stream: bool = True,
+        allow_delete: bool = True,
+        session_idle_timeout: float = DEFAULT_SESSION_IDLE_TIMEOUT,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
+        init_timeout: float = DEFAULT_INIT_TIMEOUT,
+        retry_after: int = DEFAULT_RETRY_AFTER,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        keepalive: float = sse.DEFAULT_KEEPALIVE_SECONDS,
+        retry_ms: int = sse.DEFAULT_RETRY_MS,
+        allowed_hosts: Iterable[str] | None = None,
+        allowed_origins: Iterable[str] | None = None,
+        principal: Callable[[Scope], str | None] | None = None,
+        event_log: EventLog | None = None,
+        sessions: Any = None,
+        bus: Bus | None = None,
+    ) -> None:
+        if response_mode not in ("auto", "json", "sse"):
+            raise ValueError(f"response_mode must be 'auto', 'json' or 'sse', not {response_mode!r}")
+        self.server = server
+        self.response_mode = response_mode
+        self.get_stream = get_stream
+        self.allow_delete = allow_delete
+        self.idle_timeout = session_idle_timeout
+        self.max_sessions = max_sessions
+        self.init_timeout = init_timeout
+        self.retry_after = retry_after
+        self.max_body_bytes = max_body_bytes
+        self.keepalive = keepalive
+        self.retry_ms = retry_ms
+        self.policy = OriginPolicy(allowed_hosts, allowed_origins)
+        self.principal = principal
+        self.log: EventLog = event_log if event_log is not None else MemoryEventLog()
+        self.sessions = sessions if sessions is not None else MemorySessionStore()
+        self.bus: Bus = bus if bus is not None else MemoryBus()
+        self._readers: dict[str, object] = {}  # stream id -> the connection now tailing it
+        self._tg: TaskGroup | None = None
+        self._started: anyio.Event | None = None
+        self._runner: asyncio.Task[None] | None = None
+
+    # -- runtime (started lazily: mounting without lifespan events must work) ---------------
+
+    async def _ensure_started(self) -> TaskGroup:
+        if self._tg is not None:
+            return self._tg
+        if self._started is None:
+            self._started = anyio.Event()
+            self._runner = asyncio.get_running_loop().create_task(self._run())
+        await self._started.wait()
+        assert self._tg is not None
+        return self._tg
+
+    async def _run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            assert self._started is not None
+            self._started.set()
+            interval = min(max(min(self.idle_timeout, self.init_timeout) / 4, 0.05), 5.0)
+            while True:
+                await anyio.sleep(interval)
+                try:
+                    for session in await self.sessions.expire(time.monotonic(), self.idle_timeout, self.init_timeout):
+                        await self._end_session(session, "the session expired")
+                    await self.log.sweep()
+                except Exception:  # the sweeper must outlive any one bad session
+                    log.exception("session sweep failed")
+
+    async def aclose(self) -> None:
+        """End every session and stop the background task group (lifespan shutdown)."""
+        for session in await self.sessions.all():
+            await self._end_session(session, "the server is shutting down")
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()
+        if self._runner is not None:
+            with anyio.CancelScope(shield=True):
+                await asyncio.gather(self._runner, return_exceptions=True)
+        self._tg = self._started = self._runner = None
+
+    # -- ASGI -------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(self, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
+        if problem is not None:
+            await _error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
+            return
+        method = scope["method"]
+        try:
+            if method == "POST":
+                await self._post(scope, receive, send, headers)
+            elif method == "GET":
+                await self._get(scope, receive, send, headers)
+            elif method == "DELETE":
+                await self._delete(scope, send, headers)
+            else:
+                allow = "GET, POST, DELETE" if self.get_stream else "POST, DELETE"
+                await _error(send, 405, InvalidRequest(f"Method {method} not allowed; the MCP endpoint accepts {allow}"), headers=[(b"allow", allow.encode())])
+        except _HTTPError as exc:
+            await _error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
+        except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409)
+            await _error(send, exc.http_status, exc)
+
+    # -- POST -------------------------------------------------------------------------------
+
+    async def _post(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        ctype = headers.get("content-type", "")
+        if ctype.partition(";")[0].strip().lower() != "application/json":
+            raise _HTTPError(415, InvalidRequest(f"Unsupported Content-Type {ctype!r}: POST a JSON-RPC message as application/json"))
+        accept = headers.get("accept", "*/*").lower()
+        accept_json = any(t in accept for t in _JSON_TYPES)
+        accept_sse = any(t in accept for t in _SSE_TYPES)
+        if not (accept_json or accept_sse):
+            raise _HTTPError(406, InvalidRequest(f"Not Acceptable: Accept {accept!r} allows neither application/json nor text/event-stream; send Accept: application/json, text/event-stream"))
+        body = await read_body(receive, self.max_body_bytes, headers.get("content-length"))
+        try:
+            message = jsonrpc.parse(body, allow_batch=True)
+        except InvalidMessage as exc:
+            raise _HTTPError(400, InvalidRequest(exc.message, code=exc.code), id=exc.id) from None
+        tg = await self._ensure_started()
+        if classify_post(headers, message) is Leg.MODERN:
+            assert isinstance(message, Request)
+            await self._post_modern(message, send, tg)
+            return
+        session_id = headers.get(_SESSION_HEADER)
+        if isinstance(message, Request) and message.method == "initialize":
+            existing = await self.sessions.get(session_id) if session_id else None
+            if existing is None:
+                await self._initialize(scope, message, send, tg, accept_json)
+                return
+        session = await self._session(scope, headers)
+        if isinstance(message, list):
+            await self._post_batch(session, message, send)
+            return
+        if not isinstance(message, Request):
+            if not await self.bus.publish(session.id, message):
+                await session.dispatcher.receive(message)
+            await send({"type": "http.response.start", "status": 202, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        session.used = True
+        mode = self.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
+        if mode == "json":
+            await self._answer_inline(session, message, send)
+        else:
+            await self._answer_streamed(session, message, send, mode, accept_sse)
+
+    async def _answer_inline(self, session: _Session, request: Request, send: Send) -> None:
+        """The JSON fast path: the handler runs in this task; anything related it sends
+        goes to the GET stream; no log write."""
+        session.busy += 1
+        try:
+            response = await session.dispatcher.handle(request)
+        finally:
+            session.busy -= 1
+            session.last_active = time.monotonic()
+        await _json(send, 200, jsonrpc.dump(response))
+
+    async def _answer_streamed(self, session: _Session, request: Request, send: Send, mode: str, accept_sse: bool) -> None:
+        """auto / sse: the handler runs as a dispatcher task (cancellable, and it outlives a
+        dropped connection); this task waits for its first message and answers with JSON
+        (auto, nothing related came first), a one-shot SSE body, or a tailed stream."""
+        post = _Post(accept_sse)
+        if session.posts is None:
+            session.posts = {}
+        if request.id in session.posts or session.dispatcher.is_handling(request.id):
+            raise _HTTPError(400, InvalidRequest(f"Request id {request.id!r} is already in use by a request in progress"), id=request.id)
+        session.posts[request.id] = post
+        session.busy += 1
+        await session.dispatcher.receive(request)
+        window = _SSE_FAST_WINDOW if mode == "sse" else self.keepalive
+        while not post.ready.is_set():
+            with anyio.move_on_after(window):
+                await post.ready.wait()
+            if post.ready.is_set():
+                break
+            if mode == "sse":
+                await self._upgrade(session, post)  # slow handler: give the client a resumable stream now
+                break
+            if not session.dispatcher.is_handling(request.id):
+                self._finish_post(session, request.id, None)  # cancelled: no response (digest §4.5)
+        if post.response is not None:
+            data = jsonrpc.dump(post.response)
+            if mode == "auto":
+                await _json(send, 200, data)
+            else:
+                one_shot = secrets.token_urlsafe(12)
+                body = sse.priming(format_event_id(one_shot, 0), self.retry_ms) + sse.event(format_event_id(one_shot, 1), data)
+                await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
+                await send({"type": "http.response.body", "body": body})
+        elif post.stream_id is not None:
+            await self._stream_post(send, session, post, request.id)
+        else:
+            await send({"type": "http.response.start", "status": 202, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+    async def _stream_post(self, send: Send, session: _Session, post: _Post, request_id: RequestId) -> None:
+        assert post.stream_id is not None
+        await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
+        try:
+            async for chunk in self._tail(post.stream_id, 0, keepalive=self.keepalive, post=post, session=session, request_id=request_id):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            with anyio.CancelScope(shield=True):
+                await send({"type": "http.response.body", "body": b""})
+
+    async def _initialize(self, scope: Scope, request: Request, send: Send, tg: TaskGroup, accept_json: bool) -> None:
+        from ..server.context import ServerConnection
+
+        if await self.sessions.count() >= self.max_sessions:
+            raise _HTTPError(
+                503,
+                ServerOverloaded(f"Too many sessions: the limit of {self.max_sessions} open sessions is reached; retry after {self.retry_after} s, and DELETE sessions you no longer need"),
+                headers=[(b"retry-after", str(self.retry_after).encode())],
+                id=request.id,
+            )
+        session = _Session(new_session_id(), self.principal(scope) if self.principal else None)
+        link = _Link(self, session)
+        session.connection = connection = ServerConnection()
+        connection.send_unrelated = link.send_unrelated
+        session.dispatcher = self.server.dispatcher(link.send, tg, connection)
+        session.dispatcher.on_close_stream = link.close_stream
+        response = await session.dispatcher.handle(request)
+        headers = []
+        if isinstance(response, Result):
+            await self.sessions.add(session)
+            self.bus.subscribe(session.id, session.dispatcher.receive)
+            self.server.attach(connection)
+            headers.append((_SESSION_HEADER.encode(), session.id.encode()))
+        data = jsonrpc.dump(response)
+        if accept_json and self.response_mode != "sse":
+            await _json(send, 200, data, headers)
+            return
+        one_shot = secrets.token_urlsafe(12)
+        body = sse.priming(format_event_id(one_shot, 0), self.retry_ms) + sse.event(format_event_id(one_shot, 1), data)
+        await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS + headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _post_batch(self, session: _Session, batch: list[Message], send: Send) -> None:
+        """2025-03-26 batches (digest §4.1): requests run concurrently, one JSON array back."""
+        if session.version != "2025-03-26":
+            raise _HTTPError(400, InvalidRequest("JSON-RPC batches are only allowed in a session that negotiated 2025-03-26; send one message per POST"))
+        if any(isinstance(m, Request) and m.method == "initialize" for m in batch):
+            raise _HTTPError(400, InvalidRequest("initialize must not be part of a batch"))
+        responses: list[Message] = []
+
+        async def run(request: Request) -> None:
+            responses.append(await session.dispatcher.handle(request))
+
+        session.busy += 1
+        try:
+            async with anyio.create_task_group() as tg:
+                for message in batch:
+                    if isinstance(message, Request):
+                        session.used = True
+                        tg.start_soon(run, message)
+                    else:
+                        await session.dispatcher.receive(message)
+        finally:
+            session.busy -= 1
+            session.last_active = time.monotonic()
+        if responses:
+            await _json(send, 200, jsonrpc.dump_many(responses))
+        else:
+            await send({"type": "http.response.start", "status": 202, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+    async def _post_modern(self, request: Request, send: Send, tg: TaskGroup) -> None:
+        """2026-07-28 requests: stateless, answered as JSON by a throwaway connection. The
+        modern HTTP leg (headers, streaming, status mapping) replaces this."""
+        from ..server.context import ServerConnection
+
+        dispatcher = self.server.dispatcher(_discard, tg, ServerConnection())
+        response = await dispatcher.handle(request)
+        status = _MODERN_STATUS.get(response.error.code, 200) if isinstance(response, ErrorResponse) else 200
+        await _json(send, status, jsonrpc.dump(response))
+
+    # -- GET ----------------------------------------------------------------------------------
+
+    async def _get(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        accept = headers.get("accept", "").lower()
+        if not any(t in accept for t in _SSE_TYPES):
+            raise _HTTPError(406, InvalidRequest(f"Not Acceptable: a GET opens an event stream; send Accept: text/event-stream (got {accept!r})"))
+        last_event_id = headers.get("last-event-id")
+        if not self.get_stream and last_event_id is None:
+            raise _HTTPError(405, InvalidRequest("This server offers no standalone GET stream; POST requests instead"), headers=[(b"allow", b"POST, DELETE")])
+        await self._ensure_started()
+        session = await self._session(scope, headers)
+        if last_event_id is not None:
+            parsed = parse_event_id(last_event_id)
+            if parsed is None or await self.log.owner(parsed[0]) != session.id:
+                raise _HTTPError(400, InvalidRequest(f"Last-Event-ID {last_event_id!r} does not name a stream of this session (unknown, expired, or another session's); reconnect without it"))
+            stream_id, after = parsed
+            await self.log.read(stream_id, after)  # raises ResumeGap before any byte is sent
+        else:
+            if session.get_stream is None:
+                await self._open_get_stream(session)
+            stream_id, after = session.get_stream, session.get_delivered  # type: ignore[assignment]
+            try:
+                await self.log.read(stream_id, after)
+            except ResumeGap as gap:  # undelivered events were evicted: continue from the oldest held
+                after = gap.data["oldestAvailable"] - 1
+        is_get_stream = stream_id == session.get_stream
+        session.busy += 1
+        try:
+            response = sse.long_lived_response(
+                self._tail(stream_id, after, keepalive=None, session=session, get_stream=is_get_stream),
+                keepalive=self.keepalive,
+            )
+            await response(scope, receive, send)
+        finally:
+            session.busy -= 1
+            session.last_active = time.monotonic()
+
+    async def _open_get_stream(self, session: _Session) -> str:
+        stream_id = session.get_stream = secrets.token_urlsafe(12)
+        await self.log.create(stream_id, session.id)
+        return stream_id
+
+    # -- DELETE ---------------------------------------------------------------------------------
+
+    async def _delete(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
+        if not self.allow_delete:
+            raise _HTTPError(405, InvalidRequest("This server does not let clients end sessions; just stop using it"), headers=[(b"allow", b"GET, POST")])
+        session = await self._session(scope, headers)
+        await self._end_session(session, "the client deleted the session")
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    async def _session(self, scope: Scope, headers: dict[str, str]) -> _Session:
+        """The session a request names, its protocol version header checked."""
+        session_id = headers.get(_SESSION_HEADER)
+        if session_id is None:
+            raise _HTTPError(400, InvalidRequest("Missing Mcp-Session-Id header: send initialize first, then the session id it returned on every request"))
+        session = await self.sessions.get(session_id.strip())
+        if session is None or (self.principal is not None and session.principal != self.principal(scope)):
+            raise _HTTPError(404, SessionNotFound("Session not found: it expired, was deleted, or never existed; send a new initialize without Mcp-Session-Id"))
+        version = headers.get("mcp-protocol-version")
+        if version is not None:
+            version = version.strip()
+            negotiated = session.version
+            if version not in LEGACY_VERSIONS and version not in MODERN_VERSIONS:
+                raise _HTTPError(400, InvalidRequest(f"Unsupported MCP-Protocol-Version {version!r}; this session negotiated {negotiated}", {"supported": list(LEGACY_VERSIONS), "requested": version}))
+            # 2025-03-26 is what a client without the header means (digest §2.A.7); the official
+            # suite's raw probes send it on later sessions, so it is always accepted.
+            if negotiated is not None and version not in (negotiated, DEFAULT_HTTP_VERSION):
+                raise _HTTPError(400, InvalidRequest(f"MCP-Protocol-Version {version!r} does not match the version this session negotiated ({negotiated}); send {negotiated}"))
+        return session
+
+    async def _end_session(self, session: _Session, reason: str) -> None:
+        await self.sessions.remove(session.id)
+        self.bus.unsubscribe(session.id)
+        self.server.detach(session.connection)
+        session.dispatcher.close(reason)
+        for request_id in list(session.posts or ()):
+            self._finish_post(session, request_id, None)
+        if session.get_stream is not None:
+            self._readers.pop(session.get_stream, None)
+        await self.log.drop_session(session.id)
+
+    # -- routing outgoing messages ------------------------------------------------------------
+
+    async def _route(self, session: _Session, message: Message, related_to: RequestId | None) -> None:
+        """Where the dispatcher's outgoing messages go (DESIGN: one stream per message)."""
+        post = session.posts.get(related_to) if session.posts and related_to is not None else None
+        final = isinstance(message, (Result, ErrorResponse)) and message.id == related_to
+        if post is None:
+            if not final:
+                await self._to_get_stream(session, message)
+            return
+        if post.stream_id is None:
+            if final:
+                self._finish_post(session, related_to, message)  # type: ignore[arg-type]
+                return
+            if not post.accept_sse:
+                await self._to_get_stream(session, message)
+                return
+            await self._upgrade(session, post)
+        await self.log.append(post.stream_id, jsonrpc.dump(message), last=final)  # type: ignore[arg-type]
+        if final:
+            self._finish_post(session, related_to, None)  # type: ignore[arg-type]
+
+    async def _upgrade(self, session: _Session, post: _Post) -> None:
+        """Turn a POST's answer into a logged SSE stream (its first related message came,
+        or in "sse" mode the handler is slow)."""
+        # The id is set before the await so a concurrent send appends to this stream.
+        stream_id = post.stream_id = secrets.token_urlsafe(12)
+        post.ready.set()
+        await self.log.create(stream_id, session.id)
+
+    def _finish_post(self, session: _Session, request_id: RequestId, response: Result | ErrorResponse | None) -> None:
+        posts = session.posts
+        post = posts.pop(request_id, None) if posts else None
+        if post is None:
+            return
+        if not posts:
+            session.posts = None
+        post.response = response
+        session.busy -= 1
+        session.last_active = time.monotonic()
+        post.ready.set()
+        if response is None and post.stream_id is not None:
+            self.log.wake(post.stream_id)  # cancelled or session ended: its tailer stops
+
+    async def _to_get_stream(self, session: _Session, message: Message) -> None:
+        if not self.get_stream:
+            log.debug("dropping %s: no GET stream is offered", type(message).__name__)
+            return
+        stream_id = session.get_stream or await self._open_get_stream(session)
+        await self.log.append(stream_id, jsonrpc.dump(message))
+
+    # -- tailing the log --------------------------------------------------------------------------
+
+    async def _tail(
+        self,
+        stream_id: str,
+        after: int,
+        *,
+        keepalive: float | None,
+        session: _Session,
+        post: _Post | None = None,
+        request_id: RequestId | None = None,
+        get_stream: bool = False,
+    ) -> Any:
+        """Yield SSE chunks of a stream from ``after`` on: a priming event, then the events
+        as they are appended. Ends when the stream closes, when a newer connection takes the
+        stream over, or when the handler cuts its POST stream (polling)."""
+        token = object()
+        self._readers[stream_id] = token
+        self.log.wake(stream_id)  # an older connection on this stream ends (takeover)
+        chunk = sse.priming(format_event_id(stream_id, after), self.retry_ms)
+        idle = keepalive if keepalive is not None else math.inf
+        try:
+            while True:
+                try:
+                    events, closed = await self.log.read(stream_id, after)
+                except KeyError:
+                    return  # the session ended
+                if self._readers.get(stream_id) is not token:
+                    return
+                if events:
+                    chunk += b"".join(sse.event(format_event_id(stream_id, seq), data) for seq, data in events)
+                    after = events[-1][0]
+                if chunk:
+                    yield chunk
+                    chunk = b""
+                    if get_stream and self._readers.get(stream_id) is token:
+                        session.get_delivered = after
+                if closed or (post is not None and post.cut):
+                    return
+                before = time.monotonic()
+                await self.log.wait(stream_id, after, min(idle, 3600.0))
+                if keepalive is not None and time.monotonic() - before >= keepalive:
+                    chunk = sse.KEEPALIVE
+                    if post is not None and request_id is not None and not session.dispatcher.is_handling(request_id):
+                        # Cancelled (notifications/cancelled): no response will come (digest §4.5).
+                        self._finish_post(session, request_id, None)
+                        await self.log.close(stream_id)
+        finally:
+            if self._readers.get(stream_id) is token:
+                del self._readers[stream_id]
+
+
+class _HTTPError(Exception):
+    def __init__(self, status: int, error: RPCError, *, headers: list[tuple[bytes, bytes]] | None = None, id: RequestId | None = None) -> None:
+        self.status = status
+        self.error = error
+        self.headers = headers or []
+        self.id = id
+
+
+# Modern-leg statuses for JSON-RPC errors (digest §2.B.6); the modern leg owns this table.
+_MODERN_STATUS = {
+    jsonrpc.METHOD_NOT_FOUND: 404,
+    jsonrpc.HEADER_MISMATCH: 400,
+    jsonrpc.MISSING_CLIENT_CAPABILITY: 400,
+    jsonrpc.UNSUPPORTED_PROTOCOL_VERSION: 400,
+}
+
+
+async def _discard(message: Message, related_to: RequestId | None) -> None:
+    pass
+
+
+async def _json(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": _JSON_HEADERS + headers if headers else _JSON_HEADERS})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _error(send: Send, status: int, error: RPCError, *, headers: list[tuple[bytes, bytes]] | None = None, id: RequestId | None = None) -> None:
+    """Every 4xx/5xx carries a JSON-RPC error body whose message says what to fix."""
+    await _json(send, status, jsonrpc.dump(ErrorResponse(id, error.to_error())), headers)
+
+
+async def _lifespan(app: StreamableHTTP, receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await app._ensure_started()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await app.aclose()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+# -- mounting ---------------------------------------------------------------------------------
+
+
+def http_app(server: MCPServer, path: str = "/mcp", **options: Any) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """A standalone ASGI app serving ``server`` at ``path`` and ``path/`` (no redirect);
+    every other path is a 404 with a JSON-RPC body. Options: see :class:`StreamableHTTP`."""
+    endpoint = StreamableHTTP(server, **options)
+    paths = {path.rstrip("/") or "/", path.rstrip("/") + "/"}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in paths:
+            await _error(send, 404, InvalidRequest(f"Not found: the MCP endpoint is {path}"))
+            return
+        await endpoint(scope, receive, send)
+
+    app.endpoint = endpoint  # type: ignore[attr-defined]
+    return app
+
+
+def mcp_router(server: MCPServer, path: str = "/mcp", **options: Any) -> APIRouter:
+    """A FastAPI router serving ``server`` at ``path`` and ``path/`` (no redirect).
+
+        app = FastAPI()
+        app.include_router(mcp_router(server))
+
+    The routes hand the raw ASGI request to :class:`StreamableHTTP` (FastAPI's request
+    parsing and dependency injection stay off the per-message path). Works without lifespan
+    events: the endpoint starts on its first request. ``router.mcp`` is the endpoint.
+    """
+    from fastapi import APIRouter
+    from starlette.routing import Route
+
+    router = APIRouter()
+    endpoint = StreamableHTTP(server, **options)
+    base = path.rstrip("/")
+    for route_path in (base, base + "/"):
+        router.routes.append(Route(route_path, endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False))
+    router.mcp = endpoint  # type: ignore[attr-defined]
+    return router
+
+
+def run_http(server: MCPServer, host: str = "127.0.0.1", port: int = 8000, *, path: str = "/mcp", log_level: str = "warning", **options: Any) -> None:
+    """Serve ``server`` over Streamable HTTP with uvicorn (uvloop, httptools, no access log)
+    until interrupted. Options: see :class:`StreamableHTTP`."""
+    import uvicorn
+
+    uvicorn.run(
+        http_app(server, path, **options),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=log_level,
+        lifespan="on",
+    )
