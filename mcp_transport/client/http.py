@@ -128,7 +128,7 @@ class HTTPTransport:
         self._owns_http = http_client is None
         self._receive: Receive | None = None
         self._task_group: TaskGroup | None = None
-        self._exchanges: dict[RequestId, tuple[anyio.CancelScope, bool]] = {}  # id -> (scope, modern)
+        self._exchanges: dict[RequestId, tuple[anyio.CancelScope, bool, str]] = {}  # id -> (scope, modern, method)
         self._listener: anyio.CancelScope | None = None
         self._renew_lock = anyio.Lock()
         self._closed = False
@@ -147,7 +147,7 @@ class HTTPTransport:
         if isinstance(message, Request):
             modern = _is_modern(message)
             scope = anyio.CancelScope()
-            self._exchanges[message.id] = (scope, modern)
+            self._exchanges[message.id] = (scope, modern, message.method)
             self._task_group.start_soon(self._run_exchange, message, scope)
         elif isinstance(message, Notification) and message.method == "notifications/cancelled":
             await self._cancel((message.params or {}).get("requestId"), message)
@@ -172,7 +172,7 @@ class HTTPTransport:
         self.state = ChannelState.CLOSED
         if self._listener is not None:
             self._listener.cancel()
-        for scope, _ in list(self._exchanges.values()):
+        for scope, _, _ in list(self._exchanges.values()):
             scope.cancel()
         http = self._http
         if http is None:
@@ -234,7 +234,7 @@ class HTTPTransport:
             try:
                 await self._consume(response, parser, request.id, None)
             except _StreamBroke:
-                if self._exchanges.get(request.id, (None, False))[1]:
+                if _is_modern(request):
                     # 2026-07-28: no resumption; the request is lost (digest §2.B.3).
                     raise ConnectionClosed(
                         f"{request.method}: the response stream ended before the response (2026-07-28 streams "
@@ -345,12 +345,16 @@ class HTTPTransport:
             entry[0].cancel()  # stop reading: we no longer want the answer
         if entry is not None and entry[1]:
             return  # 2026-07-28 HTTP: closing the stream *is* the cancellation (digest §2.B.4)
+        if entry is not None and entry[2] == "initialize":
+            return  # the client MUST NOT cancel initialize (digest §4.5); just stop waiting
         # Legacy: POST notifications/cancelled in the background, so a server that stopped
         # answering cannot delay the caller's timeout.
-        if self._task_group is not None:
+        if self._task_group is not None and not self._closed:
             self._task_group.start_soon(self._post_quietly, message)
 
     async def _post_quietly(self, message: Message) -> None:
+        if self._closed:
+            return
         try:
             with anyio.fail_after(self.delete_timeout * 5):
                 await self._post_one_way(message)
@@ -399,7 +403,8 @@ class HTTPTransport:
 
     @asynccontextmanager
     async def _open(self, method: str, headers: dict[str, str], body: bytes | None, what: str) -> AsyncIterator[httpx.Response]:
-        assert self._http is not None
+        if self._closed or self._http is None or self._http.is_closed:
+            raise ConnectionClosed(f"{what}: the HTTP transport is closed")
         try:
             async with self._http.stream(method, self.url, headers=headers, content=body, auth=self._auth()) as response:
                 yield response

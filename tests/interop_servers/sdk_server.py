@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 
 import anyio
+import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
+from pydantic import BaseModel, Field
 
 server = MCPServer("sdk-interop", version="1.0.0")
 
@@ -33,6 +35,41 @@ async def countdown(steps: int, ctx: Context) -> str:
         await ctx.report_progress(i + 1, steps)
         await anyio.sleep(0.01)
     return f"counted {steps}"
+
+
+@server.tool()
+async def sleep(seconds: float) -> str:
+    """Sleep, then answer."""
+    await anyio.sleep(seconds)
+    return f"slept {seconds}"
+
+
+class Answer(BaseModel):
+    name: str = Field("Ada", description="Your name")
+    age: int = Field(36, description="Your age")
+
+
+@server.tool()
+async def ask_user(ctx: Context) -> str:
+    """Elicit a name and an age from the client."""
+    result = await ctx.elicit("Who are you?", Answer)
+    return f"{result.action}: {result.data.name if result.data else None}/{result.data.age if result.data else None}"
+
+
+@server.tool()
+async def sample(prompt: str, ctx: Context) -> str:
+    """Ask the client's model (sampling/createMessage)."""
+    result = await ctx.session.create_message(
+        [types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))], max_tokens=20
+    )
+    return f"model said: {result.content.text}"  # type: ignore[union-attr]
+
+
+@server.tool()
+async def change_tools(ctx: Context) -> str:
+    """Send notifications/tools/list_changed (on the GET stream, when there is one)."""
+    await ctx.session.send_tool_list_changed()
+    return "sent"
 
 
 def main() -> None:

@@ -1,0 +1,121 @@
+"""Fault handling of the HTTP client against real misbehaving servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import anyio
+import pytest
+
+from mcp_transport import Client, ConnectError, ConnectionClosed, RequestTimeout
+from mcp_transport.jsonrpc import Message, Result
+from mcp_transport.client.http import HTTPTransport
+from tests.interop_servers import HERE, ServerProcess, free_port
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def faulty() -> Iterator[ServerProcess]:
+    port = free_port()
+    server = ServerProcess([sys.executable, str(HERE / "fault_server.py"), "--port", str(port)], port).start()
+    yield server
+    server.kill()  # its 'hang' connections would hold a graceful shutdown for seconds
+
+
+class RecordingHTTP(HTTPTransport):
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        self.received: list[Message] = []
+
+    async def start(self, receive: Any, task_group: Any, on_closed: Any) -> None:
+        async def recording(message: Message) -> None:
+            self.received.append(message)
+            await receive(message)
+
+        await super().start(recording, task_group, on_closed)
+
+
+async def test_stream_closed_mid_call_resumes_and_delivers_the_result_once(faulty: ServerProcess) -> None:
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    transport = RecordingHTTP(faulty.url)
+    async with Client(transport, timeout=10) as client:
+        result = await client.call_tool("drop", {}, on_progress=on_progress)
+        assert result["content"][0]["text"].startswith("resumed after")
+        assert progress == [1, 2]
+        results = [m for m in transport.received if isinstance(m, Result) and "content" in m.result]
+        assert len(results) == 1
+        # The connection stays usable.
+        assert (await client.call_tool("echo", {}))["content"][0]["text"] == "echo"
+
+
+async def test_stream_without_event_ids_fails_fast(faulty: ServerProcess) -> None:
+    async with Client(faulty.url, timeout=30) as client:
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed, match="no event id"):
+            await client.call_tool("noid", {})
+        assert time.monotonic() - started < 5
+
+
+async def test_server_that_never_answers_times_out(faulty: ServerProcess) -> None:
+    async with Client(faulty.url, timeout=30) as client:
+        started = time.monotonic()
+        with pytest.raises(RequestTimeout):
+            await client.call_tool("hang", {}, timeout=0.5)
+        assert time.monotonic() - started < 3
+        assert (await client.call_tool("echo", {}))["content"][0]["text"] == "echo"
+
+
+async def test_silent_tcp_server_times_out_the_handshake() -> None:
+    """A socket that accepts and reads but never writes a byte."""
+    connections: list[Any] = []
+
+    async def swallow(stream: Any) -> None:
+        connections.append(stream)
+        async for _ in stream:
+            pass
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)  # type: ignore[attr-defined]
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, swallow)
+        started = time.monotonic()
+        with pytest.raises(RequestTimeout):
+            async with Client(f"http://127.0.0.1:{port}/mcp", timeout=0.5):
+                pass
+        assert time.monotonic() - started < 5
+        tg.cancel_scope.cancel()
+
+
+async def test_nothing_listening_is_a_connect_error() -> None:
+    started = time.monotonic()
+    with pytest.raises(ConnectError):
+        async with Client(f"http://127.0.0.1:{free_port()}/mcp", timeout=10):
+            pass
+    assert time.monotonic() - started < 5
+
+
+async def test_close_with_requests_pending_resolves_them(faulty: ServerProcess) -> None:
+    outcomes: list[BaseException] = []
+    async with Client(faulty.url, timeout=60) as client:
+
+        async def call() -> None:
+            try:
+                await client.call_tool("hang", {})
+            except Exception as exc:
+                outcomes.append(exc)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                for _ in range(3):
+                    tg.start_soon(call)
+                await anyio.sleep(0.3)
+                await client.aclose()
+    assert len(outcomes) == 3 and all(isinstance(e, ConnectionClosed) for e in outcomes)
