@@ -156,3 +156,19 @@ async def test_killed_server_fails_pending_calls_fast() -> None:
         assert len(failures) == 3 and all(isinstance(e, TransportError) for e in failures), failures
     finally:
         server.stop()
+
+
+async def test_modern_era_over_http(http_server: Callable[..., str]) -> None:
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    async with Client(http_server(everything), era="modern") as client:
+        assert client.protocol_version == "2026-07-28"
+        assert client.server_info["name"] == "everything"
+        assert client.transport.session_id is None  # type: ignore[attr-defined]
+        assert "add" in {tool["name"] for tool in await client.list_tools()}
+        result = await client.call_tool("add", {"a": 2, "b": 5}, on_progress=on_progress)
+        assert result["structuredContent"] == {"result": 7}
+        assert result.get("resultType", "complete") == "complete"

@@ -212,3 +212,28 @@ async def test_command_that_cannot_start() -> None:
     with pytest.raises(ConnectError):
         async with Client(["/nonexistent/mcp-server-binary"]):
             pass
+
+
+async def test_server_requests_are_answered_by_registered_handlers() -> None:
+    async def elicit(params: dict[str, Any]) -> dict[str, Any]:
+        return {"action": "accept", "content": {"age": 41}}
+
+    async def sample(params: dict[str, Any]) -> dict[str, Any]:
+        return {"role": "assistant", "content": {"type": "text", "text": "forty-two"}, "model": "m", "stopReason": "endTurn"}
+
+    logs: list[Any] = []
+
+    async def on_notification(method: str, params: dict[str, Any]) -> None:
+        if method == "notifications/message":
+            logs.append(params["data"])
+
+    roots = [{"uri": "file:///srv", "name": "srv"}]
+    async with client(elicitation_handler=elicit, sampling_handler=sample, roots=roots, on_notification=on_notification) as c:
+        text = (await c.call_tool("test_elicitation_sep1034_defaults", {}))["content"][0]["text"]
+        assert '"age": 41' in text and '"name": "John Doe"' in text  # ours kept, defaults filled
+        assert (await c.call_tool("test_sampling", {"prompt": "q"}))["content"][0]["text"] == "LLM response: forty-two"
+        assert "file:///srv" in (await c.call_tool("list_client_roots", {}))["content"][0]["text"]
+        await c.set_roots([{"uri": "file:///other", "name": "other"}])
+        assert "file:///other" in (await c.call_tool("list_client_roots", {}))["content"][0]["text"]
+        await c.call_tool("test_tool_with_logging", {})
+        assert len(logs) == 3
