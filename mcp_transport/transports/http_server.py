@@ -649,6 +649,13 @@ class StreamableHTTP:
                     events, closed = await self.log.read(stream_id, after)
                 except KeyError:
                     return  # the session ended
+                except ResumeGap as gap:
+                    # This reader fell behind the bounded log. Say so, never skip silently: a
+                    # POST stream answers its request with the error; other streams end, and
+                    # the client's resume with Last-Event-ID gets the 409.
+                    if request_id is not None:
+                        yield chunk + sse.event(None, jsonrpc.dump(ErrorResponse(request_id, gap.to_error())))
+                    return
                 if self._readers.get(stream_id) is not token:
                     return
                 if events:

@@ -41,8 +41,10 @@ SSE_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
-def event(event_id: str, data: bytes) -> bytes:
+def event(event_id: str | None, data: bytes) -> bytes:
     """One ``message`` event. ``data`` is compact single-line JSON, so one data line."""
+    if event_id is None:
+        return b"event: message\ndata: " + data + b"\n\n"
     return b"id: " + event_id.encode() + b"\nevent: message\ndata: " + data + b"\n\n"
 
 

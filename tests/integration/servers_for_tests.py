@@ -1,0 +1,196 @@
+"""Tools the HTTP integration tests need, and a small raw-HTTP MCP client for them.
+
+The raw client speaks exactly what the tests want to see on the wire (status codes,
+headers, SSE event ids), which a full client would hide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx
+import orjson
+
+from mcp_transport.jsonrpc import Notification
+from mcp_transport.server import Context, MCPServer
+
+JSON_AND_SSE = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+
+def make_server() -> MCPServer:
+    server = MCPServer("http-tests", "1.0.0")
+
+    @server.tool()
+    async def echo(text: str) -> str:
+        """Echo the text back."""
+        return text
+
+    @server.tool()
+    async def ticker(count: int, ctx: Context, pause_every: int = 10, pause: float = 0.001) -> str:
+        """Send `count` progress notifications, pausing now and then, then return."""
+        for i in range(count):
+            await ctx.report_progress(i + 1, count)
+            if pause_every and (i + 1) % pause_every == 0:
+                await anyio.sleep(pause)
+        return f"ticked {count}"
+
+    @server.tool()
+    async def slow(seconds: float, ctx: Context) -> str:
+        """Report progress once, then work for a while: outlives a dropped connection."""
+        await ctx.report_progress(0, 1)
+        await anyio.sleep(seconds)
+        return f"done after {seconds}"
+
+    @server.tool()
+    async def poll(ctx: Context) -> str:
+        """Report progress, end the POST stream early (SSE polling), then finish."""
+        await ctx.report_progress(1, 2)
+        await ctx.close_stream()
+        await anyio.sleep(0.2)
+        await ctx.report_progress(2, 2)
+        return "polled"
+
+    @server.tool()
+    async def unrelated(count: int, tag: str, ctx: Context) -> str:
+        """Send `count` notifications to this session's GET stream (they belong to no request)."""
+        connection = ctx.request_context.connection
+        assert connection.send_unrelated is not None
+        for i in range(count):
+            await connection.send_unrelated(Notification("notifications/message", {"level": "info", "data": f"{tag}-{i}"}))
+        return "sent"
+
+    @server.tool()
+    async def broadcast(tag: str, ctx: Context) -> str:
+        """server.notify_all: one notification to every session's GET stream."""
+        await ctx.server.notify_all("notifications/message", {"level": "info", "data": tag})
+        return "broadcast"
+
+    @server.tool()
+    async def roots(ctx: Context) -> str:
+        """Ask the client for its roots (a server->client request on this POST's stream)."""
+        found = await ctx.list_roots()
+        return ",".join(r.uri for r in found)
+
+    return server
+
+
+def parse_sse(text: str) -> list[dict[str, Any]]:
+    """Events of a complete SSE body: dicts with id, data (decoded JSON or ''), retry."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        event = _parse_block(block)
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def _parse_block(block: str) -> dict[str, Any] | None:
+    event: dict[str, Any] = {}
+    data: list[str] = []
+    for line in block.split("\n"):
+        if not line or line.startswith(":"):
+            if line.startswith(":"):
+                event["comment"] = line[1:].strip()
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            data.append(value)
+        elif name in ("id", "event"):
+            event[name] = value
+        elif name == "retry":
+            event["retry"] = int(value)
+    if not event and not data:
+        return None
+    raw = "\n".join(data)
+    event["data"] = orjson.loads(raw) if raw else ""
+    return event
+
+
+async def iter_sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    """Events of a streaming response as they arrive (comments included, as 'comment')."""
+    buffer = ""
+    async for text in response.aiter_text():
+        buffer += text.replace("\r\n", "\n")
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            event = _parse_block(block)
+            if event is not None:
+                yield event
+
+
+class RawSession:
+    """A legacy MCP session driven with raw httpx requests."""
+
+    def __init__(self, client: httpx.AsyncClient, url: str) -> None:
+        self.client = client
+        self.url = url
+        self.session_id: str | None = None
+        self.version = "2025-11-25"
+        self._next_id = 0
+
+    def next_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    @property
+    def headers(self) -> dict[str, str]:
+        headers = dict(JSON_AND_SSE)
+        if self.session_id is not None:
+            headers["mcp-session-id"] = self.session_id
+            headers["mcp-protocol-version"] = self.version
+        return headers
+
+    async def initialize(self, version: str = "2025-11-25", capabilities: dict[str, Any] | None = None, *, initialized: bool = True) -> httpx.Response:
+        response = await self.client.post(
+            self.url,
+            headers=JSON_AND_SSE,
+            json={
+                "jsonrpc": "2.0",
+                "id": self.next_id(),
+                "method": "initialize",
+                "params": {"protocolVersion": version, "capabilities": capabilities or {}, "clientInfo": {"name": "raw", "version": "1"}},
+            },
+        )
+        assert response.status_code == 200, response.text
+        self.session_id = response.headers["mcp-session-id"]
+        self.version = version
+        if initialized:
+            ack = await self.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+            assert ack.status_code == 202, ack.text
+        return response
+
+    async def post(self, message: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+        return await self.client.post(self.url, headers={**self.headers, **(headers or {})}, content=orjson.dumps(message))
+
+    def request(self, method: str, params: dict[str, Any] | None = None, id: int | None = None) -> dict[str, Any]:
+        message: dict[str, Any] = {"jsonrpc": "2.0", "id": self.next_id() if id is None else id, "method": method}
+        if params is not None:
+            message["params"] = params
+        return message
+
+    async def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send a request and return its response message, from JSON or SSE."""
+        response = await self.post(self.request(method, params))
+        assert response.status_code == 200, response.text
+        if response.headers["content-type"].startswith("application/json"):
+            return response.json()  # type: ignore[no-any-return]
+        messages = [e["data"] for e in parse_sse(response.text) if e.get("data")]
+        return messages[-1]  # type: ignore[no-any-return]
+
+    def tool_call(self, name: str, arguments: dict[str, Any], progress: bool = True) -> dict[str, Any]:
+        params: dict[str, Any] = {"name": name, "arguments": arguments}
+        if progress:
+            params["_meta"] = {"progressToken": f"p-{name}"}
+        return self.request("tools/call", params)
+
+    def stream(self, method: str, message: Any = None, headers: dict[str, str] | None = None) -> Any:
+        """A streaming POST (message given) or GET, as an httpx stream context manager."""
+        all_headers = {**self.headers, **(headers or {})}
+        if method == "GET":
+            all_headers.pop("content-type", None)
+            all_headers["accept"] = "text/event-stream"
+            return self.client.stream("GET", self.url, headers=all_headers)
+        return self.client.stream("POST", self.url, headers=all_headers, content=orjson.dumps(message))
