@@ -6,7 +6,6 @@ HTTP; it can read ``ctx.era`` if it cares about the protocol revision.
 
 from __future__ import annotations
 
-import inspect
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -188,11 +187,7 @@ class Context:
         """End this request's response stream now; the result follows on the stream the
         client resumes with (legacy HTTP with SSE resumability). A no-op where a stream cannot
         be closed early (stdio, JSON responses)."""
-        hook = getattr(self._request, "close_stream", None)
-        if hook is not None:
-            result = hook()
-            if inspect.isawaitable(result):
-                await result
+        self._request.close_stream()
 
     async def _ask(
         self, method: str, params: dict[str, Any] | None, capability: str, *, mode: str | None = None
