@@ -29,6 +29,9 @@ import time
 from collections.abc import Callable
 
 PROTOCOL_VERSION = "2025-11-25"
+MODERN_VERSION = "2026-07-28"
+MODERN_META = {"io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+               "io.modelcontextprotocol/clientCapabilities": {}}
 _perf = time.perf_counter
 
 
@@ -38,17 +41,19 @@ def _cpu() -> float:
 
 
 class Response:
-    __slots__ = ("status", "head", "body", "ttfb")
+    __slots__ = ("status", "head", "raw_head", "body", "ttfb")
 
-    def __init__(self, status: int, head: bytes, body: bytes, ttfb: float) -> None:
+    def __init__(self, status: int, head: bytes, raw_head: bytes, body: bytes, ttfb: float) -> None:
         self.status = status
         self.head = head  # the header block, lower-cased
+        self.raw_head = raw_head  # as received
         self.body = body
         self.ttfb = ttfb  # perf_counter() when the response's first byte arrived
 
     def header(self, name: bytes) -> bytes | None:
+        """A header's value (``name`` lower-case), its case kept."""
         m = re.search(rb"\r\n" + name + rb":[ \t]*([^\r\n]*)", self.head)
-        return m.group(1).strip() if m else None
+        return self.raw_head[m.start(1) : m.end(1)].strip() if m else None
 
     def messages(self) -> list[dict]:
         """The JSON-RPC messages in the body, JSON or SSE."""
@@ -73,6 +78,7 @@ class Conn(asyncio.Protocol):
         self.on_chunk: Callable[[bytes], None] | None = None  # sees each body chunk of a chunked response
         self.lost = asyncio.get_running_loop().create_future()
         self._head: bytes | None = None
+        self._raw_head = b""
         self._status = 0
         self._clen = -1
         self._chunked = False
@@ -100,9 +106,11 @@ class Conn(asyncio.Protocol):
             i = buf.find(b"\r\n\r\n")
             if i < 0:
                 return False
-            head = bytes(buf[: i + 2]).lower()
+            raw = bytes(buf[: i + 2])
+            head = raw.lower()
             del buf[: i + 4]
             self._head = head
+            self._raw_head = raw
             self._status = int(head[9:12])
             j = head.find(b"\r\ncontent-length:")
             if j >= 0:
@@ -145,7 +153,7 @@ class Conn(asyncio.Protocol):
                 self._pos = 0
 
     def _done(self, body: bytes) -> bool:
-        resp = Response(self._status, self._head or b"", body, self._ttfb)
+        resp = Response(self._status, self._head or b"", self._raw_head, body, self._ttfb)
         self._head = None
         self._ttfb = _perf() if self.buf else 0.0
         cb = self.on_response
@@ -155,7 +163,14 @@ class Conn(asyncio.Protocol):
 
     async def request(self, data: bytes) -> Response:
         fut = asyncio.get_running_loop().create_future()
-        self.on_response = fut.set_result
+
+        def on_response(r: Response) -> None:
+            if not fut.done():
+                fut.set_result(r)
+            else:
+                print(f"unexpected extra response: HTTP {r.status} {r.body[:200]!r}", file=sys.stderr)
+
+        self.on_response = on_response
         self.transport.write(data)
         try:
             return await asyncio.wait_for(fut, 30)
@@ -164,9 +179,9 @@ class Conn(asyncio.Protocol):
 
 
 def post(host: str, port: int, body: bytes, session: bytes | None = None, version: bytes | None = None,
-         path: str = "/mcp") -> bytes:
+         path: str = "/mcp", extra: tuple[bytes, ...] = ()) -> bytes:
     head = [b"POST %s HTTP/1.1" % path.encode(), b"Host: %s:%d" % (host.encode(), port),
-            b"Content-Type: application/json", b"Accept: application/json, text/event-stream"]
+            b"Content-Type: application/json", b"Accept: application/json, text/event-stream", *extra]
     if session:
         head.append(b"Mcp-Session-Id: " + session)
     if version:
@@ -175,9 +190,10 @@ def post(host: str, port: int, body: bytes, session: bytes | None = None, versio
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
-def _prefix(host: str, port: int, session: bytes | None, version: bytes | None, path: str) -> bytes:
+def _prefix(host: str, port: int, session: bytes | None, version: bytes | None, path: str,
+            extra: tuple[bytes, ...] = ()) -> bytes:
     """The request up to the Content-Length value."""
-    full = post(host, port, b"", session, version, path)
+    full = post(host, port, b"", session, version, path, extra)
     return full[: full.rindex(b"Content-Length: ") + 16]
 
 
@@ -219,10 +235,17 @@ def _pct(sorted_values: list[float], p: float) -> float:
 async def run_calls(a: argparse.Namespace) -> dict:
     host, port = a.host, a.port
     conns = [await connect(host, port) for _ in range(a.clients)]
-    sessions = await asyncio.gather(*(open_session(c, host, port, a.path) for c in conns))
     args = json.dumps({"text": a.text} if a.tool == "echo" else json.loads(a.arguments), separators=(",", ":"))
+    extra: tuple[bytes, ...] = ()
+    if a.modern:  # 2026-07-28: no session, the per-request _meta envelope and metadata headers
+        sessions = [(None, MODERN_VERSION.encode())] * len(conns)
+        meta = b',"_meta":' + json.dumps(MODERN_META, separators=(",", ":")).encode()
+        extra = (b"Mcp-Method: tools/call", b"Mcp-Name: " + a.tool.encode())
+    else:
+        sessions = await asyncio.gather(*(open_session(c, host, port, a.path) for c in conns))
+        meta = b""
     template = (b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"'
-                + a.tool.encode() + b'","arguments":' + args.encode() + b"}}")
+                + a.tool.encode() + b'","arguments":' + args.encode() + meta + b"}}")
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     lat: list[float] = []
@@ -234,7 +257,7 @@ async def run_calls(a: argparse.Namespace) -> dict:
     active = [len(conns)]
 
     def client(conn: Conn, session: bytes | None, version: bytes) -> None:
-        prefix = _prefix(host, port, session, version, a.path)
+        prefix = _prefix(host, port, session, version, a.path, extra)
         n = [1]
         sent = [0.0]
 
@@ -280,7 +303,7 @@ async def run_calls(a: argparse.Namespace) -> dict:
     lat.sort()
     ttfb.sort()
     return {
-        "kind": "calls", "clients": a.clients, "tool": a.tool, "requests": state["count"],
+        "kind": "calls", "clients": a.clients, "modern": a.modern, "tool": a.tool, "requests": state["count"],
         "duration": a.duration, "rps": state["count"] / a.duration,
         "p50_ms": _pct(lat, 50) * 1e3, "p99_ms": _pct(lat, 99) * 1e3, "ttfb_p50_ms": _pct(ttfb, 50) * 1e3,
         "errors": state["errors"], "first_error": state["first_error"], "gen_cpu": cpu / wall,
@@ -294,14 +317,18 @@ async def run_sessions(a: argparse.Namespace) -> dict:
     conns = [await connect(host, port) for _ in range(min(a.clients, a.count))]
     remaining = [a.count]
     errors = [0]
+    sample: list[str] = []
 
     async def worker(conn: Conn) -> None:
         while remaining[0] > 0:
             remaining[0] -= 1
             try:
-                await open_session(conn, host, port, a.path)
+                session, _ = await open_session(conn, host, port, a.path)
             except RuntimeError:
                 errors[0] += 1
+            else:
+                if not sample and session:
+                    sample.append(session.decode())
 
     cpu0 = _cpu()
     t0 = _perf()
@@ -311,7 +338,17 @@ async def run_sessions(a: argparse.Namespace) -> dict:
     for c in conns:
         c.transport.close()
     return {"kind": "sessions", "sessions": a.count, "errors": errors[0], "seconds": wall,
-            "sessions_per_s": a.count / wall, "gen_cpu": cpu / wall}
+            "sessions_per_s": a.count / wall, "gen_cpu": cpu / wall,
+            "sample_session": sample[0] if sample else None}
+
+
+async def run_probe(a: argparse.Namespace) -> dict:
+    """One tools/call on an existing session (``--session``): its HTTP status says whether it lives."""
+    conn = await connect(a.host, a.port)
+    body = b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}}'
+    r = await conn.request(post(a.host, a.port, body, a.session.encode(), PROTOCOL_VERSION.encode(), a.path))
+    conn.transport.close()
+    return {"kind": "probe", "status": r.status}
 
 
 async def run_progress(a: argparse.Namespace) -> dict:
@@ -357,7 +394,8 @@ async def run_progress(a: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("kind", choices=("calls", "sessions", "progress"))
+    p.add_argument("kind", choices=("calls", "sessions", "progress", "probe"))
+    p.add_argument("--session", default="", help="probe: the session id")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--path", default="/mcp")
@@ -368,9 +406,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--text", default="hello")
     p.add_argument("--arguments", default="{}", help="tool arguments as JSON (tools other than echo)")
     p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--modern", action="store_true", help="calls: the stateless 2026-07-28 leg (no session)")
     p.add_argument("--repeat", type=int, default=3)
     a = p.parse_args(argv)
-    fn = {"calls": run_calls, "sessions": run_sessions, "progress": run_progress}[a.kind]
+    fn = {"calls": run_calls, "sessions": run_sessions, "progress": run_progress, "probe": run_probe}[a.kind]
     try:
         import uvloop
     except ImportError:  # pragma: no cover

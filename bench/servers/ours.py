@@ -18,7 +18,14 @@ from servers.everything import server
 
 
 def run_http_kwargs(run_http, mode: str, idle_timeout: float | None) -> dict:
-    params = inspect.signature(run_http).parameters
+    params = dict(inspect.signature(run_http).parameters)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        # run_http(..., **options) hands its options to the StreamableHTTP endpoint
+        from mcp_transport.transports import http_server
+
+        endpoint = getattr(http_server, "StreamableHTTP", None)
+        if endpoint is not None:
+            params.update(inspect.signature(endpoint.__init__).parameters)
     kw: dict = {}
     for name in ("response_mode", "mode"):
         if name in params:
@@ -33,6 +40,7 @@ def run_http_kwargs(run_http, mode: str, idle_timeout: float | None) -> dict:
                 kw[name] = idle_timeout
                 break
     for name, value in (("access_log", False), ("log_level", "warning"), ("max_sessions", 100_000)):
+        # max_sessions raised as for the official SDK, so 10,000 idle sessions + 32 fit
         if name in params:
             kw[name] = value
     return kw
