@@ -38,7 +38,7 @@ async def test_our_client_lists_and_calls_tools_on_an_sdk_server() -> None:
 
     async with Client(SDK_SERVER, cwd=str(REPO)) as client:
         assert client.server_info["name"] == "sdk-interop"
-        assert {tool["name"] for tool in await client.list_tools()} == {"add", "echo", "countdown"}
+        assert {"add", "echo", "countdown"} <= {tool["name"] for tool in await client.list_tools()}
         result = await client.call_tool("add", {"a": 20, "b": 22})
         assert result["content"][0]["text"] == "42"
         await client.call_tool("countdown", {"steps": 3}, on_progress=on_progress)
