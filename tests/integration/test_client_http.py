@@ -172,3 +172,27 @@ async def test_modern_era_over_http(http_server: Callable[..., str]) -> None:
         result = await client.call_tool("add", {"a": 2, "b": 5}, on_progress=on_progress)
         assert result["structuredContent"] == {"result": 7}
         assert result.get("resultType", "complete") == "complete"
+
+
+async def test_fifty_concurrent_calls_on_one_session(http_server: Callable[..., str]) -> None:
+    results: dict[int, Any] = {}
+    async with Client(http_server(everything, response_mode="sse")) as client:
+
+        async def call(i: int) -> None:
+            results[i] = (await client.call_tool("add", {"a": i, "b": 1}))["structuredContent"]["result"]
+
+        async with anyio.create_task_group() as tg:
+            for i in range(50):
+                tg.start_soon(call, i)
+    assert results == {i: i + 1 for i in range(50)}
+
+
+async def test_close_deletes_the_session(http_server: Callable[..., str]) -> None:
+    url = http_server(everything)
+    async with Client(url) as client:
+        session = client.transport.session_id  # type: ignore[attr-defined]
+        version = client.protocol_version
+    headers = {"Mcp-Session-Id": session, "MCP-Protocol-Version": version, "Accept": "application/json, text/event-stream"}
+    async with httpx.AsyncClient() as http:
+        response = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers=headers)
+    assert response.status_code == 404

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from mcp_transport import Client, ConnectError, ConnectionClosed, RequestTimeout
@@ -119,3 +120,31 @@ async def test_close_with_requests_pending_resolves_them(faulty: ServerProcess) 
                 await anyio.sleep(0.3)
                 await client.aclose()
     assert len(outcomes) == 3 and all(isinstance(e, ConnectionClosed) for e in outcomes)
+
+
+async def test_get_stream_reconnects_then_fails_observably(faulty: ServerProcess) -> None:
+    from mcp_transport import ChannelState, ReconnectPolicy
+
+    seen: list[ChannelState] = []
+    changed = anyio.Event()
+
+    async def on_notification(method: str, params: dict[str, Any]) -> None:
+        if method == "notifications/tools/list_changed":
+            changed.set()
+
+    url = faulty.url.replace("/mcp", "/flaky/mcp")
+    policy = ReconnectPolicy(max_attempts=3, initial_delay=0.05, max_delay=0.2)
+    async with Client(url, reconnect=policy, on_notification=on_notification) as client:
+        with anyio.fail_after(10):
+            await changed.wait()
+            while client.channel_state is not ChannelState.FAILED:
+                if client.channel_state not in seen:
+                    seen.append(client.channel_state)  # type: ignore[arg-type]
+                await anyio.sleep(0.005)
+        assert ChannelState.RECONNECTING in seen
+        # The dead channel does not affect requests.
+        assert (await client.call_tool("echo", {}))["content"][0]["text"] == "echo"
+    async with httpx.AsyncClient() as http:
+        gets = (await http.get(faulty.url.replace("/mcp", "/stats"))).json()["flaky_gets"]
+    # One stream, then the whole budget of reconnects, each resuming from the last event id.
+    assert gets == [None, "g-1", "g-1", "g-1"]

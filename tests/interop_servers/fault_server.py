@@ -10,6 +10,10 @@ tools/call by tool name:
   hang     never answers.
   echo     answers at once (JSON).
 GET without Last-Event-ID: 405 (no standalone stream). DELETE: 200.
+
+Under /flaky/mcp the same server offers a GET stream that breaks: the first GET gets a
+priming event (retry 50 ms) and a notification, then the stream ends; every later GET gets
+503, so the client's reconnect budget runs out. ``GET /stats`` reports what GETs it saw.
 """
 
 from __future__ import annotations
@@ -111,7 +115,35 @@ async def delete(request: Request) -> Response:
     return Response(status_code=200)
 
 
-app = Starlette(routes=[Route("/mcp", post, methods=["POST"]), Route("/mcp", get, methods=["GET"]), Route("/mcp", delete, methods=["DELETE"])])
+flaky_gets: list[str | None] = []
+
+
+async def flaky_get(request: Request) -> Response:
+    flaky_gets.append(request.headers.get("last-event-id"))
+    if len(flaky_gets) > 1:
+        return Response(status_code=503)
+
+    async def once() -> AsyncIterator[bytes]:
+        yield event(None, "g-0", retry=50)
+        yield event({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}, "g-1")
+
+    return sse(once())
+
+
+async def stats(request: Request) -> Response:
+    return JSONResponse({"flaky_gets": flaky_gets})
+
+
+app = Starlette(
+    routes=[
+        Route("/mcp", post, methods=["POST"]),
+        Route("/mcp", get, methods=["GET"]),
+        Route("/mcp", delete, methods=["DELETE"]),
+        Route("/flaky/mcp", post, methods=["POST"]),
+        Route("/flaky/mcp", flaky_get, methods=["GET"]),
+        Route("/stats", stats, methods=["GET"]),
+    ]
+)
 
 
 if __name__ == "__main__":
