@@ -92,10 +92,8 @@ class Progress:
     def end(self, run: RunResult) -> None:
         if self.tty and not self.quiet:
             self.out.write("\r\x1b[K")
-        if self.quiet:
-            return
         for result in run.results:
-            if result.status in (Status.FAIL, Status.ERROR, Status.WARN):
+            if result.status in (Status.FAIL, Status.ERROR, Status.WARN) and not self.quiet:
                 self.out.write(_detail(result))
         c = run.counts
         verdict = "OK" if run.exit_code == 0 else "FAILED"

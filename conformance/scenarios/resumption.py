@@ -18,8 +18,9 @@ OWN_STREAM = Rule("resume-only-disconnected-stream", Level.MUST, "2025-11-25", S
                   "On a GET with Last-Event-ID the server MAY replay messages that followed that event on the "
                   "stream that was disconnected, and MUST NOT replay messages that belonged to a different stream.")
 NO_DUPLICATES = Rule("resume-no-duplicates", Level.MUST, "2025-11-25", SECTION,
-                     "Replay starts after the Last-Event-ID: an event the client already received (that id or an "
-                     "earlier one) MUST NOT be delivered again.")
+                     "Replay starts after the Last-Event-ID: a message the client already received (that event or "
+                     "an earlier one) MUST NOT be delivered again. An empty-data event (re-priming) is not a "
+                     "delivery and is allowed.")
 NO_GAPS = Rule("resume-no-gaps", Level.MUST, "2025-11-25", SECTION,
                "When the server accepts the resumption, the messages before the drop plus the replayed and live "
                "ones MUST be exactly what an uninterrupted call delivers (same progress sequence, then the "
@@ -91,9 +92,11 @@ def _judge(ctx: Context, sent: str, dropped: ToolRun, other: ToolRun, replayed: 
     ctx.check(OWN_STREAM, not foreign, sent=sent, got=f"replayed messages of other streams: {foreign[:3]}",
               expected=f"only messages of request {dropped.rid} (progressToken 'dropped')")
 
+    # Only dispatched events count: an event with empty data (a priming event re-sent with the
+    # Last-Event-ID itself) is not delivered to the application under the SSE standard.
     seen_ids = set(dropped.ids)
     seen_messages = {_fingerprint(m) for m in dropped.messages}
-    again = [e.id for e in replayed if e.id and e.id in seen_ids]
+    again = [e.id for e in replayed if e.id and e.data and e.id in seen_ids]
     again += [m for m in messages if _fingerprint(m) in seen_messages]
     ctx.check(NO_DUPLICATES, not again, sent=sent, got=f"delivered again: {again[:3]}",
               expected="only events after the Last-Event-ID")

@@ -66,8 +66,11 @@ class _Proc:
 
     async def write(self, raw: bytes) -> None:
         assert self.proc and self.proc.stdin
-        self.proc.stdin.write(raw + b"\n")
-        await self.proc.stdin.drain()
+        try:
+            self.proc.stdin.write(raw + b"\n")
+            await self.proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server has exited; the checks see no replies
 
     async def request(self, method: str, params: Any, timeout: float) -> tuple[dict | None, int]:
         rid = next_id()
@@ -95,6 +98,7 @@ class _Proc:
         try:
             self.proc.stdin.close()
             await asyncio.wait_for(self.proc.wait(), EXIT_WAIT)
+            await asyncio.sleep(0.05)  # let the readers take the last lines
             return time.monotonic() - started
         except (TimeoutError, OSError):
             self.proc.kill()
@@ -110,13 +114,19 @@ async def run(ctx: Context) -> None:
     proc = _Proc(command)
     await proc.start()
     sent_ids: set[Any] = set()
+    unsupported: Unsupported | None = None
     try:
         await _exercise(ctx, proc, sent_ids)
+    except Unsupported as exc:
+        unsupported = exc
     finally:
         elapsed = await proc.stop()
+    _judge_framing(ctx, proc)  # judged whatever happened: broken framing is often why nothing else worked
+    if unsupported is not None:
+        raise unsupported
     ctx.check(EXIT_ON_EOF, elapsed is not None, sent="closed stdin", got=f"still running after {EXIT_WAIT:g} s",
               expected="the process exits")
-    _judge_output(ctx, proc, sent_ids)
+    _judge_replies(ctx, proc, sent_ids)
 
 
 async def _exercise(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
@@ -158,7 +168,7 @@ async def _exercise(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
     sent_ids.add(rid)
 
 
-def _judge_output(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
+def _judge_framing(ctx: Context, proc: _Proc) -> None:
     broken, foreign = [], []
     for line in proc.lines:
         try:
@@ -171,13 +181,17 @@ def _judge_output(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
               expected="one complete JSON-RPC message per line")
     ctx.check(ONLY_MCP, not foreign, sent=proc.command, got=f"non-MCP stdout lines: {[short(x, 120) for x in foreign[:3]]}",
               expected="only JSON-RPC messages on stdout")
+
+
+def _judge_replies(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
     answers = []
     for line in proc.lines:
         try:
             message = json.loads(line)
         except ValueError:
             continue
-        if isinstance(message, dict) and ("result" in message or "error" in message):
+        parse_error = isinstance(message, dict) and (message.get("error") or {}).get("code") == -32700
+        if isinstance(message, dict) and ("result" in message or "error" in message) and not parse_error:
             if message.get("id") is not None and message.get("id") not in sent_ids:
                 answers.append(message)
     ctx.check(NO_REPLY, not answers, sent="notifications/initialized, notifications/cancelled",
