@@ -254,6 +254,22 @@ class Dispatcher:
         except Exception as exc:
             return ErrorResponse(request.id, _error_object(request, exc))
 
+    async def run(self, request: Request) -> Result | ErrorResponse | None:
+        """Like :meth:`handle`, in the caller's task, but tracked as in flight: a duplicate
+        id is refused and ``notifications/cancelled`` cancels it (then None: a cancelled
+        request gets no response). For transports that answer in the same task (HTTP)."""
+        if request.id in self._inbound:
+            err = InvalidRequest(f"Request id {request.id!r} is already in use by a request in progress")
+            return ErrorResponse(request.id, err.to_error())
+        scope = anyio.CancelScope()
+        self._inbound[request.id] = (request.method, scope)
+        try:
+            with scope:
+                return await self.handle(request)
+        finally:
+            self._inbound.pop(request.id, None)
+        return None
+
     async def _handle(self, request: Request, scope: anyio.CancelScope) -> None:
         response: Result | ErrorResponse | None = None
         try:

@@ -106,11 +106,13 @@ def classify_post(headers: dict[str, str], message: Message | list[Message]) -> 
 class _Post:
     """A POSTed request being answered: where its related messages go."""
 
-    __slots__ = ("accept_sse", "cut", "ready", "response", "stream_id")
+    __slots__ = ("accept_sse", "cut", "done", "ready", "response", "send", "stream_id")
 
     def __init__(self, accept_sse: bool) -> None:
         self.accept_sse = accept_sse
         self.ready = anyio.Event()  # the response arrived, or the answer became a stream
+        self.done = anyio.Event()  # the tailer finished the HTTP response
+        self.send: Send | None = None  # auto mode: the HTTP response a tailer task writes to
         self.response: Result | ErrorResponse | None = None
         self.stream_id: str | None = None
         self.cut = False  # the handler asked to end the HTTP response early (polling)
@@ -346,74 +348,99 @@ class StreamableHTTP:
         if not isinstance(message, Request):
             if not await self.bus.publish(session.id, message):
                 await session.dispatcher.receive(message)
-            await send({"type": "http.response.start", "status": 202, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
+            await _empty(send, 202)
             return
         session.used = True
         mode = self.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
         if mode == "json":
-            await self._answer_inline(session, message, send)
+            await self._answer_json(session, message, send)
+        elif mode == "auto":
+            await self._answer_auto(session, message, send, accept_sse)
         else:
-            await self._answer_streamed(session, message, send, mode, accept_sse)
+            await self._answer_sse(session, message, send)
 
-    async def _answer_inline(self, session: _Session, request: Request, send: Send) -> None:
-        """The JSON fast path: the handler runs in this task; anything related it sends
-        goes to the GET stream; no log write."""
+    async def _answer_json(self, session: _Session, request: Request, send: Send) -> None:
+        """The JSON fast path: the handler runs in this task (no task, no log write);
+        anything related it sends goes to the GET stream."""
         session.busy += 1
         try:
-            response = await session.dispatcher.handle(request)
+            response = await session.dispatcher.run(request)
         finally:
             session.busy -= 1
             session.last_active = time.monotonic()
-        await _json(send, 200, jsonrpc.dump(response))
+        if response is None:
+            await _empty(send, 202)  # cancelled: no response (digest §4.5)
+        else:
+            await _json(send, 200, jsonrpc.dump(response))
 
-    async def _answer_streamed(self, session: _Session, request: Request, send: Send, mode: str, accept_sse: bool) -> None:
-        """auto / sse: the handler runs as a dispatcher task (cancellable, and it outlives a
-        dropped connection); this task waits for its first message and answers with JSON
-        (auto, nothing related came first), a one-shot SSE body, or a tailed stream."""
-        post = _Post(accept_sse)
-        if session.posts is None:
-            session.posts = {}
-        if request.id in session.posts or session.dispatcher.is_handling(request.id):
-            raise _HTTPError(400, InvalidRequest(f"Request id {request.id!r} is already in use by a request in progress"), id=request.id)
-        session.posts[request.id] = post
-        session.busy += 1
-        await session.dispatcher.receive(request)
-        window = _SSE_FAST_WINDOW if mode == "sse" else self.keepalive
-        while not post.ready.is_set():
-            with anyio.move_on_after(window):
-                await post.ready.wait()
-            if post.ready.is_set():
-                break
-            if mode == "sse":
-                await self._upgrade(session, post)  # slow handler: give the client a resumable stream now
-                break
-            if not session.dispatcher.is_handling(request.id):
-                self._finish_post(session, request.id, None)  # cancelled: no response (digest §4.5)
-        if post.response is not None:
-            data = jsonrpc.dump(post.response)
-            if mode == "auto":
-                await _json(send, 200, data)
+    async def _answer_auto(self, session: _Session, request: Request, send: Send, accept_sse: bool) -> None:
+        """auto: run the handler in this task and answer with JSON, unless it sends a related
+        message first; then :meth:`_route` turns the answer into a logged SSE stream that a
+        task tails to this response while the handler goes on here."""
+        post = self._register(session, request.id, accept_sse)
+        post.send = send
+        try:
+            response = await session.dispatcher.run(request)
+        except BaseException:
+            self._finish_post(session, request.id, None)
+            raise
+        stream_id = post.stream_id
+        if stream_id is None:
+            self._finish_post(session, request.id, None)
+            if response is None:
+                await _empty(send, 202)
             else:
-                one_shot = secrets.token_urlsafe(12)
-                body = sse.priming(format_event_id(one_shot, 0), self.retry_ms) + sse.event(format_event_id(one_shot, 1), data)
-                await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
-                await send({"type": "http.response.body", "body": body})
+                await _json(send, 200, jsonrpc.dump(response))
+            return
+        if response is not None:
+            await self.log.append(stream_id, jsonrpc.dump(response), last=True)
+        else:
+            await self.log.close(stream_id)
+        self._finish_post(session, request.id, None)
+        await post.done.wait()  # the tailer completed the HTTP response
+
+    async def _answer_sse(self, session: _Session, request: Request, send: Send) -> None:
+        """sse: the handler runs as a dispatcher task (cancellable; it outlives a dropped
+        connection). A quick answer is written as one SSE body; a slower or chatty one
+        becomes a logged, resumable stream that this task tails."""
+        post = self._register(session, request.id, True)
+        await session.dispatcher.receive(request)
+        with anyio.move_on_after(_SSE_FAST_WINDOW):
+            await post.ready.wait()
+        if not post.ready.is_set():
+            await self._upgrade(session, post)  # slow handler: give the client a resumable stream now
+        if post.response is not None:
+            one_shot = secrets.token_urlsafe(12)
+            data = jsonrpc.dump(post.response)
+            body = sse.priming(format_event_id(one_shot, 0), self.retry_ms) + sse.event(format_event_id(one_shot, 1), data)
+            await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
+            await send({"type": "http.response.body", "body": body})
         elif post.stream_id is not None:
             await self._stream_post(send, session, post, request.id)
         else:
-            await send({"type": "http.response.start", "status": 202, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
+            await _empty(send, 202)
+
+    def _register(self, session: _Session, request_id: RequestId, accept_sse: bool) -> _Post:
+        if session.posts is None:
+            session.posts = {}
+        if request_id in session.posts or session.dispatcher.is_handling(request_id):
+            raise _HTTPError(400, InvalidRequest(f"Request id {request_id!r} is already in use by a request in progress"), id=request_id)
+        post = session.posts[request_id] = _Post(accept_sse)
+        session.busy += 1
+        return post
 
     async def _stream_post(self, send: Send, session: _Session, post: _Post, request_id: RequestId) -> None:
+        """Tail a POST's stream to its HTTP response (started here)."""
         assert post.stream_id is not None
-        await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
         try:
+            await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
             async for chunk in self._tail(post.stream_id, 0, keepalive=self.keepalive, post=post, session=session, request_id=request_id):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        except Exception:  # the connection is gone; the events wait in the log for a resume
+            log.debug("POST stream %s ended early", post.stream_id, exc_info=True)
         finally:
-            with anyio.CancelScope(shield=True):
-                await send({"type": "http.response.body", "body": b""})
+            post.done.set()
 
     async def _initialize(self, scope: Scope, request: Request, send: Send, tg: TaskGroup, accept_json: bool) -> None:
         from ..server.context import ServerConnection
@@ -473,8 +500,7 @@ class StreamableHTTP:
         if responses:
             await _json(send, 200, jsonrpc.dump_many(responses))
         else:
-            await send({"type": "http.response.start", "status": 202, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
+            await _empty(send, 202)
 
     async def _post_modern(self, request: Request, send: Send, tg: TaskGroup) -> None:
         """2026-07-28 requests: stateless, answered as JSON by a throwaway connection. The
@@ -535,8 +561,7 @@ class StreamableHTTP:
             raise _HTTPError(405, InvalidRequest("This server does not let clients end sessions; just stop using it"), headers=[(b"allow", b"GET, POST")])
         session = await self._session(scope, headers)
         await self._end_session(session, "the client deleted the session")
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
+        await _empty(send, 204)
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -589,6 +614,9 @@ class StreamableHTTP:
                 await self._to_get_stream(session, message)
                 return
             await self._upgrade(session, post)
+            if post.send is not None:  # auto mode: the handler runs in the request's task
+                assert self._tg is not None and related_to is not None
+                self._tg.start_soon(self._stream_post, post.send, session, post, related_to)
         await self.log.append(post.stream_id, jsonrpc.dump(message), last=final)  # type: ignore[arg-type]
         if final:
             self._finish_post(session, related_to, None)  # type: ignore[arg-type]
@@ -700,6 +728,11 @@ _MODERN_STATUS = {
 
 async def _discard(message: Message, related_to: RequestId | None) -> None:
     pass
+
+
+async def _empty(send: Send, status: int) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _json(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
