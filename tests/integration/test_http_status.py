@@ -216,3 +216,25 @@ async def test_fastapi_router_without_lifespan(serve_app: Callable[..., str], cl
         response = await raw.initialize()
         assert response.status_code == 200
         assert (await raw.call("tools/call", {"name": "echo", "arguments": {"text": "hi"}}))["result"]["content"][0]["text"] == "hi"
+
+
+async def test_session_bound_to_principal(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+    def principal(scope: Any) -> str | None:
+        return dict(scope["headers"]).get(b"x-user", b"").decode() or None
+
+    url = http_server(make_server(), principal=principal)
+    alice = RawSession(client, url)
+    response = await client.post(url, headers={**JSON_AND_SSE, "x-user": "alice"}, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}})
+    alice.session_id = response.headers["mcp-session-id"]
+    assert (await alice.post(alice.request("ping"), {"x-user": "alice"})).status_code == 200
+    # Someone else holding Alice's session id gets "not found", as if it did not exist.
+    assert_error(await alice.post(alice.request("ping"), {"x-user": "mallory"}), 404, jsonrpc.SESSION_NOT_FOUND)
+
+
+async def test_modern_requests_are_answered_statelessly(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+    url = http_server(make_server())
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    response = await client.post(url, headers={**JSON_AND_SSE, "mcp-protocol-version": "2026-07-28"}, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}})
+    assert response.status_code == 200 and "mcp-session-id" not in response.headers
+    body = response.json()
+    assert body["result"]["resultType"] == "complete" and body["result"]["tools"]
