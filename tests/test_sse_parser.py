@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_transport.client.sse import EventTooLarge, SSEParser, ServerSentEvent
+from mcp_transport.client.sse import EventTooLarge, ServerSentEvent, SSEParser
 
 
 def parse_all(*chunks: bytes) -> list[ServerSentEvent]:

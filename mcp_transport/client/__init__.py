@@ -1,14 +1,18 @@
-"""The client side: ``Client`` and its transports' policies."""
+"""The client side: ``Client``, its transports and their policies."""
 
-from .client import DEFAULT_TIMEOUT, Client, ClientState, Transport, apply_schema_defaults
+from .client import DEFAULT_TIMEOUT, Client, ClientState, NotificationCallback
+from .handlers import RequestHandler, apply_schema_defaults
 from .reconnect import ChannelState, ReconnectPolicy
+from .transport import Transport
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "ChannelState",
     "Client",
     "ClientState",
+    "NotificationCallback",
     "ReconnectPolicy",
+    "RequestHandler",
     "Transport",
     "apply_schema_defaults",
 ]

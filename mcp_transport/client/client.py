@@ -19,16 +19,22 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 from anyio.abc import TaskGroup
 
 from ..dispatcher import Dispatcher, ProgressCallback
 from ..errors import MCPError, RemoteError, UnsupportedProtocolVersion, UsageError
-from ..headers import invalid_header_annotations
-from ..jsonrpc import ErrorObject, ErrorResponse, INTERNAL_ERROR, Message, Notification, Request, RequestId, Result
-from ..methods import MethodTable
+from ..jsonrpc import (
+    INTERNAL_ERROR,
+    ErrorObject,
+    ErrorResponse,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+)
 from ..protocol import (
     LATEST_LEGACY_VERSION,
     LATEST_VERSION,
@@ -40,6 +46,9 @@ from ..protocol import (
     MODERN_VERSIONS,
     Era,
 )
+from .calls import ServerCalls
+from .handlers import RequestHandler, default_capabilities, method_table
+from .transport import Transport, transport_for
 
 if TYPE_CHECKING:
     import httpx
@@ -52,9 +61,6 @@ __all__ = [
     "Client",
     "ClientState",
     "NotificationCallback",
-    "RequestHandler",
-    "Transport",
-    "apply_schema_defaults",
 ]
 
 log = logging.getLogger("mcp_transport.client")
@@ -62,26 +68,9 @@ log = logging.getLogger("mcp_transport.client")
 # Seconds a request may wait for its response (progress extends it, up to 10x; digest §4.7).
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CLIENT_INFO: dict[str, Any] = {"name": "mcp_transport", "version": "0.1.0"}
-# A list method follows nextCursor at most this many pages: a server that hands out cursors
-# forever must not make list_tools() loop forever.
-MAX_PAGES = 10_000
 
-RequestHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-"""A handler for a server->client request: ``(params) -> result``."""
 NotificationCallback = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Called for every server notification other than progress: ``(method, params)``."""
-
-
-class Transport(Protocol):
-    """What ``Client`` needs from a transport (see ``StdioProcess`` and ``HTTPTransport``)."""
-
-    async def start(
-        self, receive: Callable[[Message], Awaitable[None]], task_group: TaskGroup, on_closed: Callable[[str], None]
-    ) -> None: ...
-
-    async def send(self, message: Message, related_to: RequestId | None = None) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 class ClientState(enum.Enum):
@@ -105,7 +94,7 @@ class _Call:
 _CURRENT_CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("mcp_transport_call", default=None)
 
 
-class Client:
+class Client(ServerCalls):
     """An MCP client. ``target`` is a URL (Streamable HTTP), a command list (stdio: the
     server runs as a subprocess), or a transport object.
 
@@ -157,11 +146,11 @@ class Client:
         self.timeout = math.inf if timeout is None else timeout
         self.on_notification = on_notification
         self._roots = [dict(r) for r in roots] if roots is not None else None
-        self.capabilities = dict(capabilities) if capabilities is not None else self._default_capabilities(
-            sampling_handler, elicitation_handler
-        )
-        self.methods = self._method_table(sampling_handler, elicitation_handler)
-        self.transport: Transport = _transport_for(
+        if capabilities is None:
+            capabilities = default_capabilities(self.era, sampling_handler, elicitation_handler, self._roots is not None)
+        self.capabilities = dict(capabilities)
+        self.methods = method_table(sampling_handler, elicitation_handler, self._list_roots if roots is not None else None)
+        self.transport: Transport = transport_for(
             target, headers=headers, auth=auth, http_client=http_client, reconnect=reconnect, env=env, cwd=cwd
         )
         self.state = ClientState.UNOPENED
@@ -178,12 +167,12 @@ class Client:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Client:
+    async def __aenter__(self) -> Self:
         self._managed = True
         await self.open()
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
         await self._exit_task_group()
 
@@ -341,87 +330,6 @@ class Client:
         call.error = error
         await self._dispatcher.receive(ErrorResponse(request_id, ErrorObject(INTERNAL_ERROR, str(error))))
 
-    # -- MCP methods -----------------------------------------------------------------------
-
-    async def ping(self, *, timeout: float | None = None) -> None:
-        """Check the server is alive (legacy only; raises RequestTimeout if it is not)."""
-        await self.request("ping", timeout=timeout)
-
-    async def list_tools(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
-        """Every tool the server offers (all pages). Over modern HTTP, tools with invalid
-        ``x-mcp-header`` annotations are dropped, as the spec requires."""
-        tools = await self._collect("tools/list", "tools", timeout=timeout)
-        schemas = getattr(self.transport, "tool_schemas", None)
-        if self.era is Era.MODERN and schemas is not None:
-            valid = []
-            for tool in tools:
-                problems = invalid_header_annotations(tool.get("inputSchema") or {})
-                if problems:
-                    log.warning("dropping tool %r: %s", tool.get("name"), "; ".join(problems))
-                    continue
-                schemas[tool.get("name")] = tool.get("inputSchema") or {}
-                valid.append(tool)
-            tools = valid
-        return tools
-
-    async def call_tool(
-        self,
-        name: str,
-        arguments: Mapping[str, Any] | None = None,
-        *,
-        on_progress: ProgressCallback | None = None,
-        timeout: float | None = None,
-    ) -> dict[str, Any]:
-        """Call a tool; returns the CallToolResult (``content``, maybe ``structuredContent``,
-        ``isError`` true when the tool itself failed)."""
-        params = {"name": name, "arguments": dict(arguments or {})}
-        return await self.request("tools/call", params, timeout=timeout, on_progress=on_progress)
-
-    async def list_resources(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
-        return await self._collect("resources/list", "resources", timeout=timeout)
-
-    async def list_resource_templates(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
-        return await self._collect("resources/templates/list", "resourceTemplates", timeout=timeout)
-
-    async def read_resource(self, uri: str, *, timeout: float | None = None) -> dict[str, Any]:
-        """The ReadResourceResult (``contents``)."""
-        return await self.request("resources/read", {"uri": uri}, timeout=timeout)
-
-    async def subscribe_resource(self, uri: str, *, timeout: float | None = None) -> None:
-        """Ask for notifications/resources/updated about ``uri`` (legacy)."""
-        await self.request("resources/subscribe", {"uri": uri}, timeout=timeout)
-
-    async def unsubscribe_resource(self, uri: str, *, timeout: float | None = None) -> None:
-        await self.request("resources/unsubscribe", {"uri": uri}, timeout=timeout)
-
-    async def list_prompts(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
-        return await self._collect("prompts/list", "prompts", timeout=timeout)
-
-    async def get_prompt(
-        self, name: str, arguments: Mapping[str, str] | None = None, *, timeout: float | None = None
-    ) -> dict[str, Any]:
-        """The GetPromptResult (``messages``, maybe ``description``)."""
-        return await self.request("prompts/get", {"name": name, "arguments": dict(arguments or {})}, timeout=timeout)
-
-    async def complete(
-        self,
-        ref: Mapping[str, Any],
-        argument: Mapping[str, str],
-        *,
-        context: Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-    ) -> dict[str, Any]:
-        """completion/complete; returns the ``completion`` object (``values``, ``total``, ``hasMore``)."""
-        params: dict[str, Any] = {"ref": dict(ref), "argument": dict(argument)}
-        if context is not None:
-            params["context"] = dict(context)
-        result = await self.request("completion/complete", params, timeout=timeout)
-        return result.get("completion") or {}
-
-    async def set_logging_level(self, level: str, *, timeout: float | None = None) -> None:
-        """logging/setLevel (legacy): the least severe log level the server should send."""
-        await self.request("logging/setLevel", {"level": level}, timeout=timeout)
-
     async def set_roots(self, roots: Sequence[Mapping[str, Any]]) -> None:
         """Replace the roots served to roots/list and tell the server they changed."""
         self._roots = [dict(r) for r in roots]
@@ -433,53 +341,10 @@ class Client:
         """The HTTP server->client stream's state (None on stdio)."""
         return getattr(self.transport, "state", None)
 
-    async def _collect(self, method: str, key: str, *, timeout: float | None) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        cursor: str | None = None
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            result = await self.request(method, {"cursor": cursor} if cursor else None, timeout=timeout)
-            items.extend(result.get(key) or [])
-            cursor = result.get("nextCursor")
-            if not isinstance(cursor, str) or not cursor or cursor in seen:
-                break
-            seen.add(cursor)
-        return items
-
     # -- the server's requests and notifications -------------------------------------------
 
-    def _default_capabilities(self, sampling: RequestHandler | None, elicitation: RequestHandler | None) -> dict[str, Any]:
-        caps: dict[str, Any] = {}
-        if self._roots is not None:
-            caps["roots"] = {"listChanged": True} if self.era is Era.LEGACY else {}
-        if sampling is not None:
-            caps["sampling"] = {}
-        if elicitation is not None:
-            caps["elicitation"] = {"form": {}}
-        return caps
-
-    def _method_table(self, sampling: RequestHandler | None, elicitation: RequestHandler | None) -> MethodTable:
-        table = MethodTable()
-
-        async def ping(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-            return {}
-
-        table.add("ping", ping)
-        if sampling is not None:
-            table.add("sampling/createMessage", lambda ctx, params: sampling(params))
-        if elicitation is not None:
-
-            async def elicit(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-                return apply_schema_defaults(params, await elicitation(params))
-
-            table.add("elicitation/create", elicit)
-        if self._roots is not None:
-
-            async def list_roots(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-                return {"roots": list(self._roots or [])}
-
-            table.add("roots/list", list_roots)
-        return table
+    async def _list_roots(self) -> list[dict[str, Any]]:
+        return list(self._roots or [])
 
     async def _notification(self, dispatcher: Dispatcher, message: Notification) -> None:
         if self.on_notification is None:
@@ -488,39 +353,3 @@ class Client:
             await self.on_notification(message.method, message.params or {})
         except Exception:  # a faulty callback must not kill the reader
             log.exception("on_notification failed for %s", message.method)
-
-
-def apply_schema_defaults(params: Mapping[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-    """Fill an accepted elicitation answer with the ``default`` of every requested field it
-    leaves out (SEP-1034: the client applies the schema's defaults)."""
-    if not isinstance(result, dict) or result.get("action") != "accept":
-        return result
-    schema = params.get("requestedSchema")
-    props = schema.get("properties") if isinstance(schema, Mapping) else None
-    if not isinstance(props, Mapping):
-        return result
-    content = dict(result.get("content") or {})
-    for name, prop in props.items():
-        if name not in content and isinstance(prop, Mapping) and "default" in prop:
-            content[name] = prop["default"]
-    return {**result, "content": content}
-
-
-def _transport_for(target: Any, **options: Any) -> Transport:
-    if isinstance(target, str):
-        if not target.startswith(("http://", "https://")):
-            raise ValueError(f"{target!r} is not an http(s) URL; pass a stdio command as a list, e.g. ['python', 'server.py']")
-        from .http import HTTPTransport
-
-        return HTTPTransport(
-            target, headers=options["headers"], auth=options["auth"], http_client=options["http_client"],
-            reconnect=options["reconnect"],
-        )
-    if isinstance(target, Sequence):
-        from ..transports.stdio import StdioProcess
-
-        env = dict(options["env"]) if options["env"] is not None else None
-        return StdioProcess([str(part) for part in target], env=env, cwd=options["cwd"])
-    if all(hasattr(target, name) for name in ("start", "send", "close")):
-        return target  # type: ignore[no-any-return]
-    raise TypeError(f"Client target must be a URL, a command list or a transport, not {type(target).__name__}")

@@ -25,22 +25,23 @@ import httpx
 from anyio.abc import TaskGroup
 
 from .. import jsonrpc
-from ..errors import (
-    ConnectError,
-    ConnectionClosed,
-    MCPError,
-    RemoteError,
-    RequestTimeout,
-    SessionNotFound,
-    TransportError,
-)
+from ..errors import ConnectionClosed, MCPError, SessionNotFound, TransportError
 from ..headers import request_headers
-from ..jsonrpc import ErrorResponse, InvalidMessage, Message, Notification, Request, RequestId, Result
+from ..jsonrpc import (
+    ErrorResponse,
+    InvalidMessage,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    Result,
+)
 from ..protocol import META_PROTOCOL_VERSION
+from .http_errors import map_httpx_error, status_error
 from .reconnect import Backoff, ChannelState, ReconnectPolicy
 from .sse import EventTooLarge, SSEParser
 
-__all__ = ["DEFAULT_HTTP_TIMEOUT", "DELETE_TIMEOUT", "HTTPTransport", "map_httpx_error"]
+__all__ = ["DEFAULT_HTTP_TIMEOUT", "DELETE_TIMEOUT", "HTTPTransport"]
 
 log = logging.getLogger("mcp_transport.client.http")
 
@@ -59,30 +60,6 @@ _ACCEPT_BOTH = "application/json, text/event-stream"
 _NO_STREAM = frozenset({400, 404, 405})
 
 Receive = Callable[[Message], Awaitable[None]]
-
-
-def map_httpx_error(exc: httpx.HTTPError, what: str = "") -> MCPError:
-    """The one place an httpx exception becomes ours (most specific match wins)."""
-    prefix = f"{what}: " if what else ""
-    text = f"{prefix}{type(exc).__name__}: {exc}" if str(exc) else f"{prefix}{type(exc).__name__}"
-    for httpx_type, ours in _HTTPX_ERRORS:
-        if isinstance(exc, httpx_type):
-            return ours(text)
-    return TransportError(text)
-
-
-_HTTPX_ERRORS: tuple[tuple[type[httpx.HTTPError], type[MCPError]], ...] = (
-    (httpx.ConnectTimeout, ConnectError),
-    (httpx.PoolTimeout, ConnectError),
-    (httpx.TimeoutException, RequestTimeout),  # read/write: no answer in time
-    (httpx.ConnectError, ConnectError),
-    (httpx.ProxyError, ConnectError),
-    (httpx.UnsupportedProtocol, ConnectError),
-    (httpx.ReadError, ConnectionClosed),
-    (httpx.WriteError, ConnectionClosed),
-    (httpx.CloseError, ConnectionClosed),
-    (httpx.RemoteProtocolError, ConnectionClosed),  # e.g. the server died mid-response
-)
 
 
 class _StreamBroke(Exception):
@@ -434,26 +411,7 @@ class HTTPTransport:
             self.session_id = session
 
     def _status_error(self, response: httpx.Response, what: str) -> MCPError:
-        """An HTTP error status as our error: the JSON-RPC error in the body when there is
-        one (the server's own words), else a TransportError naming the status."""
-        status = response.status_code
-        try:
-            parsed = jsonrpc.parse(response.content)
-        except (InvalidMessage, httpx.ResponseNotRead):
-            parsed = None
-        if isinstance(parsed, ErrorResponse):
-            if status == 404 and self.session_id is not None:
-                return SessionNotFound(f"{what}: {parsed.error.message}", parsed.error.data)
-            return RemoteError(parsed.error.code, parsed.error.message, parsed.error.data)
-        if status == 404 and self.session_id is not None:
-            return SessionNotFound(f"{what}: HTTP 404: the server does not know session {self.session_id!r}")
-        if status == 202:
-            return TransportError(f"{what}: the server answered 202 Accepted to a request; no response will come")
-        snippet = response.content[:200].decode("utf-8", "replace") if response.content else ""
-        hint = ""
-        if status == 401:
-            hint = f" (authentication required: {response.headers.get('www-authenticate', 'no WWW-Authenticate')})"
-        return TransportError(f"{what}: HTTP {status} {response.reason_phrase} from {self.url}{hint} {snippet}".rstrip())
+        return status_error(response, what, self.url, self.session_id)
 
 
 def _is_modern(message: Request) -> bool:

@@ -10,7 +10,7 @@ import anyio
 import httpx
 import pytest
 
-from mcp_transport import ChannelState, Client, TransportError
+from mcp_transport import ChannelState, Client, MCPError, TransportError
 from mcp_transport.transports.http_server import http_app
 from servers.everything import server as everything
 from tests.interop_servers import our_server
@@ -143,7 +143,7 @@ async def test_killed_server_fails_pending_calls_fast() -> None:
             async def call() -> None:
                 try:
                     await client.call_tool("sleep", {"seconds": 30})
-                except Exception as exc:
+                except MCPError as exc:
                     failures.append(exc)
 
             started = time.monotonic()

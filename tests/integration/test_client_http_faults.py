@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 
-from mcp_transport import Client, ConnectError, ConnectionClosed, RequestTimeout
-from mcp_transport.jsonrpc import Message, Result
+from mcp_transport import (
+    Client,
+    ConnectError,
+    ConnectionClosed,
+    MCPError,
+    RequestTimeout,
+)
 from mcp_transport.client.http import HTTPTransport
+from mcp_transport.jsonrpc import Message, Result
 from tests.interop_servers import HERE, ServerProcess, free_port
 
 pytestmark = pytest.mark.anyio
@@ -110,7 +116,7 @@ async def test_close_with_requests_pending_resolves_them(faulty: ServerProcess) 
         async def call() -> None:
             try:
                 await client.call_tool("hang", {})
-            except Exception as exc:
+            except MCPError as exc:
                 outcomes.append(exc)
 
         with anyio.fail_after(10):

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from mcp_transport import ChannelState, Client, TransportError
+from mcp_transport import ChannelState, Client, MCPError, TransportError
 from tests.interop_servers import ServerProcess, sdk_server
 
 pytestmark = pytest.mark.anyio
@@ -113,7 +113,7 @@ async def test_killed_server_fails_pending_calls_fast() -> None:
             async def call() -> None:
                 try:
                     await client.call_tool("sleep", {"seconds": 30})
-                except Exception as exc:
+                except MCPError as exc:
                     outcomes.append(exc)
 
             started = time.monotonic()

@@ -12,8 +12,21 @@ import anyio
 import orjson
 import pytest
 
-from mcp_transport import Client, ConnectionClosed, RemoteError, RequestTimeout, UsageError
-from mcp_transport.jsonrpc import PARSE_ERROR, REQUEST_TOO_LARGE, Message, Request, Result
+from mcp_transport import (
+    Client,
+    ConnectionClosed,
+    MCPError,
+    RemoteError,
+    RequestTimeout,
+    UsageError,
+)
+from mcp_transport.jsonrpc import (
+    PARSE_ERROR,
+    REQUEST_TOO_LARGE,
+    Message,
+    Request,
+    Result,
+)
 from mcp_transport.transports.stdio import MAX_LINE_BYTES, StdioProcess
 
 pytestmark = pytest.mark.anyio
@@ -171,7 +184,7 @@ async def test_close_with_requests_pending_resolves_them_all() -> None:
         async def call() -> None:
             try:
                 await c.call_tool("sleep", {"seconds": 30}, timeout=math.inf)
-            except Exception as exc:
+            except MCPError as exc:
                 outcomes.append(exc)
 
         with anyio.fail_after(15):

@@ -1,0 +1,132 @@
+"""The MCP methods a client calls, as Python methods: thin wrappers over ``request``.
+
+Results are the JSON result objects as dicts, exactly as the server sent them; list
+methods follow ``nextCursor`` and return the items of every page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ..dispatcher import ProgressCallback
+from ..headers import invalid_header_annotations
+from ..protocol import Era
+
+__all__ = ["MAX_PAGES", "ServerCalls"]
+
+log = logging.getLogger("mcp_transport.client")
+
+# A list method follows nextCursor at most this many pages: a server that hands out cursors
+# forever must not make list_tools() loop forever.
+MAX_PAGES = 10_000
+
+
+class ServerCalls:
+    """Mixed into ``Client``: every method here is ``request(method, params)`` plus shaping."""
+
+    era: Era
+    transport: Any
+
+    async def request(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def ping(self, *, timeout: float | None = None) -> None:
+        """Check the server is alive (legacy only; raises RequestTimeout if it is not)."""
+        await self.request("ping", timeout=timeout)
+
+    async def list_tools(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Every tool the server offers (all pages). Over modern HTTP, tools with invalid
+        ``x-mcp-header`` annotations are dropped, as the spec requires."""
+        tools = await self._collect("tools/list", "tools", timeout=timeout)
+        schemas = getattr(self.transport, "tool_schemas", None)
+        if self.era is Era.MODERN and schemas is not None:
+            valid = []
+            for tool in tools:
+                problems = invalid_header_annotations(tool.get("inputSchema") or {})
+                if problems:
+                    log.warning("dropping tool %r: %s", tool.get("name"), "; ".join(problems))
+                    continue
+                schemas[tool.get("name")] = tool.get("inputSchema") or {}
+                valid.append(tool)
+            tools = valid
+        return tools
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        *,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Call a tool; returns the CallToolResult (``content``, maybe ``structuredContent``,
+        ``isError`` true when the tool itself failed)."""
+        params = {"name": name, "arguments": dict(arguments or {})}
+        return await self.request("tools/call", params, timeout=timeout, on_progress=on_progress)
+
+    async def list_resources(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        return await self._collect("resources/list", "resources", timeout=timeout)
+
+    async def list_resource_templates(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        return await self._collect("resources/templates/list", "resourceTemplates", timeout=timeout)
+
+    async def read_resource(self, uri: str, *, timeout: float | None = None) -> dict[str, Any]:
+        """The ReadResourceResult (``contents``)."""
+        return await self.request("resources/read", {"uri": uri}, timeout=timeout)
+
+    async def subscribe_resource(self, uri: str, *, timeout: float | None = None) -> None:
+        """Ask for notifications/resources/updated about ``uri`` (legacy)."""
+        await self.request("resources/subscribe", {"uri": uri}, timeout=timeout)
+
+    async def unsubscribe_resource(self, uri: str, *, timeout: float | None = None) -> None:
+        await self.request("resources/unsubscribe", {"uri": uri}, timeout=timeout)
+
+    async def list_prompts(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        return await self._collect("prompts/list", "prompts", timeout=timeout)
+
+    async def get_prompt(
+        self, name: str, arguments: Mapping[str, str] | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """The GetPromptResult (``messages``, maybe ``description``)."""
+        return await self.request("prompts/get", {"name": name, "arguments": dict(arguments or {})}, timeout=timeout)
+
+    async def complete(
+        self,
+        ref: Mapping[str, Any],
+        argument: Mapping[str, str],
+        *,
+        context: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """completion/complete; returns the ``completion`` object (``values``, ``total``, ``hasMore``)."""
+        params: dict[str, Any] = {"ref": dict(ref), "argument": dict(argument)}
+        if context is not None:
+            params["context"] = dict(context)
+        result = await self.request("completion/complete", params, timeout=timeout)
+        return result.get("completion") or {}
+
+    async def set_logging_level(self, level: str, *, timeout: float | None = None) -> None:
+        """logging/setLevel (legacy): the least severe log level the server should send."""
+        await self.request("logging/setLevel", {"level": level}, timeout=timeout)
+
+    async def _collect(self, method: str, key: str, *, timeout: float | None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            result = await self.request(method, {"cursor": cursor} if cursor else None, timeout=timeout)
+            items.extend(result.get(key) or [])
+            cursor = result.get("nextCursor")
+            if not isinstance(cursor, str) or not cursor or cursor in seen:
+                break
+            seen.add(cursor)
+        return items
