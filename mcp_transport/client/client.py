@@ -135,7 +135,7 @@ class Client(ServerCalls):
         cwd: str | None = None,
     ) -> None:
         if era not in ("legacy", "modern"):
-            # "auto" (probe server/discover, fall back to initialize) belongs in _negotiate.
+            # "auto" (probe server/discover, fall back to initialize) plugs into _handshake.
             raise ValueError(f"era must be 'legacy' or 'modern', not {era!r}")
         self.era = Era(era)
         known = MODERN_VERSIONS if self.era is Era.MODERN else LEGACY_VERSIONS
@@ -251,8 +251,12 @@ class Client(ServerCalls):
         self.server_capabilities = result.get("capabilities") or {}
         self.server_info = result.get("serverInfo") or {}
         self.instructions = result.get("instructions")
-        await self.notify("notifications/initialized")
+        # HTTP: MCP-Protocol-Version goes on everything after initialize, the initialized
+        # notification included (digest §2.A.7); then the GET stream may open.
         session_ready = getattr(self.transport, "session_ready", None)
+        if session_ready is not None:
+            self.transport.protocol_version = version  # type: ignore[attr-defined]
+        await self.notify("notifications/initialized")
         if session_ready is not None:
             await session_ready(version)
 
