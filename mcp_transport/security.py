@@ -73,7 +73,7 @@ class OriginPolicy:
     def check(self, scope: MutableMapping[str, Any], host: str | None, origin: str | None) -> str | None:
         """None if the request may proceed, else a message saying what to fix."""
         server = scope.get("server")
-        local = bool(server) and _is_loopback(str(server[0]))
+        local = server is not None and _is_loopback(str(server[0]))
         if self.allowed_hosts is not None:
             if host is None or not _matches(host.strip().lower(), self.allowed_hosts):
                 return f"Host {host!r} is not allowed; add it to allowed_hosts"

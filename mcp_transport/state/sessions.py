@@ -10,7 +10,7 @@ keep the live part (dispatcher, pending requests) in a per-worker cache.
 from __future__ import annotations
 
 import secrets
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 __all__ = ["SessionRecord", "SessionStore", "new_session_id"]
 
@@ -28,11 +28,15 @@ class SessionRecord(Protocol):
     id: str
     last_active: float  # monotonic time the session last finished work
     busy: int  # requests in flight plus open GET streams: a busy session never expires
-    ready: bool  # completed initialize (initialized notification or a later request)
     created: float
 
+    @property
+    def ready(self) -> bool:
+        """Completed initialize (initialized notification or a later request)."""
+        ...
 
-class SessionStore(Protocol, Generic[T]):  # type: ignore[misc]
+
+class SessionStore(Protocol[T]):
     async def add(self, session: T) -> None: ...
 
     async def get(self, session_id: str) -> T | None: ...

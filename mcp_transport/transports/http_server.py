@@ -40,7 +40,7 @@ from ..protocol import DEFAULT_HTTP_VERSION, LEGACY_VERSIONS, META_PROTOCOL_VERS
 from ..security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
 from ..state.events import EventLog, format_event_id, parse_event_id
 from ..state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
-from ..state.sessions import new_session_id
+from ..state.sessions import SessionStore, new_session_id
 from . import sse
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ class StreamableHTTP:
         allowed_origins: Iterable[str] | None = None,
         principal: Callable[[Scope], str | None] | None = None,
         event_log: EventLog | None = None,
-        sessions: Any = None,
+        sessions: SessionStore[_Session] | None = None,
         bus: Bus | None = None,
     ) -> None:
         if response_mode not in ("auto", "json", "sse"):
@@ -240,7 +240,7 @@ class StreamableHTTP:
         self.policy = OriginPolicy(allowed_hosts, allowed_origins)
         self.principal = principal
         self.log: EventLog = event_log if event_log is not None else MemoryEventLog()
-        self.sessions = sessions if sessions is not None else MemorySessionStore()
+        self.sessions: SessionStore[_Session] = sessions if sessions is not None else MemorySessionStore()
         self.bus: Bus = bus if bus is not None else MemoryBus()
         self._readers: dict[str, object] = {}  # stream id -> the connection now tailing it
         self._tg: TaskGroup | None = None
@@ -260,19 +260,25 @@ class StreamableHTTP:
         return self._tg
 
     async def _run(self) -> None:
-        async with anyio.create_task_group() as tg:
-            self._tg = tg
-            assert self._started is not None
-            self._started.set()
-            interval = min(max(min(self.idle_timeout, self.init_timeout) / 4, 0.05), 5.0)
-            while True:
-                await anyio.sleep(interval)
-                try:
-                    for session in await self.sessions.expire(time.monotonic(), self.idle_timeout, self.init_timeout):
-                        await self._end_session(session, "the session expired")
-                    await self.log.sweep()
-                except Exception:  # the sweeper must outlive any one bad session
-                    log.exception("session sweep failed")
+        """The background task group (handler tasks, stream tailers) and the sweeper that
+        expires idle sessions and old events."""
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                assert self._started is not None
+                self._started.set()
+                interval = min(max(min(self.idle_timeout, self.init_timeout) / 4, 0.05), 5.0)
+                while True:
+                    await anyio.sleep(interval)
+                    try:
+                        for session in await self.sessions.expire(time.monotonic(), self.idle_timeout, self.init_timeout):
+                            await self._end_session(session, "the session expired")
+                        await self.log.sweep()
+                    except Exception:  # the sweeper must outlive any one bad session
+                        log.exception("session sweep failed")
+        finally:
+            # If the group ever fails, the next request starts a fresh one.
+            self._tg = self._started = None
 
     async def aclose(self) -> None:
         """End every session and stop the background task group (lifespan shutdown)."""
@@ -410,11 +416,7 @@ class StreamableHTTP:
         if not post.ready.is_set():
             await self._upgrade(session, post)  # slow handler: give the client a resumable stream now
         if post.response is not None:
-            one_shot = secrets.token_urlsafe(12)
-            data = jsonrpc.dump(post.response)
-            body = sse.priming(format_event_id(one_shot, 0), self.retry_ms) + sse.event(format_event_id(one_shot, 1), data)
-            await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
-            await send({"type": "http.response.body", "body": body})
+            await self._one_shot_sse(send, jsonrpc.dump(post.response))
         elif post.stream_id is not None:
             await self._stream_post(send, session, post, request.id)
         else:
@@ -468,10 +470,15 @@ class StreamableHTTP:
         data = jsonrpc.dump(response)
         if accept_json and self.response_mode != "sse":
             await _json(send, 200, data, headers)
-            return
-        one_shot = secrets.token_urlsafe(12)
-        body = sse.priming(format_event_id(one_shot, 0), self.retry_ms) + sse.event(format_event_id(one_shot, 1), data)
-        await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS + headers})
+        else:
+            await self._one_shot_sse(send, data, headers)
+
+    async def _one_shot_sse(self, send: Send, data: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        """A complete SSE answer in one write: priming event, then the response. Nothing is
+        logged: a client that gets any of it gets all of it, so there is nothing to resume."""
+        stream_id = secrets.token_urlsafe(12)
+        body = sse.priming(format_event_id(stream_id, 0), self.retry_ms) + sse.event(format_event_id(stream_id, 1), data)
+        await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS + headers if headers else sse.SSE_HEADERS})
         await send({"type": "http.response.body", "body": body})
 
     async def _post_batch(self, session: _Session, batch: list[Message], send: Send) -> None:

@@ -57,7 +57,7 @@ async def test_400_paths(http_server: Callable[..., str], client: httpx.AsyncCli
     response = await client.post(url, headers=raw.headers, content=b"{not json")
     assert_error(response, 400, jsonrpc.PARSE_ERROR, "not valid JSON")
     response = await client.post(url, headers=raw.headers, content=b'{"jsonrpc": "1.0", "id": 3, "method": "x"}')
-    assert_error(response, 400, jsonrpc.INVALID_REQUEST, "jsonrpc")["id"] == 3
+    assert assert_error(response, 400, jsonrpc.INVALID_REQUEST, "jsonrpc")["id"] == 3
     # Unsupported and mismatched MCP-Protocol-Version.
     response = await raw.post(raw.request("tools/list"), {"mcp-protocol-version": "1999-01-01"})
     assert_error(response, 400, jsonrpc.INVALID_REQUEST, "Unsupported MCP-Protocol-Version")
