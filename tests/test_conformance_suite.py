@@ -202,3 +202,11 @@ async def test_reports_and_exit_status(tmp_path: Path) -> None:
         warned = subprocess.run([PY, "-m", "mcp_transport", "conformance", "server", url, "--scenario",
                                  "accept-content-type"], cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert warned.returncode == 0 and "WARN  accept-content-type/accept-post-406" in warned.stdout
+
+
+def test_docs_list_every_rule() -> None:
+    from conformance.client_scenarios import CLIENT_SCENARIOS
+
+    doc = (ROOT / "docs" / "conformance-suite.md").read_text()
+    missing = [r.id for s in (*SCENARIOS, *CLIENT_SCENARIOS) for r in s.rules if f"`{r.id}`" not in doc]
+    assert not missing, f"add these checks to docs/conformance-suite.md: {missing}"
