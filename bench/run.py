@@ -28,6 +28,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import shlex
 import shutil
 import socket
@@ -43,6 +44,7 @@ RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "performance.md"
 PY = sys.executable
 GEN_BOUND = 0.90  # generator CPU / wall above which the generator, not the server, is the limit
+FOREIGN = 0.15  # CPU (in cores) other processes took on our two cores during a figure: above it, "~"
 
 
 @dataclass
@@ -207,50 +209,112 @@ def log(msg: str) -> None:
 # --- figures ---------------------------------------------------------------------------------
 
 
-def calls_figure(srv: Server, pin: Pinning, prof: Profile, clients: int, *extra: str) -> dict:
-    """tools/call echo at ``clients`` concurrency, ``prof.repeat`` times; medians."""
-    runs = []
-    for _ in range(prof.repeat):
-        cpu0 = srv.cpu()
-        r = loadgen(pin, srv.port, "calls", "--clients", str(clients), "--duration", str(prof.duration),
-                    "--warmup", str(prof.warmup), *extra)
-        r["server_cpu_per_1000"] = (srv.cpu() - cpu0) / max(1, r["total_calls"]) * 1000
-        runs.append(r)
+def core_busy() -> list[float]:
+    """Busy CPU-seconds so far of each core (from /proc/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = []
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3].isdigit():
+                v = [int(x) for x in line.split()[1:]]
+                out.append((sum(v[:8]) - v[3] - v[4]) / tick)  # all but idle and iowait
+    return out
+
+
+def one_calls_run(srv: Server, pin: Pinning, prof: Profile, clients: int, *extra: str) -> dict:
+    """One loadgen ``calls`` run, with the server's CPU and the CPU others used on our two cores."""
+    cpu0, busy0 = srv.cpu(), core_busy()
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    r = loadgen(pin, srv.port, "calls", "--clients", str(clients), "--duration", str(prof.duration),
+                "--warmup", str(prof.warmup), *extra)
+    wall = time.monotonic() - t0
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy1, server_cpu = core_busy(), srv.cpu() - cpu0
+    gen_cpu = (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
+    r["server_cpu_per_1000"] = server_cpu / max(1, r["total_calls"]) * 1000
+    r["server_core_load"] = server_cpu / wall
+    if pin.enabled and len(busy0) >= 2:
+        # what ran on our cores besides the server (core 0) and the generator (core 1)
+        r["foreign_cpu"] = max(0.0, ((busy1[0] - busy0[0]) - server_cpu) / wall,
+                               ((busy1[1] - busy0[1]) - gen_cpu) / wall)
+    return r
+
+
+def summarize(runs: list[dict]) -> dict:
     return {
         "rps": med([r["rps"] for r in runs]),
         "p50_ms": med([r["p50_ms"] for r in runs]),
         "p99_ms": med([r["p99_ms"] for r in runs]),
         "ttfb_ms": med([r["ttfb_p50_ms"] for r in runs]),
         "server_cpu_s_per_1000": med([r["server_cpu_per_1000"] for r in runs]),
+        "server_core_load": med([r["server_core_load"] for r in runs]),
         "gen_cpu": max(r["gen_cpu"] for r in runs),
+        "foreign_cpu": med([r.get("foreign_cpu") for r in runs]),
         "errors": sum(r["errors"] for r in runs),
         "first_error": next((r["first_error"] for r in runs if r["first_error"]), None),
         "runs": [round(r["rps"], 1) for r in runs],
     }
 
 
-def http_phase(spec: ServerSpec, pin: Pinning, prof: Profile, logdir: Path) -> dict:
+def calls_figure(srv: Server, pin: Pinning, prof: Profile, clients: int, *extra: str) -> dict:
+    """tools/call echo at ``clients`` concurrency, ``prof.repeat`` times; medians."""
+    return summarize([one_calls_run(srv, pin, prof, clients, *extra) for _ in range(prof.repeat)])
+
+
+def http_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir: Path, failures: list[str]) -> dict:
+    """Every server in every mode is started up front (idle ones cost nothing); each repeat then
+    drives them in turn, so a disturbance on the machine hits all of them alike, not one."""
     out: dict = {}
-    for mode in spec.modes:
-        log(f"[{spec.name}/{mode}] starting")
-        with Server(spec, mode, pin, log=logdir / f"{spec.name}-{mode}.log") as srv:
-            loadgen(pin, srv.port, "calls", "--clients", "4", "--duration", "0.3", "--warmup", "0")  # warm up
-            m: dict = {"rss_kb_start": srv.rss_kb()}
-            for c in prof.concurrency:
-                m[f"c{c}"] = f = calls_figure(srv, pin, prof, c)
-                log(f"[{spec.name}/{mode}] c={c}: {f['rps']:.0f} req/s p50 {f['p50_ms']:.3f} ms "
-                    f"p99 {f['p99_ms']:.3f} ms gen_cpu {f['gen_cpu']:.2f} errors {f['errors']}")
-            if spec.modern and mode in ("json", "sse"):
-                for c in prof.concurrency:
-                    m[f"modern_c{c}"] = f = calls_figure(srv, pin, prof, c, "--modern")
-                    log(f"[{spec.name}/{mode}] modern c={c}: {f['rps']:.0f} req/s p50 {f['p50_ms']:.3f} ms "
-                        f"gen_cpu {f['gen_cpu']:.2f} errors {f['errors']} {f['first_error'] or ''}")
-            if mode == "sse":
+    with contextlib.ExitStack() as stack:
+        servers: list[tuple[ServerSpec, str, Server]] = []
+        for spec in specs:
+            for mode in spec.modes:
+                try:
+                    srv = stack.enter_context(Server(spec, mode, pin, log=logdir / f"{spec.name}-{mode}.log"))
+                    loadgen(pin, srv.port, "calls", "--clients", "4", "--duration", "0.3", "--warmup", "0")
+                except Exception as exc:  # a server that fails is reported, the others still run
+                    failures.append(f"{spec.name}/{mode}: {exc}")
+                    log(f"error: {spec.name}/{mode}: {exc}")
+                    continue
+                servers.append((spec, mode, srv))
+                out.setdefault(spec.name, {})[mode] = {"rss_kb_start": srv.rss_kb()}
+        log(f"[http] {len(servers)} servers up: " + ", ".join(f"{s.name}/{m}" for s, m, _ in servers))
+        figures = [(f"c{c}", c, ()) for c in prof.concurrency]
+        figures += [(f"modern_c{c}", c, ("--modern",)) for c in prof.concurrency]
+        runs: dict[tuple[str, str, str], list[dict]] = {}
+        broken: set[tuple[str, str]] = set()
+        for rep in range(prof.repeat):
+            for key, clients, extra in figures:
+                for spec, mode, srv in servers:
+                    if key.startswith("modern") and not (spec.modern and mode in ("json", "sse")):
+                        continue
+                    if (spec.name, mode) in broken:
+                        continue
+                    try:
+                        r = one_calls_run(srv, pin, prof, clients, *extra)
+                    except Exception as exc:
+                        failures.append(f"{spec.name}/{mode} {key}: {exc}")
+                        log(f"error: {spec.name}/{mode} {key}: {exc}")
+                        broken.add((spec.name, mode))
+                        continue
+                    runs.setdefault((spec.name, mode, key), []).append(r)
+                    log(f"[{spec.name}/{mode}] {key} run {rep + 1}: {r['rps']:.0f} req/s p50 {r['p50_ms']:.3f} ms "
+                        f"p99 {r['p99_ms']:.3f} ms gen_cpu {r['gen_cpu']:.2f} foreign {r.get('foreign_cpu', 0):.2f} "
+                        f"errors {r['errors']} {r['first_error'] or ''}")
+        for (name, mode, key), rs in runs.items():
+            out[name][mode][key] = summarize(rs)
+        for spec, mode, srv in servers:
+            if mode != "sse" or (spec.name, mode) in broken:
+                continue
+            try:
                 r = loadgen(pin, srv.port, "progress", "--count", str(prof.progress), "--repeat", str(max(3, prof.repeat)))
-                m["progress"] = r
-                log(f"[{spec.name}/{mode}] progress: {r['notifications_per_s']:.0f} notifications/s "
-                    f"(errors {r['errors']})")
-            out[mode] = m
+            except Exception as exc:
+                failures.append(f"{spec.name}/{mode} progress: {exc}")
+                log(f"error: {spec.name}/{mode} progress: {exc}")
+                continue
+            out[spec.name][mode]["progress"] = r
+            log(f"[{spec.name}/{mode}] progress: {r['notifications_per_s']:.0f} notifications/s (errors {r['errors']})")
     return out
 
 
@@ -444,6 +508,8 @@ def build_table(results: dict) -> tuple[list[str], list[list[str]]]:
             parent = _get(sec, *path[:-1]) if len(path) > 1 else sec
             if isinstance(parent, dict) and parent.get("errors"):
                 s += f" ({parent['errors']} errors)"
+            if isinstance(parent, dict) and (parent.get("foreign_cpu") or 0) > FOREIGN:
+                s += " ~"
             if row.gen_path:
                 g = _get(results.get(row.section, {}).get(server) or {}, *row.gen_path)
                 if g is not None and g >= GEN_BOUND:
@@ -606,12 +672,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     failures = []
     if "http" not in skip:
-        for spec in specs:
-            try:
-                results["http"][spec.name] = http_phase(spec, pin, prof, logdir)
-            except Exception as exc:  # a server that fails is reported, the others still run
-                failures.append(f"{spec.name} http: {exc}")
-                log(f"error: {spec.name} http phase: {exc}")
+        results["http"] = http_phase(specs, pin, prof, logdir, failures)
     if "sessions" not in skip:
         sspecs = [s for s in specs if s.sessions]
         try:
@@ -632,6 +693,21 @@ def main(argv: list[str] | None = None) -> int:
     results["meta"]["seconds"] = seconds
     for f in failures:
         notes.append("failed: " + f.splitlines()[0][:300])
+    foreign = []
+
+    def walk(d):
+        if isinstance(d, dict):
+            if isinstance(d.get("foreign_cpu"), float):
+                foreign.append(d["foreign_cpu"])
+            for v in d.values():
+                walk(v)
+    walk(results)
+    if foreign and max(foreign) > FOREIGN:
+        notes.append(f"~ marks figures measured while other processes used more than {FOREIGN:.0%} of a core on the "
+                     f"two benchmark cores (median of the figures: {statistics.median(foreign):.0%}, max {max(foreign):.0%}); "
+                     "the servers are interleaved run by run, so ratios suffer less than absolute numbers")
+    with contextlib.suppress(OSError):
+        notes.append(f"load average at the end: {os.getloadavg()[0]:.1f}")
     header, table = build_table(results)
     results["table"] = {"header": header, "rows": table}
     out = a.out or RESULTS / "latest.json"
