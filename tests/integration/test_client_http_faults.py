@@ -82,16 +82,15 @@ async def test_server_that_never_answers_times_out(faulty: ServerProcess) -> Non
 
 async def test_silent_tcp_server_times_out_the_handshake() -> None:
     """A socket that accepts and reads but never writes a byte."""
-    connections: list[Any] = []
 
     async def swallow(stream: Any) -> None:
-        connections.append(stream)
-        async for _ in stream:
-            pass
+        async with stream:
+            async for _ in stream:
+                pass
 
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     port = listener.extra(anyio.abc.SocketAttribute.local_port)  # type: ignore[attr-defined]
-    async with anyio.create_task_group() as tg:
+    async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, swallow)
         started = time.monotonic()
         with pytest.raises(RequestTimeout):
