@@ -34,7 +34,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from .. import jsonrpc
-from ..errors import InvalidRequest, ResumeGap, RPCError, ServerOverloaded, SessionNotFound
+from ..errors import ConnectionClosed, InvalidRequest, ResumeGap, RPCError, ServerOverloaded, SessionNotFound
 from ..jsonrpc import ErrorResponse, InvalidMessage, Message, Request, RequestId, Result
 from ..protocol import DEFAULT_HTTP_VERSION, LEGACY_VERSIONS, META_PROTOCOL_VERSION, MODERN_VERSIONS, LifecycleState
 from ..security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
@@ -652,6 +652,12 @@ class StreamableHTTP:
 
     async def _to_get_stream(self, session: _Session, message: Message) -> None:
         if not self.get_stream:
+            if isinstance(message, Request):
+                # Fail now rather than time out: nothing can carry this request to the client.
+                raise ConnectionClosed(
+                    f"cannot send {message.method} to the client: its request is answered as JSON and this "
+                    "server offers no GET stream; use response_mode 'auto' or 'sse', or enable get_stream"
+                )
             log.debug("dropping %s: no GET stream is offered", type(message).__name__)
             return
         stream_id = session.get_stream or await self._open_get_stream(session)

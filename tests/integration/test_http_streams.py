@@ -231,3 +231,31 @@ async def test_cross_session_isolation(http_server: Callable[..., str], client: 
     stream_event = parse_sse(sse_response.text)[1]["id"]
     response = await client.get(url, headers={**bob.headers, "accept": "text/event-stream", "last-event-id": stream_event})
     assert response.status_code == 400
+
+
+async def test_json_mode_server_request_without_any_stream_fails_fast(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+    raw = RawSession(client, http_server(make_server(), response_mode="json", get_stream=False))
+    await raw.initialize(capabilities={"roots": {}})
+    with anyio.fail_after(5):
+        response = await raw.call("tools/call", {"name": "roots", "arguments": {}})
+    assert response["result"]["isError"] and "no GET stream" in response["result"]["content"][0]["text"]
+
+
+async def test_json_mode_server_request_travels_on_the_get_stream(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+    raw = RawSession(client, http_server(make_server(), response_mode="json"))
+    await raw.initialize(capabilities={"roots": {}})
+    async with raw.stream("GET") as get, anyio.create_task_group() as tg:
+        answer: list[dict[str, Any]] = []
+
+        async def call() -> None:
+            answer.append(await raw.call("tools/call", {"name": "roots", "arguments": {}}))
+
+        tg.start_soon(call)
+        with anyio.fail_after(5):
+            async for event in iter_sse(get):
+                if event.get("data"):
+                    ask = event["data"]
+                    break
+            assert ask["method"] == "roots/list"
+            await raw.post({"jsonrpc": "2.0", "id": ask["id"], "result": {"roots": [{"uri": "file:///r"}]}})
+    assert answer[0]["result"]["content"][0]["text"] == "file:///r"
