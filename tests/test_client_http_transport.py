@@ -24,7 +24,7 @@ from mcp_transport.errors import MCPError, SessionNotFound
 pytestmark = pytest.mark.anyio
 
 URL = "http://mcp.test/mcp"
-INIT_RESULT = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "mock", "version": "1"}}
+INIT_RESULT = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "mock", "version": "1"}}
 
 
 def result(rid: Any, value: dict[str, Any]) -> dict[str, Any]:
@@ -225,3 +225,46 @@ def test_status_errors() -> None:
     assert isinstance(status_error(httpx.Response(404, request=request), "POST ping", URL, "s1"), SessionNotFound)
     error = status_error(httpx.Response(503, text="busy", request=request), "POST ping", URL, None)
     assert type(error) is TransportError and "503" in str(error) and "busy" in str(error)
+
+
+def modern_handler(on_call: Callable[[dict[str, Any]], httpx.Response]) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body["method"] == "server/discover":
+            return httpx.Response(200, json=result(body["id"], {"resultType": "complete", "supportedVersions": ["2026-07-28"]}))
+        return on_call(body)
+
+    return handler
+
+
+async def test_modern_lost_stream_is_sent_again_with_a_new_id() -> None:
+    ids: list[Any] = []
+
+    def on_call(body: dict[str, Any]) -> httpx.Response:
+        ids.append(body["id"])
+        if len(ids) == 1:
+            return sse(": started\n\n")  # the stream ends without the response
+        return httpx.Response(200, json=result(body["id"], {"resultType": "complete", "attempt": 2}))
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(modern_handler(on_call)))
+    async with Client(URL, era="modern", http_client=http) as c:
+        assert (await c.request("tools/call", {"name": "t"}))["attempt"] == 2
+    assert len(ids) == 2 and ids[0] != ids[1]
+
+
+async def test_log_level_legacy_sets_level_and_modern_stamps_meta() -> None:
+    script = Script()
+    async with client(script, log_level="debug") as c:
+        await c.ping()
+    assert json.loads(script.posts("logging/setLevel")[0].content)["params"] == {"level": "debug"}
+
+    metas: list[dict[str, Any]] = []
+
+    def on_call(body: dict[str, Any]) -> httpx.Response:
+        metas.append(body["params"]["_meta"])
+        return httpx.Response(200, json=result(body["id"], {"resultType": "complete"}))
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(modern_handler(on_call)))
+    async with Client(URL, era="modern", http_client=http, log_level="warning") as c:
+        await c.request("tools/list")
+    assert metas[0]["io.modelcontextprotocol/logLevel"] == "warning"

@@ -3,7 +3,7 @@
 from .client import DEFAULT_TIMEOUT, Client, ClientState, NotificationCallback
 from .handlers import RequestHandler, apply_schema_defaults
 from .reconnect import ChannelState, ReconnectPolicy
-from .transport import Transport
+from .transport import StreamLost, Transport
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -13,6 +13,7 @@ __all__ = [
     "NotificationCallback",
     "ReconnectPolicy",
     "RequestHandler",
+    "StreamLost",
     "Transport",
     "apply_schema_defaults",
 ]

@@ -41,6 +41,7 @@ from ..protocol import (
     LEGACY_VERSIONS,
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
+    META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
     META_SERVER_INFO,
     MODERN_VERSIONS,
@@ -48,7 +49,7 @@ from ..protocol import (
 )
 from .calls import ServerCalls
 from .handlers import RequestHandler, default_capabilities, method_table
-from .transport import Transport, transport_for
+from .transport import StreamLost, Transport, transport_for
 
 if TYPE_CHECKING:
     import httpx
@@ -103,7 +104,10 @@ class Client(ServerCalls):
     default per-request timeout in seconds (None disables it). Handlers answer the server's
     requests: ``sampling_handler`` (sampling/createMessage), ``elicitation_handler``
     (elicitation/create; schema defaults fill missing fields of an accepted answer) and
-    ``roots`` (roots/list); each one given is declared in the client capabilities. The HTTP
+    ``roots`` (roots/list); each one given is declared in the client capabilities.
+    ``on_notification(method, params)`` sees the server's notifications (log messages with
+    ``notifications/message``; ``log_level`` asks for them: logging/setLevel after a legacy
+    handshake, the ``_meta`` logLevel on modern requests). The HTTP
     options (``headers``, ``auth``, ``http_client``, ``reconnect``) and the stdio ones
     (``env``, ``cwd``) are passed to the transport built from ``target``.
 
@@ -127,6 +131,7 @@ class Client(ServerCalls):
         elicitation_handler: RequestHandler | None = None,
         roots: Sequence[Mapping[str, Any]] | None = None,
         on_notification: NotificationCallback | None = None,
+        log_level: str | None = None,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -145,6 +150,7 @@ class Client(ServerCalls):
         self.client_info = dict(client_info or DEFAULT_CLIENT_INFO)
         self.timeout = math.inf if timeout is None else timeout
         self.on_notification = on_notification
+        self.log_level = log_level
         self._roots = [dict(r) for r in roots] if roots is not None else None
         if capabilities is None:
             capabilities = default_capabilities(self.era, sampling_handler, elicitation_handler, self._roots is not None)
@@ -259,6 +265,8 @@ class Client(ServerCalls):
         await self.notify("notifications/initialized")
         if session_ready is not None:
             await session_ready(version)
+        if self.log_level is not None and "logging" in self.server_capabilities:
+            await self.set_logging_level(self.log_level)
 
     # -- the generic calls -----------------------------------------------------------------
 
@@ -273,6 +281,17 @@ class Client(ServerCalls):
         """Send any request and return its result. ``timeout`` overrides the client's
         default for this call (``math.inf`` disables it); ``on_progress(progress, total,
         message)`` receives the server's progress notifications."""
+        try:
+            return await self._request_once(method, params, timeout, on_progress)
+        except StreamLost as exc:
+            # 2026-07-28: a broken response stream loses the request; the client MUST send it
+            # again as a new request with a new id (digest §2.B.3). Once.
+            log.info("%s; sending %s again", exc, method)
+            return await self._request_once(method, params, timeout, on_progress)
+
+    async def _request_once(
+        self, method: str, params: Mapping[str, Any] | None, timeout: float | None, on_progress: ProgressCallback | None
+    ) -> dict[str, Any]:
         dispatcher = self._require_open(method)
         call = _Call()
         token = _CURRENT_CALL.set(call)
@@ -306,6 +325,8 @@ class Client(ServerCalls):
             META_CLIENT_CAPABILITIES: self.capabilities,
             META_CLIENT_INFO: self.client_info,
         }
+        if self.log_level is not None:
+            out["_meta"].setdefault(META_LOG_LEVEL, self.log_level)
         return out
 
     async def _send(self, message: Message, related_to: RequestId | None) -> None:

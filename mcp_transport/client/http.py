@@ -40,6 +40,7 @@ from ..protocol import META_PROTOCOL_VERSION
 from .http_errors import map_httpx_error, status_error
 from .reconnect import Backoff, ChannelState, ReconnectPolicy
 from .sse import EventTooLarge, SSEParser
+from .transport import StreamLost
 
 __all__ = ["DEFAULT_HTTP_TIMEOUT", "DELETE_TIMEOUT", "HTTPTransport"]
 
@@ -213,10 +214,7 @@ class HTTPTransport:
             except _StreamBroke:
                 if _is_modern(request):
                     # 2026-07-28: no resumption; the request is lost (digest §2.B.3).
-                    raise ConnectionClosed(
-                        f"{request.method}: the response stream ended before the response (2026-07-28 streams "
-                        "cannot resume; send the request again)"
-                    ) from None
+                    raise StreamLost(f"{request.method}: the response stream ended before the response") from None
                 await self._resume(request, parser)
         else:
             await response.aread()

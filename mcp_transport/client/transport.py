@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from anyio.abc import TaskGroup
 
+from ..errors import ConnectionClosed
 from ..jsonrpc import Message, RequestId
 
 if TYPE_CHECKING:
@@ -15,7 +16,12 @@ if TYPE_CHECKING:
 
     from .reconnect import ReconnectPolicy
 
-__all__ = ["Transport", "transport_for"]
+__all__ = ["StreamLost", "Transport", "transport_for"]
+
+
+class StreamLost(ConnectionClosed):
+    """A 2026-07-28 request's response stream ended before its response. The request is
+    lost (modern streams do not resume); ``Client`` sends it again once, with a new id."""
 
 
 class Transport(Protocol):
