@@ -25,14 +25,19 @@ CLIENT_INFO = {"name": "mcp_transport-conformance-client", "version": "0.1.0"}
 log = logging.getLogger("conformance_client")
 
 
+def _era() -> str:
+    # Suite 0.2 names the wire its mock speaks; 0.1 does not set it (the handshake).
+    return "modern" if os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION") == "2026-07-28" else "legacy"
+
+
 async def initialize(url: str) -> None:
-    async with Client(url, client_info=CLIENT_INFO) as client:
+    async with Client(url, era=_era(), client_info=CLIENT_INFO) as client:
         log.info("initialized: %s %s", client.protocol_version, client.server_info)
         await client.list_tools()
 
 
 async def tools_call(url: str) -> None:
-    async with Client(url, client_info=CLIENT_INFO) as client:
+    async with Client(url, era=_era(), client_info=CLIENT_INFO) as client:
         tools = {tool["name"] for tool in await client.list_tools()}
         if "add_numbers" not in tools:
             raise SystemExit(f"the server offers no add_numbers tool: {sorted(tools)}")
@@ -45,14 +50,14 @@ async def elicitation_defaults(url: str) -> None:
         # Accept with no content of our own: the client fills in the schema defaults.
         return {"action": "accept", "content": {}}
 
-    async with Client(url, client_info=CLIENT_INFO, elicitation_handler=accept) as client:
+    async with Client(url, era=_era(), client_info=CLIENT_INFO, elicitation_handler=accept) as client:
         await client.list_tools()
         result = await client.call_tool("test_client_elicitation_defaults", {})
         log.info("elicitation result: %s", result)
 
 
 async def sse_retry(url: str) -> None:
-    async with Client(url, client_info=CLIENT_INFO) as client:
+    async with Client(url, era=_era(), client_info=CLIENT_INFO) as client:
         await client.list_tools()
         result = await client.call_tool("test_reconnection", {})
         log.info("reconnection result: %s", result)

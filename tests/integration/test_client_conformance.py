@@ -10,23 +10,32 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SUITE = REPO / "tests" / "conformance_official" / "v01"
-NODE = SUITE / "node_modules" / ".bin" / "node"
-CLI = SUITE / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+SUITES = REPO / "tests" / "conformance_official"
 
 SCENARIOS = ["initialize", "tools_call", "elicitation-sep1034-client-defaults", "sse-retry"]
-
-pytestmark = [
-    pytest.mark.conformance,
-    pytest.mark.skipif(not (NODE.exists() and CLI.exists()), reason="run `make test` to install the conformance suite"),
+# (suite, scenario, extra CLI arguments): every scenario on both suite lines, plus the
+# 2026-07-28 (stateless) wire of tools_call on 0.2.
+LEGS = [("v01", s, ()) for s in SCENARIOS] + [("v02", s, ()) for s in SCENARIOS] + [
+    ("v02", "tools_call", ("--spec-version", "2026-07-28"))
 ]
 
+pytestmark = pytest.mark.conformance
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_official_client_scenario(scenario: str, tmp_path: Path) -> None:
+
+def _suite(version: str) -> tuple[Path, Path]:
+    root = SUITES / version / "node_modules"
+    node, cli = root / ".bin" / "node", root / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+    if not (node.exists() and cli.exists()):
+        pytest.skip(f"conformance suite {version} not installed (run `make test`)")
+    return node, cli
+
+
+@pytest.mark.parametrize(("suite", "scenario", "extra"), LEGS, ids=[f"{v}-{s}{'-2026' if e else ''}" for v, s, e in LEGS])
+def test_official_client_scenario(suite: str, scenario: str, extra: tuple[str, ...], tmp_path: Path) -> None:
+    node, cli = _suite(suite)
     command = f"{sys.executable} -m clients.conformance_client"
     run = subprocess.run(
-        [str(NODE), str(CLI), "client", "--command", command, "--scenario", scenario, "--timeout", "30000", "-o", str(tmp_path)],
+        [str(node), str(cli), "client", "--command", command, "--scenario", scenario, *extra, "--timeout", "30000", "-o", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=90, check=False,
     )
     checks = [c for f in tmp_path.rglob("checks.json") for c in json.loads(f.read_text())]
