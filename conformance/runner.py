@@ -7,6 +7,7 @@ MUST could not be verified). SHOULD/MAY misses are WARN and never change the exi
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 import time
 from collections import Counter
@@ -139,7 +140,7 @@ def select(scenarios: Iterable[Scenario], *, target: str, era: str = "both",
 
 async def run_scenarios(scenarios: list[Scenario], *, url: str, options: Options, era: str = "both",
                         progress: Progress | None = None) -> RunResult:
-    progress = progress or Progress(quiet=True)
+    progress = progress or Progress(out=io.StringIO(), quiet=True)
     run = RunResult(target=url, era=era)
     progress.begin(len(scenarios))
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=0)

@@ -9,10 +9,12 @@ from ..context import Context
 from ..http import next_id
 from ..model import Level, Rule, Scenario
 
-REJECTED = Rule("batch-rejected", Level.MUST, "2025-06-18",
+REJECTED = Rule("batch-rejected", Level.SHOULD, "2025-06-18",
                 "basic/transports §Sending Messages to the Server ¶3, changelog 'remove batching' [digest §2.A.2, §4.1]",
-                "On a session that negotiated 2025-06-18 or later the body MUST be a single JSON-RPC message: "
-                "a batch (array) must be refused (4xx or a JSON-RPC -32600 error), never processed.")
+                "From 2025-06-18 the POST body MUST be a single JSON-RPC message. That MUST binds the sender; a "
+                "server that still processes a batch on such a session does not respect the negotiated version, "
+                "so it SHOULD refuse it (4xx, SDKs: 400 with -32600). SHOULD, not MUST: the spec sets no server "
+                "obligation, and the official TypeScript SDK 1.x accepts batches.")
 
 
 async def run(ctx: Context) -> None:

@@ -1,0 +1,1 @@
+"""Servers on other implementations that the suite is run against (``python -m conformance.report``)."""
