@@ -74,9 +74,11 @@ class ServerCalls:
         return await self.request("tools/call", params, timeout=timeout, on_progress=on_progress)
 
     async def list_resources(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Every resource the server lists (all pages)."""
         return await self._collect("resources/list", "resources", timeout=timeout)
 
     async def list_resource_templates(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Every resource template (``uriTemplate``) the server lists (all pages)."""
         return await self._collect("resources/templates/list", "resourceTemplates", timeout=timeout)
 
     async def read_resource(self, uri: str, *, timeout: float | None = None) -> dict[str, Any]:
@@ -88,9 +90,11 @@ class ServerCalls:
         await self.request("resources/subscribe", {"uri": uri}, timeout=timeout)
 
     async def unsubscribe_resource(self, uri: str, *, timeout: float | None = None) -> None:
+        """Stop notifications about ``uri`` (legacy)."""
         await self.request("resources/unsubscribe", {"uri": uri}, timeout=timeout)
 
     async def list_prompts(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Every prompt the server offers (all pages)."""
         return await self._collect("prompts/list", "prompts", timeout=timeout)
 
     async def get_prompt(

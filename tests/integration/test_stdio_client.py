@@ -250,3 +250,44 @@ async def test_server_requests_are_answered_by_registered_handlers() -> None:
         assert "file:///other" in (await c.call_tool("list_client_roots", {}))["content"][0]["text"]
         await c.call_tool("test_tool_with_logging", {})
         assert len(logs) == 3
+
+
+async def test_resources_prompts_completion_and_logging_wrappers() -> None:
+    updates: list[str] = []
+
+    async def on_notification(method: str, params: dict[str, Any]) -> None:
+        if method == "notifications/resources/updated":
+            updates.append(params["uri"])
+
+    async with client(on_notification=on_notification) as c:
+        assert "test://static-text" in {r["uri"] for r in await c.list_resources()}
+        assert "test://template/{id}/data" in {t["uriTemplate"] for t in await c.list_resource_templates()}
+        contents = (await c.read_resource("test://template/7/data"))["contents"]
+        assert '"id": "7"' in contents[0]["text"]
+        assert "test_prompt_with_arguments" in {p["name"] for p in await c.list_prompts()}
+        prompt = await c.get_prompt("test_prompt_with_arguments", {"arg1": "a", "arg2": "b"})
+        assert prompt["messages"]
+        completion = await c.complete({"type": "ref/prompt", "name": "test_prompt_with_arguments"}, {"name": "arg1", "value": "par"})
+        assert completion["values"] == ["paris", "park", "parrot"]
+        await c.set_logging_level("debug")
+        await c.subscribe_resource("test://watched-resource")
+        await c.call_tool("touch_watched_resource", {})
+        with anyio.fail_after(5):
+            while not updates:
+                await anyio.sleep(0.01)
+        assert updates == ["test://watched-resource"]
+        await c.unsubscribe_resource("test://watched-resource")
+
+
+PAGED_SERVER = (
+    "from mcp_transport import MCPServer\n"
+    "server = MCPServer('paged', page_size=2)\n"
+    "for i in range(5):\n"
+    "    server.tool(name=f'tool{i}', description='t')(lambda: 'x')\n"
+    "server.run_stdio()\n"
+)
+
+
+async def test_list_methods_follow_next_cursor() -> None:
+    async with Client([sys.executable, "-c", PAGED_SERVER], cwd=str(REPO)) as c:
+        assert [t["name"] for t in await c.list_tools()] == [f"tool{i}" for i in range(5)]
