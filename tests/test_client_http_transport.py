@@ -268,3 +268,28 @@ async def test_log_level_legacy_sets_level_and_modern_stamps_meta() -> None:
     async with Client(URL, era="modern", http_client=http, log_level="warning") as c:
         await c.request("tools/list")
     assert metas[0]["io.modelcontextprotocol/logLevel"] == "warning"
+
+
+class BearerAuth(httpx.Auth):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+
+async def test_auth_is_applied_to_every_request() -> None:
+    script = Script()
+    async with client(script, auth=BearerAuth("t0ken")) as c:
+        await c.ping()
+    assert script.requests and all(r.headers["authorization"] == "Bearer t0ken" for r in script.requests)
+
+
+async def test_401_names_the_challenge() -> None:
+    def deny(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer resource_metadata="https://x/prm"'})
+
+    with pytest.raises(TransportError, match="resource_metadata"):
+        async with Client(URL, http_client=httpx.AsyncClient(transport=httpx.MockTransport(deny))):
+            pass
