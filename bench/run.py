@@ -473,6 +473,10 @@ def rows() -> list[Row]:
                  section="sessions", target="freed (<= 25%)", target_abs=25.0))
     R.append(Row("tools/call req/s, JSON, c=32, 32 sessions", ("c32_base", "rps"), section="sessions"))
     R.append(Row("tools/call req/s, JSON, c=32, +10,000 idle sessions", ("c32_idle", "rps"), section="sessions"))
+    R.append(Row("server CPU-s per 1,000 calls, JSON c=32, 32 sessions", ("c32_base", "server_cpu_s_per_1000"), "{:.3f}",
+                 False, section="sessions"))
+    R.append(Row("server CPU-s per 1,000 calls, JSON c=32, +10,000 idle", ("c32_idle", "server_cpu_s_per_1000"), "{:.3f}",
+                 False, section="sessions"))
     R.append(Row("throughput drop with 10,000 idle sessions %", ("idle_drop_pct",), "{:.1f}", False, section="sessions",
                  target="<= 15%", target_abs=15.0))
     R.append(Row("stdio sequential tools/call /s", ("sequential_per_s",), section="stdio"))
