@@ -25,7 +25,13 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ..dispatcher import Dispatcher, ProgressCallback
-from ..errors import MCPError, RemoteError, UnsupportedProtocolVersion, UsageError
+from ..errors import (
+    MCPError,
+    RemoteError,
+    RequestTimeout,
+    UnsupportedProtocolVersion,
+    UsageError,
+)
 from ..jsonrpc import (
     INTERNAL_ERROR,
     ErrorObject,
@@ -307,8 +313,12 @@ class Client(ServerCalls):
                 self._calls.pop(call.id, None)
 
     async def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
-        """Send a notification."""
-        await self._require_open(method).notify(method, dict(params) if params is not None else None)
+        """Send a notification. Bounded by the client's default timeout (RequestTimeout)."""
+        dispatcher = self._require_open(method)
+        with anyio.move_on_after(self.timeout) as scope:
+            await dispatcher.notify(method, dict(params) if params is not None else None)
+        if scope.cancelled_caught:
+            raise RequestTimeout(f"{method}: the notification was not accepted within {self.timeout:g} s")
 
     def _require_open(self, method: str) -> Dispatcher:
         if self.state is not ClientState.OPEN or self._dispatcher is None:

@@ -50,6 +50,9 @@ log = logging.getLogger("mcp_transport.client.http")
 # is the real bound, and a long tool call may be silent for minutes. A stream silent for
 # longer than this is presumed dead and resumed.
 DEFAULT_HTTP_TIMEOUT = httpx.Timeout(30.0, read=300.0)
+# Notifications and responses are answered with 202 at once; a server slower than this is
+# treated as unresponsive.
+ONE_WAY_TIMEOUT = httpx.Timeout(30.0)
 # close() waits at most this long for the session DELETE (digest §2.A.6: SHOULD send it).
 DELETE_TIMEOUT = 2.0
 # After the answer arrived, the rest of a stream is read (so the connection is reused) for at
@@ -309,7 +312,7 @@ class HTTPTransport:
     async def _post_one_way(self, message: Message) -> None:
         """POST a notification or a response; the server answers 202."""
         what = f"POST {getattr(message, 'method', 'response')}"
-        async with self._open("POST", self._headers(message), jsonrpc.dump(message), what) as response:
+        async with self._open("POST", self._headers(message), jsonrpc.dump(message), what, ONE_WAY_TIMEOUT) as response:
             await response.aread()
             if response.status_code >= 400:
                 raise self._status_error(response, what)
@@ -377,11 +380,15 @@ class HTTPTransport:
     # -- helpers ---------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def _open(self, method: str, headers: dict[str, str], body: bytes | None, what: str) -> AsyncIterator[httpx.Response]:
+    async def _open(
+        self, method: str, headers: dict[str, str], body: bytes | None, what: str, timeout: Any = httpx.USE_CLIENT_DEFAULT
+    ) -> AsyncIterator[httpx.Response]:
         if self._closed or self._http is None or self._http.is_closed:
             raise ConnectionClosed(f"{what}: the HTTP transport is closed")
         try:
-            async with self._http.stream(method, self.url, headers=headers, content=body, auth=self._auth()) as response:
+            async with self._http.stream(
+                method, self.url, headers=headers, content=body, auth=self._auth(), timeout=timeout
+            ) as response:
                 yield response
         except httpx.HTTPError as exc:
             raise map_httpx_error(exc, f"{what} {self.url}") from exc
