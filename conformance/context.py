@@ -15,7 +15,7 @@ import httpx
 from .http import ACCEPT_BOTH, LEGACY_VERSION, MODERN_VERSION, Reply, Stream, next_id, send, short
 from .model import CheckResult, Level, Rule, Status, Unsupported
 
-__all__ = ["Context", "LegacySession", "Options"]
+__all__ = ["Context", "LegacySession", "Options", "body", "modern_headers", "modern_params"]
 
 # Tools that stream progress for a while, in the order we look for them: ours, then the
 # official conformance fixture. (name, arguments)
@@ -208,6 +208,3 @@ class Context:
         if reply.status != 200 or not isinstance(versions, list) or MODERN_VERSION not in versions:
             raise Unsupported(f"server does not speak {MODERN_VERSION}: server/discover got {reply.summary()}")
         return result
-
-
-__all__ += ["body", "modern_headers", "modern_params", "short"]

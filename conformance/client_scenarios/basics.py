@@ -7,6 +7,8 @@ from ..context import Context
 from ..model import Level, Rule, Scenario
 from ._scripted import ScriptedServer, run_client
 
+__all__ = ["SCENARIO"]
+
 T = "basic/transports"
 COMPLETES = Rule("client-completes-flow", Level.MUST, "2025-11-25", "suite contract [conformance-suite.md]",
                  "Against a plain correct server the client initializes, lists tools, calls conformance_tool and exits 0.")

@@ -7,6 +7,8 @@ from ..context import Context
 from ..model import Level, Rule, Scenario
 from ._scripted import ScriptedServer, run_client
 
+__all__ = ["SCENARIO"]
+
 DELETE = Rule("client-deletes-session-on-close", Level.SHOULD, "2025-11-25",
               "basic/transports §Session Management ¶5 [digest §2.A.6]",
               "A client that no longer needs the session SHOULD send HTTP DELETE with its Mcp-Session-Id.")

@@ -12,6 +12,8 @@ from ..context import Context
 from ..model import Level, Rule, Scenario
 from ._scripted import ScriptedServer, run_client
 
+__all__ = ["SCENARIO"]
+
 SECTION = "basic/transports §Session Management ¶4 [digest §2.A.6]"
 REINIT = Rule("client-reinitializes-after-404", Level.MUST, "2025-11-25", SECTION,
               "On 404 for a request carrying a session id the client MUST start a new session: a fresh initialize "

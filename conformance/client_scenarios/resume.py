@@ -17,6 +17,8 @@ from ..context import Context
 from ..model import Level, Rule, Scenario
 from ._scripted import ScriptedServer, run_client
 
+__all__ = ["SCENARIO"]
+
 RETRY_MS = 500
 PRIMING_ID = "conformance-stream-1-0"
 RESUME = Rule("client-resumes-with-last-event-id", Level.SHOULD, "2025-11-25",

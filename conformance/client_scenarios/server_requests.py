@@ -16,6 +16,8 @@ from ..context import Context
 from ..model import Level, Rule, Scenario
 from ._scripted import ScriptedServer, run_client
 
+__all__ = ["SCENARIO"]
+
 PING_ID = "conformance-server-ping-1"
 WAIT = 5.0
 ANSWERS = Rule("client-answers-server-ping", Level.MUST, "2025-11-25", "basic/utilities/ping [digest §4.6]",

@@ -8,6 +8,8 @@ from ..context import Context, body
 from ..http import next_id
 from ..model import Level, Rule, Scenario
 
+__all__ = ["SCENARIO"]
+
 SECTION = "basic/transports §Sending Messages to the Server [digest §2.A.2, §2.A.9]"
 
 POST_406 = Rule("accept-post-406", Level.SHOULD, "2025-11-25", SECTION,

@@ -9,6 +9,8 @@ from ..context import Context
 from ..http import next_id
 from ..model import Level, Rule, Scenario
 
+__all__ = ["SCENARIO"]
+
 REJECTED = Rule("batch-rejected", Level.SHOULD, "2025-06-18",
                 "basic/transports §Sending Messages to the Server ¶3, changelog 'remove batching' [digest §2.A.2, §4.1]",
                 "From 2025-06-18 the POST body MUST be a single JSON-RPC message. That MUST binds the sender; a "

@@ -11,6 +11,8 @@ from ..context import Context
 from ..http import next_id
 from ..model import Level, Rule, Scenario
 
+__all__ = ["SCENARIO"]
+
 LIMIT_413 = Rule("body-limit-413", Level.SHOULD, "2025-11-25", "security best practices [digest §8.5, §2.A.9]",
                  "A server SHOULD limit request bodies and answer an oversized one (here 5 MiB) with "
                  "413 Content Too Large.")

@@ -9,6 +9,8 @@ from ..context import Context, body
 from ..model import Level, Rule, Scenario, Unsupported
 from ._streams import is_progress, run_tool
 
+__all__ = ["SCENARIO"]
+
 SECTION = "basic/utilities/cancellation [digest §4.5]"
 MIN_DURATION = 0.5  # a tool quicker than this cannot be cancelled reliably
 

@@ -10,6 +10,8 @@ from ..context import Context
 from ..model import Level, Rule, Scenario, Unsupported
 from ._streams import run_tool
 
+__all__ = ["SCENARIO"]
+
 UNIQUE = Rule("event-ids-unique-across-streams", Level.MUST, "2025-11-25",
               "basic/transports §Resumability and Redelivery [digest §2.A.5]",
               "If present, an SSE event id MUST be globally unique across all streams within the session.")

@@ -9,6 +9,8 @@ from ..context import Context
 from ..model import Level, Rule, Scenario, Unsupported
 from ._streams import is_progress, run_tool
 
+__all__ = ["SCENARIO"]
+
 FOREIGN_ID = Rule("resume-foreign-session-refused", Level.MUST, "2025-11-25",
                   "basic/transports §Resumability and Redelivery; security best practices §Session Hijacking "
                   "[digest §2.A.5, §8.2]",

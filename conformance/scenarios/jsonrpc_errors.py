@@ -10,6 +10,8 @@ from ..context import Context
 from ..http import next_id
 from ..model import Level, Rule, Scenario
 
+__all__ = ["SCENARIO"]
+
 BASE = "basic/index §Messages; JSON-RPC 2.0 §5 [digest §4.1, §4.2]"
 
 UNKNOWN_METHOD = Rule("jsonrpc-unknown-method-32601", Level.MUST, "2025-11-25", BASE,

@@ -8,6 +8,8 @@ from ..context import Context, modern_headers
 from ..http import MODERN_VERSION
 from ..model import Level, Rule, Scenario, Unsupported
 
+__all__ = ["SCENARIO"]
+
 DISCOVER = "server/discover [digest §5.B]"
 
 IMPLEMENTED = Rule("discover-implemented", Level.MUST, "2026-07-28", DISCOVER,

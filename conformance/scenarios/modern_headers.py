@@ -11,6 +11,8 @@ from ..context import Context
 from ..http import Reply
 from ..model import Level, Rule, Scenario, Unsupported
 
+__all__ = ["SCENARIO"]
+
 HTTP = "basic/transports/streamable-http §Request Metadata Headers [digest §2.B.5, §2.B.6]"
 
 

@@ -8,6 +8,8 @@ import json
 from ..context import Context, body
 from ..model import Level, Rule, Scenario
 
+__all__ = ["SCENARIO"]
+
 SECTION = "basic/transports §Sending Messages to the Server ¶4 [digest §2.A.2, §2.A.9]"
 
 INITIALIZED_202 = Rule("notification-initialized-202", Level.MUST, "2025-11-25", SECTION,

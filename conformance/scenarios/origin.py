@@ -7,6 +7,8 @@ from ..context import Context, body
 from ..http import ACCEPT_BOTH, LEGACY_VERSION, next_id
 from ..model import Level, Rule, Scenario
 
+__all__ = ["SCENARIO"]
+
 SECTION = "basic/transports §Security Warning [digest §2.A.1, §8.1]"
 FOREIGN = "http://evil.example.com"
 

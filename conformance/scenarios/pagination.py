@@ -6,6 +6,8 @@ from __future__ import annotations
 from ..context import Context
 from ..model import Level, Rule, Scenario, Unsupported
 
+__all__ = ["SCENARIO"]
+
 SECTION = "server/utilities/pagination [digest §4.8]"
 MAX_PAGES = 100
 

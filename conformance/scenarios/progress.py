@@ -7,6 +7,8 @@ from ..context import Context
 from ..model import Level, Rule, Scenario, Unsupported
 from ._streams import is_progress, run_tool
 
+__all__ = ["SCENARIO"]
+
 SECTION = "basic/utilities/progress [digest §4.4]"
 
 MONOTONIC = Rule("progress-increases", Level.MUST, "2025-11-25", SECTION,

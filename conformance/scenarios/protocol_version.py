@@ -7,6 +7,8 @@ from ..context import Context, body
 from ..http import next_id
 from ..model import Level, Rule, Scenario
 
+__all__ = ["SCENARIO"]
+
 SECTION = "basic/transports §Protocol Version Header [digest §2.A.7]"
 
 UNSUPPORTED_400 = Rule("protocol-version-unsupported-400", Level.MUST, "2025-06-18", SECTION,

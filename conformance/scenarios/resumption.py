@@ -12,6 +12,8 @@ from ..context import Context
 from ..model import Level, Rule, Scenario, Unsupported
 from ._streams import ToolRun, is_progress, run_tool
 
+__all__ = ["SCENARIO"]
+
 SECTION = "basic/transports §Resumability and Redelivery [digest §2.A.5]"
 
 OWN_STREAM = Rule("resume-only-disconnected-stream", Level.MUST, "2025-11-25", SECTION,

@@ -7,6 +7,8 @@ from ..context import Context, body
 from ..http import next_id
 from ..model import Level, Rule, Scenario, Unsupported
 
+__all__ = ["SCENARIO"]
+
 SECTION = "basic/transports §Session Management [digest §2.A.6]"
 
 ID_ALPHABET = Rule("session-id-visible-ascii", Level.MUST, "2025-11-25", SECTION,

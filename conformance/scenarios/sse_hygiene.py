@@ -10,6 +10,8 @@ from ..context import Context
 from ..model import Level, Rule, Scenario, Unsupported
 from ..sse import Comment
 
+__all__ = ["SCENARIO"]
+
 SSE = "basic/transports §Streamable HTTP [digest §2.D]"
 
 GET_OR_405 = Rule("sse-get-stream-or-405", Level.MUST, "2025-11-25",

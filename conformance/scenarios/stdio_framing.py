@@ -14,6 +14,8 @@ from ..context import Context
 from ..http import LEGACY_VERSION, MODERN_VERSION, next_id, short
 from ..model import Level, Rule, Scenario, Unsupported
 
+__all__ = ["SCENARIO"]
+
 STDIO = "basic/transports §stdio [digest §3.1]"
 EXIT_WAIT = 5.0
 
