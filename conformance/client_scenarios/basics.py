@@ -24,6 +24,16 @@ VERSION_ON_INITIALIZED = Rule("client-protocol-version-on-initialized", Level.SH
                               "known by then; whether that POST is 'after initialization' is ambiguous, so SHOULD).")
 ACCEPT = Rule("client-accept-both", Level.MUST, "2025-11-25", f"{T} §Sending Messages to the Server [digest §2.A.2]",
               "Every POST MUST carry an Accept header listing both application/json and text/event-stream.")
+FALLBACK = Rule("client-dual-era-fallback", Level.MUST, "2026-07-28",
+                "basic/versioning §Backward compatibility [digest §2.B.9]",
+                "A client that probes with a modern request and gets a 400 without a recognised modern error "
+                "(a legacy server) MUST fall back to initialize; a legacy-only client is skipped.")
+
+
+def _is_modern(body: object) -> bool:
+    params = body.get("params") if isinstance(body, dict) else None
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return isinstance(meta, dict) and "io.modelcontextprotocol/protocolVersion" in meta
 
 
 async def run(ctx: Context) -> None:
@@ -34,6 +44,12 @@ async def run(ctx: Context) -> None:
               got=f"exit {result.exit_code}, tools/call {'sent' if called else 'never sent'}; output: {result.output[-300:]}",
               expected="exit 0 after calling conformance_tool")
     init = next((i for i, s in enumerate(result.log) if s.rpc_method == "initialize"), None)
+    probes = [s for s in result.log[:init] if _is_modern(s.body)]
+    if not probes:
+        ctx.skip(FALLBACK, "the client opened with initialize (legacy-only or legacy-first)")
+    else:
+        ctx.check(FALLBACK, init is not None, sent="HTTP 400 (legacy 'missing session') to the modern probe",
+                  got=f"requests: {[s.describe() for s in result.log[:4]]}", expected="an initialize after the probe")
     if init is None:
         return
     after = result.log[init + 1:]
@@ -54,4 +70,4 @@ async def run(ctx: Context) -> None:
 
 
 SCENARIO = Scenario("client-basics", "legacy", "client", "handshake, session id, MCP-Protocol-Version and Accept headers",
-                    (COMPLETES, INITIALIZED, SESSION, VERSION, VERSION_ON_INITIALIZED, ACCEPT), run)
+                    (COMPLETES, FALLBACK, INITIALIZED, SESSION, VERSION, VERSION_ON_INITIALIZED, ACCEPT), run)

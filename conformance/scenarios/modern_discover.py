@@ -29,6 +29,10 @@ NO_SESSION = Rule("modern-no-session-id", Level.SHOULD, "2026-07-28",
 GET_405 = Rule("modern-get-405", Level.SHOULD, "2026-07-28",
                "basic/transports/streamable-http [digest §2.B.6, §2.B.9]",
                "A GET labelled 2026-07-28 (no session) SHOULD get 405 Method Not Allowed: there is no GET stream.")
+ORIGIN = Rule("modern-origin-403", Level.MUST, "2026-07-28", "basic/transports/streamable-http §Security [digest §2.B.1]",
+              "The Origin rules of 2025-11-25 hold for modern requests too: a present and invalid Origin MUST get "
+              "403 (a foreign Origin on a loopback server; SHOULD-level on a public host, see origin-foreign-403).")
+ORIGIN_PUBLIC = Rule("modern-origin-403-public", Level.SHOULD, "2026-07-28", ORIGIN.section, ORIGIN.text)
 
 
 async def run(ctx: Context) -> None:
@@ -63,6 +67,10 @@ async def run(ctx: Context) -> None:
     ctx.check(NO_SESSION, ok, sent=again.sent, got=f"{again.summary()} Mcp-Session-Id: {again.headers.get('mcp-session-id')}",
               expected="HTTP 200 with the result and no Mcp-Session-Id header")
 
+    foreign, _ = await ctx.modern("server/discover", headers={"Origin": "http://evil.example.com"})
+    ctx.check(ORIGIN if ctx.is_loopback else ORIGIN_PUBLIC, foreign.status == 403, sent=foreign.sent,
+              got=foreign.summary(), expected="HTTP 403")
+
     headers = {k: v for k, v in modern_headers("server/discover").items() if k in ("MCP-Protocol-Version",)}
     headers["Accept"] = "text/event-stream"
     got = await ctx.request("GET", headers, timeout=min(3.0, ctx.options.timeout))
@@ -70,5 +78,5 @@ async def run(ctx: Context) -> None:
 
 
 SCENARIO = Scenario("modern-discover", "modern", "http",
-                    "server/discover, resultType, cache hints, serverInfo, no sessions, GET 405",
-                    (IMPLEMENTED, RESULT_TYPE, CACHE_HINTS, SERVER_INFO, NO_SESSION, GET_405), run)
+                    "server/discover, resultType, cache hints, serverInfo, no sessions, Origin 403, GET 405",
+                    (IMPLEMENTED, RESULT_TYPE, CACHE_HINTS, SERVER_INFO, NO_SESSION, ORIGIN, ORIGIN_PUBLIC, GET_405), run)
