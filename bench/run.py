@@ -321,54 +321,66 @@ def http_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir: Pat
 def sessions_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir: Path) -> dict:
     """sessions/s, RSS per idle session, req/s at c=32 with idle sessions open, and RSS after expiry.
 
-    Every server of the phase stays up (idle) until the sessions of all of them have expired."""
+    The servers run side by side and each step is taken by all of them in turn (as in the HTTP
+    phase); they stay up, idle, until the sessions of all of them have expired."""
     out: dict = {}
-    servers: list[tuple[ServerSpec, Server, float]] = []
     with contextlib.ExitStack() as stack:
+        servers: list[tuple[ServerSpec, Server]] = []
         for spec in specs:
             log(f"[{spec.name}/sessions] starting (idle timeout {prof.idle_timeout:g} s)")
             srv = stack.enter_context(Server(spec, "json", pin, idle_timeout=prof.idle_timeout,
                                              log=logdir / f"{spec.name}-sessions.log"))
-            t_start = time.monotonic()
-            m: dict = {}
             loadgen(pin, srv.port, "calls", "--clients", "4", "--duration", "0.3", "--warmup", "0")
-            base = calls_figure(srv, pin, prof, 32)
-            m["c32_base"] = base
-            rss0 = srv.rss_kb()
-            rates, created = [], 0
-            for _ in range(prof.repeat):
+            servers.append((spec, srv))
+            out[spec.name] = {"gen_cpu": 0.0}
+        t_start = time.monotonic()
+        base_runs: dict[str, list[dict]] = {s.name: [] for s, _ in servers}
+        for _ in range(prof.repeat):
+            for spec, srv in servers:
+                base_runs[spec.name].append(one_calls_run(srv, pin, prof, 32))
+        rates: dict[str, list[float]] = {s.name: [] for s, _ in servers}
+        for spec, srv in servers:
+            out[spec.name]["rss_kb_before"] = srv.rss_kb()
+        for _ in range(prof.repeat):
+            for spec, srv in servers:
                 r = loadgen(pin, srv.port, "sessions", "--count", str(prof.session_batch), "--clients", "32")
-                rates.append(r["sessions_per_s"])
+                rates[spec.name].append(r["sessions_per_s"])
+                m = out[spec.name]
                 m.setdefault("sample_session", r.get("sample_session"))
-                created += prof.session_batch
-                m.setdefault("gen_cpu", 0.0)
                 m["gen_cpu"] = max(m["gen_cpu"], r["gen_cpu"])
-            m["sessions_per_s"] = med(rates)
-            m["sessions_runs"] = [round(x, 1) for x in rates]
+        created = prof.session_batch * prof.repeat
+        for spec, srv in servers:
             if created < prof.idle_sessions:
                 loadgen(pin, srv.port, "sessions", "--count", str(prof.idle_sessions - created), "--clients", "32")
-                created = prof.idle_sessions
+            m = out[spec.name]
             rss1 = srv.rss_kb()
-            m.update(rss_kb_before=rss0, rss_kb_with_sessions=rss1, sessions_open=created,
-                     rss_per_session_kb=(rss1 - rss0) / created)
-            idle = calls_figure(srv, pin, prof, 32)
+            n = max(created, prof.idle_sessions)
+            m.update(c32_base=summarize(base_runs[spec.name]), sessions_per_s=med(rates[spec.name]),
+                     sessions_runs=[round(x, 1) for x in rates[spec.name]], rss_kb_with_sessions=rss1,
+                     sessions_open=n, rss_per_session_kb=(rss1 - m["rss_kb_before"]) / n)
+        idle_runs: dict[str, list[dict]] = {s.name: [] for s, _ in servers}
+        for _ in range(prof.repeat):
+            for spec, srv in servers:
+                idle_runs[spec.name].append(one_calls_run(srv, pin, prof, 32))
+        elapsed = time.monotonic() - t_start
+        t_last = time.monotonic()
+        for spec, srv in servers:
+            m = out[spec.name]
+            base, idle = m["c32_base"], summarize(idle_runs[spec.name])
             m["c32_idle"] = idle
             m["idle_drop_pct"] = (1 - idle["rps"] / base["rps"]) * 100 if base["rps"] else float("nan")
-            elapsed = time.monotonic() - t_start
             m["phase_seconds"] = elapsed
             if elapsed > prof.idle_timeout * 0.9:
                 m["warning"] = "phase outlasted the idle timeout: some sessions expired before RSS was read"
             log(f"[{spec.name}/sessions] {m['sessions_per_s']:.0f} sessions/s, "
                 f"{m['rss_per_session_kb']:.1f} KB/session, c32 {base['rps']:.0f} -> {idle['rps']:.0f} req/s "
-                f"with {created} idle sessions")
-            out[spec.name] = m
-            servers.append((spec, srv, time.monotonic()))
+                f"with {m['sessions_open']} idle sessions")
         if servers:
-            wait_until = max(t for _, _, t in servers) + prof.idle_timeout + 3
+            wait_until = t_last + prof.idle_timeout + 3
             log(f"[sessions] waiting {max(0, wait_until - time.monotonic()):.0f} s for sessions to expire")
             while time.monotonic() < wait_until:
                 time.sleep(0.5)
-            for spec, srv, _ in servers:
+            for spec, srv in servers:
                 m = out[spec.name]
                 # a request makes a server that sweeps lazily notice the expiry
                 with contextlib.suppress(Exception):
@@ -437,11 +449,13 @@ class Row:
     target_ratio: float | None = None  # ours/official must be >= this (or <= for lower-is-better)
     target_abs: float | None = None  # ours must be <= this (lower-is-better) or >= (higher)
     ours_mode: str | None = None  # use this mode's column for ours
+    ratio: bool = True  # show ours / SDK
     section: str = "http"
     gen_path: tuple | None = None
 
 
-def rows() -> list[Row]:
+def rows(prof: Profile) -> list[Row]:
+    idle = f"{prof.idle_sessions:,}"
     R = []
     for mode in ("json", "sse"):
         M = mode.upper()
@@ -465,29 +479,30 @@ def rows() -> list[Row]:
     R.append(Row("server CPU-s per 1,000 calls, JSON c=32", ("json", "c32", "server_cpu_s_per_1000"), "{:.3f}", False))
     R.append(Row("server CPU-s per 1,000 calls, SSE c=32", ("sse", "c32", "server_cpu_s_per_1000"), "{:.3f}", False))
     R.append(Row("sessions created/s", ("sessions_per_s",), section="sessions", target=">= 5x SDK", target_ratio=5.0))
-    R.append(Row("RSS per idle session KB (10,000 open)", ("rss_per_session_kb",), "{:.2f}", False, section="sessions",
+    R.append(Row(f"RSS per idle session KB ({idle} open)", ("rss_per_session_kb",), "{:.2f}", False, section="sessions",
                  target="<= 4 KB", target_abs=4.0))
     R.append(Row("idle session expired (its id then gets 404)", ("sessions_expired",), "{}", section="sessions"))  # noqa: E501
-    R.append(Row("RSS growth given back to the OS after expiry %", ("rss_freed_pct",), "{:.0f}", section="sessions"))
+    R.append(Row("RSS growth given back to the OS after expiry %", ("rss_freed_pct",), "{:.0f}", section="sessions",
+                 ratio=False))
     R.append(Row("RSS growth of a 2nd batch after expiry, % of the 1st", ("second_batch_growth_pct",), "{:.0f}", False,
-                 section="sessions", target="freed (<= 25%)", target_abs=25.0))
+                 section="sessions", target="freed (<= 25%)", target_abs=25.0, ratio=False))
     R.append(Row("tools/call req/s, JSON, c=32, 32 sessions", ("c32_base", "rps"), section="sessions"))
-    R.append(Row("tools/call req/s, JSON, c=32, +10,000 idle sessions", ("c32_idle", "rps"), section="sessions"))
+    R.append(Row(f"tools/call req/s, JSON, c=32, +{idle} idle sessions", ("c32_idle", "rps"), section="sessions"))
     R.append(Row("server CPU-s per 1,000 calls, JSON c=32, 32 sessions", ("c32_base", "server_cpu_s_per_1000"), "{:.3f}",
                  False, section="sessions"))
-    R.append(Row("server CPU-s per 1,000 calls, JSON c=32, +10,000 idle", ("c32_idle", "server_cpu_s_per_1000"), "{:.3f}",
+    R.append(Row(f"server CPU-s per 1,000 calls, JSON c=32, +{idle} idle", ("c32_idle", "server_cpu_s_per_1000"), "{:.3f}",
                  False, section="sessions"))
-    R.append(Row("throughput drop with 10,000 idle sessions %", ("idle_drop_pct",), "{:.1f}", False, section="sessions",
-                 target="<= 15%", target_abs=15.0))
+    R.append(Row(f"throughput drop with {idle} idle sessions %", ("idle_drop_pct",), "{:.1f}", False, section="sessions",
+                 target="<= 15%", target_abs=15.0, ratio=False))
     R.append(Row("stdio sequential tools/call /s", ("sequential_per_s",), section="stdio"))
     R.append(Row("stdio concurrent (32 in flight) tools/call /s", ("concurrent_per_s",), section="stdio"))
     return R
 
 
-def build_table(results: dict) -> tuple[list[str], list[list[str]]]:
+def build_table(results: dict, prof: Profile) -> tuple[list[str], list[list[str]]]:
     header = ["figure", "plain uvicorn echo", "official Python SDK", "ours", "ours / SDK", "target", "met"]
     table = []
-    for row in rows():
+    for row in rows(prof):
         def where(server: str, row=row):
             sec = results.get(row.section, {}).get(server)
             if sec is None:
@@ -523,7 +538,7 @@ def build_table(results: dict) -> tuple[list[str], list[list[str]]]:
         ours, sdk = val("ours"), val("official")
         ratio, met = "—", ""
         numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) and x == x for x in (ours, sdk))
-        if numeric and sdk:
+        if numeric and sdk and row.ratio:
             q = ours / sdk
             ratio = f"{q:.2f}x"
             if row.target_ratio is not None:
@@ -712,7 +727,7 @@ def main(argv: list[str] | None = None) -> int:
                      "the servers are interleaved run by run, so ratios suffer less than absolute numbers")
     with contextlib.suppress(OSError):
         notes.append(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    header, table = build_table(results)
+    header, table = build_table(results, prof)
     results["table"] = {"header": header, "rows": table}
     out = a.out or RESULTS / "latest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
