@@ -45,7 +45,7 @@ HTTP_BUGS: dict[str, tuple[str, str, set[Status]]] = {
     "no_415": ("accept-content-type", "content-type-415", {Status.WARN}),
     "no_origin_check": ("origin-validation", "origin-foreign-403", {Status.FAIL}),
     "version_header_ignored": ("protocol-version-header", "protocol-version-unsupported-400", {Status.FAIL}),
-    "parse_error_200": ("jsonrpc-errors", "jsonrpc-parse-error-http-4xx", {Status.FAIL}),
+    "parse_error_200": ("jsonrpc-errors", "jsonrpc-parse-error-http-4xx", {Status.WARN}),
     "progress_not_monotonic": ("progress", "progress-increases", {Status.FAIL}),
     "ignore_cancel": ("cancellation", "cancel-no-result", {Status.WARN}),
     "no_sse_headers": ("sse-hygiene", "sse-x-accel-buffering-no", {Status.WARN}),

@@ -18,10 +18,11 @@ UNKNOWN_METHOD = Rule("jsonrpc-unknown-method-32601", Level.MUST, "2025-11-25", 
                       "A request for a method the server does not have MUST get a JSON-RPC error -32601.")
 ERROR_ID = Rule("jsonrpc-error-echoes-id", Level.MUST, "2025-11-25", BASE,
                 "An error response MUST carry the same id as the request, and jsonrpc \"2.0\".")
-PARSE_ERROR_STATUS = Rule("jsonrpc-parse-error-http-4xx", Level.MUST, "2025-11-25",
+PARSE_ERROR_STATUS = Rule("jsonrpc-parse-error-http-4xx", Level.SHOULD, "2025-11-25",
                           "basic/transports §Sending Messages to the Server [digest §2.A.2, §2.A.9]",
-                          "A body that is not JSON cannot be accepted: the server MUST answer with an HTTP error "
-                          "status (SDKs: 400), never 2xx.")
+                          "A body that is not JSON is neither a request nor a notification/response the server can "
+                          "accept: it SHOULD be refused with an HTTP error status (SDKs: 400), not a 2xx. (The spec "
+                          "states the 4xx only for unaccepted notifications/responses, hence SHOULD.)")
 PARSE_ERROR_BODY = Rule("jsonrpc-parse-error-32700", Level.SHOULD, "2025-11-25", BASE,
                         "The reply to invalid JSON SHOULD be a JSON-RPC error -32700 whose id is null or absent.")
 INVALID_REQUEST = Rule("jsonrpc-invalid-request-32600", Level.SHOULD, "2025-11-25", BASE,
