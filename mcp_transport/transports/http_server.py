@@ -811,7 +811,7 @@ def mcp_router(server: MCPServer, path: str = "/mcp", **options: Any) -> APIRout
     return router
 
 
-def run_http(server: MCPServer, host: str = "127.0.0.1", port: int = 8000, *, path: str = "/mcp", log_level: str = "warning", **options: Any) -> None:
+def run_http(server: MCPServer, host: str = "127.0.0.1", port: int = 8000, *, path: str = "/mcp", log_level: str = "info", **options: Any) -> None:
     """Serve ``server`` over Streamable HTTP with uvicorn (uvloop, httptools, no access log)
     until interrupted. Options: see :class:`StreamableHTTP`."""
     import uvicorn
