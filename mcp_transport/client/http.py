@@ -117,12 +117,16 @@ class HTTPTransport:
     # -- the transport interface -----------------------------------------------------------
 
     async def start(self, receive: Receive, task_group: TaskGroup, on_closed: Callable[[str], None]) -> None:
+        """Remember where server messages go and where exchanges run. Nothing is sent until
+        the first message: HTTP has no connection to open up front."""
         self._receive = receive
         self._task_group = task_group
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=self.timeout)
 
     async def send(self, message: Message, related_to: RequestId | None = None) -> None:
+        """A request starts an exchange task and returns; a notification or a response is
+        POSTed before returning (raises a TransportError subclass if it is refused)."""
         if self._closed or self._task_group is None:
             raise ConnectionClosed("the HTTP transport is closed")
         if isinstance(message, Request):

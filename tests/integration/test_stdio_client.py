@@ -291,3 +291,17 @@ PAGED_SERVER = (
 async def test_list_methods_follow_next_cursor() -> None:
     async with Client([sys.executable, "-c", PAGED_SERVER], cwd=str(REPO)) as c:
         assert [t["name"] for t in await c.list_tools()] == [f"tool{i}" for i in range(5)]
+
+
+async def test_open_and_aclose_without_async_with() -> None:
+    c = client()
+    await c.open()
+    try:
+        assert (await c.call_tool("echo", {"text": "manual"}))["content"][0]["text"] == "manual"
+    finally:
+        await c.aclose()
+    await c.aclose()  # idempotent
+    with pytest.raises(UsageError, match="closed"):
+        await c.ping()
+    with pytest.raises(UsageError):
+        await c.open()
