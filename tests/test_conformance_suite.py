@@ -39,6 +39,7 @@ HTTP_BUGS: dict[str, tuple[str, str, set[Status]]] = {
     "cancel_on_disconnect": ("last-event-id-replay", "disconnect-is-not-cancel", {Status.WARN}),
     "cross_session_replay": ("cross-session-isolation", "resume-foreign-session-refused", {Status.FAIL}),
     "duplicate_ids": ("event-ids", "event-ids-unique-across-streams", {Status.FAIL}),
+    "broadcast": ("event-ids", "no-broadcast-across-streams", {Status.FAIL}),
     "batch_accepted": ("batch-rejection", "batch-rejected", {Status.WARN}),
     "notification_200": ("notifications-202", "notification-initialized-202", {Status.FAIL}),
     "no_406": ("accept-content-type", "accept-post-406", {Status.WARN}),
@@ -54,6 +55,7 @@ HTTP_BUGS: dict[str, tuple[str, str, set[Status]]] = {
     "modern_no_name_check": ("modern-headers", "header-mcp-name-missing-32020", {Status.FAIL}),
     "modern_unknown_method_200": ("modern-headers", "unknown-method-404-32601", {Status.FAIL}),
     "modern_no_discover": ("modern-discover", "discover-implemented", {Status.FAIL}),
+    "modern_server_request": ("modern-streaming", "modern-no-requests-on-stream", {Status.FAIL}),
 }
 STDIO_BUGS: dict[str, str] = {
     "banner": "stdio-stdout-only-mcp",

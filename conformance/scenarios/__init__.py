@@ -14,6 +14,7 @@ from . import (
     jsonrpc_errors,
     modern_discover,
     modern_headers,
+    modern_streaming,
     notifications,
     origin,
     pagination,
@@ -30,5 +31,5 @@ __all__ = ["SCENARIOS"]
 SCENARIOS: tuple[Scenario, ...] = tuple(m.SCENARIO for m in (
     session_lifecycle, accept_content_type, notifications, protocol_version, batch, jsonrpc_errors, origin,
     body_limit, pagination, progress, event_ids, resumption, isolation, cancellation, sse_hygiene,
-    modern_discover, modern_headers, stdio_framing,
+    modern_discover, modern_headers, modern_streaming, stdio_framing,
 ))

@@ -1,9 +1,11 @@
-"""Event ids are unique across every stream of a session: three concurrent tool-call streams plus
-the GET stream must never reuse an id. Digest §2.A.5 ¶1."""
+"""Event ids are unique across every stream of a session (three concurrent tool-call streams plus
+the GET stream never reuse an id), and no message is broadcast: what goes on a POST stream does
+not also appear on the GET stream. Digest §2.A.4, §2.A.5 ¶1."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 
 from ..context import Context
@@ -15,12 +17,36 @@ __all__ = ["SCENARIO"]
 UNIQUE = Rule("event-ids-unique-across-streams", Level.MUST, "2025-11-25",
               "basic/transports §Resumability and Redelivery [digest §2.A.5]",
               "If present, an SSE event id MUST be globally unique across all streams within the session.")
+NO_BROADCAST = Rule("no-broadcast-across-streams", Level.MUST, "2025-11-25",
+                    "basic/transports §Multiple Connections [digest §2.A.4]",
+                    "The server MUST send each JSON-RPC message on only one of the connected streams: a message of "
+                    "a POST stream must not also be sent on the GET stream.")
+GET_WINDOW = 0.3  # seconds the GET stream is still read after the calls finish
 
 
 async def run(ctx: Context) -> None:
     session = await ctx.open_session()
-    runs = await asyncio.gather(*(run_tool(ctx, session, f"ids-{i}") for i in range(3)))
-    ids = [i for r in runs for i in r.ids]
+    headers = session.headers(Accept="text/event-stream")
+    del headers["Content-Type"]
+    async with ctx.stream("GET", headers) as get:
+        runs = await asyncio.gather(*(run_tool(ctx, session, f"ids-{i}") for i in range(3)))
+        get_events = []
+        if get.status == 200 and get.is_sse:
+            try:
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + GET_WINDOW
+                while (event := await get.next_event(max(0.0, deadline - loop.time()))) is not None:
+                    get_events.append(event)
+            except TimeoutError:
+                pass
+    if get.status != 200 or not get.is_sse:
+        ctx.skip(NO_BROADCAST, f"no GET stream (HTTP {get.status})")
+    else:
+        posted = {json.dumps(m, sort_keys=True) for r in runs for m in r.messages}
+        twice = [e.data for e in get_events if e.data and json.dumps(e.json(), sort_keys=True) in posted]
+        ctx.check(NO_BROADCAST, not twice, sent=f"GET stream open during 3 calls like {runs[0].sent}",
+                  got=f"on the GET stream too: {twice[:3]}", expected="no POST-stream message on the GET stream")
+    ids = [i for r in runs for i in r.ids] + [e.id for e in get_events if e.id]
     if not ids:
         raise Unsupported("the server puts no event ids on its SSE events")
     dupes = [i for i, n in Counter(ids).items() if n > 1]
@@ -28,4 +54,6 @@ async def run(ctx: Context) -> None:
               got=f"ids used more than once: {dupes[:5]}", expected=f"{len(ids)} distinct ids")
 
 
-SCENARIO = Scenario("event-ids", "legacy", "http", "SSE event ids unique across concurrent streams", (UNIQUE,), run)
+SCENARIO = Scenario("event-ids", "legacy", "http",
+                    "SSE event ids unique across concurrent streams; no message broadcast on two streams",
+                    (UNIQUE, NO_BROADCAST), run)

@@ -46,9 +46,11 @@ BUGS = {
     "no_sse_headers": "omits Cache-Control and X-Accel-Buffering on SSE",
     "no_keepalive": "sends no keepalive comments on the GET stream",
     "no_body_limit": "accepts a body of any size",
+    "broadcast": "copies progress notifications onto the GET stream too",
     "modern_no_name_check": "does not validate Mcp-Name on 2026-07-28 requests",
     "modern_unknown_method_200": "answers an unknown 2026-07-28 method with 200",
     "modern_no_discover": "does not implement server/discover",
+    "modern_server_request": "sends a ping request on a 2026-07-28 response stream",
 }
 
 LEGACY = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
@@ -95,6 +97,7 @@ class Session:
         self.streams: dict[str, Stream] = {}
         self.tasks: dict[Any, asyncio.Task[None]] = {}
         self.counter = 0
+        self.get_queues: list[asyncio.Queue[str]] = []
 
     def new_stream(self) -> Stream:
         stream = Stream(f"s{len(self.streams)}")
@@ -259,7 +262,11 @@ async def sleep_tool(session: Session, stream: Stream, rid: Any, token: Any, sec
             if token is not None:
                 value = i if bug == "progress_not_monotonic" and i == 3 else i + 1
                 note = {"progressToken": token, "progress": value, "total": steps}
-                session.emit(stream, json.dumps({"jsonrpc": "2.0", "method": "notifications/progress", "params": note}))
+                data = json.dumps({"jsonrpc": "2.0", "method": "notifications/progress", "params": note})
+                session.emit(stream, data)
+                if bug == "broadcast":
+                    for queue in session.get_queues:
+                        queue.put_nowait(data)
         text = {"content": [{"type": "text", "text": f"slept {seconds} s"}]}
         session.emit(stream, json.dumps({"jsonrpc": "2.0", "id": rid, "result": text}))
     finally:
@@ -293,7 +300,9 @@ async def get(request: Request) -> Response:
         return problem
     last = request.headers.get("last-event-id")
     if last is None:
-        return StreamingResponse(idle(), media_type="text/event-stream", headers=sse_headers())
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        session.get_queues.append(queue)
+        return StreamingResponse(idle(queue), media_type="text/event-stream", headers=sse_headers())
     pools = list(SESSIONS.values()) if bug == "cross_session_replay" else [session]
     found = next((f for f in (s.find(last) for s in pools) if f is not None), None)
     if found is None:
@@ -315,11 +324,14 @@ async def everything_after(session: Session, stream: Stream, index: int) -> Any:
         yield chunk
 
 
-async def idle() -> Any:
+async def idle(queue: asyncio.Queue[str]) -> Any:
     while True:
-        await asyncio.sleep(KEEPALIVE)
-        if bug != "no_keepalive":
-            yield ": keepalive\n\n"
+        try:
+            data = await asyncio.wait_for(queue.get(), KEEPALIVE)
+            yield f"data: {data}\n\n"
+        except TimeoutError:
+            if bug != "no_keepalive":
+                yield ": keepalive\n\n"
 
 
 async def modern(request: Request, message: Any) -> Response:
@@ -350,6 +362,8 @@ async def modern(request: Request, message: Any) -> Response:
         return result(rid, {"resultType": "complete", "supportedVersions": [MODERN, *LEGACY],
                             "capabilities": {"tools": {}}, "serverInfo": {"name": "broken-server", "version": "0"},
                             "ttlMs": 0, "cacheScope": "public", "_meta": info})
+    if method == "tools/call" and params.get("name") == "sleep":
+        return StreamingResponse(modern_sleep(rid, params, info), media_type="text/event-stream", headers=sse_headers())
     if method in ("tools/list", "tools/call"):
         reply = await answer(None, message)
         if "result" in reply:
@@ -360,6 +374,21 @@ async def modern(request: Request, message: Any) -> Response:
     if bug == "modern_unknown_method_200":
         return result(rid, {"resultType": "complete"})
     return rpc_error(-32601, f"Method not found: {method}", rid, status=404)
+
+
+async def modern_sleep(rid: Any, params: dict[str, Any], info: dict[str, Any]) -> Any:
+    token = (params.get("_meta") or {}).get("progressToken")
+    seconds = float((params.get("arguments") or {}).get("seconds", 1.0))
+    steps = max(1, int(seconds / 0.01))
+    if bug == "modern_server_request":
+        yield f"data: {json.dumps({'jsonrpc': '2.0', 'id': 'srv-1', 'method': 'ping'})}\n\n"
+    for i in range(steps):
+        await asyncio.sleep(seconds / steps)
+        if token is not None:
+            note = {"progressToken": token, "progress": i + 1, "total": steps}
+            yield f"data: {json.dumps({'jsonrpc': '2.0', 'method': 'notifications/progress', 'params': note})}\n\n"
+    result = {"resultType": "complete", "content": [{"type": "text", "text": f"slept {seconds} s"}], "_meta": info}
+    yield f"data: {json.dumps({'jsonrpc': '2.0', 'id': rid, 'result': result})}\n\n"
 
 
 app = Starlette(routes=[Route("/mcp", endpoint, methods=["GET", "POST", "DELETE", "PUT"])])
