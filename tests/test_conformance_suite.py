@@ -40,6 +40,7 @@ HTTP_BUGS: dict[str, tuple[str, str, set[Status]]] = {
     "cross_session_replay": ("cross-session-isolation", "resume-foreign-session-refused", {Status.FAIL}),
     "duplicate_ids": ("event-ids", "event-ids-unique-across-streams", {Status.FAIL}),
     "broadcast": ("event-ids", "no-broadcast-across-streams", {Status.FAIL}),
+    "response_on_get": ("event-ids", "get-stream-no-responses", {Status.FAIL}),
     "batch_accepted": ("batch-rejection", "batch-rejected", {Status.WARN}),
     "notification_200": ("notifications-202", "notification-initialized-202", {Status.FAIL}),
     "no_406": ("accept-content-type", "accept-post-406", {Status.WARN}),

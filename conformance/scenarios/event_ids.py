@@ -21,6 +21,10 @@ NO_BROADCAST = Rule("no-broadcast-across-streams", Level.MUST, "2025-11-25",
                     "basic/transports §Multiple Connections [digest §2.A.4]",
                     "The server MUST send each JSON-RPC message on only one of the connected streams: a message of "
                     "a POST stream must not also be sent on the GET stream.")
+GET_NO_RESPONSES = Rule("get-stream-no-responses", Level.MUST, "2025-11-25",
+                        "basic/transports §Listening for Messages from the Server [digest §2.A.3]",
+                        "On the GET stream the server MUST NOT send a JSON-RPC response (unless it is resuming a "
+                        "stream of an earlier request, which this GET is not).")
 GET_WINDOW = 0.3  # seconds the GET stream is still read after the calls finish
 
 
@@ -41,7 +45,11 @@ async def run(ctx: Context) -> None:
                 pass
     if get.status != 200 or not get.is_sse:
         ctx.skip(NO_BROADCAST, f"no GET stream (HTTP {get.status})")
+        ctx.skip(GET_NO_RESPONSES, f"no GET stream (HTTP {get.status})")
     else:
+        responses = [e.data for e in get_events if isinstance(e.json(), dict) and ("result" in e.json() or "error" in e.json())]
+        ctx.check(GET_NO_RESPONSES, not responses, sent=get.sent, got=f"responses on the GET stream: {responses[:3]}",
+                  expected="only requests and notifications")
         posted = {json.dumps(m, sort_keys=True) for r in runs for m in r.messages}
         twice = [e.data for e in get_events if e.data and json.dumps(e.json(), sort_keys=True) in posted]
         ctx.check(NO_BROADCAST, not twice, sent=f"GET stream open during 3 calls like {runs[0].sent}",
@@ -56,4 +64,4 @@ async def run(ctx: Context) -> None:
 
 SCENARIO = Scenario("event-ids", "legacy", "http",
                     "SSE event ids unique across concurrent streams; no message broadcast on two streams",
-                    (UNIQUE, NO_BROADCAST), run)
+                    (UNIQUE, NO_BROADCAST, GET_NO_RESPONSES), run)

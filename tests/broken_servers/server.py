@@ -47,6 +47,7 @@ BUGS = {
     "no_keepalive": "sends no keepalive comments on the GET stream",
     "no_body_limit": "accepts a body of any size",
     "broadcast": "copies progress notifications onto the GET stream too",
+    "response_on_get": "sends tool results on the GET stream instead of the POST stream",
     "modern_no_name_check": "does not validate Mcp-Name on 2026-07-28 requests",
     "modern_unknown_method_200": "answers an unknown 2026-07-28 method with 200",
     "modern_no_discover": "does not implement server/discover",
@@ -268,7 +269,12 @@ async def sleep_tool(session: Session, stream: Stream, rid: Any, token: Any, sec
                     for queue in session.get_queues:
                         queue.put_nowait(data)
         text = {"content": [{"type": "text", "text": f"slept {seconds} s"}]}
-        session.emit(stream, json.dumps({"jsonrpc": "2.0", "id": rid, "result": text}))
+        final = json.dumps({"jsonrpc": "2.0", "id": rid, "result": text})
+        if bug == "response_on_get" and session.get_queues:
+            for queue in session.get_queues:
+                queue.put_nowait(final)
+        else:
+            session.emit(stream, final)
     finally:
         session.tasks.pop(rid, None)
         stream.finish()
