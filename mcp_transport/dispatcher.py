@@ -105,6 +105,15 @@ class PendingTable:
         entry.done.set()
         return True
 
+    def fail(self, request_id: Any, error: Exception) -> bool:
+        """Complete a request with a local error (its transport lost it). False if unknown."""
+        entry = self._pending.pop(request_id, None)
+        if entry is None:
+            return False
+        entry.outcome = error
+        entry.done.set()
+        return True
+
     def forget(self, request_id: RequestId) -> None:
         self._pending.pop(request_id, None)
 
@@ -353,6 +362,12 @@ class Dispatcher:
             await self._send(Notification("notifications/cancelled", {"requestId": rid, "reason": reason}), related_to)
         except Exception:  # the connection may be gone; the request is already abandoned
             log.debug("could not send cancellation for request %s", rid, exc_info=True)
+
+    def fail(self, request_id: RequestId, error: Exception) -> bool:
+        """Fail one pending outbound request with a local error, for a transport that lost
+        it (a failed POST, a dead stream); the caller of :meth:`request` gets ``error``
+        itself, never something mistakable for the peer's answer. False if not pending."""
+        return self._pending.fail(request_id, error)
 
     # -- shutdown --------------------------------------------------------------------------
 

@@ -45,6 +45,14 @@ def test_pending_table_close_resolves_everything_and_refuses_new_requests() -> N
         table.open()
 
 
+def test_pending_table_fail_completes_with_the_local_error() -> None:
+    table = PendingTable()
+    rid, entry = table.open()
+    lost = ConnectionClosed("the POST failed")
+    assert table.fail(rid, lost) and entry.outcome is lost
+    assert not table.fail(rid, lost)
+
+
 def test_ids_are_never_reused() -> None:
     table = PendingTable()
     ids = {table.open()[0] for _ in range(100)}
