@@ -23,10 +23,11 @@ NO_DUPLICATES = Rule("resume-no-duplicates", Level.MUST, "2025-11-25", SECTION,
                      "Replay starts after the Last-Event-ID: a message the client already received (that event or "
                      "an earlier one) MUST NOT be delivered again. An empty-data event (re-priming) is not a "
                      "delivery and is allowed.")
-NO_GAPS = Rule("resume-no-gaps", Level.MUST, "2025-11-25", SECTION,
+NO_GAPS = Rule("resume-no-gaps", Level.SHOULD, "2025-11-25", SECTION,
                "When the server accepts the resumption, the messages before the drop plus the replayed and live "
-               "ones MUST be exactly what an uninterrupted call delivers (same progress sequence, then the "
-               "response); a message lost between the drop and the replay is a gap.")
+               "ones SHOULD be exactly what an uninterrupted call delivers (same progress sequence, then the "
+               "response); a message lost between the drop and the replay is a gap. SHOULD, not MUST: replay "
+               "itself is a MAY, so the spec does not forbid a partial one; resumability exists to avoid loss.")
 NOT_CANCEL = Rule("disconnect-is-not-cancel", Level.SHOULD, "2025-11-25",
                   "basic/transports §Sending Messages to the Server ¶6 [digest §2.A.2, §4.5]",
                   "A dropped connection SHOULD NOT be treated as cancellation: the call goes on and its response "
