@@ -617,11 +617,15 @@ def write_docs(results: dict, header, table, seconds: float) -> None:
                     walk(v)
     walk(results)
     notes = "\n".join(f"* {n}" for n in meta.get("notes", []))
+    notes = ("Notes from this run:\n\n" + notes) if notes else ""
+    extra = ROOT / "bench" / "profile_notes.md"
+    if extra.exists():
+        notes += "\n\n" + extra.read_text().strip()
     DOCS.write_text(DOC_TEMPLATE.format(
         command=meta["command"], date=meta["date"], seconds=seconds, machine=meta["machine"],
         table=render_markdown(header, table), pinning="" if meta["pinned"] else f"**Not pinned this run: {meta['why_not_pinned']}.**",
         gen_bound=GEN_BOUND, max_gen=max(gens) if gens else 0.0, mcp_version=meta.get("mcp_version", "?"),
-        notes=("Notes from this run:\n\n" + notes) if notes else "", **meta["profile"]))
+        notes=notes.strip(), **meta["profile"]))
 
 
 def machine() -> str:
