@@ -476,6 +476,7 @@ def rows(prof: Profile) -> list[Row]:
     R.append(Row("progress notifications/s over SSE", ("sse", "progress", "notifications_per_s"),
                  target=">= 5x SDK", target_ratio=5.0))
     R.append(Row("SSE time to first byte ms, c=1", ("sse", "c1", "ttfb_ms"), "{:.3f}", False))
+    R.append(Row("SSE first progress event ms (progress_stream)", ("sse", "progress", "first_progress_ms"), "{:.3f}", False))
     R.append(Row("server CPU-s per 1,000 calls, JSON c=32", ("json", "c32", "server_cpu_s_per_1000"), "{:.3f}", False))
     R.append(Row("server CPU-s per 1,000 calls, SSE c=32", ("sse", "c32", "server_cpu_s_per_1000"), "{:.3f}", False))
     R.append(Row("sessions created/s", ("sessions_per_s",), section="sessions", target=">= 5x SDK", target_ratio=5.0))
@@ -590,7 +591,8 @@ How it is measured (`bench/`):
   everywhere.
 * Progress: one `tools/call` of `progress_stream` with `count={progress}` and a progress token, over SSE;
   notifications/s = 1,000 / time to the final response.
-* SSE time to first byte: c=1 `tools/call` in SSE mode, request sent to first response byte.
+* SSE time to first byte: c=1 `tools/call` in SSE mode, request sent to first response byte (the
+  response is one event); and, for `progress_stream`, request sent to the first progress event.
 * Server CPU-seconds per 1,000 calls: the server process's user+system CPU over a run divided by the
   calls it answered.
 * Sessions: a server started with a {idle_timeout:g} s session idle timeout; sessions/s opening
@@ -716,6 +718,11 @@ def main(argv: list[str] | None = None) -> int:
     results["meta"]["seconds"] = seconds
     for f in failures:
         notes.append("failed: " + f.splitlines()[0][:300])
+    plain32 = _get(results, "http", "plain", "json", "c32")
+    if plain32 and plain32.get("gen_cpu"):
+        notes.append(f"generator headroom: it drove the plain echo at {plain32['rps']:,.0f} req/s (c=32) using "
+                     f"{plain32['gen_cpu']:.0%} of its core, i.e. about {plain32['rps'] / plain32['gen_cpu']:,.0f} req/s "
+                     "at a full core")
     foreign = []
 
     def walk(d):
