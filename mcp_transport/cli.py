@@ -50,7 +50,10 @@ def _add_conformance(commands: Any) -> None:
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         try:
             from conformance.cli import add_parser
-        except ImportError:
+        except ImportError as exc:
+            missing = commands.add_parser("conformance", help="(unavailable: the conformance package is not installed)")
+            missing.set_defaults(run=lambda args: sys.exit(f"error: mcp-transport conformance needs the 'conformance' "
+                                                          f"package from the source tree ({exc})"))
             return
     add_parser(commands)
 
