@@ -173,35 +173,27 @@ def validate_request_headers(
     params = params or {}
     meta = params.get("_meta") if isinstance(params.get("_meta"), Mapping) else {}
     body_version = meta.get(META_PROTOCOL_VERSION)  # type: ignore[union-attr]
-    checks: list[tuple[str, Any]] = [("mcp-protocol-version", body_version), ("mcp-method", method)]
+    checks: list[tuple[str, Any]] = [("MCP-Protocol-Version", body_version), ("Mcp-Method", method)]
     field = NAMED_METHODS.get(method)
     if field is not None:
-        checks.append(("mcp-name", params.get(field)))
+        checks.append(("Mcp-Name", params.get(field)))
     for header, expected in checks:
-        raw = headers.get(header)
-        if raw is None:
-            raise HeaderMismatch(f"Missing required header {_display(header)}: it must mirror the request body ({expected!r})")
-        try:
-            value = decode_value(raw)
-        except ValueError as exc:
-            raise HeaderMismatch(f"Invalid {_display(header)} header: {exc}") from None
-        if not _same(value, expected):
-            raise HeaderMismatch(f"{_display(header)} header {value!r} does not match the request body ({expected!r})")
+        _check_mirror(headers.get(header.lower()), header, expected, "the request body")
     if method == "tools/call" and input_schema is not None:
         for name, path in header_params(input_schema).items():
             expected = _argument_at(params.get("arguments"), path)
-            raw = headers.get(f"{_PARAM_PREFIX}{name.lower()}")
-            if expected is None:
-                continue
-            if raw is None:
-                raise HeaderMismatch(f"Missing header Mcp-Param-{name}: argument {'.'.join(path)} is in the body")
-            try:
-                value = decode_value(raw)
-            except ValueError as exc:
-                raise HeaderMismatch(f"Invalid Mcp-Param-{name} header: {exc}") from None
-            if not _same(value, expected):
-                raise HeaderMismatch(f"Mcp-Param-{name} header {value!r} does not match argument {'.'.join(path)} ({expected!r})")
+            if expected is not None:
+                where = f"argument {'.'.join(path)}"
+                _check_mirror(headers.get(f"{_PARAM_PREFIX}{name.lower()}"), f"Mcp-Param-{name}", expected, where)
 
 
-def _display(header: str) -> str:
-    return {"mcp-protocol-version": "MCP-Protocol-Version", "mcp-method": "Mcp-Method", "mcp-name": "Mcp-Name"}[header]
+def _check_mirror(raw: str | None, header: str, expected: Any, where: str) -> None:
+    """Raise HeaderMismatch unless header ``raw`` carries ``expected`` (from ``where``)."""
+    if raw is None:
+        raise HeaderMismatch(f"Missing header {header}: it must mirror {where} ({expected!r})")
+    try:
+        value = decode_value(raw)
+    except ValueError as exc:
+        raise HeaderMismatch(f"Invalid {header} header: {exc}") from None
+    if not _same(value, expected):
+        raise HeaderMismatch(f"{header} header {value!r} does not match {where} ({expected!r})")
