@@ -32,7 +32,10 @@ def test_target_kinds() -> None:
     with pytest.raises(TypeError):
         Client(42)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        Client(["x"], era="auto")
+        Client(["x"], era="both")
+    assert Client(["x"]).mode == "auto"
+    assert Client(["x"], protocol_version="2025-06-18").mode == "legacy"
+    assert Client(["x"], protocol_version="2026-07-28").mode == "modern"
     with pytest.raises(ValueError):
         Client(["x"], era="modern", protocol_version="2025-11-25")
 

@@ -182,8 +182,9 @@ async def test_modern_requests_carry_the_envelope_and_mirror_headers() -> None:
     async with Client(URL, era="modern", http_client=httpx.AsyncClient(transport=httpx.MockTransport(recording))) as c:
         await c.call_tool("weather", {"city": "Paris"})
         assert c.server_info == {"name": "m"}
-    assert [json.loads(r.content)["method"] for r in recorded] == ["server/discover", "tools/call"]
-    call = recorded[1]
+    # tools/list first: Mcp-Param-* headers need the tool's inputSchema (listed lazily, once).
+    assert [json.loads(r.content)["method"] for r in recorded] == ["server/discover", "tools/list", "tools/call"]
+    call = recorded[2]
     assert call.headers["mcp-protocol-version"] == "2026-07-28"
     assert call.headers["mcp-method"] == "tools/call"
     assert call.headers["mcp-name"] == "weather"
@@ -241,6 +242,8 @@ async def test_modern_lost_stream_is_sent_again_with_a_new_id() -> None:
     ids: list[Any] = []
 
     def on_call(body: dict[str, Any]) -> httpx.Response:
+        if body["method"] == "tools/list":
+            return httpx.Response(200, json=result(body["id"], {"resultType": "complete", "tools": []}))
         ids.append(body["id"])
         if len(ids) == 1:
             return sse(": started\n\n")  # the stream ends without the response

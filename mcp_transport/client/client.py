@@ -13,7 +13,6 @@ the server sent them (list methods return the collected items of every page).
 
 from __future__ import annotations
 
-import contextvars
 import enum
 import logging
 import math
@@ -32,15 +31,7 @@ from ..errors import (
     UnsupportedProtocolVersion,
     UsageError,
 )
-from ..jsonrpc import (
-    INTERNAL_ERROR,
-    ErrorObject,
-    ErrorResponse,
-    Message,
-    Notification,
-    Request,
-    RequestId,
-)
+from ..jsonrpc import METHOD_NOT_FOUND, Message, Notification, Request, RequestId
 from ..protocol import (
     LATEST_LEGACY_VERSION,
     LATEST_VERSION,
@@ -52,9 +43,20 @@ from ..protocol import (
     META_SERVER_INFO,
     MODERN_VERSIONS,
     Era,
+    era_of,
 )
 from .calls import ServerCalls
-from .handlers import RequestHandler, default_capabilities, method_table
+from .era import (
+    ERA_CACHE,
+    HEADER_MISMATCH_CODES,
+    UNSUPPORTED_VERSION_CODES,
+    Verdict,
+    classify_probe_error,
+    is_era_error,
+    pick_version,
+    supported_versions,
+)
+from .handlers import RequestHandler, apply_schema_defaults, default_capabilities, method_table
 from .transport import StreamLost, Transport, transport_for
 
 if TYPE_CHECKING:
@@ -64,9 +66,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CLIENT_INFO",
+    "DEFAULT_PROBE_TIMEOUT",
     "DEFAULT_TIMEOUT",
+    "MAX_INPUT_ROUNDS",
     "Client",
     "ClientState",
+    "InputRequiredError",
     "NotificationCallback",
 ]
 
@@ -75,6 +80,11 @@ log = logging.getLogger("mcp_transport.client")
 # Seconds a request may wait for its response (progress extends it, up to 10x; digest §4.7).
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CLIENT_INFO: dict[str, Any] = {"name": "mcp_transport", "version": "0.1.0"}
+# era="auto": how long the server/discover probe may wait before the server is taken for a
+# legacy one that ignores unknown requests (stdio, digest §3.3). Covers a slow server start.
+DEFAULT_PROBE_TIMEOUT = 10.0
+# MRTR (digest §6.8): a server still asking for input after this many rounds is an error.
+MAX_INPUT_ROUNDS = 10
 
 NotificationCallback = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Called for every server notification other than progress: ``(method, params)``."""
@@ -86,31 +96,29 @@ class ClientState(enum.Enum):
     CLOSED = "closed"
 
 
-class _Call:
-    """One outbound request made through :meth:`Client.request`: its id once sent, and a
-    local failure the transport reported for it (a failed POST, a dead stream)."""
-
-    __slots__ = ("error", "id")
-
-    def __init__(self) -> None:
-        self.id: RequestId | None = None
-        self.error: Exception | None = None
-
-
-# The call being made by the current task: lets send() learn the id the dispatcher allocated.
-_CURRENT_CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("mcp_transport_call", default=None)
+class InputRequiredError(MCPError):
+    """A 2026-07-28 multi round-trip request (MRTR) could not be completed locally: the
+    server asked for input this client has no handler for, kept asking for more than
+    ``max_input_rounds`` rounds, or answered with a ``resultType`` this client does not know."""
 
 
 class Client(ServerCalls):
     """An MCP client. ``target`` is a URL (Streamable HTTP), a command list (stdio: the
     server runs as a subprocess), or a transport object.
 
-    ``era="legacy"`` (default) runs the ``initialize`` handshake; ``era="modern"`` speaks
-    2026-07-28, sending the ``_meta`` envelope on every request instead. ``timeout`` is the
-    default per-request timeout in seconds (None disables it). Handlers answer the server's
-    requests: ``sampling_handler`` (sampling/createMessage), ``elicitation_handler``
+    ``era="auto"`` (default) probes with a 2026-07-28 ``server/discover`` and speaks the
+    modern protocol if the server does, else falls back to the legacy ``initialize``
+    handshake (digest §2.B.9, §3.3); over HTTP the outcome is remembered per server URL for
+    the process. ``era="legacy"`` always runs the ``initialize`` handshake; ``era="modern"``
+    always speaks 2026-07-28, sending the ``_meta`` envelope on every request instead.
+    ``protocol_version`` pins the version (with ``era="auto"`` it picks the era too).
+    ``timeout`` is the default per-request timeout in seconds (None disables it);
+    ``probe_timeout`` bounds the auto probe. Handlers answer the server's requests:
+    ``sampling_handler`` (sampling/createMessage), ``elicitation_handler``
     (elicitation/create; schema defaults fill missing fields of an accepted answer) and
-    ``roots`` (roots/list); each one given is declared in the client capabilities.
+    ``roots`` (roots/list); each one given is declared in the client capabilities. They
+    serve both eras: legacy server->client requests, and modern ``input_required`` results
+    (MRTR), which ``Client`` fulfils and retries for you (at most ``max_input_rounds``).
     ``on_notification(method, params)`` sees the server's notifications (log messages with
     ``notifications/message``; ``log_level`` asks for them: logging/setLevel after a legacy
     handshake, the ``_meta`` logLevel on modern requests). The HTTP
@@ -120,7 +128,8 @@ class Client(ServerCalls):
     Raises :class:`~mcp_transport.errors.RemoteError` when the server answers with an
     error, :class:`~mcp_transport.errors.RequestTimeout`,
     :class:`~mcp_transport.errors.ConnectionClosed` or another
-    :class:`~mcp_transport.errors.TransportError` when no answer is possible, and
+    :class:`~mcp_transport.errors.TransportError` when no answer is possible,
+    :class:`InputRequiredError` when an MRTR request cannot be completed, and
     :class:`~mcp_transport.errors.UsageError` when used outside ``async with``.
     """
 
@@ -128,11 +137,13 @@ class Client(ServerCalls):
         self,
         target: str | Sequence[str] | Transport,
         *,
-        era: str = "legacy",
+        era: str = "auto",
         protocol_version: str | None = None,
         client_info: Mapping[str, Any] | None = None,
         capabilities: Mapping[str, Any] | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        probe_timeout: float = DEFAULT_PROBE_TIMEOUT,
+        max_input_rounds: int = MAX_INPUT_ROUNDS,
         sampling_handler: RequestHandler | None = None,
         elicitation_handler: RequestHandler | None = None,
         roots: Sequence[Mapping[str, Any]] | None = None,
@@ -145,22 +156,33 @@ class Client(ServerCalls):
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
     ) -> None:
-        if era not in ("legacy", "modern"):
-            # "auto" (probe server/discover, fall back to initialize) plugs into _handshake.
-            raise ValueError(f"era must be 'legacy' or 'modern', not {era!r}")
-        self.era = Era(era)
-        known = MODERN_VERSIONS if self.era is Era.MODERN else LEGACY_VERSIONS
-        if protocol_version is not None and protocol_version not in known:
-            raise ValueError(f"protocol_version {protocol_version!r} is not a {era} version ({', '.join(known)})")
-        self.requested_version = protocol_version or (LATEST_VERSION if self.era is Era.MODERN else LATEST_LEGACY_VERSION)
+        if era not in ("auto", "legacy", "modern"):
+            raise ValueError(f"era must be 'auto', 'legacy' or 'modern', not {era!r}")
+        if protocol_version is not None:
+            version_era = era_of(protocol_version)
+            if version_era is None or (era != "auto" and version_era.value != era):
+                known = {"legacy": LEGACY_VERSIONS, "modern": MODERN_VERSIONS}.get(era, LEGACY_VERSIONS + MODERN_VERSIONS)
+                raise ValueError(f"protocol_version {protocol_version!r} is not a {era} version ({', '.join(known)})")
+            era = version_era.value
+        self.mode = era  # what was asked for; self.era is what is spoken
+        # Until the auto probe decides, requests are modern (the probe is one).
+        self.era = Era.LEGACY if era == "legacy" else Era.MODERN
+        modern_pin = protocol_version if protocol_version in MODERN_VERSIONS else None
+        legacy_pin = protocol_version if protocol_version in LEGACY_VERSIONS else None
+        self.requested_version = modern_pin or legacy_pin or (LATEST_LEGACY_VERSION if era == "legacy" else LATEST_VERSION)
+        self._legacy_version = legacy_pin or LATEST_LEGACY_VERSION
         self.client_info = dict(client_info or DEFAULT_CLIENT_INFO)
         self.timeout = math.inf if timeout is None else timeout
+        self.probe_timeout = probe_timeout
+        self.max_input_rounds = max_input_rounds
         self.on_notification = on_notification
         self.log_level = log_level
         self._roots = [dict(r) for r in roots] if roots is not None else None
-        if capabilities is None:
-            capabilities = default_capabilities(self.era, sampling_handler, elicitation_handler, self._roots is not None)
-        self.capabilities = dict(capabilities)
+        self._sampling_handler = sampling_handler
+        self._elicitation_handler = elicitation_handler
+        self._user_capabilities = dict(capabilities) if capabilities is not None else None
+        self.capabilities: dict[str, Any] = {}
+        self._set_capabilities(Era.MODERN if era == "modern" else Era.LEGACY)
         self.methods = method_table(sampling_handler, elicitation_handler, self._list_roots if roots is not None else None)
         self.transport: Transport = transport_for(
             target, headers=headers, auth=auth, http_client=http_client, reconnect=reconnect, env=env, cwd=cwd
@@ -174,8 +196,17 @@ class Client(ServerCalls):
         self._dispatcher: Dispatcher | None = None
         self._stack: AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
-        self._calls: dict[RequestId, _Call] = {}
+        self._era_decided = era != "auto"
+        self._tools_listed = False  # modern HTTP: tools/list ran once (Mcp-Param-* schemas)
         self._managed = False  # opened by 'async with': __aexit__ exits the task group
+
+    def _set_capabilities(self, era: Era) -> None:
+        if self._user_capabilities is not None:
+            self.capabilities = dict(self._user_capabilities)
+        else:
+            self.capabilities = default_capabilities(
+                era, self._sampling_handler, self._elicitation_handler, self._roots is not None
+            )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -242,24 +273,139 @@ class Client(ServerCalls):
             self._dispatcher.close(reason)
 
     async def _handshake(self) -> None:
-        """Legacy: initialize + notifications/initialized. Modern: server/discover.
-        Also re-run by the HTTP transport when the server forgot the session (404)."""
-        if self.era is Era.MODERN:
-            self.protocol_version = self.requested_version
-            result = await self.request("server/discover")
-            self.server_capabilities = result.get("capabilities") or {}
-            self.server_info = (result.get("_meta") or {}).get(META_SERVER_INFO) or {}
-            self.instructions = result.get("instructions")
+        """Decide the era (``era="auto"``) and run its handshake: legacy initialize +
+        notifications/initialized, or modern server/discover. Also re-run by the HTTP
+        transport when the server forgot the session (404)."""
+        if self._era_decided:
+            await (self._modern_handshake() if self.era is Era.MODERN else self._legacy_handshake())
             return
-        params = {"protocolVersion": self.requested_version, "capabilities": self.capabilities, "clientInfo": self.client_info}
+        url = self._cache_url()
+        cached = ERA_CACHE.get(url) if url is not None else None
+        if cached is not None:
+            era, version = cached
+            self._decide(era, version)
+            try:
+                await (self._modern_handshake() if era is Era.MODERN else self._legacy_handshake())
+                return
+            except MCPError as exc:
+                if not is_era_error(exc):
+                    raise
+                # The server changed since we cached it: forget and probe again.
+                log.info("%s no longer speaks the cached %s era (%s); probing again", url, era.value, exc)
+                ERA_CACHE.forget(url)  # type: ignore[arg-type]
+                self._reset_transport()
+        await self._probe()
+        if url is not None and self.protocol_version is not None:
+            ERA_CACHE.put(url, self.era, self.protocol_version)
+
+    async def _probe(self) -> None:
+        """era="auto": send server/discover in the modern shape and read the outcome
+        (digest §2.B.9 for HTTP, §3.3 for stdio). Never keyed on a single error code."""
+        self._decide(Era.MODERN, self.requested_version, decided=False)
+        http = self._cache_url() is not None
+        for _ in range(2):
+            try:
+                result = await self._request_once("server/discover", None, self.probe_timeout, None)
+            except MCPError as exc:
+                verdict = classify_probe_error(exc, http=http)
+                log.debug("server/discover probe: %s -> %s", exc, verdict.value)
+                if verdict is Verdict.RAISE:
+                    raise
+                if verdict is Verdict.LEGACY:
+                    break
+                if verdict is Verdict.MODERN:
+                    self._decide(Era.MODERN, self.requested_version)
+                    self._apply_discover({})
+                    return
+                # RETRY_VERSION: a modern server that wants another version.
+                offered = supported_versions(getattr(exc, "data", None))
+                modern = pick_version(offered, MODERN_VERSIONS)
+                if modern is not None:
+                    self.requested_version = modern
+                    continue
+                legacy = pick_version(offered, LEGACY_VERSIONS)
+                if legacy is None:
+                    raise
+                self._legacy_version = legacy  # a dual-era server whose modern versions we lack
+                break
+            else:
+                # A DiscoverResult lists supportedVersions (required); anything else is a
+                # legacy server answering an unknown method loosely.
+                offered = result.get("supportedVersions")
+                if not isinstance(offered, list) or not pick_version(offered, MODERN_VERSIONS):
+                    legacy = pick_version(offered, LEGACY_VERSIONS) if isinstance(offered, list) else None
+                    if legacy is not None:
+                        self._legacy_version = legacy
+                    break  # it answered, but speaks no modern version we know
+                self._decide(Era.MODERN, self.requested_version)
+                self._apply_discover(result)
+                return
+        else:
+            raise UnsupportedProtocolVersion(
+                "the server keeps rejecting the protocol version it offered", {"requested": self.requested_version}
+            )
+        log.info("the server does not speak 2026-07-28; falling back to initialize")
+        self._reset_transport()
+        self._decide(Era.LEGACY, self._legacy_version)
+        await self._legacy_handshake()
+
+    def _decide(self, era: Era, version: str, *, decided: bool = True) -> None:
+        self.era = era
+        self._era_decided = decided
+        if era is Era.MODERN:
+            self.requested_version = version
+        else:
+            self._legacy_version = version
+        self._set_capabilities(era)
+
+    def _cache_url(self) -> str | None:
+        url = getattr(self.transport, "url", None)
+        return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+
+    def _reset_transport(self) -> None:
+        # Whatever the probe's answer carried (a stray Mcp-Session-Id) is not a session.
+        for name in ("session_id", "protocol_version"):
+            if getattr(self.transport, name, None) is not None:
+                setattr(self.transport, name, None)
+
+    async def _modern_handshake(self) -> None:
+        """server/discover: the server's identity and capabilities. A modern server may lack
+        it (404 / -32601); then we know nothing up front, and that is fine."""
+        try:
+            result = await self.request("server/discover")
+        except RemoteError as exc:
+            if exc.code != METHOD_NOT_FOUND:
+                raise
+            result = {}
+        self._apply_discover(result)
+
+    def _apply_discover(self, result: dict[str, Any]) -> None:
+        offered = result.get("supportedVersions")
+        if isinstance(offered, list) and offered and self.requested_version not in offered:
+            version = pick_version(offered, MODERN_VERSIONS)
+            if version is None:
+                raise UnsupportedProtocolVersion(
+                    f"the server supports {offered}, none of which this client speaks in the modern era",
+                    {"supported": offered, "requested": self.requested_version},
+                )
+            self.requested_version = version
+        self.protocol_version = self.requested_version
+        self.server_capabilities = result.get("capabilities") or {}
+        meta = result.get("_meta") if isinstance(result.get("_meta"), dict) else {}
+        self.server_info = meta.get(META_SERVER_INFO) or result.get("serverInfo") or {}
+        self.instructions = result.get("instructions")
+
+    async def _legacy_handshake(self) -> None:
+        params = {"protocolVersion": self._legacy_version, "capabilities": self.capabilities, "clientInfo": self.client_info}
         result = await self.request("initialize", params)
         version = result.get("protocolVersion")
         if version not in LEGACY_VERSIONS:
             raise UnsupportedProtocolVersion(
                 f"the server chose protocol version {version!r}, which this client does not speak",
-                {"supported": list(LEGACY_VERSIONS), "requested": self.requested_version},
+                {"supported": list(LEGACY_VERSIONS), "requested": self._legacy_version},
             )
         self.protocol_version = version
+        self.requested_version = version
         self.server_capabilities = result.get("capabilities") or {}
         self.server_info = result.get("serverInfo") or {}
         self.instructions = result.get("instructions")
@@ -286,31 +432,116 @@ class Client(ServerCalls):
     ) -> dict[str, Any]:
         """Send any request and return its result. ``timeout`` overrides the client's
         default for this call (``math.inf`` disables it); ``on_progress(progress, total,
-        message)`` receives the server's progress notifications."""
+        message)`` receives the server's progress notifications.
+
+        Modern era: an ``input_required`` result (MRTR) is fulfilled with the client's
+        handlers and the request retried (new id, ``inputResponses``, ``requestState``
+        echoed) until it completes; a -32022 is retried once with a version the server
+        supports; a lost response stream is retried once."""
+        if self.era is not Era.MODERN:
+            return await self._request_with_retries(method, params, timeout, on_progress)
+        if method == "tools/call":
+            await self._ensure_tool_schema(params)
+        base = dict(params or {})
+        round_params = base
+        for _ in range(self.max_input_rounds + 1):
+            result = await self._request_with_retries(method, round_params, timeout, on_progress)
+            result_type = result.get("resultType", "complete")
+            if result_type == "complete":
+                return result
+            if result_type != "input_required":
+                raise InputRequiredError(f"{method}: unknown resultType {result_type!r} in the server's result")
+            round_params = {**base, **await self._fulfil(method, result)}
+        raise InputRequiredError(f"{method}: the server still requires input after {self.max_input_rounds} rounds")
+
+    async def _fulfil(self, method: str, result: dict[str, Any]) -> dict[str, Any]:
+        """The MRTR fields of the retry for an ``input_required`` result: every input request
+        answered by our handlers, and ``requestState`` echoed as given (omitted if absent)."""
+        requests = result.get("inputRequests")
+        extra: dict[str, Any] = {}
+        if isinstance(requests, dict) and requests:
+            responses: dict[str, Any] = {}
+            for key, input_request in requests.items():
+                responses[key] = await self._answer_input(method, key, input_request)
+            extra["inputResponses"] = responses
+        if "requestState" in result:
+            extra["requestState"] = result["requestState"]
+        if not extra:
+            raise InputRequiredError(f"{method}: input_required result with neither inputRequests nor requestState")
+        return extra
+
+    async def _answer_input(self, method: str, key: str, input_request: Any) -> dict[str, Any]:
+        if not isinstance(input_request, dict) or not isinstance(input_request.get("method"), str):
+            raise InputRequiredError(f"{method}: input request {key!r} is malformed: {input_request!r}")
+        wanted = input_request["method"]
+        params = input_request.get("params") if isinstance(input_request.get("params"), dict) else {}
+        if wanted == "elicitation/create" and self._elicitation_handler is not None:
+            return apply_schema_defaults(params, await self._elicitation_handler(params))
+        if wanted == "sampling/createMessage" and self._sampling_handler is not None:
+            return await self._sampling_handler(params)
+        if wanted == "roots/list" and self._roots is not None:
+            return {"roots": await self._list_roots()}
+        raise InputRequiredError(f"{method}: the server asked for {wanted} (input {key!r}), which this client has no handler for")
+
+    async def _ensure_tool_schema(self, params: Mapping[str, Any] | None) -> None:
+        """Modern HTTP: Mcp-Param-* headers come from the tool's inputSchema; list the tools
+        once if this one is not known yet."""
+        schemas = getattr(self.transport, "tool_schemas", None)
+        name = (params or {}).get("name")
+        if schemas is None or self._tools_listed or not isinstance(name, str) or name in schemas:
+            return
         try:
-            return await self._request_once(method, params, timeout, on_progress)
-        except StreamLost as exc:
-            # 2026-07-28: a broken response stream loses the request; the client MUST send it
-            # again as a new request with a new id (digest §2.B.3). Once.
-            log.info("%s; sending %s again", exc, method)
-            return await self._request_once(method, params, timeout, on_progress)
+            await self.list_tools()
+        except MCPError as exc:  # headers are best effort here; the call itself decides
+            log.debug("could not list tools for the Mcp-Param headers of %r: %s", name, exc)
+        self._tools_listed = True
+
+    async def _request_with_retries(
+        self, method: str, params: Mapping[str, Any] | None, timeout: float | None, on_progress: ProgressCallback | None
+    ) -> dict[str, Any]:
+        retried: set[str] = set()
+        while True:
+            try:
+                return await self._request_once(method, params, timeout, on_progress)
+            except StreamLost as exc:
+                # 2026-07-28: a broken response stream loses the request; the client MUST send
+                # it again as a new request with a new id (digest §2.B.3). Once.
+                if "lost" in retried:
+                    raise
+                retried.add("lost")
+                log.info("%s; sending %s again", exc, method)
+            except RemoteError as exc:
+                if self.era is not Era.MODERN:
+                    raise
+                if exc.code in UNSUPPORTED_VERSION_CODES and "version" not in retried:
+                    # Retry with a mutually supported version (digest §5.B.3). Once.
+                    version = pick_version(supported_versions(exc.data), MODERN_VERSIONS)
+                    if version is None:
+                        raise
+                    retried.add("version")
+                    log.info("%s rejected protocol version %s; retrying with %s", method, self.requested_version, version)
+                    self.requested_version = version
+                    if self.protocol_version is not None:
+                        self.protocol_version = version
+                elif (
+                    exc.code in HEADER_MISMATCH_CODES
+                    and method == "tools/call"
+                    and "mcp-param" in exc.message.lower()
+                    and "headers" not in retried
+                    and getattr(self.transport, "tool_schemas", None) is not None
+                ):
+                    # Our cached inputSchema is stale: refresh tools/list, retry once (§2.B.5).
+                    retried.add("headers")
+                    log.info("%s: %s; refreshing tools/list and retrying", method, exc.message)
+                    await self.list_tools()
+                else:
+                    raise
 
     async def _request_once(
         self, method: str, params: Mapping[str, Any] | None, timeout: float | None, on_progress: ProgressCallback | None
     ) -> dict[str, Any]:
         dispatcher = self._require_open(method)
-        call = _Call()
-        token = _CURRENT_CALL.set(call)
-        try:
-            return await dispatcher.request(method, self._with_envelope(params), timeout=timeout, on_progress=on_progress)
-        except RemoteError:
-            if call.error is not None:
-                raise call.error from None
-            raise
-        finally:
-            _CURRENT_CALL.reset(token)
-            if call.id is not None:
-                self._calls.pop(call.id, None)
+        return await dispatcher.request(method, self._with_envelope(params), timeout=timeout, on_progress=on_progress)
 
     async def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
         """Send a notification. Bounded by the client's default timeout (RequestTimeout)."""
@@ -340,13 +571,7 @@ class Client(ServerCalls):
         return out
 
     async def _send(self, message: Message, related_to: RequestId | None) -> None:
-        if isinstance(message, Request):
-            call = _CURRENT_CALL.get()
-            if call is not None and call.id is None:
-                call.id = message.id
-                self._calls[message.id] = call
-            await self.transport.send(message, related_to)
-        elif isinstance(message, Notification):
+        if isinstance(message, (Request, Notification)):
             await self.transport.send(message, related_to)
         else:
             # Our answer to a server request: a failure here must not crash the handler task.
@@ -356,14 +581,10 @@ class Client(ServerCalls):
                 log.warning("could not send the response to server request %r: %s", message.id, exc)
 
     async def _request_failed(self, request_id: RequestId, error: Exception) -> None:
-        """The transport lost a request (failed POST, dead stream): fail that call with
-        ``error``. It travels through the dispatcher as an error response, and request()
-        re-raises the local error, so it is never mistaken for the server's answer."""
-        call = self._calls.get(request_id)
-        if call is None or self._dispatcher is None:
-            return
-        call.error = error
-        await self._dispatcher.receive(ErrorResponse(request_id, ErrorObject(INTERNAL_ERROR, str(error))))
+        """The transport lost a request (failed POST, dead stream): its caller gets
+        ``error`` itself, never something mistakable for the server's answer."""
+        if self._dispatcher is not None:
+            self._dispatcher.fail(request_id, error)
 
     async def set_roots(self, roots: Sequence[Mapping[str, Any]]) -> None:
         """Replace the roots served to roots/list and tell the server they changed."""

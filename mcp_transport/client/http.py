@@ -225,7 +225,9 @@ class HTTPTransport:
                 await self._resume(request, parser)
         else:
             await response.aread()
-            raise TransportError(f"{request.method}: unexpected Content-Type {content_type!r} (HTTP {response.status_code})")
+            error = TransportError(f"{request.method}: unexpected Content-Type {content_type!r} (HTTP {response.status_code})")
+            error.status = response.status_code  # type: ignore[attr-defined]
+            raise error
 
     async def _deliver(self, body: bytes | str, answer_id: RequestId | None) -> bool:
         """Hand every message in a JSON body or SSE data field to the dispatcher. True if
@@ -415,6 +417,8 @@ class HTTPTransport:
         return headers
 
     def _note_session(self, response: httpx.Response, request: Request) -> None:
+        if _is_modern(request):
+            return  # 2026-07-28 has no sessions: a stray Mcp-Session-Id is ignored (digest §2.B.6)
         session = response.headers.get("mcp-session-id")
         if session and (request.method == "initialize" or self.session_id is None):
             self.session_id = session

@@ -45,7 +45,14 @@ _HTTPX_ERRORS: tuple[tuple[type[httpx.HTTPError], type[MCPError]], ...] = (
 
 def status_error(response: httpx.Response, what: str, url: str, session_id: str | None) -> MCPError:
     """An HTTP error status as our error: the JSON-RPC error in the body when there is
-    one (the server's own words), else a TransportError naming the status."""
+    one (the server's own words), else a TransportError naming the status. The error's
+    ``status`` attribute is the HTTP status (era detection reads it, digest §2.B.9)."""
+    error = _status_error(response, what, url, session_id)
+    error.status = response.status_code  # type: ignore[attr-defined]
+    return error
+
+
+def _status_error(response: httpx.Response, what: str, url: str, session_id: str | None) -> MCPError:
     status = response.status_code
     try:
         parsed = jsonrpc.parse(response.content)

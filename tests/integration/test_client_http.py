@@ -30,7 +30,7 @@ async def sample(params: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("mode", ["auto", "json", "sse"])
 async def test_round_trip(mode: str, http_server: Callable[..., str]) -> None:
     url = http_server(everything, response_mode=mode)
-    async with Client(url) as client:
+    async with Client(url, era="legacy") as client:
         assert client.protocol_version == "2025-11-25"
         assert client.transport.session_id  # type: ignore[attr-defined]
         names = {tool["name"] for tool in await client.list_tools()}
@@ -54,7 +54,7 @@ async def test_progress_and_logging(mode: str, http_server: Callable[..., str]) 
         if method == "notifications/message":
             logs.append(params["data"])
 
-    async with Client(url, on_notification=on_notification) as client:
+    async with Client(url, on_notification=on_notification, era="legacy") as client:
         await client.call_tool("progress_stream", {"count": 5}, on_progress=on_progress)
         await client.call_tool("test_tool_with_logging", {})
     assert progress == [1, 2, 3, 4, 5]
@@ -64,7 +64,7 @@ async def test_progress_and_logging(mode: str, http_server: Callable[..., str]) 
 async def test_elicitation_sampling_and_roots(http_server: Callable[..., str]) -> None:
     url = http_server(everything)
     roots = [{"uri": "file:///work", "name": "work"}]
-    async with Client(url, elicitation_handler=accept_defaults, sampling_handler=sample, roots=roots) as client:
+    async with Client(url, elicitation_handler=accept_defaults, sampling_handler=sample, roots=roots, era="legacy") as client:
         text = (await client.call_tool("test_elicitation_sep1034_defaults", {}))["content"][0]["text"]
         assert '"name": "John Doe"' in text and '"verified": true' in text
         assert (await client.call_tool("test_sampling", {"prompt": "hi"}))["content"][0]["text"] == "LLM response: echo: hi"
@@ -73,7 +73,7 @@ async def test_elicitation_sampling_and_roots(http_server: Callable[..., str]) -
 
 async def test_unhandled_server_request_gets_an_error_not_silence(http_server: Callable[..., str]) -> None:
     # Declares sampling but registers no handler: the request must get -32601, not silence.
-    async with Client(http_server(everything), capabilities={"sampling": {}}) as client:
+    async with Client(http_server(everything), capabilities={"sampling": {}}, era="legacy") as client:
         with anyio.fail_after(10):
             result = await client.call_tool("test_sampling", {"prompt": "hi"})
         assert result.get("isError") is True
@@ -87,7 +87,7 @@ async def test_get_stream_delivers_resource_updates(http_server: Callable[..., s
         if method == "notifications/resources/updated":
             updated.set()
 
-    async with Client(http_server(everything), on_notification=on_notification) as client:
+    async with Client(http_server(everything), on_notification=on_notification, era="legacy") as client:
         with anyio.fail_after(10):
             while client.channel_state is not ChannelState.CONNECTED:
                 await anyio.sleep(0.02)
@@ -97,13 +97,13 @@ async def test_get_stream_delivers_resource_updates(http_server: Callable[..., s
 
 
 async def test_server_closed_stream_is_resumed(http_server: Callable[..., str]) -> None:
-    async with Client(http_server(everything, retry_ms=100)) as client:
+    async with Client(http_server(everything, retry_ms=100), era="legacy") as client:
         result = await client.call_tool("test_reconnection", {})
         assert result["content"][0]["text"] == "Reconnection test completed successfully"
 
 
 async def test_get_stream_absent_is_not_an_error(http_server: Callable[..., str]) -> None:
-    async with Client(http_server(everything, get_stream=False)) as client:
+    async with Client(http_server(everything, get_stream=False), era="legacy") as client:
         await client.ping()
         with anyio.fail_after(5):
             while client.channel_state is ChannelState.CONNECTED:
@@ -114,7 +114,7 @@ async def test_get_stream_absent_is_not_an_error(http_server: Callable[..., str]
 async def test_user_supplied_http_client_with_asgi_transport() -> None:
     app = http_app(everything, response_mode="json")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app)) as http:
-        async with Client("http://testserver/mcp", http_client=http, headers={"X-Test": "1"}) as client:
+        async with Client("http://testserver/mcp", http_client=http, headers={"X-Test": "1"}, era="legacy") as client:
             client.transport.open_get_stream = False  # type: ignore[attr-defined]
             assert (await client.call_tool("echo", {"text": "in-process"}))["content"][0]["text"] == "in-process"
         assert not http.is_closed  # the user's client is the user's to close
@@ -123,7 +123,7 @@ async def test_user_supplied_http_client_with_asgi_transport() -> None:
 async def test_restart_reinitializes_transparently() -> None:
     server = our_server().start()
     try:
-        async with Client(server.url) as client:
+        async with Client(server.url, era="legacy") as client:
             before = client.transport.session_id  # type: ignore[attr-defined]
             await client.call_tool("echo", {"text": "one"})
             server.stop()
@@ -138,7 +138,7 @@ async def test_killed_server_fails_pending_calls_fast() -> None:
     server = our_server().start()
     failures: list[BaseException] = []
     try:
-        async with Client(server.url, timeout=60) as client:
+        async with Client(server.url, timeout=60, era="legacy") as client:
 
             async def call() -> None:
                 try:
@@ -176,7 +176,7 @@ async def test_modern_era_over_http(http_server: Callable[..., str]) -> None:
 
 async def test_fifty_concurrent_calls_on_one_session(http_server: Callable[..., str]) -> None:
     results: dict[int, Any] = {}
-    async with Client(http_server(everything, response_mode="sse")) as client:
+    async with Client(http_server(everything, response_mode="sse"), era="legacy") as client:
 
         async def call(i: int) -> None:
             results[i] = (await client.call_tool("add", {"a": i, "b": 1}))["structuredContent"]["result"]
@@ -189,7 +189,7 @@ async def test_fifty_concurrent_calls_on_one_session(http_server: Callable[..., 
 
 async def test_close_deletes_the_session(http_server: Callable[..., str]) -> None:
     url = http_server(everything)
-    async with Client(url) as client:
+    async with Client(url, era="legacy") as client:
         session = client.transport.session_id  # type: ignore[attr-defined]
         version = client.protocol_version
     headers = {"Mcp-Session-Id": session, "MCP-Protocol-Version": version, "Accept": "application/json, text/event-stream"}

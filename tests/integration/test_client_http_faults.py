@@ -53,7 +53,7 @@ async def test_stream_closed_mid_call_resumes_and_delivers_the_result_once(fault
         progress.append(value)
 
     transport = RecordingHTTP(faulty.url)
-    async with Client(transport, timeout=10) as client:
+    async with Client(transport, timeout=10, era="legacy") as client:
         result = await client.call_tool("drop", {}, on_progress=on_progress)
         assert result["content"][0]["text"].startswith("resumed after")
         assert progress == [1, 2]
@@ -64,7 +64,7 @@ async def test_stream_closed_mid_call_resumes_and_delivers_the_result_once(fault
 
 
 async def test_stream_without_event_ids_fails_fast(faulty: ServerProcess) -> None:
-    async with Client(faulty.url, timeout=30) as client:
+    async with Client(faulty.url, timeout=30, era="legacy") as client:
         started = time.monotonic()
         with pytest.raises(ConnectionClosed, match="no event id"):
             await client.call_tool("noid", {})
@@ -72,7 +72,7 @@ async def test_stream_without_event_ids_fails_fast(faulty: ServerProcess) -> Non
 
 
 async def test_server_that_never_answers_times_out(faulty: ServerProcess) -> None:
-    async with Client(faulty.url, timeout=30) as client:
+    async with Client(faulty.url, timeout=30, era="legacy") as client:
         started = time.monotonic()
         with pytest.raises(RequestTimeout):
             await client.call_tool("hang", {}, timeout=0.5)
@@ -94,7 +94,7 @@ async def test_silent_tcp_server_times_out_the_handshake() -> None:
         tg.start_soon(listener.serve, swallow)
         started = time.monotonic()
         with pytest.raises(RequestTimeout):
-            async with Client(f"http://127.0.0.1:{port}/mcp", timeout=0.5):
+            async with Client(f"http://127.0.0.1:{port}/mcp", timeout=0.5, era="legacy"):
                 pass
         assert time.monotonic() - started < 5
         tg.cancel_scope.cancel()
@@ -103,14 +103,14 @@ async def test_silent_tcp_server_times_out_the_handshake() -> None:
 async def test_nothing_listening_is_a_connect_error() -> None:
     started = time.monotonic()
     with pytest.raises(ConnectError):
-        async with Client(f"http://127.0.0.1:{free_port()}/mcp", timeout=10):
+        async with Client(f"http://127.0.0.1:{free_port()}/mcp", timeout=10, era="legacy"):
             pass
     assert time.monotonic() - started < 5
 
 
 async def test_close_with_requests_pending_resolves_them(faulty: ServerProcess) -> None:
     outcomes: list[BaseException] = []
-    async with Client(faulty.url, timeout=60) as client:
+    async with Client(faulty.url, timeout=60, era="legacy") as client:
 
         async def call() -> None:
             try:
@@ -139,7 +139,7 @@ async def test_get_stream_reconnects_then_fails_observably(faulty: ServerProcess
 
     url = faulty.url.replace("/mcp", "/flaky/mcp")
     policy = ReconnectPolicy(max_attempts=3, initial_delay=0.05, max_delay=0.2)
-    async with Client(url, reconnect=policy, on_notification=on_notification) as client:
+    async with Client(url, reconnect=policy, on_notification=on_notification, era="legacy") as client:
         with anyio.fail_after(10):
             await changed.wait()
             while client.channel_state is not ChannelState.FAILED:

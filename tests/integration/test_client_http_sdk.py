@@ -43,7 +43,7 @@ async def sample(params: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("mode", ["sse", "json"])
 async def test_list_call_ping(mode: str, sse_server: ServerProcess, json_server: ServerProcess) -> None:
     server = sse_server if mode == "sse" else json_server
-    async with Client(server.url) as client:
+    async with Client(server.url, era="legacy") as client:
         assert client.protocol_version == "2025-11-25"
         assert client.transport.session_id  # type: ignore[attr-defined]
         assert {"add", "echo", "countdown", "ask_user", "sample"} <= {t["name"] for t in await client.list_tools()}
@@ -57,7 +57,7 @@ async def test_progress_on_the_post_stream(sse_server: ServerProcess) -> None:
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append((progress, total))
 
-    async with Client(sse_server.url) as client:
+    async with Client(sse_server.url, era="legacy") as client:
         result = await client.call_tool("countdown", {"steps": 4}, on_progress=on_progress)
     assert result["content"][0]["text"] == "counted 4"
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
@@ -65,7 +65,7 @@ async def test_progress_on_the_post_stream(sse_server: ServerProcess) -> None:
 
 async def test_elicitation_and_sampling(sse_server: ServerProcess) -> None:
     # (The SDK's JSON mode has no back-channel for server->client requests.)
-    async with Client(sse_server.url, elicitation_handler=elicit, sampling_handler=sample) as client:
+    async with Client(sse_server.url, elicitation_handler=elicit, sampling_handler=sample, era="legacy") as client:
         assert (await client.call_tool("ask_user", {}))["content"][0]["text"] == "accept: Grace/36"
         assert (await client.call_tool("sample", {"prompt": "hi"}))["content"][0]["text"] == "model said: HI"
 
@@ -79,7 +79,7 @@ async def test_get_stream_delivers_unrelated_notifications(sse_server: ServerPro
         if method == "notifications/tools/list_changed":
             arrived.set()
 
-    async with Client(sse_server.url, on_notification=on_notification) as client:
+    async with Client(sse_server.url, on_notification=on_notification, era="legacy") as client:
         with anyio.fail_after(10):
             while client.channel_state is not ChannelState.CONNECTED:
                 await anyio.sleep(0.02)
@@ -92,7 +92,7 @@ async def test_get_stream_delivers_unrelated_notifications(sse_server: ServerPro
 async def test_restart_reinitializes_transparently() -> None:
     server = sdk_server().start()
     try:
-        async with Client(server.url) as client:
+        async with Client(server.url, era="legacy") as client:
             first_session = client.transport.session_id  # type: ignore[attr-defined]
             assert (await client.call_tool("echo", {"text": "before"}))["content"][0]["text"] == "before"
             server.stop()
@@ -108,7 +108,7 @@ async def test_killed_server_fails_pending_calls_fast() -> None:
     server = sdk_server().start()
     outcomes: list[BaseException] = []
     try:
-        async with Client(server.url, timeout=60) as client:
+        async with Client(server.url, timeout=60, era="legacy") as client:
 
             async def call() -> None:
                 try:

@@ -142,7 +142,7 @@ async def test_oversized_line_gets_clear_error_and_server_keeps_going() -> None:
 
 async def test_cancelling_a_running_tool() -> None:
     transport = RecordingProcess(SERVER, cwd=str(REPO))
-    async with Client(transport) as c:
+    async with Client(transport, era="legacy") as c:
         with anyio.move_on_after(0.5):
             await c.call_tool("sleep", {"seconds": 1.5})
             pytest.fail("the call should have been cancelled")
@@ -210,7 +210,7 @@ async def test_server_exit_mid_request_fails_fast() -> None:
         "    elif msg.get('method') == 'tools/call':\n"
         "        sys.exit(3)\n"
     )
-    async with Client([sys.executable, "-c", script], timeout=60) as c:
+    async with Client([sys.executable, "-c", script], timeout=60, era="legacy") as c:
         with anyio.fail_after(10):
             with pytest.raises(ConnectionClosed) as info:
                 await c.call_tool("anything", {})
@@ -289,7 +289,7 @@ PAGED_SERVER = (
 
 
 async def test_list_methods_follow_next_cursor() -> None:
-    async with Client([sys.executable, "-c", PAGED_SERVER], cwd=str(REPO)) as c:
+    async with Client([sys.executable, "-c", PAGED_SERVER], cwd=str(REPO), era="legacy") as c:
         assert [t["name"] for t in await c.list_tools()] == [f"tool{i}" for i in range(5)]
 
 

@@ -36,7 +36,7 @@ async def test_our_client_lists_and_calls_tools_on_an_sdk_server() -> None:
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         progress.append(value)
 
-    async with Client(SDK_SERVER, cwd=str(REPO)) as client:
+    async with Client(SDK_SERVER, era="legacy", cwd=str(REPO)) as client:
         assert client.server_info["name"] == "sdk-interop"
         assert {"add", "echo", "countdown"} <= {tool["name"] for tool in await client.list_tools()}
         result = await client.call_tool("add", {"a": 20, "b": 22})
