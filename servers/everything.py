@@ -241,6 +241,165 @@ async def list_client_roots(ctx: Context) -> str:
     return "\n".join(f"{r.name or r.uri}: {r.uri}" for r in roots) or "The client shares no roots."
 
 
+# -- 2026-07-28: input across rounds (MRTR) ------------------------------------------------------
+#
+# A modern server cannot send the client a request: an input call ends the round with
+# resultType "input_required", and the client retries with the answers. The handler runs
+# again from the top, and each input call returns its answer (matched by `key`). The same
+# code serves a legacy session with real server->client requests.
+
+
+class NameForm(BaseModel):
+    name: str
+
+
+@server.tool()
+async def test_input_required_result_elicitation(ctx: Context) -> str:
+    """Ask for the user's name, then greet them."""
+    answer = await ctx.elicit("What is your name?", NameForm, key="user_name")
+    return f"Hello, {answer.data.name}!" if answer.accepted else f"No name given ({answer.action})."
+
+
+@server.tool()
+async def test_input_required_result_sampling(ctx: Context) -> str:
+    """Ask the client's model a question."""
+    answer = await ctx.sample("What is the capital of France?", max_tokens=100, key="capital_question")
+    return f"The model says: {answer.text}"
+
+
+@server.tool()
+async def test_input_required_result_list_roots(ctx: Context) -> str:
+    """List the client's roots."""
+    roots = await ctx.list_roots(key="client_roots")
+    return "Client roots: " + (", ".join(r.uri for r in roots) or "none")
+
+
+@server.tool()
+async def test_input_required_result_request_state(ctx: Context) -> str:
+    """Carry application state across rounds (sealed in requestState), then confirm."""
+    if ctx.request_state is None:
+        ctx.request_state = {"step": "confirm"}
+    await ctx.elicit("Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}}}, key="confirm")
+    return "state-ok" if ctx.request_state == {"step": "confirm"} else "state-lost"
+
+
+@server.tool()
+async def test_input_required_result_multiple_inputs(ctx: Context) -> str:
+    """Ask for three inputs in one round (ask_all)."""
+    name, greeting, roots = await ctx.ask_all(
+        ctx.elicit("What is your name?", NameForm, key="user_name"),
+        ctx.sample("Say hello", max_tokens=50, key="greeting"),
+        ctx.list_roots(key="client_roots"),
+    )
+    return f"{(name.content or {}).get('name')}: {greeting.text} ({len(roots)} roots)"
+
+
+class ColorForm(BaseModel):
+    color: str
+
+
+@server.tool()
+async def test_input_required_result_multi_round(ctx: Context) -> str:
+    """Two rounds: the name, then the favourite colour."""
+    name = (await ctx.elicit("What is your name?", NameForm, key="step1")).content or {}
+    color = (await ctx.elicit("What is your favourite colour?", ColorForm, key="step2")).content or {}
+    return f"{name.get('name')} likes {color.get('color')}"
+
+
+@server.tool()
+async def test_input_required_result_tampered_state(ctx: Context) -> str:
+    """Confirm once; a modified requestState is refused (-32602)."""
+    await ctx.elicit("Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}}}, key="confirm")
+    return "confirmed"
+
+
+@server.tool()
+async def test_input_required_result_capabilities(ctx: Context) -> str:
+    """Ask only for what this client declared it can answer."""
+    asks = []
+    if ctx.peer is not None and ctx.peer.has_capability("elicitation"):
+        asks.append(ctx.elicit("What is your name?", NameForm, key="user_name"))
+    if ctx.peer is not None and ctx.peer.has_capability("sampling"):
+        asks.append(ctx.sample("Say hello", max_tokens=50, key="greeting"))
+    answers = await ctx.ask_all(*asks)
+    return f"answered {len(answers)} input(s)"
+
+
+@server.prompt()
+async def test_input_required_result_prompt(ctx: Context) -> str:
+    """A prompt that asks the user for context first."""
+    answer = await ctx.elicit("What context should the prompt use?", {"type": "object", "properties": {"context": {"type": "string"}}}, key="user_context")
+    return f"Use this context: {(answer.content or {}).get('context', 'none')}"
+
+
+# -- 2026-07-28 diagnostics (server-stateless, http-custom-header-server-validation) -------------
+
+
+@server.tool()
+async def test_missing_capability(ctx: Context) -> str:
+    """Needs sampling: a client that did not declare it gets -32021."""
+    answer = await ctx.sample("Hello?", max_tokens=10)
+    return answer.text
+
+
+@server.tool()
+async def test_streaming_elicitation(ctx: Context) -> str:
+    """Report progress, then ask for input: the stream carries notifications and the
+    input_required result, never a request."""
+    await ctx.report_progress(1, 2)
+    answer = await ctx.elicit("What is your name?", NameForm, key="user_name")
+    return f"Hello, {answer.data.name}!"
+
+
+@server.tool()
+async def test_logging_tool(ctx: Context) -> str:
+    """Log at info: sent only if the request opted in (_meta logLevel, or setLevel)."""
+    await ctx.info("test_logging_tool ran")
+    return "logged"
+
+
+async def dynamic_tool() -> str:
+    """A tool that test_trigger_tool_change adds and removes."""
+    return "dynamic"
+
+
+@server.tool()
+async def test_trigger_tool_change() -> str:
+    """Add or remove `dynamic_tool`: listeners get tools/list_changed."""
+    if "dynamic_tool" in server.tools:
+        server.remove_tool("dynamic_tool")
+        return "removed dynamic_tool"
+    server.tool()(dynamic_tool)
+    return "added dynamic_tool"
+
+
+def dynamic_prompt() -> str:
+    """A prompt that test_trigger_prompt_change adds and removes."""
+    return "A dynamic prompt."
+
+
+@server.tool()
+async def test_trigger_prompt_change() -> str:
+    """Add or remove `dynamic_prompt`: listeners get prompts/list_changed."""
+    if "dynamic_prompt" in server.prompts:
+        server.remove_prompt("dynamic_prompt")
+        return "removed dynamic_prompt"
+    server.prompt()(dynamic_prompt)
+    return "added dynamic_prompt"
+
+
+@server.tool(
+    input_schema={
+        "type": "object",
+        "properties": {"region": {"type": "string", "description": "Where to run", "x-mcp-header": "Region"}},
+        "required": ["region"],
+    }
+)
+async def test_x_mcp_header(region: str) -> str:
+    """Echo `region`, which HTTP clients mirror in the Mcp-Param-Region header (SEP-2243)."""
+    return f"region: {region}"
+
+
 # -- a raw JSON Schema, served verbatim ----------------------------------------------------------
 
 CONTACT_SCHEMA = {

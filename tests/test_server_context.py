@@ -174,12 +174,12 @@ async def test_client_error_becomes_a_tool_error() -> None:
     assert result["isError"] is True and "User rejected" in result["content"][0]["text"]
 
 
-async def test_modern_era_asks_are_refused_until_mrtr() -> None:
+async def test_modern_era_asks_through_mrtr_not_requests() -> None:
     async with MemoryClient.connect(make_server(), initialize=False) as client:
         result = await client.modern_request("tools/call", {"name": "ask", "arguments": {"question": "q"}}, capabilities=ALL)
         assert client.requests == []  # never a server->client request in the modern era
-    assert result["isError"] is True and "MRTR" in result["content"][0]["text"]
-    assert result["resultType"] == "complete"
+    assert result["resultType"] == "input_required"
+    assert [r["method"] for r in result["inputRequests"].values()] == ["sampling/createMessage"]
 
 
 async def test_log_levels_filter_notifications() -> None:

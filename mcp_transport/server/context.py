@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from anyio.abc import TaskGroup
 from pydantic import BaseModel
 
-from ..dispatcher import RequestContext
+from ..dispatcher import Dispatcher, RequestContext
 from ..errors import MissingClientCapability, UsageError
-from ..jsonrpc import Message, RequestId
+from ..jsonrpc import Message, Request, RequestId
+from ..mrtr import InputRequired, Round
 from ..protocol import LOG_LEVELS, Era, Lifecycle, PeerState
 from .client_features import ElicitResult, Root, SamplingResult, elicitation_schema, sampling_messages
 
@@ -47,9 +48,13 @@ class ServerConnection:
 class ServerRequestContext(RequestContext):
     """The dispatcher's per-request context plus the protocol state this request runs under."""
 
-    __slots__ = ("state",)
+    __slots__ = ("round", "state")
 
-    state: PeerState | None
+    def __init__(self, dispatcher: Dispatcher, request: Request, peer: Any) -> None:
+        super().__init__(dispatcher, request, peer)
+        self.state: PeerState | None = None
+        # The MRTR round of a modern tools/call, prompts/get or resources/read (else None).
+        self.round: Round | None = None
 
     @property
     def connection(self) -> ServerConnection:
@@ -62,8 +67,16 @@ class Context:
 
     Elicitation, sampling and roots are requests to the client. In the legacy era they are
     real server->client JSON-RPC requests on this request's stream; the 2026-07-28 era asks
-    through MRTR instead (see :meth:`_ask`). Each checks first that the client declared the
-    capability and raises :class:`MissingClientCapability` (-32021) if it did not.
+    through MRTR instead (see :meth:`_ask`): the handler is re-run from the top on each
+    round and every input call returns the answer the client gave in an earlier round, so
+    one code path serves both eras. Write handlers so that re-running them is harmless
+    (side effects after the input calls, or guarded with :attr:`request_state`). Each input
+    call checks first that the client declared the capability and raises
+    :class:`MissingClientCapability` (-32021) if it did not.
+
+    ``key=`` names an input request in the modern era (the key of ``inputRequests``); by
+    default keys are numbered in call order, which is stable as long as the handler asks in
+    the same order each round.
     """
 
     __slots__ = ("_request", "server")
@@ -129,7 +142,7 @@ class Context:
 
     # -- asking the client -------------------------------------------------------------------
 
-    async def elicit(self, message: str, schema: type[BaseModel] | dict[str, Any]) -> ElicitResult[Any]:
+    async def elicit(self, message: str, schema: type[BaseModel] | dict[str, Any], *, key: str | None = None) -> ElicitResult[Any]:
         """Ask the user to fill in a form (``elicitation/create``, form mode).
 
         ``schema`` is a pydantic model (flat: str, int, float, bool, enums, lists of enums;
@@ -139,14 +152,17 @@ class Context:
         params = {"mode": "form", "message": message, "requestedSchema": elicitation_schema(schema)}
         if self.peer is not None and self.peer.protocol_version < "2025-11-25":
             del params["mode"]  # 2025-06-18 knows only forms, and no mode field
-        result = await self._ask("elicitation/create", params, "elicitation")
+        result = await self._ask("elicitation/create", params, "elicitation", key=key)
         return ElicitResult.from_wire(result, schema)
 
-    async def elicit_url(self, message: str, url: str, elicitation_id: str | None = None) -> ElicitResult[Any]:
+    async def elicit_url(self, message: str, url: str, elicitation_id: str | None = None, *, key: str | None = None) -> ElicitResult[Any]:
         """Send the user to ``url`` (``elicitation/create``, URL mode, 2025-11-25+): for
-        interactions that must not pass through the client, such as a sign-in."""
-        params = {"mode": "url", "message": message, "url": url, "elicitationId": elicitation_id or uuid.uuid4().hex}
-        result = await self._ask("elicitation/create", params, "elicitation", mode="url")
+        interactions that must not pass through the client, such as a sign-in. (2026-07-28:
+        no elicitation id; the client retries once the user is done.)"""
+        params = {"mode": "url", "message": message, "url": url}
+        if self.era is Era.LEGACY:
+            params["elicitationId"] = elicitation_id or uuid.uuid4().hex
+        result = await self._ask("elicitation/create", params, "elicitation", mode="url", key=key)
         return ElicitResult.from_wire(result)
 
     async def sample(
@@ -159,11 +175,12 @@ class Context:
         stop_sequences: list[str] | None = None,
         model_preferences: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
+        key: str | None = None,
     ) -> SamplingResult:
         """Ask the client's language model for a completion (``sampling/createMessage``).
         ``messages`` is a string (one user message) or a list of ``{role, content}``."""
         params: dict[str, Any] = {"messages": sampling_messages(messages), "maxTokens": max_tokens}
-        for key, value in (
+        for field, value in (
             ("systemPrompt", system_prompt),
             ("temperature", temperature),
             ("stopSequences", stop_sequences),
@@ -171,12 +188,12 @@ class Context:
             ("metadata", metadata),
         ):
             if value is not None:
-                params[key] = value
-        return SamplingResult.from_wire(await self._ask("sampling/createMessage", params, "sampling"))
+                params[field] = value
+        return SamplingResult.from_wire(await self._ask("sampling/createMessage", params, "sampling", key=key))
 
-    async def list_roots(self) -> list[Root]:
+    async def list_roots(self, *, key: str | None = None) -> list[Root]:
         """The directories and files the client exposes (``roots/list``)."""
-        result = await self._ask("roots/list", None, "roots")
+        result = await self._ask("roots/list", None, "roots", key=key)
         return [Root.from_wire(r) for r in result.get("roots", []) if isinstance(r, dict)]
 
     async def read_resource(self, uri: str) -> list[dict[str, Any]]:
@@ -189,8 +206,58 @@ class Context:
         be closed early (stdio, JSON responses)."""
         self._request.close_stream()
 
+    async def ask_all(self, *calls: Awaitable[Any]) -> list[Any]:
+        """Ask for several inputs at once and return their answers in order:
+
+            name, roots = await ctx.ask_all(ctx.elicit("Name?", Form, key="name"), ctx.list_roots())
+
+        2026-07-28: every missing input goes into one ``input_required`` round instead of one
+        round each. Legacy: the requests are sent to the client one after the other.
+        """
+        results: list[Any] = []
+        missing = False
+        for index, call in enumerate(calls):
+            try:
+                results.append(await call)
+            except InputRequired:
+                missing = True
+                results.append(None)
+            except BaseException:
+                for pending in calls[index + 1 :]:
+                    close = getattr(pending, "close", None)
+                    if close is not None:
+                        close()
+                raise
+        if missing:
+            assert self._request.round is not None
+            raise InputRequired(dict(self._request.round.asked))
+        return results
+
+    @property
+    def request_state(self) -> Any:
+        """Application state carried across MRTR rounds (JSON-serialisable; None at first).
+
+        2026-07-28: set it before an input call and it comes back on the retry, sealed in
+        ``requestState`` (integrity-protected, so the client cannot alter it). Legacy: a
+        plain value that lasts this request, so the same handler code works in both eras.
+        """
+        current = self._request.round
+        return current.app_state if current is not None else None
+
+    @request_state.setter
+    def request_state(self, value: Any) -> None:
+        if self._request.round is None:
+            self._request.round = Round()
+        self._request.round.app_state = value
+
     async def _ask(
-        self, method: str, params: dict[str, Any] | None, capability: str, *, mode: str | None = None
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        capability: str,
+        *,
+        mode: str | None = None,
+        key: str | None = None,
     ) -> dict[str, Any]:
         """Send one request to the client and return its result: the one place where the
         era decides how (legacy: a server->client request; 2026-07-28: MRTR)."""
@@ -202,8 +269,31 @@ class Context:
                 "which this client did not declare",
                 {"requiredCapabilities": need},
             )
-        if self.era is Era.MODERN:
-            # MRTR (digest §6.8) plugs in here: answer from this round's inputResponses or
-            # end the round with resultType "input_required".
-            raise UsageError(f"{method} is not available to 2026-07-28 requests yet: it needs MRTR (input_required)")
-        return await self._request.request(method, params)
+        if self.era is Era.LEGACY:
+            return await self._request.request(method, params)
+        current = self._request.round
+        if current is None or self._request.method not in ("tools/call", "prompts/get", "resources/read"):
+            raise UsageError(
+                f"{method}: a 2026-07-28 server asks the client for input only while answering "
+                "tools/call, prompts/get or resources/read (MRTR)"
+            )
+        name = key if key is not None else current.next_key(method.partition("/")[0])
+        answer = current.answers.get(name)
+        if _well_formed(method, answer):
+            return answer  # type: ignore[return-value]
+        # No answer yet, or a malformed one: ask (again).
+        current.asked[name] = {"method": method, "params": params or {}}
+        raise InputRequired(dict(current.asked))
+
+
+def _well_formed(method: str, answer: Any) -> bool:
+    """Whether an ``inputResponses`` entry has the shape of that method's result."""
+    if not isinstance(answer, dict):
+        return False
+    if method == "elicitation/create":
+        return answer.get("action") in ("accept", "decline", "cancel")
+    if method == "sampling/createMessage":
+        return isinstance(answer.get("content"), (dict, list))
+    if method == "roots/list":
+        return isinstance(answer.get("roots"), list)
+    return True

@@ -14,12 +14,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidParams, MethodNotFound
-from ..protocol import LOG_LEVELS, MODERN_VERSIONS, PeerState, negotiate_version
+from ..protocol import LOG_LEVELS, META_SUBSCRIPTION_ID, MODERN_VERSIONS, PeerState, negotiate_version
 from .completion import completion_result, parse_reference
 from .context import Context, ServerRequestContext
 from .pagination import paginate
 from .prompts import to_messages
 from .resources import resolve
+from .subscriptions import Subscription, honoured_filter
 from .tools import call_tool
 
 if TYPE_CHECKING:
@@ -37,26 +38,30 @@ LIST_TTL_MS = 60_000
 READ_TTL_MS = 0
 
 
+_LEGACY, _MODERN, _BOTH = (True, False), (False, True), (True, True)
+
+
 def register(server: MCPServer) -> None:
-    """Register every MCP method on ``server`` (legacy-only ones with ``modern=False``)."""
-    table: list[tuple[str, Callable[..., Awaitable[Result]], bool]] = [
-        ("initialize", initialize, False),
-        ("ping", ping, False),
-        ("server/discover", discover, True),
-        ("logging/setLevel", set_level, False),
-        ("tools/list", list_tools, True),
-        ("tools/call", call, True),
-        ("resources/list", list_resources, True),
-        ("resources/templates/list", list_templates, True),
-        ("resources/read", read_resource, True),
-        ("resources/subscribe", subscribe, False),
-        ("resources/unsubscribe", unsubscribe, False),
-        ("prompts/list", list_prompts, True),
-        ("prompts/get", get_prompt, True),
-        ("completion/complete", complete, True),
+    """Register every MCP method on ``server``, each in the eras it exists in."""
+    table: list[tuple[str, Callable[..., Awaitable[Result]], tuple[bool, bool]]] = [
+        ("initialize", initialize, _LEGACY),
+        ("ping", ping, _LEGACY),
+        ("server/discover", discover, _BOTH),
+        ("logging/setLevel", set_level, _LEGACY),
+        ("tools/list", list_tools, _BOTH),
+        ("tools/call", call, _BOTH),
+        ("resources/list", list_resources, _BOTH),
+        ("resources/templates/list", list_templates, _BOTH),
+        ("resources/read", read_resource, _BOTH),
+        ("resources/subscribe", subscribe, _LEGACY),
+        ("resources/unsubscribe", unsubscribe, _LEGACY),
+        ("subscriptions/listen", listen, _MODERN),
+        ("prompts/list", list_prompts, _BOTH),
+        ("prompts/get", get_prompt, _BOTH),
+        ("completion/complete", complete, _BOTH),
     ]
-    for name, fn, modern in table:
-        server.method(name, modern=modern)(partial(fn, server))
+    for name, fn, (legacy, modern) in table:
+        server.method(name, legacy=legacy, modern=modern)(partial(fn, server))
 
 
 # -- lifecycle ---------------------------------------------------------------------------------
@@ -179,6 +184,28 @@ async def subscribe(server: MCPServer, ctx: ServerRequestContext, params: Params
 async def unsubscribe(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
     ctx.connection.subscriptions.discard(_uri(params, "resources/unsubscribe"))
     return {}
+
+
+async def listen(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    """``subscriptions/listen`` (2026-07-28, digest §6.9): acknowledge the honoured filter,
+    then forward opted-in change notifications, each tagged with the subscription id (the
+    listen request's id), until the client cancels (no response) or the server closes the
+    subscription (a result). Runs as long as the stream is open."""
+    requested = params.get("notifications")
+    if not isinstance(requested, dict):
+        raise InvalidParams("subscriptions/listen needs params.notifications (an object such as {\"toolsListChanged\": true})")
+    honoured = honoured_filter(requested, server.capabilities())
+    tag = {META_SUBSCRIPTION_ID: ctx.id}
+    subscription = Subscription(ctx.id, honoured, ctx.connection)
+    server.subscriptions.add(subscription)
+    try:
+        await ctx.notify("notifications/subscriptions/acknowledged", {"notifications": honoured, "_meta": tag})
+        while (item := await subscription.next()) is not None:
+            method, item_params = item
+            await ctx.notify(method, {**(item_params or {}), "_meta": tag})
+    finally:
+        server.subscriptions.discard(subscription)
+    return {"_meta": dict(tag)}
 
 
 # -- prompts and completion --------------------------------------------------------------------

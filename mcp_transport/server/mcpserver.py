@@ -9,7 +9,7 @@ messages.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -19,6 +19,7 @@ from ..dispatcher import Dispatcher, SendFn
 from ..errors import MethodNotFound
 from ..jsonrpc import Notification
 from ..methods import MethodTable
+from ..mrtr import DEFAULT_STATE_TTL, InputRequired, RequestStateCodec, Round
 from ..protocol import META_SERVER_INFO, Era, parse_envelope
 from . import handlers
 from . import resources as _resources
@@ -28,11 +29,14 @@ from .pagination import DEFAULT_PAGE_SIZE
 from .prompts import Prompt
 from .resources import Resource, ResourceTemplate, UriTemplate
 from .schema import arguments_model, output_spec
+from .subscriptions import Subscription
 from .tools import Tool
 
 __all__ = ["MCPServer", "Tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+# The only methods that may answer resultType "input_required" (digest §6.8).
+MRTR_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
 MethodHandler = Callable[[ServerRequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -50,7 +54,12 @@ class MCPServer:
         server.run_stdio()          # or: mcp-transport serve module:server --port 8000
 
     Registering or removing a tool, resource or prompt while clients are connected sends
-    them the matching ``notifications/*/list_changed``.
+    them the matching ``notifications/*/list_changed`` (legacy sessions on their stream,
+    2026-07-28 clients on their ``subscriptions/listen`` streams).
+
+    ``request_state_keys``: HMAC keys for the 2026-07-28 ``requestState`` (MRTR); the first
+    signs, all verify. Give every worker behind a load balancer the same keys so a retry may
+    land on any of them. Default: one random key per process.
     """
 
     def __init__(
@@ -61,6 +70,8 @@ class MCPServer:
         title: str | None = None,
         instructions: str | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
+        request_state_keys: Sequence[bytes] | None = None,
+        request_state_ttl: float = DEFAULT_STATE_TTL,
     ) -> None:
         self.name = name
         self.version = version
@@ -77,6 +88,9 @@ class MCPServer:
         # Live legacy connections on this process, for notifications that belong to no
         # request. Transports attach/detach; modern requests never appear here.
         self.connections: set[ServerConnection] = set()
+        # Open subscriptions/listen requests (2026-07-28), any transport.
+        self.subscriptions: set[Subscription] = set()
+        self.request_state = RequestStateCodec(request_state_keys, request_state_ttl)
         handlers.register(self)
 
     # -- description -------------------------------------------------------------------------
@@ -251,7 +265,8 @@ class MCPServer:
         self._list_changed("prompts")
 
     def method(self, name: str, *, legacy: bool = True, modern: bool = True) -> Callable[[MethodHandler], MethodHandler]:
-        """Register a raw MCP method handler ``(ctx, params) -> result`` behind the era gate."""
+        """Register a raw MCP method handler ``(ctx, params) -> result`` behind the era gate.
+        ``legacy`` / ``modern``: whether the method exists in that era (else -32601)."""
 
         def decorator(fn: MethodHandler) -> MethodHandler:
             self.methods.add(name, self._gated(name, fn, legacy=legacy, modern=modern))
@@ -289,7 +304,8 @@ class MCPServer:
 
     async def notify_resource_updated(self, uri: str) -> None:
         """Tell every client subscribed to ``uri`` that it changed
-        (``notifications/resources/updated``)."""
+        (``notifications/resources/updated``; legacy ``resources/subscribe`` or a listen
+        stream's ``resourceSubscriptions``)."""
         await self.notify_all("notifications/resources/updated", {"uri": uri}, only=lambda c: uri in c.subscriptions)
 
     async def notify_all(
@@ -299,7 +315,9 @@ class MCPServer:
         *,
         only: Callable[[ServerConnection], bool] | None = None,
     ) -> None:
-        """Send a notification to every initialized legacy connection (``only`` filters)."""
+        """Send a notification to every initialized legacy connection (``only`` filters)
+        and to every ``subscriptions/listen`` stream that opted in to it."""
+        self.publish(method, params)
         message = Notification(method, params)
         for connection in list(self.connections):
             if connection.send_unrelated is None or connection.state is None or (only and not only(connection)):
@@ -309,12 +327,26 @@ class MCPServer:
             except Exception:  # one dead peer must not stop delivery to the others
                 pass
 
+    def publish(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Offer a change notification to every open ``subscriptions/listen`` stream; each
+        keeps it only if it opted in (sync: streams forward it from their own tasks)."""
+        for subscription in list(self.subscriptions):
+            subscription.push(method, params)
+
+    def close_subscriptions(self, connection: ServerConnection | None = None) -> None:
+        """End open ``subscriptions/listen`` requests gracefully (each answers its request
+        with a result): all of them (server shutdown) or those of one connection."""
+        for subscription in list(self.subscriptions):
+            if connection is None or subscription.connection is connection:
+                subscription.close()
+
     def _list_changed(self, kind: str) -> None:
         """Schedule ``notifications/<kind>/list_changed`` to every connected client.
 
         Registration is synchronous (decorators), so delivery runs in each connection's task
         group. At import time there are no connections and nothing is sent.
         """
+        self.publish(f"notifications/{kind}/list_changed")
         message = Notification(f"notifications/{kind}/list_changed")
         for connection in list(self.connections):
             send, tg = connection.send_unrelated, connection.task_group
@@ -367,16 +399,27 @@ class MCPServer:
         A request whose ``_meta`` carries a protocol version is modern (2026-07-28): its state
         comes from that envelope and nothing from the connection is used. Anything else is
         legacy and goes through the connection's initialize lifecycle.
+
+        Modern ``tools/call``, ``prompts/get`` and ``resources/read`` run as one MRTR round
+        (digest §6.8): input calls on the Context answer from the round's answers, and the
+        first one without an answer ends the round with ``resultType: "input_required"``.
         """
-        is_discover = name == "server/discover"
+        mrtr = name in MRTR_METHODS
 
         async def handler(ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
-            envelope = parse_envelope(params, check_version=not is_discover)
+            envelope = parse_envelope(params)
             if envelope is not None:
                 if not modern:
                     raise MethodNotFound(f"Method not found: {name} does not exist in protocol {envelope.protocol_version}")
                 ctx.state = envelope.peer()
-                return self.modern_result(await fn(ctx, params))
+                if not mrtr:
+                    return self.modern_result(await fn(ctx, params))
+                ctx.round = Round.from_request(self.request_state, name, params)
+                try:
+                    result = await fn(ctx, params)
+                except InputRequired:
+                    result = ctx.round.result(self.request_state, name, params)
+                return self.modern_result(result)
             if not legacy:
                 raise MethodNotFound(
                     f"Method not found: {name} needs the 2026-07-28 _meta envelope "

@@ -12,6 +12,7 @@ import orjson
 from pydantic import ValidationError
 
 from ..errors import RemoteError, RPCError
+from ..mrtr import InputRequired
 from .content import to_content
 from .schema import ArgumentsModel, OutputSpec, validation_message
 
@@ -56,7 +57,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any], ctx: Any) -> dict[str
 
     Failures inside the tool, argument validation included, are results with ``isError`` so
     the model can correct itself (2025-11-25 tools page). Only protocol faults raised on
-    purpose as an RPCError (a missing client capability, say) stay JSON-RPC errors.
+    purpose as an RPCError (a missing client capability, say) stay JSON-RPC errors, and an
+    MRTR round that needs input (InputRequired) ends the call.
     """
     if tool.arguments is not None:
         try:
@@ -71,6 +73,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any], ctx: Any) -> dict[str
         value = tool.fn(**kwargs)
         if inspect.isawaitable(value):
             value = await value
+    except InputRequired:
+        raise  # the era gate turns it into resultType "input_required" (MRTR)
     except RPCError as exc:
         if not isinstance(exc, RemoteError):
             raise
