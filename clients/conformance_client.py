@@ -5,10 +5,15 @@
 The URL is the last argument, used exactly as given. Exit 0 when the scenario's flow is done,
 non-zero on failure or for an unknown scenario. The whole run has its own deadline, shorter
 than the suite's default 30 s, so a stuck run ends on its own.
+
+Suite 0.2 names the wire its mock speaks in ``MCP_CONFORMANCE_PROTOCOL_VERSION``:
+``2026-07-28`` means the stateless (modern) wire, anything else the ``initialize`` handshake;
+0.1 does not set it (the handshake).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -26,18 +31,40 @@ log = logging.getLogger("conformance_client")
 
 
 def _era() -> str:
-    # Suite 0.2 names the wire its mock speaks; 0.1 does not set it (the handshake).
     return "modern" if os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION") == "2026-07-28" else "legacy"
 
 
+def _context() -> dict[str, Any]:
+    raw = os.environ.get("MCP_CONFORMANCE_CONTEXT")
+    if not raw:
+        return {}
+    context = json.loads(raw)
+    return context if isinstance(context, dict) else {}
+
+
+def _client(url: str, **kwargs: Any) -> Client:
+    return Client(url, era=_era(), client_info=CLIENT_INFO, **kwargs)
+
+
+def _arguments_for(schema: dict[str, Any]) -> dict[str, Any]:
+    """Plausible arguments for a tool: a value of the right type for every required property."""
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    samples = {"string": "us-west1", "integer": 1, "number": 1.5, "boolean": True, "object": {}, "array": []}
+    args: dict[str, Any] = {}
+    for name in schema.get("required") or []:
+        prop = props.get(name) if isinstance(props.get(name), dict) else {}
+        args[name] = samples.get(prop.get("type"), "x")  # type: ignore[arg-type]
+    return args
+
+
 async def initialize(url: str) -> None:
-    async with Client(url, era=_era(), client_info=CLIENT_INFO) as client:
+    async with _client(url) as client:
         log.info("initialized: %s %s", client.protocol_version, client.server_info)
         await client.list_tools()
 
 
 async def tools_call(url: str) -> None:
-    async with Client(url, era=_era(), client_info=CLIENT_INFO) as client:
+    async with _client(url) as client:
         tools = {tool["name"] for tool in await client.list_tools()}
         if "add_numbers" not in tools:
             raise SystemExit(f"the server offers no add_numbers tool: {sorted(tools)}")
@@ -50,17 +77,88 @@ async def elicitation_defaults(url: str) -> None:
         # Accept with no content of our own: the client fills in the schema defaults.
         return {"action": "accept", "content": {}}
 
-    async with Client(url, era=_era(), client_info=CLIENT_INFO, elicitation_handler=accept) as client:
+    async with _client(url, elicitation_handler=accept) as client:
         await client.list_tools()
         result = await client.call_tool("test_client_elicitation_defaults", {})
         log.info("elicitation result: %s", result)
 
 
 async def sse_retry(url: str) -> None:
-    async with Client(url, era=_era(), client_info=CLIENT_INFO) as client:
+    async with _client(url) as client:
         await client.list_tools()
         result = await client.call_tool("test_reconnection", {})
         log.info("reconnection result: %s", result)
+
+
+async def request_metadata(url: str) -> None:
+    # The mock rejects the first request with -32022; the client retries with a supported
+    # version. Every request carries the envelope and MCP-Protocol-Version.
+    async with _client(url) as client:
+        log.info("discovered: %s %s", client.protocol_version, client.server_info)
+        tools = await client.list_tools()
+        for tool in tools[:1]:
+            await client.call_tool(tool["name"], _arguments_for(tool.get("inputSchema") or {}))
+
+
+async def mrtr_request_state(url: str) -> None:
+    client: Client
+
+    async def confirm(params: dict[str, Any]) -> dict[str, Any]:
+        if not unrelated_done:
+            # A call made between the MRTR rounds must carry none of their fields.
+            unrelated_done.append(await client.call_tool("test_mrtr_unrelated", {}))
+        return {"action": "accept", "content": {"confirmed": True}}
+
+    unrelated_done: list[dict[str, Any]] = []
+    async with _client(url, elicitation_handler=confirm) as client:
+        await client.list_tools()
+        for name in ("test_mrtr_echo_state", "test_mrtr_no_state", "test_mrtr_no_result_type"):
+            result = await client.call_tool(name, {})
+            log.info("%s: %s", name, result)
+        if not unrelated_done:
+            await client.call_tool("test_mrtr_unrelated", {})
+
+
+async def standard_headers(url: str) -> None:
+    async with _client(url) as client:
+        for tool in await client.list_tools():
+            await client.call_tool(tool["name"], _arguments_for(tool.get("inputSchema") or {}))
+        for resource in await client.list_resources():
+            await client.read_resource(resource["uri"])
+        for prompt in await client.list_prompts():
+            await client.get_prompt(prompt["name"])
+
+
+async def custom_headers(url: str) -> None:
+    calls = _context().get("toolCalls") or []
+    async with _client(url) as client:
+        await client.list_tools()
+        for call in calls:
+            result = await client.call_tool(call["name"], call.get("arguments") or {})
+            log.info("%s: %s", call["name"], result)
+
+
+async def invalid_tool_headers(url: str) -> None:
+    async with _client(url) as client:
+        tools = await client.list_tools()  # tools with invalid x-mcp-header are dropped here
+        log.info("usable tools: %s", [tool["name"] for tool in tools])
+        for tool in tools:
+            await client.call_tool(tool["name"], _arguments_for(tool.get("inputSchema") or {}))
+
+
+async def ref_no_deref(url: str) -> None:
+    async with _client(url) as client:
+        tools = await client.list_tools()  # inputSchemas are kept as given: no $ref is fetched
+        log.info("tools: %s", [tool["name"] for tool in tools])
+
+
+async def schema_preservation(url: str) -> None:
+    async with _client(url) as client:
+        tools = {tool["name"]: tool for tool in await client.list_tools()}
+        focal = tools.get("json_schema_2020_12_tool")
+        if focal is None or "json_schema_echo" not in tools:
+            raise SystemExit(f"the server lacks the schema tools: {sorted(tools)}")
+        await client.call_tool("json_schema_echo", {"schema": focal.get("inputSchema")})
 
 
 SCENARIOS: dict[str, Callable[[str], Awaitable[None]]] = {
@@ -68,6 +166,13 @@ SCENARIOS: dict[str, Callable[[str], Awaitable[None]]] = {
     "tools_call": tools_call,
     "elicitation-sep1034-client-defaults": elicitation_defaults,
     "sse-retry": sse_retry,
+    "request-metadata": request_metadata,
+    "sep-2322-client-request-state": mrtr_request_state,
+    "http-standard-headers": standard_headers,
+    "http-custom-headers": custom_headers,
+    "http-invalid-tool-headers": invalid_tool_headers,
+    "json-schema-ref-no-deref": ref_no_deref,
+    "json-schema-2020-12-preservation": schema_preservation,
 }
 
 

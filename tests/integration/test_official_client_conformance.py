@@ -1,0 +1,83 @@
+"""The official conformance suite's client scenarios against ``clients.conformance_client``
+(conformance.md §2.6, §3.3, §7): one scenario per process, the exit code is the verdict
+(no expected failures), a failure is re-run once on its own before it counts.
+
+* 0.1.16: the 2025 handshake scenarios;
+* 0.2.0-alpha.12 with ``--spec-version 2026-07-28``: every non-auth client scenario, on the
+  stateless wire;
+* 0.2.0-alpha.12, 2025-11-25 wire: json-schema-2020-12-preservation (it spans both eras).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SUITES = REPO / "tests" / "conformance_official"
+
+LEGACY_SCENARIOS = ["initialize", "tools_call", "elicitation-sep1034-client-defaults", "sse-retry"]
+MODERN_SCENARIOS = [
+    "tools_call",
+    "request-metadata",
+    "sep-2322-client-request-state",
+    "http-standard-headers",
+    "http-custom-headers",
+    "http-invalid-tool-headers",
+    "json-schema-ref-no-deref",
+    "json-schema-2020-12-preservation",
+]
+# (suite, scenario, extra CLI arguments)
+LEGS = (
+    [("v01", s, ()) for s in LEGACY_SCENARIOS]
+    + [("v02", s, ("--spec-version", "2026-07-28")) for s in MODERN_SCENARIOS]
+    + [("v02", "json-schema-2020-12-preservation", ("--spec-version", "2025-11-25"))]
+)
+
+pytestmark = [pytest.mark.conformance, pytest.mark.timeout(200)]
+
+
+def _suite(version: str) -> tuple[Path, Path]:
+    root = SUITES / version / "node_modules"
+    node, cli = root / ".bin" / "node", root / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+    if not (node.exists() and cli.exists()):
+        pytest.skip(f"conformance suite {version} not installed (run `make test`)")
+    return node, cli
+
+
+def _run(suite: str, scenario: str, extra: tuple[str, ...], out: Path) -> tuple[bool, str]:
+    node, cli = _suite(suite)
+    command = f"{sys.executable} -m clients.conformance_client"
+    run = subprocess.run(
+        [str(node), str(cli), "client", "--command", command, "--scenario", scenario, *extra, "--timeout", "30000", "-o", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=90, check=False,
+    )
+    checks = [c for f in out.rglob("checks.json") for c in json.loads(f.read_text())]
+    bad = [c for c in checks if c.get("status") in ("FAILURE", "WARNING")]
+    ok = run.returncode == 0 and not bad and bool(checks)
+    return ok, f"exit {run.returncode}\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}\n{bad}"
+
+
+def _leg_id(suite: str, scenario: str, extra: tuple[str, ...]) -> str:
+    return f"{suite}-{scenario}" + (f"-{extra[-1]}" if extra else "")
+
+
+@pytest.mark.parametrize(("suite", "scenario", "extra"), LEGS, ids=[_leg_id(*leg) for leg in LEGS])
+def test_official_client_scenario(suite: str, scenario: str, extra: tuple[str, ...], tmp_path: Path) -> None:
+    ok, report = _run(suite, scenario, extra, tmp_path / "first")
+    if not ok:  # timing-sensitive checks can flake on 2 shared cores: one re-run on its own
+        ok, report = _run(suite, scenario, extra, tmp_path / "again")
+    assert ok, report
+
+
+def test_unknown_scenario_exits_non_zero() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "clients.conformance_client", "http://127.0.0.1:1/mcp"],
+        cwd=REPO, capture_output=True, text=True, timeout=30, check=False, env={"MCP_CONFORMANCE_SCENARIO": "no-such-scenario", "PATH": ""},
+    )
+    assert run.returncode != 0
+    assert "unknown scenario" in run.stderr
