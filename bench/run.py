@@ -569,7 +569,7 @@ DOC_TEMPLATE = """# Performance
 
 Produced by `{command}` ({date}, {seconds:.0f} s) on this machine: {machine}.
 Figures are medians of {repeat} run(s) each; each HTTP run drives the server for {duration:g} s after
-a {warmup:g} s warm-up. Raw numbers: `bench/results/latest.json`.
+a {warmup:g} s warm-up. Raw numbers: `bench/results/latest.json` (written by each run, not committed).
 
 {table}
 
