@@ -46,6 +46,7 @@ __all__ = [
     "UnsupportedProtocolVersion",
     "UsageError",
     "error_for_code",
+    "http_status_for",
 ]
 
 
@@ -176,3 +177,11 @@ _BY_CODE: dict[int, type[RPCError]] = {
 def error_for_code(code: int) -> type[RPCError]:
     """The RPCError class for a JSON-RPC code (InternalError's status for unknown codes)."""
     return _BY_CODE.get(code, RPCError)
+
+
+def http_status_for(code: int) -> int:
+    """The HTTP status of a 2026-07-28 response carrying JSON-RPC error ``code`` (digest
+    §2.B.6): the error class's 4xx (400 for -32700/-32600/-32602/-32020/-32021/-32022, 404 for
+    -32601); 200 for everything else (an internal error is still a JSON-RPC answer)."""
+    status = _BY_CODE.get(code, RPCError).http_status
+    return status if 400 <= status < 500 else 200

@@ -6,11 +6,12 @@ lean pure-ASGI app, a FastAPI router that hands requests to it, and :func:`run_h
     # or standalone:
     run_http(server, host="127.0.0.1", port=8000)     # uvicorn, uvloop + httptools
 
-This module is the legacy (2025-era) session leg (digest §2.A): ``initialize`` mints an
-``Mcp-Session-Id``; POSTs are answered with JSON or SSE (setting ``response_mode``); GET
-opens the session's standalone stream (a newer GET takes it over); DELETE ends the session.
-Requests carrying the 2026-07-28 ``_meta`` envelope are classified as modern by
-:func:`classify_post` and answered statelessly (:meth:`StreamableHTTP._post_modern`).
+Both eras share the endpoint, chosen per POST by :func:`classify_post`. This module is the
+legacy (2025-era) session leg (digest §2.A): ``initialize`` mints an ``Mcp-Session-Id``;
+POSTs are answered with JSON or SSE (setting ``response_mode``); GET opens the session's
+standalone stream (a newer GET takes it over); DELETE ends the session. 2026-07-28
+requests are answered statelessly by :mod:`.http_modern`; GET and DELETE without a
+session id are 405 (``Allow: POST``), as on a modern-only server.
 
 Session state lives behind the protocols of :mod:`mcp_transport.state`: the SessionStore
 holds sessions, the EventLog holds every SSE stream (writers append, responses tail it,
@@ -27,7 +28,7 @@ import math
 import secrets
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -35,13 +36,15 @@ from anyio.abc import TaskGroup
 
 from .. import jsonrpc
 from ..errors import ConnectionClosed, InvalidRequest, ResumeGap, RPCError, ServerOverloaded, SessionNotFound
-from ..jsonrpc import ErrorResponse, InvalidMessage, Message, Request, RequestId, Result
+from ..jsonrpc import ErrorResponse, InvalidMessage, Message, Notification, Request, RequestId, Result
 from ..protocol import DEFAULT_HTTP_VERSION, LEGACY_VERSIONS, META_PROTOCOL_VERSION, MODERN_VERSIONS, LifecycleState
 from ..security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
 from ..state.events import EventLog, format_event_id, parse_event_id
 from ..state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
 from ..state.sessions import SessionStore, new_session_id
 from . import sse
+from .http_common import JSON_TYPES, SSE_TYPES, HTTPError, Receive, Scope, Send, send_empty, send_error, send_json
+from .http_modern import ModernLeg
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -64,10 +67,6 @@ __all__ = [
 
 log = logging.getLogger("mcp_transport.http")
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
 # Session bounds (anyone who never sends DELETE must not leak memory; anchors §7 item 2).
 DEFAULT_SESSION_IDLE_TIMEOUT = 30 * 60.0  # from the end of the last in-flight request
 DEFAULT_MAX_SESSIONS = 10_000  # then 503 + Retry-After (the official SDK's cap since PR #3395)
@@ -77,10 +76,7 @@ DEFAULT_RETRY_AFTER = 5  # seconds, on 503
 # one go (no log, no stream); a slower one gets a logged, resumable, keepalive'd stream.
 _SSE_FAST_WINDOW = 0.02
 
-_JSON_HEADERS = [(b"content-type", b"application/json")]
 _SESSION_HEADER = "mcp-session-id"
-_JSON_TYPES = ("application/json", "application/*", "*/*")
-_SSE_TYPES = ("text/event-stream", "text/*", "*/*")
 
 
 class Leg(enum.Enum):
@@ -88,16 +84,37 @@ class Leg(enum.Enum):
     MODERN = "modern"
 
 
-def classify_post(headers: dict[str, str], message: Message | list[Message]) -> Leg:
-    """The one place that decides which leg serves a POST: a request whose ``params._meta``
-    makes a 2026-07-28 claim is modern (stateless); everything else is the legacy session
-    leg. The modern HTTP leg (header validation, 405 on GET without a session) plugs in
-    here."""
-    if isinstance(message, Request) and message.params is not None:
-        meta = message.params.get("_meta")
+def classify_post(headers: dict[str, str], message: Message | list[Message], *, live_session: bool = False) -> Leg:
+    """The one place that decides which leg serves a POST (digest §2.B.9): the body first,
+    the header as a cross-check.
+
+    * a request whose ``params._meta`` carries a protocol version is modern, whatever
+      ``Mcp-Session-Id`` it also carries (a malformed envelope is then refused by the modern
+      leg, never served as legacy);
+    * ``initialize`` without that claim is legacy;
+    * otherwise an ``MCP-Protocol-Version`` header naming 2026-07-28 or a version we do not
+      know makes it modern, unless it belongs to a live legacy session (``live_session``);
+      the official suite sends such requests without ``_meta`` and expects the modern 400;
+    * anything else (no claim, a legacy header, batches, responses) is legacy.
+    """
+    if isinstance(message, Request):
+        params = message.params
+        meta = params.get("_meta") if params is not None else None
         if isinstance(meta, dict) and META_PROTOCOL_VERSION in meta:
             return Leg.MODERN
+        if message.method == "initialize":
+            return Leg.LEGACY
+    elif not isinstance(message, Notification):
+        return Leg.LEGACY
+    if claims_modern_header(headers) and not live_session:
+        return Leg.MODERN
     return Leg.LEGACY
+
+
+def claims_modern_header(headers: dict[str, str]) -> bool:
+    """Whether ``MCP-Protocol-Version`` names a version that is not a 2025-era one."""
+    version = headers.get("mcp-protocol-version")
+    return version is not None and version.strip(" \t") not in LEGACY_VERSIONS
 
 
 # -- per-session state ----------------------------------------------------------------------
@@ -242,6 +259,7 @@ class StreamableHTTP:
         self.log: EventLog = event_log if event_log is not None else MemoryEventLog()
         self.sessions: SessionStore[_Session] = sessions if sessions is not None else MemorySessionStore()
         self.bus: Bus = bus if bus is not None else MemoryBus()
+        self.modern = ModernLeg(server, response_mode=response_mode, keepalive=keepalive)
         self._readers: dict[str, object] = {}  # stream id -> the connection now tailing it
         self._tg: TaskGroup | None = None
         self._started: anyio.Event | None = None
@@ -280,8 +298,14 @@ class StreamableHTTP:
             # If the group ever fails, the next request starts a fresh one.
             self._tg = self._started = None
 
+    def shutting_down(self) -> None:
+        """The server is stopping: end open ``subscriptions/listen`` streams gracefully (each
+        gets its result) so the connections can close. Sync; safe to call twice."""
+        self.server.close_subscriptions()
+
     async def aclose(self) -> None:
         """End every session and stop the background task group (lifespan shutdown)."""
+        self.shutting_down()
         for session in await self.sessions.all():
             await self._end_session(session, "the server is shutting down")
         if self._tg is not None:
@@ -302,10 +326,16 @@ class StreamableHTTP:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
         if problem is not None:
-            await _error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
+            await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
             return
         method = scope["method"]
         try:
+            if method in ("GET", "DELETE") and _SESSION_HEADER not in headers:
+                raise HTTPError(
+                    405,
+                    InvalidRequest(f"Method {method} not allowed without a session: 2026-07-28 clients POST every request; GET and DELETE exist only for sessions made by initialize (send their Mcp-Session-Id)"),
+                    headers=[(b"allow", b"POST")],
+                )
             if method == "POST":
                 await self._post(scope, receive, send, headers)
             elif method == "GET":
@@ -314,34 +344,34 @@ class StreamableHTTP:
                 await self._delete(scope, send, headers)
             else:
                 allow = "GET, POST, DELETE" if self.get_stream else "POST, DELETE"
-                await _error(send, 405, InvalidRequest(f"Method {method} not allowed; the MCP endpoint accepts {allow}"), headers=[(b"allow", allow.encode())])
-        except _HTTPError as exc:
-            await _error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
+                await send_error(send, 405, InvalidRequest(f"Method {method} not allowed; the MCP endpoint accepts {allow}"), headers=[(b"allow", allow.encode())])
+        except HTTPError as exc:
+            await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
         except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409)
-            await _error(send, exc.http_status, exc)
+            await send_error(send, exc.http_status, exc)
 
     # -- POST -------------------------------------------------------------------------------
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         ctype = headers.get("content-type", "")
         if ctype.partition(";")[0].strip().lower() != "application/json":
-            raise _HTTPError(415, InvalidRequest(f"Unsupported Content-Type {ctype!r}: POST a JSON-RPC message as application/json"))
+            raise HTTPError(415, InvalidRequest(f"Unsupported Content-Type {ctype!r}: POST a JSON-RPC message as application/json"))
         accept = headers.get("accept", "*/*").lower()
-        accept_json = any(t in accept for t in _JSON_TYPES)
-        accept_sse = any(t in accept for t in _SSE_TYPES)
+        accept_json = any(t in accept for t in JSON_TYPES)
+        accept_sse = any(t in accept for t in SSE_TYPES)
         if not (accept_json or accept_sse):
-            raise _HTTPError(406, InvalidRequest(f"Not Acceptable: Accept {accept!r} allows neither application/json nor text/event-stream; send Accept: application/json, text/event-stream"))
+            raise HTTPError(406, InvalidRequest(f"Not Acceptable: Accept {accept!r} allows neither application/json nor text/event-stream; send Accept: application/json, text/event-stream"))
         body = await read_body(receive, self.max_body_bytes, headers.get("content-length"))
         try:
             message = jsonrpc.parse(body, allow_batch=True)
         except InvalidMessage as exc:
-            raise _HTTPError(400, InvalidRequest(exc.message, code=exc.code), id=exc.id) from None
+            raise HTTPError(400, InvalidRequest(exc.message, code=exc.code), id=exc.id) from None
         tg = await self._ensure_started()
-        if classify_post(headers, message) is Leg.MODERN:
-            assert isinstance(message, Request)
-            await self._post_modern(message, send, tg)
-            return
         session_id = headers.get(_SESSION_HEADER)
+        live = session_id is not None and claims_modern_header(headers) and await self.sessions.get(session_id.strip()) is not None
+        if classify_post(headers, message, live_session=live) is Leg.MODERN:
+            await self.modern.post(message, headers, receive, send, accept_json=accept_json, accept_sse=accept_sse, task_group=tg)
+            return
         if isinstance(message, Request) and message.method == "initialize":
             existing = await self.sessions.get(session_id) if session_id else None
             if existing is None:
@@ -354,7 +384,7 @@ class StreamableHTTP:
         if not isinstance(message, Request):
             if not await self.bus.publish(session.id, message):
                 await session.dispatcher.receive(message)
-            await _empty(send, 202)
+            await send_empty(send, 202)
             return
         session.used = True
         mode = self.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
@@ -375,9 +405,9 @@ class StreamableHTTP:
             session.busy -= 1
             session.last_active = time.monotonic()
         if response is None:
-            await _empty(send, 202)  # cancelled: no response (digest §4.5)
+            await send_empty(send, 202)  # cancelled: no response (digest §4.5)
         else:
-            await _json(send, 200, jsonrpc.dump(response))
+            await send_json(send, 200, jsonrpc.dump(response))
 
     async def _answer_auto(self, session: _Session, request: Request, send: Send, accept_sse: bool) -> None:
         """auto: run the handler in this task and answer with JSON, unless it sends a related
@@ -394,9 +424,9 @@ class StreamableHTTP:
         if stream_id is None:
             self._finish_post(session, request.id, None)
             if response is None:
-                await _empty(send, 202)
+                await send_empty(send, 202)
             else:
-                await _json(send, 200, jsonrpc.dump(response))
+                await send_json(send, 200, jsonrpc.dump(response))
             return
         if response is not None:
             await self.log.append(stream_id, jsonrpc.dump(response), last=True)
@@ -420,13 +450,13 @@ class StreamableHTTP:
         elif post.stream_id is not None:
             await self._stream_post(send, session, post, request.id)
         else:
-            await _empty(send, 202)
+            await send_empty(send, 202)
 
     def _register(self, session: _Session, request_id: RequestId, accept_sse: bool) -> _Post:
         if session.posts is None:
             session.posts = {}
         if request_id in session.posts or session.dispatcher.is_handling(request_id):
-            raise _HTTPError(400, InvalidRequest(f"Request id {request_id!r} is already in use by a request in progress"), id=request_id)
+            raise HTTPError(400, InvalidRequest(f"Request id {request_id!r} is already in use by a request in progress"), id=request_id)
         post = session.posts[request_id] = _Post(accept_sse)
         session.busy += 1
         return post
@@ -448,7 +478,7 @@ class StreamableHTTP:
         from ..server.context import ServerConnection
 
         if await self.sessions.count() >= self.max_sessions:
-            raise _HTTPError(
+            raise HTTPError(
                 503,
                 ServerOverloaded(f"Too many sessions: the limit of {self.max_sessions} open sessions is reached; retry after {self.retry_after} s, and DELETE sessions you no longer need"),
                 headers=[(b"retry-after", str(self.retry_after).encode())],
@@ -469,7 +499,7 @@ class StreamableHTTP:
             headers.append((_SESSION_HEADER.encode(), session.id.encode()))
         data = jsonrpc.dump(response)
         if accept_json and self.response_mode != "sse":
-            await _json(send, 200, data, headers)
+            await send_json(send, 200, data, headers)
         else:
             await self._one_shot_sse(send, data, headers)
 
@@ -484,9 +514,9 @@ class StreamableHTTP:
     async def _post_batch(self, session: _Session, batch: list[Message], send: Send) -> None:
         """2025-03-26 batches (digest §4.1): requests run concurrently, one JSON array back."""
         if session.version != "2025-03-26":
-            raise _HTTPError(400, InvalidRequest("JSON-RPC batches are only allowed in a session that negotiated 2025-03-26; send one message per POST"))
+            raise HTTPError(400, InvalidRequest("JSON-RPC batches are only allowed in a session that negotiated 2025-03-26; send one message per POST"))
         if any(isinstance(m, Request) and m.method == "initialize" for m in batch):
-            raise _HTTPError(400, InvalidRequest("initialize must not be part of a batch"))
+            raise HTTPError(400, InvalidRequest("initialize must not be part of a batch"))
         responses: list[Message] = []
 
         async def run(request: Request) -> None:
@@ -505,35 +535,25 @@ class StreamableHTTP:
             session.busy -= 1
             session.last_active = time.monotonic()
         if responses:
-            await _json(send, 200, jsonrpc.dump_many(responses))
+            await send_json(send, 200, jsonrpc.dump_many(responses))
         else:
-            await _empty(send, 202)
-
-    async def _post_modern(self, request: Request, send: Send, tg: TaskGroup) -> None:
-        """2026-07-28 requests: stateless, answered as JSON by a throwaway connection. The
-        modern HTTP leg (headers, streaming, status mapping) replaces this."""
-        from ..server.context import ServerConnection
-
-        dispatcher = self.server.dispatcher(_discard, tg, ServerConnection())
-        response = await dispatcher.handle(request)
-        status = _MODERN_STATUS.get(response.error.code, 200) if isinstance(response, ErrorResponse) else 200
-        await _json(send, status, jsonrpc.dump(response))
+            await send_empty(send, 202)
 
     # -- GET ----------------------------------------------------------------------------------
 
     async def _get(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         accept = headers.get("accept", "").lower()
-        if not any(t in accept for t in _SSE_TYPES):
-            raise _HTTPError(406, InvalidRequest(f"Not Acceptable: a GET opens an event stream; send Accept: text/event-stream (got {accept!r})"))
+        if not any(t in accept for t in SSE_TYPES):
+            raise HTTPError(406, InvalidRequest(f"Not Acceptable: a GET opens an event stream; send Accept: text/event-stream (got {accept!r})"))
         last_event_id = headers.get("last-event-id")
         if not self.get_stream and last_event_id is None:
-            raise _HTTPError(405, InvalidRequest("This server offers no standalone GET stream; POST requests instead"), headers=[(b"allow", b"POST, DELETE")])
+            raise HTTPError(405, InvalidRequest("This server offers no standalone GET stream; POST requests instead"), headers=[(b"allow", b"POST, DELETE")])
         await self._ensure_started()
         session = await self._session(scope, headers)
         if last_event_id is not None:
             parsed = parse_event_id(last_event_id)
             if parsed is None or await self.log.owner(parsed[0]) != session.id:
-                raise _HTTPError(400, InvalidRequest(f"Last-Event-ID {last_event_id!r} does not name a stream of this session (unknown, expired, or another session's); reconnect without it"))
+                raise HTTPError(400, InvalidRequest(f"Last-Event-ID {last_event_id!r} does not name a stream of this session (unknown, expired, or another session's); reconnect without it"))
             stream_id, after = parsed
             await self.log.read(stream_id, after)  # raises ResumeGap before any byte is sent
         else:
@@ -565,10 +585,10 @@ class StreamableHTTP:
 
     async def _delete(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
         if not self.allow_delete:
-            raise _HTTPError(405, InvalidRequest("This server does not let clients end sessions; just stop using it"), headers=[(b"allow", b"GET, POST")])
+            raise HTTPError(405, InvalidRequest("This server does not let clients end sessions; just stop using it"), headers=[(b"allow", b"GET, POST")])
         session = await self._session(scope, headers)
         await self._end_session(session, "the client deleted the session")
-        await _empty(send, 204)
+        await send_empty(send, 204)
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -576,20 +596,20 @@ class StreamableHTTP:
         """The session a request names, its protocol version header checked."""
         session_id = headers.get(_SESSION_HEADER)
         if session_id is None:
-            raise _HTTPError(400, InvalidRequest("Missing Mcp-Session-Id header: send initialize first, then the session id it returned on every request"))
+            raise HTTPError(400, InvalidRequest("Missing Mcp-Session-Id header: send initialize first, then the session id it returned on every request"))
         session = await self.sessions.get(session_id.strip())
         if session is None or (self.principal is not None and session.principal != self.principal(scope)):
-            raise _HTTPError(404, SessionNotFound("Session not found: it expired, was deleted, or never existed; send a new initialize without Mcp-Session-Id"))
+            raise HTTPError(404, SessionNotFound("Session not found: it expired, was deleted, or never existed; send a new initialize without Mcp-Session-Id"))
         version = headers.get("mcp-protocol-version")
         if version is not None:
             version = version.strip()
             negotiated = session.version
             if version not in LEGACY_VERSIONS and version not in MODERN_VERSIONS:
-                raise _HTTPError(400, InvalidRequest(f"Unsupported MCP-Protocol-Version {version!r}; this session negotiated {negotiated}", {"supported": list(LEGACY_VERSIONS), "requested": version}))
+                raise HTTPError(400, InvalidRequest(f"Unsupported MCP-Protocol-Version {version!r}; this session negotiated {negotiated}", {"supported": list(LEGACY_VERSIONS), "requested": version}))
             # 2025-03-26 is what a client without the header means (digest §2.A.7); the official
             # suite's raw probes send it on later sessions, so it is always accepted.
             if negotiated is not None and version not in (negotiated, DEFAULT_HTTP_VERSION):
-                raise _HTTPError(400, InvalidRequest(f"MCP-Protocol-Version {version!r} does not match the version this session negotiated ({negotiated}); send {negotiated}"))
+                raise HTTPError(400, InvalidRequest(f"MCP-Protocol-Version {version!r} does not match the version this session negotiated ({negotiated}); send {negotiated}"))
         return session
 
     async def _end_session(self, session: _Session, reason: str) -> None:
@@ -722,42 +742,6 @@ class StreamableHTTP:
                 del self._readers[stream_id]
 
 
-class _HTTPError(Exception):
-    def __init__(self, status: int, error: RPCError, *, headers: list[tuple[bytes, bytes]] | None = None, id: RequestId | None = None) -> None:
-        self.status = status
-        self.error = error
-        self.headers = headers or []
-        self.id = id
-
-
-# Modern-leg statuses for JSON-RPC errors (digest §2.B.6); the modern leg owns this table.
-_MODERN_STATUS = {
-    jsonrpc.METHOD_NOT_FOUND: 404,
-    jsonrpc.HEADER_MISMATCH: 400,
-    jsonrpc.MISSING_CLIENT_CAPABILITY: 400,
-    jsonrpc.UNSUPPORTED_PROTOCOL_VERSION: 400,
-}
-
-
-async def _discard(message: Message, related_to: RequestId | None) -> None:
-    pass
-
-
-async def _empty(send: Send, status: int) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": []})
-    await send({"type": "http.response.body", "body": b""})
-
-
-async def _json(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": _JSON_HEADERS + headers if headers else _JSON_HEADERS})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _error(send: Send, status: int, error: RPCError, *, headers: list[tuple[bytes, bytes]] | None = None, id: RequestId | None = None) -> None:
-    """Every 4xx/5xx carries a JSON-RPC error body whose message says what to fix."""
-    await _json(send, status, jsonrpc.dump(ErrorResponse(id, error.to_error())), headers)
-
-
 async def _lifespan(app: StreamableHTTP, receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
@@ -781,7 +765,7 @@ def http_app(server: MCPServer, path: str = "/mcp", **options: Any) -> Callable[
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in paths:
-            await _error(send, 404, InvalidRequest(f"Not found: the MCP endpoint is {path}"))
+            await send_error(send, 404, InvalidRequest(f"Not found: the MCP endpoint is {path}"))
             return
         await endpoint(scope, receive, send)
 
@@ -816,13 +800,13 @@ def run_http(server: MCPServer, host: str = "127.0.0.1", port: int = 8000, *, pa
     until interrupted. Options: see :class:`StreamableHTTP`."""
     import uvicorn
 
-    uvicorn.run(
-        http_app(server, path, **options),
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level=log_level,
-        lifespan="on",
-    )
+    app = http_app(server, path, **options)
+    config = uvicorn.Config(app, host=host, port=port, loop="uvloop", http="httptools", access_log=False, log_level=log_level, lifespan="on")
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # Before uvicorn waits for open connections: end listen streams with their result.
+            app.endpoint.shutting_down()  # type: ignore[attr-defined]
+            super().handle_exit(sig, frame)
+
+    Server(config).run()

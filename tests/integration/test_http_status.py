@@ -234,7 +234,8 @@ async def test_session_bound_to_principal(http_server: Callable[..., str], clien
 async def test_modern_requests_are_answered_statelessly(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
     url = http_server(make_server())
     meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
-    response = await client.post(url, headers={**JSON_AND_SSE, "mcp-protocol-version": "2026-07-28"}, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}})
+    headers = {**JSON_AND_SSE, "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/list"}
+    response = await client.post(url, headers=headers, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}})
     assert response.status_code == 200 and "mcp-session-id" not in response.headers
     body = response.json()
     assert body["result"]["resultType"] == "complete" and body["result"]["tools"]

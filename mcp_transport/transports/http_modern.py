@@ -1,0 +1,173 @@
+"""The 2026-07-28 (modern, stateless) leg of the Streamable HTTP endpoint (digest §2.B).
+
+:func:`~.http_server.classify_post` decides per POST which leg serves it; this module
+answers the modern ones. Nothing here outlives a request: each POST is checked, handled by
+a throwaway connection and answered.
+
+* Checks, in this order (the official SDKs' order): the ``params._meta`` envelope
+  (-32602), the ``MCP-Protocol-Version`` / ``Mcp-Method`` / ``Mcp-Name`` / ``Mcp-Param-*``
+  headers against the body (-32020), the protocol version (-32022). Every error echoes the
+  request id; statuses come from :func:`~mcp_transport.errors.http_status_for`.
+* The answer is one JSON object, or an SSE stream once the handler sends a notification
+  first (progress, logs, a ``subscriptions/listen`` stream); ``response_mode`` "json" /
+  "sse" force one form. SSE streams here carry no event ids (no resumability in 2026-07-28)
+  and get ``:`` keepalive comments while idle.
+* The client closing the connection cancels the handler (digest §2.B.4).
+* Notifications are accepted with 202 (the core protocol defines none over HTTP).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import anyio
+from anyio.abc import TaskGroup
+
+from .. import jsonrpc
+from ..errors import InvalidParams, InvalidRequest, RPCError, UnsupportedProtocolVersion, http_status_for
+from ..headers import validate_request_headers
+from ..jsonrpc import ErrorResponse, Message, Request, RequestId, Result
+from ..protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_VERSIONS, parse_envelope
+from . import sse
+from .http_common import HTTPError, Receive, Send, send_empty, send_error, send_json
+
+if TYPE_CHECKING:
+    from ..server.mcpserver import MCPServer
+
+__all__ = ["ModernLeg", "check_request"]
+
+log = logging.getLogger("mcp_transport.http")
+
+
+def check_request(server: MCPServer, request: Request, headers: dict[str, str]) -> None:
+    """Raise the RPCError a modern POST must be refused with, or return if it may run.
+    ``headers`` has lower-case names (ASGI)."""
+    params = request.params or {}
+    if parse_envelope(params, check_version=False) is None:
+        raise InvalidParams(
+            f'A 2026-07-28 request needs params._meta with "{META_PROTOCOL_VERSION}" and '
+            f'"{META_CLIENT_CAPABILITIES}" (an object; {{}} declares none); for the session protocol send initialize'
+        )
+    schema = None
+    if request.method == "tools/call":
+        tool = server.tools.get(params.get("name"))  # type: ignore[arg-type]
+        schema = tool.input_schema if tool is not None else None
+    validate_request_headers(headers, request.method, params, schema)
+    version = params["_meta"][META_PROTOCOL_VERSION]
+    if version not in MODERN_VERSIONS:
+        raise UnsupportedProtocolVersion(
+            f"Unsupported protocol version {version!r}: this endpoint serves {', '.join(MODERN_VERSIONS)} per request "
+            "(and the 2025 versions through initialize)",
+            {"supported": list(MODERN_VERSIONS), "requested": version},
+        )
+
+
+class _Response:
+    """One modern POST's answer: JSON until the handler sends a notification, then SSE."""
+
+    __slots__ = ("idle_since", "lock", "mode", "send", "streaming", "task_group")
+
+    def __init__(self, send: Send, mode: str) -> None:
+        self.send = send
+        self.mode = mode  # "auto" | "json" | "sse"
+        self.streaming = False
+        self.lock = anyio.Lock()
+        self.idle_since = time.monotonic()
+        self.task_group: TaskGroup | None = None
+
+    async def _write(self, chunk: bytes, *, more: bool = True) -> None:
+        async with self.lock:
+            if not self.streaming:
+                self.streaming = True
+                await self.send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
+            await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
+            self.idle_since = time.monotonic()
+
+    async def related(self, message: Message, related_to: RequestId | None) -> None:
+        """The dispatcher's send: notifications of this request (its response comes back
+        from :meth:`Dispatcher.handle` instead). Never a request: modern servers ask
+        through MRTR."""
+        if isinstance(message, (Result, ErrorResponse)) or self.mode == "json":
+            return  # a JSON answer cannot carry notifications: dropped
+        if isinstance(message, Request):
+            log.error("dropping a server->client %s on a 2026-07-28 request (use MRTR)", message.method)
+            return
+        await self._write(sse.event(None, jsonrpc.dump(message)))
+
+    async def finish(self, response: Result | ErrorResponse) -> None:
+        data = jsonrpc.dump(response)
+        if self.streaming or self.mode == "sse":
+            await self._write(sse.event(None, data), more=False)
+        elif isinstance(response, ErrorResponse):
+            await send_json(self.send, http_status_for(response.error.code), data)
+        else:
+            await send_json(self.send, 200, data)
+
+    async def keepalive(self, interval: float) -> None:
+        """``:`` comments while an SSE answer is idle (listen streams, slow tools)."""
+        while True:
+            await anyio.sleep(interval)
+            if self.streaming and time.monotonic() - self.idle_since >= interval:
+                await self._write(sse.KEEPALIVE)
+
+
+class ModernLeg:
+    """Serves the 2026-07-28 POSTs of one :class:`~.http_server.StreamableHTTP` endpoint."""
+
+    def __init__(self, server: MCPServer, *, response_mode: str, keepalive: float) -> None:
+        self.server = server
+        self.response_mode = response_mode
+        self.keepalive = keepalive
+
+    async def post(
+        self,
+        message: Message | list[Message],
+        headers: dict[str, str],
+        receive: Receive,
+        send: Send,
+        *,
+        accept_json: bool,
+        accept_sse: bool,
+        task_group: TaskGroup,
+    ) -> None:
+        if isinstance(message, list) or isinstance(message, (Result, ErrorResponse)):
+            raise HTTPError(400, InvalidRequest("A 2026-07-28 POST carries one JSON-RPC request or notification: no batches, no responses"))
+        if not isinstance(message, Request):
+            await send_empty(send, 202)  # no client notification is defined over HTTP; accepted
+            return
+        try:
+            check_request(self.server, message, headers)
+        except RPCError as exc:
+            await send_error(send, http_status_for(exc.code), exc, id=message.id)
+            return
+        mode = self.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
+        await self._answer(message, receive, send, mode, task_group)
+
+    async def _answer(self, request: Request, receive: Receive, send: Send, mode: str, task_group: TaskGroup) -> None:
+        from ..server.context import ServerConnection
+
+        out = _Response(send, mode)
+        dispatcher = self.server.dispatcher(out.related, task_group, ServerConnection())
+        response: Result | ErrorResponse | None = None
+        with anyio.CancelScope() as request_scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_cancel_on_disconnect, receive, request_scope)
+                tg.start_soon(out.keepalive, self.keepalive)
+                response = await dispatcher.handle(request)
+                tg.cancel_scope.cancel()
+        if response is None:
+            log.debug("request %r cancelled: the client closed its connection", request.id)
+            return
+        await out.finish(response)
+
+
+async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    """Closing the response stream is the modern cancel signal (digest §2.B.4). The body
+    has been read, so the next ASGI message is the disconnect."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            scope.cancel()
+            return
