@@ -28,6 +28,7 @@ class ServerCalls:
 
     era: Era
     transport: Any
+    _tools_listed: bool
 
     async def request(
         self,
@@ -58,6 +59,7 @@ class ServerCalls:
                 schemas[tool.get("name")] = tool.get("inputSchema") or {}
                 valid.append(tool)
             tools = valid
+            self._tools_listed = True  # call_tool need not list them again for Mcp-Param-*
         return tools
 
     async def call_tool(
