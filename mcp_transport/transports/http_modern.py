@@ -143,6 +143,8 @@ class ModernLeg:
             await send_error(send, http_status_for(exc.code), exc, id=message.id)
             return
         mode = self.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
+        if message.method == "subscriptions/listen" and accept_sse:
+            mode = "sse"  # a listen answer is a stream whatever the response mode
         await self._answer(message, receive, send, mode, task_group)
 
     async def _answer(self, request: Request, receive: Receive, send: Send, mode: str, task_group: TaskGroup) -> None:

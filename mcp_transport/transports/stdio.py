@@ -152,7 +152,9 @@ async def serve_stdio(
 
     A malformed line gets a -32700/-32600 error with a null id and the loop goes on; an
     oversized line gets a clear error. Both eras are served: a request with the 2026-07-28
-    envelope is answered statelessly, anything else goes through initialize.
+    envelope is answered statelessly (``server/discover`` included; ``subscriptions/listen``
+    notifications are tagged with their subscription id and ``notifications/cancelled``
+    ends a listen), anything else goes through initialize.
     """
     from ..server.context import ServerConnection
 
@@ -188,8 +190,10 @@ async def serve_stdio(
             await pump_lines(in_stream, on_line, on_oversized, max_line_bytes)
         except ConnectionClosed:
             pass
-        # stdin closed: the client is done with us (digest §3.2). Requests already read still
-        # get their answers, within a short grace period; then stop.
+        # stdin closed: the client is done with us (digest §3.2). Listen streams end with
+        # their result; requests already read still get their answers, within a short grace
+        # period; then stop.
+        server.close_subscriptions(connection)
         with anyio.move_on_after(EOF_GRACE_SECONDS):
             while dispatcher.in_flight:
                 await anyio.sleep(0.01)

@@ -1,0 +1,94 @@
+"""Running the official MCP conformance suite's server mode against
+``python -m servers.everything`` (conformance.md §3, §4): one fresh server process per leg
+on a free loopback port, results read from the suite's ``checks.json`` files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.interop_servers import REPO, free_port
+
+_STAMP = re.compile(r"-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$")
+
+Checks = dict[str, list[dict[str, object]]]
+
+
+def suite(line: str) -> list[str]:
+    """The command that runs one installed suite line ("v01": 0.1.16, "v02": 0.2.0-alpha.12)."""
+    modules = REPO / "tests" / "conformance_official" / line / "node_modules"
+    return [str(modules / ".bin" / "node"), str(modules / "@modelcontextprotocol" / "conformance" / "dist" / "index.js")]
+
+
+def installed(line: str) -> bool:
+    return Path(suite(line)[0]).exists()
+
+
+def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not listen on port {port} within {timeout} s")
+
+
+def scenario_results(out_dir: Path) -> dict[str, Checks]:
+    """Scenario name -> checks by status (conformance.md §3.1, §3.5)."""
+    results: dict[str, Checks] = {}
+    for path in out_dir.rglob("checks.json"):
+        name = _STAMP.sub("", path.parent.relative_to(out_dir).as_posix()).removeprefix("server-")
+        by_status: Checks = {}
+        for check in json.loads(path.read_text()):
+            by_status.setdefault(check["status"], []).append(check)
+        results[name] = by_status
+    return results
+
+
+def summary(results: dict[str, Checks]) -> str:
+    lines = []
+    for name, checks in sorted(results.items()):
+        counts = {s: len(checks.get(s, [])) for s in ("SUCCESS", "FAILURE", "WARNING")}
+        lines.append(f"{'FAIL' if counts['FAILURE'] else 'ok  '} {name}: {counts}")
+        for check in checks.get("FAILURE", []) + checks.get("WARNING", []):
+            lines.append(f"       {check['status']} {check['id']}: {check.get('errorMessage', '')}")
+    return "\n".join(lines)
+
+
+def run_against_everything(line: str, tmp_path: Path, *suite_args: str) -> tuple[dict[str, Checks], subprocess.CompletedProcess[bytes], str]:
+    """Start a fresh ``servers.everything`` on HTTP, run ``server --url ... *suite_args``
+    against it (URL host localhost: conformance.md §8 pitfall 6), stop the server.
+    Returns the results, the suite's process and the server's log."""
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "servers.everything", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            wait_listening(port, server)
+            out = tmp_path / "results"
+            run = subprocess.run(
+                [*suite(line), "server", "--url", f"http://localhost:{port}/mcp", *suite_args, "-o", str(out)],
+                cwd=REPO,
+                capture_output=True,
+                timeout=300,
+            )
+        finally:
+            server.terminate()
+            server.wait(10)
+    return scenario_results(out), run, log_path.read_text(errors="replace")
