@@ -397,3 +397,32 @@ async def test_modern_responses_never_start_a_session() -> None:
         await c.request("tools/list")
     assert all("mcp-session-id" not in r.headers for r in seen)
     assert not any(r.method == "DELETE" for r in seen)
+
+
+async def test_a_lost_session_on_a_server_that_became_modern_reprobes() -> None:
+    modern_only = False
+    legacy = Server(discover=lambda b: httpx.Response(400, text="Bad Request: Missing session ID"))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if not modern_only:
+            return legacy(request)
+        body = json.loads(request.content) if request.method == "POST" else {}
+        legacy.requests.append(request)
+        if request.method != "POST":
+            return httpx.Response(405)
+        if "mcp-session-id" in request.headers:
+            return httpx.Response(404, text="unknown session")
+        if body.get("method") == "server/discover":
+            return httpx.Response(200, json=result(body["id"], DISCOVER))
+        if "io.modelcontextprotocol/protocolVersion" not in ((body.get("params") or {}).get("_meta") or {}):
+            return httpx.Response(400, json=error(body.get("id"), -32020, "Missing MCP-Protocol-Version header"))
+        return httpx.Response(200, json=result(body["id"], {"resultType": "complete", "tools": []}))
+
+    async with Client(URL, http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))) as c:
+        assert c.era is Era.LEGACY
+        modern_only = True
+        with pytest.raises(RemoteError):  # the request in flight was legacy-shaped
+            await c.request("tools/list")
+        assert c.era is Era.MODERN
+        assert (await c.request("tools/list"))["tools"] == []
+    assert ERA_CACHE.get(URL) == (Era.MODERN, "2026-07-28")

@@ -276,11 +276,22 @@ class Client(ServerCalls):
         """Decide the era (``era="auto"``) and run its handshake: legacy initialize +
         notifications/initialized, or modern server/discover. Also re-run by the HTTP
         transport when the server forgot the session (404)."""
-        if self._era_decided:
-            await (self._modern_handshake() if self.era is Era.MODERN else self._legacy_handshake())
-            return
         url = self._cache_url()
-        cached = ERA_CACHE.get(url) if url is not None else None
+        if self._era_decided:
+            try:
+                await (self._modern_handshake() if self.era is Era.MODERN else self._legacy_handshake())
+                return
+            except MCPError as exc:
+                if self.mode != "auto" or not is_era_error(exc):
+                    raise
+                # Re-run after a lost session, and the server no longer speaks our era.
+                log.info("the server no longer speaks the %s era (%s); probing again", self.era.value, exc)
+                if url is not None:
+                    ERA_CACHE.forget(url)
+                self._reset_transport()
+                cached = None
+        else:
+            cached = ERA_CACHE.get(url) if url is not None else None
         if cached is not None:
             era, version = cached
             self._decide(era, version)
