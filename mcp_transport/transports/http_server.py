@@ -95,12 +95,13 @@ def classify_post(headers: dict[str, str], message: Message | list[Message], *, 
     * otherwise an ``MCP-Protocol-Version`` header naming 2026-07-28 or a version we do not
       know makes it modern, unless it belongs to a live legacy session (``live_session``);
       the official suite sends such requests without ``_meta`` and expects the modern 400;
-    * anything else (no claim, a legacy header, batches, responses) is legacy.
+    * a batch with any modern element is modern (and refused); anything else (no claim, a
+      legacy header, responses) is legacy.
     """
+    if isinstance(message, list):  # batches exist only in 2025-03-26; the modern leg refuses them
+        return Leg.MODERN if any(_claims_modern_body(m) for m in message) else Leg.LEGACY
     if isinstance(message, Request):
-        params = message.params
-        meta = params.get("_meta") if params is not None else None
-        if isinstance(meta, dict) and META_PROTOCOL_VERSION in meta:
+        if _claims_modern_body(message):
             return Leg.MODERN
         if message.method == "initialize":
             return Leg.LEGACY
@@ -109,6 +110,12 @@ def classify_post(headers: dict[str, str], message: Message | list[Message], *, 
     if claims_modern_header(headers) and not live_session:
         return Leg.MODERN
     return Leg.LEGACY
+
+
+def _claims_modern_body(message: Message) -> bool:
+    params = message.params if isinstance(message, (Request, Notification)) else None
+    meta = params.get("_meta") if params is not None else None
+    return isinstance(meta, dict) and META_PROTOCOL_VERSION in meta
 
 
 def claims_modern_header(headers: dict[str, str]) -> bool:
