@@ -49,6 +49,7 @@ from .calls import ServerCalls
 from .era import (
     ERA_CACHE,
     HEADER_MISMATCH_CODES,
+    MODERN_ERROR_CODES,
     UNSUPPORTED_VERSION_CODES,
     Verdict,
     classify_probe_error,
@@ -296,6 +297,8 @@ class Client(ServerCalls):
             era, version = cached
             self._decide(era, version)
             try:
+                if era is Era.LEGACY and ERA_CACHE.via_sse(url):  # type: ignore[arg-type]
+                    await self._switch_to_legacy_sse()
                 await (self._modern_handshake() if era is Era.MODERN else self._legacy_handshake())
                 return
             except MCPError as exc:
@@ -307,7 +310,7 @@ class Client(ServerCalls):
                 self._reset_transport()
         await self._probe()
         if url is not None and self.protocol_version is not None:
-            ERA_CACHE.put(url, self.era, self.protocol_version)
+            ERA_CACHE.put(url, self.era, self.protocol_version, sse=getattr(self.transport, "legacy_sse", False))
 
     async def _probe(self) -> None:
         """era="auto": send server/discover in the modern shape and read the outcome
@@ -358,7 +361,33 @@ class Client(ServerCalls):
         log.info("the server does not speak 2026-07-28; falling back to initialize")
         self._reset_transport()
         self._decide(Era.LEGACY, self._legacy_version)
-        await self._legacy_handshake()
+        try:
+            await self._legacy_handshake()
+        except MCPError as exc:
+            # Last resort (digest §2.A.10): a 400/404/405 without a modern JSON-RPC body may
+            # be a 2024-11-05 server that only speaks the deprecated HTTP+SSE transport.
+            if not http or not hasattr(self.transport, "session_ready") or not _maybe_legacy_sse(exc):
+                raise
+            log.info("initialize failed (%s); trying the deprecated HTTP+SSE transport", exc)
+            try:
+                await self._switch_to_legacy_sse()
+            except MCPError:
+                raise exc from None
+            await self._legacy_handshake()
+
+    async def _switch_to_legacy_sse(self) -> None:
+        """Replace the Streamable HTTP transport with the deprecated HTTP+SSE one (same URL,
+        headers, auth; the caller's http_client if one was given)."""
+        from .http import HTTPTransport
+        from .legacy_sse import LegacySSETransport
+
+        old = self.transport
+        assert isinstance(old, HTTPTransport) and self._dispatcher is not None and self._task_group is not None
+        shared = None if old._owns_http else old._http
+        new = LegacySSETransport(old.url, headers=old.headers, auth=old.auth, http_client=shared)
+        await new.start(self._dispatcher.receive, self._task_group, self._transport_closed)
+        self.transport = new
+        await old.close()
 
     def _decide(self, era: Era, version: str, *, decided: bool = True) -> None:
         self.era = era
@@ -620,3 +649,12 @@ class Client(ServerCalls):
             await self.on_notification(message.method, message.params or {})
         except Exception:  # a faulty callback must not kill the reader
             log.exception("on_notification failed for %s", message.method)
+
+
+def _maybe_legacy_sse(exc: BaseException) -> bool:
+    """A failed initialize that may come from an HTTP+SSE-only server: 400, 404 or 405 with
+    no modern JSON-RPC error in the body."""
+    if getattr(exc, "status", None) not in (400, 404, 405):
+        return False
+    return not (isinstance(exc, RemoteError) and exc.code in MODERN_ERROR_CODES)
+

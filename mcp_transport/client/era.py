@@ -99,6 +99,7 @@ class EraCache:
     def __init__(self, max_entries: int = 256) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[Era, str]] = OrderedDict()
+        self._sse: set[str] = set()  # legacy servers reached over the deprecated HTTP+SSE transport
         self._lock = threading.Lock()
 
     @staticmethod
@@ -114,21 +115,33 @@ class EraCache:
                 self._entries.move_to_end(key)
             return entry
 
-    def put(self, url: str, era: Era, version: str) -> None:
+    def put(self, url: str, era: Era, version: str, *, sse: bool = False) -> None:
         with self._lock:
             key = self.key(url)
             self._entries[key] = (era, version)
             self._entries.move_to_end(key)
+            if sse:
+                self._sse.add(key)
+            else:
+                self._sse.discard(key)
             while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+                old, _ = self._entries.popitem(last=False)
+                self._sse.discard(old)
+
+    def via_sse(self, url: str) -> bool:
+        """True if the cached legacy server speaks only the deprecated HTTP+SSE transport."""
+        with self._lock:
+            return self.key(url) in self._sse
 
     def forget(self, url: str) -> None:
         with self._lock:
             self._entries.pop(self.key(url), None)
+            self._sse.discard(self.key(url))
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._sse.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -194,3 +194,19 @@ async def test_auto_over_stdio_falls_back_for_legacy_servers(mode: str) -> None:
     async with Client([sys.executable, "-c", LEGACY_STDIO, mode], probe_timeout=1.0) as client:
         assert client.era is Era.LEGACY and client.protocol_version == "2025-06-18"
         assert (await client.request("tools/list"))["mode"] == mode
+
+
+async def test_auto_falls_back_to_http_sse_last(serve_app: Callable[..., str]) -> None:
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    from tests.interop_servers.sdk_server import server as sdk
+
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    url = serve_app(sdk.sse_app(transport_security=security), path="/sse")
+    for _ in range(2):  # the second time from the era cache, straight to HTTP+SSE
+        async with Client(url) as client:
+            assert client.era is Era.LEGACY
+            assert type(client.transport).__name__ == "LegacySSETransport"
+            assert text(await client.call_tool("add", {"a": 2, "b": 3})) == "5"
+            assert {"add", "echo"} <= {tool["name"] for tool in await client.list_tools()}
+        assert ERA_CACHE.via_sse(url)
