@@ -8,7 +8,8 @@ than the suite's default 30 s, so a stuck run ends on its own.
 
 Suite 0.2 names the wire its mock speaks in ``MCP_CONFORMANCE_PROTOCOL_VERSION``:
 ``2026-07-28`` means the stateless (modern) wire, anything else the ``initialize`` handshake;
-0.1 does not set it (the handshake).
+0.1 does not set it (the handshake). ``MCP_TRANSPORT_CLIENT_ERA=auto`` overrides that: the
+client probes and picks the era itself.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ log = logging.getLogger("conformance_client")
 
 
 def _era() -> str:
+    # MCP_TRANSPORT_CLIENT_ERA=auto makes the client find the era itself (our tests run
+    # every scenario that way too).
+    override = os.environ.get("MCP_TRANSPORT_CLIENT_ERA")
+    if override in ("auto", "legacy", "modern"):
+        return override
     return "modern" if os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION") == "2026-07-28" else "legacy"
 
 

@@ -6,6 +6,9 @@
 * 0.2.0-alpha.12 with ``--spec-version 2026-07-28``: every non-auth client scenario, on the
   stateless wire;
 * 0.2.0-alpha.12, 2025-11-25 wire: json-schema-2020-12-preservation (it spans both eras).
+
+The 0.1.16 and 2026-07-28 legs run twice: with the era the suite names, and with
+``Client(era="auto")`` probing for it (``MCP_TRANSPORT_CLIENT_ERA=auto``).
 """
 
 from __future__ import annotations
@@ -31,12 +34,13 @@ MODERN_SCENARIOS = [
     "json-schema-ref-no-deref",
     "json-schema-2020-12-preservation",
 ]
-# (suite, scenario, extra CLI arguments)
-LEGS = (
-    [("v01", s, ()) for s in LEGACY_SCENARIOS]
-    + [("v02", s, ("--spec-version", "2026-07-28")) for s in MODERN_SCENARIOS]
-    + [("v02", "json-schema-2020-12-preservation", ("--spec-version", "2025-11-25"))]
-)
+# (suite, scenario, extra CLI arguments, client era): the era the suite names, and again
+# with Client(era="auto") finding it by itself.
+LEGS = [
+    *[("v01", s, (), era) for era in ("", "auto") for s in LEGACY_SCENARIOS],
+    *[("v02", s, ("--spec-version", "2026-07-28"), era) for era in ("", "auto") for s in MODERN_SCENARIOS],
+    ("v02", "json-schema-2020-12-preservation", ("--spec-version", "2025-11-25"), ""),
+]
 
 pytestmark = [pytest.mark.conformance, pytest.mark.timeout(200)]
 
@@ -49,9 +53,11 @@ def _suite(version: str) -> tuple[Path, Path]:
     return node, cli
 
 
-def _run(suite: str, scenario: str, extra: tuple[str, ...], out: Path) -> tuple[bool, str]:
+def _run(suite: str, scenario: str, extra: tuple[str, ...], era: str, out: Path) -> tuple[bool, str]:
     node, cli = _suite(suite)
     command = f"{sys.executable} -m clients.conformance_client"
+    if era:
+        command = f"MCP_TRANSPORT_CLIENT_ERA={era} {command}"
     run = subprocess.run(
         [str(node), str(cli), "client", "--command", command, "--scenario", scenario, *extra, "--timeout", "30000", "-o", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=90, check=False,
@@ -62,15 +68,15 @@ def _run(suite: str, scenario: str, extra: tuple[str, ...], out: Path) -> tuple[
     return ok, f"exit {run.returncode}\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}\n{bad}"
 
 
-def _leg_id(suite: str, scenario: str, extra: tuple[str, ...]) -> str:
-    return f"{suite}-{scenario}" + (f"-{extra[-1]}" if extra else "")
+def _leg_id(suite: str, scenario: str, extra: tuple[str, ...], era: str) -> str:
+    return f"{suite}-{scenario}" + (f"-{extra[-1]}" if extra else "") + (f"-{era}" if era else "")
 
 
-@pytest.mark.parametrize(("suite", "scenario", "extra"), LEGS, ids=[_leg_id(*leg) for leg in LEGS])
-def test_official_client_scenario(suite: str, scenario: str, extra: tuple[str, ...], tmp_path: Path) -> None:
-    ok, report = _run(suite, scenario, extra, tmp_path / "first")
+@pytest.mark.parametrize(("suite", "scenario", "extra", "era"), LEGS, ids=[_leg_id(*leg) for leg in LEGS])
+def test_official_client_scenario(suite: str, scenario: str, extra: tuple[str, ...], era: str, tmp_path: Path) -> None:
+    ok, report = _run(suite, scenario, extra, era, tmp_path / "first")
     if not ok:  # timing-sensitive checks can flake on 2 shared cores: one re-run on its own
-        ok, report = _run(suite, scenario, extra, tmp_path / "again")
+        ok, report = _run(suite, scenario, extra, era, tmp_path / "again")
     assert ok, report
 
 
