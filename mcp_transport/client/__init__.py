@@ -4,6 +4,7 @@ from .client import DEFAULT_TIMEOUT, Client, ClientState, InputRequiredError, No
 from .era import ERA_CACHE, EraCache
 from .handlers import RequestHandler, apply_schema_defaults
 from .reconnect import ChannelState, ReconnectPolicy
+from .subscriptions import Subscription
 from .transport import StreamLost, Transport
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "ReconnectPolicy",
     "RequestHandler",
     "StreamLost",
+    "Subscription",
     "Transport",
     "apply_schema_defaults",
 ]

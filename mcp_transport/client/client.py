@@ -17,7 +17,8 @@ import enum
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
@@ -41,6 +42,7 @@ from ..protocol import (
     META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
     META_SERVER_INFO,
+    META_SUBSCRIPTION_ID,
     MODERN_VERSIONS,
     Era,
     era_of,
@@ -58,6 +60,7 @@ from .era import (
     supported_versions,
 )
 from .handlers import RequestHandler, apply_schema_defaults, default_capabilities, method_table
+from .subscriptions import Subscription
 from .transport import StreamLost, Transport, transport_for
 
 if TYPE_CHECKING:
@@ -200,6 +203,9 @@ class Client(ServerCalls):
         self._era_decided = era != "auto"
         self._tools_listed = False  # modern HTTP: tools/list ran once (Mcp-Param-* schemas)
         self._managed = False  # opened by 'async with': __aexit__ exits the task group
+        self._subscriptions: dict[RequestId, Subscription] = {}  # open listens by subscription id
+        self._unclaimed: list[Subscription] = []  # listens awaiting their acknowledgement
+        self._listen_lock = anyio.Lock()
 
     def _set_capabilities(self, era: Era) -> None:
         if self._user_capabilities is not None:
@@ -642,7 +648,92 @@ class Client(ServerCalls):
     async def _list_roots(self) -> list[dict[str, Any]]:
         return list(self._roots or [])
 
+    # -- subscriptions/listen (2026-07-28) ---------------------------------------------------
+
+    @asynccontextmanager
+    async def listen(
+        self,
+        *,
+        tools_list_changed: bool = False,
+        prompts_list_changed: bool = False,
+        resources_list_changed: bool = False,
+        resource_subscriptions: Sequence[str] | None = None,
+        notifications: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[Subscription]:
+        """Open a ``subscriptions/listen`` (modern era, digest §6.9) and yield its
+        :class:`Subscription` once the server acknowledged it; leaving the block ends it
+        (HTTP: the stream closes; stdio: notifications/cancelled). ``notifications`` is the
+        raw filter, for keys this method does not name.
+
+            async with client.listen(tools_list_changed=True) as subscription:
+                async for method, params in subscription:
+                    ...
+        """
+        if self.era is not Era.MODERN:
+            raise UsageError("subscriptions/listen is a 2026-07-28 request; legacy servers send changes to on_notification")
+        wanted: dict[str, Any] = dict(notifications or {})
+        for key, on in (
+            ("toolsListChanged", tools_list_changed),
+            ("promptsListChanged", prompts_list_changed),
+            ("resourcesListChanged", resources_list_changed),
+        ):
+            if on:
+                wanted[key] = True
+        if resource_subscriptions:
+            wanted["resourceSubscriptions"] = list(resource_subscriptions)
+        if self._task_group is None:
+            raise UsageError("cannot listen: the client is not open")
+        subscription = Subscription(wanted)
+        scope = anyio.CancelScope()
+        finished = anyio.Event()
+
+        async def run() -> None:
+            try:
+                with scope:
+                    await self._request_once("subscriptions/listen", {"notifications": wanted}, math.inf, None)
+                subscription.end()
+            except Exception as exc:  # the subscription ends with the error; listen() raises it
+                subscription.end(exc)
+            finally:
+                finished.set()
+
+        # One listen awaits its acknowledgement at a time, so the first unclaimed
+        # acknowledgement is ours (the subscription id is the request id, allocated inside).
+        async with self._listen_lock:
+            self._unclaimed.append(subscription)
+            try:
+                self._task_group.start_soon(run)
+                with anyio.move_on_after(self.timeout):
+                    await subscription.acknowledged.wait()
+            finally:
+                if subscription in self._unclaimed:
+                    self._unclaimed.remove(subscription)
+        try:
+            if subscription.id is None:
+                scope.cancel()
+                if subscription.error is not None:
+                    raise subscription.error
+                raise RequestTimeout(f"subscriptions/listen was not acknowledged within {self.timeout:g} s")
+            yield subscription
+        finally:
+            scope.cancel()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                await finished.wait()
+            self._subscriptions.pop(subscription.id, None)
+            await subscription.aclose()
+
     async def _notification(self, dispatcher: Dispatcher, message: Notification) -> None:
+        params = message.params or {}
+        meta = params.get("_meta")
+        sid = meta.get(META_SUBSCRIPTION_ID) if isinstance(meta, dict) else None
+        if sid is not None:
+            if message.method == "notifications/subscriptions/acknowledged" and sid not in self._subscriptions:
+                if self._unclaimed:
+                    subscription = self._unclaimed.pop(0)
+                    self._subscriptions[sid] = subscription
+                    subscription.acknowledge(sid, params)
+            elif sid in self._subscriptions:
+                self._subscriptions[sid].deliver(message.method, params)
         if self.on_notification is None:
             return
         try:

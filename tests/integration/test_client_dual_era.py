@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -210,3 +211,40 @@ async def test_auto_falls_back_to_http_sse_last(serve_app: Callable[..., str]) -
             assert text(await client.call_tool("add", {"a": 2, "b": 3})) == "5"
             assert {"add", "echo"} <= {tool["name"] for tool in await client.list_tools()}
         assert ERA_CACHE.via_sse(url)
+
+
+# -- subscriptions/listen -------------------------------------------------------------------
+
+
+async def _listen_round_trip(client: Client) -> None:
+    async with client.listen(tools_list_changed=True, notifications={"noSuchKind": True}) as subscription:
+        assert subscription.id is not None and subscription.honoured == {"toolsListChanged": True}
+        await client.call_tool("test_trigger_tool_change", {})
+        with anyio.fail_after(10):
+            method, params = await subscription.__anext__()
+        assert method == "notifications/tools/list_changed"
+        assert params["_meta"]["io.modelcontextprotocol/subscriptionId"] == subscription.id
+        await client.call_tool("test_trigger_tool_change", {})  # put the tool set back
+    # Closed: the client still works, and a second listen gets its own id.
+    async with client.listen(prompts_list_changed=True) as again:
+        assert again.id != subscription.id
+    assert (await client.call_tool("add", {"a": 1, "b": 1}))["structuredContent"] == {"result": 2}
+
+
+async def test_listen_over_http(http_server: Callable[..., str]) -> None:
+    async with Client(http_server(everything), era="modern") as client:
+        await _listen_round_trip(client)
+
+
+async def test_listen_over_stdio() -> None:
+    async with Client(OUR_STDIO, era="modern", cwd=str(REPO)) as client:
+        await _listen_round_trip(client)
+
+
+async def test_listen_is_modern_only(http_server: Callable[..., str]) -> None:
+    from mcp_transport import UsageError
+
+    async with Client(http_server(everything), era="legacy") as client:
+        with pytest.raises(UsageError):
+            async with client.listen(tools_list_changed=True):
+                pass
