@@ -413,9 +413,13 @@ async def test_a_lost_session_on_a_server_that_became_modern_reprobes() -> None:
         if "mcp-session-id" in request.headers:
             return httpx.Response(404, text="unknown session")
         if body.get("method") == "server/discover":
+            assert body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] == "2026-07-28"
             return httpx.Response(200, json=result(body["id"], DISCOVER))
-        if "io.modelcontextprotocol/protocolVersion" not in ((body.get("params") or {}).get("_meta") or {}):
+        version = ((body.get("params") or {}).get("_meta") or {}).get("io.modelcontextprotocol/protocolVersion")
+        if version is None:
             return httpx.Response(400, json=error(body.get("id"), -32020, "Missing MCP-Protocol-Version header"))
+        if version != "2026-07-28":
+            return httpx.Response(400, json=error(body.get("id"), -32022, "Unsupported", {"supported": ["2026-07-28"]}))
         return httpx.Response(200, json=result(body["id"], {"resultType": "complete", "tools": []}))
 
     async with Client(URL, http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))) as c:

@@ -321,7 +321,8 @@ class Client(ServerCalls):
     async def _probe(self) -> None:
         """era="auto": send server/discover in the modern shape and read the outcome
         (digest §2.B.9 for HTTP, §3.3 for stdio). Never keyed on a single error code."""
-        self._decide(Era.MODERN, self.requested_version, decided=False)
+        modern = self.requested_version if self.requested_version in MODERN_VERSIONS else LATEST_VERSION
+        self._decide(Era.MODERN, modern, decided=False)
         http = self._cache_url() is not None
         for _ in range(2):
             try:
@@ -451,7 +452,6 @@ class Client(ServerCalls):
                 {"supported": list(LEGACY_VERSIONS), "requested": self._legacy_version},
             )
         self.protocol_version = version
-        self.requested_version = version
         self.server_capabilities = result.get("capabilities") or {}
         self.server_info = result.get("serverInfo") or {}
         self.instructions = result.get("instructions")
