@@ -79,6 +79,8 @@ async def test_headers_before_and_after_initialize() -> None:
         assert later.headers["mcp-session-id"] == "s1"
         assert later.headers["mcp-protocol-version"] == "2025-11-25"
         assert later.headers["x-custom"] == "yes"
+    for post, method in ((init, "initialize"), (initialized, "notifications/initialized"), (ping, "ping")):
+        assert post.headers["mcp-method"] == method  # Mcp-Method on every POST
     assert [r.method for r in script.requests][-1] == "DELETE"
 
 

@@ -410,6 +410,8 @@ class HTTPTransport:
             headers["Mcp-Session-Id"] = self.session_id
         if self.protocol_version is not None:
             headers["MCP-Protocol-Version"] = self.protocol_version
+        if isinstance(message, (Request, Notification)):
+            headers["Mcp-Method"] = message.method  # on every POST (SEP-2243; harmless to legacy servers)
         if isinstance(message, Request) and _is_modern(message):
             params = message.params or {}
             schema = self.tool_schemas.get(params.get("name")) if message.method == "tools/call" else None
