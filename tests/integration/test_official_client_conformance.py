@@ -5,7 +5,8 @@
 * 0.1.16: the 2025 handshake scenarios;
 * 0.2.0-alpha.12 with ``--spec-version 2026-07-28``: every non-auth client scenario, on the
   stateless wire;
-* 0.2.0-alpha.12, 2025-11-25 wire: json-schema-2020-12-preservation (it spans both eras).
+* 0.2.0-alpha.12 with ``--spec-version 2025-11-25``: the handshake scenarios and
+  json-schema-2020-12-preservation (it spans both eras).
 
 The 0.1.16 and 2026-07-28 legs run twice: with the era the suite names, and with
 ``Client(era="auto")`` probing for it (``MCP_TRANSPORT_CLIENT_ERA=auto``).
@@ -39,7 +40,7 @@ MODERN_SCENARIOS = [
 LEGS = [
     *[("v01", s, (), era) for era in ("", "auto") for s in LEGACY_SCENARIOS],
     *[("v02", s, ("--spec-version", "2026-07-28"), era) for era in ("", "auto") for s in MODERN_SCENARIOS],
-    ("v02", "json-schema-2020-12-preservation", ("--spec-version", "2025-11-25"), ""),
+    *[("v02", s, ("--spec-version", "2025-11-25"), "") for s in [*LEGACY_SCENARIOS, "json-schema-2020-12-preservation"]],
 ]
 
 pytestmark = [pytest.mark.conformance, pytest.mark.timeout(200)]
