@@ -67,21 +67,24 @@ def check_request(server: MCPServer, request: Request, headers: dict[str, str]) 
 class _Response:
     """One modern POST's answer: JSON until the handler sends a notification, then SSE."""
 
-    __slots__ = ("idle_since", "lock", "mode", "send", "streaming", "task_group")
+    __slots__ = ("idle_since", "keepalive_every", "lock", "mode", "send", "streaming", "task_group")
 
-    def __init__(self, send: Send, mode: str) -> None:
+    def __init__(self, send: Send, mode: str, keepalive: float) -> None:
         self.send = send
         self.mode = mode  # "auto" | "json" | "sse"
+        self.keepalive_every = keepalive
         self.streaming = False
         self.lock = anyio.Lock()
         self.idle_since = time.monotonic()
-        self.task_group: TaskGroup | None = None
+        self.task_group: TaskGroup | None = None  # the request's group: keepalives run there
 
     async def _write(self, chunk: bytes, *, more: bool = True) -> None:
         async with self.lock:
             if not self.streaming:
                 self.streaming = True
                 await self.send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
+                if more and self.task_group is not None:
+                    self.task_group.start_soon(self.keepalive)
             await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
             self.idle_since = time.monotonic()
 
@@ -105,11 +108,12 @@ class _Response:
         else:
             await send_json(self.send, 200, data)
 
-    async def keepalive(self, interval: float) -> None:
+    async def keepalive(self) -> None:
         """``:`` comments while an SSE answer is idle (listen streams, slow tools)."""
+        interval = self.keepalive_every
         while True:
-            await anyio.sleep(interval)
-            if self.streaming and time.monotonic() - self.idle_since >= interval:
+            await anyio.sleep(max(interval - (time.monotonic() - self.idle_since), 0.01))
+            if time.monotonic() - self.idle_since >= interval:
                 await self._write(sse.KEEPALIVE)
 
 
@@ -150,13 +154,13 @@ class ModernLeg:
     async def _answer(self, request: Request, receive: Receive, send: Send, mode: str, task_group: TaskGroup) -> None:
         from ..server.context import ServerConnection
 
-        out = _Response(send, mode)
+        out = _Response(send, mode, self.keepalive)
         dispatcher = self.server.dispatcher(out.related, task_group, ServerConnection())
         response: Result | ErrorResponse | None = None
         with anyio.CancelScope() as request_scope:
             async with anyio.create_task_group() as tg:
+                out.task_group = tg
                 tg.start_soon(_cancel_on_disconnect, receive, request_scope)
-                tg.start_soon(out.keepalive, self.keepalive)
                 response = await dispatcher.handle(request)
                 tg.cancel_scope.cancel()
         if response is None:
