@@ -50,6 +50,7 @@ class ServerCalls:
         tools = await self._collect("tools/list", "tools", timeout=timeout)
         schemas = getattr(self.transport, "tool_schemas", None)
         if self.era is Era.MODERN and schemas is not None:
+            schemas.clear()  # a full listing replaces what we knew
             valid = []
             for tool in tools:
                 problems = invalid_header_annotations(tool.get("inputSchema") or {})
