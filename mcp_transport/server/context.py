@@ -70,7 +70,8 @@ class Context:
     through MRTR instead (see :meth:`_ask`): the handler is re-run from the top on each
     round and every input call returns the answer the client gave in an earlier round, so
     one code path serves both eras. Write handlers so that re-running them is harmless
-    (side effects after the input calls, or guarded with :attr:`request_state`). Each input
+    (side effects after the input calls, or guarded with :attr:`request_state`), and let
+    :class:`~mcp_transport.mrtr.InputRequired` through any broad ``except``. Each input
     call checks first that the client declared the capability and raises
     :class:`MissingClientCapability` (-32021) if it did not.
 

@@ -99,12 +99,16 @@ class _Response:
             return
         await self._write(sse.event(None, jsonrpc.dump(message)))
 
-    async def finish(self, response: Result | ErrorResponse) -> None:
+    async def finish(self, response: Result | ErrorResponse, *, json_ok: bool) -> None:
+        """Write the response: on the stream if one started; an error not yet streamed as
+        JSON with its status (when the client takes JSON); else per the mode."""
         data = jsonrpc.dump(response)
-        if self.streaming or self.mode == "sse":
+        if self.streaming:
             await self._write(sse.event(None, data), more=False)
-        elif isinstance(response, ErrorResponse):
+        elif isinstance(response, ErrorResponse) and json_ok:
             await send_json(self.send, http_status_for(response.error.code), data)
+        elif self.mode == "sse":
+            await self._write(sse.event(None, data), more=False)
         else:
             await send_json(self.send, 200, data)
 
@@ -149,9 +153,9 @@ class ModernLeg:
         mode = self.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
         if message.method == "subscriptions/listen" and accept_sse:
             mode = "sse"  # a listen answer is a stream whatever the response mode
-        await self._answer(message, receive, send, mode, task_group)
+        await self._answer(message, receive, send, mode, task_group, json_ok=accept_json)
 
-    async def _answer(self, request: Request, receive: Receive, send: Send, mode: str, task_group: TaskGroup) -> None:
+    async def _answer(self, request: Request, receive: Receive, send: Send, mode: str, task_group: TaskGroup, *, json_ok: bool) -> None:
         from ..server.context import ServerConnection
 
         out = _Response(send, mode, self.keepalive)
@@ -166,7 +170,7 @@ class ModernLeg:
         if response is None:
             log.debug("request %r cancelled: the client closed its connection", request.id)
             return
-        await out.finish(response)
+        await out.finish(response, json_ok=json_ok)
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:

@@ -266,3 +266,16 @@ async def test_legacy_session_and_modern_requests_side_by_side(modern: Modern, c
     assert "resultType" not in still_legacy.json()["result"]
     legacy_only = await legacy.call("ping")
     assert legacy_only["result"] == {}
+
+
+@pytest.mark.parametrize("mode", ["json", "sse"])
+async def test_response_modes(http_server: Callable[..., str], mode: str) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        modern = Modern(client, http_server(everything, response_mode=mode))
+        response = await modern.post(modern.message("tools/call", {"name": "test_tool_with_progress", "arguments": {}}, progressToken=1))
+        sent = messages(response)
+        assert response.headers["content-type"] == ("application/json" if mode == "json" else "text/event-stream")
+        assert len(sent) == (1 if mode == "json" else 4) and sent[-1]["result"]["resultType"] == "complete"
+        # An error that has not started a stream keeps its status, whatever the mode.
+        unknown = modern.message("tools/call", {"name": "nope", "arguments": {}})
+        assert_error(await modern.post(unknown), 400, -32602, unknown["id"], "nope")
