@@ -26,10 +26,10 @@ import anyio
 from anyio.abc import TaskGroup
 
 from .. import jsonrpc
-from ..errors import InvalidParams, InvalidRequest, RPCError, UnsupportedProtocolVersion, http_status_for
+from ..errors import InvalidParams, InvalidRequest, RPCError, http_status_for
 from ..headers import validate_request_headers
 from ..jsonrpc import ErrorResponse, Message, Request, RequestId, Result
-from ..protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_VERSIONS, parse_envelope
+from ..protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, parse_envelope
 from . import sse
 from .http_common import HTTPError, Receive, Send, send_empty, send_error, send_json
 
@@ -52,16 +52,11 @@ def check_request(server: MCPServer, request: Request, headers: dict[str, str]) 
         )
     schema = None
     if request.method == "tools/call":
-        tool = server.tools.get(params.get("name"))  # type: ignore[arg-type]
+        name = params.get("name")
+        tool = server.tools.get(name) if isinstance(name, str) else None
         schema = tool.input_schema if tool is not None else None
     validate_request_headers(headers, request.method, params, schema)
-    version = params["_meta"][META_PROTOCOL_VERSION]
-    if version not in MODERN_VERSIONS:
-        raise UnsupportedProtocolVersion(
-            f"Unsupported protocol version {version!r}: this endpoint serves {', '.join(MODERN_VERSIONS)} per request "
-            "(and the 2025 versions through initialize)",
-            {"supported": list(MODERN_VERSIONS), "requested": version},
-        )
+    parse_envelope(params)  # last, the version itself: -32022 listing the supported ones
 
 
 class _Response:
