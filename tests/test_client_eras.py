@@ -430,3 +430,40 @@ async def test_a_lost_session_on_a_server_that_became_modern_reprobes() -> None:
         assert c.era is Era.MODERN
         assert (await c.request("tools/list"))["tools"] == []
     assert ERA_CACHE.get(URL) == (Era.MODERN, "2026-07-28")
+
+
+# -- the deprecated HTTP+SSE transport (last resort) ----------------------------------------
+
+
+def sse_only(endpoint_event: str | None) -> Callable[[httpx.Request], httpx.Response]:
+    """A 2024-11-05 server: POSTs to the SSE URL are 405; GET answers with an endpoint event."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/sse" and request.method == "POST":
+            return httpx.Response(405, headers={"Allow": "GET"})
+        if request.method == "GET" and endpoint_event is not None:
+            return httpx.Response(200, content=endpoint_event.encode(), headers={"Content-Type": "text/event-stream"})
+        return httpx.Response(404)
+
+    return handler
+
+
+async def test_an_endpoint_on_another_origin_is_refused() -> None:
+    handler = sse_only("event: endpoint\ndata: http://evil.test/messages\n\n")
+    hosts: list[str] = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        return handler(request)
+
+    with pytest.raises(TransportError, match="405"):  # the initialize failure, not a redirect
+        async with Client("http://mcp.test/sse", http_client=httpx.AsyncClient(transport=httpx.MockTransport(recording))):
+            pass
+    assert set(hosts) == {"mcp.test"}
+
+
+async def test_no_endpoint_event_means_the_initialize_failure_is_reported() -> None:
+    handler = sse_only(None)
+    with pytest.raises(TransportError, match="405"):
+        async with Client("http://mcp.test/sse", http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))):
+            pass
