@@ -392,7 +392,11 @@ class Client(ServerCalls):
         assert isinstance(old, HTTPTransport) and self._dispatcher is not None and self._task_group is not None
         shared = None if old._owns_http else old._http
         new = LegacySSETransport(old.url, headers=old.headers, auth=old.auth, http_client=shared)
-        await new.start(self._dispatcher.receive, self._task_group, self._transport_closed)
+        try:
+            await new.start(self._dispatcher.receive, self._task_group, self._transport_closed)
+        except BaseException:
+            await new.close()
+            raise
         self.transport = new
         await old.close()
 
