@@ -1,5 +1,7 @@
 """The example server: every feature mcp_transport offers, and the fixtures the official
-conformance suite expects (their names and behaviour are fixed by the suite). Run it:
+conformance suite expects (their names and behaviour are fixed by the suite). It serves the
+2025 session protocol and the 2026-07-28 stateless one on the same endpoint; the same tools
+answer both (input calls become `input_required` rounds in 2026-07-28). Run it:
 
     python -m servers.everything --stdio
     python -m servers.everything --port 8000     # http://127.0.0.1:8000/mcp
