@@ -103,7 +103,7 @@ class Tamper(httpx.AsyncBaseTransport):
 
 async def test_a_tampered_request_state_is_refused(http_server: Callable[..., str]) -> None:
     url = http_server(everything)
-    async with Client(url, era="modern", elicitation_handler=elicit, http_client=httpx.AsyncClient(transport=Tamper())) as client:
+    async with httpx.AsyncClient(transport=Tamper()) as http, Client(url, era="modern", elicitation_handler=elicit, http_client=http) as client:
         with pytest.raises(RemoteError) as info:
             await client.call_tool("test_input_required_result_tampered_state", {})
     assert info.value.code == -32602
