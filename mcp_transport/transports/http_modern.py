@@ -18,6 +18,7 @@ a throwaway connection and answered.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -62,7 +63,7 @@ def check_request(server: MCPServer, request: Request, headers: dict[str, str]) 
 class _Response:
     """One modern POST's answer: JSON until the handler sends a notification, then SSE."""
 
-    __slots__ = ("idle_since", "keepalive_every", "lock", "mode", "send", "streaming", "task_group")
+    __slots__ = ("idle_since", "keepalive_every", "keepalive_task", "lock", "mode", "send", "streaming")
 
     def __init__(self, send: Send, mode: str, keepalive: float) -> None:
         self.send = send
@@ -71,15 +72,15 @@ class _Response:
         self.streaming = False
         self.lock = anyio.Lock()
         self.idle_since = time.monotonic()
-        self.task_group: TaskGroup | None = None  # the request's group: keepalives run there
+        self.keepalive_task: asyncio.Task[None] | None = None
 
     async def _write(self, chunk: bytes, *, more: bool = True) -> None:
         async with self.lock:
             if not self.streaming:
                 self.streaming = True
                 await self.send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
-                if more and self.task_group is not None:
-                    self.task_group.start_soon(self.keepalive)
+                if more:
+                    self.keepalive_task = asyncio.get_running_loop().create_task(self.keepalive())
             await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
             self.idle_since = time.monotonic()
 
@@ -110,10 +111,13 @@ class _Response:
     async def keepalive(self) -> None:
         """``:`` comments while an SSE answer is idle (listen streams, slow tools)."""
         interval = self.keepalive_every
-        while True:
-            await anyio.sleep(max(interval - (time.monotonic() - self.idle_since), 0.01))
-            if time.monotonic() - self.idle_since >= interval:
-                await self._write(sse.KEEPALIVE)
+        try:
+            while True:
+                await anyio.sleep(max(interval - (time.monotonic() - self.idle_since), 0.01))
+                if time.monotonic() - self.idle_since >= interval:
+                    await self._write(sse.KEEPALIVE)
+        except Exception:  # the connection is gone: the disconnect watcher cancels the request
+            log.debug("keepalive stopped", exc_info=True)
 
 
 class ModernLeg:
@@ -156,12 +160,17 @@ class ModernLeg:
         out = _Response(send, mode, self.keepalive)
         dispatcher = self.server.dispatcher(out.related, task_group, ServerConnection())
         response: Result | ErrorResponse | None = None
+        loop = asyncio.get_running_loop()
         with anyio.CancelScope() as request_scope:
-            async with anyio.create_task_group() as tg:
-                out.task_group = tg
-                tg.start_soon(_cancel_on_disconnect, receive, request_scope)
+            # Plain asyncio tasks, not a task group: this runs on every request, and a
+            # group costs about as much as the rest of a small request.
+            watcher = loop.create_task(_cancel_on_disconnect(receive, request_scope))
+            try:
                 response = await dispatcher.handle(request)
-                tg.cancel_scope.cancel()
+            finally:
+                watcher.cancel()
+                if out.keepalive_task is not None:
+                    out.keepalive_task.cancel()
         if response is None:
             log.debug("request %r cancelled: the client closed its connection", request.id)
             return
@@ -171,8 +180,11 @@ class ModernLeg:
 async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
     """Closing the response stream is the modern cancel signal (digest §2.B.4). The body
     has been read, so the next ASGI message is the disconnect."""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            scope.cancel()
-            return
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                scope.cancel()
+                return
+    except Exception:  # a server that cannot report the disconnect: nothing to watch
+        log.debug("cannot watch for disconnects", exc_info=True)
