@@ -50,6 +50,7 @@ async def test_official_client_modern_mode(http_server: Callable[..., str]) -> N
             with anyio.fail_after(5):
                 async for _event in subscription:
                     break
+            await client.call_tool("test_trigger_tool_change", {})  # and back: the module-level server is shared
     assert progress == [0, 50, 100]
 
 
