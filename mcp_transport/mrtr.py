@@ -28,7 +28,10 @@ import orjson
 
 from .errors import InvalidParams
 
-__all__ = ["DEFAULT_STATE_TTL", "InputRequired", "RequestStateCodec", "Round", "salient_digest"]
+__all__ = ["DEFAULT_STATE_TTL", "MRTR_METHODS", "InputRequired", "RequestStateCodec", "Round", "salient_digest"]
+
+# The only methods that may answer resultType "input_required" (digest §6.8).
+MRTR_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
 
 # A requestState older than this is refused: rounds are interactive, minutes at most.
 DEFAULT_STATE_TTL = 15 * 60

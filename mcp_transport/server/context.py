@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from ..dispatcher import Dispatcher, RequestContext
 from ..errors import MissingClientCapability, UsageError
 from ..jsonrpc import Message, Request, RequestId
-from ..mrtr import InputRequired, Round
+from ..mrtr import MRTR_METHODS, InputRequired, Round
 from ..protocol import LOG_LEVELS, Era, Lifecycle, PeerState
 from .client_features import ElicitResult, Root, SamplingResult, elicitation_schema, sampling_messages
 
@@ -273,7 +273,7 @@ class Context:
         if self.era is Era.LEGACY:
             return await self._request.request(method, params)
         current = self._request.round
-        if current is None or self._request.method not in ("tools/call", "prompts/get", "resources/read"):
+        if current is None or self._request.method not in MRTR_METHODS:
             raise UsageError(
                 f"{method}: a 2026-07-28 server asks the client for input only while answering "
                 "tools/call, prompts/get or resources/read (MRTR)"

@@ -19,7 +19,7 @@ from ..dispatcher import Dispatcher, SendFn
 from ..errors import MethodNotFound
 from ..jsonrpc import Notification
 from ..methods import MethodTable
-from ..mrtr import DEFAULT_STATE_TTL, InputRequired, RequestStateCodec, Round
+from ..mrtr import DEFAULT_STATE_TTL, MRTR_METHODS, InputRequired, RequestStateCodec, Round
 from ..protocol import META_SERVER_INFO, Era, parse_envelope
 from . import handlers
 from . import resources as _resources
@@ -35,8 +35,6 @@ from .tools import Tool
 __all__ = ["MCPServer", "Tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-# The only methods that may answer resultType "input_required" (digest §6.8).
-MRTR_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
 MethodHandler = Callable[[ServerRequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
