@@ -142,3 +142,23 @@ async def test_closing_the_stream_ends_the_subscription(http_server: Callable[..
     while server.subscriptions and time.monotonic() < deadline:
         await anyio.sleep(0.02)
     assert not server.subscriptions
+
+
+async def test_server_shutdown_ends_listen_streams_with_their_result() -> None:
+    from tests.interop_servers import our_server
+
+    process = our_server().start()
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            listen_id, request = Wire(client, process.url).listen({"toolsListChanged": True})
+            async with request as response:
+                stream = frames(response)
+                assert (await next_data(stream))["method"] == "notifications/subscriptions/acknowledged"
+                assert process.process is not None
+                process.process.terminate()  # SIGTERM: run_http ends listens before waiting for connections
+                final = await next_data(stream)
+        assert final["id"] == listen_id and final["result"]["resultType"] == "complete"
+        assert final["result"]["_meta"][META_SUBSCRIPTION_ID] == listen_id
+        await anyio.to_thread.run_sync(process.process.wait, 10)  # uvicorn re-raises SIGTERM once it is done
+    finally:
+        process.stop()
