@@ -21,13 +21,16 @@ Checks = dict[str, list[dict[str, object]]]
 
 
 def suite(line: str) -> list[str]:
-    """The command that runs one installed suite line ("v01": 0.1.16, "v02": 0.2.0-alpha.12)."""
+    """The command that runs one installed suite line ("v01": 0.1.16, "v02": 0.2.0-alpha.12).
+
+    A missing install fails the test rather than skipping it: `make test` installs both
+    lines, so a skip would only hide a broken install step.
+    """
     modules = REPO / "tests" / "conformance_official" / line / "node_modules"
-    return [str(modules / ".bin" / "node"), str(modules / "@modelcontextprotocol" / "conformance" / "dist" / "index.js")]
-
-
-def installed(line: str) -> bool:
-    return Path(suite(line)[0]).exists()
+    command = [str(modules / ".bin" / "node"), str(modules / "@modelcontextprotocol" / "conformance" / "dist" / "index.js")]
+    if not all(Path(part).exists() for part in command):
+        raise RuntimeError(f"the official conformance suite {line} is not installed: run `make test`, which installs it")
+    return command
 
 
 def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:

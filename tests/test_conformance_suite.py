@@ -5,7 +5,6 @@ servers.everything with every MUST check green."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import socket
@@ -151,11 +150,9 @@ async def test_our_stdio_server_passes() -> None:
     assert run.exit_code == 0, _explain(run)
 
 
-_NO_HTTP_SERVER = importlib.util.find_spec("mcp_transport.transports.http_server") is None
 
 
 @pytest.mark.anyio
-@pytest.mark.skipif(_NO_HTTP_SERVER, reason="mcp_transport.transports.http_server has not landed yet")
 async def test_our_http_server_passes_every_legacy_must() -> None:
     with _serve("-m", "servers.everything") as url:
         run = await _run(url, era="legacy", options=Options(timeout=5.0, keepalive_wait=20.0))
@@ -164,10 +161,6 @@ async def test_our_http_server_passes_every_legacy_must() -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.skipif(_NO_HTTP_SERVER, reason="mcp_transport.transports.http_server has not landed yet")
-@pytest.mark.xfail(reason="the HTTP server's 2026-07-28 leg does not validate Mcp-Method/Mcp-Name/"
-                          "MCP-Protocol-Version or the _meta envelope yet (digest §2.B.5); remove when it does",
-                   strict=False)
 async def test_our_http_server_passes_every_modern_must() -> None:
     with _serve("-m", "servers.everything") as url:
         run = await _run(url, era="modern", options=Options(timeout=5.0))

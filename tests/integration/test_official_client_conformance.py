@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.official_suite import suite
+
 REPO = Path(__file__).resolve().parents[2]
-SUITES = REPO / "tests" / "conformance_official"
 
 LEGACY_SCENARIOS = ["initialize", "tools_call", "elicitation-sep1034-client-defaults", "sse-retry"]
 MODERN_SCENARIOS = [
@@ -47,11 +48,8 @@ pytestmark = [pytest.mark.conformance, pytest.mark.timeout(200)]
 
 
 def _suite(version: str) -> tuple[Path, Path]:
-    root = SUITES / version / "node_modules"
-    node, cli = root / ".bin" / "node", root / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
-    if not (node.exists() and cli.exists()):
-        pytest.skip(f"conformance suite {version} not installed (run `make test`)")
-    return node, cli
+    node, cli = suite(version)
+    return Path(node), Path(cli)
 
 
 def _run(suite: str, scenario: str, extra: tuple[str, ...], era: str, out: Path) -> tuple[bool, str]:

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.official_suite import installed, run_against_everything, summary
+from tests.official_suite import run_against_everything, summary
 
 pytestmark = [
     pytest.mark.conformance,
     pytest.mark.slow,
     pytest.mark.timeout(360),
-    pytest.mark.skipif(not installed("v02"), reason="conformance suite 0.2 not installed (make test installs it)"),
 ]
 
 PENDING = {"json-schema-2020-12", "http-header-validation", "http-custom-header-server-validation"}

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.official_suite import installed, run_against_everything, summary
+from tests.official_suite import run_against_everything, summary
 
 pytestmark = [pytest.mark.conformance, pytest.mark.slow, pytest.mark.timeout(360)]
 
 SCENARIOS = 32
 
 
-@pytest.mark.skipif(not installed("v01"), reason="conformance suite not installed (make test installs it)")
 def test_official_server_suite_passes_everything(tmp_path: Path) -> None:
     results, run, server_log = run_against_everything("v01", tmp_path, "--suite", "all")
     print(summary(results))
