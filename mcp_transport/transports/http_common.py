@@ -46,13 +46,21 @@ class HTTPError(Exception):
         self.id = id
 
 
+_EMPTY_HEADERS = [(b"content-length", b"0")]
+
+
 async def send_empty(send: Send, status: int) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": []})
+    # A length, so the server sends no chunked framing (204 must carry no Content-Length).
+    await send({"type": "http.response.start", "status": status, "headers": [] if status == 204 else _EMPTY_HEADERS})
     await send({"type": "http.response.body", "body": b""})
 
 
 async def send_json(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": _JSON_HEADERS + headers if headers else _JSON_HEADERS})
+    """A complete JSON answer, with Content-Length (without it uvicorn chunk-encodes it)."""
+    head = [_JSON_HEADERS[0], (b"content-length", b"%d" % len(body))]
+    if headers:
+        head += headers
+    await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import logging
 import math
 import secrets
@@ -130,13 +131,12 @@ def claims_modern_header(headers: dict[str, str]) -> bool:
 class _Post:
     """A POSTed request being answered: where its related messages go."""
 
-    __slots__ = ("accept_sse", "cut", "done", "ready", "response", "send", "stream_id")
+    __slots__ = ("accept_sse", "cut", "done", "response", "send", "stream_id")
 
-    def __init__(self, accept_sse: bool) -> None:
+    def __init__(self, accept_sse: bool, send: Send) -> None:
         self.accept_sse = accept_sse
-        self.ready = anyio.Event()  # the response arrived, or the answer became a stream
-        self.done = anyio.Event()  # the tailer finished the HTTP response
-        self.send: Send | None = None  # auto mode: the HTTP response a tailer task writes to
+        self.done: anyio.Event | None = None  # created with the stream: its tailer finished the response
+        self.send = send  # the HTTP response (the handler runs in the request's task)
         self.response: Result | ErrorResponse | None = None
         self.stream_id: str | None = None
         self.cut = False  # the handler asked to end the HTTP response early (polling)
@@ -418,20 +418,36 @@ class StreamableHTTP:
 
     async def _answer_auto(self, session: _Session, request: Request, send: Send, accept_sse: bool) -> None:
         """auto: run the handler in this task and answer with JSON, unless it sends a related
-        message first; then :meth:`_route` turns the answer into a logged SSE stream that a
-        task tails to this response while the handler goes on here."""
-        post = self._register(session, request.id, accept_sse)
-        post.send = send
+        message first; then :meth:`_route` turns the answer into a logged SSE stream, writes
+        its priming event and that message at once, and a task tails the rest to this
+        response while the handler goes on here."""
+        await self._answer_inline(session, request, send, accept_sse, one_shot_sse=False)
+
+    async def _answer_sse(self, session: _Session, request: Request, send: Send) -> None:
+        """sse: as auto, but a handler that answers with nothing before its result gets a
+        one-shot SSE body (priming event + response, no task, no log write); a related
+        message, or a handler still running after the one-shot window, turns the answer
+        into a logged, resumable stream."""
+        await self._answer_inline(session, request, send, True, one_shot_sse=True)
+
+    async def _answer_inline(self, session: _Session, request: Request, send: Send, accept_sse: bool, *, one_shot_sse: bool) -> None:
+        post = self._register(session, request.id, accept_sse, send)
+        timer = asyncio.get_running_loop().call_later(_SSE_FAST_WINDOW, self._slow_post, session, post, request.id) if one_shot_sse else None
         try:
             response = await session.dispatcher.run(request)
         except BaseException:
             self._finish_post(session, request.id, None)
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         stream_id = post.stream_id
         if stream_id is None:
             self._finish_post(session, request.id, None)
             if response is None:
-                await send_empty(send, 202)
+                await send_empty(send, 202)  # cancelled: no response (digest §4.5)
+            elif one_shot_sse:
+                await self._one_shot_sse(send, jsonrpc.dump(response))
             else:
                 await send_json(send, 200, jsonrpc.dump(response))
             return
@@ -440,40 +456,38 @@ class StreamableHTTP:
         else:
             await self.log.close(stream_id)
         self._finish_post(session, request.id, None)
+        assert post.done is not None
         await post.done.wait()  # the tailer completed the HTTP response
 
-    async def _answer_sse(self, session: _Session, request: Request, send: Send) -> None:
-        """sse: the handler runs as a dispatcher task (cancellable; it outlives a dropped
-        connection). A quick answer is written as one SSE body; a slower or chatty one
-        becomes a logged, resumable stream that this task tails."""
-        post = self._register(session, request.id, True)
-        await session.dispatcher.receive(request)
-        with anyio.move_on_after(_SSE_FAST_WINDOW):
-            await post.ready.wait()
-        if not post.ready.is_set():
-            await self._upgrade(session, post)  # slow handler: give the client a resumable stream now
-        if post.response is not None:
-            await self._one_shot_sse(send, jsonrpc.dump(post.response))
-        elif post.stream_id is not None:
-            await self._stream_post(send, session, post, request.id)
-        else:
-            await send_empty(send, 202)
+    def _slow_post(self, session: _Session, post: _Post, request_id: RequestId) -> None:
+        """sse mode, the one-shot window passed with the handler still running: give the
+        client a resumable stream now (a timer callback; the task exists only then)."""
+        if post.stream_id is None and self._tg is not None and session.posts and session.posts.get(request_id) is post:
+            self._tg.start_soon(self._open_post_stream, session, post, request_id)
 
-    def _register(self, session: _Session, request_id: RequestId, accept_sse: bool) -> _Post:
+    async def _open_post_stream(self, session: _Session, post: _Post, request_id: RequestId) -> None:
+        if post.stream_id is not None or not session.posts or session.posts.get(request_id) is not post:
+            return  # answered, or a related message opened the stream meanwhile
+        await self._upgrade(session, post)
+        await self._stream_post(post.send, session, post, request_id)
+
+    def _register(self, session: _Session, request_id: RequestId, accept_sse: bool, send: Send) -> _Post:
         if session.posts is None:
             session.posts = {}
         if request_id in session.posts or session.dispatcher.is_handling(request_id):
             raise HTTPError(400, InvalidRequest(f"Request id {request_id!r} is already in use by a request in progress"), id=request_id)
-        post = session.posts[request_id] = _Post(accept_sse)
+        post = session.posts[request_id] = _Post(accept_sse, send)
         session.busy += 1
         return post
 
-    async def _stream_post(self, send: Send, session: _Session, post: _Post, request_id: RequestId) -> None:
-        """Tail a POST's stream to its HTTP response (started here)."""
-        assert post.stream_id is not None
+    async def _stream_post(self, send: Send, session: _Session, post: _Post, request_id: RequestId, *, after: int = 0, started: bool = False) -> None:
+        """Tail a POST's stream to its HTTP response (started here unless ``started``: then
+        the priming event and the events up to ``after`` were written already)."""
+        assert post.stream_id is not None and post.done is not None
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
-            async for chunk in self._tail(post.stream_id, 0, keepalive=self.keepalive, post=post, session=session, request_id=request_id):
+            if not started:
+                await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
+            async for chunk in self._tail(post.stream_id, after, keepalive=self.keepalive, post=post, session=session, request_id=request_id, prime=not started):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         except Exception:  # the connection is gone; the events wait in the log for a resume
@@ -515,7 +529,10 @@ class StreamableHTTP:
         logged: a client that gets any of it gets all of it, so there is nothing to resume."""
         stream_id = secrets.token_urlsafe(12)
         body = sse.priming(format_event_id(stream_id, 0), self.retry_ms) + sse.event(format_event_id(stream_id, 1), data)
-        await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS + headers if headers else sse.SSE_HEADERS})
+        head = [*sse.SSE_HEADERS, (b"content-length", b"%d" % len(body))]
+        if headers:
+            head += headers
+        await send({"type": "http.response.start", "status": 200, "headers": head})
         await send({"type": "http.response.body", "body": body})
 
     async def _post_batch(self, session: _Session, batch: list[Message], send: Send) -> None:
@@ -648,9 +665,9 @@ class StreamableHTTP:
                 await self._to_get_stream(session, message)
                 return
             await self._upgrade(session, post)
-            if post.send is not None:  # auto mode: the handler runs in the request's task
-                assert self._tg is not None and related_to is not None
-                self._tg.start_soon(self._stream_post, post.send, session, post, related_to)
+            assert related_to is not None
+            await self._flush_first(session, post, related_to, jsonrpc.dump(message))
+            return
         await self.log.append(post.stream_id, jsonrpc.dump(message), last=final)  # type: ignore[arg-type]
         if final:
             self._finish_post(session, related_to, None)  # type: ignore[arg-type]
@@ -660,8 +677,25 @@ class StreamableHTTP:
         or in "sse" mode the handler is slow)."""
         # The id is set before the await so a concurrent send appends to this stream.
         stream_id = post.stream_id = secrets.token_urlsafe(12)
-        post.ready.set()
+        post.done = anyio.Event()
         await self.log.create(stream_id, session.id)
+
+    async def _flush_first(self, session: _Session, post: _Post, request_id: RequestId, data: bytes) -> None:
+        """The first related message of a POST: log it, write the response head, the priming
+        event and this event now, from the handler's task (the client sees it at once, not
+        when the handler next yields), then let a task tail the rest."""
+        stream_id = post.stream_id
+        assert stream_id is not None and self._tg is not None
+        seq = await self.log.append(stream_id, data)
+        body = sse.priming(format_event_id(stream_id, 0), self.retry_ms)
+        if seq:
+            body += sse.event(format_event_id(stream_id, seq), data)
+        try:
+            await post.send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
+            await post.send({"type": "http.response.body", "body": body, "more_body": True})
+        except Exception:  # the connection is gone; the tailer finds out and ends the response
+            log.debug("POST stream %s: first write failed", stream_id, exc_info=True)
+        self._tg.start_soon(functools.partial(self._stream_post, post.send, session, post, request_id, after=seq, started=True))
 
     def _finish_post(self, session: _Session, request_id: RequestId, response: Result | ErrorResponse | None) -> None:
         posts = session.posts
@@ -673,7 +707,6 @@ class StreamableHTTP:
         post.response = response
         session.busy -= 1
         session.last_active = time.monotonic()
-        post.ready.set()
         if response is None and post.stream_id is not None:
             self.log.wake(post.stream_id)  # cancelled or session ended: its tailer stops
 
@@ -702,6 +735,7 @@ class StreamableHTTP:
         post: _Post | None = None,
         request_id: RequestId | None = None,
         get_stream: bool = False,
+        prime: bool = True,
     ) -> Any:
         """Yield SSE chunks of a stream from ``after`` on: a priming event, then the events
         as they are appended. Ends when the stream closes, when a newer connection takes the
@@ -709,7 +743,7 @@ class StreamableHTTP:
         token = object()
         self._readers[stream_id] = token
         self.log.wake(stream_id)  # an older connection on this stream ends (takeover)
-        chunk = sse.priming(format_event_id(stream_id, after), self.retry_ms)
+        chunk = sse.priming(format_event_id(stream_id, after), self.retry_ms) if prime else b""
         idle = keepalive if keepalive is not None else math.inf
         try:
             while True:
