@@ -12,13 +12,17 @@ from ..http import Stream
 from ..model import Unsupported
 from ..sse import SseEvent
 
-__all__ = ["ToolRun", "is_progress", "run_tool"]
+__all__ = ["ToolRun", "is_progress", "is_response", "read_until_response", "run_tool"]
 
 
 def is_progress(message: Any, token: str | None = None) -> bool:
     if not isinstance(message, dict) or message.get("method") != "notifications/progress":
         return False
     return token is None or (message.get("params") or {}).get("progressToken") == token
+
+
+def is_response(message: Any, rid: int) -> bool:
+    return isinstance(message, dict) and message.get("id") == rid and ("result" in message or "error" in message)
 
 
 @dataclass
@@ -42,10 +46,7 @@ class ToolRun:
         return [m["params"].get("progress") for m in self.messages if is_progress(m, self.token)]
 
     def response(self) -> dict[str, Any] | None:
-        for m in self.messages:
-            if m.get("id") == self.rid and ("result" in m or "error" in m):
-                return m
-        return None
+        return next((m for m in self.messages if is_response(m, self.rid)), None)
 
 
 async def run_tool(ctx: Context, session: LegacySession, token: str, *, stop_after_progress: int | None = None,
@@ -61,13 +62,16 @@ async def run_tool(ctx: Context, session: LegacySession, token: str, *, stop_aft
         if stream.status != 200 or (require_sse and not stream.is_sse):
             raise Unsupported(f"tools/call {name} was not answered with an SSE stream: HTTP {stream.status} "
                               f"{stream.headers.get('content-type')}")
-        await _read(ctx, stream, run, stop_after_progress)
+        run.complete = await read_until_response(ctx, stream, rid, token, stop_after_progress)
     run.events = list(stream.events)
     run.elapsed = loop.time() - started
     return run
 
 
-async def _read(ctx: Context, stream: Stream, run: ToolRun, stop_after: int | None) -> None:
+async def read_until_response(ctx: Context, stream: Stream, rid: int, token: str | None = None,
+                              stop_after_progress: int | None = None) -> bool:
+    """Read ``stream`` until the response to ``rid`` (True), its end or the timeout (False), or,
+    with ``stop_after_progress``, that many progress notifications for ``token`` (False)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ctx.options.timeout
     seen = 0
@@ -75,14 +79,13 @@ async def _read(ctx: Context, stream: Stream, run: ToolRun, stop_after: int | No
         while True:
             event = await stream.next_event(max(0.0, deadline - loop.time()))
             if event is None:
-                return
+                return False
             message = event.json()
-            if is_progress(message, run.token):
+            if is_progress(message, token):
                 seen += 1
-                if stop_after is not None and seen >= stop_after:
-                    return
-            if isinstance(message, dict) and message.get("id") == run.rid and ("result" in message or "error" in message):
-                run.complete = True
-                return
+                if stop_after_progress is not None and seen >= stop_after_progress:
+                    return False
+            if is_response(message, rid):
+                return True
     except TimeoutError:
-        return
+        return False

@@ -10,7 +10,7 @@ import asyncio
 
 from ..context import Context
 from ..model import Level, Rule, Scenario, Unsupported
-from ._streams import ToolRun, is_progress, run_tool
+from ._streams import ToolRun, is_progress, is_response, read_until_response, run_tool
 
 __all__ = ["SCENARIO"]
 
@@ -66,25 +66,10 @@ async def run(ctx: Context) -> None:
         if resumed.status != 200 or not resumed.is_sse:
             raise Unsupported(f"the server does not resume (GET with Last-Event-ID got HTTP {resumed.status} "
                               f"{resumed.headers.get('content-type')})")
-        await _read_until_response(ctx, resumed, dropped)
+        await read_until_response(ctx, resumed, dropped.rid)
         replayed = [e for e in resumed.events]
     sent = f"{dropped.sent}, dropped after event {last_id!r}; then GET [Last-Event-ID: {last_id}]"
     _judge(ctx, sent, dropped, other, replayed, expected, baseline)
-
-
-async def _read_until_response(ctx: Context, stream, dropped: ToolRun) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + ctx.options.timeout
-    try:
-        while True:
-            event = await stream.next_event(max(0.0, deadline - loop.time()))
-            if event is None:
-                return
-            message = event.json()
-            if isinstance(message, dict) and message.get("id") == dropped.rid and ("result" in message or "error" in message):
-                return
-    except TimeoutError:
-        return
 
 
 def _judge(ctx: Context, sent: str, dropped: ToolRun, other: ToolRun, replayed: list, expected: list,
@@ -104,7 +89,7 @@ def _judge(ctx: Context, sent: str, dropped: ToolRun, other: ToolRun, replayed: 
     ctx.check(NO_DUPLICATES, not again, sent=sent, got=f"delivered again: {again[:3]}",
               expected="only events after the Last-Event-ID")
 
-    response = next((m for m in messages if m.get("id") == dropped.rid and ("result" in m or "error" in m)), None)
+    response = next((m for m in messages if is_response(m, dropped.rid)), None)
     got = dropped.progress() + [m["params"].get("progress") for m in messages if is_progress(m, dropped.token)]
     if response is not None:
         ok = got == expected

@@ -9,9 +9,9 @@ Each handler is ``(server, ctx, params) -> result``. The era gate has already se
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InvalidParams, MethodNotFound
 from ..protocol import LOG_LEVELS, META_SUBSCRIPTION_ID, MODERN_VERSIONS, PeerState, negotiate_version
@@ -30,6 +30,7 @@ __all__ = ["LIST_TTL_MS", "READ_TTL_MS", "register"]
 
 Params = dict[str, Any]
 Result = dict[str, Any]
+_T = TypeVar("_T")
 
 # Cache hints on modern results (digest §6.10). Lists change only when registrations do
 # (and list_changed invalidates them); they do not vary per client.
@@ -142,15 +143,25 @@ async def list_prompts(server: MCPServer, ctx: ServerRequestContext, params: Par
 # -- tools -------------------------------------------------------------------------------------
 
 
-async def call(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+def _named(registry: Mapping[str, _T], params: Params, kind: str) -> _T:
+    """The tool or prompt ``params.name`` names, or InvalidParams pointing at ``<kind>s/list``."""
     name = params.get("name")
-    tool = server.tools.get(name) if isinstance(name, str) else None
-    if tool is None:
-        raise InvalidParams(f"Unknown tool {name!r}; call tools/list for the available tools", {"name": name})
+    item = registry.get(name) if isinstance(name, str) else None
+    if item is None:
+        raise InvalidParams(f"Unknown {kind} {name!r}; call {kind}s/list for the available {kind}s", {"name": name})
+    return item
+
+
+def _arguments(params: Params, method: str, shape: str = "an object") -> dict[str, Any]:
     arguments = params.get("arguments") or {}
     if not isinstance(arguments, dict):
-        raise InvalidParams("tools/call params.arguments must be an object")
-    return await call_tool(tool, arguments, Context(ctx, server))
+        raise InvalidParams(f"{method} params.arguments must be {shape}")
+    return arguments
+
+
+async def call(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    tool = _named(server.tools, params, "tool")
+    return await call_tool(tool, _arguments(params, "tools/call"), Context(ctx, server))
 
 
 # -- resources ---------------------------------------------------------------------------------
@@ -212,14 +223,8 @@ async def listen(server: MCPServer, ctx: ServerRequestContext, params: Params) -
 
 
 async def get_prompt(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
-    name = params.get("name")
-    prompt = server.prompts.get(name) if isinstance(name, str) else None
-    if prompt is None:
-        raise InvalidParams(f"Unknown prompt {name!r}; call prompts/list for the available prompts", {"name": name})
-    arguments = params.get("arguments") or {}
-    if not isinstance(arguments, dict):
-        raise InvalidParams("prompts/get params.arguments must be an object of strings")
-    kwargs = prompt.bind(arguments)
+    prompt = _named(server.prompts, params, "prompt")
+    kwargs = prompt.bind(_arguments(params, "prompts/get", "an object of strings"))
     if prompt.arguments.context_param is not None:
         kwargs[prompt.arguments.context_param] = Context(ctx, server)
     value = prompt.fn(**kwargs)

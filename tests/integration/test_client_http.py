@@ -10,10 +10,11 @@ import anyio
 import httpx
 import pytest
 
-from mcp_transport import ChannelState, Client, MCPError, TransportError
+from mcp_transport import ChannelState, Client, TransportError
 from mcp_transport.transports.http_server import http_app
 from servers.everything import server as everything
 from tests.interop_servers import our_server
+from tests.pending_calls import pending_calls_then
 
 pytestmark = pytest.mark.anyio
 
@@ -136,22 +137,12 @@ async def test_restart_reinitializes_transparently() -> None:
 
 async def test_killed_server_fails_pending_calls_fast() -> None:
     server = our_server().start()
-    failures: list[BaseException] = []
     try:
         async with Client(server.url, timeout=60, era="legacy") as client:
-
-            async def call() -> None:
-                try:
-                    await client.call_tool("sleep", {"seconds": 30})
-                except MCPError as exc:
-                    failures.append(exc)
-
             started = time.monotonic()
-            async with anyio.create_task_group() as tg:
-                for _ in range(3):
-                    tg.start_soon(call)
-                await anyio.sleep(0.5)
-                server.kill()
+            failures = await pending_calls_then(
+                server.kill, lambda: client.call_tool("sleep", {"seconds": 30}), count=3, settle=0.5
+            )
             assert time.monotonic() - started < 10
         assert len(failures) == 3 and all(isinstance(e, TransportError) for e in failures), failures
     finally:

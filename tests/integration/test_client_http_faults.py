@@ -15,12 +15,12 @@ from mcp_transport import (
     Client,
     ConnectError,
     ConnectionClosed,
-    MCPError,
     RequestTimeout,
 )
 from mcp_transport.client.http import HTTPTransport
 from mcp_transport.jsonrpc import Message, Result
 from tests.interop_servers import HERE, ServerProcess, free_port
+from tests.pending_calls import pending_calls_then
 
 pytestmark = pytest.mark.anyio
 
@@ -109,21 +109,9 @@ async def test_nothing_listening_is_a_connect_error() -> None:
 
 
 async def test_close_with_requests_pending_resolves_them(faulty: ServerProcess) -> None:
-    outcomes: list[BaseException] = []
     async with Client(faulty.url, timeout=60, era="legacy") as client:
-
-        async def call() -> None:
-            try:
-                await client.call_tool("hang", {})
-            except MCPError as exc:
-                outcomes.append(exc)
-
         with anyio.fail_after(10):
-            async with anyio.create_task_group() as tg:
-                for _ in range(3):
-                    tg.start_soon(call)
-                await anyio.sleep(0.3)
-                await client.aclose()
+            outcomes = await pending_calls_then(client.aclose, lambda: client.call_tool("hang", {}), count=3, settle=0.3)
     assert len(outcomes) == 3 and all(isinstance(e, ConnectionClosed) for e in outcomes)
 
 

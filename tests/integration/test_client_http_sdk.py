@@ -11,8 +11,9 @@ from typing import Any
 import anyio
 import pytest
 
-from mcp_transport import ChannelState, Client, MCPError, TransportError
+from mcp_transport import ChannelState, Client, TransportError
 from tests.interop_servers import ServerProcess, sdk_server
+from tests.pending_calls import pending_calls_then
 
 pytestmark = pytest.mark.anyio
 
@@ -106,22 +107,12 @@ async def test_restart_reinitializes_transparently() -> None:
 
 async def test_killed_server_fails_pending_calls_fast() -> None:
     server = sdk_server().start()
-    outcomes: list[BaseException] = []
     try:
         async with Client(server.url, timeout=60, era="legacy") as client:
-
-            async def call() -> None:
-                try:
-                    await client.call_tool("sleep", {"seconds": 30})
-                except MCPError as exc:
-                    outcomes.append(exc)
-
             started = time.monotonic()
-            async with anyio.create_task_group() as tg:
-                for _ in range(3):
-                    tg.start_soon(call)
-                await anyio.sleep(0.5)
-                server.kill()
+            outcomes = await pending_calls_then(
+                server.kill, lambda: client.call_tool("sleep", {"seconds": 30}), count=3, settle=0.5
+            )
             assert time.monotonic() - started < 10
             assert len(outcomes) == 3 and all(isinstance(e, TransportError) for e in outcomes), outcomes
             with pytest.raises(TransportError):

@@ -15,7 +15,6 @@ import pytest
 from mcp_transport import (
     Client,
     ConnectionClosed,
-    MCPError,
     RemoteError,
     RequestTimeout,
     UsageError,
@@ -28,6 +27,7 @@ from mcp_transport.jsonrpc import (
     Result,
 )
 from mcp_transport.transports.stdio import MAX_LINE_BYTES, StdioProcess
+from tests.pending_calls import pending_calls_then
 
 pytestmark = pytest.mark.anyio
 
@@ -178,21 +178,11 @@ async def test_fifty_concurrent_requests() -> None:
 
 
 async def test_close_with_requests_pending_resolves_them_all() -> None:
-    outcomes: list[BaseException] = []
     async with client() as c:
-
-        async def call() -> None:
-            try:
-                await c.call_tool("sleep", {"seconds": 30}, timeout=math.inf)
-            except MCPError as exc:
-                outcomes.append(exc)
-
         with anyio.fail_after(15):
-            async with anyio.create_task_group() as tg:
-                for _ in range(5):
-                    tg.start_soon(call)
-                await anyio.sleep(0.5)
-                await c.aclose()
+            outcomes = await pending_calls_then(
+                c.aclose, lambda: c.call_tool("sleep", {"seconds": 30}, timeout=math.inf), count=5, settle=0.5
+            )
         assert len(outcomes) == 5 and all(isinstance(e, ConnectionClosed) for e in outcomes)
         with pytest.raises(UsageError):
             await c.ping()
