@@ -24,6 +24,7 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "OriginPolicy", "read_body"]
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+_CACHE_SIZE = 256
 
 
 def _is_loopback(host: str) -> bool:
@@ -62,17 +63,31 @@ class OriginPolicy:
     ``"http://localhost:*"``. None keeps the loopback default for that header.
     """
 
-    __slots__ = ("allowed_hosts", "allowed_origins")
+    __slots__ = ("_cache", "allowed_hosts", "allowed_origins")
 
     def __init__(self, allowed_hosts: Iterable[str] | None = None, allowed_origins: Iterable[str] | None = None) -> None:
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts) if allowed_hosts is not None else None
         self.allowed_origins = (
             frozenset(o.lower().rstrip("/") for o in allowed_origins) if allowed_origins is not None else None
         )
+        # (server address, Host, Origin) -> verdict: every request of a client repeats them.
+        self._cache: dict[tuple[Any, str | None, str | None], str | None] = {}
 
     def check(self, scope: MutableMapping[str, Any], host: str | None, origin: str | None) -> str | None:
         """None if the request may proceed, else a message saying what to fix."""
         server = scope.get("server")
+        key = (server[0] if server is not None else None, host, origin)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        verdict = self._check(server, host, origin)
+        if len(self._cache) >= _CACHE_SIZE:  # the headers are the client's: bound what they can fill
+            self._cache.clear()
+        self._cache[key] = verdict
+        return verdict
+
+    def _check(self, server: Any, host: str | None, origin: str | None) -> str | None:
         local = server is not None and _is_loopback(str(server[0]))
         if self.allowed_hosts is not None:
             if host is None or not _matches(host.strip().lower(), self.allowed_hosts):

@@ -70,11 +70,13 @@ class _Response:
         self.mode = mode  # "auto" | "json" | "sse"
         self.keepalive_every = keepalive
         self.streaming = False
-        self.lock = anyio.Lock()
+        self.lock: anyio.Lock | None = None  # created by the first SSE write (JSON answers need none)
         self.idle_since = time.monotonic()
         self.keepalive_task: asyncio.Task[None] | None = None
 
     async def _write(self, chunk: bytes, *, more: bool = True) -> None:
+        if self.lock is None:
+            self.lock = anyio.Lock()
         async with self.lock:
             if not self.streaming:
                 self.streaming = True
@@ -162,19 +164,38 @@ class ModernLeg:
         response: Result | ErrorResponse | None = None
         loop = asyncio.get_running_loop()
         with anyio.CancelScope() as request_scope:
-            # Plain asyncio tasks, not a task group: this runs on every request, and a
-            # group costs about as much as the rest of a small request.
-            watcher = loop.create_task(_cancel_on_disconnect(receive, request_scope))
+            # The disconnect watcher is a plain asyncio task started by a call_soon callback:
+            # it exists only if the handler yields to the event loop (a handler that answers
+            # without suspending cannot be cancelled anyway), so the JSON fast path of a
+            # quick handler spawns no task at all.
+            watch = _Watch(receive, request_scope)
+            handle = loop.call_soon(watch.start)
             try:
                 response = await dispatcher.handle(request)
             finally:
-                watcher.cancel()
+                handle.cancel()
+                if watch.task is not None:
+                    watch.task.cancel()
                 if out.keepalive_task is not None:
                     out.keepalive_task.cancel()
         if response is None:
             log.debug("request %r cancelled: the client closed its connection", request.id)
             return
         await out.finish(response, json_ok=json_ok)
+
+
+class _Watch:
+    """Starts the disconnect watcher of one request, once its handler has yielded."""
+
+    __slots__ = ("receive", "scope", "task")
+
+    def __init__(self, receive: Receive, scope: anyio.CancelScope) -> None:
+        self.receive = receive
+        self.scope = scope
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(_cancel_on_disconnect(self.receive, self.scope))
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
