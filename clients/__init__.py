@@ -1,0 +1,3 @@
+"""Clients run by the official conformance suite."""
+
+__all__: list[str] = []

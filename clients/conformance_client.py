@@ -25,6 +25,8 @@ import anyio
 
 from mcp_transport import Client
 
+__all__ = ["main"]
+
 DEADLINE_SECONDS = 25.0
 CLIENT_INFO = {"name": "mcp_transport-conformance-client", "version": "0.1.0"}
 

@@ -12,6 +12,8 @@ import anyio
 
 from mcp_transport import Client
 
+__all__ = ["flow", "main"]
+
 DEADLINE = 20.0
 
 

@@ -24,6 +24,8 @@ from .model import Status
 from .runner import RunResult, run_scenarios, select
 from .scenarios import SCENARIOS
 
+__all__ = ["main"]
+
 ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "tests/conformance_official/v01/node_modules/.bin/node"
 # keepalive_wait above the 15 s keepalive interval most servers (ours included) default to,

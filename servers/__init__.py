@@ -1,0 +1,3 @@
+"""Example servers built on mcp_transport."""
+
+__all__: list[str] = []

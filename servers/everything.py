@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 
 from mcp_transport.server import Audio, Content, Context, EmbeddedResource, Image, MCPServer, PromptMessage
 
+__all__ = ["CONTACT_SCHEMA", "PNG_1X1", "WAV_SILENCE", "main", "server"]
+
 server = MCPServer("everything", "1.0.0", instructions="A server exercising every MCP feature.")
 
 # A 1x1 red PNG and a few samples of silent 8 kHz WAV: the smallest valid media.

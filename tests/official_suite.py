@@ -7,17 +7,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tests.interop_servers import REPO, free_port
+from tests.interop_servers import REPO, free_port, wait_listening
 
 _STAMP = re.compile(r"-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$")
 
 Checks = dict[str, list[dict[str, object]]]
+
+__all__ = ["Checks", "run_against_everything", "scenario_results", "suite", "summary"]
 
 
 def suite(line: str) -> list[str]:
@@ -31,19 +31,6 @@ def suite(line: str) -> list[str]:
     if not all(Path(part).exists() for part in command):
         raise RuntimeError(f"the official conformance suite {line} is not installed: run `make test`, which installs it")
     return command
-
-
-def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the server did not listen on port {port} within {timeout} s")
 
 
 def scenario_results(out_dir: Path) -> dict[str, Checks]:
@@ -83,7 +70,7 @@ def run_against_everything(line: str, tmp_path: Path, *suite_args: str) -> tuple
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
-            wait_listening(port, server)
+            wait_listening(server, port)
             out = tmp_path / "results"
             run = subprocess.run(
                 [*suite(line), "server", "--url", f"http://localhost:{port}/mcp", *suite_args, "-o", str(out)],

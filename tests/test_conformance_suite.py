@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from conformance.model import Level, Status
 from conformance.reports import render
 from conformance.runner import RunResult, run_scenarios, select
 from conformance.scenarios import SCENARIOS
+from tests.interop_servers import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = ROOT / "tests" / "broken_servers"
@@ -66,38 +64,14 @@ STDIO_BUGS: dict[str, str] = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_listening(port: int, proc: subprocess.Popen[bytes], deadline: float = 20.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on {port} after {deadline} s")
-
-
 @contextlib.contextmanager
-def _serve(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen([PY, *args, "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+def _serve(*args: str) -> Iterator[str]:
+    port = free_port()
+    server = ServerProcess([PY, *args, "--port", str(port)], port).start()
     try:
-        _wait_listening(port, proc)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
 async def _run(url: str, names: list[str] | None = None, target: str = "http", options: Options = FAST,

@@ -3,7 +3,7 @@ in memory (a client side and a server side), the way h11 tests a ConnectionPair.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -91,6 +91,18 @@ async def connected(server_methods: MethodTable, client_methods: MethodTable | N
         tg.cancel_scope.cancel()
 
 
+async def never(ctx: RequestContext, params: dict) -> dict:
+    await anyio.sleep(30)
+    return {}
+
+
+async def until(condition: Callable[[], bool], timeout: float = 2) -> None:
+    """Wait (polling every millisecond) until ``condition()`` holds; fail after ``timeout``."""
+    with anyio.fail_after(timeout):
+        while not condition():
+            await anyio.sleep(0.001)
+
+
 def table(**handlers: Any) -> MethodTable:
     methods = MethodTable()
     for name, fn in handlers.items():
@@ -169,9 +181,7 @@ async def test_cancelled_request_stops_and_sends_no_response() -> None:
         await pair.server.receive(Request("r1", "slow"))
         await started.wait()
         await pair.server.receive(Notification("notifications/cancelled", {"requestId": "r1", "reason": "user"}))
-        with anyio.fail_after(2):
-            while pair.server.in_flight:
-                await anyio.sleep(0.001)
+        await until(lambda: not pair.server.in_flight)
         assert finished == []
         assert not any(getattr(m, "id", None) == "r1" for m in pair.to_client)
 
@@ -190,33 +200,21 @@ async def test_initialize_cannot_be_cancelled_and_unknown_cancels_are_ignored() 
         await pair.server.receive(Notification("notifications/cancelled", {"requestId": "unknown"}))
         await pair.server.receive(Notification("notifications/cancelled", {"requestId": None}))
         gate.set()
-        with anyio.fail_after(2):
-            while not any(isinstance(m, Result) and m.id == 1 for m in pair.to_client):
-                await anyio.sleep(0.001)
+        await until(lambda: any(isinstance(m, Result) and m.id == 1 for m in pair.to_client))
 
 
 @pytest.mark.anyio
 async def test_timeout_raises_and_tells_the_peer() -> None:
-    async def never(ctx: RequestContext, params: dict) -> dict:
-        await anyio.sleep(30)
-        return {}
-
     async with connected(table(never=never)) as pair:
         with pytest.raises(RequestTimeout):
             await pair.client.request("never", timeout=0.05)
         cancels = [m for m in pair.to_server if isinstance(m, Notification) and m.method == "notifications/cancelled"]
         assert len(cancels) == 1 and cancels[0].params["requestId"] == 1
-        with anyio.fail_after(2):  # and the server stopped working on it
-            while pair.server.in_flight:
-                await anyio.sleep(0.001)
+        await until(lambda: not pair.server.in_flight)  # and the server stopped working on it
 
 
 @pytest.mark.anyio
 async def test_caller_cancellation_tells_the_peer() -> None:
-    async def never(ctx: RequestContext, params: dict) -> dict:
-        await anyio.sleep(30)
-        return {}
-
     async with connected(table(never=never)) as pair:
         with anyio.move_on_after(0.05):
             await pair.client.request("never")
@@ -226,10 +224,6 @@ async def test_caller_cancellation_tells_the_peer() -> None:
 
 @pytest.mark.anyio
 async def test_close_resolves_every_pending_request() -> None:
-    async def never(ctx: RequestContext, params: dict) -> dict:
-        await anyio.sleep(30)
-        return {}
-
     async with connected(table(never=never)) as pair:
         outcomes: list[BaseException] = []
 
@@ -242,9 +236,7 @@ async def test_close_resolves_every_pending_request() -> None:
         async with anyio.create_task_group() as tg:
             for _ in range(10):
                 tg.start_soon(call)
-            with anyio.fail_after(2):
-                while pair.client.in_flight < 10:
-                    await anyio.sleep(0.001)
+            await until(lambda: pair.client.in_flight >= 10)
             pair.client.close("client shut down")
         assert len(outcomes) == 10
         with pytest.raises(ConnectionClosed):

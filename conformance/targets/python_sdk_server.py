@@ -19,6 +19,8 @@ import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.streamable_http import EventMessage, EventStore
 
+__all__ = ["MemoryEventStore", "main", "server"]
+
 
 class MemoryEventStore(EventStore):
     def __init__(self) -> None:
