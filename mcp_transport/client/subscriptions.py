@@ -4,14 +4,24 @@ request, iterated for the change notifications tagged with its subscription id."
 from __future__ import annotations
 
 import logging
-from typing import Any
+import math
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..errors import RequestTimeout, UsageError
 from ..jsonrpc import RequestId
+from ..protocol import Era
 
-__all__ = ["MAX_BUFFERED", "Subscription"]
+if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
+    from ..dispatcher import ProgressCallback
+
+__all__ = ["MAX_BUFFERED", "Listening", "Subscription"]
 
 log = logging.getLogger("mcp_transport.client")
 
@@ -69,3 +79,93 @@ class Subscription:
     async def aclose(self) -> None:
         self.end()
         await self._receive.aclose()
+
+
+class Listening:
+    """Mixed into ``Client``: :meth:`listen`. The client's notification handler matches the
+    acknowledgement to ``_unclaimed`` and delivers tagged notifications by ``_subscriptions``."""
+
+    era: Era
+    timeout: float | None
+    _task_group: TaskGroup | None
+    _listen_lock: anyio.Lock
+    _unclaimed: list[Subscription]
+    _subscriptions: dict[RequestId, Subscription]
+
+    if TYPE_CHECKING:  # provided by Client
+
+        async def _request_once(
+            self, method: str, params: Mapping[str, Any] | None, timeout: float | None, on_progress: ProgressCallback | None
+        ) -> dict[str, Any]: ...
+
+    @asynccontextmanager
+    async def listen(
+        self,
+        *,
+        tools_list_changed: bool = False,
+        prompts_list_changed: bool = False,
+        resources_list_changed: bool = False,
+        resource_subscriptions: Sequence[str] | None = None,
+        notifications: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[Subscription]:
+        """Open a ``subscriptions/listen`` (modern era, digest §6.9) and yield its
+        :class:`Subscription` once the server acknowledged it; leaving the block ends it
+        (HTTP: the stream closes; stdio: notifications/cancelled). ``notifications`` is the
+        raw filter, for keys this method does not name.
+
+            async with client.listen(tools_list_changed=True) as subscription:
+                async for method, params in subscription:
+                    ...
+        """
+        if self.era is not Era.MODERN:
+            raise UsageError("subscriptions/listen is a 2026-07-28 request; legacy servers send changes to on_notification")
+        wanted: dict[str, Any] = dict(notifications or {})
+        for key, on in (
+            ("toolsListChanged", tools_list_changed),
+            ("promptsListChanged", prompts_list_changed),
+            ("resourcesListChanged", resources_list_changed),
+        ):
+            if on:
+                wanted[key] = True
+        if resource_subscriptions:
+            wanted["resourceSubscriptions"] = list(resource_subscriptions)
+        if self._task_group is None:
+            raise UsageError("cannot listen: the client is not open")
+        subscription = Subscription(wanted)
+        scope = anyio.CancelScope()
+        finished = anyio.Event()
+
+        async def run() -> None:
+            try:
+                with scope:
+                    await self._request_once("subscriptions/listen", {"notifications": wanted}, math.inf, None)
+                subscription.end()
+            except Exception as exc:  # the subscription ends with the error; listen() raises it
+                subscription.end(exc)
+            finally:
+                finished.set()
+
+        # One listen awaits its acknowledgement at a time, so the first unclaimed
+        # acknowledgement is ours (the subscription id is the request id, allocated inside).
+        async with self._listen_lock:
+            self._unclaimed.append(subscription)
+            try:
+                self._task_group.start_soon(run)
+                with anyio.move_on_after(self.timeout):
+                    await subscription.acknowledged.wait()
+            finally:
+                if subscription in self._unclaimed:
+                    self._unclaimed.remove(subscription)
+        try:
+            if subscription.id is None:
+                scope.cancel()
+                if subscription.error is not None:
+                    raise subscription.error
+                raise RequestTimeout(f"subscriptions/listen was not acknowledged within {self.timeout:g} s")
+            yield subscription
+        finally:
+            scope.cancel()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                await finished.wait()
+            self._subscriptions.pop(subscription.id, None)
+            await subscription.aclose()
