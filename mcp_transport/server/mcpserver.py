@@ -1,7 +1,8 @@
-"""``MCPServer``: the registry of tools, resources and prompts, and the serving side (the era
-gate and the dispatcher a transport feeds).
+"""``MCPServer``: the registry of tools, resources and prompts, and the serving side (the
+dispatcher a transport feeds).
 
-The MCP methods that serve the registry live in :mod:`.handlers`. Transports never see this
+The MCP methods that serve the registry live in :mod:`.handlers`, each behind the era gate of
+:mod:`.era_gate`. Transports never see this
 module's logic: they create a dispatcher with :meth:`MCPServer.dispatcher` and feed it
 messages.
 """
@@ -16,15 +17,15 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ..dispatcher import Dispatcher, SendFn
-from ..errors import MethodNotFound
 from ..jsonrpc import Notification
 from ..methods import MethodTable
-from ..mrtr import DEFAULT_STATE_TTL, MRTR_METHODS, InputRequired, RequestStateCodec, Round
-from ..protocol import META_SERVER_INFO, Era, parse_envelope
+from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
+from ..protocol import META_SERVER_INFO, Era
 from . import handlers
 from . import resources as _resources
 from .completion import Completers
 from .context import Context, ServerConnection, ServerRequestContext
+from .era_gate import MethodHandler, era_gate
 from .pagination import DEFAULT_PAGE_SIZE
 from .prompts import Prompt
 from .resources import Resource, ResourceTemplate, UriTemplate
@@ -35,7 +36,6 @@ from .tools import Tool
 __all__ = ["MCPServer", "Tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-MethodHandler = Callable[[ServerRequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 class MCPServer:
@@ -267,7 +267,7 @@ class MCPServer:
         ``legacy`` / ``modern``: whether the method exists in that era (else -32601)."""
 
         def decorator(fn: MethodHandler) -> MethodHandler:
-            self.methods.add(name, self._gated(name, fn, legacy=legacy, modern=modern))
+            self.methods.add(name, era_gate(self, name, fn, legacy=legacy, modern=modern))
             return fn
 
         return decorator
@@ -389,48 +389,7 @@ class MCPServer:
 
         anyio.run(serve_stdio, self)
 
-    # -- the era gate ------------------------------------------------------------------------
-
-    def _gated(self, name: str, fn: MethodHandler, *, legacy: bool, modern: bool) -> Any:
-        """Wrap a method so it runs under the right protocol state.
-
-        A request whose ``_meta`` carries a protocol version is modern (2026-07-28): its state
-        comes from that envelope and nothing from the connection is used. Anything else is
-        legacy and goes through the connection's initialize lifecycle.
-
-        Modern ``tools/call``, ``prompts/get`` and ``resources/read`` run as one MRTR round
-        (digest §6.8): input calls on the Context answer from the round's answers, and the
-        first one without an answer ends the round with ``resultType: "input_required"``.
-        """
-        mrtr = name in MRTR_METHODS
-
-        async def handler(ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
-            envelope = parse_envelope(params)
-            if envelope is not None:
-                if not modern:
-                    raise MethodNotFound(f"Method not found: {name} does not exist in protocol {envelope.protocol_version}")
-                ctx.state = envelope.peer()
-                if not mrtr:
-                    return self.modern_result(await fn(ctx, params))
-                ctx.round = Round.from_request(self.request_state, name, params)
-                try:
-                    result = await fn(ctx, params)
-                except InputRequired:
-                    result = ctx.round.result(self.request_state, name, params)
-                return self.modern_result(result)
-            if not legacy:
-                raise MethodNotFound(
-                    f"Method not found: {name} needs the 2026-07-28 _meta envelope "
-                    f'(_meta["io.modelcontextprotocol/protocolVersion"])'
-                )
-            connection = ctx.connection
-            connection.lifecycle.check(name)
-            ctx.state = connection.state
-            result = await fn(ctx, params)
-            connection.lifecycle.advance(name)
-            return result
-
-        return handler
+    # -- 2026-07-28 results ------------------------------------------------------------------
 
     def modern_result(self, result: dict[str, Any]) -> dict[str, Any]:
         """Add what every 2026-07-28 result carries: ``resultType`` and the server's info."""

@@ -1,0 +1,61 @@
+"""The era gate (digest §2.B.9, §3.3): every MCP method an :class:`~.mcpserver.MCPServer`
+registers runs behind it, under the protocol state of the request's era."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MethodNotFound
+from ..mrtr import MRTR_METHODS, InputRequired, Round
+from ..protocol import parse_envelope
+from .context import ServerRequestContext
+
+if TYPE_CHECKING:
+    from .mcpserver import MCPServer
+
+__all__ = ["MethodHandler", "era_gate"]
+
+MethodHandler = Callable[[ServerRequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def era_gate(server: MCPServer, name: str, fn: MethodHandler, *, legacy: bool, modern: bool) -> MethodHandler:
+    """Wrap a method so it runs under the right protocol state.
+
+    A request whose ``_meta`` carries a protocol version is modern (2026-07-28): its state
+    comes from that envelope and nothing from the connection is used. Anything else is
+    legacy and goes through the connection's initialize lifecycle.
+
+    Modern ``tools/call``, ``prompts/get`` and ``resources/read`` run as one MRTR round
+    (digest §6.8): input calls on the Context answer from the round's answers, and the
+    first one without an answer ends the round with ``resultType: "input_required"``.
+    """
+    mrtr = name in MRTR_METHODS
+
+    async def handler(ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        envelope = parse_envelope(params)
+        if envelope is not None:
+            if not modern:
+                raise MethodNotFound(f"Method not found: {name} does not exist in protocol {envelope.protocol_version}")
+            ctx.state = envelope.peer()
+            if not mrtr:
+                return server.modern_result(await fn(ctx, params))
+            ctx.round = Round.from_request(server.request_state, name, params)
+            try:
+                result = await fn(ctx, params)
+            except InputRequired:
+                result = ctx.round.result(server.request_state, name, params)
+            return server.modern_result(result)
+        if not legacy:
+            raise MethodNotFound(
+                f"Method not found: {name} needs the 2026-07-28 _meta envelope "
+                f'(_meta["io.modelcontextprotocol/protocolVersion"])'
+            )
+        connection = ctx.connection
+        connection.lifecycle.check(name)
+        ctx.state = connection.state
+        result = await fn(ctx, params)
+        connection.lifecycle.advance(name)
+        return result
+
+    return handler
