@@ -18,9 +18,10 @@ from mcp_transport import (
     RequestTimeout,
 )
 from mcp_transport.client.http import HTTPTransport
-from mcp_transport.jsonrpc import Message, Result
+from mcp_transport.jsonrpc import Result
 from tests.interop_servers import HERE, ServerProcess, free_port
 from tests.pending_calls import pending_calls_then
+from tests.recording import Recording
 
 pytestmark = pytest.mark.anyio
 
@@ -33,17 +34,8 @@ def faulty() -> Iterator[ServerProcess]:
     server.kill()  # its 'hang' connections would hold a graceful shutdown for seconds
 
 
-class RecordingHTTP(HTTPTransport):
-    def __init__(self, url: str, **kwargs: Any) -> None:
-        super().__init__(url, **kwargs)
-        self.received: list[Message] = []
-
-    async def start(self, receive: Any, task_group: Any, on_closed: Any) -> None:
-        async def recording(message: Message) -> None:
-            self.received.append(message)
-            await receive(message)
-
-        await super().start(recording, task_group, on_closed)
+class RecordingHTTP(Recording, HTTPTransport):
+    pass
 
 
 async def test_stream_closed_mid_call_resumes_and_delivers_the_result_once(faulty: ServerProcess) -> None:

@@ -28,6 +28,7 @@ from mcp_transport.jsonrpc import (
 )
 from mcp_transport.transports.stdio import MAX_LINE_BYTES, StdioProcess
 from tests.pending_calls import pending_calls_then
+from tests.recording import Recording
 
 pytestmark = pytest.mark.anyio
 
@@ -39,20 +40,12 @@ def client(era: str = "legacy", **kwargs: Any) -> Client:
     return Client(SERVER, era=era, cwd=str(REPO), **kwargs)
 
 
-class RecordingProcess(StdioProcess):
+class RecordingProcess(Recording, StdioProcess):
     """StdioProcess that keeps every message sent and received, for assertions."""
 
     def __init__(self, command: list[str], **kwargs: Any) -> None:
         super().__init__(command, **kwargs)
         self.sent: list[Message] = []
-        self.received: list[Message] = []
-
-    async def start(self, receive: Any, task_group: Any, on_closed: Any) -> None:
-        async def recording(message: Message) -> None:
-            self.received.append(message)
-            await receive(message)
-
-        await super().start(recording, task_group, on_closed)
 
     async def send(self, message: Message, related_to: Any = None) -> None:
         self.sent.append(message)
