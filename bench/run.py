@@ -326,18 +326,24 @@ def sessions_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir:
     out: dict = {}
     with contextlib.ExitStack() as stack:
         servers: list[tuple[ServerSpec, Server]] = []
+        twins: dict[str, Server] = {}
         for spec in specs:
             log(f"[{spec.name}/sessions] starting (idle timeout {prof.idle_timeout:g} s)")
             srv = stack.enter_context(Server(spec, "json", pin, idle_timeout=prof.idle_timeout,
                                              log=logdir / f"{spec.name}-sessions.log"))
             loadgen(pin, srv.port, "calls", "--clients", "4", "--duration", "0.3", "--warmup", "0")
+            # Its twin: the same server without the idle sessions, for the c=32 baseline. Runs on
+            # the twin alternate with runs on the server holding the sessions, so drift on a shared
+            # machine (other processes, CPU steal) hits both figures alike instead of showing up
+            # as a throughput drop.
+            twin = stack.enter_context(Server(spec, "json", pin, idle_timeout=prof.idle_timeout,
+                                              log=logdir / f"{spec.name}-sessions-twin.log"))
+            loadgen(pin, twin.port, "calls", "--clients", "4", "--duration", "0.3", "--warmup", "0")
+            twins[spec.name] = twin
             servers.append((spec, srv))
             out[spec.name] = {"gen_cpu": 0.0}
         t_start = time.monotonic()
         base_runs: dict[str, list[dict]] = {s.name: [] for s, _ in servers}
-        for _ in range(prof.repeat):
-            for spec, srv in servers:
-                base_runs[spec.name].append(one_calls_run(srv, pin, prof, 32))
         rates: dict[str, list[float]] = {s.name: [] for s, _ in servers}
         for spec, srv in servers:
             out[spec.name]["rss_kb_before"] = srv.rss_kb()
@@ -355,17 +361,20 @@ def sessions_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir:
             m = out[spec.name]
             rss1 = srv.rss_kb()
             n = max(created, prof.idle_sessions)
-            m.update(c32_base=summarize(base_runs[spec.name]), sessions_per_s=med(rates[spec.name]),
+            m.update(sessions_per_s=med(rates[spec.name]),
                      sessions_runs=[round(x, 1) for x in rates[spec.name]], rss_kb_with_sessions=rss1,
                      sessions_open=n, rss_per_session_kb=(rss1 - m["rss_kb_before"]) / n)
         idle_runs: dict[str, list[dict]] = {s.name: [] for s, _ in servers}
-        for _ in range(prof.repeat):
+        for i in range(prof.repeat):
             for spec, srv in servers:
-                idle_runs[spec.name].append(one_calls_run(srv, pin, prof, 32))
+                pair = [(idle_runs, srv), (base_runs, twins[spec.name])]
+                for runs, target in pair if i % 2 == 0 else pair[::-1]:
+                    runs[spec.name].append(one_calls_run(target, pin, prof, 32))
         elapsed = time.monotonic() - t_start
         t_last = time.monotonic()
         for spec, srv in servers:
             m = out[spec.name]
+            m["c32_base"] = summarize(base_runs[spec.name])
             base, idle = m["c32_base"], summarize(idle_runs[spec.name])
             m["c32_idle"] = idle
             m["idle_drop_pct"] = (1 - idle["rps"] / base["rps"]) * 100 if base["rps"] else float("nan")
@@ -597,8 +606,9 @@ How it is measured (`bench/`):
   calls it answered.
 * Sessions: a server started with a {idle_timeout:g} s session idle timeout; sessions/s opening
   {session_batch:,} sessions over 32 connections (never deleted); RSS growth divided by the
-  {idle_sessions:,} sessions then open; `tools/call` c=32 before and with them open; RSS again after
-  they expired.
+  {idle_sessions:,} sessions then open; `tools/call` c=32 with them open, in runs alternating with
+  runs on a twin server without them (the 32-session figure), so drift on a shared machine hits both
+  alike; RSS again after they expired.
 * stdio: the server as a child process; {stdio_calls:,} `tools/call` one at a time, then with 32 in
   flight.
 
