@@ -10,11 +10,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
 from mcp_transport import Client
 from servers.everything import server as everything
+from tests.client_helpers import touch_watched_resource
 
 pytestmark = pytest.mark.anyio
 
@@ -98,10 +98,6 @@ async def test_legacy_logging_and_resource_subscriptions(connect: Callable[..., 
         await c.set_logging_level("debug")
         await c.call_tool("test_tool_with_logging", {})
         assert len(logs) == 3
-        await c.subscribe_resource("test://watched-resource")
-        await c.call_tool("touch_watched_resource", {})
-        with anyio.fail_after(5):
-            while not updates:
-                await anyio.sleep(0.01)
+        await touch_watched_resource(c, updates)
         assert updates == ["test://watched-resource"]
         await c.unsubscribe_resource("test://watched-resource")

@@ -14,7 +14,7 @@ from mcp_transport import ChannelState, Client, TransportError
 from mcp_transport.transports.http_server import http_app
 from servers.everything import server as everything
 from tests.interop_servers import our_server
-from tests.pending_calls import pending_calls_then
+from tests.client_helpers import pending_calls_then
 
 pytestmark = pytest.mark.anyio
 

@@ -20,8 +20,7 @@ from mcp_transport import (
 from mcp_transport.client.http import HTTPTransport
 from mcp_transport.jsonrpc import Result
 from tests.interop_servers import HERE, ServerProcess, free_port
-from tests.pending_calls import pending_calls_then
-from tests.recording import Recording
+from tests.client_helpers import Recording, pending_calls_then
 
 pytestmark = pytest.mark.anyio
 

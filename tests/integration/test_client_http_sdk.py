@@ -13,7 +13,7 @@ import pytest
 
 from mcp_transport import ChannelState, Client, TransportError
 from tests.interop_servers import ServerProcess, sdk_server
-from tests.pending_calls import pending_calls_then
+from tests.client_helpers import pending_calls_then
 
 pytestmark = pytest.mark.anyio
 

@@ -27,8 +27,7 @@ from mcp_transport.jsonrpc import (
     Result,
 )
 from mcp_transport.transports.stdio import MAX_LINE_BYTES, StdioProcess
-from tests.pending_calls import pending_calls_then
-from tests.recording import Recording
+from tests.client_helpers import Recording, pending_calls_then, touch_watched_resource
 
 pytestmark = pytest.mark.anyio
 
@@ -253,11 +252,7 @@ async def test_resources_prompts_completion_and_logging_wrappers() -> None:
         completion = await c.complete({"type": "ref/prompt", "name": "test_prompt_with_arguments"}, {"name": "arg1", "value": "par"})
         assert completion["values"] == ["paris", "park", "parrot"]
         await c.set_logging_level("debug")
-        await c.subscribe_resource("test://watched-resource")
-        await c.call_tool("touch_watched_resource", {})
-        with anyio.fail_after(5):
-            while not updates:
-                await anyio.sleep(0.01)
+        await touch_watched_resource(c, updates)
         assert updates == ["test://watched-resource"]
         await c.unsubscribe_resource("test://watched-resource")
 
