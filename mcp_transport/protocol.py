@@ -31,6 +31,7 @@ __all__ = [
     "LifecycleState",
     "PeerState",
     "allows_batch",
+    "check_modern_version",
     "era_of",
     "negotiate_version",
     "parse_envelope",
@@ -139,13 +140,20 @@ def parse_envelope(params: dict[str, Any] | None, *, check_version: bool = True)
     level = meta.get(META_LOG_LEVEL)
     if level is not None and level not in LOG_LEVELS:
         raise InvalidParams(f'_meta["{META_LOG_LEVEL}"] must be one of {", ".join(LOG_LEVELS)}')
-    if check_version and version not in MODERN_VERSIONS:
+    if check_version:
+        check_modern_version(version)
+    return Envelope(version, caps, info, level)
+
+
+def check_modern_version(version: str) -> None:
+    """Raise UnsupportedProtocolVersion (-32022, with the supported list) unless this server
+    serves ``version`` statelessly."""
+    if version not in MODERN_VERSIONS:
         raise UnsupportedProtocolVersion(
             f"Unsupported protocol version {version!r}; this server supports {', '.join(MODERN_VERSIONS)} "
             f"statelessly and {', '.join(LEGACY_VERSIONS)} through initialize",
             {"supported": list(MODERN_VERSIONS), "requested": version},
         )
-    return Envelope(version, caps, info, level)
 
 
 class LifecycleState(enum.Enum):

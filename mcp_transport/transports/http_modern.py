@@ -30,7 +30,7 @@ from .. import jsonrpc
 from ..errors import InvalidParams, InvalidRequest, RPCError, http_status_for
 from ..headers import validate_request_headers
 from ..jsonrpc import ErrorResponse, Message, Request, RequestId, Result
-from ..protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, parse_envelope
+from ..protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, check_modern_version, parse_envelope
 from . import sse
 from .http_common import HTTPError, Receive, Send, send_empty, send_error, send_json
 
@@ -46,7 +46,8 @@ def check_request(server: MCPServer, request: Request, headers: dict[str, str]) 
     """Raise the RPCError a modern POST must be refused with, or return if it may run.
     ``headers`` has lower-case names (ASGI)."""
     params = request.params or {}
-    if parse_envelope(params, check_version=False) is None:
+    envelope = parse_envelope(params, check_version=False)
+    if envelope is None:
         raise InvalidParams(
             f'A 2026-07-28 request needs params._meta with "{META_PROTOCOL_VERSION}" and '
             f'"{META_CLIENT_CAPABILITIES}" (an object; {{}} declares none); for the session protocol send initialize'
@@ -57,7 +58,7 @@ def check_request(server: MCPServer, request: Request, headers: dict[str, str]) 
         tool = server.tools.get(name) if isinstance(name, str) else None
         schema = tool.input_schema if tool is not None else None
     validate_request_headers(headers, request.method, params, schema)
-    parse_envelope(params)  # last, the version itself: -32022 listing the supported ones
+    check_modern_version(envelope.protocol_version)  # last: -32022 listing the supported ones
 
 
 class _Response:
