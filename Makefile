@@ -6,13 +6,23 @@ CONF02 := $(V02)/node_modules/.bin/node $(V02)/node_modules/@modelcontextprotoco
 VENV   := .venv/.installed
 CONF   := $(V01)/node_modules/.stamp $(V02)/node_modules/.stamp
 
-.PHONY: run test bench conformance-report clean
+.PHONY: run test lint bench conformance-report clean
 
 run: $(VENV)
 	$(PY) -m servers.everything --port 8000
 
 test: $(VENV) $(CONF)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Every finding fails: formatting, lint rules and types (configured in pyproject.toml), and a
+# `type: ignore[code]` without a reason after it (`# type: ignore[code]  # why`).
+LINTED := mcp_transport servers clients conformance bench tests
+lint: $(VENV)
+	$(PY) -m ruff format --check $(LINTED)
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m mypy
+	@! grep -rnE --include='*.py' --exclude-dir=node_modules 'type: *ignore(\[[^]]*\])? *$$' $(LINTED) \
+		|| { echo 'lint: give each `type: ignore` a reason: `# type: ignore[code]  # why`'; exit 1; }
 
 bench: $(VENV)
 	$(PY) -m bench.run
