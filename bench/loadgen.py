@@ -30,8 +30,10 @@ from collections.abc import Callable
 
 PROTOCOL_VERSION = "2025-11-25"
 MODERN_VERSION = "2026-07-28"
-MODERN_META = {"io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
-               "io.modelcontextprotocol/clientCapabilities": {}}
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
 _perf = time.perf_counter
 
 
@@ -178,10 +180,22 @@ class Conn(asyncio.Protocol):
             self.on_response = None
 
 
-def post(host: str, port: int, body: bytes, session: bytes | None = None, version: bytes | None = None,
-         path: str = "/mcp", extra: tuple[bytes, ...] = ()) -> bytes:
-    head = [b"POST %s HTTP/1.1" % path.encode(), b"Host: %s:%d" % (host.encode(), port),
-            b"Content-Type: application/json", b"Accept: application/json, text/event-stream", *extra]
+def post(
+    host: str,
+    port: int,
+    body: bytes,
+    session: bytes | None = None,
+    version: bytes | None = None,
+    path: str = "/mcp",
+    extra: tuple[bytes, ...] = (),
+) -> bytes:
+    head = [
+        b"POST %s HTTP/1.1" % path.encode(),
+        b"Host: %s:%d" % (host.encode(), port),
+        b"Content-Type: application/json",
+        b"Accept: application/json, text/event-stream",
+        *extra,
+    ]
     if session:
         head.append(b"Mcp-Session-Id: " + session)
     if version:
@@ -190,16 +204,32 @@ def post(host: str, port: int, body: bytes, session: bytes | None = None, versio
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
-def _prefix(host: str, port: int, session: bytes | None, version: bytes | None, path: str,
-            extra: tuple[bytes, ...] = ()) -> bytes:
+def _prefix(
+    host: str,
+    port: int,
+    session: bytes | None,
+    version: bytes | None,
+    path: str,
+    extra: tuple[bytes, ...] = (),
+) -> bytes:
     """The request up to the Content-Length value."""
     full = post(host, port, b"", session, version, path, extra)
     return full[: full.rindex(b"Content-Length: ") + 16]
 
 
-INIT = json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-    "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
-    "clientInfo": {"name": "bench-loadgen", "version": "1"}}}, separators=(",", ":")).encode()
+INIT = json.dumps(
+    {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": PROTOCOL_VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": "bench-loadgen", "version": "1"},
+        },
+    },
+    separators=(",", ":"),
+).encode()
 INITIALIZED = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
 
 
@@ -235,7 +265,9 @@ def _pct(sorted_values: list[float], p: float) -> float:
 async def run_calls(a: argparse.Namespace) -> dict:
     host, port = a.host, a.port
     conns = [await connect(host, port) for _ in range(a.clients)]
-    args = json.dumps({"text": a.text} if a.tool == "echo" else json.loads(a.arguments), separators=(",", ":"))
+    args = json.dumps(
+        {"text": a.text} if a.tool == "echo" else json.loads(a.arguments), separators=(",", ":")
+    )
     extra: tuple[bytes, ...] = ()
     if a.modern:  # 2026-07-28: no session, the per-request _meta envelope and metadata headers
         sessions = [(None, MODERN_VERSION.encode())] * len(conns)
@@ -244,8 +276,14 @@ async def run_calls(a: argparse.Namespace) -> dict:
     else:
         sessions = await asyncio.gather(*(open_session(c, host, port, a.path) for c in conns))
         meta = b""
-    template = (b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"'
-                + a.tool.encode() + b'","arguments":' + args.encode() + meta + b"}}")
+    template = (
+        b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"'
+        + a.tool.encode()
+        + b'","arguments":'
+        + args.encode()
+        + meta
+        + b"}}"
+    )
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     lat: list[float] = []
@@ -303,10 +341,19 @@ async def run_calls(a: argparse.Namespace) -> dict:
     lat.sort()
     ttfb.sort()
     return {
-        "kind": "calls", "clients": a.clients, "modern": a.modern, "tool": a.tool, "requests": state["count"],
-        "duration": a.duration, "rps": state["count"] / a.duration,
-        "p50_ms": _pct(lat, 50) * 1e3, "p99_ms": _pct(lat, 99) * 1e3, "ttfb_p50_ms": _pct(ttfb, 50) * 1e3,
-        "errors": state["errors"], "first_error": state["first_error"], "gen_cpu": cpu / wall,
+        "kind": "calls",
+        "clients": a.clients,
+        "modern": a.modern,
+        "tool": a.tool,
+        "requests": state["count"],
+        "duration": a.duration,
+        "rps": state["count"] / a.duration,
+        "p50_ms": _pct(lat, 50) * 1e3,
+        "p99_ms": _pct(lat, 99) * 1e3,
+        "ttfb_p50_ms": _pct(ttfb, 50) * 1e3,
+        "errors": state["errors"],
+        "first_error": state["first_error"],
+        "gen_cpu": cpu / wall,
         "total_calls": state["total"],
     }
 
@@ -337,9 +384,15 @@ async def run_sessions(a: argparse.Namespace) -> dict:
     cpu = _cpu() - cpu0
     for c in conns:
         c.transport.close()
-    return {"kind": "sessions", "sessions": a.count, "errors": errors[0], "seconds": wall,
-            "sessions_per_s": a.count / wall, "gen_cpu": cpu / wall,
-            "sample_session": sample[0] if sample else None}
+    return {
+        "kind": "sessions",
+        "sessions": a.count,
+        "errors": errors[0],
+        "seconds": wall,
+        "sessions_per_s": a.count / wall,
+        "gen_cpu": cpu / wall,
+        "sample_session": sample[0] if sample else None,
+    }
 
 
 async def run_probe(a: argparse.Namespace) -> dict:
@@ -361,9 +414,19 @@ async def run_progress(a: argparse.Namespace) -> dict:
     cpu0 = _cpu()
     t_all = _perf()
     for n in range(a.repeat):
-        body = json.dumps({"jsonrpc": "2.0", "id": n + 1, "method": "tools/call", "params": {
-            "name": "progress_stream", "arguments": {"count": a.count}, "_meta": {"progressToken": f"p{n}"}}},
-            separators=(",", ":")).encode()
+        body = json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": n + 1,
+                "method": "tools/call",
+                "params": {
+                    "name": "progress_stream",
+                    "arguments": {"count": a.count},
+                    "_meta": {"progressToken": f"p{n}"},
+                },
+            },
+            separators=(",", ":"),
+        ).encode()
         first = [0.0]
 
         def on_chunk(chunk: bytes, first=first) -> None:
@@ -386,10 +449,17 @@ async def run_progress(a: argparse.Namespace) -> dict:
     cpu = _cpu() - cpu0
     conn.transport.close()
     rates.sort()
-    return {"kind": "progress", "count": a.count, "repeat": a.repeat, "notifications_per_s": rates[len(rates) // 2],
-            "all": rates, "ttfb_ms": sorted(ttfbs)[len(ttfbs) // 2],
-            "first_progress_ms": sorted(firsts)[len(firsts) // 2] if firsts else None,
-            "errors": errors, "gen_cpu": cpu / wall}
+    return {
+        "kind": "progress",
+        "count": a.count,
+        "repeat": a.repeat,
+        "notifications_per_s": rates[len(rates) // 2],
+        "all": rates,
+        "ttfb_ms": sorted(ttfbs)[len(ttfbs) // 2],
+        "first_progress_ms": sorted(firsts)[len(firsts) // 2] if firsts else None,
+        "errors": errors,
+        "gen_cpu": cpu / wall,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

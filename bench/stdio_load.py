@@ -20,8 +20,12 @@ from bench.loadgen import INIT, INITIALIZED, _cpu
 
 async def _run(a: argparse.Namespace) -> dict:
     proc = await asyncio.create_subprocess_exec(
-        *a.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
+        *a.command,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        limit=1 << 24,
+    )
     w, r = proc.stdin, proc.stdout
 
     async def read_response() -> dict:

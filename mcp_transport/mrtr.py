@@ -28,7 +28,14 @@ import orjson
 
 from .errors import InvalidParams
 
-__all__ = ["DEFAULT_STATE_TTL", "MRTR_METHODS", "InputRequired", "RequestStateCodec", "Round", "salient_digest"]
+__all__ = [
+    "DEFAULT_STATE_TTL",
+    "MRTR_METHODS",
+    "InputRequired",
+    "RequestStateCodec",
+    "Round",
+    "salient_digest",
+]
 
 # The only methods that may answer resultType "input_required" (digest §6.8).
 MRTR_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
@@ -71,7 +78,9 @@ class RequestStateCodec:
         self.ttl = ttl
 
     def seal(self, payload: dict[str, Any]) -> str:
-        body = base64.urlsafe_b64encode(orjson.dumps({**payload, "exp": int(time.time() + self.ttl)})).rstrip(b"=")
+        body = base64.urlsafe_b64encode(orjson.dumps({**payload, "exp": int(time.time() + self.ttl)})).rstrip(
+            b"="
+        )
         mac = base64.urlsafe_b64encode(hmac.digest(self.keys[0], body, "sha256")).rstrip(b"=")
         return (body + b"." + mac).decode("ascii")
 
@@ -132,4 +141,8 @@ class Round:
         state: dict[str, Any] = {"d": salient_digest(method, params), "a": carried}
         if self.app_state is not None:
             state["s"] = self.app_state
-        return {"resultType": "input_required", "inputRequests": self.asked, "requestState": codec.seal(state)}
+        return {
+            "resultType": "input_required",
+            "inputRequests": self.asked,
+            "requestState": codec.seal(state),
+        }

@@ -24,7 +24,9 @@ __all__ = ["CONTACT_SCHEMA", "PNG_1X1", "WAV_SILENCE", "main", "server"]
 server = MCPServer("everything", "1.0.0", instructions="A server exercising every MCP feature.")
 
 # A 1x1 red PNG and a few samples of silent 8 kHz WAV: the smallest valid media.
-PNG_1X1 = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
 WAV_SILENCE = base64.b64decode("UklGRiwAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQgAAACAgICAgICAgA==")
 
 
@@ -97,7 +99,9 @@ async def test_audio_content() -> Audio:
 @server.tool()
 async def test_embedded_resource() -> EmbeddedResource:
     """Return an embedded text resource."""
-    return EmbeddedResource("test://embedded-resource", text="This is an embedded resource content.", mime_type="text/plain")
+    return EmbeddedResource(
+        "test://embedded-resource", text="This is an embedded resource content.", mime_type="text/plain"
+    )
 
 
 @server.tool()
@@ -194,7 +198,11 @@ async def test_elicitation_sep1034_defaults(ctx: Context) -> str:
 ENUM_FORM = {
     "type": "object",
     "properties": {
-        "untitledSingle": {"type": "string", "description": "Pick one", "enum": ["option1", "option2", "option3"]},
+        "untitledSingle": {
+            "type": "string",
+            "description": "Pick one",
+            "enum": ["option1", "option2", "option3"],
+        },
         "titledSingle": {
             "type": "string",
             "description": "Pick one (titled)",
@@ -283,7 +291,9 @@ async def test_input_required_result_request_state(ctx: Context) -> str:
     """Carry application state across rounds (sealed in requestState), then confirm."""
     if ctx.request_state is None:
         ctx.request_state = {"step": "confirm"}
-    await ctx.elicit("Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}}}, key="confirm")
+    await ctx.elicit(
+        "Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}}}, key="confirm"
+    )
     return "state-ok" if ctx.request_state == {"step": "confirm"} else "state-lost"
 
 
@@ -313,7 +323,9 @@ async def test_input_required_result_multi_round(ctx: Context) -> str:
 @server.tool()
 async def test_input_required_result_tampered_state(ctx: Context) -> str:
     """Confirm once; a modified requestState is refused (-32602)."""
-    await ctx.elicit("Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}}}, key="confirm")
+    await ctx.elicit(
+        "Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}}}, key="confirm"
+    )
     return "confirmed"
 
 
@@ -332,7 +344,11 @@ async def test_input_required_result_capabilities(ctx: Context) -> str:
 @server.prompt()
 async def test_input_required_result_prompt(ctx: Context) -> str:
     """A prompt that asks the user for context first."""
-    answer = await ctx.elicit("What context should the prompt use?", {"type": "object", "properties": {"context": {"type": "string"}}}, key="user_context")
+    answer = await ctx.elicit(
+        "What context should the prompt use?",
+        {"type": "object", "properties": {"context": {"type": "string"}}},
+        key="user_context",
+    )
     return f"Use this context: {(answer.content or {}).get('context', 'none')}"
 
 
@@ -521,7 +537,9 @@ def test_prompt_with_image() -> list[str | Content]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--stdio", action="store_true", help="serve on stdin/stdout")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

@@ -74,8 +74,14 @@ async def initialize(server: MCPServer, ctx: ServerRequestContext, params: Param
     if not isinstance(params.get("protocolVersion"), str):
         raise InvalidParams("initialize needs params.protocolVersion (a string such as '2025-11-25')")
     version = negotiate_version(params.get("protocolVersion"))
-    ctx.connection.state = PeerState(version, caps if isinstance(caps, dict) else {}, info if isinstance(info, dict) else None)
-    result: Result = {"protocolVersion": version, "capabilities": server.capabilities(), "serverInfo": server.server_info}
+    ctx.connection.state = PeerState(
+        version, caps if isinstance(caps, dict) else {}, info if isinstance(info, dict) else None
+    )
+    result: Result = {
+        "protocolVersion": version,
+        "capabilities": server.capabilities(),
+        "serverInfo": server.server_info,
+    }
     if server.instructions:
         result["instructions"] = server.instructions
     return result
@@ -112,7 +118,9 @@ async def set_level(server: MCPServer, ctx: ServerRequestContext, params: Params
 # -- lists -------------------------------------------------------------------------------------
 
 
-def _page(server: MCPServer, ctx: ServerRequestContext, key: str, items: list[Result], params: Params) -> Result:
+def _page(
+    server: MCPServer, ctx: ServerRequestContext, key: str, items: list[Result], params: Params
+) -> Result:
     """One page of a list result; modern pages carry cache hints (digest §4.8, §6.10)."""
     page, next_cursor = paginate(items, params.get("cursor"), server.page_size)
     result: Result = {key: page}
@@ -148,7 +156,9 @@ def _named(registry: Mapping[str, _T], params: Params, kind: str) -> _T:
     name = params.get("name")
     item = registry.get(name) if isinstance(name, str) else None
     if item is None:
-        raise InvalidParams(f"Unknown {kind} {name!r}; call {kind}s/list for the available {kind}s", {"name": name})
+        raise InvalidParams(
+            f"Unknown {kind} {name!r}; call {kind}s/list for the available {kind}s", {"name": name}
+        )
     return item
 
 
@@ -204,13 +214,17 @@ async def listen(server: MCPServer, ctx: ServerRequestContext, params: Params) -
     subscription (a result). Runs as long as the stream is open."""
     requested = params.get("notifications")
     if not isinstance(requested, dict):
-        raise InvalidParams("subscriptions/listen needs params.notifications (an object such as {\"toolsListChanged\": true})")
+        raise InvalidParams(
+            'subscriptions/listen needs params.notifications (an object such as {"toolsListChanged": true})'
+        )
     honoured = honoured_filter(requested, server.capabilities())
     tag = {META_SUBSCRIPTION_ID: ctx.id}
     subscription = Subscription(ctx.id, honoured, ctx.connection)
     server.subscriptions.add(subscription)
     try:
-        await ctx.notify("notifications/subscriptions/acknowledged", {"notifications": honoured, "_meta": tag})
+        await ctx.notify(
+            "notifications/subscriptions/acknowledged", {"notifications": honoured, "_meta": tag}
+        )
         while (item := await subscription.next()) is not None:
             method, item_params = item
             await ctx.notify(method, {**(item_params or {}), "_meta": tag})
@@ -235,7 +249,9 @@ async def get_prompt(server: MCPServer, ctx: ServerRequestContext, params: Param
 
 async def complete(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
     if not server.completers:
-        raise MethodNotFound("Method not found: this server offers no completions (no completions capability)")
+        raise MethodNotFound(
+            "Method not found: this server offers no completions (no completions capability)"
+        )
     ref_type, ref, argument, value, context = parse_reference(params)
     if ref_type == "ref/prompt" and ref not in server.prompts:
         raise InvalidParams(f"Unknown prompt {ref!r}", {"name": ref})
