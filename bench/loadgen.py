@@ -43,7 +43,7 @@ def _cpu() -> float:
 
 
 class Response:
-    __slots__ = ("status", "head", "raw_head", "body", "ttfb")
+    __slots__ = ("body", "head", "raw_head", "status", "ttfb")
 
     def __init__(self, status: int, head: bytes, raw_head: bytes, body: bytes, ttfb: float) -> None:
         self.status = status
@@ -258,7 +258,7 @@ async def open_session(conn: Conn, host: str, port: int, path: str = "/mcp") -> 
 def _pct(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return float("nan")
-    k = min(len(sorted_values) - 1, max(0, int(round(p / 100 * (len(sorted_values) - 1)))))
+    k = min(len(sorted_values) - 1, max(0, round(p / 100 * (len(sorted_values) - 1))))
     return sorted_values[k]
 
 
@@ -331,7 +331,7 @@ async def run_calls(a: argparse.Namespace) -> dict:
     t_begin = _perf()
     t_measure = t_begin + a.warmup
     t_end = t_measure + a.duration
-    for conn, (session, version) in zip(conns, sessions):
+    for conn, (session, version) in zip(conns, sessions, strict=True):
         client(conn, session, version)
     await asyncio.wait_for(done, a.warmup + a.duration + 30)
     cpu = _cpu() - cpu0

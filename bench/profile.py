@@ -112,10 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{a.idle_sessions} idle sessions\n# load: {load}\n\n" + fold(raw, a.top)
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = (
-        RESULTS
-        / f"profile-{a.server}-{a.mode}{'-modern' if a.modern else ''}{'-idle' if a.idle_sessions else ''}.txt"
-    )
+    suffix = ("-modern" if a.modern else "") + ("-idle" if a.idle_sessions else "")
+    out = RESULTS / f"profile-{a.server}-{a.mode}{suffix}.txt"
     out.write_text(report + "\n")
     print(report)
     print(f"\nwritten to {out}")

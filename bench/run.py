@@ -36,7 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,9 +346,9 @@ def http_phase(
                         continue
                     runs.setdefault((spec.name, mode, key), []).append(r)
                     log(
-                        f"[{spec.name}/{mode}] {key} run {rep + 1}: {r['rps']:.0f} req/s p50 {r['p50_ms']:.3f} ms "
-                        f"p99 {r['p99_ms']:.3f} ms gen_cpu {r['gen_cpu']:.2f} foreign {r.get('foreign_cpu', 0):.2f} "
-                        f"errors {r['errors']} {r['first_error'] or ''}"
+                        f"[{spec.name}/{mode}] {key} run {rep + 1}: {r['rps']:.0f} req/s "
+                        f"p50 {r['p50_ms']:.3f} ms p99 {r['p99_ms']:.3f} ms gen_cpu {r['gen_cpu']:.2f} "
+                        f"foreign {r.get('foreign_cpu', 0):.2f} errors {r['errors']} {r['first_error'] or ''}"
                     )
         for (name, mode, key), rs in runs.items():
             out[name][mode][key] = summarize(rs)
@@ -371,7 +371,8 @@ def http_phase(
                 continue
             out[spec.name][mode]["progress"] = r
             log(
-                f"[{spec.name}/{mode}] progress: {r['notifications_per_s']:.0f} notifications/s (errors {r['errors']})"
+                f"[{spec.name}/{mode}] progress: {r['notifications_per_s']:.0f} notifications/s "
+                f"(errors {r['errors']})"
             )
     return out
 
@@ -450,7 +451,7 @@ def sessions_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir:
                     runs[spec.name].append(one_calls_run(target, pin, prof, 32))
         elapsed = time.monotonic() - t_start
         t_last = time.monotonic()
-        for spec, srv in servers:
+        for spec, _ in servers:
             m = out[spec.name]
             m["c32_base"] = summarize(base_runs[spec.name])
             base, idle = m["c32_base"], summarize(idle_runs[spec.name])
@@ -527,7 +528,8 @@ def stdio_phase(spec: ServerSpec, pin: Pinning, prof: Profile) -> dict:
         "errors": sum(r["errors"] for r in runs),
     }
     log(
-        f"[{spec.name}/stdio] sequential {out['sequential_per_s']:.0f}/s, concurrent {out['concurrent_per_s']:.0f}/s"
+        f"[{spec.name}/stdio] sequential {out['sequential_per_s']:.0f}/s, "
+        f"concurrent {out['concurrent_per_s']:.0f}/s"
     )
     return out
 
@@ -655,7 +657,7 @@ def rows(prof: Profile) -> list[Row]:
     )
     R.append(
         Row("idle session expired (its id then gets 404)", ("sessions_expired",), "{}", section="sessions")
-    )  # noqa: E501
+    )
     R.append(
         Row(
             "RSS growth given back to the OS after expiry %",
@@ -772,9 +774,12 @@ def build_table(results: dict, prof: Profile) -> tuple[list[str], list[list[str]
 
 def render_text(header: list[str], table: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
-    line = lambda r: "  ".join(
-        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
-    )  # noqa: E731
+
+    def line(r: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, table)])
 
 
@@ -863,12 +868,13 @@ def write_docs(results: dict, header, table, seconds: float) -> None:
 
 def machine() -> str:
     cpu = platform.processor() or ""
-    with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo"):
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
+        for line in info:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -912,7 +918,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"load average {load1:.1f} when the run started: other work on the machine may skew figures"
             )
     t0 = time.monotonic()
-    stamp = _dt.datetime.now(_dt.timezone.utc)
+    stamp = _dt.datetime.now(_dt.UTC)
     logdir = RESULTS / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
     mcp_version = "?"
@@ -962,8 +968,8 @@ def main(argv: list[str] | None = None) -> int:
     if plain32 and plain32.get("gen_cpu"):
         notes.append(
             f"generator headroom: it drove the plain echo at {plain32['rps']:,.0f} req/s (c=32) using "
-            f"{plain32['gen_cpu']:.0%} of its core, i.e. about {plain32['rps'] / plain32['gen_cpu']:,.0f} req/s "
-            "at a full core"
+            f"{plain32['gen_cpu']:.0%} of its core, i.e. about "
+            f"{plain32['rps'] / plain32['gen_cpu']:,.0f} req/s at a full core"
         )
     foreign = []
 
@@ -978,8 +984,9 @@ def main(argv: list[str] | None = None) -> int:
     if foreign and max(foreign) > FOREIGN:
         notes.append(
             f"~ marks figures measured while other processes used more than {FOREIGN:.0%} of a core on the "
-            f"two benchmark cores (median of the figures: {statistics.median(foreign):.0%}, max {max(foreign):.0%}); "
-            "the servers are interleaved run by run, so ratios suffer less than absolute numbers"
+            f"two benchmark cores (median of the figures: {statistics.median(foreign):.0%}, "
+            f"max {max(foreign):.0%}); the servers are interleaved run by run, "
+            "so ratios suffer less than absolute numbers"
         )
     with contextlib.suppress(OSError):
         notes.append(f"load average at the end: {os.getloadavg()[0]:.1f}")

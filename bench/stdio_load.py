@@ -42,7 +42,10 @@ async def _run(a: argparse.Namespace) -> dict:
         await w.drain()
         await read_response()
         w.write(INITIALIZED + b"\n")
-        template = b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}\n'
+        template = (
+            b'{"jsonrpc":"2.0","id":%d,"method":"tools/call",'
+            b'"params":{"name":"echo","arguments":{"text":"hello"}}}\n'
+        )
         errors = 0
         out: dict = {"kind": "stdio", "calls": a.calls}
         n = 1
@@ -87,7 +90,7 @@ async def _run(a: argparse.Namespace) -> dict:
             w.close()
         try:
             await asyncio.wait_for(proc.wait(), 3)
-        except (asyncio.TimeoutError, ProcessLookupError):
+        except (TimeoutError, ProcessLookupError):
             proc.kill()
             await proc.wait()
 

@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         anyio.run(bounded)
-    except Exception as exc:  # noqa: BLE001 - any failure of the flow is a non-zero exit
+    except Exception as exc:  # any failure of the flow is a non-zero exit
         log.error("scenario %s failed: %s: %s", scenario, type(exc).__name__, exc)
         return 1
     return 0

@@ -521,7 +521,8 @@ def complete_template_id(value: str) -> list[str]:
 
 @server.prompt()
 def test_prompt_with_embedded_resource(
-    resourceUri: Annotated[str, Field(description="URI of the resource to embed")],  # noqa: N803 (wire name)
+    # camelCase: the parameter's name is the prompt argument's name on the wire
+    resourceUri: Annotated[str, Field(description="URI of the resource to embed")],
 ) -> list[str | Content]:
     """A prompt that embeds a resource."""
     return [

@@ -9,6 +9,7 @@ messages.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -332,10 +333,8 @@ class MCPServer:
                 or (only and not only(connection))
             ):
                 continue
-            try:
+            with contextlib.suppress(Exception):  # one dead peer must not stop delivery to the others
                 await connection.send_unrelated(message)
-            except Exception:  # one dead peer must not stop delivery to the others
-                pass
 
     def publish(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Offer a change notification to every open ``subscriptions/listen`` stream; each
@@ -419,10 +418,8 @@ class MCPServer:
 
 
 async def _deliver(send: Callable[[Notification], Awaitable[None]], message: Notification) -> None:
-    try:
+    with contextlib.suppress(Exception):  # a dead peer; the transport detaches it
         await send(message)
-    except Exception:  # a dead peer; the transport detaches it
-        pass
 
 
 def _doc(fn: Callable[..., Any]) -> str:

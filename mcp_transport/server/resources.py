@@ -149,9 +149,8 @@ def make_resource(
         return Resource(uri=uri, fn=fn, arguments=arguments, **fields)
     template = UriTemplate(uri)
     if params - set(template.variables):
-        raise ValueError(
-            f"resource template {uri!r} has no variable for parameter(s) {sorted(params - set(template.variables))}"
-        )
+        unmatched = sorted(params - set(template.variables))
+        raise ValueError(f"resource template {uri!r} has no variable for parameter(s) {unmatched}")
     fields.pop("size", None)  # a template describes many resources of unknown sizes
     return ResourceTemplate(template=template, fn=fn, arguments=arguments, **fields)
 
