@@ -27,6 +27,8 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
 
 PROTOCOL_VERSION = "2025-11-25"
 MODERN_VERSION = "2026-07-28"
@@ -73,9 +75,10 @@ class Response:
 class Conn(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection; ``on_response`` is called for each complete response."""
 
+    transport: asyncio.Transport  # set by connection_made, before create_connection returns
+
     def __init__(self) -> None:
         self.buf = bytearray()
-        self.transport: asyncio.Transport | None = None
         self.on_response: Callable[[Response], None] | None = None
         self.on_chunk: Callable[[bytes], None] | None = None  # sees each body chunk of a chunked response
         self.lost = asyncio.get_running_loop().create_future()
@@ -88,10 +91,11 @@ class Conn(asyncio.Protocol):
         self._pos = 0  # parse position in buf (chunked)
         self._ttfb = 0.0
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # a stream protocol is always handed a Transport (asyncio docs: "Transports and Protocols")
+        self.transport = cast(asyncio.Transport, transport)
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         if not self.lost.done():
             self.lost.set_result(exc)
 
@@ -255,6 +259,16 @@ async def open_session(conn: Conn, host: str, port: int, path: str = "/mcp") -> 
     return session, version
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What the clients of one calls run counted."""
+
+    errors: int = 0
+    count: int = 0  # responses inside the measured window
+    total: int = 0  # every response, warm-up included
+    first_error: str | None = None
+
+
 def _pct(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -269,6 +283,7 @@ async def run_calls(a: argparse.Namespace) -> dict:
         {"text": a.text} if a.tool == "echo" else json.loads(a.arguments), separators=(",", ":")
     )
     extra: tuple[bytes, ...] = ()
+    sessions: list[tuple[bytes | None, bytes]]
     if a.modern:  # 2026-07-28: no session, the per-request _meta envelope and metadata headers
         sessions = [(None, MODERN_VERSION.encode())] * len(conns)
         meta = b',"_meta":' + json.dumps(MODERN_META, separators=(",", ":")).encode()
@@ -288,7 +303,7 @@ async def run_calls(a: argparse.Namespace) -> dict:
     done = loop.create_future()
     lat: list[float] = []
     ttfb: list[float] = []
-    state = {"errors": 0, "count": 0, "first_error": None, "total": 0}
+    state = _Tally()
     t_begin = _perf()
     t_measure = t_begin + a.warmup
     t_end = t_measure + a.duration
@@ -307,16 +322,16 @@ async def run_calls(a: argparse.Namespace) -> dict:
 
         def on_response(r: Response) -> None:
             now = _perf()
-            state["total"] += 1
+            state.total += 1
             if now >= t_measure:
                 if now <= t_end:
                     lat.append(now - sent[0])
                     ttfb.append(r.ttfb - sent[0])
-                    state["count"] += 1
+                    state.count += 1
                     if r.status != 200 or r.body.find(b'"result"') < 0:
-                        state["errors"] += 1
-                        if state["first_error"] is None:
-                            state["first_error"] = f"HTTP {r.status}: {r.body[:200]!r}"
+                        state.errors += 1
+                        if state.first_error is None:
+                            state.first_error = f"HTTP {r.status}: {r.body[:200]!r}"
                 else:
                     active[0] -= 1
                     if active[0] == 0 and not done.done():
@@ -345,16 +360,16 @@ async def run_calls(a: argparse.Namespace) -> dict:
         "clients": a.clients,
         "modern": a.modern,
         "tool": a.tool,
-        "requests": state["count"],
+        "requests": state.count,
         "duration": a.duration,
-        "rps": state["count"] / a.duration,
+        "rps": state.count / a.duration,
         "p50_ms": _pct(lat, 50) * 1e3,
         "p99_ms": _pct(lat, 99) * 1e3,
         "ttfb_p50_ms": _pct(ttfb, 50) * 1e3,
-        "errors": state["errors"],
-        "first_error": state["first_error"],
+        "errors": state.errors,
+        "first_error": state.first_error,
         "gen_cpu": cpu / wall,
-        "total_calls": state["total"],
+        "total_calls": state.total,
     }
 
 

@@ -36,8 +36,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -184,7 +186,7 @@ class Server:
         self.port = free_port()
         self.cmd = pin.server(spec.http_cmd(self.port, mode, idle_timeout))
         self.log = log
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
@@ -213,6 +215,8 @@ class Server:
 
     @property
     def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError(f"{shlex.join(self.cmd)} is not started: use the Server in a with block")
         return self.proc.pid  # taskset execs the command, so this is the server itself
 
     def cpu(self) -> float:
@@ -230,9 +234,10 @@ def loadgen(pin: Pinning, port: int, kind: str, *args: str, timeout: float = 300
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def med(values: list[float]) -> float:
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else float("nan")
+def med(values: Sequence[float | None]) -> float:
+    """The median of the values measured (None: not measured in that run)."""
+    measured = [v for v in values if v is not None]
+    return statistics.median(measured) if measured else float("nan")
 
 
 def log(msg: str) -> None:
@@ -326,7 +331,7 @@ def http_phase(
                 servers.append((spec, mode, srv))
                 out.setdefault(spec.name, {})[mode] = {"rss_kb_start": srv.rss_kb()}
         log(f"[http] {len(servers)} servers up: " + ", ".join(f"{s.name}/{m}" for s, m, _ in servers))
-        figures = [(f"c{c}", c, ()) for c in prof.concurrency]
+        figures: list[tuple[str, int, tuple[str, ...]]] = [(f"c{c}", c, ()) for c in prof.concurrency]
         figures += [(f"modern_c{c}", c, ("--modern",)) for c in prof.concurrency]
         runs: dict[tuple[str, str, str], list[dict]] = {}
         broken: set[tuple[str, str]] = set()
@@ -537,7 +542,8 @@ def stdio_phase(spec: ServerSpec, pin: Pinning, prof: Profile) -> dict:
 # --- the table -------------------------------------------------------------------------------
 
 
-def _get(d: dict, *path):
+def _get(d: object, *path: str) -> Any:
+    """The JSON value at ``path`` inside ``d``, None where the path breaks off."""
     for k in path:
         if not isinstance(d, dict) or k not in d:
             return None
@@ -941,7 +947,7 @@ def main(argv: list[str] | None = None) -> int:
         "sessions": {},
         "stdio": {},
     }
-    failures = []
+    failures: list[str] = []
     if "http" not in skip:
         results["http"] = http_phase(specs, pin, prof, logdir, failures)
     if "sessions" not in skip:

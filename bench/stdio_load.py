@@ -26,6 +26,7 @@ async def _run(a: argparse.Namespace) -> dict:
         stderr=asyncio.subprocess.DEVNULL,
         limit=1 << 24,
     )
+    assert proc.stdin is not None and proc.stdout is not None  # both PIPE above
     w, r = proc.stdin, proc.stdout
 
     async def read_response() -> dict:

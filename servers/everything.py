@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+from collections.abc import Awaitable
 from typing import Annotated, Literal
 
 import anyio
@@ -269,7 +270,9 @@ class NameForm(BaseModel):
 async def test_input_required_result_elicitation(ctx: Context) -> str:
     """Ask for the user's name, then greet them."""
     answer = await ctx.elicit("What is your name?", NameForm, key="user_name")
-    return f"Hello, {answer.data.name}!" if answer.accepted else f"No name given ({answer.action})."
+    if isinstance(answer.data, NameForm):  # the form validated: the user accepted
+        return f"Hello, {answer.data.name}!"
+    return f"No name given ({answer.action})."
 
 
 @server.tool()
@@ -332,7 +335,7 @@ async def test_input_required_result_tampered_state(ctx: Context) -> str:
 @server.tool()
 async def test_input_required_result_capabilities(ctx: Context) -> str:
     """Ask only for what this client declared it can answer."""
-    asks = []
+    asks: list[Awaitable[object]] = []
     if ctx.peer is not None and ctx.peer.has_capability("elicitation"):
         asks.append(ctx.elicit("What is your name?", NameForm, key="user_name"))
     if ctx.peer is not None and ctx.peer.has_capability("sampling"):
@@ -368,6 +371,8 @@ async def test_streaming_elicitation(ctx: Context) -> str:
     input_required result, never a request."""
     await ctx.report_progress(1, 2)
     answer = await ctx.elicit("What is your name?", NameForm, key="user_name")
+    if not isinstance(answer.data, NameForm):  # declined or cancelled: a tool error, as before
+        raise ValueError(f"no name given ({answer.action})")
     return f"Hello, {answer.data.name}!"
 
 
@@ -532,7 +537,7 @@ def test_prompt_with_embedded_resource(
 
 
 @server.prompt()
-def test_prompt_with_image() -> list[str | Content]:
+def test_prompt_with_image() -> list[Content | PromptMessage]:
     """A prompt with an image."""
     return [Image(PNG_1X1, "image/png"), PromptMessage("user", "Please analyze the image above.")]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from typing import Any
 
 import orjson
 import uvicorn
@@ -67,7 +68,8 @@ def make_app(mode: str):
             await send({"type": "http.response.body", "body": b""})
             return
         method = request.get("method")
-        extra = []
+        extra: list[tuple[bytes, bytes]] = []
+        result: dict[str, Any]
         if method == "initialize":
             result = _INIT_RESULT
             extra = [(b"mcp-session-id", b"s%d" % next(_ids))]

@@ -239,14 +239,15 @@ class MCPServer:
         """Register suggestions for one argument of a prompt (``prompt=name``) or one
         variable of a resource template (``template=uri_template``). The function takes the
         partial value (and optionally the arguments filled in so far) and returns strings."""
-        if (prompt is None) == (template is None):
+        if prompt is not None and template is None:
+            ref_type, ref = "ref/prompt", prompt
+        elif template is not None and prompt is None:
+            ref_type, ref = "ref/resource", template
+        else:
             raise ValueError("completion() needs exactly one of prompt= or template=")
 
         def decorator(fn: F) -> F:
-            if prompt is not None:
-                self.completers.add("ref/prompt", prompt, argument, fn)
-            else:
-                self.completers.add("ref/resource", template, argument, fn)  # type: ignore[arg-type]
+            self.completers.add(ref_type, ref, argument, fn)
             return fn
 
         return decorator

@@ -88,7 +88,7 @@ class MemoryClient:
         """Send a request and wait for its result; an error response raises RemoteError."""
         self._next_id += 1
         rid = self._next_id
-        done, box = anyio.Event(), []
+        done, box = anyio.Event(), list[Result | ErrorResponse]()
         self._waiting[rid] = (done, box)
         await self.dispatcher.receive(Request(rid, method, params))
         with anyio.fail_after(10):
@@ -127,7 +127,8 @@ class MemoryClient:
 
     async def _on_send(self, message: Message, related_to: RequestId | None) -> None:
         if isinstance(message, (Result, ErrorResponse)):
-            waiting = self._waiting.pop(message.id, None)
+            # an error with a null id (unparseable request) answers none of ours
+            waiting = None if message.id is None else self._waiting.pop(message.id, None)
             if waiting is not None:
                 waiting[1].append(message)
                 waiting[0].set()
