@@ -206,10 +206,17 @@ class _Link:
     def close_stream(self, request_id: RequestId) -> None:
         session = self.ref()
         post = session.posts.get(request_id) if session is not None and session.posts else None
-        if post is not None:
-            post.cut = True
-            if post.stream_id is not None:
-                self.app.log.wake(post.stream_id)
+        if post is None:
+            return
+        post.cut = True
+        if post.stream_id is not None:
+            self.app.log.wake(post.stream_id)  # its tailer ends the response
+        elif post.accept_sse:
+            # Still headed for a JSON answer: switch it to a resumable SSE stream that ends
+            # after its priming event, so the connection is not held for the whole call and
+            # the client collects the result by resuming (2025-11-25 basic/transports
+            # #sending-messages-to-the-server: the server MAY close the SSE stream at any time).
+            self.app._open_post_stream_soon(session, post, request_id)
 
 
 # -- the endpoint ---------------------------------------------------------------------------
@@ -432,7 +439,7 @@ class StreamableHTTP:
 
     async def _answer_inline(self, session: _Session, request: Request, send: Send, accept_sse: bool, *, one_shot_sse: bool) -> None:
         post = self._register(session, request.id, accept_sse, send)
-        timer = asyncio.get_running_loop().call_later(_SSE_FAST_WINDOW, self._slow_post, session, post, request.id) if one_shot_sse else None
+        timer = asyncio.get_running_loop().call_later(_SSE_FAST_WINDOW, self._open_post_stream_soon, session, post, request.id) if one_shot_sse else None
         try:
             response = await session.dispatcher.run(request)
         except BaseException:
@@ -459,9 +466,10 @@ class StreamableHTTP:
         assert post.done is not None
         await post.done.wait()  # the tailer completed the HTTP response
 
-    def _slow_post(self, session: _Session, post: _Post, request_id: RequestId) -> None:
-        """sse mode, the one-shot window passed with the handler still running: give the
-        client a resumable stream now (a timer callback; the task exists only then)."""
+    def _open_post_stream_soon(self, session: _Session, post: _Post, request_id: RequestId) -> None:
+        """Give a POST that is still being handled a resumable stream now: in "sse" mode when
+        the one-shot window passed (a timer callback; the task exists only then), and in any
+        SSE-accepting mode when the handler cuts its stream before sending anything."""
         if post.stream_id is None and self._tg is not None and session.posts and session.posts.get(request_id) is post:
             self._tg.start_soon(self._open_post_stream, session, post, request_id)
 
