@@ -44,7 +44,7 @@ from ..state.events import EventLog, format_event_id, parse_event_id
 from ..state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
 from ..state.sessions import SessionStore, new_session_id
 from . import sse
-from .http_common import JSON_TYPES, SSE_TYPES, HTTPError, Receive, Scope, Send, send_empty, send_error, send_json
+from .http_common import HTTPError, Receive, Scope, Send, accepted_types, check_post_headers, send_empty, send_error, send_json
 from .http_modern import ModernLeg
 
 if TYPE_CHECKING:
@@ -367,14 +367,7 @@ class StreamableHTTP:
     # -- POST -------------------------------------------------------------------------------
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        ctype = headers.get("content-type", "")
-        if ctype.partition(";")[0].strip().lower() != "application/json":
-            raise HTTPError(415, InvalidRequest(f"Unsupported Content-Type {ctype!r}: POST a JSON-RPC message as application/json"))
-        accept = headers.get("accept", "*/*").lower()
-        accept_json = any(t in accept for t in JSON_TYPES)
-        accept_sse = any(t in accept for t in SSE_TYPES)
-        if not (accept_json or accept_sse):
-            raise HTTPError(406, InvalidRequest(f"Not Acceptable: Accept {accept!r} allows neither application/json nor text/event-stream; send Accept: application/json, text/event-stream"))
+        accept_json, accept_sse = check_post_headers(headers)
         body = await read_body(receive, self.max_body_bytes, headers.get("content-length"))
         try:
             message = jsonrpc.parse(body, allow_batch=True)
@@ -574,8 +567,8 @@ class StreamableHTTP:
     # -- GET ----------------------------------------------------------------------------------
 
     async def _get(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        accept = headers.get("accept", "").lower()
-        if not any(t in accept for t in SSE_TYPES):
+        accept = headers.get("accept", "")
+        if not accepted_types(accept)[1]:
             raise HTTPError(406, InvalidRequest(f"Not Acceptable: a GET opens an event stream; send Accept: text/event-stream (got {accept!r})"))
         last_event_id = headers.get("last-event-id")
         if not self.get_stream and last_event_id is None:
