@@ -22,6 +22,7 @@ dispatcher. The JSON fast path runs the handler inline, with no task and no log 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import functools
 import logging
@@ -29,7 +30,7 @@ import math
 import secrets
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -78,6 +79,10 @@ DEFAULT_RETRY_AFTER = 5  # seconds, on 503
 _SSE_FAST_WINDOW = 0.02
 
 _SESSION_HEADER = "mcp-session-id"
+
+
+def _session_not_found() -> HTTPError:
+    return HTTPError(404, SessionNotFound("Session not found: it expired, was deleted, or never existed; send a new initialize without Mcp-Session-Id"))
 
 
 class Leg(enum.Enum):
@@ -384,7 +389,10 @@ class StreamableHTTP:
             if existing is None:
                 await self._initialize(scope, message, send, tg, accept_json)
                 return
-        session = await self._session(scope, headers)
+        async with self._session(scope, headers) as session:
+            await self._post_to_session(session, message, send, accept_json, accept_sse)
+
+    async def _post_to_session(self, session: _Session, message: Message | list[Message], send: Send, accept_json: bool, accept_sse: bool) -> None:
         if isinstance(message, list):
             await self._post_batch(session, message, send)
             return
@@ -405,12 +413,7 @@ class StreamableHTTP:
     async def _answer_json(self, session: _Session, request: Request, send: Send) -> None:
         """The JSON fast path: the handler runs in this task (no task, no log write);
         anything related it sends goes to the GET stream."""
-        session.busy += 1
-        try:
-            response = await session.dispatcher.run(request)
-        finally:
-            session.busy -= 1
-            session.last_active = time.monotonic()
+        response = await session.dispatcher.run(request)
         if response is None:
             await send_empty(send, 202)  # cancelled: no response (digest §4.5)
         else:
@@ -499,13 +502,6 @@ class StreamableHTTP:
     async def _initialize(self, scope: Scope, request: Request, send: Send, tg: TaskGroup, accept_json: bool) -> None:
         from ..server.context import ServerConnection
 
-        if await self.sessions.count() >= self.max_sessions:
-            raise HTTPError(
-                503,
-                ServerOverloaded(f"Too many sessions: the limit of {self.max_sessions} open sessions is reached; retry after {self.retry_after} s, and DELETE sessions you no longer need"),
-                headers=[(b"retry-after", str(self.retry_after).encode())],
-                id=request.id,
-            )
         session = _Session(new_session_id(), self.principal(scope) if self.principal else None)
         link = _Link(self, session)
         session.connection = connection = ServerConnection()
@@ -515,7 +511,16 @@ class StreamableHTTP:
         response = await session.dispatcher.handle(request)
         headers = []
         if isinstance(response, Result):
-            await self.sessions.add(session)
+            # The cap is checked by the store in the same step as the add: a count before
+            # the handler ran would let concurrent initializes past it.
+            if not await self.sessions.add(session, self.max_sessions):
+                session.dispatcher.close("the session cap is reached")
+                raise HTTPError(
+                    503,
+                    ServerOverloaded(f"Too many sessions: the limit of {self.max_sessions} open sessions is reached; retry after {self.retry_after} s, and DELETE sessions you no longer need"),
+                    headers=[(b"retry-after", str(self.retry_after).encode())],
+                    id=request.id,
+                )
             self.bus.subscribe(session.id, session.dispatcher.receive)
             self.server.attach(connection)
             headers.append((_SESSION_HEADER.encode(), session.id.encode()))
@@ -574,7 +579,10 @@ class StreamableHTTP:
         if not self.get_stream and last_event_id is None:
             raise HTTPError(405, InvalidRequest("This server offers no standalone GET stream; POST requests instead"), headers=[(b"allow", b"POST, DELETE")])
         await self._ensure_started()
-        session = await self._session(scope, headers)
+        async with self._session(scope, headers) as session:
+            await self._get_stream_of(session, scope, receive, send, last_event_id)
+
+    async def _get_stream_of(self, session: _Session, scope: Scope, receive: Receive, send: Send, last_event_id: str | None) -> None:
         if last_event_id is not None:
             parsed = parse_event_id(last_event_id)
             if parsed is None or await self.log.owner(parsed[0]) != session.id:
@@ -590,16 +598,11 @@ class StreamableHTTP:
             except ResumeGap as gap:  # undelivered events were evicted: continue from the oldest held
                 after = gap.data["oldestAvailable"] - 1
         is_get_stream = stream_id == session.get_stream
-        session.busy += 1
-        try:
-            response = sse.long_lived_response(
-                self._tail(stream_id, after, keepalive=None, session=session, get_stream=is_get_stream),
-                keepalive=self.keepalive,
-            )
-            await response(scope, receive, send)
-        finally:
-            session.busy -= 1
-            session.last_active = time.monotonic()
+        response = sse.long_lived_response(
+            self._tail(stream_id, after, keepalive=None, session=session, get_stream=is_get_stream),
+            keepalive=self.keepalive,
+        )
+        await response(scope, receive, send)
 
     async def _open_get_stream(self, session: _Session) -> str:
         stream_id = session.get_stream = secrets.token_urlsafe(12)
@@ -611,20 +614,32 @@ class StreamableHTTP:
     async def _delete(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
         if not self.allow_delete:
             raise HTTPError(405, InvalidRequest("This server does not let clients end sessions; just stop using it"), headers=[(b"allow", b"GET, POST")])
-        session = await self._session(scope, headers)
-        await self._end_session(session, "the client deleted the session")
+        async with self._session(scope, headers) as session:
+            await self._end_session(session, "the client deleted the session")
         await send_empty(send, 204)
 
     # -- sessions -------------------------------------------------------------------------------
 
-    async def _session(self, scope: Scope, headers: dict[str, str]) -> _Session:
-        """The session a request names, its protocol version header checked."""
+    @contextlib.asynccontextmanager
+    async def _session(self, scope: Scope, headers: dict[str, str]) -> AsyncIterator[_Session]:
+        """The session a request names, held busy for the whole request (the sweeper cannot
+        expire it under the request; its idle time counts from the request's end)."""
         session_id = headers.get(_SESSION_HEADER)
         if session_id is None:
             raise HTTPError(400, InvalidRequest("Missing Mcp-Session-Id header: send initialize first, then the session id it returned on every request"))
-        session = await self.sessions.get(session_id.strip())
-        if session is None or (self.principal is not None and session.principal != self.principal(scope)):
-            raise HTTPError(404, SessionNotFound("Session not found: it expired, was deleted, or never existed; send a new initialize without Mcp-Session-Id"))
+        session = await self.sessions.acquire(session_id.strip())
+        if session is None:
+            raise _session_not_found()
+        try:
+            self._check_session(scope, headers, session)
+            yield session
+        finally:
+            await self.sessions.release(session)
+
+    def _check_session(self, scope: Scope, headers: dict[str, str], session: _Session) -> None:
+        """Refuse a session of another principal (as if unknown) or a mismatched version header."""
+        if self.principal is not None and session.principal != self.principal(scope):
+            raise _session_not_found()
         version = headers.get("mcp-protocol-version")
         if version is not None:
             version = version.strip()
@@ -635,7 +650,6 @@ class StreamableHTTP:
             # suite's raw probes send it on later sessions, so it is always accepted.
             if negotiated is not None and version not in (negotiated, DEFAULT_HTTP_VERSION):
                 raise HTTPError(400, InvalidRequest(f"MCP-Protocol-Version {version!r} does not match the version this session negotiated ({negotiated}); send {negotiated}"))
-        return session
 
     async def _end_session(self, session: _Session, reason: str) -> None:
         await self.sessions.remove(session.id)
