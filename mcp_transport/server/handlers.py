@@ -87,12 +87,13 @@ def _check_initialize_params(params: Params) -> None:
     (Implementation: string name and version). A session is never built on a guess."""
     if not isinstance(params.get("protocolVersion"), str):
         raise InvalidParams("initialize needs params.protocolVersion (a string such as '2025-11-25')")
-    if not isinstance(params.get("capabilities"), dict):
-        got = _JSON_TYPE_NAMES.get(type(params["capabilities"]), "a number") if "capabilities" in params else "nothing"
+    caps = params.get("capabilities")
+    if not isinstance(caps, dict):
+        got = _JSON_TYPE_NAMES.get(type(caps), "a number") if "capabilities" in params else "nothing"
         raise InvalidParams(f"initialize needs params.capabilities as an object ({{}} for none), got {got}")
     info = params.get("clientInfo")
-    if not isinstance(info, dict) or not isinstance(info.get("name"), str) or not isinstance(info.get("version"), str):
-        raise InvalidParams('initialize needs params.clientInfo as an object with string "name" and "version"')
+    if not isinstance(info, dict) or not all(isinstance(info.get(key), str) for key in ("name", "version")):
+        raise InvalidParams('initialize needs params.clientInfo: an object with string "name" and "version"')
 
 
 async def ping(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:

@@ -18,11 +18,11 @@ __all__ = [
     "JSON_TYPES",
     "SSE_TYPES",
     "HTTPError",
-    "accepted_types",
-    "check_post_headers",
     "Receive",
     "Scope",
     "Send",
+    "accepted_types",
+    "check_post_headers",
     "send_empty",
     "send_error",
     "send_json",
@@ -106,15 +106,25 @@ def check_post_headers(headers: dict[str, str]) -> tuple[bool, bool]:
     ctype = headers.get("content-type", "")
     media, *params = ctype.split(";")
     if media.strip().lower() != "application/json":
-        raise HTTPError(415, InvalidRequest(f"Unsupported Content-Type {ctype!r}: POST a JSON-RPC message as application/json"))
+        raise HTTPError(415, InvalidRequest(
+            f"Unsupported Content-Type {ctype!r}: POST a JSON-RPC message as application/json"
+        ))
     for param in params:
         name, _, value = param.partition("=")
         if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in _UTF8:
-            raise HTTPError(415, InvalidRequest(f"Unsupported Content-Type {ctype!r}: JSON-RPC messages must be UTF-8; send Content-Type: application/json (charset utf-8 or none)"))
+            raise HTTPError(415, InvalidRequest(
+                f"Unsupported Content-Type {ctype!r}: JSON-RPC messages must be UTF-8; "
+                "send Content-Type: application/json (charset utf-8 or none)"
+            ))
     accept = headers.get("accept")
     if accept is None:
-        raise HTTPError(406, InvalidRequest("Not Acceptable: the POST has no Accept header; send Accept: application/json, text/event-stream"))
+        raise HTTPError(406, InvalidRequest(
+            "Not Acceptable: the POST has no Accept header; send Accept: application/json, text/event-stream"
+        ))
     accept_json, accept_sse = accepted_types(accept)
     if not (accept_json or accept_sse):
-        raise HTTPError(406, InvalidRequest(f"Not Acceptable: Accept {accept!r} allows neither application/json nor text/event-stream; send Accept: application/json, text/event-stream"))
+        raise HTTPError(406, InvalidRequest(
+            f"Not Acceptable: Accept {accept!r} allows neither application/json nor text/event-stream; "
+            "send Accept: application/json, text/event-stream"
+        ))
     return accept_json, accept_sse

@@ -45,7 +45,17 @@ from ..state.events import EventLog, format_event_id, parse_event_id
 from ..state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
 from ..state.sessions import SessionStore, new_session_id
 from . import sse
-from .http_common import HTTPError, Receive, Scope, Send, accepted_types, check_post_headers, send_empty, send_error, send_json
+from .http_common import (
+    HTTPError,
+    Receive,
+    Scope,
+    Send,
+    accepted_types,
+    check_post_headers,
+    send_empty,
+    send_error,
+    send_json,
+)
 from .http_modern import ModernLeg
 
 if TYPE_CHECKING:
@@ -82,7 +92,10 @@ _SESSION_HEADER = "mcp-session-id"
 
 
 def _session_not_found() -> HTTPError:
-    return HTTPError(404, SessionNotFound("Session not found: it expired, was deleted, or never existed; send a new initialize without Mcp-Session-Id"))
+    return HTTPError(404, SessionNotFound(
+        "Session not found: it expired, was deleted, or never existed; "
+        "send a new initialize without Mcp-Session-Id"
+    ))
 
 
 class Leg(enum.Enum):
@@ -211,7 +224,7 @@ class _Link:
     def close_stream(self, request_id: RequestId) -> None:
         session = self.ref()
         post = session.posts.get(request_id) if session is not None and session.posts else None
-        if post is None:
+        if session is None or post is None:
             return
         post.cut = True
         if post.stream_id is not None:
@@ -392,7 +405,10 @@ class StreamableHTTP:
         async with self._session(scope, headers) as session:
             await self._post_to_session(session, message, send, accept_json, accept_sse)
 
-    async def _post_to_session(self, session: _Session, message: Message | list[Message], send: Send, accept_json: bool, accept_sse: bool) -> None:
+    async def _post_to_session(
+        self, session: _Session, message: Message | list[Message], send: Send, accept_json: bool,
+        accept_sse: bool,
+    ) -> None:
         if isinstance(message, list):
             await self._post_batch(session, message, send)
             return
@@ -435,7 +451,10 @@ class StreamableHTTP:
 
     async def _answer_inline(self, session: _Session, request: Request, send: Send, accept_sse: bool, *, one_shot_sse: bool) -> None:
         post = self._register(session, request.id, accept_sse, send)
-        timer = asyncio.get_running_loop().call_later(_SSE_FAST_WINDOW, self._open_post_stream_soon, session, post, request.id) if one_shot_sse else None
+        timer = None
+        if one_shot_sse:
+            loop = asyncio.get_running_loop()
+            timer = loop.call_later(_SSE_FAST_WINDOW, self._open_post_stream_soon, session, post, request.id)
         try:
             response = await session.dispatcher.run(request)
         except BaseException:
@@ -517,7 +536,10 @@ class StreamableHTTP:
                 session.dispatcher.close("the session cap is reached")
                 raise HTTPError(
                     503,
-                    ServerOverloaded(f"Too many sessions: the limit of {self.max_sessions} open sessions is reached; retry after {self.retry_after} s, and DELETE sessions you no longer need"),
+                    ServerOverloaded(
+                        f"Too many sessions: the limit of {self.max_sessions} open sessions is reached; "
+                        f"retry after {self.retry_after} s, and DELETE sessions you no longer need"
+                    ),
                     headers=[(b"retry-after", str(self.retry_after).encode())],
                     id=request.id,
                 )
@@ -582,7 +604,9 @@ class StreamableHTTP:
         async with self._session(scope, headers) as session:
             await self._get_stream_of(session, scope, receive, send, last_event_id)
 
-    async def _get_stream_of(self, session: _Session, scope: Scope, receive: Receive, send: Send, last_event_id: str | None) -> None:
+    async def _get_stream_of(
+        self, session: _Session, scope: Scope, receive: Receive, send: Send, last_event_id: str | None
+    ) -> None:
         if last_event_id is not None:
             parsed = parse_event_id(last_event_id)
             if parsed is None or await self.log.owner(parsed[0]) != session.id:

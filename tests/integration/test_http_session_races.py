@@ -42,7 +42,8 @@ class RoundTripStore(MemorySessionStore[Any]):
 
 
 def initialize_body(rid: int) -> dict[str, Any]:
-    params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "race", "version": "1"}}
+    info = {"name": "race", "version": "1"}
+    params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": info}
     return {"jsonrpc": "2.0", "id": rid, "method": "initialize", "params": params}
 
 
@@ -65,7 +66,7 @@ async def test_session_cap_holds_under_concurrent_initializes(http_server: Calla
     assert len(store._sessions) == 3
 
 
-async def test_a_request_that_found_its_session_is_not_expired_under_it(http_server: Callable[..., str]) -> None:
+async def test_a_request_that_found_its_session_outlives_the_sweep(http_server: Callable[..., str]) -> None:
     # The idle timeout passes while the ping's session lookup is on its way back, and the
     # sweeper runs in that window. The ping found the session, so it must be answered, and
     # the session must live on (its idle time counts from the end of this request).

@@ -166,14 +166,16 @@ async def test_sloppy_posts_are_refused(http_server: Callable[..., str], client:
     url = http_server(make_server())
     raw = RawSession(client, url)
     await raw.initialize()
-    request = client.build_request("POST", url, headers=raw.headers, content=jsonrpc.dump(jsonrpc.Request(1, "ping")))
+    ping = jsonrpc.dump(jsonrpc.Request(1, "ping"))
+    request = client.build_request("POST", url, headers=raw.headers, content=ping)
     del request.headers["accept"]  # httpx adds Accept: */* unless told otherwise
     assert_error(await client.send(request), 406, jsonrpc.INVALID_REQUEST, "no Accept header")
     # Accept lists the types, but refuses both with q=0.
     refused = await raw.post(raw.request("ping"), {"accept": "application/json;q=0, text/event-stream; q=0"})
     assert_error(refused, 406, jsonrpc.INVALID_REQUEST, "Accept")
     for ctype in ("application/json; charset=utf-16", "application/json;charset=latin1"):
-        assert_error(await raw.post(raw.request("ping"), {"content-type": ctype}), 415, jsonrpc.INVALID_REQUEST, "UTF-8")
+        response = await raw.post(raw.request("ping"), {"content-type": ctype})
+        assert_error(response, 415, jsonrpc.INVALID_REQUEST, "UTF-8")
     for ctype in ("application/json; charset=utf-8", 'Application/JSON; charset="UTF-8"'):
         assert (await raw.post(raw.request("ping"), {"content-type": ctype})).status_code == 200, ctype
     both = await raw.post({"jsonrpc": "2.0", "id": 5, "method": "ping", "result": {}})
@@ -185,9 +187,11 @@ async def test_sloppy_posts_are_refused(http_server: Callable[..., str], client:
         ({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": "x"}, "clientInfo"),
         ({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x"}}, "clientInfo"),
     ):
-        response = await client.post(url, headers=JSON_AND_SSE, json={"jsonrpc": "2.0", "id": 9, "method": "initialize", "params": params})
+        init = {"jsonrpc": "2.0", "id": 9, "method": "initialize", "params": params}
+        response = await client.post(url, headers=JSON_AND_SSE, json=init)
         body = response.json()
-        assert body["id"] == 9 and body["error"]["code"] == jsonrpc.INVALID_PARAMS and word in body["error"]["message"], body
+        assert body["id"] == 9 and body["error"]["code"] == jsonrpc.INVALID_PARAMS, body
+        assert word in body["error"]["message"], body
         assert "mcp-session-id" not in response.headers  # no session is built on a guess
 
 

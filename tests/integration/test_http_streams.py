@@ -168,7 +168,9 @@ async def test_handler_closes_its_stream_early_and_client_polls(http_server: Cal
 
 
 @pytest.mark.parametrize("mode", ["auto", "sse"])
-async def test_close_stream_before_anything_is_sent_switches_to_sse(mode: str, http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_close_stream_before_anything_is_sent_switches_to_sse(
+    mode: str, http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     # The transport would answer this one with JSON; close_stream() must end the HTTP
     # response at once (priming event with retry, no result), not hold it for the call.
     raw = RawSession(client, http_server(make_server(), response_mode=mode, retry_ms=100))
@@ -178,7 +180,8 @@ async def test_close_stream_before_anything_is_sent_switches_to_sse(mode: str, h
     assert anyio.current_time() - started < 0.8, "the POST was held for the whole call"
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
     events = parse_sse(response.text)
-    assert len(events) == 1 and events[0]["data"] == "" and events[0]["retry"] == 100 and events[0]["id"].endswith(":0")
+    assert len(events) == 1, events  # the priming event only: id, empty data, retry
+    assert events[0]["data"] == "" and events[0]["retry"] == 100 and events[0]["id"].endswith(":0")
     async with raw.stream("GET", headers={"last-event-id": events[0]["id"]}) as resumed:
         rest = [e["data"] async for e in iter_sse(resumed) if e.get("data")]
     assert [m["result"]["content"][0]["text"] for m in rest] == ["cut"]
