@@ -231,9 +231,10 @@ class _Link:
             self.app.log.wake(post.stream_id)  # its tailer ends the response
         elif post.accept_sse:
             # Still headed for a JSON answer: switch it to a resumable SSE stream that ends
-            # after its priming event, so the connection is not held for the whole call and
-            # the client collects the result by resuming (2025-11-25 basic/transports
-            # #sending-messages-to-the-server: the server MAY close the SSE stream at any time).
+            # after its priming event (id + retry), so the connection is not held for the
+            # whole call and the client collects the result by resuming. 2025-11-25
+            # basic/transports#sending-messages-to-the-server: once an event with an id was
+            # sent, the server MAY close the connection without terminating the stream.
             self.app._open_post_stream_soon(session, post, request_id)
 
 
