@@ -69,14 +69,9 @@ def register(server: MCPServer) -> None:
 
 
 async def initialize(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
-    caps = params.get("capabilities")
-    info = params.get("clientInfo")
-    if not isinstance(params.get("protocolVersion"), str):
-        raise InvalidParams("initialize needs params.protocolVersion (a string such as '2025-11-25')")
-    version = negotiate_version(params.get("protocolVersion"))
-    ctx.connection.state = PeerState(
-        version, caps if isinstance(caps, dict) else {}, info if isinstance(info, dict) else None
-    )
+    _check_initialize_params(params)
+    version = negotiate_version(params["protocolVersion"])
+    ctx.connection.state = PeerState(version, params["capabilities"], params["clientInfo"])
     result: Result = {
         "protocolVersion": version,
         "capabilities": server.capabilities(),
@@ -85,6 +80,24 @@ async def initialize(server: MCPServer, ctx: ServerRequestContext, params: Param
     if server.instructions:
         result["instructions"] = server.instructions
     return result
+
+
+_JSON_TYPE_NAMES = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+
+
+def _check_initialize_params(params: Params) -> None:
+    """Raise InvalidParams unless ``params`` has the shape of InitializeRequestParams: every
+    revision's schema requires protocolVersion (string), capabilities (object) and clientInfo
+    (Implementation: string name and version). A session is never built on a guess."""
+    if not isinstance(params.get("protocolVersion"), str):
+        raise InvalidParams("initialize needs params.protocolVersion (a string such as '2025-11-25')")
+    caps = params.get("capabilities")
+    if not isinstance(caps, dict):
+        got = _JSON_TYPE_NAMES.get(type(caps), "a number") if "capabilities" in params else "nothing"
+        raise InvalidParams(f"initialize needs params.capabilities as an object ({{}} for none), got {got}")
+    info = params.get("clientInfo")
+    if not isinstance(info, dict) or not all(isinstance(info.get(key), str) for key in ("name", "version")):
+        raise InvalidParams('initialize needs params.clientInfo: an object with string "name" and "version"')
 
 
 async def ping(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
