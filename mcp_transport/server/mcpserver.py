@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
-from ..dispatcher import Dispatcher, SendFn
+from ..dispatcher import DEFAULT_MAX_INBOUND_REQUESTS, Dispatcher, SendFn
 from ..jsonrpc import Notification
 from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
@@ -370,9 +370,15 @@ class MCPServer:
     # -- serving -----------------------------------------------------------------------------
 
     def dispatcher(
-        self, send: SendFn, task_group: TaskGroup, connection: ServerConnection | None = None
+        self,
+        send: SendFn,
+        task_group: TaskGroup,
+        connection: ServerConnection | None = None,
+        *,
+        max_inbound: int = DEFAULT_MAX_INBOUND_REQUESTS,
     ) -> Dispatcher:
-        """A dispatcher serving this server to one peer (stdio pipe or HTTP session)."""
+        """A dispatcher serving this server to one peer (stdio pipe or HTTP session);
+        ``max_inbound``: requests it runs at once (more get -32010)."""
         peer = connection if connection is not None else ServerConnection()
         peer.task_group = task_group
         return Dispatcher(
@@ -382,6 +388,7 @@ class MCPServer:
             peer=peer,
             on_notification=self._dispatch_notification,
             context_class=ServerRequestContext,
+            max_inbound=max_inbound,
         )
 
     async def _dispatch_notification(self, dispatcher: Dispatcher, message: Notification) -> None:
