@@ -287,13 +287,7 @@ class Dispatcher:
         refused = self._refusal(request)
         if refused is not None:
             return refused
-        scope = self._track(request)
-        try:
-            with scope:
-                return await self.handle(request)
-        finally:
-            self._inbound.pop(request.id, None)
-        return None
+        return await self._execute(request, self._track(request))
 
     async def run_batch(self, batch: list[Message]) -> list[Response]:
         """A JSON-RPC batch (2025-03-26 only, 2025-03-26 basic#batching): notifications and
@@ -351,15 +345,21 @@ class Dispatcher:
         return scope
 
     async def _handle(self, request: Request, scope: anyio.CancelScope) -> None:
+        response = await self._execute(request, scope)
+        if response is not None:
+            await self._reply(response, request.id)
+
+    async def _execute(self, request: Request, scope: anyio.CancelScope) -> Result | ErrorResponse | None:
+        """Run a tracked request in its scope; None when it was cancelled."""
         response: Result | ErrorResponse | None = None
         try:
             with scope:
                 response = await self.handle(request)
         finally:
             self._inbound.pop(request.id, None)
-        # A cancelled request gets no response (2025-11-25 basic/utilities/cancellation).
-        if response is not None and not scope.cancel_called:
-            await self._reply(response, request.id)
+        # Cancelled: no response, even from a handler that finished anyway
+        # (2025-11-25 basic/utilities/cancellation).
+        return None if scope.cancel_called else response
 
     async def _reply(self, response: Response, request_id: RequestId) -> None:
         """Send one response; a failure to write it fails this response only."""
