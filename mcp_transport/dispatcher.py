@@ -23,8 +23,26 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from .errors import ConnectionClosed, InternalError, InvalidRequest, RemoteError, RequestTimeout, RPCError, ServerOverloaded
-from .jsonrpc import ErrorObject, ErrorResponse, Message, Notification, Request, RequestId, Response, Result, preview
+from .errors import (
+    ConnectionClosed,
+    InternalError,
+    InvalidRequest,
+    RemoteError,
+    RequestTimeout,
+    RPCError,
+    ServerOverloaded,
+)
+from .jsonrpc import (
+    ErrorObject,
+    ErrorResponse,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    Response,
+    Result,
+    preview,
+)
 from .methods import MethodTable
 
 __all__ = [
@@ -41,6 +59,7 @@ __all__ = [
 log = logging.getLogger("mcp_transport.dispatcher")
 
 SendFn = Callable[[Message, "RequestId | None"], Awaitable[None]]
+BatchReply = Callable[[list[Response]], Awaitable[None]]
 ProgressCallback = Callable[[float, "float | None", "str | None"], Awaitable[None]]
 NotificationHandler = Callable[["Dispatcher", Notification], Awaitable[None]]
 
@@ -310,7 +329,7 @@ class Dispatcher:
                     await self.receive(message)
         return [r for r in slots if r is not None]
 
-    async def receive_batch(self, batch: list[Message], reply: Callable[[list[Response]], Awaitable[None]]) -> None:
+    async def receive_batch(self, batch: list[Message], reply: BatchReply) -> None:
         """:meth:`run_batch` in a task of the connection, counted in :attr:`in_flight` until
         ``reply`` has written its responses (so a transport that waits for in-flight work
         before closing, like stdio at EOF, waits for the batch's answer too). For transports
@@ -318,7 +337,7 @@ class Dispatcher:
         self._batches += 1
         self._task_group.start_soon(self._handle_batch, batch, reply)
 
-    async def _handle_batch(self, batch: list[Message], reply: Callable[[list[Response]], Awaitable[None]]) -> None:
+    async def _handle_batch(self, batch: list[Message], reply: BatchReply) -> None:
         try:
             responses = await self.run_batch(batch)
             if responses:
@@ -329,7 +348,9 @@ class Dispatcher:
     def _refusal(self, request: Request) -> ErrorResponse | None:
         """Why an inbound request cannot start now, as its error response, or None."""
         if request.id in self._inbound:
-            err: RPCError = InvalidRequest(f"Request id {preview(request.id)} is already in use by a request in progress")
+            err: RPCError = InvalidRequest(
+                f"Request id {preview(request.id)} is already in use by a request in progress"
+            )
         elif len(self._inbound) >= self._max_inbound:
             err = ServerOverloaded(
                 f"Too many concurrent requests: {self._max_inbound} are already running on this connection; "
@@ -363,7 +384,8 @@ class Dispatcher:
 
     async def _reply(self, response: Response, request_id: RequestId) -> None:
         """Send one response; a failure to write it fails this response only."""
-        await self._contained(self._send(response, request_id), f"writing the response to request {preview(request_id)}")
+        what = f"writing the response to request {preview(request_id)}"
+        await self._contained(self._send(response, request_id), what)
 
     @staticmethod
     async def _contained(call: Awaitable[None], what: str) -> None:
@@ -394,7 +416,8 @@ class Dispatcher:
             # Progress proves the peer is alive: push the deadline out, within the maximum.
             extended = min(anyio.current_time() + entry.timeout, entry.hard_deadline)
             entry.scope.deadline = max(entry.scope.deadline, extended)
-        await self._contained(entry.on_progress(progress, params.get("total"), params.get("message")), "a progress callback")
+        callback = entry.on_progress(progress, params.get("total"), params.get("message"))
+        await self._contained(callback, "a progress callback")
 
     # -- outbound --------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ bounded :func:`preview` of it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -220,7 +221,9 @@ def _parse_call(obj: dict[str, Any], method: Any) -> Request | Notification:
     if not has_id:
         return Notification(method, params)
     if type(rid) not in (str, int):
-        raise InvalidMessage(INVALID_REQUEST, f'Invalid Request: "id" must be a string or an integer, not {preview(rid)}')
+        raise InvalidMessage(
+            INVALID_REQUEST, f'Invalid Request: "id" must be a string or an integer, not {preview(rid)}'
+        )
     return Request(rid, method, params)
 
 
@@ -256,7 +259,8 @@ def parse(data: bytes | str, *, allow_batch: bool = False) -> Message | list[Mes
         raise InvalidMessage(PARSE_ERROR, f"Parse error: the body is not valid JSON ({exc})") from None
     if _too_deep(obj, data):
         raise InvalidMessage(
-            INVALID_REQUEST, f"Invalid Request: the message nests arrays/objects deeper than {MAX_JSON_DEPTH} levels"
+            INVALID_REQUEST,
+            f"Invalid Request: the message nests arrays/objects deeper than {MAX_JSON_DEPTH} levels",
         )
     if isinstance(obj, list):
         if not allow_batch:
@@ -306,7 +310,9 @@ def _check_batch(batch: list[Message]) -> None:
         if not isinstance(message, Request):
             continue
         if message.method == "initialize":
-            raise InvalidMessage(INVALID_REQUEST, "Invalid Request: initialize must not be part of a batch; send it alone")
+            raise InvalidMessage(
+                INVALID_REQUEST, "Invalid Request: initialize must not be part of a batch; send it alone"
+            )
         key = (type(message.id), message.id)  # 1 and "1" are different ids
         if key in seen:
             raise InvalidMessage(
@@ -320,7 +326,8 @@ def _check_batch(batch: list[Message]) -> None:
 def bounded(value: Any, limit: int = PREVIEW_CHARS) -> Any:
     """A client's value as error ``data`` may carry it: itself when it is a short string or
     a scalar, else its :func:`preview`."""
-    if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= limit):
+    short_string = isinstance(value, str) and len(value) <= limit
+    if value is None or isinstance(value, (bool, int, float)) or short_string:
         return value
     return preview(value, limit)
 
@@ -360,6 +367,6 @@ def dump(message: Message) -> bytes:
         return orjson.dumps(ErrorResponse(message.id, fallback).to_dict())
 
 
-def dump_many(messages: list[Message]) -> bytes:
+def dump_many(messages: Sequence[Message]) -> bytes:
     """Serialize a batch reply (each member as :func:`dump` would)."""
     return b"[" + b",".join(dump(m) for m in messages) + b"]"

@@ -151,8 +151,8 @@ def check_modern_version(version: str) -> None:
     serves ``version`` statelessly."""
     if version not in MODERN_VERSIONS:
         raise UnsupportedProtocolVersion(
-            f"Unsupported protocol version {preview(version)}; this server supports {', '.join(MODERN_VERSIONS)} "
-            f"statelessly and {', '.join(LEGACY_VERSIONS)} through initialize",
+            f"Unsupported protocol version {preview(version)}; this server supports "
+            f"{', '.join(MODERN_VERSIONS)} statelessly and {', '.join(LEGACY_VERSIONS)} through initialize",
             {"supported": list(MODERN_VERSIONS), "requested": bounded(version)},
         )
 

@@ -385,7 +385,8 @@ async def test_requests_past_max_inbound_get_server_overloaded() -> None:
             await server.receive(Request(rid, "wait"))
         refused = await server.run(Request(4, "wait"))  # the HTTP path refuses the same way
         assert isinstance(refused, ErrorResponse) and refused.error.code == jsonrpc.SERVER_OVERLOADED
-        assert [(m.id, m.error.code) for m in sent if isinstance(m, ErrorResponse)] == [(3, jsonrpc.SERVER_OVERLOADED)]
+        refusals = [(m.id, m.error.code) for m in sent if isinstance(m, ErrorResponse)]
+        assert refusals == [(3, jsonrpc.SERVER_OVERLOADED)]
         gate.set()
         await until(lambda: len(sent) == 3)
         assert await server.run(Request(5, "wait")) == Result(5, {})  # room again

@@ -1,5 +1,6 @@
 """jsonrpc: parsing, MCP's restrictions of JSON-RPC 2.0, serialization."""
 
+import orjson
 import pytest
 
 from mcp_transport import jsonrpc
@@ -78,26 +79,32 @@ def nested_text(depth: int) -> str:
     return "[" * depth + "1" + "]" * depth
 
 
+def with_param(value: str) -> str:
+    return '{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":' + value + "}}"
+
+
 def test_nesting_deeper_than_the_bound_is_invalid_request() -> None:
     # The top-level object is level 1, params level 2, so the array may nest MAX - 2 levels.
-    ok = '{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":%s}}' % nested_text(jsonrpc.MAX_JSON_DEPTH - 2)
+    ok = with_param(nested_text(jsonrpc.MAX_JSON_DEPTH - 2))
     assert isinstance(jsonrpc.parse(ok), Request)
     for depth in (jsonrpc.MAX_JSON_DEPTH - 1, 300, 1000):
-        deep = '{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":%s}}' % nested_text(depth)
+        deep = with_param(nested_text(depth))
         with pytest.raises(InvalidMessage) as info:
             jsonrpc.parse(deep)
-        assert info.value.code == jsonrpc.INVALID_REQUEST and str(jsonrpc.MAX_JSON_DEPTH) in info.value.message
+        assert info.value.code == jsonrpc.INVALID_REQUEST
+        assert str(jsonrpc.MAX_JSON_DEPTH) in info.value.message
 
 
 def test_an_invalid_id_is_described_not_echoed() -> None:
     with pytest.raises(InvalidMessage) as info:
-        jsonrpc.parse('{"jsonrpc":"2.0","method":"m","id":%s}' % nested_text(100))
+        jsonrpc.parse('{"jsonrpc":"2.0","method":"m","id":' + nested_text(100) + "}")
     assert "an array of 1 item(s)" in info.value.message
 
 
 def test_preview_and_bounded_stay_short() -> None:
     assert jsonrpc.preview("tool") == '"tool"'
-    assert jsonrpc.preview("x" * 10_000).endswith('..." (10000 characters)') and len(jsonrpc.preview("x" * 10_000)) < 120
+    long = jsonrpc.preview("x" * 10_000)
+    assert long.endswith('..." (10000 characters)') and len(long) < 120
     assert jsonrpc.preview({"a": 1}) == "an object with 1 member(s)"
     assert jsonrpc.preview(10**50) == str(10**50) and jsonrpc.preview(10**500) == "a 501-digit number"
     assert jsonrpc.bounded("tool") == "tool" and jsonrpc.bounded(3) == 3
@@ -110,7 +117,10 @@ def test_batch_with_a_duplicate_request_id_is_refused_whole() -> None:
         jsonrpc.parse(batch, allow_batch=True)
     assert info.value.code == jsonrpc.INVALID_REQUEST and info.value.id is None
     # 1 and "1" are different ids; a response may share an id with a request (other direction).
-    mixed = '[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":"1","method":"b"},{"jsonrpc":"2.0","id":1,"result":{}}]'
+    mixed = (
+        '[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":"1","method":"b"},'
+        '{"jsonrpc":"2.0","id":1,"result":{}}]'
+    )
     assert len(jsonrpc.parse(mixed, allow_batch=True)) == 3  # type: ignore[arg-type]
 
 
@@ -121,6 +131,7 @@ def test_batch_with_initialize_is_refused() -> None:
 
 def test_a_response_that_cannot_be_serialized_becomes_an_internal_error() -> None:
     data = jsonrpc.dump(Result(1, {"value": object()}))
-    assert data == b'{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"Internal error: the response could not be serialized as JSON"}}'
+    message = "Internal error: the response could not be serialized as JSON"
+    assert orjson.loads(data) == {"jsonrpc": "2.0", "id": 1, "error": {"code": -32603, "message": message}}
     with pytest.raises(TypeError):  # orjson.JSONEncodeError: the sender of a notification learns
         jsonrpc.dump(Notification("n", {"value": object()}))

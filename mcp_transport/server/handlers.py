@@ -158,7 +158,8 @@ def _named(registry: Mapping[str, _T], params: Params, kind: str) -> _T:
     item = registry.get(name) if isinstance(name, str) else None
     if item is None:
         # Quote the client's value bounded: it may be a huge string or a deeply nested object.
-        raise InvalidParams(f"Unknown {kind} {preview(name)}; call {kind}s/list for the available {kind}s", {"name": bounded(name)})
+        message = f"Unknown {kind} {preview(name)}; call {kind}s/list for the available {kind}s"
+        raise InvalidParams(message, {"name": bounded(name)})
     return item
 
 

@@ -38,7 +38,14 @@ from anyio.abc import TaskGroup
 from .. import jsonrpc
 from ..errors import ConnectionClosed, InvalidRequest, ResumeGap, RPCError, ServerOverloaded, SessionNotFound
 from ..jsonrpc import ErrorResponse, InvalidMessage, Message, Notification, Request, RequestId, Result
-from ..protocol import DEFAULT_HTTP_VERSION, LEGACY_VERSIONS, META_PROTOCOL_VERSION, MODERN_VERSIONS, LifecycleState, allows_batch
+from ..protocol import (
+    DEFAULT_HTTP_VERSION,
+    LEGACY_VERSIONS,
+    META_PROTOCOL_VERSION,
+    MODERN_VERSIONS,
+    LifecycleState,
+    allows_batch,
+)
 from ..security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
 from ..state.events import EventLog, format_event_id, parse_event_id
 from ..state.memory import MemoryBus, MemoryEventLog, MemorySessionStore

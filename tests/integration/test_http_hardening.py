@@ -17,7 +17,12 @@ from hardening_server import CALLS, make_hardening_server
 from servers_for_tests import JSON_AND_SSE, RawSession, parse_sse
 
 from mcp_transport.headers import request_headers
-from mcp_transport.jsonrpc import HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, MAX_JSON_DEPTH
+from mcp_transport.jsonrpc import (
+    HEADER_MISMATCH,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    MAX_JSON_DEPTH,
+)
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 from mcp_transport.transports.http_server import http_app
 
@@ -76,17 +81,24 @@ async def test_failing_notification_handler_answers_202(served: Any, client: htt
 
 
 @pytest.mark.parametrize("depth", [300, 1000])
-async def test_deep_nesting_is_400_with_a_json_rpc_body(served: Any, client: httpx.AsyncClient, depth: int) -> None:
+async def test_deep_nesting_is_400_with_a_json_rpc_body(
+    served: Any, client: httpx.AsyncClient, depth: int
+) -> None:
     url, _ = served()
     raw = RawSession(client, url)
     await raw.initialize()
     deep = nested_text(depth)
-    response = await client.post(url, headers=raw.headers, content=b'{"jsonrpc":"2.0","method":"ping","id":%s}' % deep)
+    response = await client.post(
+        url, headers=raw.headers, content=b'{"jsonrpc":"2.0","method":"ping","id":%s}' % deep
+    )
     assert str(MAX_JSON_DEPTH) in assert_rpc_error(response, 400, INVALID_REQUEST)["error"]["message"]
     body = b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":%s,"arguments":{}}}' % deep
     assert_rpc_error(await client.post(url, headers=raw.headers, content=body), 400, INVALID_REQUEST)
     # The modern leg, with headers (the header check used to repr the name).
-    meta = b'{"%s":"2026-07-28","%s":{}}' % (META_PROTOCOL_VERSION.encode(), META_CLIENT_CAPABILITIES.encode())
+    meta = b'{"%s":"2026-07-28","%s":{}}' % (
+        META_PROTOCOL_VERSION.encode(),
+        META_CLIENT_CAPABILITIES.encode(),
+    )
     body = b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":%s,"_meta":%s}}' % (deep, meta)
     headers = {**JSON_AND_SSE, "mcp-method": "tools/call", "mcp-protocol-version": "2026-07-28"}
     assert_rpc_error(await client.post(url, headers=headers, content=body), 400, INVALID_REQUEST)
@@ -102,7 +114,9 @@ async def test_errors_quote_nested_or_huge_names_bounded(served: Any, client: ht
     response = await client.post(url, headers=raw.headers, content=body)
     assert response.status_code == 200, response.text
     answer = response.json()
-    assert answer["error"]["code"] == INVALID_PARAMS and answer["error"]["data"] == {"name": "an array of 1 item(s)"}
+    assert answer["error"]["code"] == INVALID_PARAMS and answer["error"]["data"] == {
+        "name": "an array of 1 item(s)"
+    }
     answer = await raw.call("tools/call", {"name": "n" * 1_000_000, "arguments": {}})
     assert answer["error"]["code"] == INVALID_PARAMS and len(orjson.dumps(answer)) < 1000
     # Modern leg: a nested name within the bound gets the header error, quoted bounded.
@@ -110,10 +124,15 @@ async def test_errors_quote_nested_or_huge_names_bounded(served: Any, client: ht
         "jsonrpc": "2.0",
         "id": 3,
         "method": "tools/call",
-        "params": {"name": [[["x"]]], "_meta": {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}}},
+        "params": {
+            "name": [[["x"]]],
+            "_meta": {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}},
+        },
     }
     headers = {**JSON_AND_SSE, **request_headers("tools/call", message["params"])}
-    body = assert_rpc_error(await client.post(url, headers=headers, content=orjson.dumps(message)), 400, HEADER_MISMATCH)
+    body = assert_rpc_error(
+        await client.post(url, headers=headers, content=orjson.dumps(message)), 400, HEADER_MISMATCH
+    )
     assert "an array of 1 item(s)" in body["error"]["message"]
 
 
@@ -126,7 +145,9 @@ async def batch_session(client: httpx.AsyncClient, url: str) -> RawSession:
     return raw
 
 
-async def test_delete_cancels_a_batch_and_its_late_messages_open_no_stream(served: Any, client: httpx.AsyncClient) -> None:
+async def test_delete_cancels_a_batch_and_its_late_messages_open_no_stream(
+    served: Any, client: httpx.AsyncClient
+) -> None:
     url, endpoint = served()
     raw = await batch_session(client, url)
     outcome: dict[str, Any] = {}
@@ -152,12 +173,16 @@ async def test_notifications_cancelled_cancels_a_batch_member(served: Any, clien
     started = time.monotonic()
 
     async def post_batch() -> None:
-        outcome["batch"] = await raw.post([call(7, "slow", {"seconds": 5}), {"jsonrpc": "2.0", "id": 8, "method": "ping"}])
+        outcome["batch"] = await raw.post(
+            [call(7, "slow", {"seconds": 5}), {"jsonrpc": "2.0", "id": 8, "method": "ping"}]
+        )
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(post_batch)
         await anyio.sleep(0.2)
-        cancel = await raw.post({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}})
+        cancel = await raw.post(
+            {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}}
+        )
         assert cancel.status_code == 202
     assert outcome["batch"].status_code == 200
     assert [r["id"] for r in outcome["batch"].json()] == [8]
@@ -186,7 +211,9 @@ async def test_batch_and_concurrent_post_with_the_same_id(served: Any, client: h
     assert outcome["batch"].json()[0]["result"]["content"][0]["text"] == "chatted"
 
 
-async def test_duplicate_ids_in_one_batch_are_refused_and_nothing_runs(served: Any, client: httpx.AsyncClient) -> None:
+async def test_duplicate_ids_in_one_batch_are_refused_and_nothing_runs(
+    served: Any, client: httpx.AsyncClient
+) -> None:
     url, _ = served()
     raw = await batch_session(client, url)
     before = len(CALLS)
@@ -196,4 +223,6 @@ async def test_duplicate_ids_in_one_batch_are_refused_and_nothing_runs(served: A
     assert len(CALLS) == before
     # Same value, different types: distinct ids, both run.
     response = await raw.post([call(1, "count", {"tag": "c"}), call("1", "count", {"tag": "d"})])
-    assert response.status_code == 200 and sorted(r["result"]["content"][0]["text"] for r in response.json()) == ["c", "d"]
+    assert response.status_code == 200 and sorted(
+        r["result"]["content"][0]["text"] for r in response.json()
+    ) == ["c", "d"]

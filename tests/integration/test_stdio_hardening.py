@@ -15,7 +15,12 @@ from typing import Any
 
 import pytest
 
-from mcp_transport.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, MAX_JSON_DEPTH, SERVER_OVERLOADED
+from mcp_transport.jsonrpc import (
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    MAX_JSON_DEPTH,
+    SERVER_OVERLOADED,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -25,7 +30,10 @@ SCRIPT = Path(__file__).with_name("hardening_server.py")
 class Peer:
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(SCRIPT), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [sys.executable, str(SCRIPT), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
 
     def write(self, data: bytes) -> None:
@@ -55,7 +63,11 @@ class Peer:
         return self.read()
 
     def initialize(self, version: str = "2025-11-25") -> None:
-        init = self.call(0, "initialize", {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}})
+        init = self.call(
+            0,
+            "initialize",
+            {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+        )
         assert init["result"]["protocolVersion"] == version
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
@@ -111,7 +123,10 @@ def test_deeply_nested_id_or_name_is_refused_and_the_server_lives(peer: Peer, de
     assert answer["id"] is None and answer["error"]["code"] == INVALID_REQUEST
     assert str(MAX_JSON_DEPTH) in answer["error"]["message"]
     name = nested_text(depth).encode()
-    peer.write(b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": %s, "arguments": {}}}\n' % name)
+    peer.write(
+        b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": %s, "arguments": {}}}\n'
+        % name
+    )
     answer = peer.read()
     assert answer["id"] is None and answer["error"]["code"] == INVALID_REQUEST
     peer.alive()
@@ -132,7 +147,12 @@ def test_unknown_tool_error_quotes_the_name_bounded(peer: Peer) -> None:
 
 
 def batch_call(rid: Any, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
+    return {
+        "jsonrpc": "2.0",
+        "id": rid,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
 
 
 def test_batch_running_at_eof_is_answered_within_the_grace_period(peer: Peer) -> None:
