@@ -283,7 +283,7 @@ class Dispatcher:
         elif message.method == "notifications/progress":
             await self._progress(message.params or {})
         elif self._on_notification is not None:
-            await self._contained(self._on_notification(self, message), f"the {message.method} handler")
+            await self._contained(self._on_notification(self, message), "the %s handler", message.method)
 
     async def handle(self, request: Request) -> Result | ErrorResponse:
         """Run one request to completion and return its response without sending it.
@@ -384,20 +384,20 @@ class Dispatcher:
 
     async def _reply(self, response: Response, request_id: RequestId) -> None:
         """Send one response; a failure to write it fails this response only."""
-        what = f"writing the response to request {preview(request_id)}"
-        await self._contained(self._send(response, request_id), what)
+        await self._contained(self._send(response, request_id), "writing the response to request %s", request_id)
 
     @staticmethod
-    async def _contained(call: Awaitable[None], what: str) -> None:
+    async def _contained(call: Awaitable[None], what: str, *args: Any) -> None:
         """Await a user callback or a write; log what it raises instead of letting it end
         the connection's task group (a bad handler or one dead reply must not kill the
-        server for everyone else)."""
+        server for everyone else). ``what`` is a %-format for ``args`` (peer values, quoted
+        bounded and only when something went wrong)."""
         try:
             await call
         except ConnectionClosed as exc:
-            log.debug("%s: the connection is closed (%s)", what, exc)
+            log.debug(what + ": the connection is closed (%s)", *map(preview, args), exc)
         except Exception:
-            log.exception("%s failed; the connection carries on", what)
+            log.exception(what + " failed; the connection carries on", *map(preview, args))
 
     def _cancel_inbound(self, request_id: Any) -> None:
         entry = self._inbound.get(request_id) if type(request_id) in (str, int) else None

@@ -10,6 +10,7 @@ messages.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -404,11 +405,12 @@ class MCPServer:
     def detach(self, connection: ServerConnection) -> None:
         self.connections.discard(connection)
 
-    def run_stdio(self) -> None:
-        """Serve on this process's stdin/stdout until stdin closes."""
+    def run_stdio(self, *, max_concurrent_requests: int = DEFAULT_MAX_INBOUND_REQUESTS) -> None:
+        """Serve on this process's stdin/stdout until stdin closes; at most
+        ``max_concurrent_requests`` requests run at once (more get -32010)."""
         from ..transports.stdio import serve_stdio
 
-        anyio.run(serve_stdio, self)
+        anyio.run(functools.partial(serve_stdio, self, max_concurrent_requests=max_concurrent_requests))
 
     # -- 2026-07-28 results ------------------------------------------------------------------
 

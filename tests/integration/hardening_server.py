@@ -63,13 +63,14 @@ def make_hardening_server() -> MCPServer:
 
 
 def main() -> None:
-    from mcp_transport.transports.stdio import serve_stdio
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-concurrent", type=int, default=None)
     args = parser.parse_args()
-    options = {} if args.max_concurrent is None else {"max_concurrent_requests": args.max_concurrent}
-    anyio.run(lambda: serve_stdio(make_hardening_server(), **options))
+    server = make_hardening_server()
+    if args.max_concurrent is None:
+        server.run_stdio()
+    else:
+        server.run_stdio(max_concurrent_requests=args.max_concurrent)
 
 
 if __name__ == "__main__":
