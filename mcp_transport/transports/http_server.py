@@ -207,7 +207,8 @@ class _Link:
 
     async def send_unrelated(self, message: Message) -> None:
         session = self.ref()
-        if session is not None:
+        # An ended session's streams are gone: never re-create one for it.
+        if session is not None and not session.dispatcher.closed:
             await self.app._to_get_stream(session, message)
 
     def close_stream(self, request_id: RequestId) -> None:

@@ -16,6 +16,7 @@ import anyio
 if __name__ == "__main__":  # run as a script: import this checkout's package
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from mcp_transport.jsonrpc import Notification
 from mcp_transport.server import Context, MCPServer
 
 # Calls of the `count` tool (HTTP tests read it in-process: a refused batch ran nothing).
@@ -52,11 +53,14 @@ def make_hardening_server() -> MCPServer:
 
     @server.tool()
     async def stubborn(ctx: Context, seconds: float = 0.5) -> str:
-        """Ignore cancellation for ``seconds``, then send a related notification (a handler
-        that outlives its session)."""
+        """Ignore cancellation for ``seconds``, then send a related and an unrelated
+        notification (a handler that outlives its session)."""
         with anyio.CancelScope(shield=True):
             await anyio.sleep(seconds)
-        await ctx.log("info", "still here")
+        await ctx.log("info", "still here")  # related to its request
+        send_unrelated = ctx.request_context.connection.send_unrelated
+        assert send_unrelated is not None
+        await send_unrelated(Notification("notifications/message", {"level": "info", "data": "unrelated"}))
         return "done"
 
     return server
