@@ -178,10 +178,10 @@ async def serve_stdio(
     A malformed line gets a -32700/-32600 error with a null id and the loop goes on; an
     oversized line gets a clear error; a request past ``max_concurrent_requests`` running at
     once gets -32010 (retry later). Nothing the client sends and no handler failure ends the
-    server: only EOF on stdin (or a closed stdout) does. Both eras are served: a request with the 2026-07-28
-    envelope is answered statelessly (``server/discover`` included; ``subscriptions/listen``
-    notifications are tagged with their subscription id and ``notifications/cancelled``
-    ends a listen), anything else goes through initialize.
+    server: only EOF on stdin (or a closed stdout) does. Both eras are served: a request with
+    the 2026-07-28 envelope is answered statelessly (``server/discover`` included;
+    ``subscriptions/listen`` notifications are tagged with their subscription id and
+    ``notifications/cancelled`` ends a listen), anything else goes through initialize.
     """
     from ..server.context import ServerConnection
 
