@@ -384,7 +384,8 @@ class Dispatcher:
 
     async def _reply(self, response: Response, request_id: RequestId) -> None:
         """Send one response; a failure to write it fails this response only."""
-        await self._contained(self._send(response, request_id), "writing the response to request %s", request_id)
+        sending = self._send(response, request_id)
+        await self._contained(sending, "writing the response to request %s", request_id)
 
     @staticmethod
     async def _contained(call: Awaitable[None], what: str, *args: Any) -> None:

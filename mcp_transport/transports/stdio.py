@@ -18,8 +18,8 @@ import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream, Process, TaskGroup
 
 from .. import jsonrpc
-from ..errors import ConnectError, ConnectionClosed
 from ..dispatcher import DEFAULT_MAX_INBOUND_REQUESTS
+from ..errors import ConnectError, ConnectionClosed
 from ..jsonrpc import ErrorObject, ErrorResponse, InvalidMessage, Message, RequestId, Response
 from ..protocol import allows_batch
 

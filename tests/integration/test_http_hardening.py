@@ -41,7 +41,7 @@ def served(serve_app: Callable[..., str]) -> Callable[[], tuple[str, Any]]:
 
     def start() -> tuple[str, Any]:
         app = http_app(make_hardening_server())
-        return serve_app(app), app.endpoint  # type: ignore[attr-defined]
+        return serve_app(app), app.endpoint  # type: ignore[attr-defined]  # set by http_app
 
     return start
 
@@ -49,9 +49,9 @@ def served(serve_app: Callable[..., str]) -> Callable[[], tuple[str, Any]]:
 def assert_rpc_error(response: httpx.Response, status: int, code: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json"), response.text
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["jsonrpc"] == "2.0" and body["error"]["code"] == code, body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def nested_text(depth: int) -> bytes:
@@ -120,20 +120,16 @@ async def test_errors_quote_nested_or_huge_names_bounded(served: Any, client: ht
     answer = await raw.call("tools/call", {"name": "n" * 1_000_000, "arguments": {}})
     assert answer["error"]["code"] == INVALID_PARAMS and len(orjson.dumps(answer)) < 1000
     # Modern leg: a nested name within the bound gets the header error, quoted bounded.
-    message = {
-        "jsonrpc": "2.0",
-        "id": 3,
-        "method": "tools/call",
-        "params": {
-            "name": [[["x"]]],
-            "_meta": {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}},
-        },
+    params: dict[str, Any] = {
+        "name": [[["x"]]],
+        "_meta": {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}},
     }
-    headers = {**JSON_AND_SSE, **request_headers("tools/call", message["params"])}
-    body = assert_rpc_error(
+    message = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": params}
+    headers = {**JSON_AND_SSE, **request_headers("tools/call", params)}
+    error = assert_rpc_error(
         await client.post(url, headers=headers, content=orjson.dumps(message)), 400, HEADER_MISMATCH
     )
-    assert "an array of 1 item(s)" in body["error"]["message"]
+    assert "an array of 1 item(s)" in error["error"]["message"]
 
 
 # -- item 4: batches ------------------------------------------------------------------------------
