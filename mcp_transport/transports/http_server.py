@@ -39,7 +39,14 @@ from anyio.abc import TaskGroup
 from .. import jsonrpc
 from ..errors import ConnectionClosed, InvalidRequest, ResumeGap, RPCError, ServerOverloaded, SessionNotFound
 from ..jsonrpc import ErrorResponse, InvalidMessage, Message, Notification, Request, RequestId, Result
-from ..protocol import DEFAULT_HTTP_VERSION, LEGACY_VERSIONS, META_PROTOCOL_VERSION, MODERN_VERSIONS, LifecycleState
+from ..protocol import (
+    DEFAULT_HTTP_VERSION,
+    LEGACY_VERSIONS,
+    META_PROTOCOL_VERSION,
+    MODERN_VERSIONS,
+    LifecycleState,
+    allows_batch,
+)
 from ..security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
 from ..state.events import EventLog, format_event_id, parse_event_id
 from ..state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
@@ -218,7 +225,8 @@ class _Link:
 
     async def send_unrelated(self, message: Message) -> None:
         session = self.ref()
-        if session is not None:
+        # An ended session's streams are gone: never re-create one for it.
+        if session is not None and not session.dispatcher.closed:
             await self.app._to_get_stream(session, message)
 
     def close_stream(self, request_id: RequestId) -> None:
@@ -565,25 +573,15 @@ class StreamableHTTP:
         await send({"type": "http.response.body", "body": body})
 
     async def _post_batch(self, session: _Session, batch: list[Message], send: Send) -> None:
-        """2025-03-26 batches (digest §4.1): requests run concurrently, one JSON array back."""
-        if session.version != "2025-03-26":
+        """2025-03-26 batches (2025-03-26 basic#batching): the dispatcher's batch runner (the
+        requests tracked like any other: cancellable, ids checked), one JSON array back.
+        Related messages of batched requests go to the GET stream."""
+        if not allows_batch(session.version):
             raise HTTPError(400, InvalidRequest("JSON-RPC batches are only allowed in a session that negotiated 2025-03-26; send one message per POST"))
-        if any(isinstance(m, Request) and m.method == "initialize" for m in batch):
-            raise HTTPError(400, InvalidRequest("initialize must not be part of a batch"))
-        responses: list[Message] = []
-
-        async def run(request: Request) -> None:
-            responses.append(await session.dispatcher.handle(request))
-
         session.busy += 1
+        session.used = session.used or any(isinstance(m, Request) for m in batch)
         try:
-            async with anyio.create_task_group() as tg:
-                for message in batch:
-                    if isinstance(message, Request):
-                        session.used = True
-                        tg.start_soon(run, message)
-                    else:
-                        await session.dispatcher.receive(message)
+            responses = await session.dispatcher.run_batch(batch)
         finally:
             session.busy -= 1
             session.last_active = time.monotonic()
