@@ -741,9 +741,9 @@ class StreamableHTTP:
         try:
             await post.send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
             await post.send({"type": "http.response.body", "body": body, "more_body": True})
+            await self.log.delivered(stream_id, seq)
         except Exception:  # the connection is gone; the tailer finds out and ends the response
             log.debug("POST stream %s: first write failed", stream_id, exc_info=True)
-        await self.log.delivered(stream_id, seq)
         self._tg.start_soon(functools.partial(self._stream_post, post.send, session, post, request_id, after=seq, started=True))
 
     def _finish_post(self, session: _Session, request_id: RequestId, response: Result | ErrorResponse | None) -> None:

@@ -110,3 +110,26 @@ async def test_one_shot_sse_answers_advertise_no_id_a_resume_would_refuse(http_s
     for event_id in [e["id"] for e in events if e.get("id")]:
         resume = await client.get(raw.url, headers={**raw.headers, "accept": "text/event-stream", "last-event-id": event_id})
         assert resume.status_code == 200, resume.text
+
+
+async def test_cancelled_slow_requests_leave_no_stream_behind(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+    server = make_server()
+
+    @server.tool()
+    async def nap(seconds: float) -> str:
+        """Silent and slow: in sse mode the answer becomes a logged stream with no event."""
+        await anyio.sleep(seconds)
+        return "rested"
+
+    log = MemoryEventLog()
+    raw = RawSession(client, http_server(server, response_mode="sse", event_log=log))
+    await raw.initialize()
+    for _ in range(10):
+        request = raw.tool_call("nap", {"seconds": 30}, progress=False)
+        async with raw.stream("POST", request) as response:
+            with anyio.fail_after(5):
+                async for event in iter_sse(response):
+                    if event.get("id", "").endswith(":0"):  # primed: the stream exists
+                        cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": request["id"]}}
+                        assert (await raw.post(cancel)).status_code == 202
+    assert len(log) == 0, f"{len(log)} cancelled streams are still held"
