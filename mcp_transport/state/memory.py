@@ -128,13 +128,11 @@ class _Stream:
         self.delivered_bytes = 0  # `appended` as of event `delivered`
         self.room: anyio.Event | None = None  # created only while a writer waits
 
-    def undelivered_newest(self) -> bool:
-        """Whether the newest event has not reached a reader yet (then no bound but age
-        evicts it: a final response or a single oversized event is always delivered)."""
-        return self.delivered < self.last
-
     def evictable(self) -> bool:
-        return bool(self.events) and (self.events[0][0] != self.last or not self.undelivered_newest())
+        """Whether a size bound may take the oldest held event: not when it is the newest and
+        no reader has it yet (only age takes that one), so a final response or a single
+        oversized event is always delivered."""
+        return bool(self.events) and (self.events[0][0] != self.last or self.delivered >= self.last)
 
     def bytes_through(self, seq: int) -> int:
         """``appended`` as of event ``seq``."""
@@ -221,7 +219,9 @@ class MemoryEventLog:
         self._owners[stream.session].nbytes += size
         self.total_bytes += size
         stream.closed = stream.closed or last
-        while (len(stream.events) > self.max_stream_events or stream.nbytes > self.max_stream_bytes) and stream.evictable():
+        while (
+            len(stream.events) > self.max_stream_events or stream.nbytes > self.max_stream_bytes
+        ) and stream.evictable():
             self._evict_head(stream)
         self._bound_total(stream.session)
         self._notify(stream)
@@ -232,12 +232,14 @@ class MemoryEventLog:
         if stream is not None and not stream.closed:
             stream.closed = True
             self._notify(stream)
+            self._release_writers(stream)  # they find it closed and store nothing
             self._forget_if_done(stream)
 
     async def read(self, stream_id: str, after: int) -> tuple[list[Event], bool]:
         stream = self._streams[stream_id]
         if after > stream.last:
-            raise ValueError(f"stream {stream_id} has no event {format_event_id(stream_id, after)}: its last is {stream.last}")
+            last = format_event_id(stream_id, stream.last)
+            raise ValueError(f"no event {format_event_id(stream_id, after)} was sent: the last is {last}")
         if after + 1 < stream.first:
             raise ResumeGap(
                 f"Cannot resume stream {stream_id} after event {format_event_id(stream_id, after)}: "
@@ -314,7 +316,8 @@ class MemoryEventLog:
             return False
         pending = stream.last - stream.delivered
         return pending > 0 and (
-            pending >= self.max_stream_events or stream.appended - stream.delivered_bytes + size > self.max_stream_bytes
+            pending >= self.max_stream_events
+            or stream.appended - stream.delivered_bytes + size > self.max_stream_bytes
         )
 
     async def _wait_for_room(self, stream: _Stream, size: int) -> None:
@@ -340,7 +343,11 @@ class MemoryEventLog:
             owner = self._owners[appender]
             if owner.nbytes * len(self._owners) < self.total_bytes:
                 owner = max(self._owners.values(), key=lambda o: o.nbytes)
-            victim = min((s for s in owner.streams.values() if s.evictable()), key=lambda s: s.events[0][2], default=None)
+            victim = min(
+                (s for s in owner.streams.values() if s.evictable()),
+                key=lambda s: s.events[0][2],
+                default=None,
+            )
             if victim is None:
                 return  # only undelivered newest events are left there; age will take them
             self._evict_head(victim)
@@ -360,7 +367,12 @@ class MemoryEventLog:
 
     def _forget_if_done(self, stream: _Stream) -> None:
         """A closed stream with nothing left to replay and no reader cannot be resumed."""
-        if stream.closed and not stream.events and not stream.reader and self._streams.get(stream.id) is stream:
+        if (
+            stream.closed
+            and not stream.events
+            and not stream.reader
+            and self._streams.get(stream.id) is stream
+        ):
             del self._streams[stream.id]
             owner = self._owners[stream.session]
             del owner.streams[stream.id]

@@ -43,7 +43,9 @@ def data_of(response: httpx.Response) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("mode", ["auto", "sse"])
-async def test_a_response_larger_than_the_stream_bound_is_delivered(mode: str, http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_a_response_larger_than_the_stream_bound_is_delivered(
+    mode: str, http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     log = MemoryEventLog(max_stream_bytes=4096)
     raw = RawSession(client, http_server(server_with_big_result(), response_mode=mode, event_log=log))
     await raw.initialize()
@@ -53,7 +55,9 @@ async def test_a_response_larger_than_the_stream_bound_is_delivered(mode: str, h
     assert len(sent[-1]["result"]["content"][0]["text"]) == 100_000
 
 
-async def test_a_chatty_tool_outrunning_its_reader_loses_nothing(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_a_chatty_tool_outrunning_its_reader_loses_nothing(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     # A tight loop of notifications, six times the stream bound, read as fast as we can.
     raw = RawSession(client, http_server(make_server(), event_log=MemoryEventLog(max_stream_events=500)))
     await raw.initialize()
@@ -73,7 +77,9 @@ class SlowAppendLog(MemoryEventLog):
         return await super().append(stream_id, data, last=last)
 
 
-async def test_the_stream_stays_open_until_its_response_is_appended(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_the_stream_stays_open_until_its_response_is_appended(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server(), keepalive=0.1, event_log=SlowAppendLog()))
     await raw.initialize()
     with anyio.fail_after(5):
@@ -81,13 +87,17 @@ async def test_the_stream_stays_open_until_its_response_is_appended(http_server:
     assert sent[-1].get("result", {}).get("content", [{}])[0].get("text") == "done after 0.2", sent
 
 
-async def test_a_last_event_id_beyond_the_last_event_is_refused_and_the_get_stream_goes_on(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_a_last_event_id_beyond_the_last_event_is_refused_and_the_get_stream_goes_on(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server()))
     await raw.initialize()
     async with raw.stream("GET") as get:
         priming = await iter_sse(get).__anext__()
     stream_id = priming["id"].rsplit(":", 1)[0]
-    response = await client.get(raw.url, headers={**raw.headers, "accept": "text/event-stream", "last-event-id": f"{stream_id}:999"})
+    response = await client.get(
+        raw.url, headers={**raw.headers, "accept": "text/event-stream", "last-event-id": f"{stream_id}:999"}
+    )
     assert response.status_code == 400 and "names no event" in response.json()["error"]["message"]
     await raw.call("tools/call", {"name": "unrelated", "arguments": {"count": 2, "tag": "later"}})
     got: list[dict[str, Any]] = []
@@ -101,18 +111,24 @@ async def test_a_last_event_id_beyond_the_last_event_is_refused_and_the_get_stre
     assert [m["params"]["data"] for m in got] == ["later-0", "later-1"]
 
 
-async def test_one_shot_sse_answers_advertise_no_id_a_resume_would_refuse(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_one_shot_sse_answers_advertise_no_id_a_resume_would_refuse(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server(), response_mode="sse"))
     await raw.initialize()
     response = await raw.post(raw.tool_call("echo", {"text": "hi"}, progress=False))
     events = parse_sse(response.text)
     assert events[-1]["data"]["result"]["content"][0]["text"] == "hi"
     for event_id in [e["id"] for e in events if e.get("id")]:
-        resume = await client.get(raw.url, headers={**raw.headers, "accept": "text/event-stream", "last-event-id": event_id})
+        resume = await client.get(
+            raw.url, headers={**raw.headers, "accept": "text/event-stream", "last-event-id": event_id}
+        )
         assert resume.status_code == 200, resume.text
 
 
-async def test_cancelled_slow_requests_leave_no_stream_behind(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_cancelled_slow_requests_leave_no_stream_behind(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     server = make_server()
 
     @server.tool()
@@ -130,6 +146,10 @@ async def test_cancelled_slow_requests_leave_no_stream_behind(http_server: Calla
             with anyio.fail_after(5):
                 async for event in iter_sse(response):
                     if event.get("id", "").endswith(":0"):  # primed: the stream exists
-                        cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": request["id"]}}
+                        cancel = {
+                            "jsonrpc": "2.0",
+                            "method": "notifications/cancelled",
+                            "params": {"requestId": request["id"]},
+                        }
                         assert (await raw.post(cancel)).status_code == 202
     assert len(log) == 0, f"{len(log)} cancelled streams are still held"
