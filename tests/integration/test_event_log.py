@@ -12,7 +12,9 @@ import tracemalloc
 import anyio
 import pytest
 
+from mcp_transport import jsonrpc
 from mcp_transport.errors import ResumeGap
+from mcp_transport.jsonrpc import Notification
 from mcp_transport.state import MemoryEventLog
 
 pytestmark = pytest.mark.anyio
@@ -137,3 +139,19 @@ async def test_a_cursor_beyond_the_last_event_is_refused() -> None:
     assert await log.read("s", 1) == ([], False)
     with pytest.raises(ValueError):
         await log.read("s", 2)
+
+
+async def test_a_held_event_costs_about_its_size() -> None:
+    # jsonrpc.dump (orjson) returns bytes that keep a ~4 KiB buffer: the log must not hold it.
+    log = MemoryEventLog()
+    await log.create("s", "session")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(10_000):
+            message = Notification("notifications/progress", {"progressToken": "t", "progress": i})
+            await log.append("s", jsonrpc.dump(message))
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 10_000 * 400, f"10,000 events of ~80 bytes hold {held} bytes"
