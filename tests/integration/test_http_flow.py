@@ -6,6 +6,8 @@ one-shot answers) lose nothing. Spec: 2025-11-25 basic/transports#resumability-a
 from __future__ import annotations
 
 from collections.abc import Callable
+import threading
+import tracemalloc
 from typing import Any
 
 import anyio
@@ -153,3 +155,35 @@ async def test_cancelled_slow_requests_leave_no_stream_behind(
                         }
                         assert (await raw.post(cancel)).status_code == 202
     assert len(log) == 0, f"{len(log)} cancelled streams are still held"
+
+
+async def test_a_reader_that_never_reads_holds_the_tool_briefly_and_memory_stays_bounded(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
+    server = make_server()
+    finished = threading.Event()
+
+    @server.tool()
+    async def flood(count: int, ctx: Context) -> str:
+        """`count` progress notifications in a tight loop."""
+        for i in range(count):
+            await ctx.report_progress(i + 1, count)
+        finished.set()
+        return "flooded"
+
+    log = MemoryEventLog(max_stream_events=1_000, max_wait=0.2)
+    raw = RawSession(client, http_server(server, event_log=log))
+    await raw.initialize()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        async with raw.stream("POST", raw.tool_call("flood", {"count": 30_000})) as response:
+            await response.aiter_raw().__anext__()  # then never read again
+            with anyio.fail_after(30):
+                while not finished.is_set():  # the handler waited for us only briefly
+                    await anyio.sleep(0.05)
+            grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # 1,000 held events of ~110 bytes, socket buffers and a chunk or two in flight.
+    assert grown < 3_000_000, f"the server grew by {grown} bytes for a reader that reads nothing"
