@@ -5,9 +5,9 @@ one-shot answers) lose nothing. Spec: 2025-11-25 basic/transports#resumability-a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import threading
 import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
 import anyio
