@@ -169,7 +169,7 @@ class MemoryEventLog:
       never the newest one before a reader got it (a final response or a single event larger
       than the bound is still delivered);
     * the whole log, ``max_total_bytes``: a session holding more than its fair share (the
-      bound divided among the sessions holding events) pays for its own appends, otherwise
+      bound divided among the sessions with streams) pays for its own appends, otherwise
       the session holding the most bytes loses its oldest events, so one session's flood
       never evicts the events of a session within its share;
     * ``max_age`` seconds per event, applied by :meth:`sweep` to every event;

@@ -83,7 +83,7 @@ async def test_a_stalled_or_gone_reader_holds_the_writer_only_briefly() -> None:
     start = time.monotonic()
     for i in range(100):
         await log.append("s", b"%d" % i)
-    assert time.monotonic() - start < 0.1
+    assert time.monotonic() - start < 0.15  # a single wait would take 0.2 s
 
 
 async def test_closed_streams_with_nothing_to_replay_are_forgotten() -> None:
