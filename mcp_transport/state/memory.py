@@ -227,7 +227,8 @@ class MemoryEventLog:
         stream.nbytes += size
         self._owners[stream.session].nbytes += size
         self.total_bytes += size
-        stream.closed = stream.closed or last
+        if last:
+            stream.closed = True
         while (
             len(stream.events) > self.max_stream_events or stream.nbytes > self.max_stream_bytes
         ) and stream.evictable():

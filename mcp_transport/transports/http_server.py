@@ -511,8 +511,11 @@ class StreamableHTTP:
         try:
             if not started:
                 await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
-            tail = self._tail(post.stream_id, after, keepalive=self.keepalive, post=post, session=session, request_id=request_id, prime=not started)
-            async with contextlib.aclosing(tail):  # its reader detaches now, not when the generator is collected
+            tail = self._tail(
+                post.stream_id, after, keepalive=self.keepalive, post=post, session=session,
+                request_id=request_id, prime=not started,
+            )
+            async with contextlib.aclosing(tail):  # the reader detaches now, not at garbage collection
                 async for chunk in tail:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
@@ -620,7 +623,10 @@ class StreamableHTTP:
             try:
                 await self.log.read(stream_id, after)  # raises ResumeGap before any byte is sent
             except ValueError:  # beyond the last event: resuming there would skip what comes next
-                raise HTTPError(400, InvalidRequest(f"Last-Event-ID {last_event_id!r} names no event this server sent on that stream; reconnect with the id of the last event you received, or without one")) from None
+                raise HTTPError(400, InvalidRequest(
+                    f"Last-Event-ID {last_event_id!r} names no event this server sent on that stream; "
+                    "reconnect with the id of the last event you received, or without one"
+                )) from None
         else:
             if session.get_stream is None:
                 await self._open_get_stream(session)
