@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from redis.asyncio.client import PubSub
 
 from ..workers import worker_id
@@ -101,6 +102,12 @@ class Subscription:
 
     async def receive(self, timeout: float) -> bytes | None:
         """The next message, or None after ``timeout`` seconds (at most ``max_block``)."""
-        with self.conn.unavailable("listening on the broadcast channel"):
-            message = await self._pubsub.get_message(timeout=min(timeout, self.conn.max_block))
-        return None if message is None else message["data"]
+        deadline = anyio.current_time() + min(timeout, self.conn.max_block)
+        while True:
+            left = max(0.0, deadline - anyio.current_time())
+            with self.conn.unavailable("listening on the broadcast channel"):
+                message = await self._pubsub.get_message(timeout=left)
+            if message is not None:
+                return message["data"]
+            if left == 0.0:  # else it was a (re)subscribe confirmation, skipped: wait on
+                return None
