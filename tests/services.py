@@ -77,7 +77,9 @@ def haproxy_config(port: int, backends: list[int], stats_socket: Path, health_pa
     request of a client connection is balanced on its own), health checks, SSE timeouts."""
     check = "check inter 500ms fall 2 rise 2"
     servers = "\n".join(f"    server w{i} 127.0.0.1:{p} {check}" for i, p in enumerate(backends))
-    http_check = f"    option httpchk GET {health_path}\n    http-check expect status 200\n" if health_path else ""
+    http_check = (
+        f"    option httpchk GET {health_path}\n    http-check expect status 200\n" if health_path else ""
+    )
     return f"""\
 global
     nbthread 1
@@ -118,7 +120,9 @@ class Haproxy(ServerProcess):
         config = directory / "haproxy.cfg"
         config.write_text(haproxy_config(port, backends, self.stats_socket, health_path))
         binary = _command("haproxy")
-        checked = subprocess.run([binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
+        checked = subprocess.run(
+            [binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True, check=False
+        )
         if checked.returncode != 0:
             raise RuntimeError(f"haproxy rejected {config}:\n{checked.stdout}{checked.stderr}")
         super().__init__([binary, "-db", "-f", str(config)], port)
@@ -131,7 +135,11 @@ class Haproxy(ServerProcess):
             sock.sendall(b"show stat\n")
             raw = b"".join(iter(lambda: sock.recv(65536), b""))
         rows = csv.DictReader(io.StringIO(raw.decode().lstrip("# ")))
-        return {row["svname"]: row["status"] for row in rows if row["pxname"] == "workers" and row["svname"].startswith("w")}
+        return {
+            row["svname"]: row["status"]
+            for row in rows
+            if row["pxname"] == "workers" and row["svname"].startswith("w")
+        }
 
     def wait_states(self, expected: dict[str, str], timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout

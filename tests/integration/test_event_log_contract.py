@@ -36,7 +36,11 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Factory
         return RedisEventLog(conns[-1], **bounds)
 
     def peer(log: RedisEventLog) -> RedisEventLog:
-        return connect(max_stream_events=log.max_stream_events, max_stream_bytes=log.max_stream_bytes, max_age=log.max_age)
+        return connect(
+            max_stream_events=log.max_stream_events,
+            max_stream_bytes=log.max_stream_bytes,
+            max_age=log.max_age,
+        )
 
     yield connect, peer
     for conn in conns:
@@ -74,7 +78,9 @@ async def test_close_without_a_final_event(backend: tuple[Factory, Factory]) -> 
     assert await log.read("empty", 0) == ([], True)
 
 
-async def test_event_bound_gives_an_explicit_gap_never_a_partial_replay(backend: tuple[Factory, Factory]) -> None:
+async def test_event_bound_gives_an_explicit_gap_never_a_partial_replay(
+    backend: tuple[Factory, Factory],
+) -> None:
     new_log, peer = backend
     log: EventLog = new_log(max_stream_events=3)
     await log.create("s", "session")

@@ -29,7 +29,8 @@ _WORKER = """
 import sys, anyio
 from mcp_transport.state.redis import RedisConnection, WorkerRegistry
 async def main():
-    async with WorkerRegistry(RedisConnection(sys.argv[1], prefix=sys.argv[2]), lease=float(sys.argv[3])).running() as r:
+    registry = WorkerRegistry(RedisConnection(sys.argv[1], prefix=sys.argv[2]), lease=float(sys.argv[3]))
+    async with registry.running() as r:
         print(r.id, flush=True)
         await anyio.sleep_forever()
 anyio.run(main)
@@ -51,15 +52,17 @@ async def connect(redis_server: RedisServer) -> AsyncIterator[Connect]:
         await conn.aclose()
 
 
-async def test_a_killed_worker_is_noticed_by_a_survivor_once(connect: Connect, redis_server: RedisServer) -> None:
+async def test_a_killed_worker_is_noticed_by_a_survivor_once(
+    connect: Connect, redis_server: RedisServer
+) -> None:
     lease = 0.6
     conn = connect()
-    child = subprocess.Popen(
-        [sys.executable, "-c", _WORKER, redis_server.url, conn.prefix, str(lease)], cwd=REPO, stdout=subprocess.PIPE
-    )
+    argv = [sys.executable, "-c", _WORKER, redis_server.url, conn.prefix, str(lease)]
+    child = await anyio.open_process(argv, cwd=REPO, stderr=None)
     try:
         assert child.stdout is not None
-        dead = child.stdout.readline().decode().strip()
+        with anyio.fail_after(20):
+            dead = (await child.stdout.receive()).decode().strip()
         lapsed: list[tuple[str, float]] = []
 
         async def on_lapsed(worker: str) -> None:
@@ -79,8 +82,9 @@ async def test_a_killed_worker_is_noticed_by_a_survivor_once(connect: Connect, r
             await anyio.sleep(lease)
             assert len(lapsed) == 1  # claimed once
     finally:
-        child.kill()
-        child.wait()
+        if child.returncode is None:
+            child.kill()
+        await child.wait()
 
 
 async def test_a_lapse_is_claimed_by_exactly_one_survivor(connect: Connect) -> None:
@@ -151,9 +155,8 @@ async def test_broadcast_reaches_every_listener_and_survives_a_redis_restart(
         assert await sender.publish(b"list_changed") == 2
         assert await one.receive(2) == b"list_changed" and await two.receive(2) == b"list_changed"
         assert await one.receive(0.1) is None
-        with redis_server.stopped():
-            with pytest.raises(StateUnavailable):
-                await sender.publish(b"lost")
+        with redis_server.stopped(), pytest.raises(StateUnavailable):
+            await sender.publish(b"lost")
         with anyio.fail_after(10):  # the listener reconnects and subscribes again by itself
             while True:
                 try:
@@ -168,7 +171,10 @@ def test_worker_id_is_short_stable_and_per_process() -> None:
     assert worker_id() == worker_id() and len(worker_id()) == 8
     other = subprocess.run(
         [sys.executable, "-c", "from mcp_transport.state.workers import worker_id; print(worker_id())"],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     read, write = os.pipe()
     if (pid := os.fork()) == 0:

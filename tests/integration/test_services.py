@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,11 +17,12 @@ from tests.services import Haproxy, RedisServer
 def test_redis_server_is_private_unpersisted_and_restartable(redis_server: RedisServer) -> None:
     client = redis.Redis.from_url(redis_server.url, socket_timeout=2)
     assert client.ping()
-    assert client.config_get("save") == {"save": ""} and client.config_get("appendonly") == {"appendonly": "no"}
+    assert client.config_get("save") == {"save": ""} and client.config_get("appendonly") == {
+        "appendonly": "no"
+    }
     assert client.config_get("bind")["bind"] == "127.0.0.1"
-    with redis_server.stopped():
-        with pytest.raises(redis.ConnectionError):
-            redis.Redis.from_url(redis_server.url, socket_timeout=2).ping()
+    with redis_server.stopped(), pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(redis_server.url, socket_timeout=2).ping()
     assert redis.Redis.from_url(redis_server.url, socket_timeout=2).ping()  # same URL after restart
 
 
@@ -80,7 +82,7 @@ def test_haproxy_balances_each_request_of_a_keepalive_connection(
     proxy = haproxy([server.server_address[1] for server in backends])
     served = _get_all(proxy, 6)
     assert sorted(served) == ["a", "a", "a", "b", "b", "b"]
-    assert all(x != y for x, y in zip(served, served[1:])), served  # strict alternation
+    assert all(x != y for x, y in itertools.pairwise(served)), served  # strict alternation
 
 
 def test_haproxy_health_check_takes_a_dead_backend_out(

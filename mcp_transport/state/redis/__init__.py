@@ -10,9 +10,7 @@ they compute, which Redis Cluster does not allow). Redis being unreachable surfa
 try:
     import redis.asyncio  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "mcp_transport.state.redis needs redis-py: pip install 'mcp-transport[redis]'"
-    ) from exc
+    raise ImportError("mcp_transport.state.redis needs redis-py: pip install 'mcp-transport[redis]'") from exc
 
 from ._connection import DEFAULT_PREFIX, RedisConnection
 from ._events import RedisEventLog

@@ -74,7 +74,9 @@ class RedisEventLog:
         with self.conn.unavailable(f"creating stream {stream_id}"):
             async with self.conn.client.pipeline(transaction=True) as pipe:
                 pipe.delete(meta, events)
-                pipe.hset(meta, mapping={"session": session_id, "first": 1, "last": 0, "bytes": 0, "closed": 0})
+                pipe.hset(
+                    meta, mapping={"session": session_id, "first": 1, "last": 0, "bytes": 0, "closed": 0}
+                )
                 pipe.pexpire(meta, self._ttl)
                 pipe.sadd(sessions, stream_id)
                 pipe.pexpire(sessions, self._ttl)
@@ -105,7 +107,9 @@ class RedisEventLog:
             raise KeyError(stream_id)
         if after + 1 < int(first):
             raise _gap(stream_id, after, int(first))
-        return [_event(entry_id, fields) for entry_id, fields in entries if entry_id.endswith(b"-0")], closed == b"1"
+        return [
+            _event(entry_id, fields) for entry_id, fields in entries if entry_id.endswith(b"-0")
+        ], closed == b"1"
 
     async def wait(self, stream_id: str, after: int, timeout: float) -> None:
         """Blocks in XREAD BLOCK, so an append or close by any worker wakes it; returns
@@ -118,7 +122,9 @@ class RedisEventLog:
             waiters.add(scope)
             try:
                 with self.conn.unavailable(f"waiting on stream {stream_id}"):
-                    await self.conn.client.xread({self._keys(stream_id)[1]: f"{after}-0"}, count=1, block=block)
+                    await self.conn.client.xread(
+                        {self._keys(stream_id)[1]: f"{after}-0"}, count=1, block=block
+                    )
             finally:
                 waiters.discard(scope)
                 if not waiters:
@@ -131,14 +137,19 @@ class RedisEventLog:
     async def owner(self, stream_id: str) -> str | None:
         with self.conn.unavailable(f"looking up stream {stream_id}"):
             session = await self.conn.client.hget(self._keys(stream_id)[0], "session")
-        return None if session is None else session.decode()
+        return session.decode() if isinstance(session, bytes) else session
 
     async def drop_session(self, session_id: str) -> None:
         with self.conn.unavailable(f"dropping the streams of session {session_id}"):
             await self._drop(keys=[self._session_key(session_id), self._index], args=[self.conn.prefix])
 
     async def sweep(self) -> None:
-        bounds = (self.max_stream_events, self.max_stream_bytes, int(self.max_age * 1000), DEFAULT_SWEEP_LIMIT)
+        bounds = (
+            self.max_stream_events,
+            self.max_stream_bytes,
+            int(self.max_age * 1000),
+            DEFAULT_SWEEP_LIMIT,
+        )
         with self.conn.unavailable("sweeping the event log"):
             await self._sweep(keys=[self._index], args=[self.conn.prefix, *bounds])
 
@@ -149,7 +160,8 @@ def _event(entry_id: bytes, fields: dict[bytes, Any]) -> Event:
 
 def _gap(stream_id: str, after: int, first: int) -> ResumeGap:
     return ResumeGap(
-        f"Cannot resume stream {stream_id} after event {format_event_id(stream_id, after)}: events up to "
-        f"{format_event_id(stream_id, first - 1)} were evicted from the bounded event log; re-send the request",
+        f"Cannot resume stream {stream_id} after event {format_event_id(stream_id, after)}: "
+        f"events up to {format_event_id(stream_id, first - 1)} were evicted from the bounded event log; "
+        "re-send the request",
         {"streamId": stream_id, "oldestAvailable": first},
     )

@@ -78,7 +78,8 @@ class WorkerRegistry:
         """Write this worker's lease; False when it had lapsed (or this is the first time)."""
         with self.conn.unavailable("renewing the worker lease"):
             had = await self._renew(
-                keys=[self._lease_prefix + self.id, self._set], args=[self.id, self._info, int(self.lease * 1000)]
+                keys=[self._lease_prefix + self.id, self._set],
+                args=[self.id, self._info, int(self.lease * 1000)],
             )
         return bool(had)
 
@@ -99,7 +100,9 @@ class WorkerRegistry:
         """Give the lease up (a clean shutdown is not a death)."""
         with self.conn.unavailable("leaving the worker set"):
             async with self.conn.client.pipeline(transaction=True) as pipe:
-                await pipe.delete(self._lease_prefix + self.id).srem(self._set, self.id).execute()
+                pipe.delete(self._lease_prefix + self.id)
+                pipe.srem(self._set, self.id)
+                await pipe.execute()
 
     @asynccontextmanager
     async def running(self, on_lapsed: OnLapsed | None = None) -> AsyncIterator[WorkerRegistry]:

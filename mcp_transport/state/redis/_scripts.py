@@ -45,7 +45,7 @@ end
 
 # KEYS meta, events, index; ARGV data, last (0/1), max_events, max_bytes, max_age_ms, ttl_ms,
 # sid. Returns the new event's seq, or 0 for an unknown or closed stream.
-APPEND = _EVICT + """
+_APPEND = """
 local m = redis.call('HMGET', KEYS[1], 'last', 'closed')
 if not m[1] or m[2] == '1' then return 0 end
 local seq = tonumber(m[1]) + 1
@@ -62,6 +62,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return seq
 """
+APPEND = _EVICT + _APPEND
 
 # KEYS meta, events; ARGV ttl_ms. Marks the stream closed and wakes its blocked readers.
 CLOSE = """
@@ -93,7 +94,7 @@ redis.call('DEL', KEYS[1])
 # KEYS index; ARGV prefix, max_events, max_bytes, max_age_ms, limit. Evicts events older
 # than max_age from up to ``limit`` streams (oldest first); a closed stream left empty, and
 # one whose keys expired, is forgotten (it cannot be resumed).
-SWEEP = _EVICT + """
+_SWEEP = """
 local horizon = now_ms() - tonumber(ARGV[4])
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. horizon, 'LIMIT', 0, tonumber(ARGV[5]))
 for _, sid in ipairs(due) do
@@ -110,3 +111,4 @@ for _, sid in ipairs(due) do
 end
 return #due
 """
+SWEEP = _EVICT + _SWEEP
