@@ -105,6 +105,25 @@ async def test_a_lapse_is_claimed_by_exactly_one_survivor(connect: Connect) -> N
     assert not await gone.renew()  # the worker learns its lease had lapsed
 
 
+async def test_a_failed_clean_up_is_logged_and_retried(
+    connect: Connect, caplog: pytest.LogCaptureFixture
+) -> None:
+    await WorkerRegistry(connect(), worker="gone", lease=0.2).renew()
+    calls: list[str] = []
+
+    async def on_lapsed(worker: str) -> None:
+        calls.append(worker)
+        if len(calls) == 1:
+            raise RuntimeError("clean-up failed")
+
+    async with WorkerRegistry(connect(), worker="survivor", lease=0.3).running(on_lapsed):
+        with anyio.fail_after(5):
+            while len(calls) < 2:
+                await anyio.sleep(0.05)
+        await anyio.sleep(0.3)
+    assert calls == ["gone", "gone"] and "cleaning up after dead worker gone failed" in caplog.text
+
+
 async def test_a_clean_exit_is_not_a_death(connect: Connect) -> None:
     lapsed: list[str] = []
 

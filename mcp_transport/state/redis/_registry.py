@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import anyio
+import anyio.abc
 import orjson
 
 from ...errors import StateUnavailable
@@ -107,11 +108,12 @@ class WorkerRegistry:
     @asynccontextmanager
     async def running(self, on_lapsed: OnLapsed | None = None) -> AsyncIterator[WorkerRegistry]:
         """Hold the lease while the block runs (a heartbeat task renews it every lease/3) and
-        call ``on_lapsed(worker_id)`` for each dead worker this one claims; leave at the end."""
+        call ``on_lapsed(worker_id)`` for each dead worker this one claims; leave at the end.
+        A callback that raises is logged and its worker is put back to be claimed again."""
         await self.renew()
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._heartbeat, on_lapsed)
+                tg.start_soon(self._heartbeat, on_lapsed, tg)
                 try:
                     yield self
                 finally:
@@ -123,24 +125,31 @@ class WorkerRegistry:
                 except StateUnavailable:
                     pass  # the lease lapses by itself
 
-    async def _heartbeat(self, on_lapsed: OnLapsed | None) -> None:
+    async def _heartbeat(self, on_lapsed: OnLapsed | None, tg: anyio.abc.TaskGroup) -> None:
         while True:
             await anyio.sleep(self.lease / 3)
             try:
-                await self._beat(on_lapsed)
+                if not await self.renew():
+                    log.warning("worker %s: its lease had lapsed (paused over %g s?)", self.id, self.lease)
+                if on_lapsed is not None and time.monotonic() >= self._claim_after:
+                    for dead in await self.claim_lapsed():
+                        # In its own task: a slow clean-up must not delay the next renewal.
+                        tg.start_soon(self._clean_up, on_lapsed, dead)
             except StateUnavailable as exc:
                 log.warning("worker %s: heartbeat failed: %s", self.id, exc.message)
                 # While we could not reach Redis, the others' leases may have lapsed there
                 # too: give them a lease period to renew before anyone is declared dead.
                 self._claim_after = time.monotonic() + self.lease
 
-    async def _beat(self, on_lapsed: OnLapsed | None) -> None:
-        if not await self.renew():
-            log.warning("worker %s: its lease had lapsed (paused longer than %g s?)", self.id, self.lease)
-        if on_lapsed is None or time.monotonic() < self._claim_after:
-            return
-        for dead in await self.claim_lapsed():
+    async def _clean_up(self, on_lapsed: OnLapsed, dead: str) -> None:
+        try:
+            await on_lapsed(dead)
+        except Exception:
+            log.exception(
+                "worker %s: cleaning up after dead worker %s failed; it will be retried", self.id, dead
+            )
             try:
-                await on_lapsed(dead)
-            except Exception:  # a failing callback must not stop the heartbeat
-                log.exception("worker %s: cleaning up after dead worker %s failed", self.id, dead)
+                with self.conn.unavailable("putting a dead worker back"):
+                    await self.conn.client.sadd(self._set, dead)
+            except StateUnavailable:
+                log.warning("worker %s: dead worker %s could not be put back", self.id, dead)
