@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,16 +28,31 @@ def test_redis_server_is_private_unpersisted_and_restartable(redis_server: Redis
 
 
 class _Named(BaseHTTPRequestHandler):
-    """Answers every GET with the server's name, keeping the connection alive."""
+    """Answers every GET with the server's name, keeping the connection alive; ``/sse`` is
+    an event stream of two events 0.5 s apart."""
 
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
+        if self.path == "/sse":
+            self._sse()
+            return
         body = self.server.name.encode()  # type: ignore[attr-defined]
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _sse(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for i in range(2):
+            self.wfile.write(b"data: %d\n\n" % i)
+            self.wfile.flush()
+            time.sleep(0.5)
+        self.close_connection = True
 
     def log_message(self, *args: object) -> None:
         pass
@@ -94,3 +110,19 @@ def test_haproxy_health_check_takes_a_dead_backend_out(
     backends[1].server_close()
     proxy.wait_states({"w0": "UP", "w1": "DOWN"})
     assert _get_all(proxy, 4) == ["a"] * 4
+
+
+def test_haproxy_passes_an_event_stream_through_unbuffered(
+    haproxy: Callable[..., Haproxy], backends: list[ThreadingHTTPServer]
+) -> None:
+    proxy = haproxy([backends[0].server_address[1]])
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=5)
+    try:
+        conn.request("GET", "/sse")
+        response = conn.getresponse()
+        started = time.monotonic()
+        assert response.read1(64) == b"data: 0\n\n"
+        assert time.monotonic() - started < 0.3  # the first event came before the second was sent
+        assert response.read() == b"data: 1\n\n"
+    finally:
+        conn.close()
