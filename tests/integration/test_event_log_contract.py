@@ -159,10 +159,10 @@ async def test_wait_returns_at_once_or_after_the_timeout(backend: tuple[Factory,
     log: EventLog = new_log()
     await log.create("s", "session")
     await log.append("s", b"a")
-    assert await _elapsed_wait(log, "s", 0, 5) < 0.05  # events after the cursor already
+    assert await _elapsed_wait(log, "s", 0, 5) < 0.5  # events after the cursor already
     assert 0.25 <= await _elapsed_wait(log, "s", 1, 0.3) < 1.5
     await log.close("s")
-    assert await _elapsed_wait(log, "s", 1, 5) < 0.05  # closed
+    assert await _elapsed_wait(log, "s", 1, 5) < 0.5  # closed
 
 
 @pytest.mark.parametrize("action", ["append", "close", "drop_session", "wake"])

@@ -77,7 +77,7 @@ async def test_a_killed_worker_is_noticed_by_a_survivor_once(
                 while not lapsed:
                     await anyio.sleep(0.05)
             assert [w for w, _ in lapsed] == [dead]
-            assert lapsed[0][1] - killed < lease * 4 / 3 + 0.5  # lease + one heartbeat, plus slack
+            assert lapsed[0][1] - killed < lease * 4 / 3 + 1.5  # lease + a heartbeat + slack
             assert set(await survivor.live()) == {"survivor"}
             await anyio.sleep(lease)
             assert len(lapsed) == 1  # claimed once
