@@ -108,6 +108,21 @@ async def test_keys_are_the_documented_ones_under_the_prefix_with_ttls(conn: Red
     await other.conn.aclose()
 
 
+async def test_a_stream_in_use_outlives_its_ttl_with_its_session_set(conn: RedisConnection) -> None:
+    """Appends and reads renew the stream's keys and its session's set, so a stream used for
+    longer than ``ttl`` is still found and dropped with its session."""
+    log = RedisEventLog(conn, ttl=0.5)
+    await log.create("s", "sess")
+    for i in range(8):  # 0.8 s of use, reads and appends alternating
+        await (log.append("s", b"e") if i % 2 else log.read("s", 0))
+        await anyio.sleep(0.1)
+    await log.drop_session("sess")
+    assert await log.owner("s") is None
+    await log.create("idle", "sess")
+    await anyio.sleep(0.7)
+    assert await log.owner("idle") is None  # untouched for ttl: gone
+
+
 def test_the_prefix_must_not_be_empty() -> None:
     with pytest.raises(ValueError, match="prefix"):
         RedisConnection("redis://127.0.0.1:1/0", prefix="")

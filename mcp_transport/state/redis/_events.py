@@ -10,8 +10,6 @@ after the last event id, so it must not pretend to when they are gone).
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
 
 from ...errors import ResumeGap
@@ -53,10 +51,12 @@ class RedisEventLog:
         self.max_stream_bytes = max_stream_bytes
         self.max_age = max_age
         self._ttl = int(ttl * 1000)
+        self._touch = (self._ttl, conn.prefix)  # the scripts' last two arguments: renew for ttl
         self._index = conn.key("streams", "by-age")
         client = conn.client
         self._append = client.register_script(_scripts.APPEND)
         self._close = client.register_script(_scripts.CLOSE)
+        self._read = client.register_script(_scripts.READ)
         self._drop = client.register_script(_scripts.DROP_SESSION)
         self._sweep = client.register_script(_scripts.SWEEP)
         self._waiters: dict[str, set[anyio.CancelScope]] = {}
@@ -86,30 +86,27 @@ class RedisEventLog:
         bounds = (self.max_stream_events, self.max_stream_bytes, int(self.max_age * 1000), self._ttl)
         with self.conn.unavailable(f"appending to stream {stream_id}"):
             seq = await self._append(
-                keys=[*self._keys(stream_id), self._index], args=[data, int(last), *bounds, stream_id]
+                keys=[*self._keys(stream_id), self._index],
+                args=[data, int(last), *bounds, stream_id, self.conn.prefix],
             )
         return int(seq)
 
     async def close(self, stream_id: str) -> None:
         with self.conn.unavailable(f"closing stream {stream_id}"):
-            await self._close(keys=list(self._keys(stream_id)), args=[self._ttl])
+            await self._close(keys=list(self._keys(stream_id)), args=list(self._touch))
 
     async def read(self, stream_id: str, after: int) -> tuple[list[Event], bool]:
-        meta, events = self._keys(stream_id)
         with self.conn.unavailable(f"reading stream {stream_id}"):
-            async with self.conn.client.pipeline(transaction=True) as pipe:
-                pipe.hmget(meta, "first", "closed")
-                pipe.xrange(events, f"{after + 1}-0", "+")
-                pipe.pexpire(meta, self._ttl)  # a stream someone reads is in use
-                pipe.pexpire(events, self._ttl)
-                (first, closed), entries, _, _ = await pipe.execute()
-        if first is None:
+            found = await self._read(keys=list(self._keys(stream_id)), args=[f"{after + 1}-0", *self._touch])
+        if found is None:
             raise KeyError(stream_id)
-        if after + 1 < int(first):
-            raise _gap(stream_id, after, int(first))
+        first, closed, entries = int(found[0]), found[1] == b"1", found[2]
+        if after + 1 < first:
+            raise _gap(stream_id, after, first)
+        # Entries <seq>-n with n >= 1 only wake readers: skip them.
         return [
-            _event(entry_id, fields) for entry_id, fields in entries if entry_id.endswith(b"-0")
-        ], closed == b"1"
+            (int(entry_id[:-2]), fields[1]) for entry_id, fields in entries if entry_id.endswith(b"-0")
+        ], closed
 
     async def wait(self, stream_id: str, after: int, timeout: float) -> None:
         """Blocks in XREAD BLOCK, so an append or close by any worker wakes it; returns
@@ -152,10 +149,6 @@ class RedisEventLog:
         )
         with self.conn.unavailable("sweeping the event log"):
             await self._sweep(keys=[self._index], args=[self.conn.prefix, *bounds])
-
-
-def _event(entry_id: bytes, fields: dict[bytes, Any]) -> Event:
-    return int(entry_id[: entry_id.index(b"-")]), fields[b"d"]
 
 
 def _gap(stream_id: str, after: int, first: int) -> ResumeGap:

@@ -10,7 +10,7 @@ when a stream closes or is dropped. Events ``first..last`` are always all presen
 
 from __future__ import annotations
 
-__all__ = ["APPEND", "CLOSE", "DROP_SESSION", "SWEEP"]
+__all__ = ["APPEND", "CLOSE", "DROP_SESSION", "READ", "SWEEP"]
 
 # Evict from the head while the stream is over a bound (events, bytes) or its head is older
 # than the horizon; keep the age index (``KEYS[3]``, score = oldest held event's time) true.
@@ -37,14 +37,24 @@ local function evict(meta, events, index, sid, max_events, max_bytes, horizon)
   end
   return first > last
 end
+"""
+
+# A stream in use keeps its keys and its session's stream set for another ``ttl`` ms.
+_COMMON = """
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local function touch(meta, events, prefix, ttl)
+  redis.call('PEXPIRE', meta, ttl)
+  redis.call('PEXPIRE', events, ttl)
+  local session = redis.call('HGET', meta, 'session')
+  if session then redis.call('PEXPIRE', prefix .. 'session:' .. session .. ':streams', ttl) end
+end
 """
 
 # KEYS meta, events, index; ARGV data, last (0/1), max_events, max_bytes, max_age_ms, ttl_ms,
-# sid. Returns the new event's seq, or 0 for an unknown or closed stream.
+# sid, prefix. Returns the new event's seq, or 0 for an unknown or closed stream.
 _APPEND = """
 local m = redis.call('HMGET', KEYS[1], 'last', 'closed')
 if not m[1] or m[2] == '1' then return 0 end
@@ -58,22 +68,31 @@ if ARGV[2] == '1' then
   redis.call('HSET', KEYS[1], 'closed', '1')
   redis.call('XADD', KEYS[2], seq .. '-*', 'c', '1')
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
+touch(KEYS[1], KEYS[2], ARGV[8], ARGV[6])
 return seq
 """
-APPEND = _EVICT + _APPEND
+APPEND = _COMMON + _EVICT + _APPEND
 
-# KEYS meta, events; ARGV ttl_ms. Marks the stream closed and wakes its blocked readers.
-CLOSE = """
+# KEYS meta, events; ARGV ttl_ms, prefix. Marks the stream closed and wakes its blocked readers.
+_CLOSE = """
 local m = redis.call('HMGET', KEYS[1], 'last', 'closed')
 if not m[1] or m[2] == '1' then return 0 end
 redis.call('HSET', KEYS[1], 'closed', '1')
 redis.call('XADD', KEYS[2], m[1] .. '-*', 'c', '1')
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
+touch(KEYS[1], KEYS[2], ARGV[2], ARGV[1])
 return 1
 """
+CLOSE = _COMMON + _CLOSE
+
+# KEYS meta, events; ARGV the first entry id wanted, ttl_ms, prefix. Returns nil for an
+# unknown stream, else {first, closed, entries from that id on}: one consistent snapshot.
+_READ = """
+local m = redis.call('HMGET', KEYS[1], 'first', 'closed')
+if not m[1] then return false end
+touch(KEYS[1], KEYS[2], ARGV[3], ARGV[2])
+return {m[1], m[2], redis.call('XRANGE', KEYS[2], ARGV[1], '+')}
+"""
+READ = _COMMON + _READ
 
 # KEYS session's stream set, index; ARGV prefix. Forgets every stream of the session. The
 # entries key lingers one second with a wake-up entry so readers blocked on it return.
@@ -111,4 +130,4 @@ for _, sid in ipairs(due) do
 end
 return #due
 """
-SWEEP = _EVICT + _SWEEP
+SWEEP = _COMMON + _EVICT + _SWEEP
