@@ -64,9 +64,11 @@ async def test_a_killed_worker_is_noticed_by_a_survivor_once(
         with anyio.fail_after(20):
             dead = (await child.stdout.receive()).decode().strip()
         lapsed: list[tuple[str, float]] = []
+        noticed = anyio.Event()
 
         async def on_lapsed(worker: str) -> None:
             lapsed.append((worker, time.monotonic()))
+            noticed.set()
 
         survivor = WorkerRegistry(conn, worker="survivor", lease=lease)
         async with survivor.running(on_lapsed):
@@ -74,8 +76,7 @@ async def test_a_killed_worker_is_noticed_by_a_survivor_once(
             child.kill()
             killed = time.monotonic()
             with anyio.fail_after(5):
-                while not lapsed:
-                    await anyio.sleep(0.05)
+                await noticed.wait()
             assert [w for w, _ in lapsed] == [dead]
             assert lapsed[0][1] - killed < lease * 4 / 3 + 1.5  # lease + a heartbeat + slack
             assert set(await survivor.live()) == {"survivor"}
@@ -110,16 +111,17 @@ async def test_a_failed_clean_up_is_logged_and_retried(
 ) -> None:
     await WorkerRegistry(connect(), worker="gone", lease=0.2).renew()
     calls: list[str] = []
+    retried = anyio.Event()
 
     async def on_lapsed(worker: str) -> None:
         calls.append(worker)
         if len(calls) == 1:
             raise RuntimeError("clean-up failed")
+        retried.set()
 
     async with WorkerRegistry(connect(), worker="survivor", lease=0.3).running(on_lapsed):
         with anyio.fail_after(5):
-            while len(calls) < 2:
-                await anyio.sleep(0.05)
+            await retried.wait()
         await anyio.sleep(0.3)
     assert calls == ["gone", "gone"] and "cleaning up after dead worker gone failed" in caplog.text
 

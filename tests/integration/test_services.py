@@ -77,15 +77,15 @@ def backends() -> Iterator[list[ThreadingHTTPServer]]:
 def _get_all(proxy: Haproxy, count: int) -> list[str]:
     """``count`` GETs on ONE client connection; asserts the connection was never reopened."""
     conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=5)
-    served = []
+    served: list[str] = []
+    sock = None
     try:
         for _ in range(count):
             conn.request("GET", "/health")
             response = conn.getresponse()
             served.append(response.read().decode())
             assert response.status == 200 and not response.will_close
-            if len(served) == 1:
-                sock = conn.sock
+            sock = sock or conn.sock
             assert conn.sock is sock, "the client connection was reopened"
     finally:
         conn.close()

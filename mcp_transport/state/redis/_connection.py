@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -88,11 +87,6 @@ class RedisConnection:
                 {"retryAfter": self.retry_after},
                 retry_after=self.retry_after,
             ) from exc
-
-    async def call(self, doing: str, *args: Any) -> Any:
-        """One command (``await conn.call("doing X", "HGET", key, field)``)."""
-        with self.unavailable(doing):
-            return await self.client.execute_command(*args)
 
     async def aclose(self) -> None:
         await self.client.aclose()

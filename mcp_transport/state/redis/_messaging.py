@@ -88,7 +88,7 @@ class Broadcast:
                 await pubsub.subscribe(self._channel)
             yield Subscription(self.conn, pubsub)
         finally:
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
 
 
 class Subscription:
@@ -108,6 +108,7 @@ class Subscription:
             with self.conn.unavailable("listening on the broadcast channel"):
                 message = await self._pubsub.get_message(timeout=left)
             if message is not None:
-                return message["data"]
+                data: bytes = message["data"]
+                return data
             if left == 0.0:  # else it was a (re)subscribe confirmation, skipped: wait on
                 return None

@@ -8,7 +8,7 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import anyio
 import anyio.abc
@@ -119,11 +119,13 @@ class WorkerRegistry:
                 finally:
                     tg.cancel_scope.cancel()
         finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(self.conn.max_block):
-                try:
-                    await self.leave()
-                except StateUnavailable:
-                    pass  # the lease lapses by itself
+            # Unreachable Redis: the lease lapses by itself.
+            with (
+                anyio.CancelScope(shield=True),
+                anyio.move_on_after(self.conn.max_block),
+                suppress(StateUnavailable),
+            ):
+                await self.leave()
 
     async def _heartbeat(self, on_lapsed: OnLapsed | None, tg: anyio.abc.TaskGroup) -> None:
         while True:
