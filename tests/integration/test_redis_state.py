@@ -123,6 +123,22 @@ async def test_a_stream_in_use_outlives_its_ttl_with_its_session_set(conn: Redis
     assert await log.owner("idle") is None  # untouched for ttl: gone
 
 
+async def test_sweep_keeps_its_age_index_bounded(conn: RedisConnection) -> None:
+    """The index sweep() uses loses the streams whose keys expired and those it emptied."""
+    log = RedisEventLog(conn, ttl=0.3, max_age=0.2)
+    index = conn.key("streams", "by-age")
+    for sid in ("expires", "ages"):
+        await log.create(sid, "sess")
+        await log.append(sid, b"e")
+    assert await conn.client.zcard(index) == 2
+    await anyio.sleep(0.25)
+    await log.read("ages", 1)  # in use: its keys live on, its event is past max_age
+    await anyio.sleep(0.1)
+    await log.sweep()
+    assert await conn.client.zcard(index) == 0
+    assert await log.owner("expires") is None and await log.read("ages", 1) == ([], False)
+
+
 def test_the_prefix_must_not_be_empty() -> None:
     with pytest.raises(ValueError, match="prefix"):
         RedisConnection("redis://127.0.0.1:1/0", prefix="")
