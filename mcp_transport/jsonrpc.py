@@ -34,6 +34,7 @@ __all__ = [
     "RESUME_GAP",
     "SERVER_OVERLOADED",
     "SESSION_NOT_FOUND",
+    "STATE_UNAVAILABLE",
     "UNSUPPORTED_PROTOCOL_VERSION",
     "URL_ELICITATION_REQUIRED",
     "ErrorObject",
@@ -74,6 +75,7 @@ SESSION_NOT_FOUND = -32001
 SERVER_OVERLOADED = -32010
 RESUME_GAP = -32011
 REQUEST_TOO_LARGE = -32012
+STATE_UNAVAILABLE = -32013  # the shared state (Redis) is unreachable: back off and retry
 
 # The deepest nesting of arrays and objects a message may have (the top-level object is
 # depth 1). Far beyond what any MCP message needs, and far below orjson's serialization limit
