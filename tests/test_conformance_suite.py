@@ -117,6 +117,41 @@ async def test_stdio_server(bug: str | None) -> None:
         assert run.status_of(STDIO_BUGS[bug]) is Status.FAIL, _explain(run)
 
 
+# Targets that never complete an MCP handshake: each must be an ERROR run (exit 1), never OK.
+DEAD_STDIO = {"crashes-on-import": f"{PY} -c 'import no_such_module_for_conformance'", "exits-at-once": "false",
+              "not-found": "/nonexistent/mcp-server"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name", sorted(DEAD_STDIO))
+async def test_stdio_server_that_never_starts_is_an_error(name: str) -> None:
+    command = DEAD_STDIO[name]
+    run = await _run(command, target="stdio", options=Options(timeout=3.0, stdio_command=command))
+    assert run.results and all(r.status is Status.ERROR for r in run.results), _explain(run)
+    assert run.exit_code == 1
+
+
+def test_cli_fails_a_stdio_server_that_never_starts() -> None:
+    done = subprocess.run([PY, "-m", "mcp_transport", "conformance", "server", "--stdio", "false", "--timeout", "3"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED: 0 passed" in done.stdout and "exited with status 1" in done.stdout
+
+
+@pytest.mark.anyio
+async def test_http_target_without_mcp_is_an_error() -> None:
+    port = free_port()
+    web = ServerProcess([PY, "-m", "http.server", str(port), "--bind", "127.0.0.1"], port).start()
+    try:
+        run = await _run(web.url)  # a web server, but no MCP endpoint: 404 / 501 to everything
+    finally:
+        web.stop()
+    assert run.results and all(r.status is Status.ERROR for r in run.results), _explain(run)
+    assert "completed no MCP handshake" in run.results[0].message and run.exit_code == 1
+    unreachable = await _run(f"http://127.0.0.1:{free_port()}/mcp")
+    assert all(r.status is Status.ERROR for r in unreachable.results) and unreachable.exit_code == 1
+
+
 @pytest.mark.anyio
 async def test_our_stdio_server_passes() -> None:
     command = f"{PY} -m servers.everything --stdio"
