@@ -49,18 +49,22 @@ HTTP_BUGS: dict[str, tuple[str, str, set[Status]]] = {
     "ignore_cancel": ("cancellation", "cancel-no-result", {Status.WARN}),
     "no_sse_headers": ("sse-hygiene", "sse-x-accel-buffering-no", {Status.WARN}),
     "no_keepalive": ("sse-hygiene", "sse-keepalive-on-idle-stream", {Status.WARN}),
+    "no_priming": ("sse-hygiene", "sse-priming-event", {Status.WARN}),
     "no_body_limit": ("body-size-limit", "body-limit-413", {Status.WARN}),
     "modern_no_name_check": ("modern-headers", "header-mcp-name-missing-32020", {Status.FAIL}),
     "modern_unknown_method_200": ("modern-headers", "unknown-method-404-32601", {Status.FAIL}),
     "modern_no_discover": ("modern-discover", "discover-implemented", {Status.FAIL}),
     "modern_server_request": ("modern-streaming", "modern-no-requests-on-stream", {Status.FAIL}),
 }
-STDIO_BUGS: dict[str, str] = {
-    "banner": "stdio-stdout-only-mcp",
-    "pretty_json": "stdio-no-embedded-newlines",
-    "die_on_garbage": "stdio-survives-malformed-line",
-    "answer_notifications": "stdio-notification-not-answered",
-    "parse_error_with_id": "stdio-malformed-line-32700",
+# bug -> (check that must not pass, its status)
+STDIO_BUGS: dict[str, tuple[str, Status]] = {
+    "banner": ("stdio-stdout-only-mcp", Status.FAIL),
+    "pretty_json": ("stdio-no-embedded-newlines", Status.FAIL),
+    "die_on_garbage": ("stdio-survives-malformed-line", Status.FAIL),
+    "answer_notifications": ("stdio-notification-not-answered", Status.FAIL),
+    # No stdio rule requires answering a malformed line: a warning, never a failed run.
+    "parse_error_with_id": ("stdio-malformed-line-32700", Status.WARN),
+    "drop_malformed": ("stdio-malformed-line-32700", Status.WARN),
 }
 
 
@@ -107,6 +111,17 @@ async def test_broken_http_server_is_flagged(bug: str) -> None:
 
 
 @pytest.mark.anyio
+async def test_server_without_event_ids_is_skipped_not_warned() -> None:
+    """Event ids are a MAY: a server without any gets the resumption checks and the priming check
+    (priming exists only to give the client a Last-Event-ID) skipped, never warned or failed."""
+    with _serve(str(BROKEN / "server.py"), "--bug", "no_event_ids") as url:
+        run = await _run(url, ["sse-hygiene", "last-event-id-replay"])
+    for check in ("sse-priming-event", "resume-no-gaps", "resume-no-duplicates"):
+        assert run.status_of(check) is Status.SKIP, _explain(run)
+    assert not [r for r in run.results if r.status in (Status.WARN, Status.FAIL, Status.ERROR)], _explain(run)
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("bug", [None, *sorted(STDIO_BUGS)])
 async def test_stdio_server(bug: str | None) -> None:
     command = f"{PY} {BROKEN / 'stdio_server.py'}" + (f" --bug {bug}" if bug else "")
@@ -114,7 +129,9 @@ async def test_stdio_server(bug: str | None) -> None:
     if bug is None:
         assert run.exit_code == 0 and all(r.status is Status.PASS for r in run.results), _explain(run)
     else:
-        assert run.status_of(STDIO_BUGS[bug]) is Status.FAIL, _explain(run)
+        check, status = STDIO_BUGS[bug]
+        assert run.status_of(check) is status, _explain(run)
+        assert run.exit_code == (1 if status is Status.FAIL else 0), _explain(run)
 
 
 # Targets that never complete an MCP handshake: each must be an ERROR run (exit 1), never OK.

@@ -1,6 +1,7 @@
 """stdio framing: one JSON-RPC message per line, nothing else on stdout, a malformed line answered
-with -32700 (null id) while the server keeps going, an unknown method -32601, and a prompt exit when
-stdin closes. Digest §3.1, §3.2, §4.1; JSON-RPC 2.0 §5."""
+with -32700 (null id, a SHOULD) while the server keeps going, an unknown method -32601, and a prompt
+exit when stdin closes. 2025-11-25 basic/transports §stdio, 2026-07-28 basic/transports/stdio
+§Shutdown; JSON-RPC 2.0 §5."""
 
 from __future__ import annotations
 
@@ -20,8 +21,11 @@ STDIO = "basic/transports §stdio [digest §3.1]"
 EXIT_WAIT = 5.0
 STDERR_TAIL = 400  # characters of a failed server's stderr shown in the error
 
-PARSE_ERROR = Rule("stdio-malformed-line-32700", Level.MUST, "2025-11-25", "JSON-RPC 2.0 §5, §5.1 [digest §4.1, §4.2]",
-                   "A line that is not JSON MUST be answered with a -32700 Parse error whose id is null.")
+PARSE_ERROR = Rule("stdio-malformed-line-32700", Level.SHOULD, "2025-11-25",
+                   "basic/index §Messages; JSON-RPC 2.0 §5, §5.1",
+                   "A line that is not JSON SHOULD be answered with a -32700 Parse error whose id is null. SHOULD, "
+                   "not MUST, like its HTTP twin: the stdio transport sets no rule for malformed lines, and the "
+                   "TypeScript and Python SDK servers drop them.")
 KEEPS_GOING = Rule("stdio-survives-malformed-line", Level.MUST, "2025-11-25", "JSON-RPC 2.0 §5 [digest §3.1]",
                    "After a malformed line the server MUST go on answering requests (every request gets a response).")
 ONE_PER_LINE = Rule("stdio-no-embedded-newlines", Level.MUST, "2025-11-25", STDIO,

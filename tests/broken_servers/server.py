@@ -52,6 +52,8 @@ BUGS = {
     "modern_unknown_method_200": "answers an unknown 2026-07-28 method with 200",
     "modern_no_discover": "does not implement server/discover",
     "modern_server_request": "sends a ping request on a 2026-07-28 response stream",
+    "no_priming": "opens a POST's SSE stream without a priming event (its events do have ids)",
+    "no_event_ids": "puts no event ids on any SSE event (not resumable: not a bug, the checks must skip)",
 }
 
 LEGACY = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
@@ -245,7 +247,8 @@ async def answer(session: Session | None, message: dict[str, Any]) -> dict[str, 
 
 def start_sleep(session: Session, message: dict[str, Any]) -> Response:
     stream = session.new_stream()
-    session.emit(stream, "")  # priming event
+    if bug != "no_priming":
+        session.emit(stream, "")  # priming event
     rid, params = message["id"], message.get("params") or {}
     token = (params.get("_meta") or {}).get("progressToken")
     seconds = float((params.get("arguments") or {}).get("seconds", 1.0))
@@ -287,7 +290,7 @@ async def sse(stream: Stream, start: int, cancel_on_close: asyncio.Task[None] | 
             while index < len(stream.events):
                 event_id, data = stream.events[index]
                 index += 1
-                yield f"id: {event_id}\ndata: {data}\n\n"
+                yield f"data: {data}\n\n" if bug == "no_event_ids" else f"id: {event_id}\ndata: {data}\n\n"
             if stream.done:
                 return
             await stream.wait()
