@@ -194,6 +194,8 @@ async def _run_one(scenario: Scenario, url: str, options: Options, client: httpx
         leftover = (Status.ERROR, str(exc))
     except TimeoutError:
         leftover = (Status.ERROR, f"scenario exceeded its {budget:.0f} s budget")
+    except BrokenPipeError:
+        raise  # our own stdout is gone (`... | head`): stop the run, the CLI exits quietly
     except (httpx.HTTPError, OSError) as exc:
         leftover = (Status.ERROR, f"transport error: {type(exc).__name__}: {exc}")
     except Exception as exc:  # a bug in the scenario or an unparseable reply: report, don't crash the run

@@ -243,3 +243,48 @@ def test_docs_list_every_rule() -> None:
     doc = (ROOT / "docs" / "conformance-suite.md").read_text()
     missing = [r.id for s in (*SCENARIOS, *CLIENT_SCENARIOS) for r in s.rules if f"`{r.id}`" not in doc]
     assert not missing, f"add these checks to docs/conformance-suite.md: {missing}"
+
+
+# The CLI: the suite is imported as the installed package it is, and a closed stdout is quiet.
+_BLOCKED_SUITE = """
+import importlib.abc, sys
+
+class NoSuite(importlib.abc.MetaPathFinder):  # as if the conformance package were not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "conformance":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+sys.meta_path.insert(0, NoSuite())
+before = list(sys.path)
+from mcp_transport.cli import main
+try:
+    main(["conformance", "list"])
+except SystemExit as exc:
+    print("exit:", exc.code)
+print("sys.path edited" if sys.path != before else "sys.path untouched")
+"""
+
+
+def test_cli_imports_the_suite_without_sys_path_edits(tmp_path: Path) -> None:
+    blocked = subprocess.run([PY, "-c", _BLOCKED_SUITE], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "sys.path untouched" in blocked.stdout, blocked.stdout + blocked.stderr
+    assert "needs the 'conformance' package" in blocked.stdout
+    # Installed normally, it is found from any directory.
+    listed = subprocess.run([PY, "-m", "mcp_transport", "conformance", "list"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert listed.returncode == 0 and "last-event-id-replay" in listed.stdout, listed.stderr
+
+
+@pytest.mark.parametrize("command", [["list"], ["server", "--stdio", f"{PY} {BROKEN / 'stdio_server.py'}", "--timeout", "3"]])
+def test_cli_exits_quietly_when_stdout_is_closed(command: list[str]) -> None:
+    """``mcp-transport conformance list | head``: the reader goes away; no BrokenPipe traceback."""
+    proc = subprocess.Popen([PY, "-m", "mcp_transport", "conformance", *command], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the first line is written: every write hits a closed pipe
+    try:
+        stderr = proc.stderr.read().decode()
+        code = proc.wait(60)
+    finally:
+        proc.kill()
+    assert code in (0, 141) and "Traceback" not in stderr and "BrokenPipe" not in stderr, (code, stderr)
