@@ -148,8 +148,10 @@ class Context:
                 return
             except (httpx.HTTPError, OSError) as exc:
                 raise HandshakeFailed(f"cannot reach {self.url}: {type(exc).__name__}: {exc}") from None
-            except Exception as exc:  # Unsupported, or a reply that is not even JSON-RPC
-                problems.append(f"{type(exc).__name__}: {exc}" if not isinstance(exc, Unsupported) else str(exc))
+            except Unsupported as exc:
+                problems.append(str(exc))
+            except Exception as exc:  # a reply that is not even JSON-RPC
+                problems.append(f"{type(exc).__name__}: {exc}")
         raise HandshakeFailed("the target completed no MCP handshake: " + "; ".join(problems))
 
     # -- legacy era ------------------------------------------------------------------------

@@ -41,7 +41,7 @@ class Status(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One spec requirement. ``id`` is unique across the suite; ``section`` names the spec page
-    and section, with the digest section in brackets."""
+    and heading (e.g. ``basic/transports §Resumability and Redelivery``)."""
 
     id: str
     level: Level

@@ -51,9 +51,10 @@ def _add_conformance(commands: Any) -> None:
     try:
         from conformance.cli import add_parser
     except ImportError as exc:
-        why = (f"error: mcp-transport conformance needs the 'conformance' package, installed with mcp_transport "
-               f"({exc})")  # bound now: ``exc`` is gone once the except block ends
-        missing = commands.add_parser("conformance", help="(unavailable: the conformance package is not installed)")
+        why = (f"error: mcp-transport conformance needs the 'conformance' package, installed with "
+               f"mcp_transport ({exc})")  # bound now: ``exc`` is gone once the except block ends
+        missing = commands.add_parser("conformance",
+                                      help="(unavailable: the conformance package is not installed)")
         missing.add_argument("rest", nargs=argparse.REMAINDER)  # whatever follows, the answer is the same
         missing.set_defaults(run=lambda args: sys.exit(why))
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -145,8 +146,8 @@ async def test_stdio_server(bug: str | None) -> None:
 
 
 # Targets that never complete an MCP handshake: each must be an ERROR run (exit 1), never OK.
-DEAD_STDIO = {"crashes-on-import": f"{PY} -c 'import no_such_module_for_conformance'", "exits-at-once": "false",
-              "not-found": "/nonexistent/mcp-server"}
+DEAD_STDIO = {"crashes-on-import": f"{PY} -c 'import no_such_module_for_conformance'",
+              "exits-at-once": "false", "not-found": "/nonexistent/mcp-server"}
 
 
 @pytest.mark.anyio
@@ -159,8 +160,8 @@ async def test_stdio_server_that_never_starts_is_an_error(name: str) -> None:
 
 
 def test_cli_fails_a_stdio_server_that_never_starts() -> None:
-    done = subprocess.run([PY, "-m", "mcp_transport", "conformance", "server", "--stdio", "false", "--timeout", "3"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    cli = [PY, "-m", "mcp_transport", "conformance", "server", "--stdio", "false", "--timeout", "3"]
+    done = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAILED: 0 passed" in done.stdout and "exited with status 1" in done.stdout
 
@@ -205,11 +206,16 @@ async def test_our_http_server_passes_every_modern_must() -> None:
 
 
 def test_every_rule_is_cited_and_unique() -> None:
-    ids = [rule.id for s in SCENARIOS for rule in s.rules]
-    assert len(ids) == len(set(ids))
-    for scenario in SCENARIOS:
-        for rule in scenario.rules:
-            assert rule.version and rule.section and rule.text and isinstance(rule.level, Level)
+    """Each check cites the spec itself: a revision, a page and a heading (``§...``), and never a
+    secondary digest of it."""
+    from conformance.client_scenarios import CLIENT_SCENARIOS
+
+    rules = [rule for s in (*SCENARIOS, *CLIENT_SCENARIOS) for rule in s.rules]
+    assert len({r.id for r in rules}) == len(rules)
+    for rule in rules:
+        assert rule.version[:2] == "20" and rule.text and isinstance(rule.level, Level), rule
+        assert re.match(r"[a-z_]+/[a-z_/-]+ §\S", rule.section), rule  # a page, then a heading
+        assert "digest" not in rule.section.lower(), rule
 
 
 @pytest.mark.anyio
@@ -270,16 +276,19 @@ def test_cli_imports_the_suite_without_sys_path_edits(tmp_path: Path) -> None:
     assert "sys.path untouched" in blocked.stdout, blocked.stdout + blocked.stderr
     assert "needs the 'conformance' package" in blocked.stdout
     # Installed normally, it is found from any directory.
-    listed = subprocess.run([PY, "-m", "mcp_transport", "conformance", "list"], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=60)
+    listed = subprocess.run([PY, "-m", "mcp_transport", "conformance", "list"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0 and "last-event-id-replay" in listed.stdout, listed.stderr
 
 
-@pytest.mark.parametrize("command", [["list"], ["server", "--stdio", f"{PY} {BROKEN / 'stdio_server.py'}", "--timeout", "3"]])
+STDIO_OK = f"{PY} {BROKEN / 'stdio_server.py'}"
+
+
+@pytest.mark.parametrize("command", [["list"], ["server", "--stdio", STDIO_OK, "--timeout", "3"]])
 def test_cli_exits_quietly_when_stdout_is_closed(command: list[str]) -> None:
     """``mcp-transport conformance list | head``: the reader goes away; no BrokenPipe traceback."""
-    proc = subprocess.Popen([PY, "-m", "mcp_transport", "conformance", *command], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen([PY, "-m", "mcp_transport", "conformance", *command], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # before the first line is written: every write hits a closed pipe
     try:

@@ -22,7 +22,7 @@ from ._streams import ToolRun, is_progress, is_response, run_tool
 
 __all__ = ["SCENARIO"]
 
-SECTION = "basic/transports §Resumability and Redelivery [digest §2.A.5]"
+SECTION = "basic/transports §Resumability and Redelivery"
 
 OWN_STREAM = Rule("resume-only-disconnected-stream", Level.MUST, "2025-11-25", SECTION,
                   "On a GET with Last-Event-ID the server MAY replay messages that followed that event on the "
@@ -32,14 +32,15 @@ NO_DUPLICATES = Rule("resume-no-duplicates", Level.MUST, "2025-11-25", SECTION,
                      "an earlier one) MUST NOT be delivered again. An empty-data event (re-priming) is not a "
                      "delivery and is allowed.")
 NO_GAPS = Rule("resume-no-gaps", Level.SHOULD, "2025-11-25", SECTION,
-               "When the server accepts a resumption sent while the call is still running, the messages before "
-               "the drop plus those on the resumed stream (replayed, then live: the server continues that "
-               "stream) SHOULD be exactly what an uninterrupted call delivers (same progress sequence, then the "
-               "response). A message lost between the drop and the replay is a gap, and so is a resumed stream "
-               "that stays open but carries nothing the call sends afterwards. SHOULD, not MUST: replay itself "
-               "is a MAY, so the spec does not forbid a partial one; resumability exists to avoid loss.")
+               "When the server accepts a resumption sent while the call is still running, the messages "
+               "before the drop plus those on the resumed stream (replayed, then live: the server continues "
+               "that stream) SHOULD be exactly what an uninterrupted call delivers (same progress sequence, "
+               "then the response). A message lost between the drop and the replay is a gap, and so is a "
+               "resumed stream that stays open but carries nothing the call sends afterwards. SHOULD, not "
+               "MUST: replay itself is a MAY, so the spec does not forbid a partial one; resumability exists "
+               "to avoid loss.")
 NOT_CANCEL = Rule("disconnect-is-not-cancel", Level.SHOULD, "2025-11-25",
-                  "basic/transports §Sending Messages to the Server ¶6 [digest §2.A.2, §4.5]",
+                  "basic/transports §Sending Messages to the Server ¶6",
                   "A dropped connection SHOULD NOT be treated as cancellation: the call goes on and its response "
                   "arrives on a resumed stream.")
 # A resumed stream that delivers nothing for this long after the call should have ended (twice an
@@ -116,8 +117,8 @@ async def _resume(ctx: Context, session: LegacySession, dropped: ToolRun, stall:
         async with ctx.stream("GET", headers) as stream:
             if stream.status != 200 or not stream.is_sse:
                 if len(out.last_ids) == 1:
-                    raise Unsupported(f"the server does not resume (GET with Last-Event-ID got HTTP {stream.status} "
-                                      f"{stream.headers.get('content-type')})")
+                    raise Unsupported(f"the server does not resume (GET with Last-Event-ID got HTTP "
+                                      f"{stream.status} {stream.headers.get('content-type')})")
                 return out
             budget = ctx.options.timeout if follow_up else deadline - loop.time()
             done = await _read_resumed(stream, dropped.rid, budget)
@@ -173,10 +174,11 @@ def _judge(ctx: Context, sent: str, dropped: ToolRun, other: ToolRun, resumed: R
     live_response = any(is_response(m, dropped.rid) for m in live)
     response = next((m for m in messages if is_response(m, dropped.rid)), None)
     got = dropped.progress() + [m["params"].get("progress") for m in live if is_progress(m, dropped.token)]
-    lost = [m for m in _messages(resumed.later) if is_progress(m, dropped.token) or is_response(m, dropped.rid)]
+    lost = [m for m in _messages(resumed.later)
+            if is_progress(m, dropped.token) or is_response(m, dropped.rid)]
     if lost:  # the call went on, but the open resumed stream never carried it
-        ok, why = False, (f"the resumed stream carried nothing more while the call ran; {len(lost)} messages of "
-                          f"the call reached only a later GET: "
+        ok, why = False, (f"the resumed stream carried nothing more while the call ran; {len(lost)} "
+                          f"messages of the call reached only a later GET: "
                           f"{[m.get('params', {}).get('progress', m.get('id')) for m in lost][:5]}")
     elif live_response:
         ok, why = got == expected, ""
@@ -191,6 +193,6 @@ def _judge(ctx: Context, sent: str, dropped: ToolRun, other: ToolRun, resumed: R
 
 
 SCENARIO = Scenario("last-event-id-replay", "legacy", "http",
-                    "Last-Event-ID resume while the call runs: only the dropped stream, no duplicates, no gaps "
-                    "(replayed then live); disconnect is not cancel",
+                    "Last-Event-ID resume while the call runs: only the dropped stream, no duplicates, "
+                    "no gaps (replayed then live); disconnect is not cancel",
                     (OWN_STREAM, NO_DUPLICATES, NO_GAPS, NOT_CANCEL), run)

@@ -17,28 +17,30 @@ from ..model import HandshakeFailed, Level, Rule, Scenario, Unsupported
 
 __all__ = ["SCENARIO"]
 
-STDIO = "basic/transports §stdio [digest §3.1]"
+STDIO = "basic/transports §stdio"
 EXIT_WAIT = 5.0
 STDERR_TAIL = 400  # characters of a failed server's stderr shown in the error
 
 PARSE_ERROR = Rule("stdio-malformed-line-32700", Level.SHOULD, "2025-11-25",
                    "basic/index §Messages; JSON-RPC 2.0 §5, §5.1",
-                   "A line that is not JSON SHOULD be answered with a -32700 Parse error whose id is null. SHOULD, "
-                   "not MUST, like its HTTP twin: the stdio transport sets no rule for malformed lines, and the "
-                   "TypeScript and Python SDK servers drop them.")
-KEEPS_GOING = Rule("stdio-survives-malformed-line", Level.MUST, "2025-11-25", "JSON-RPC 2.0 §5 [digest §3.1]",
+                   "A line that is not JSON SHOULD be answered with a -32700 Parse error whose id is "
+                   "null. SHOULD, not MUST, like its HTTP twin: the stdio transport sets no rule for "
+                   "malformed lines, and the TypeScript and Python SDK servers drop them.")
+KEEPS_GOING = Rule("stdio-survives-malformed-line", Level.MUST, "2025-11-25",
+                   "basic/index §Requests, §Responses; JSON-RPC 2.0 §5",
                    "After a malformed line the server MUST go on answering requests (every request gets a response).")
 ONE_PER_LINE = Rule("stdio-no-embedded-newlines", Level.MUST, "2025-11-25", STDIO,
                     "Messages are newline-delimited and MUST NOT contain embedded newlines: each stdout line is one "
                     "complete JSON-RPC message.")
 ONLY_MCP = Rule("stdio-stdout-only-mcp", Level.MUST, "2025-11-25", STDIO,
                 "The server MUST NOT write anything to stdout that is not a valid MCP message (logs go to stderr).")
-UNKNOWN = Rule("stdio-unknown-method-32601", Level.MUST, "2025-11-25", "JSON-RPC 2.0 §5.1 [digest §4.2]",
+UNKNOWN = Rule("stdio-unknown-method-32601", Level.MUST, "2025-11-25",
+               "basic/index §Error Responses; JSON-RPC 2.0 §5.1",
                "An unknown method MUST get a -32601 error carrying the request's id.")
-NO_REPLY = Rule("stdio-notification-not-answered", Level.MUST, "2025-11-25", "basic/index §Notifications [digest §4.1]",
+NO_REPLY = Rule("stdio-notification-not-answered", Level.MUST, "2025-11-25", "basic/index §Notifications",
                 "The receiver MUST NOT reply to a notification: every response on stdout answers a request we sent.")
 EXIT_ON_EOF = Rule("stdio-exits-on-stdin-eof", Level.SHOULD, "2026-07-28",
-                   "basic/transports/stdio §Shutdown [digest §3.2]",
+                   "basic/transports/stdio §Shutdown",
                    "Servers SHOULD exit promptly when stdin is closed (the only portable graceful signal).")
 
 
@@ -169,7 +171,7 @@ async def _exercise(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
     init, rid = await proc.request("initialize", params, timeout)
     sent_ids.add(rid)
     legacy = isinstance(init, dict) and "result" in init
-    if init is None:  # a server that never answers initialize cannot pass anything (2025-11-25 basic/lifecycle)
+    if init is None:  # no handshake, nothing to judge (2025-11-25 basic/lifecycle §Initialization)
         await asyncio.sleep(0.05)  # let the stderr reader take the last of it
         raise HandshakeFailed(f"no reply to initialize (waited up to {timeout:g} s): {proc.exit_note()}")
     probe: tuple[str, Any] = ("ping", None)

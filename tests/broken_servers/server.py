@@ -423,7 +423,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--bug", choices=sorted(BUGS), default=None)
-    parser.add_argument("--poll", action="store_true", help="close resumed streams after the replay (correct)")
+    parser.add_argument("--poll", action="store_true",
+                        help="close resumed streams after the replay (correct)")
     args = parser.parse_args()
     bug, poll = args.bug, args.poll
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", http="h11")
