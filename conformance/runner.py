@@ -93,9 +93,12 @@ class Progress:
     def end(self, run: RunResult) -> None:
         if self.tty and not self.quiet:
             self.out.write("\r\x1b[K")
+        shown: set[str] = set()  # a target without a handshake errs every check for one reason: say it once
         for result in run.results:
             if result.status in (Status.FAIL, Status.ERROR, Status.WARN) and not self.quiet:
-                self.out.write(_detail(result))
+                repeat = result.status is Status.ERROR and result.message in shown
+                self.out.write(f"{result.status.value} {result.name}: as above\n" if repeat else _detail(result))
+                shown.add(result.message)
         c = run.counts
         verdict = "OK" if run.exit_code == 0 else "FAILED"
         self.out.write(f"{verdict}: {c['PASS']} passed, {c['FAIL']} failed (MUST), {c['WARN']} warnings (SHOULD/MAY), "
