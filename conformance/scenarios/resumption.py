@@ -43,8 +43,8 @@ NOT_CANCEL = Rule("disconnect-is-not-cancel", Level.SHOULD, "2025-11-25",
                   "basic/transports §Sending Messages to the Server ¶6",
                   "A dropped connection SHOULD NOT be treated as cancellation: the call goes on and its response "
                   "arrives on a resumed stream.")
-# A resumed stream that delivers nothing for this long after the call should have ended (twice an
-# uninterrupted call, plus a second) has stalled; a second GET then tells a stall from a cancel.
+# A resumed stream that carries no event for this long (twice an uninterrupted call, plus a second)
+# while the response is due has stalled; a second GET then tells a stall from a cancel.
 STALL_FACTOR, STALL_SLACK = 2.0, 1.0
 MAX_GETS = 50  # GETs followed while the server keeps closing the resumed stream early (polling)
 RETRY_FLOOR, RETRY_CAP = 0.05, 1.0  # seconds: the SSE retry honoured between those GETs, clamped
@@ -103,14 +103,14 @@ async def run(ctx: Context) -> None:
 
 async def _resume(ctx: Context, session: LegacySession, dropped: ToolRun, stall: float) -> Resumed:
     """GET with Last-Event-ID until the dropped call's response arrives. A stream the server closes
-    early is resumed again from its newest id (SSE polling); once ``stall`` seconds pass without the
-    response, one more GET shows whether the call went on regardless."""
+    early is resumed again from its newest id (SSE polling). A stream that stays open but silent for
+    ``stall`` seconds (or a chain that runs past the timeout) gets one more GET, which shows whether
+    the call went on regardless."""
     out = Resumed()
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + stall
-    last_id = dropped.ids[-1]
+    deadline = loop.time() + ctx.options.timeout
+    last_id, follow_up = dropped.ids[-1], False
     while len(out.last_ids) < MAX_GETS:
-        follow_up = loop.time() >= deadline
         headers = session.headers(Accept="text/event-stream", **{"Last-Event-ID": last_id})
         del headers["Content-Type"]
         out.last_ids.append(last_id)
@@ -120,24 +120,30 @@ async def _resume(ctx: Context, session: LegacySession, dropped: ToolRun, stall:
                     raise Unsupported(f"the server does not resume (GET with Last-Event-ID got HTTP "
                                       f"{stream.status} {stream.headers.get('content-type')})")
                 return out
-            budget = ctx.options.timeout if follow_up else deadline - loop.time()
-            done = await _read_resumed(stream, dropped.rid, budget)
+            if follow_up:
+                idle, until = ctx.options.timeout, loop.time() + ctx.options.timeout
+            else:
+                idle, until = stall, deadline
+            done = await _read_resumed(stream, dropped.rid, idle, until)
         (out.later if follow_up else out.live).extend(stream.events)
         last_id = next((e.id for e in reversed(stream.events) if e.id), last_id)
         if done or follow_up:
             return out
-        if stream.ended:  # closed early by the server: poll again after its retry, as a client would
-            retry = next((e.retry for e in reversed(stream.events) if e.retry is not None), 0)
-            await asyncio.sleep(min(max(retry / 1000, RETRY_FLOOR), RETRY_CAP))
+        if not stream.ended or loop.time() >= deadline:
+            follow_up = True  # silent while open, or out of time: did the call go on without us?
+            continue
+        # Closed early by the server: poll again after its retry, as a client would.
+        retry = next((e.retry for e in reversed(stream.events) if e.retry is not None), 0)
+        await asyncio.sleep(min(max(retry / 1000, RETRY_FLOOR), RETRY_CAP))
     return out
 
 
-async def _read_resumed(stream: Stream, rid: int, budget: float) -> bool:
-    """True once the response to ``rid`` arrives; False when the stream ends or ``budget`` passes."""
+async def _read_resumed(stream: Stream, rid: int, idle: float, until: float) -> bool:
+    """True once the response to ``rid`` arrives; False when the stream ends, carries no event for
+    ``idle`` seconds, or reaches the loop time ``until``."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + budget
     try:
-        while (event := await stream.next_event(max(0.0, deadline - loop.time()))) is not None:
+        while (event := await stream.next_event(min(idle, max(0.0, until - loop.time())))) is not None:
             if is_response(event.json(), rid):
                 return True
     except TimeoutError:
