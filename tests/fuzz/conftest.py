@@ -1,0 +1,54 @@
+"""Fixtures for the fuzz properties: one real uvicorn per module (on a free loopback port,
+stopped at teardown) serving servers.everything with small, known bounds, and a raw HTTP
+checker that every property shares."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# The raw-HTTP helpers and the uvicorn thread of the integration tests, shared, not copied.
+_INTEGRATION = Path(__file__).resolve().parent.parent / "integration"
+sys.path.insert(0, str(_INTEGRATION))
+_spec = importlib.util.spec_from_file_location("integration_conftest", _INTEGRATION / "conftest.py")
+assert _spec is not None and _spec.loader is not None
+_integration = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_integration)
+ServerThread = _integration.ServerThread
+
+from fuzz_http import BOUNDS, FuzzEndpoint  # noqa: E402
+
+from mcp_transport.state.memory import MemoryEventLog  # noqa: E402
+from mcp_transport.transports.http_server import http_app  # noqa: E402
+from servers.everything import server as everything  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[FuzzEndpoint]:
+    """servers.everything on a real uvicorn, with the bounds the properties check."""
+    log = MemoryEventLog(
+        max_stream_events=BOUNDS["max_stream_events"],
+        max_stream_bytes=BOUNDS["max_stream_bytes"],
+        max_total_bytes=BOUNDS["max_total_bytes"],
+    )
+    app = http_app(
+        everything,
+        event_log=log,
+        max_sessions=BOUNDS["max_sessions"],
+        session_idle_timeout=BOUNDS["session_idle_timeout"],
+        init_timeout=BOUNDS["init_timeout"],
+        max_body_bytes=BOUNDS["max_body_bytes"],
+        keepalive=0.5,
+    )
+    thread = ServerThread(app)
+    thread.start()
+    fuzz = FuzzEndpoint(f"http://127.0.0.1:{thread.port}/mcp", app.endpoint)  # type: ignore[attr-defined]
+    try:
+        yield fuzz
+    finally:
+        fuzz.close()
+        thread.stop()

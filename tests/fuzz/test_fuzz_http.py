@@ -1,0 +1,221 @@
+"""Properties of the Streamable HTTP endpoint, both eras, against a real uvicorn on
+127.0.0.1 (conftest.py) serving servers.everything: arbitrary headers and bodies, sequences
+of messages on a legacy session (initialize + Mcp-Session-Id, 2025-11-25
+basic/transports#session-management), modern requests with ``params._meta``
+(2026-07-28 basic/transports#streamable-http), and two sessions side by side.
+
+After every example: no 5xx was seen, every 4xx had a JSON-RPC error body (fuzz_http), and
+the server still answers a valid request on either era.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import httpx
+import orjson
+from fuzz_http import FuzzEndpoint, check_reply, messages_of, modern_meta, wire
+from fuzz_strategies import (
+    LEGACY_VERSIONS,
+    MODERN_VERSION,
+    SAFE_TOOLS,
+    any_value,
+    bodies,
+    budget,
+    encode,
+    header_sets,
+    header_values,
+    messages,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+from servers_for_tests import JSON_AND_SSE, parse_sse
+
+from mcp_transport.headers import request_headers
+from servers.everything import server as everything
+
+
+def modern_headers(message: Any) -> dict[str, str]:
+    """The SEP-2243 headers a correct client would send for ``message`` (best effort)."""
+    if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+        return {}
+    params = message.get("params")
+    params = params if isinstance(params, dict) else None
+    schema = None
+    if params and message["method"] == "tools/call" and isinstance(params.get("name"), str) and params["name"] in everything.tools:
+        schema = everything.tools[params["name"]].input_schema
+    try:
+        headers = request_headers(message["method"], params, schema)
+    except Exception:  # a mistyped body a real client could not even mirror
+        return {}
+    # A control character cannot be sent in a field value (RFC 9110 fields#field-values).
+    return {k: v for k, v in headers.items() if not any(ord(c) < 0x20 or ord(c) == 0x7F for c in v)}
+
+
+@budget(150)
+@given(body=bodies(), headers=header_sets(), with_session=st.booleans())
+def test_any_post(endpoint: FuzzEndpoint, body: bytes, headers: dict[str, str], with_session: bool) -> None:
+    """Any headers and any body, on no session or on a live one."""
+    session = endpoint.initialize() if with_session else None
+    try:
+        if session is not None:
+            headers = {"mcp-session-id": session, **headers}
+        endpoint.post(body, headers)
+    finally:
+        if session is not None:
+            endpoint.delete(session)
+    endpoint.assert_healthy()
+
+
+step = st.one_of(
+    st.tuples(st.just("post"), messages(), st.booleans()),
+    st.tuples(st.just("post"), messages(), st.booleans()),
+    st.tuples(st.just("raw"), bodies(), header_sets()),
+    st.tuples(st.just("call"), st.sampled_from(SAFE_TOOLS), st.dictionaries(st.sampled_from(["text", "a", "b", "city", "region"]), any_value, max_size=3)),
+    st.tuples(st.just("progress"), st.integers(0, 100), st.none()),
+    st.tuples(st.just("get"), st.one_of(st.none(), header_values), st.none()),
+    st.tuples(st.just("delete"), st.none(), st.none()),
+)
+
+
+@budget(60)
+@given(version=st.sampled_from(LEGACY_VERSIONS), steps=st.lists(step, min_size=1, max_size=6))
+def test_legacy_session_sequences(endpoint: FuzzEndpoint, version: str, steps: list[Any]) -> None:
+    """initialize, then any sequence of messages, tool calls, GETs and DELETEs on the session."""
+    session = endpoint.initialize(version)
+    headers = endpoint.session_headers(session, version)
+    live = True  # until a DELETE or a fuzzed message ends the session
+    for kind, first, second in steps:
+        if kind == "post":
+            endpoint.post(encode(first), headers if second else {**headers, "mcp-protocol-version": "2025-03-26"})
+        elif kind == "raw":
+            endpoint.post(first, {**second, "mcp-session-id": session})
+        elif kind == "call":
+            call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": first, "arguments": second}}
+            live = answered_or_gone(endpoint.post(encode(call), headers), 7, live)
+        elif kind == "progress":
+            call = {
+                "jsonrpc": "2.0",
+                "id": "p",
+                "method": "tools/call",
+                "params": {"name": "progress_stream", "arguments": {"count": first}, "_meta": {"progressToken": 1}},
+            }
+            live = answered_or_gone(endpoint.post(encode(call), headers), "p", live)
+        elif kind == "get":
+            read_get(endpoint, {**headers, **({"last-event-id": first} if first is not None else {})})
+        else:
+            endpoint.delete(session)
+            live = False
+    endpoint.delete(session)
+    endpoint.assert_healthy()
+
+
+@budget(150)
+@given(message=messages(MODERN_VERSION), mirror=st.booleans(), extra=header_sets())
+def test_modern_requests(endpoint: FuzzEndpoint, message: Any, mirror: bool, extra: dict[str, str]) -> None:
+    """2026-07-28 requests: fuzzed ``params._meta``, headers mirrored from the body or fuzzed."""
+    headers = {**JSON_AND_SSE, **(modern_headers(message) if mirror else extra)}
+    response = endpoint.post(encode(message), headers)
+    if response.status_code == 200 and isinstance(message, dict) and type(message.get("id")) in (str, int):
+        assert messages_of(response)[-1].get("id") == message["id"], response.text
+    endpoint.assert_healthy()
+
+
+@budget(25)
+@given(steps=st.lists(st.tuples(st.sampled_from("AB"), st.sampled_from(["echo", "progress", "resume-own", "resume-other", "modern"])), min_size=1, max_size=6))
+def test_sessions_are_isolated(endpoint: FuzzEndpoint, steps: list[tuple[str, str]]) -> None:
+    """Two sessions and modern requests side by side: nothing one sends ever reaches another,
+    and one session's event ids never resume on another (2025-11-25
+    basic/transports#resumability-and-redelivery: a replay is of that stream only)."""
+    sessions = {name: endpoint.initialize() for name in "AB"}
+    secrets_of = {name: f"secret-{name}-{secrets.token_hex(8)}" for name in "AB"}
+    seen: dict[str, list[str]] = {"A": [], "B": []}
+    event_ids: dict[str, list[str]] = {"A": [], "B": []}
+    for who, action in steps:
+        other = "B" if who == "A" else "A"
+        headers = endpoint.session_headers(sessions[who], "2025-11-25")
+        text = f"{secrets_of[who]}-{len(seen[who])}"
+        if action in ("echo", "progress", "modern"):
+            params: dict[str, Any] = {"name": "echo", "arguments": {"text": text}}
+            if action == "progress":
+                params = {"name": "progress_stream", "arguments": {"count": 3}, "_meta": {"progressToken": text}}
+            call = {"jsonrpc": "2.0", "id": text, "method": "tools/call", "params": params}
+            if action == "modern":
+                call["params"]["_meta"] = modern_meta()
+                headers = {**JSON_AND_SSE, **modern_headers(call)}
+            response = endpoint.post(orjson.dumps(call), headers)
+            assert_answered(response, text)
+            if response.headers["content-type"].startswith("text/event-stream"):
+                event_ids[who] += [e["id"] for e in parse_sse(response.text) if e.get("id")]
+        else:
+            pool = event_ids[who if action == "resume-own" else other]
+            if not pool:
+                continue
+            response = read_get(endpoint, {**headers, "last-event-id": pool[-1]})
+            if action == "resume-other":
+                assert response.status_code == 400, response.text
+        seen[who].append(response.text)
+    for who in "AB":
+        other = "B" if who == "A" else "A"
+        for text in seen[who]:
+            assert secrets_of[other] not in text, f"session {who} saw session {other}'s data"
+    for session in sessions.values():
+        endpoint.delete(session)
+    endpoint.assert_healthy()
+
+
+@budget(20)
+@given(steps=st.lists(st.tuples(st.sampled_from(["progress", "echo", "log", "end"]), st.integers(0, 300)), min_size=1, max_size=8))
+def test_internal_structures_stay_bounded(endpoint: FuzzEndpoint, steps: list[tuple[str, int]]) -> None:
+    """Chatty calls, sessions ended or left to expire: the session table, every event-log
+    structure and RSS stay within their configured bounds."""
+    session = endpoint.initialize()
+    headers = endpoint.session_headers(session, "2025-11-25")
+    for kind, count in steps:
+        if kind == "end":
+            endpoint.delete(session)
+            session = endpoint.initialize()
+            headers = endpoint.session_headers(session, "2025-11-25")
+            continue
+        name, arguments = {"progress": ("progress_stream", {"count": count}), "echo": ("echo", {"text": "x" * count * 100}), "log": ("test_tool_with_logging", {})}[kind]
+        call = {"jsonrpc": "2.0", "id": count, "method": "tools/call", "params": {"name": name, "arguments": arguments, "_meta": {"progressToken": count}}}
+        assert_answered(endpoint.post(orjson.dumps(call), headers), count)
+        endpoint.assert_bounded()
+    endpoint.delete(session)
+    endpoint.assert_bounded()
+    endpoint.assert_healthy()
+
+
+def assert_answered(response: httpx.Response, request_id: Any) -> None:
+    """A request on a live session gets exactly its response (a result or an error)."""
+    assert response.status_code == 200, response.text
+    answers = [m for m in messages_of(response) if isinstance(m, dict) and "method" not in m]
+    assert [m.get("id") for m in answers] == [request_id], response.text
+
+
+def answered_or_gone(response: httpx.Response, request_id: Any, live: bool) -> bool:
+    """On a live session a request is answered (or refused with a checked 4xx: its input
+    may be too deep to parse); once the session is gone, a 404."""
+    if response.status_code == 404 or not live:
+        assert response.status_code == 404, response.text
+        return False
+    if response.status_code != 400:
+        assert_answered(response, request_id)
+    return True
+
+
+def read_get(endpoint: FuzzEndpoint, headers: dict[str, str]) -> httpx.Response:
+    """A GET on the session: its status and whatever arrives within a short read window."""
+    headers = {k: v for k, v in headers.items() if k != "content-type"}
+    headers["accept"] = "text/event-stream"
+    with endpoint.client.stream("GET", endpoint.url, headers=wire(headers), timeout=httpx.Timeout(5.0, read=0.3)) as response:
+        body = b""
+        try:
+            for chunk in response.iter_bytes():
+                body += chunk
+        except httpx.ReadTimeout:
+            pass
+    response._content = body  # the part we read, for the checks
+    check_reply(response)
+    return response
