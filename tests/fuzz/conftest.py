@@ -4,23 +4,16 @@ checker that every property shares."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# The raw-HTTP helpers and the uvicorn thread of the integration tests, shared, not copied.
-_INTEGRATION = Path(__file__).resolve().parent.parent / "integration"
-sys.path.insert(0, str(_INTEGRATION))
-_spec = importlib.util.spec_from_file_location("integration_conftest", _INTEGRATION / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-_integration = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_integration)
-ServerThread = _integration.ServerThread
+# The raw-HTTP helpers of the integration tests (servers_for_tests), shared, not copied.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 
-from fuzz_http import BOUNDS, FuzzEndpoint  # noqa: E402
+from fuzz_http import BOUNDS, FuzzEndpoint, ServerThread  # noqa: E402
 
 from mcp_transport.state.memory import MemoryEventLog  # noqa: E402
 from mcp_transport.transports.http_server import http_app  # noqa: E402

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 import orjson
-from fuzz_http import FuzzEndpoint, check_reply, messages_of, modern_meta, wire
+import pytest
+from fuzz_http import FuzzEndpoint, ServerThread, check_reply, messages_of, modern_meta, wire
 from fuzz_strategies import (
     LEGACY_VERSIONS,
     MODERN_VERSION,
@@ -219,3 +220,127 @@ def read_get(endpoint: FuzzEndpoint, headers: dict[str, str]) -> httpx.Response:
     response._content = body  # the part we read, for the checks
     check_reply(response)
     return response
+
+
+# -- regressions: concrete inputs the properties found ----------------------------------------
+
+
+def deep(depth: int, leaf: Any = 0) -> Any:
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def legacy_call(endpoint: FuzzEndpoint, message: Any) -> httpx.Response:
+    session = endpoint.initialize()
+    try:
+        return endpoint.post(encode(message), endpoint.session_headers(session, "2025-11-25"))
+    finally:
+        endpoint.delete(session)
+
+
+def test_deep_id_is_a_400(endpoint: FuzzEndpoint) -> None:
+    """An id nested 300 levels (orjson dumps at most 255 while building the error) is a 400
+    -32600 with a JSON-RPC body, not a 500."""
+    response = legacy_call(endpoint, {"jsonrpc": "2.0", "id": deep(300), "method": "ping"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == -32600, response.text
+    endpoint.assert_healthy()
+
+
+def test_deep_tool_name_is_refused(endpoint: FuzzEndpoint) -> None:
+    """A tools/call name nested 300 levels (echoed in the unknown-tool error) is no 500."""
+    response = legacy_call(endpoint, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": deep(300)}})
+    if response.status_code == 200:
+        assert "error" in messages_of(response)[-1], response.text
+    endpoint.assert_healthy()
+
+
+def test_deep_name_on_the_modern_leg_is_a_400(endpoint: FuzzEndpoint) -> None:
+    """2026-07-28: a name nested ~1,000 levels with Mcp-Method set (the header cross-check
+    reprs it) is a 400 with a JSON-RPC body."""
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": deep(990), "_meta": modern_meta()}}
+    headers = {**JSON_AND_SSE, "mcp-protocol-version": MODERN_VERSION, "mcp-method": "tools/call"}
+    response = endpoint.post(encode(message), headers)
+    assert response.status_code == 400, response.text
+    endpoint.assert_healthy()
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        # 2025-11-25 basic/transports#sending-messages-to-the-server: the client MUST send an
+        # Accept header listing application/json and text/event-stream.
+        ({"content-type": "application/json"}, {"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+        # The body is UTF-8 JSON (RFC 8259 section 8.1); a UTF-16 charset is unsupported media.
+        ({**JSON_AND_SSE, "content-type": "application/json; charset=utf-16"}, {"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+        # A message is a request, a notification or a response, never two at once.
+        (JSON_AND_SSE, {"jsonrpc": "2.0", "id": 1, "method": "ping", "result": {}}),
+    ],
+    ids=["no-accept", "charset-utf-16", "method-and-result"],
+)
+def test_lenient_inputs_are_4xx(endpoint: FuzzEndpoint, headers: dict[str, str], body: Any) -> None:
+    session = endpoint.initialize()
+    try:
+        all_headers = {**headers, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25"}
+        response = endpoint.post(encode(body), all_headers)
+        assert 400 <= response.status_code < 500, f"{response.status_code}: {response.text}"
+    finally:
+        endpoint.delete(session)
+
+
+def test_initialize_with_mistyped_capabilities_is_4xx(endpoint: FuzzEndpoint) -> None:
+    """``capabilities`` is an object (2025-11-25 schema, InitializeRequestParams)."""
+    message = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": [], "clientInfo": {"name": "x", "version": "1"}}}
+    response = endpoint.post(encode(message), JSON_AND_SSE)
+    assert 400 <= response.status_code < 500, f"{response.status_code}: {response.text}"
+    assert "mcp-session-id" not in response.headers
+
+
+def test_duplicate_ids_in_a_batch_are_refused(endpoint: FuzzEndpoint) -> None:
+    """2025-03-26 batches: two requests with one id cannot both be answered unambiguously."""
+    session = endpoint.initialize("2025-03-26")
+    try:
+        batch = [{"jsonrpc": "2.0", "id": 5, "method": "ping"}, {"jsonrpc": "2.0", "id": 5, "method": "tools/list"}]
+        response = endpoint.post(encode(batch), endpoint.session_headers(session, "2025-03-26"))
+        assert 400 <= response.status_code < 500, f"{response.status_code}: {response.text}"
+    finally:
+        endpoint.delete(session)
+
+
+def test_raising_notification_handler_is_contained() -> None:
+    """A notification handler that raises: the POST is still 202 and the session goes on."""
+    from mcp_transport.server import MCPServer
+    from mcp_transport.transports.http_server import http_app
+
+    server = MCPServer("raising", "1.0.0")
+
+    @server.on_notification("notifications/roots/list_changed")
+    async def boom(connection: Any, params: Any) -> None:
+        raise RuntimeError("a user handler failed")
+
+    thread = ServerThread(http_app(server))
+    thread.start()
+    fuzz = FuzzEndpoint(f"http://127.0.0.1:{thread.port}/mcp", None)
+    try:
+        session = fuzz.initialize()
+        headers = fuzz.session_headers(session, "2025-11-25")
+        note = fuzz.post(b'{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}', headers)
+        assert note.status_code == 202, note.text
+        ping = fuzz.post(b'{"jsonrpc":"2.0","id":1,"method":"ping"}', headers)
+        assert ping.status_code == 200 and messages_of(ping)[-1]["result"] == {}
+    finally:
+        fuzz.close()
+        thread.stop()
+
+
+def test_ended_sessions_leave_nothing_in_the_event_log(endpoint: FuzzEndpoint) -> None:
+    """Found by test_internal_structures_stay_bounded: after DELETE, the log's append-order
+    index keeps one entry per event of the ended session (until the age bound, 300 s), so it
+    grows with every session that streamed anything, beyond every configured bound."""
+    for _ in range(3):
+        session = endpoint.initialize()
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "progress_stream", "arguments": {"count": 40}, "_meta": {"progressToken": 1}}}
+        assert_answered(endpoint.post(orjson.dumps(call), endpoint.session_headers(session, "2025-11-25")), 1)
+        endpoint.delete(session)
+    endpoint.assert_bounded()
