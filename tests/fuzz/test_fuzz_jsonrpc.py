@@ -72,3 +72,33 @@ def test_parse_message_on_decoded_values(message: Any) -> None:
         check_error(exc)
         return
     assert jsonrpc.parse(jsonrpc.dump(parsed)) == parsed
+
+
+# -- regressions: concrete inputs the properties found ----------------------------------------
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"0" + b"]" * depth
+
+
+def test_deep_id_error_serializes() -> None:
+    """An id nested 300 levels (orjson dumps at most 255): a -32600 that can be written."""
+    data = b'{"jsonrpc":"2.0","method":"ping","id":' + nested(300) + b"}"
+    check_parse(data, allow_batch=False)
+
+
+def test_invalid_id_is_not_echoed_whole() -> None:
+    """An invalid id is named, not copied back: 200 long strings make no 20 KB error."""
+    data = b'{"jsonrpc":"2.0","method":"ping","id":' + orjson.dumps(["x" * 100] * 200) + b"}"
+    check_parse(data, allow_batch=False)
+
+
+def test_method_and_result_is_invalid() -> None:
+    """A message is a request, a notification or a response (2025-11-25 basic#messages),
+    never a request and a response at once."""
+    try:
+        jsonrpc.parse(b'{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}')
+    except InvalidMessage as exc:
+        assert exc.code == jsonrpc.INVALID_REQUEST
+    else:
+        raise AssertionError("a message with both method and result was accepted")

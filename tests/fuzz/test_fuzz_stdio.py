@@ -31,9 +31,9 @@ ANSWER_TIMEOUT = 10.0
 class StdioServer:
     """One server subprocess, initialized once; its stdout read by a thread into a queue."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: list[str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "servers.everything", "--stdio"],
+            command or [sys.executable, "-m", "servers.everything", "--stdio"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -154,3 +154,50 @@ def test_unterminated_garbage_then_a_line(stdio: Harness, data: bytes) -> None:
     server.write(data + b"\n")
     server.ping()
     assert server.alive()
+
+
+# -- regressions: concrete inputs the properties found ----------------------------------------
+
+
+def deep(depth: int) -> Any:
+    value: Any = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_deep_tool_name_does_not_end_the_server(stdio: Harness) -> None:
+    """A tools/call name nested 300 levels (echoed in the unknown-tool error, which orjson
+    cannot dump): the request gets an error and the server goes on."""
+    server = stdio.get()
+    server.write(encode({"jsonrpc": "2.0", "id": "deep", "method": "tools/call", "params": {"name": deep(300)}}) + b"\n")
+    assert "error" in server.wait_for("deep")
+    server.ping()
+
+
+def test_deep_id_does_not_end_the_server(stdio: Harness) -> None:
+    """An id nested 300 levels: a -32600 line with a null id, then the next request is answered."""
+    server = stdio.get()
+    server.write(encode({"jsonrpc": "2.0", "id": deep(300), "method": "ping"}) + b"\n")
+    assert server.wait_for(None)["error"]["code"] == -32600
+    server.ping()
+
+
+RAISING_SERVER = """
+from servers.everything import server
+
+@server.on_notification("notifications/roots/list_changed")
+async def boom(connection, params):
+    raise RuntimeError("a user handler failed")
+
+server.run_stdio()
+"""
+
+
+def test_raising_notification_handler_does_not_end_the_server() -> None:
+    server = StdioServer([sys.executable, "-c", RAISING_SERVER])
+    try:
+        server.write(b'{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}\n')
+        server.ping()
+    finally:
+        server.close()
