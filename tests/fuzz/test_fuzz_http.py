@@ -344,3 +344,20 @@ def test_ended_sessions_leave_nothing_in_the_event_log(endpoint: FuzzEndpoint) -
         assert_answered(endpoint.post(orjson.dumps(call), endpoint.session_headers(session, "2025-11-25")), 1)
         endpoint.delete(session)
     endpoint.assert_bounded()
+
+
+def test_progress_with_an_unhashable_token_is_ignored(endpoint: FuzzEndpoint) -> None:
+    """Found by test_fuzz_stdio: ``notifications/progress`` whose progressToken is a list or
+    an object (the spec's ProgressToken is a string or a number) is a notification the
+    receiver ignores, not a TypeError from the outbound-request table."""
+    session = endpoint.initialize()
+    headers = endpoint.session_headers(session, "2025-11-25")
+    try:
+        for token in ([], {"a": 1}):
+            note = {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": 1}}
+            response = endpoint.post(orjson.dumps(note), headers)
+            assert response.status_code == 202, response.text
+        ping = endpoint.post(b'{"jsonrpc":"2.0","id":1,"method":"ping"}', headers)
+        assert messages_of(ping)[-1]["result"] == {}
+    finally:
+        endpoint.delete(session)

@@ -201,3 +201,12 @@ def test_raising_notification_handler_does_not_end_the_server() -> None:
         server.ping()
     finally:
         server.close()
+
+
+def test_progress_with_an_unhashable_token_does_not_end_the_server(stdio: Harness) -> None:
+    """Found by test_modern_lines: ``notifications/progress`` with ``progressToken: []``
+    ended the process (TypeError: unhashable type: 'list' in the outbound-request table)."""
+    server = stdio.get()
+    server.write(b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":[],"progress":1}}\n')
+    server.ping()
+    assert server.alive()
