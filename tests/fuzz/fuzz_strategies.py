@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "quick")
-FUZZ_FACTOR = 8
+FUZZ_FACTOR = 40
 
 _COMMON: dict[str, Any] = {
     "deadline": None,  # a real server on loopback: latency is not the property
@@ -89,7 +89,7 @@ def nest(depth: int, leaf: Any, kind: str) -> Any:
 # and Python's recursion limit is 1,000 frames.
 deep_values = st.builds(
     nest,
-    st.one_of(st.integers(2, 40), st.integers(100, 200)),
+    st.one_of(st.integers(2, 40), st.integers(200, 1100)),
     st.one_of(st.integers(), st.text(max_size=5)),
     st.sampled_from(["list", "dict"]),
 )
