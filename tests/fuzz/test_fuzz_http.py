@@ -50,8 +50,9 @@ def modern_headers(message: Any) -> dict[str, str]:
         headers = request_headers(message["method"], params, schema)
     except Exception:  # a mistyped body a real client could not even mirror
         return {}
-    # A control character cannot be sent in a field value (RFC 9110 fields#field-values).
-    return {k: v for k, v in headers.items() if not any(ord(c) < 0x20 or ord(c) == 0x7F for c in v)}
+    # A control character cannot be sent in a field value, and surrounding whitespace is not
+    # part of it (RFC 9110 section 5.5): send what a client library can.
+    return {k: v.strip() for k, v in headers.items() if not any(ord(c) < 0x20 or ord(c) == 0x7F for c in v)}
 
 
 @budget(150)
