@@ -19,6 +19,7 @@ from servers_for_tests import JSON_AND_SSE, parse_sse
 
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 
+
 def _integration_conftest() -> Any:
     """tests/integration/conftest.py as a module (not a package): its uvicorn thread."""
     path = Path(__file__).resolve().parent.parent / "integration" / "conftest.py"
@@ -81,12 +82,19 @@ class FuzzEndpoint:
             "jsonrpc": "2.0",
             "id": 0,
             "method": "initialize",
-            "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "fuzz", "version": "1"}},
+            "params": {
+                "protocolVersion": version,
+                "capabilities": {},
+                "clientInfo": {"name": "fuzz", "version": "1"},
+            },
         }
         response = self.post(orjson.dumps(message), JSON_AND_SSE)
         assert response.status_code == 200, response.text
         session = response.headers["mcp-session-id"]
-        ack = self.post(orjson.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}), self.session_headers(session, version))
+        ack = self.post(
+            orjson.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            self.session_headers(session, version),
+        )
         assert ack.status_code == 202, ack.text
         return session
 
@@ -103,11 +111,23 @@ class FuzzEndpoint:
         """A valid request on either era is answered after whatever came before."""
         session = self.initialize()
         try:
-            ping = self.post(orjson.dumps({"jsonrpc": "2.0", "id": "h", "method": "ping"}), self.session_headers(session, "2025-11-25"))
-            assert ping.status_code == 200 and messages_of(ping)[-1] == {"jsonrpc": "2.0", "id": "h", "result": {}}, ping.text
+            ping = self.post(
+                orjson.dumps({"jsonrpc": "2.0", "id": "h", "method": "ping"}),
+                self.session_headers(session, "2025-11-25"),
+            )
+            assert ping.status_code == 200 and messages_of(ping)[-1] == {
+                "jsonrpc": "2.0",
+                "id": "h",
+                "result": {},
+            }, ping.text
         finally:
             self.delete(session)
-        discover = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": modern_meta()}}
+        discover = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "server/discover",
+            "params": {"_meta": modern_meta()},
+        }
         headers = {**JSON_AND_SSE, "mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover"}
         answer = self.post(orjson.dumps(discover), headers)
         assert answer.status_code == 200 and "result" in messages_of(answer)[-1], answer.text
@@ -119,9 +139,9 @@ class FuzzEndpoint:
         assert_bounded(self.endpoint)
 
 
-def wire(headers: dict[str, str]) -> dict[str, bytes]:
+def wire(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     """Header values as latin-1 bytes (obs-text included): what arrives, whatever the text."""
-    return {name: _octets(value) for name, value in headers.items()}
+    return [(name.encode(), _octets(value)) for name, value in headers.items()]
 
 
 def _octets(value: str) -> bytes:
@@ -146,7 +166,10 @@ def check_reply(response: httpx.Response) -> None:
 
 
 def error_body(response: httpx.Response) -> dict[str, Any]:
-    assert response.headers.get("content-type", "").startswith("application/json"), (response.status_code, response.headers)
+    assert response.headers.get("content-type", "").startswith("application/json"), (
+        response.status_code,
+        response.headers,
+    )
     body = response.json()
     assert isinstance(body, dict) and body.get("jsonrpc") == "2.0", body
     error = body.get("error")

@@ -142,8 +142,16 @@ SAFE_TOOLS = [
     "json_schema_2020_12_tool",
 ]
 methods = st.one_of(st.sampled_from(CLIENT_METHODS + NOTIFICATIONS), st.text(max_size=20), any_value)
-names = st.one_of(st.sampled_from(SAFE_TOOLS + ["test_simple_prompt", "test_prompt_with_arguments"]), st.text(max_size=12), any_value)
-uris = st.one_of(st.sampled_from(["test://static-text", "test://static-binary", "test://template/7/data"]), st.text(max_size=20), any_value)
+names = st.one_of(
+    st.sampled_from(SAFE_TOOLS + ["test_simple_prompt", "test_prompt_with_arguments"]),
+    st.text(max_size=12),
+    any_value,
+)
+uris = st.one_of(
+    st.sampled_from(["test://static-text", "test://static-binary", "test://template/7/data"]),
+    st.text(max_size=20),
+    any_value,
+)
 
 
 @st.composite
@@ -154,7 +162,10 @@ def params(draw: st.DrawFn) -> Any:
     out: dict[str, Any] = {}
     fields = {
         "name": names,
-        "arguments": st.one_of(st.dictionaries(st.sampled_from(["text", "a", "b", "city", "region"]), any_value, max_size=3), any_value),
+        "arguments": st.one_of(
+            st.dictionaries(st.sampled_from(["text", "a", "b", "city", "region"]), any_value, max_size=3),
+            any_value,
+        ),
         "uri": uris,
         "cursor": st.one_of(st.text(max_size=12), any_value),
         "level": st.one_of(st.sampled_from(["debug", "info", "error"]), any_value),
@@ -176,7 +187,9 @@ def messages(draw: st.DrawFn, version: str | None = None) -> Any:
     """A JSON-RPC-ish message: a request, notification or response, often slightly wrong.
     With ``version`` = 2026-07-28, object params carry the modern ``_meta`` envelope."""
     kind = draw(st.sampled_from(["request", "request", "notification", "response", "error", "junk"]))
-    msg: dict[str, Any] = {"jsonrpc": draw(st.one_of(st.just("2.0"), any_value)) if draw(st.integers(0, 9)) == 0 else "2.0"}
+    msg: dict[str, Any] = {
+        "jsonrpc": draw(st.one_of(st.just("2.0"), any_value)) if draw(st.integers(0, 9)) == 0 else "2.0"
+    }
     if kind in ("request", "notification"):
         msg["method"] = draw(methods)
         p = draw(params())
@@ -191,9 +204,18 @@ def messages(draw: st.DrawFn, version: str | None = None) -> Any:
         msg["result"] = draw(any_value)
     elif kind == "error":
         msg["id"] = draw(ids)
-        msg["error"] = draw(st.one_of(st.fixed_dictionaries({"code": st.integers(-33000, 0), "message": st.text(max_size=10)}), any_value))
+        msg["error"] = draw(
+            st.one_of(
+                st.fixed_dictionaries({"code": st.integers(-33000, 0), "message": st.text(max_size=10)}),
+                any_value,
+            )
+        )
     else:
-        extra = draw(st.dictionaries(st.sampled_from(["id", "method", "result", "error", "params"]), any_value, max_size=4))
+        extra = draw(
+            st.dictionaries(
+                st.sampled_from(["id", "method", "result", "error", "params"]), any_value, max_size=4
+            )
+        )
         msg.update(extra)
     return msg
 
@@ -202,13 +224,17 @@ def messages(draw: st.DrawFn, version: str | None = None) -> Any:
 def modern_meta(draw: st.DrawFn) -> Any:
     """The 2026-07-28 ``params._meta`` envelope, mostly right, sometimes mistyped."""
     meta: dict[str, Any] = {
-        META_PROTOCOL_VERSION: draw(st.one_of(st.just(MODERN_VERSION), st.sampled_from(LEGACY_VERSIONS), any_value)),
+        META_PROTOCOL_VERSION: draw(
+            st.one_of(st.just(MODERN_VERSION), st.sampled_from(LEGACY_VERSIONS), any_value)
+        ),
         META_CLIENT_CAPABILITIES: draw(st.one_of(st.just({}), any_value)),
     }
     for key in draw(st.lists(st.sampled_from(sorted(meta)), max_size=1)):
         del meta[key]
     if draw(st.booleans()):
-        meta["io.modelcontextprotocol/logLevel"] = draw(st.one_of(st.sampled_from(["debug", "error"]), any_value))
+        meta["io.modelcontextprotocol/logLevel"] = draw(
+            st.one_of(st.sampled_from(["debug", "error"]), any_value)
+        )
     return meta
 
 
@@ -240,7 +266,11 @@ def bodies(draw: st.DrawFn, version: str | None = None) -> bytes:
     if choice == 2:
         return encode(draw(st.lists(messages(version), max_size=4)))
     if choice == 3:
-        return encode(draw(messages(version))).decode().encode(draw(st.sampled_from(["utf-16", "utf-32", "latin-1"])), "replace")
+        return (
+            encode(draw(messages(version)))
+            .decode()
+            .encode(draw(st.sampled_from(["utf-16", "utf-32", "latin-1"])), "replace")
+        )
     return encode(draw(messages(version)))
 
 
@@ -250,9 +280,20 @@ _token = st.text(alphabet=string.ascii_letters + string.digits + "-_.:/;=, *", m
 # A client library refuses leading/trailing whitespace in a value (h11), so none is sent.
 # Field values as RFC 9110 allows them (VCHAR, SP, obs-text): uvicorn itself refuses the rest.
 header_values = st.one_of(
-    _token, st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=30)
+    _token,
+    st.text(
+        alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=30
+    ),
 ).map(str.strip)
-ACCEPTS = ["application/json, text/event-stream", "application/json", "text/event-stream", "*/*", "text/html", "", "application/*"]
+ACCEPTS = [
+    "application/json, text/event-stream",
+    "application/json",
+    "text/event-stream",
+    "*/*",
+    "text/html",
+    "",
+    "application/*",
+]
 CONTENT_TYPES = [
     "application/json",
     "application/json; charset=utf-8",

@@ -44,7 +44,12 @@ def modern_headers(message: Any) -> dict[str, str]:
     params = message.get("params")
     params = params if isinstance(params, dict) else None
     schema = None
-    if params and message["method"] == "tools/call" and isinstance(params.get("name"), str) and params["name"] in everything.tools:
+    if (
+        params
+        and message["method"] == "tools/call"
+        and isinstance(params.get("name"), str)
+        and params["name"] in everything.tools
+    ):
         schema = everything.tools[params["name"]].input_schema
     try:
         headers = request_headers(message["method"], params, schema)
@@ -74,7 +79,11 @@ step = st.one_of(
     st.tuples(st.just("post"), messages(), st.booleans()),
     st.tuples(st.just("post"), messages(), st.booleans()),
     st.tuples(st.just("raw"), bodies(), header_sets()),
-    st.tuples(st.just("call"), st.sampled_from(SAFE_TOOLS), st.dictionaries(st.sampled_from(["text", "a", "b", "city", "region"]), any_value, max_size=3)),
+    st.tuples(
+        st.just("call"),
+        st.sampled_from(SAFE_TOOLS),
+        st.dictionaries(st.sampled_from(["text", "a", "b", "city", "region"]), any_value, max_size=3),
+    ),
     st.tuples(st.just("progress"), st.integers(0, 100), st.none()),
     st.tuples(st.just("get"), st.one_of(st.none(), header_values), st.none()),
     st.tuples(st.just("delete"), st.none(), st.none()),
@@ -90,18 +99,29 @@ def test_legacy_session_sequences(endpoint: FuzzEndpoint, version: str, steps: l
     live = True  # until a DELETE or a fuzzed message ends the session
     for kind, first, second in steps:
         if kind == "post":
-            endpoint.post(encode(first), headers if second else {**headers, "mcp-protocol-version": "2025-03-26"})
+            endpoint.post(
+                encode(first), headers if second else {**headers, "mcp-protocol-version": "2025-03-26"}
+            )
         elif kind == "raw":
             endpoint.post(first, {**second, "mcp-session-id": session})
         elif kind == "call":
-            call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": first, "arguments": second}}
+            call = {
+                "jsonrpc": "2.0",
+                "id": 7,
+                "method": "tools/call",
+                "params": {"name": first, "arguments": second},
+            }
             live = answered_or_gone(endpoint.post(encode(call), headers), 7, live)
         elif kind == "progress":
             call = {
                 "jsonrpc": "2.0",
                 "id": "p",
                 "method": "tools/call",
-                "params": {"name": "progress_stream", "arguments": {"count": first}, "_meta": {"progressToken": 1}},
+                "params": {
+                    "name": "progress_stream",
+                    "arguments": {"count": first},
+                    "_meta": {"progressToken": 1},
+                },
             }
             live = answered_or_gone(endpoint.post(encode(call), headers), "p", live)
         elif kind == "get":
@@ -125,7 +145,16 @@ def test_modern_requests(endpoint: FuzzEndpoint, message: Any, mirror: bool, ext
 
 
 @budget(25)
-@given(steps=st.lists(st.tuples(st.sampled_from("AB"), st.sampled_from(["echo", "progress", "resume-own", "resume-other", "modern"])), min_size=1, max_size=6))
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from("AB"),
+            st.sampled_from(["echo", "progress", "resume-own", "resume-other", "modern"]),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_sessions_are_isolated(endpoint: FuzzEndpoint, steps: list[tuple[str, str]]) -> None:
     """Two sessions and modern requests side by side: nothing one sends ever reaches another,
     and one session's event ids never resume on another (2025-11-25
@@ -141,10 +170,14 @@ def test_sessions_are_isolated(endpoint: FuzzEndpoint, steps: list[tuple[str, st
         if action in ("echo", "progress", "modern"):
             params: dict[str, Any] = {"name": "echo", "arguments": {"text": text}}
             if action == "progress":
-                params = {"name": "progress_stream", "arguments": {"count": 3}, "_meta": {"progressToken": text}}
+                params = {
+                    "name": "progress_stream",
+                    "arguments": {"count": 3},
+                    "_meta": {"progressToken": text},
+                }
             call = {"jsonrpc": "2.0", "id": text, "method": "tools/call", "params": params}
             if action == "modern":
-                call["params"]["_meta"] = modern_meta()
+                params["_meta"] = modern_meta()
                 headers = {**JSON_AND_SSE, **modern_headers(call)}
             response = endpoint.post(orjson.dumps(call), headers)
             assert_answered(response, text)
@@ -169,7 +202,13 @@ def test_sessions_are_isolated(endpoint: FuzzEndpoint, steps: list[tuple[str, st
 
 
 @budget(20)
-@given(steps=st.lists(st.tuples(st.sampled_from(["progress", "echo", "log", "end"]), st.integers(0, 300)), min_size=1, max_size=8))
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["progress", "echo", "log", "end"]), st.integers(0, 300)),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_internal_structures_stay_bounded(endpoint: FuzzEndpoint, steps: list[tuple[str, int]]) -> None:
     """Chatty calls, sessions ended or left to expire: the session table, every event-log
     structure and RSS stay within their configured bounds."""
@@ -181,8 +220,17 @@ def test_internal_structures_stay_bounded(endpoint: FuzzEndpoint, steps: list[tu
             session = endpoint.initialize()
             headers = endpoint.session_headers(session, "2025-11-25")
             continue
-        name, arguments = {"progress": ("progress_stream", {"count": count}), "echo": ("echo", {"text": "x" * count * 100}), "log": ("test_tool_with_logging", {})}[kind]
-        call = {"jsonrpc": "2.0", "id": count, "method": "tools/call", "params": {"name": name, "arguments": arguments, "_meta": {"progressToken": count}}}
+        name, arguments = {
+            "progress": ("progress_stream", {"count": count}),
+            "echo": ("echo", {"text": "x" * count * 100}),
+            "log": ("test_tool_with_logging", {}),
+        }[kind]
+        call = {
+            "jsonrpc": "2.0",
+            "id": count,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": arguments, "_meta": {"progressToken": count}},
+        }
         assert_answered(endpoint.post(orjson.dumps(call), headers), count)
         endpoint.assert_bounded()
     endpoint.delete(session)
@@ -212,7 +260,9 @@ def read_get(endpoint: FuzzEndpoint, headers: dict[str, str]) -> httpx.Response:
     """A GET on the session: its status and whatever arrives within a short read window."""
     headers = {k: v for k, v in headers.items() if k != "content-type"}
     headers["accept"] = "text/event-stream"
-    with endpoint.client.stream("GET", endpoint.url, headers=wire(headers), timeout=httpx.Timeout(5.0, read=0.3)) as response:
+    with endpoint.client.stream(
+        "GET", endpoint.url, headers=wire(headers), timeout=httpx.Timeout(5.0, read=0.3)
+    ) as response:
         body = b""
         try:
             for chunk in response.iter_bytes():
@@ -252,7 +302,9 @@ def test_deep_id_is_a_400(endpoint: FuzzEndpoint) -> None:
 
 def test_deep_tool_name_is_refused(endpoint: FuzzEndpoint) -> None:
     """A tools/call name nested 300 levels (echoed in the unknown-tool error) is no 500."""
-    response = legacy_call(endpoint, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": deep(300)}})
+    response = legacy_call(
+        endpoint, {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": deep(300)}}
+    )
     if response.status_code == 200:
         assert "error" in messages_of(response)[-1], response.text
     endpoint.assert_healthy()
@@ -261,7 +313,12 @@ def test_deep_tool_name_is_refused(endpoint: FuzzEndpoint) -> None:
 def test_deep_name_on_the_modern_leg_is_a_400(endpoint: FuzzEndpoint) -> None:
     """2026-07-28: a name nested ~1,000 levels with Mcp-Method set (the header cross-check
     reprs it) is a 400 with a JSON-RPC body."""
-    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": deep(990), "_meta": modern_meta()}}
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": deep(990), "_meta": modern_meta()},
+    }
     headers = {**JSON_AND_SSE, "mcp-protocol-version": MODERN_VERSION, "mcp-method": "tools/call"}
     response = endpoint.post(encode(message), headers)
     assert response.status_code == 400, response.text
@@ -275,7 +332,10 @@ def test_deep_name_on_the_modern_leg_is_a_400(endpoint: FuzzEndpoint) -> None:
         # Accept header listing application/json and text/event-stream.
         ({"content-type": "application/json"}, {"jsonrpc": "2.0", "id": 1, "method": "ping"}),
         # The body is UTF-8 JSON (RFC 8259 section 8.1); a UTF-16 charset is unsupported media.
-        ({**JSON_AND_SSE, "content-type": "application/json; charset=utf-16"}, {"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+        (
+            {**JSON_AND_SSE, "content-type": "application/json; charset=utf-16"},
+            {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        ),
         # A message is a request, a notification or a response, never two at once.
         (JSON_AND_SSE, {"jsonrpc": "2.0", "id": 1, "method": "ping", "result": {}}),
     ],
@@ -293,7 +353,16 @@ def test_lenient_inputs_are_4xx(endpoint: FuzzEndpoint, headers: dict[str, str],
 
 def test_initialize_with_mistyped_capabilities_is_4xx(endpoint: FuzzEndpoint) -> None:
     """``capabilities`` is an object (2025-11-25 schema, InitializeRequestParams)."""
-    message = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": [], "clientInfo": {"name": "x", "version": "1"}}}
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": [],
+            "clientInfo": {"name": "x", "version": "1"},
+        },
+    }
     response = endpoint.post(encode(message), JSON_AND_SSE)
     assert 400 <= response.status_code < 500, f"{response.status_code}: {response.text}"
     assert "mcp-session-id" not in response.headers
@@ -303,7 +372,10 @@ def test_duplicate_ids_in_a_batch_are_refused(endpoint: FuzzEndpoint) -> None:
     """2025-03-26 batches: two requests with one id cannot both be answered unambiguously."""
     session = endpoint.initialize("2025-03-26")
     try:
-        batch = [{"jsonrpc": "2.0", "id": 5, "method": "ping"}, {"jsonrpc": "2.0", "id": 5, "method": "tools/list"}]
+        batch = [
+            {"jsonrpc": "2.0", "id": 5, "method": "ping"},
+            {"jsonrpc": "2.0", "id": 5, "method": "tools/list"},
+        ]
         response = endpoint.post(encode(batch), endpoint.session_headers(session, "2025-03-26"))
         assert 400 <= response.status_code < 500, f"{response.status_code}: {response.text}"
     finally:
@@ -342,7 +414,12 @@ def test_ended_sessions_leave_nothing_in_the_event_log(endpoint: FuzzEndpoint) -
     grows with every session that streamed anything, beyond every configured bound."""
     for _ in range(3):
         session = endpoint.initialize()
-        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "progress_stream", "arguments": {"count": 40}, "_meta": {"progressToken": 1}}}
+        call = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "progress_stream", "arguments": {"count": 40}, "_meta": {"progressToken": 1}},
+        }
         assert_answered(endpoint.post(orjson.dumps(call), endpoint.session_headers(session, "2025-11-25")), 1)
         endpoint.delete(session)
     endpoint.assert_bounded()
@@ -355,8 +432,13 @@ def test_progress_with_an_unhashable_token_is_ignored(endpoint: FuzzEndpoint) ->
     session = endpoint.initialize()
     headers = endpoint.session_headers(session, "2025-11-25")
     try:
-        for token in ([], {"a": 1}):
-            note = {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": 1}}
+        tokens: list[Any] = [[], {"a": 1}]
+        for token in tokens:
+            note = {
+                "jsonrpc": "2.0",
+                "method": "notifications/progress",
+                "params": {"progressToken": token, "progress": 1},
+            }
             response = endpoint.post(orjson.dumps(note), headers)
             assert response.status_code == 202, response.text
         ping = endpoint.post(b'{"jsonrpc":"2.0","id":1,"method":"ping"}', headers)

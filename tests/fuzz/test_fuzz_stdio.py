@@ -45,7 +45,11 @@ class StdioServer:
             "jsonrpc": "2.0",
             "id": "init",
             "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "fuzz", "version": "1"}},
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "fuzz", "version": "1"},
+            },
         }
         self.write(orjson.dumps(init) + b"\n")
         assert self.wait_for("init").get("result"), "initialize failed"
@@ -72,7 +76,12 @@ class StdioServer:
             assert line, f"the server exited (code {self.proc.wait(5)})"
             message = check_line(line)
             if "method" in message and "id" in message:  # a server->client request: refuse it
-                self.write(orjson.dumps({"jsonrpc": "2.0", "id": message["id"], "error": {"code": -32601, "message": "no"}}) + b"\n")
+                self.write(
+                    orjson.dumps(
+                        {"jsonrpc": "2.0", "id": message["id"], "error": {"code": -32601, "message": "no"}}
+                    )
+                    + b"\n"
+                )
             elif "method" not in message and message.get("id") == request_id:
                 return message
 
@@ -170,7 +179,10 @@ def test_deep_tool_name_does_not_end_the_server(stdio: Harness) -> None:
     """A tools/call name nested 300 levels (echoed in the unknown-tool error, which orjson
     cannot dump): the request gets an error and the server goes on."""
     server = stdio.get()
-    server.write(encode({"jsonrpc": "2.0", "id": "deep", "method": "tools/call", "params": {"name": deep(300)}}) + b"\n")
+    server.write(
+        encode({"jsonrpc": "2.0", "id": "deep", "method": "tools/call", "params": {"name": deep(300)}})
+        + b"\n"
+    )
     assert "error" in server.wait_for("deep")
     server.ping()
 
@@ -207,6 +219,8 @@ def test_progress_with_an_unhashable_token_does_not_end_the_server(stdio: Harnes
     """Found by test_modern_lines: ``notifications/progress`` with ``progressToken: []``
     ended the process (TypeError: unhashable type: 'list' in the outbound-request table)."""
     server = stdio.get()
-    server.write(b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":[],"progress":1}}\n')
+    server.write(
+        b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":[],"progress":1}}\n'
+    )
     server.ping()
     assert server.alive()
