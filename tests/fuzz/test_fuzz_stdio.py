@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -32,11 +33,12 @@ class StdioServer:
     """One server subprocess, initialized once; its stdout read by a thread into a queue."""
 
     def __init__(self, command: list[str] | None = None) -> None:
+        self.stderr = tempfile.TemporaryFile()  # read back only to explain an exit
         self.proc = subprocess.Popen(
             command or [sys.executable, "-m", "servers.everything", "--stdio"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.stderr,
         )
         self.lines: queue.Queue[bytes] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -66,14 +68,24 @@ class StdioServer:
 
     def write(self, data: bytes) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise AssertionError(self.exit_note()) from None
+
+    def exit_note(self) -> str:
+        """Why the server is gone: its exit code and the end of its stderr."""
+        code = self.proc.wait(5)
+        self.stderr.seek(0)
+        tail = self.stderr.read().decode(errors="replace").strip().splitlines()[-3:]
+        return f"the server exited (code {code}): " + " | ".join(tail)
 
     def wait_for(self, request_id: Any) -> dict[str, Any]:
         """Read lines until the response to ``request_id``; check every line on the way."""
         while True:
             line = self.lines.get(timeout=ANSWER_TIMEOUT)
-            assert line, f"the server exited (code {self.proc.wait(5)})"
+            assert line, self.exit_note()
             message = check_line(line)
             if "method" in message and "id" in message:  # a server->client request: refuse it
                 self.write(
@@ -92,6 +104,7 @@ class StdioServer:
         assert self.wait_for(request_id) == {"jsonrpc": "2.0", "id": request_id, "result": {}}
 
     def close(self) -> None:
+        self.stderr.close()
         if self.alive():
             assert self.proc.stdin is not None
             self.proc.stdin.close()
@@ -119,6 +132,8 @@ class Harness:
     def get(self) -> StdioServer:
         """The running server; a fresh one only when the last one died."""
         if self.server is None or not self.server.alive():
+            if self.server is not None:
+                self.server.close()
             self.server = StdioServer()
         return self.server
 
