@@ -75,6 +75,28 @@ def test_any_post(endpoint: FuzzEndpoint, body: bytes, headers: dict[str, str], 
     endpoint.assert_healthy()
 
 
+@budget(60)
+@given(
+    method=st.sampled_from(["GET", "DELETE"]),
+    headers=header_sets(),
+    session=st.one_of(st.none(), header_values, st.just("live")),
+)
+def test_any_get_or_delete(
+    endpoint: FuzzEndpoint, method: str, headers: dict[str, str], session: Any
+) -> None:
+    """GET and DELETE with any headers, on no session, an unknown one or a live one."""
+    live = endpoint.initialize() if session == "live" else None
+    if session is not None:
+        headers = {**headers, "mcp-session-id": live or session}
+    if method == "GET":
+        read_get(endpoint, headers)
+    else:
+        check_reply(endpoint.client.delete(endpoint.url, headers=wire(headers)))
+    if live is not None:
+        endpoint.delete(live)
+    endpoint.assert_healthy()
+
+
 step = st.one_of(
     st.tuples(st.just("post"), messages(), st.booleans()),
     st.tuples(st.just("post"), messages(), st.booleans()),
@@ -257,9 +279,10 @@ def answered_or_gone(response: httpx.Response, request_id: Any, live: bool) -> b
 
 
 def read_get(endpoint: FuzzEndpoint, headers: dict[str, str]) -> httpx.Response:
-    """A GET on the session: its status and whatever arrives within a short read window."""
+    """A GET: its status and whatever arrives within a short read window (Accept defaults to
+    text/event-stream)."""
     headers = {k: v for k, v in headers.items() if k != "content-type"}
-    headers["accept"] = "text/event-stream"
+    headers.setdefault("accept", "text/event-stream")
     with endpoint.client.stream(
         "GET", endpoint.url, headers=wire(headers), timeout=httpx.Timeout(5.0, read=0.3)
     ) as response:
