@@ -6,7 +6,7 @@ CONF02 := $(V02)/node_modules/.bin/node $(V02)/node_modules/@modelcontextprotoco
 VENV   := .venv/.installed
 CONF   := $(V01)/node_modules/.stamp $(V02)/node_modules/.stamp
 
-.PHONY: run test fuzz bench conformance-report clean
+.PHONY: run test fuzz lint bench conformance-report clean
 
 run: $(VENV)
 	$(PY) -m servers.everything --port 8000
@@ -17,6 +17,19 @@ test: $(VENV) $(CONF)
 # The properties of tests/fuzz with FUZZ_FACTOR times more examples each (minutes in all).
 fuzz: $(VENV)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/fuzz --timeout=1800 $(PYTEST_ARGS)
+
+# Every finding fails: formatting, lint rules and types (configured in pyproject.toml), and a
+# `type: ignore[code]` without a reason after it (`# type: ignore[code]  # why`). All four
+# checks run, so one pass shows every finding.
+LINTED := mcp_transport servers clients conformance bench tests
+lint: $(VENV)
+	@status=0; \
+	$(PY) -m ruff format --check $(LINTED) || status=1; \
+	$(PY) -m ruff check $(LINTED) || status=1; \
+	$(PY) -m mypy || status=1; \
+	if grep -rnE --include='*.py' --exclude-dir=node_modules 'type: *ignore(\[[^]]*\])? *$$' $(LINTED); \
+	then echo 'lint: give each `type: ignore` above a reason: `# type: ignore[code]  # why`'; status=1; fi; \
+	exit $$status
 
 bench: $(VENV)
 	$(PY) -m bench.run

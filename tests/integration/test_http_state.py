@@ -47,8 +47,8 @@ async def test_total_bytes_and_age_bounds() -> None:
     for name in ("a", "b"):
         await log.create(name, "session")
     await log.append("a", b"12345")
-    await log.append("b", b"12345")
-    await log.append("b", b"12345")  # over the total: the oldest event (a's) goes
+    await log.append("a", b"12345")
+    await log.append("b", b"12345")  # over the total: the session holding the most (a) pays
     with pytest.raises(ResumeGap):
         await log.read("a", 0)
     assert log.total_bytes == 10
