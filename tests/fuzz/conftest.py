@@ -13,11 +13,10 @@ import pytest
 # The raw-HTTP helpers of the integration tests (servers_for_tests), shared, not copied.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 
-from fuzz_http import BOUNDS, FuzzEndpoint, ServerThread  # noqa: E402
-
-from mcp_transport.state.memory import MemoryEventLog  # noqa: E402
-from mcp_transport.transports.http_server import http_app  # noqa: E402
-from servers.everything import server as everything  # noqa: E402
+from mcp_transport.state.memory import MemoryEventLog
+from mcp_transport.transports.http_server import http_app
+from servers.everything import server as everything
+from tests.fuzz.fuzz_http import BOUNDS, FuzzEndpoint, ServerThread
 
 
 @pytest.fixture(scope="module")

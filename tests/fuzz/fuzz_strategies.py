@@ -56,7 +56,7 @@ json_values = st.recursive(
 )
 
 
-class DeepList(list):  # type: ignore[type-arg]
+class DeepList(list[Any]):
     """A deeply nested value that prints as how it was built (Hypothesis's printer recurses)."""
 
     depth = 0
@@ -68,7 +68,7 @@ class DeepList(list):  # type: ignore[type-arg]
     _kind = "list"
 
 
-class DeepDict(dict):  # type: ignore[type-arg]
+class DeepDict(dict[str, Any]):
     depth = 0
     _leaf: Any = None
     _kind = "dict"
@@ -143,7 +143,7 @@ SAFE_TOOLS = [
 ]
 methods = st.one_of(st.sampled_from(CLIENT_METHODS + NOTIFICATIONS), st.text(max_size=20), any_value)
 names = st.one_of(
-    st.sampled_from(SAFE_TOOLS + ["test_simple_prompt", "test_prompt_with_arguments"]),
+    st.sampled_from([*SAFE_TOOLS, "test_simple_prompt", "test_prompt_with_arguments"]),
     st.text(max_size=12),
     any_value,
 )
@@ -171,7 +171,7 @@ def params(draw: st.DrawFn) -> Any:
         "level": st.one_of(st.sampled_from(["debug", "info", "error"]), any_value),
         "requestId": ids,
         "progressToken": ids,
-        "protocolVersion": st.one_of(st.sampled_from(LEGACY_VERSIONS + [MODERN_VERSION]), any_value),
+        "protocolVersion": st.one_of(st.sampled_from([*LEGACY_VERSIONS, MODERN_VERSION]), any_value),
         "capabilities": any_value,
         "_meta": any_value,
         "ref": any_value,
@@ -312,7 +312,7 @@ def header_sets(draw: st.DrawFn) -> dict[str, str]:
     for name, common in (
         ("accept", ACCEPTS),
         ("content-type", CONTENT_TYPES),
-        ("mcp-protocol-version", LEGACY_VERSIONS + [MODERN_VERSION]),
+        ("mcp-protocol-version", [*LEGACY_VERSIONS, MODERN_VERSION]),
         ("mcp-method", CLIENT_METHODS),
         ("mcp-name", SAFE_TOOLS),
         ("last-event-id", ["x:1", "0"]),
