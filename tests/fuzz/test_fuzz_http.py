@@ -226,7 +226,9 @@ def test_sessions_are_isolated(endpoint: FuzzEndpoint, steps: list[tuple[str, st
 @budget(20)
 @given(
     steps=st.lists(
-        st.tuples(st.sampled_from(["progress", "echo", "log", "end"]), st.integers(0, 300)),
+        st.tuples(
+            st.sampled_from(["progress", "progress", "progress", "echo", "log", "end"]), st.integers(0, 300)
+        ),
         min_size=1,
         max_size=8,
     )
