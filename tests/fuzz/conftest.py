@@ -38,7 +38,8 @@ def endpoint() -> Iterator[FuzzEndpoint]:
     )
     thread = ServerThread(app)
     thread.start()
-    fuzz = FuzzEndpoint(f"http://127.0.0.1:{thread.port}/mcp", app.endpoint)  # type: ignore[attr-defined]  # set by http_app
+    streamable = app.endpoint  # type: ignore[attr-defined]  # set by http_app
+    fuzz = FuzzEndpoint(f"http://127.0.0.1:{thread.port}/mcp", streamable)
     try:
         yield fuzz
     finally:
