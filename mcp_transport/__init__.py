@@ -4,7 +4,7 @@
         result = await client.call_tool("add", {"a": 1, "b": 2})
 """
 
-from .client import ChannelState, Client, ReconnectPolicy
+from .client import ChannelState, Client, ReconnectPolicy, StreamGap
 from .errors import (
     ConnectError,
     ConnectionClosed,
@@ -52,6 +52,7 @@ __all__ = [
     "ResumeGap",
     "ServerOverloaded",
     "SessionNotFound",
+    "StreamGap",
     "TransportError",
     "UnsupportedProtocolVersion",
     "UsageError",

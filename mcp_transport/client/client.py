@@ -44,6 +44,7 @@ from ..protocol import (
     Era,
     era_of,
 )
+from .callbacks import call_contained, contained
 from .calls import ServerCalls
 from .era import (
     HEADER_MISMATCH_CODES,
@@ -59,7 +60,7 @@ from .transport import StreamLost, Transport, transport_for
 if TYPE_CHECKING:
     import httpx
 
-    from .reconnect import ChannelState, ReconnectPolicy
+    from .reconnect import ChannelState, ReconnectPolicy, StreamGapCallback
 
 __all__ = [
     "DEFAULT_CLIENT_INFO",
@@ -118,9 +119,13 @@ class Client(Handshake, Listening, ServerCalls):
     (MRTR), which ``Client`` fulfils and retries for you (at most ``max_input_rounds``).
     ``on_notification(method, params)`` sees the server's notifications (log messages with
     ``notifications/message``; ``log_level`` asks for them: logging/setLevel after a legacy
-    handshake, the ``_meta`` logLevel on modern requests). The HTTP
-    options (``headers``, ``auth``, ``http_client``, ``reconnect``) and the stdio ones
-    (``env``, ``cwd``) are passed to the transport built from ``target``.
+    handshake, the ``_meta`` logLevel on modern requests). ``on_stream_gap(gap)`` hears
+    when the HTTP GET stream lost messages the server could no longer replay (a
+    :class:`~mcp_transport.client.reconnect.StreamGap`); the client goes on with a fresh
+    stream. A callback that raises (``on_notification``, ``on_progress``,
+    ``on_stream_gap``) is logged and ignored: it never fails a call or the client. The HTTP
+    options (``headers``, ``auth``, ``http_client``, ``reconnect``, ``on_stream_gap``) and
+    the stdio ones (``env``, ``cwd``) are passed to the transport built from ``target``.
 
     Raises :class:`~mcp_transport.errors.RemoteError` when the server answers with an
     error, :class:`~mcp_transport.errors.RequestTimeout`,
@@ -150,6 +155,7 @@ class Client(Handshake, Listening, ServerCalls):
         auth: httpx.Auth | None = None,
         http_client: httpx.AsyncClient | None = None,
         reconnect: ReconnectPolicy | None = None,
+        on_stream_gap: StreamGapCallback | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
     ) -> None:
@@ -184,7 +190,8 @@ class Client(Handshake, Listening, ServerCalls):
         self._set_capabilities(Era.MODERN if era == "modern" else Era.LEGACY)
         self.methods = method_table(sampling_handler, elicitation_handler, self._list_roots if roots is not None else None)
         self.transport: Transport = transport_for(
-            target, headers=headers, auth=auth, http_client=http_client, reconnect=reconnect, env=env, cwd=cwd
+            target, headers=headers, auth=auth, http_client=http_client, reconnect=reconnect,
+            on_stream_gap=on_stream_gap, env=env, cwd=cwd,
         )
         self.state = ClientState.UNOPENED
         # What the server told us (initialize result, or server/discover when modern).
@@ -395,6 +402,8 @@ class Client(Handshake, Listening, ServerCalls):
         self, method: str, params: Mapping[str, Any] | None, timeout: float | None, on_progress: ProgressCallback | None
     ) -> dict[str, Any]:
         dispatcher = self._require_open(method)
+        if on_progress is not None:
+            on_progress = contained(f"on_progress of {method}", on_progress)
         return await dispatcher.request(method, self._with_envelope(params), timeout=timeout, on_progress=on_progress)
 
     async def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
@@ -468,10 +477,7 @@ class Client(Handshake, Listening, ServerCalls):
                     subscription.acknowledge(sid, params)
             elif sid in self._subscriptions:
                 self._subscriptions[sid].deliver(message.method, params)
-        if self.on_notification is None:
-            return
-        try:
-            await self.on_notification(message.method, message.params or {})
-        except Exception:  # a faulty callback must not kill the reader
-            log.exception("on_notification failed for %s", message.method)
+        if self.on_notification is not None:
+            what = f"on_notification({message.method})"
+            await call_contained(what, self.on_notification, message.method, params)
 

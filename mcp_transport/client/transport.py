@@ -14,7 +14,7 @@ from ..jsonrpc import Message, RequestId
 if TYPE_CHECKING:
     import httpx
 
-    from .reconnect import ReconnectPolicy
+    from .reconnect import ReconnectPolicy, StreamGapCallback
 
 __all__ = ["StreamLost", "Transport", "transport_for"]
 
@@ -49,6 +49,7 @@ def transport_for(
     auth: httpx.Auth | None = None,
     http_client: httpx.AsyncClient | None = None,
     reconnect: ReconnectPolicy | None = None,
+    on_stream_gap: StreamGapCallback | None = None,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
 ) -> Transport:
@@ -58,7 +59,14 @@ def transport_for(
             raise ValueError(f"{target!r} is not an http(s) URL; pass a stdio command as a list, e.g. ['python', 'server.py']")
         from .http import HTTPTransport  # httpx is imported only when HTTP is used
 
-        return HTTPTransport(target, headers=headers, auth=auth, http_client=http_client, reconnect=reconnect)
+        return HTTPTransport(
+            target,
+            headers=headers,
+            auth=auth,
+            http_client=http_client,
+            reconnect=reconnect,
+            on_stream_gap=on_stream_gap,
+        )
     if isinstance(target, Sequence):
         from ..transports.stdio import StdioProcess
 
