@@ -419,11 +419,15 @@ class HTTPTransport:
             except _NoStream:
                 self.state = ChannelState.NONE
             except MCPError as exc:
-                self.state = ChannelState.FAILED
+                self._listener_failed()
                 log.warning("the server->client stream failed: %s", exc)
             except Exception:  # a bug must not take the whole Client down with the reader
-                self.state = ChannelState.FAILED
+                self._listener_failed()
                 log.exception("the server->client stream failed")
+
+    def _listener_failed(self) -> None:
+        if not self._closed:  # closing ends the reader too; the state stays CLOSED then
+            self.state = ChannelState.FAILED
 
     # -- helpers ---------------------------------------------------------------------------
 

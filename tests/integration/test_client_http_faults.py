@@ -189,6 +189,17 @@ async def test_priming_events_do_not_renew_the_reconnect_budget(faulty: ServerPr
     assert time.monotonic() - started >= 3 * MIN_SERVER_RETRY
 
 
+async def test_retry_zero_reconnects_no_faster_than_the_floor(faulty: ServerProcess) -> None:
+    """Each GET delivers a message (renewing the budget) with ``retry: 0`` and ends: the
+    stream lives on, polled at most once per MIN_SERVER_RETRY, not in a busy loop."""
+    url = faulty.url.replace("/mcp", "/chatty/mcp")
+    async with Client(url, era="legacy") as client:
+        await anyio.sleep(1)
+        assert client.channel_state is not ChannelState.FAILED
+    gets = await _stats(faulty, "chatty_gets")
+    assert 3 <= len(gets) <= 1 / MIN_SERVER_RETRY + 2
+
+
 class Outage:
     """A TCP proxy on a loopback port in front of ``target_port``. ``cut()`` breaks every open
     connection and stops listening, so new connections are refused, until ``restore()``."""

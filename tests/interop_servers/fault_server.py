@@ -23,6 +23,7 @@ plain GET after that refusal gets resources/list_changed and stays open.
 
 Under /spin/mcp every GET gets ``retry: 0`` and an empty priming event, then the stream ends:
 a client that renews its budget on any event, or honours retry 0, reconnects in a tight loop.
+Under /chatty/mcp every GET gets ``retry: 0`` and one log message, then the stream ends.
 """
 
 from __future__ import annotations
@@ -179,6 +180,7 @@ async def gap_get(request: Request) -> Response:
 
 
 spin_gets: list[str | None] = []
+chatty_gets: list[str | None] = []
 
 
 async def spin_get(request: Request) -> Response:
@@ -190,8 +192,20 @@ async def spin_get(request: Request) -> Response:
     return sse(primed())
 
 
+async def chatty_get(request: Request) -> Response:
+    chatty_gets.append(request.headers.get("last-event-id"))
+    log = {"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "hi"}}
+
+    async def one_message() -> AsyncIterator[bytes]:
+        yield event(log, f"c-{len(chatty_gets)}", retry=0)
+
+    return sse(one_message())
+
+
 async def stats(request: Request) -> Response:
-    return JSONResponse({"flaky_gets": flaky_gets, "gap_gets": gap_gets, "spin_gets": spin_gets})
+    return JSONResponse(
+        {"flaky_gets": flaky_gets, "gap_gets": gap_gets, "spin_gets": spin_gets, "chatty_gets": chatty_gets}
+    )
 
 
 app = Starlette(
@@ -205,6 +219,8 @@ app = Starlette(
         Route("/gap/mcp", gap_get, methods=["GET"]),
         Route("/spin/mcp", post, methods=["POST"]),
         Route("/spin/mcp", spin_get, methods=["GET"]),
+        Route("/chatty/mcp", post, methods=["POST"]),
+        Route("/chatty/mcp", chatty_get, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),
     ]
 )
