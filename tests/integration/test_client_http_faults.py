@@ -25,8 +25,9 @@ from mcp_transport import (
 from mcp_transport.client.http import HTTPTransport
 from mcp_transport.client.reconnect import MIN_SERVER_RETRY
 from mcp_transport.jsonrpc import Result
+from mcp_transport.state.memory import MemoryEventLog
 from tests.client_helpers import Recording, pending_calls_then
-from tests.integration.servers_for_tests import make_server
+from tests.integration.servers_for_tests import RawSession, make_server
 from tests.interop_servers import HERE, ServerProcess, free_port
 
 pytestmark = pytest.mark.anyio
@@ -326,3 +327,46 @@ async def test_gap_in_a_request_stream_fails_the_call_with_resume_gap(faulty: Se
             await client.call_tool("drop", {})
         assert caught.value.data == {"oldestAvailable": 7}
         assert time.monotonic() - started < 2
+
+
+async def test_gap_on_our_server_is_reported_and_the_stream_goes_on(http_server: Callable[..., str]) -> None:
+    """End to end against our server with a 3-event log: the client's GET stream is cut, five
+    broadcasts evict what it has not seen, the resume gets 409 -32011, a fresh GET follows."""
+    url = http_server(make_server(), event_log=MemoryEventLog(max_stream_events=3), retry_ms=300)
+    port = int(url.split(":")[2].split("/")[0])
+    proxy = Outage(port)
+    gaps: list[StreamGap] = []
+    logs: list[str] = []
+
+    async def on_stream_gap(gap: StreamGap) -> None:
+        gaps.append(gap)
+
+    async def on_notification(method: str, params: dict[str, Any]) -> None:
+        if method == "notifications/message":
+            logs.append(params["data"])
+
+    async with anyio.create_task_group() as tg, httpx.AsyncClient() as http:
+        await proxy.restore(tg)
+        async with Client(
+            proxy.url, on_notification=on_notification, on_stream_gap=on_stream_gap, era="legacy"
+        ) as client:
+            with anyio.fail_after(10):
+                while client.channel_state is not ChannelState.CONNECTED:
+                    await anyio.sleep(0.01)
+                await client.call_tool("broadcast", {"tag": "seen"})
+                while logs != ["seen"]:
+                    await anyio.sleep(0.01)
+                proxy.cut()
+                other = RawSession(http, url)
+                await other.initialize()
+                for i in range(5):
+                    await other.call("tools/call", {"name": "broadcast", "arguments": {"tag": f"missed-{i}"}})
+                await proxy.restore(tg)
+                while not gaps or client.channel_state is not ChannelState.CONNECTED:
+                    await anyio.sleep(0.01)
+                await client.call_tool("broadcast", {"tag": "after"})
+                while "after" not in logs:
+                    await anyio.sleep(0.01)
+        proxy.cut()
+    assert len(gaps) == 1 and gaps[0].error.code == -32011
+    assert "missed-0" not in logs  # evicted: that is the gap the application was told about
