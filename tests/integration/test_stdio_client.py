@@ -75,6 +75,28 @@ async def test_round_trip(era: str) -> None:
         assert info.value.code == -32602
 
 
+async def test_raising_callbacks_are_contained() -> None:
+    """A progress or notification callback that raises is logged; the reader, the call and
+    the client go on."""
+    seen: list[str] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        seen.append(f"progress {value:g}")
+        raise RuntimeError("a bug in the application's progress callback")
+
+    async def on_notification(method: str, params: dict[str, Any]) -> None:
+        seen.append(method)
+        raise RuntimeError("a bug in the application's notification callback")
+
+    async with client(on_notification=on_notification) as c:
+        with anyio.fail_after(10):
+            result = await c.call_tool("progress_stream", {"count": 2}, on_progress=on_progress)
+            assert result["content"][0]["text"] == "sent 2"
+            await c.call_tool("test_tool_with_logging", {})
+            assert (await c.call_tool("echo", {"text": "still here"}))["content"][0]["text"] == "still here"
+    assert seen[:2] == ["progress 1", "progress 2"] and "notifications/message" in seen
+
+
 async def test_unknown_method_is_a_remote_error() -> None:
     async with client() as c:
         with pytest.raises(RemoteError) as info:
