@@ -6,13 +6,26 @@ CONF02 := $(V02)/node_modules/.bin/node $(V02)/node_modules/@modelcontextprotoco
 VENV   := .venv/.installed
 CONF   := $(V01)/node_modules/.stamp $(V02)/node_modules/.stamp
 
-.PHONY: run test bench conformance-report clean
+.PHONY: run test lint bench conformance-report clean
 
 run: $(VENV)
 	$(PY) -m servers.everything --port 8000
 
 test: $(VENV) $(CONF)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Every finding fails: formatting, lint rules and types (configured in pyproject.toml), and a
+# `type: ignore[code]` without a reason after it (`# type: ignore[code]  # why`). All four
+# checks run, so one pass shows every finding.
+LINTED := mcp_transport servers clients conformance bench tests
+lint: $(VENV)
+	@status=0; \
+	$(PY) -m ruff format --check $(LINTED) || status=1; \
+	$(PY) -m ruff check $(LINTED) || status=1; \
+	$(PY) -m mypy || status=1; \
+	if grep -rnE --include='*.py' --exclude-dir=node_modules 'type: *ignore(\[[^]]*\])? *$$' $(LINTED); \
+	then echo 'lint: give each `type: ignore` above a reason: `# type: ignore[code]  # why`'; status=1; fi; \
+	exit $$status
 
 bench: $(VENV)
 	$(PY) -m bench.run

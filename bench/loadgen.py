@@ -27,11 +27,15 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
 
 PROTOCOL_VERSION = "2025-11-25"
 MODERN_VERSION = "2026-07-28"
-MODERN_META = {"io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
-               "io.modelcontextprotocol/clientCapabilities": {}}
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
 _perf = time.perf_counter
 
 
@@ -41,7 +45,7 @@ def _cpu() -> float:
 
 
 class Response:
-    __slots__ = ("status", "head", "raw_head", "body", "ttfb")
+    __slots__ = ("body", "head", "raw_head", "status", "ttfb")
 
     def __init__(self, status: int, head: bytes, raw_head: bytes, body: bytes, ttfb: float) -> None:
         self.status = status
@@ -71,9 +75,10 @@ class Response:
 class Conn(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection; ``on_response`` is called for each complete response."""
 
+    transport: asyncio.Transport  # set by connection_made, before create_connection returns
+
     def __init__(self) -> None:
         self.buf = bytearray()
-        self.transport: asyncio.Transport | None = None
         self.on_response: Callable[[Response], None] | None = None
         self.on_chunk: Callable[[bytes], None] | None = None  # sees each body chunk of a chunked response
         self.lost = asyncio.get_running_loop().create_future()
@@ -86,10 +91,11 @@ class Conn(asyncio.Protocol):
         self._pos = 0  # parse position in buf (chunked)
         self._ttfb = 0.0
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # a stream protocol is always handed a Transport (asyncio docs: "Transports and Protocols")
+        self.transport = cast(asyncio.Transport, transport)
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         if not self.lost.done():
             self.lost.set_result(exc)
 
@@ -178,10 +184,22 @@ class Conn(asyncio.Protocol):
             self.on_response = None
 
 
-def post(host: str, port: int, body: bytes, session: bytes | None = None, version: bytes | None = None,
-         path: str = "/mcp", extra: tuple[bytes, ...] = ()) -> bytes:
-    head = [b"POST %s HTTP/1.1" % path.encode(), b"Host: %s:%d" % (host.encode(), port),
-            b"Content-Type: application/json", b"Accept: application/json, text/event-stream", *extra]
+def post(
+    host: str,
+    port: int,
+    body: bytes,
+    session: bytes | None = None,
+    version: bytes | None = None,
+    path: str = "/mcp",
+    extra: tuple[bytes, ...] = (),
+) -> bytes:
+    head = [
+        b"POST %s HTTP/1.1" % path.encode(),
+        b"Host: %s:%d" % (host.encode(), port),
+        b"Content-Type: application/json",
+        b"Accept: application/json, text/event-stream",
+        *extra,
+    ]
     if session:
         head.append(b"Mcp-Session-Id: " + session)
     if version:
@@ -190,16 +208,32 @@ def post(host: str, port: int, body: bytes, session: bytes | None = None, versio
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
-def _prefix(host: str, port: int, session: bytes | None, version: bytes | None, path: str,
-            extra: tuple[bytes, ...] = ()) -> bytes:
+def _prefix(
+    host: str,
+    port: int,
+    session: bytes | None,
+    version: bytes | None,
+    path: str,
+    extra: tuple[bytes, ...] = (),
+) -> bytes:
     """The request up to the Content-Length value."""
     full = post(host, port, b"", session, version, path, extra)
     return full[: full.rindex(b"Content-Length: ") + 16]
 
 
-INIT = json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-    "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
-    "clientInfo": {"name": "bench-loadgen", "version": "1"}}}, separators=(",", ":")).encode()
+INIT = json.dumps(
+    {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": PROTOCOL_VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": "bench-loadgen", "version": "1"},
+        },
+    },
+    separators=(",", ":"),
+).encode()
 INITIALIZED = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
 
 
@@ -225,18 +259,31 @@ async def open_session(conn: Conn, host: str, port: int, path: str = "/mcp") -> 
     return session, version
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What the clients of one calls run counted."""
+
+    errors: int = 0
+    count: int = 0  # responses inside the measured window
+    total: int = 0  # every response, warm-up included
+    first_error: str | None = None
+
+
 def _pct(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return float("nan")
-    k = min(len(sorted_values) - 1, max(0, int(round(p / 100 * (len(sorted_values) - 1)))))
+    k = min(len(sorted_values) - 1, max(0, round(p / 100 * (len(sorted_values) - 1))))
     return sorted_values[k]
 
 
 async def run_calls(a: argparse.Namespace) -> dict:
     host, port = a.host, a.port
     conns = [await connect(host, port) for _ in range(a.clients)]
-    args = json.dumps({"text": a.text} if a.tool == "echo" else json.loads(a.arguments), separators=(",", ":"))
+    args = json.dumps(
+        {"text": a.text} if a.tool == "echo" else json.loads(a.arguments), separators=(",", ":")
+    )
     extra: tuple[bytes, ...] = ()
+    sessions: list[tuple[bytes | None, bytes]]
     if a.modern:  # 2026-07-28: no session, the per-request _meta envelope and metadata headers
         sessions = [(None, MODERN_VERSION.encode())] * len(conns)
         meta = b',"_meta":' + json.dumps(MODERN_META, separators=(",", ":")).encode()
@@ -244,13 +291,19 @@ async def run_calls(a: argparse.Namespace) -> dict:
     else:
         sessions = await asyncio.gather(*(open_session(c, host, port, a.path) for c in conns))
         meta = b""
-    template = (b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"'
-                + a.tool.encode() + b'","arguments":' + args.encode() + meta + b"}}")
+    template = (
+        b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"'
+        + a.tool.encode()
+        + b'","arguments":'
+        + args.encode()
+        + meta
+        + b"}}"
+    )
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     lat: list[float] = []
     ttfb: list[float] = []
-    state = {"errors": 0, "count": 0, "first_error": None, "total": 0}
+    state = _Tally()
     t_begin = _perf()
     t_measure = t_begin + a.warmup
     t_end = t_measure + a.duration
@@ -269,16 +322,16 @@ async def run_calls(a: argparse.Namespace) -> dict:
 
         def on_response(r: Response) -> None:
             now = _perf()
-            state["total"] += 1
+            state.total += 1
             if now >= t_measure:
                 if now <= t_end:
                     lat.append(now - sent[0])
                     ttfb.append(r.ttfb - sent[0])
-                    state["count"] += 1
+                    state.count += 1
                     if r.status != 200 or r.body.find(b'"result"') < 0:
-                        state["errors"] += 1
-                        if state["first_error"] is None:
-                            state["first_error"] = f"HTTP {r.status}: {r.body[:200]!r}"
+                        state.errors += 1
+                        if state.first_error is None:
+                            state.first_error = f"HTTP {r.status}: {r.body[:200]!r}"
                 else:
                     active[0] -= 1
                     if active[0] == 0 and not done.done():
@@ -293,7 +346,7 @@ async def run_calls(a: argparse.Namespace) -> dict:
     t_begin = _perf()
     t_measure = t_begin + a.warmup
     t_end = t_measure + a.duration
-    for conn, (session, version) in zip(conns, sessions):
+    for conn, (session, version) in zip(conns, sessions, strict=True):
         client(conn, session, version)
     await asyncio.wait_for(done, a.warmup + a.duration + 30)
     cpu = _cpu() - cpu0
@@ -303,11 +356,20 @@ async def run_calls(a: argparse.Namespace) -> dict:
     lat.sort()
     ttfb.sort()
     return {
-        "kind": "calls", "clients": a.clients, "modern": a.modern, "tool": a.tool, "requests": state["count"],
-        "duration": a.duration, "rps": state["count"] / a.duration,
-        "p50_ms": _pct(lat, 50) * 1e3, "p99_ms": _pct(lat, 99) * 1e3, "ttfb_p50_ms": _pct(ttfb, 50) * 1e3,
-        "errors": state["errors"], "first_error": state["first_error"], "gen_cpu": cpu / wall,
-        "total_calls": state["total"],
+        "kind": "calls",
+        "clients": a.clients,
+        "modern": a.modern,
+        "tool": a.tool,
+        "requests": state.count,
+        "duration": a.duration,
+        "rps": state.count / a.duration,
+        "p50_ms": _pct(lat, 50) * 1e3,
+        "p99_ms": _pct(lat, 99) * 1e3,
+        "ttfb_p50_ms": _pct(ttfb, 50) * 1e3,
+        "errors": state.errors,
+        "first_error": state.first_error,
+        "gen_cpu": cpu / wall,
+        "total_calls": state.total,
     }
 
 
@@ -337,9 +399,15 @@ async def run_sessions(a: argparse.Namespace) -> dict:
     cpu = _cpu() - cpu0
     for c in conns:
         c.transport.close()
-    return {"kind": "sessions", "sessions": a.count, "errors": errors[0], "seconds": wall,
-            "sessions_per_s": a.count / wall, "gen_cpu": cpu / wall,
-            "sample_session": sample[0] if sample else None}
+    return {
+        "kind": "sessions",
+        "sessions": a.count,
+        "errors": errors[0],
+        "seconds": wall,
+        "sessions_per_s": a.count / wall,
+        "gen_cpu": cpu / wall,
+        "sample_session": sample[0] if sample else None,
+    }
 
 
 async def run_probe(a: argparse.Namespace) -> dict:
@@ -361,9 +429,19 @@ async def run_progress(a: argparse.Namespace) -> dict:
     cpu0 = _cpu()
     t_all = _perf()
     for n in range(a.repeat):
-        body = json.dumps({"jsonrpc": "2.0", "id": n + 1, "method": "tools/call", "params": {
-            "name": "progress_stream", "arguments": {"count": a.count}, "_meta": {"progressToken": f"p{n}"}}},
-            separators=(",", ":")).encode()
+        body = json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": n + 1,
+                "method": "tools/call",
+                "params": {
+                    "name": "progress_stream",
+                    "arguments": {"count": a.count},
+                    "_meta": {"progressToken": f"p{n}"},
+                },
+            },
+            separators=(",", ":"),
+        ).encode()
         first = [0.0]
 
         def on_chunk(chunk: bytes, first=first) -> None:
@@ -386,10 +464,17 @@ async def run_progress(a: argparse.Namespace) -> dict:
     cpu = _cpu() - cpu0
     conn.transport.close()
     rates.sort()
-    return {"kind": "progress", "count": a.count, "repeat": a.repeat, "notifications_per_s": rates[len(rates) // 2],
-            "all": rates, "ttfb_ms": sorted(ttfbs)[len(ttfbs) // 2],
-            "first_progress_ms": sorted(firsts)[len(firsts) // 2] if firsts else None,
-            "errors": errors, "gen_cpu": cpu / wall}
+    return {
+        "kind": "progress",
+        "count": a.count,
+        "repeat": a.repeat,
+        "notifications_per_s": rates[len(rates) // 2],
+        "all": rates,
+        "ttfb_ms": sorted(ttfbs)[len(ttfbs) // 2],
+        "first_progress_ms": sorted(firsts)[len(firsts) // 2] if firsts else None,
+        "errors": errors,
+        "gen_cpu": cpu / wall,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

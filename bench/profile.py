@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--modern", action="store_true", help="drive the stateless 2026-07-28 leg")
     p.add_argument("--top", type=int, default=30)
     a = p.parse_args(argv)
-    spy = shutil.which("py-spy") or (str(Path(PY).parent / "py-spy") if (Path(PY).parent / "py-spy").exists() else None)
+    spy = shutil.which("py-spy") or (
+        str(Path(PY).parent / "py-spy") if (Path(PY).parent / "py-spy").exists() else None
+    )
     if spy is None:
         print("py-spy not found: pip install py-spy", file=sys.stderr)
         return 2
@@ -65,18 +67,53 @@ def main(argv: list[str] | None = None) -> int:
         loadgen(pin, srv.port, "calls", "--clients", "4", "--duration", "0.5", "--warmup", "0")
         if a.idle_sessions:
             loadgen(pin, srv.port, "sessions", "--count", str(a.idle_sessions), "--clients", "32")
-        cmd = pin.generator([PY, "-m", "bench.loadgen", "calls", "--port", str(srv.port), "--clients", str(a.clients),
-                             "--duration", str(a.seconds + 2), "--warmup", "0.5", *(["--modern"] if a.modern else [])])
+        cmd = pin.generator(
+            [
+                PY,
+                "-m",
+                "bench.loadgen",
+                "calls",
+                "--port",
+                str(srv.port),
+                "--clients",
+                str(a.clients),
+                "--duration",
+                str(a.seconds + 2),
+                "--warmup",
+                "0.5",
+                *(["--modern"] if a.modern else []),
+            ]
+        )
         gen = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         time.sleep(1.5)
         raw = Path(tmp) / "raw.txt"
-        subprocess.run([spy, "record", "-p", str(srv.pid), "-d", str(int(a.seconds)), "-r", str(a.rate), "-f", "raw",
-                        "-o", str(raw), "--nonblocking"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                spy,
+                "record",
+                "-p",
+                str(srv.pid),
+                "-d",
+                str(int(a.seconds)),
+                "-r",
+                str(a.rate),
+                "-f",
+                "raw",
+                "-o",
+                str(raw),
+                "--nonblocking",
+            ],
+            check=True,
+            capture_output=True,
+        )
         load = gen.communicate(timeout=60)[0].strip().splitlines()[-1]
-        report = f"# py-spy of {a.server}/{a.mode}{' (modern leg)' if a.modern else ''}, c={a.clients}, " \
-                 f"{a.idle_sessions} idle sessions\n# load: {load}\n\n" + fold(raw, a.top)
+        report = (
+            f"# py-spy of {a.server}/{a.mode}{' (modern leg)' if a.modern else ''}, c={a.clients}, "
+            f"{a.idle_sessions} idle sessions\n# load: {load}\n\n" + fold(raw, a.top)
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"profile-{a.server}-{a.mode}{'-modern' if a.modern else ''}{'-idle' if a.idle_sessions else ''}.txt"
+    suffix = ("-modern" if a.modern else "") + ("-idle" if a.idle_sessions else "")
+    out = RESULTS / f"profile-{a.server}-{a.mode}{suffix}.txt"
     out.write_text(report + "\n")
     print(report)
     print(f"\nwritten to {out}")

@@ -36,8 +36,10 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -82,10 +84,25 @@ class ServerSpec:
 
 
 SERVERS = [
-    ServerSpec("plain", "plain uvicorn echo", "bench.servers.plain_echo", ("json", "sse"), sessions=False, stdio=False),
-    ServerSpec("official", "official Python SDK", "bench.servers.official_sdk", ("json", "sse"), needs=("mcp",)),
-    ServerSpec("ours", "mcp_transport", "bench.servers.ours", ("json", "sse", "auto"), modern=True,
-               available_check="mcp_transport.transports.http_server"),
+    ServerSpec(
+        "plain",
+        "plain uvicorn echo",
+        "bench.servers.plain_echo",
+        ("json", "sse"),
+        sessions=False,
+        stdio=False,
+    ),
+    ServerSpec(
+        "official", "official Python SDK", "bench.servers.official_sdk", ("json", "sse"), needs=("mcp",)
+    ),
+    ServerSpec(
+        "ours",
+        "mcp_transport",
+        "bench.servers.ours",
+        ("json", "sse", "auto"),
+        modern=True,
+        available_check="mcp_transport.transports.http_server",
+    ),
 ]
 
 
@@ -103,8 +120,15 @@ class Profile:
 
 
 FULL = Profile(duration=2.0, warmup=0.5, repeat=3)
-QUICK = Profile(duration=0.5, warmup=0.2, repeat=1, session_batch=300, idle_sessions=1000, idle_timeout=6.0,
-                stdio_calls=300)
+QUICK = Profile(
+    duration=0.5,
+    warmup=0.2,
+    repeat=1,
+    session_batch=300,
+    idle_sessions=1000,
+    idle_timeout=6.0,
+    stdio_calls=300,
+)
 
 
 # --- machinery -------------------------------------------------------------------------------
@@ -115,8 +139,11 @@ class Pinning:
         self.enabled = enabled and shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
         self.why_not = None
         if enabled and not self.enabled:
-            self.why_not = ("taskset not found (apt-get install util-linux)" if shutil.which("taskset") is None
-                            else "fewer than 2 cores")
+            self.why_not = (
+                "taskset not found (apt-get install util-linux)"
+                if shutil.which("taskset") is None
+                else "fewer than 2 cores"
+            )
 
     def server(self, cmd: list[str]) -> list[str]:
         return ["taskset", "-c", "0", *cmd] if self.enabled else cmd
@@ -147,13 +174,19 @@ def proc_rss_kb(pid: int) -> int:
 
 
 class Server:
-    def __init__(self, spec: ServerSpec, mode: str, pin: Pinning, idle_timeout: float | None = None,
-                 log: Path | None = None) -> None:
+    def __init__(
+        self,
+        spec: ServerSpec,
+        mode: str,
+        pin: Pinning,
+        idle_timeout: float | None = None,
+        log: Path | None = None,
+    ) -> None:
         self.spec, self.mode = spec, mode
         self.port = free_port()
         self.cmd = pin.server(spec.http_cmd(self.port, mode, idle_timeout))
         self.log = log
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
@@ -161,8 +194,10 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{shlex.join(self.cmd)} exited with {self.proc.returncode}"
-                                   + (f" (log: {self.log})" if self.log else ""))
+                raise RuntimeError(
+                    f"{shlex.join(self.cmd)} exited with {self.proc.returncode}"
+                    + (f" (log: {self.log})" if self.log else "")
+                )
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
                 return self
             time.sleep(0.05)
@@ -180,6 +215,8 @@ class Server:
 
     @property
     def pid(self) -> int:
+        if self.proc is None:
+            raise RuntimeError(f"{shlex.join(self.cmd)} is not started: use the Server in a with block")
         return self.proc.pid  # taskset execs the command, so this is the server itself
 
     def cpu(self) -> float:
@@ -197,9 +234,10 @@ def loadgen(pin: Pinning, port: int, kind: str, *args: str, timeout: float = 300
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def med(values: list[float]) -> float:
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else float("nan")
+def med(values: Sequence[float | None]) -> float:
+    """The median of the values measured (None: not measured in that run)."""
+    measured = [v for v in values if v is not None]
+    return statistics.median(measured) if measured else float("nan")
 
 
 def log(msg: str) -> None:
@@ -226,8 +264,18 @@ def one_calls_run(srv: Server, pin: Pinning, prof: Profile, clients: int, *extra
     cpu0, busy0 = srv.cpu(), core_busy()
     ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    r = loadgen(pin, srv.port, "calls", "--clients", str(clients), "--duration", str(prof.duration),
-                "--warmup", str(prof.warmup), *extra)
+    r = loadgen(
+        pin,
+        srv.port,
+        "calls",
+        "--clients",
+        str(clients),
+        "--duration",
+        str(prof.duration),
+        "--warmup",
+        str(prof.warmup),
+        *extra,
+    )
     wall = time.monotonic() - t0
     ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy1, server_cpu = core_busy(), srv.cpu() - cpu0
@@ -236,8 +284,9 @@ def one_calls_run(srv: Server, pin: Pinning, prof: Profile, clients: int, *extra
     r["server_core_load"] = server_cpu / wall
     if pin.enabled and len(busy0) >= 2:
         # what ran on our cores besides the server (core 0) and the generator (core 1)
-        r["foreign_cpu"] = max(0.0, ((busy1[0] - busy0[0]) - server_cpu) / wall,
-                               ((busy1[1] - busy0[1]) - gen_cpu) / wall)
+        r["foreign_cpu"] = max(
+            0.0, ((busy1[0] - busy0[0]) - server_cpu) / wall, ((busy1[1] - busy0[1]) - gen_cpu) / wall
+        )
     return r
 
 
@@ -262,7 +311,9 @@ def calls_figure(srv: Server, pin: Pinning, prof: Profile, clients: int, *extra:
     return summarize([one_calls_run(srv, pin, prof, clients, *extra) for _ in range(prof.repeat)])
 
 
-def http_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir: Path, failures: list[str]) -> dict:
+def http_phase(
+    specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir: Path, failures: list[str]
+) -> dict:
     """Every server in every mode is started up front (idle ones cost nothing); each repeat then
     drives them in turn, so a disturbance on the machine hits all of them alike, not one."""
     out: dict = {}
@@ -280,7 +331,7 @@ def http_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir: Pat
                 servers.append((spec, mode, srv))
                 out.setdefault(spec.name, {})[mode] = {"rss_kb_start": srv.rss_kb()}
         log(f"[http] {len(servers)} servers up: " + ", ".join(f"{s.name}/{m}" for s, m, _ in servers))
-        figures = [(f"c{c}", c, ()) for c in prof.concurrency]
+        figures: list[tuple[str, int, tuple[str, ...]]] = [(f"c{c}", c, ()) for c in prof.concurrency]
         figures += [(f"modern_c{c}", c, ("--modern",)) for c in prof.concurrency]
         runs: dict[tuple[str, str, str], list[dict]] = {}
         broken: set[tuple[str, str]] = set()
@@ -299,22 +350,35 @@ def http_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir: Pat
                         broken.add((spec.name, mode))
                         continue
                     runs.setdefault((spec.name, mode, key), []).append(r)
-                    log(f"[{spec.name}/{mode}] {key} run {rep + 1}: {r['rps']:.0f} req/s p50 {r['p50_ms']:.3f} ms "
-                        f"p99 {r['p99_ms']:.3f} ms gen_cpu {r['gen_cpu']:.2f} foreign {r.get('foreign_cpu', 0):.2f} "
-                        f"errors {r['errors']} {r['first_error'] or ''}")
+                    log(
+                        f"[{spec.name}/{mode}] {key} run {rep + 1}: {r['rps']:.0f} req/s "
+                        f"p50 {r['p50_ms']:.3f} ms p99 {r['p99_ms']:.3f} ms gen_cpu {r['gen_cpu']:.2f} "
+                        f"foreign {r.get('foreign_cpu', 0):.2f} errors {r['errors']} {r['first_error'] or ''}"
+                    )
         for (name, mode, key), rs in runs.items():
             out[name][mode][key] = summarize(rs)
         for spec, mode, srv in servers:
             if mode != "sse" or (spec.name, mode) in broken:
                 continue
             try:
-                r = loadgen(pin, srv.port, "progress", "--count", str(prof.progress), "--repeat", str(max(3, prof.repeat)))
+                r = loadgen(
+                    pin,
+                    srv.port,
+                    "progress",
+                    "--count",
+                    str(prof.progress),
+                    "--repeat",
+                    str(max(3, prof.repeat)),
+                )
             except Exception as exc:
                 failures.append(f"{spec.name}/{mode} progress: {exc}")
                 log(f"error: {spec.name}/{mode} progress: {exc}")
                 continue
             out[spec.name][mode]["progress"] = r
-            log(f"[{spec.name}/{mode}] progress: {r['notifications_per_s']:.0f} notifications/s (errors {r['errors']})")
+            log(
+                f"[{spec.name}/{mode}] progress: {r['notifications_per_s']:.0f} notifications/s "
+                f"(errors {r['errors']})"
+            )
     return out
 
 
@@ -329,15 +393,29 @@ def sessions_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir:
         twins: dict[str, Server] = {}
         for spec in specs:
             log(f"[{spec.name}/sessions] starting (idle timeout {prof.idle_timeout:g} s)")
-            srv = stack.enter_context(Server(spec, "json", pin, idle_timeout=prof.idle_timeout,
-                                             log=logdir / f"{spec.name}-sessions.log"))
+            srv = stack.enter_context(
+                Server(
+                    spec,
+                    "json",
+                    pin,
+                    idle_timeout=prof.idle_timeout,
+                    log=logdir / f"{spec.name}-sessions.log",
+                )
+            )
             loadgen(pin, srv.port, "calls", "--clients", "4", "--duration", "0.3", "--warmup", "0")
             # Its twin: the same server without the idle sessions, for the c=32 baseline. Runs on
             # the twin alternate with runs on the server holding the sessions, so drift on a shared
             # machine (other processes, CPU steal) hits both figures alike instead of showing up
             # as a throughput drop.
-            twin = stack.enter_context(Server(spec, "json", pin, idle_timeout=prof.idle_timeout,
-                                              log=logdir / f"{spec.name}-sessions-twin.log"))
+            twin = stack.enter_context(
+                Server(
+                    spec,
+                    "json",
+                    pin,
+                    idle_timeout=prof.idle_timeout,
+                    log=logdir / f"{spec.name}-sessions-twin.log",
+                )
+            )
             loadgen(pin, twin.port, "calls", "--clients", "4", "--duration", "0.3", "--warmup", "0")
             twins[spec.name] = twin
             servers.append((spec, srv))
@@ -357,13 +435,19 @@ def sessions_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir:
         created = prof.session_batch * prof.repeat
         for spec, srv in servers:
             if created < prof.idle_sessions:
-                loadgen(pin, srv.port, "sessions", "--count", str(prof.idle_sessions - created), "--clients", "32")
+                loadgen(
+                    pin, srv.port, "sessions", "--count", str(prof.idle_sessions - created), "--clients", "32"
+                )
             m = out[spec.name]
             rss1 = srv.rss_kb()
             n = max(created, prof.idle_sessions)
-            m.update(sessions_per_s=med(rates[spec.name]),
-                     sessions_runs=[round(x, 1) for x in rates[spec.name]], rss_kb_with_sessions=rss1,
-                     sessions_open=n, rss_per_session_kb=(rss1 - m["rss_kb_before"]) / n)
+            m.update(
+                sessions_per_s=med(rates[spec.name]),
+                sessions_runs=[round(x, 1) for x in rates[spec.name]],
+                rss_kb_with_sessions=rss1,
+                sessions_open=n,
+                rss_per_session_kb=(rss1 - m["rss_kb_before"]) / n,
+            )
         idle_runs: dict[str, list[dict]] = {s.name: [] for s, _ in servers}
         for i in range(prof.repeat):
             for spec, srv in servers:
@@ -372,7 +456,7 @@ def sessions_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir:
                     runs[spec.name].append(one_calls_run(target, pin, prof, 32))
         elapsed = time.monotonic() - t_start
         t_last = time.monotonic()
-        for spec, srv in servers:
+        for spec, _ in servers:
             m = out[spec.name]
             m["c32_base"] = summarize(base_runs[spec.name])
             base, idle = m["c32_base"], summarize(idle_runs[spec.name])
@@ -381,9 +465,11 @@ def sessions_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir:
             m["phase_seconds"] = elapsed
             if elapsed > prof.idle_timeout * 0.9:
                 m["warning"] = "phase outlasted the idle timeout: some sessions expired before RSS was read"
-            log(f"[{spec.name}/sessions] {m['sessions_per_s']:.0f} sessions/s, "
+            log(
+                f"[{spec.name}/sessions] {m['sessions_per_s']:.0f} sessions/s, "
                 f"{m['rss_per_session_kb']:.1f} KB/session, c32 {base['rps']:.0f} -> {idle['rps']:.0f} req/s "
-                f"with {m['sessions_open']} idle sessions")
+                f"with {m['sessions_open']} idle sessions"
+            )
         if servers:
             wait_until = t_last + prof.idle_timeout + 3
             log(f"[sessions] waiting {max(0, wait_until - time.monotonic()):.0f} s for sessions to expire")
@@ -403,7 +489,9 @@ def sessions_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir:
                 rss2 = srv.rss_kb()
                 grown = m["rss_kb_with_sessions"] - m["rss_kb_before"]
                 m["rss_kb_after_expiry"] = rss2
-                m["rss_freed_pct"] = (m["rss_kb_with_sessions"] - rss2) / grown * 100 if grown > 0 else float("nan")
+                m["rss_freed_pct"] = (
+                    (m["rss_kb_with_sessions"] - rss2) / grown * 100 if grown > 0 else float("nan")
+                )
                 # RSS rarely shrinks (the allocator keeps its arenas); that the memory came back to it
                 # shows as a second batch of sessions reusing it instead of growing RSS again
                 with contextlib.suppress(Exception):
@@ -411,18 +499,29 @@ def sessions_phase(specs: list[ServerSpec], pin: Pinning, prof: Profile, logdir:
                     rss3 = srv.rss_kb()
                     m["rss_kb_second_batch"] = rss3
                     m["second_batch_growth_pct"] = (rss3 - rss2) / grown * 100 if grown > 0 else float("nan")
-                log(f"[{spec.name}/sessions] RSS {m['rss_kb_before']} -> {m['rss_kb_with_sessions']} -> "
+                log(
+                    f"[{spec.name}/sessions] RSS {m['rss_kb_before']} -> {m['rss_kb_with_sessions']} -> "
                     f"{rss2} KB after expiry ({m['rss_freed_pct']:.0f}% of the growth freed) -> "
                     f"{m.get('rss_kb_second_batch')} KB with a second batch of sessions "
-                    f"({m.get('second_batch_growth_pct', float('nan')):.0f}% of the first growth)")
+                    f"({m.get('second_batch_growth_pct', float('nan')):.0f}% of the first growth)"
+                )
     return out
 
 
 def stdio_phase(spec: ServerSpec, pin: Pinning, prof: Profile) -> dict:
     runs = []
     for _ in range(prof.repeat):
-        cmd = pin.generator([PY, "-m", "bench.stdio_load", "--calls", str(prof.stdio_calls), "--",
-                             *pin.server(spec.stdio_cmd())])
+        cmd = pin.generator(
+            [
+                PY,
+                "-m",
+                "bench.stdio_load",
+                "--calls",
+                str(prof.stdio_calls),
+                "--",
+                *pin.server(spec.stdio_cmd()),
+            ]
+        )
         p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
         if p.returncode != 0:
             raise RuntimeError(f"{shlex.join(cmd)} failed:\n{p.stderr[-2000:]}")
@@ -433,14 +532,18 @@ def stdio_phase(spec: ServerSpec, pin: Pinning, prof: Profile) -> dict:
         "gen_cpu": max(max(r["gen_cpu_sequential"], r["gen_cpu_concurrent"]) for r in runs),
         "errors": sum(r["errors"] for r in runs),
     }
-    log(f"[{spec.name}/stdio] sequential {out['sequential_per_s']:.0f}/s, concurrent {out['concurrent_per_s']:.0f}/s")
+    log(
+        f"[{spec.name}/stdio] sequential {out['sequential_per_s']:.0f}/s, "
+        f"concurrent {out['concurrent_per_s']:.0f}/s"
+    )
     return out
 
 
 # --- the table -------------------------------------------------------------------------------
 
 
-def _get(d: dict, *path):
+def _get(d: object, *path: str) -> Any:
+    """The JSON value at ``path`` inside ``d``, None where the path breaks off."""
     for k in path:
         if not isinstance(d, dict) or k not in d:
             return None
@@ -470,40 +573,152 @@ def rows(prof: Profile) -> list[Row]:
         M = mode.upper()
         for c in (1, 32):
             tr = {("json", 32): 4.0, ("sse", 32): 6.0}.get((mode, c))
-            R.append(Row(f"tools/call req/s, {M}, c={c}", (mode, f"c{c}", "rps"), target=f">= {tr:g}x SDK" if tr else "",
-                         target_ratio=tr, gen_path=(mode, f"c{c}", "gen_cpu")))
-            R.append(Row(f"p50 latency ms, {M}, c={c}", (mode, f"c{c}", "p50_ms"), "{:.3f}", False,
-                         target="<= 0.2 ms" if (mode, c) == ("json", 1) else "",
-                         target_abs=0.2 if (mode, c) == ("json", 1) else None))
+            R.append(
+                Row(
+                    f"tools/call req/s, {M}, c={c}",
+                    (mode, f"c{c}", "rps"),
+                    target=f">= {tr:g}x SDK" if tr else "",
+                    target_ratio=tr,
+                    gen_path=(mode, f"c{c}", "gen_cpu"),
+                )
+            )
+            R.append(
+                Row(
+                    f"p50 latency ms, {M}, c={c}",
+                    (mode, f"c{c}", "p50_ms"),
+                    "{:.3f}",
+                    False,
+                    target="<= 0.2 ms" if (mode, c) == ("json", 1) else "",
+                    target_abs=0.2 if (mode, c) == ("json", 1) else None,
+                )
+            )
             R.append(Row(f"p99 latency ms, {M}, c={c}", (mode, f"c{c}", "p99_ms"), "{:.3f}", False))
     R.append(Row("tools/call req/s, auto mode, c=32", ("auto", "c32", "rps"), ours_mode="auto"))
     for mode in ("json", "sse"):
-        R.append(Row(f"tools/call req/s, {mode.upper()}, c=32, modern leg (no session)", (mode, "modern_c32", "rps"),
-                     ours_mode=mode))
-        R.append(Row(f"p50 latency ms, {mode.upper()}, c=1, modern leg", (mode, "modern_c1", "p50_ms"), "{:.3f}", False,
-                     ours_mode=mode))
-    R.append(Row("progress notifications/s over SSE", ("sse", "progress", "notifications_per_s"),
-                 target=">= 5x SDK", target_ratio=5.0))
+        R.append(
+            Row(
+                f"tools/call req/s, {mode.upper()}, c=32, modern leg (no session)",
+                (mode, "modern_c32", "rps"),
+                ours_mode=mode,
+            )
+        )
+        R.append(
+            Row(
+                f"p50 latency ms, {mode.upper()}, c=1, modern leg",
+                (mode, "modern_c1", "p50_ms"),
+                "{:.3f}",
+                False,
+                ours_mode=mode,
+            )
+        )
+    R.append(
+        Row(
+            "progress notifications/s over SSE",
+            ("sse", "progress", "notifications_per_s"),
+            target=">= 5x SDK",
+            target_ratio=5.0,
+        )
+    )
     R.append(Row("SSE time to first byte ms, c=1", ("sse", "c1", "ttfb_ms"), "{:.3f}", False))
-    R.append(Row("SSE first progress event ms (progress_stream)", ("sse", "progress", "first_progress_ms"), "{:.3f}", False))
-    R.append(Row("server CPU-s per 1,000 calls, JSON c=32", ("json", "c32", "server_cpu_s_per_1000"), "{:.3f}", False))
-    R.append(Row("server CPU-s per 1,000 calls, SSE c=32", ("sse", "c32", "server_cpu_s_per_1000"), "{:.3f}", False))
-    R.append(Row("sessions created/s", ("sessions_per_s",), section="sessions", target=">= 5x SDK", target_ratio=5.0))
-    R.append(Row(f"RSS per idle session KB ({idle} open)", ("rss_per_session_kb",), "{:.2f}", False, section="sessions",
-                 target="<= 4 KB", target_abs=4.0))
-    R.append(Row("idle session expired (its id then gets 404)", ("sessions_expired",), "{}", section="sessions"))  # noqa: E501
-    R.append(Row("RSS growth given back to the OS after expiry %", ("rss_freed_pct",), "{:.0f}", section="sessions",
-                 ratio=False))
-    R.append(Row("RSS growth of a 2nd batch after expiry, % of the 1st", ("second_batch_growth_pct",), "{:.0f}", False,
-                 section="sessions", target="freed (<= 25%)", target_abs=25.0, ratio=False))
+    R.append(
+        Row(
+            "SSE first progress event ms (progress_stream)",
+            ("sse", "progress", "first_progress_ms"),
+            "{:.3f}",
+            False,
+        )
+    )
+    R.append(
+        Row(
+            "server CPU-s per 1,000 calls, JSON c=32",
+            ("json", "c32", "server_cpu_s_per_1000"),
+            "{:.3f}",
+            False,
+        )
+    )
+    R.append(
+        Row(
+            "server CPU-s per 1,000 calls, SSE c=32", ("sse", "c32", "server_cpu_s_per_1000"), "{:.3f}", False
+        )
+    )
+    R.append(
+        Row(
+            "sessions created/s",
+            ("sessions_per_s",),
+            section="sessions",
+            target=">= 5x SDK",
+            target_ratio=5.0,
+        )
+    )
+    R.append(
+        Row(
+            f"RSS per idle session KB ({idle} open)",
+            ("rss_per_session_kb",),
+            "{:.2f}",
+            False,
+            section="sessions",
+            target="<= 4 KB",
+            target_abs=4.0,
+        )
+    )
+    R.append(
+        Row("idle session expired (its id then gets 404)", ("sessions_expired",), "{}", section="sessions")
+    )
+    R.append(
+        Row(
+            "RSS growth given back to the OS after expiry %",
+            ("rss_freed_pct",),
+            "{:.0f}",
+            section="sessions",
+            ratio=False,
+        )
+    )
+    R.append(
+        Row(
+            "RSS growth of a 2nd batch after expiry, % of the 1st",
+            ("second_batch_growth_pct",),
+            "{:.0f}",
+            False,
+            section="sessions",
+            target="freed (<= 25%)",
+            target_abs=25.0,
+            ratio=False,
+        )
+    )
     R.append(Row("tools/call req/s, JSON, c=32, 32 sessions", ("c32_base", "rps"), section="sessions"))
-    R.append(Row(f"tools/call req/s, JSON, c=32, +{idle} idle sessions", ("c32_idle", "rps"), section="sessions"))
-    R.append(Row("server CPU-s per 1,000 calls, JSON c=32, 32 sessions", ("c32_base", "server_cpu_s_per_1000"), "{:.3f}",
-                 False, section="sessions"))
-    R.append(Row(f"server CPU-s per 1,000 calls, JSON c=32, +{idle} idle", ("c32_idle", "server_cpu_s_per_1000"), "{:.3f}",
-                 False, section="sessions"))
-    R.append(Row(f"throughput drop with {idle} idle sessions %", ("idle_drop_pct",), "{:.1f}", False, section="sessions",
-                 target="<= 15%", target_abs=15.0, ratio=False))
+    R.append(
+        Row(f"tools/call req/s, JSON, c=32, +{idle} idle sessions", ("c32_idle", "rps"), section="sessions")
+    )
+    R.append(
+        Row(
+            "server CPU-s per 1,000 calls, JSON c=32, 32 sessions",
+            ("c32_base", "server_cpu_s_per_1000"),
+            "{:.3f}",
+            False,
+            section="sessions",
+        )
+    )
+    R.append(
+        Row(
+            f"server CPU-s per 1,000 calls, JSON c=32, +{idle} idle",
+            ("c32_idle", "server_cpu_s_per_1000"),
+            "{:.3f}",
+            False,
+            section="sessions",
+        )
+    )
+    R.append(
+        Row(
+            f"throughput drop with {idle} idle sessions %",
+            ("idle_drop_pct",),
+            "{:.1f}",
+            False,
+            section="sessions",
+            target="<= 15%",
+            target_abs=15.0,
+            ratio=False,
+        )
+    )
     R.append(Row("stdio sequential tools/call /s", ("sequential_per_s",), section="stdio"))
     R.append(Row("stdio concurrent (32 in flight) tools/call /s", ("concurrent_per_s",), section="stdio"))
     return R
@@ -513,6 +728,7 @@ def build_table(results: dict, prof: Profile) -> tuple[list[str], list[list[str]
     header = ["figure", "plain uvicorn echo", "official Python SDK", "ours", "ours / SDK", "target", "met"]
     table = []
     for row in rows(prof):
+
         def where(server: str, row=row):
             sec = results.get(row.section, {}).get(server)
             if sec is None:
@@ -564,7 +780,12 @@ def build_table(results: dict, prof: Profile) -> tuple[list[str], list[list[str]
 
 def render_text(header: list[str], table: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
-    line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+
+    def line(r: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, table)])
 
 
@@ -627,27 +848,39 @@ def write_docs(results: dict, header, table, seconds: float) -> None:
                     gens.append(v)
                 else:
                     walk(v)
+
     walk(results)
     notes = "\n".join(f"* {n}" for n in meta.get("notes", []))
     notes = ("Notes from this run:\n\n" + notes) if notes else ""
     extra = ROOT / "bench" / "profile_notes.md"
     if extra.exists():
         notes += "\n\n" + extra.read_text().strip()
-    DOCS.write_text(DOC_TEMPLATE.format(
-        command=meta["command"], date=meta["date"], seconds=seconds, machine=meta["machine"],
-        table=render_markdown(header, table), pinning="" if meta["pinned"] else f"**Not pinned this run: {meta['why_not_pinned']}.**",
-        gen_bound=GEN_BOUND, max_gen=max(gens) if gens else 0.0, mcp_version=meta.get("mcp_version", "?"),
-        notes=notes.strip(), **meta["profile"]))
+    DOCS.write_text(
+        DOC_TEMPLATE.format(
+            command=meta["command"],
+            date=meta["date"],
+            seconds=seconds,
+            machine=meta["machine"],
+            table=render_markdown(header, table),
+            pinning="" if meta["pinned"] else f"**Not pinned this run: {meta['why_not_pinned']}.**",
+            gen_bound=GEN_BOUND,
+            max_gen=max(gens) if gens else 0.0,
+            mcp_version=meta.get("mcp_version", "?"),
+            notes=notes.strip(),
+            **meta["profile"],
+        )
+    )
 
 
 def machine() -> str:
     cpu = platform.processor() or ""
-    with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo"):
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
+        for line in info:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -687,9 +920,11 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(OSError):
         load1 = os.getloadavg()[0]
         if load1 > 0.5:
-            notes.append(f"load average {load1:.1f} when the run started: other work on the machine may skew figures")
+            notes.append(
+                f"load average {load1:.1f} when the run started: other work on the machine may skew figures"
+            )
     t0 = time.monotonic()
-    stamp = _dt.datetime.now(_dt.timezone.utc)
+    stamp = _dt.datetime.now(_dt.UTC)
     logdir = RESULTS / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
     mcp_version = "?"
@@ -700,12 +935,19 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {
         "meta": {
             "command": ("python -m bench.run " + shlex.join(arglist)) if arglist else "make bench",
-            "date": stamp.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "pinned": pin.enabled,
-            "why_not_pinned": pin.why_not, "mcp_version": mcp_version, "profile": prof.__dict__.copy(), "notes": notes,
+            "date": stamp.strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": machine(),
+            "pinned": pin.enabled,
+            "why_not_pinned": pin.why_not,
+            "mcp_version": mcp_version,
+            "profile": prof.__dict__.copy(),
+            "notes": notes,
         },
-        "http": {}, "sessions": {}, "stdio": {},
+        "http": {},
+        "sessions": {},
+        "stdio": {},
     }
-    failures = []
+    failures: list[str] = []
     if "http" not in skip:
         results["http"] = http_phase(specs, pin, prof, logdir, failures)
     if "sessions" not in skip:
@@ -730,9 +972,11 @@ def main(argv: list[str] | None = None) -> int:
         notes.append("failed: " + f.splitlines()[0][:300])
     plain32 = _get(results, "http", "plain", "json", "c32")
     if plain32 and plain32.get("gen_cpu"):
-        notes.append(f"generator headroom: it drove the plain echo at {plain32['rps']:,.0f} req/s (c=32) using "
-                     f"{plain32['gen_cpu']:.0%} of its core, i.e. about {plain32['rps'] / plain32['gen_cpu']:,.0f} req/s "
-                     "at a full core")
+        notes.append(
+            f"generator headroom: it drove the plain echo at {plain32['rps']:,.0f} req/s (c=32) using "
+            f"{plain32['gen_cpu']:.0%} of its core, i.e. about "
+            f"{plain32['rps'] / plain32['gen_cpu']:,.0f} req/s at a full core"
+        )
     foreign = []
 
     def walk(d):
@@ -741,11 +985,15 @@ def main(argv: list[str] | None = None) -> int:
                 foreign.append(d["foreign_cpu"])
             for v in d.values():
                 walk(v)
+
     walk(results)
     if foreign and max(foreign) > FOREIGN:
-        notes.append(f"~ marks figures measured while other processes used more than {FOREIGN:.0%} of a core on the "
-                     f"two benchmark cores (median of the figures: {statistics.median(foreign):.0%}, max {max(foreign):.0%}); "
-                     "the servers are interleaved run by run, so ratios suffer less than absolute numbers")
+        notes.append(
+            f"~ marks figures measured while other processes used more than {FOREIGN:.0%} of a core on the "
+            f"two benchmark cores (median of the figures: {statistics.median(foreign):.0%}, "
+            f"max {max(foreign):.0%}); the servers are interleaved run by run, "
+            "so ratios suffer less than absolute numbers"
+        )
     with contextlib.suppress(OSError):
         notes.append(f"load average at the end: {os.getloadavg()[0]:.1f}")
     header, table = build_table(results, prof)

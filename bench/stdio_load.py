@@ -20,8 +20,13 @@ from bench.loadgen import INIT, INITIALIZED, _cpu
 
 async def _run(a: argparse.Namespace) -> dict:
     proc = await asyncio.create_subprocess_exec(
-        *a.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
+        *a.command,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        limit=1 << 24,
+    )
+    assert proc.stdin is not None and proc.stdout is not None  # both PIPE above
     w, r = proc.stdin, proc.stdout
 
     async def read_response() -> dict:
@@ -38,7 +43,10 @@ async def _run(a: argparse.Namespace) -> dict:
         await w.drain()
         await read_response()
         w.write(INITIALIZED + b"\n")
-        template = b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}\n'
+        template = (
+            b'{"jsonrpc":"2.0","id":%d,"method":"tools/call",'
+            b'"params":{"name":"echo","arguments":{"text":"hello"}}}\n'
+        )
         errors = 0
         out: dict = {"kind": "stdio", "calls": a.calls}
         n = 1
@@ -83,7 +91,7 @@ async def _run(a: argparse.Namespace) -> dict:
             w.close()
         try:
             await asyncio.wait_for(proc.wait(), 3)
-        except (asyncio.TimeoutError, ProcessLookupError):
+        except (TimeoutError, ProcessLookupError):
             proc.kill()
             await proc.wait()
 

@@ -56,12 +56,13 @@ def _client(url: str, **kwargs: Any) -> Client:
 
 def _arguments_for(schema: dict[str, Any]) -> dict[str, Any]:
     """Plausible arguments for a tool: a value of the right type for every required property."""
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    props = schema.get("properties")
     samples = {"string": "us-west1", "integer": 1, "number": 1.5, "boolean": True, "object": {}, "array": []}
     args: dict[str, Any] = {}
     for name in schema.get("required") or []:
-        prop = props.get(name) if isinstance(props.get(name), dict) else {}
-        args[name] = samples.get(prop.get("type"), "x")  # type: ignore[arg-type]
+        prop = props.get(name) if isinstance(props, dict) else None
+        kind = prop.get("type") if isinstance(prop, dict) else None
+        args[name] = samples.get(kind, "x") if isinstance(kind, str) else "x"
     return args
 
 
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         anyio.run(bounded)
-    except Exception as exc:  # noqa: BLE001 - any failure of the flow is a non-zero exit
+    except Exception as exc:  # any failure of the flow is a non-zero exit
         log.error("scenario %s failed: %s: %s", scenario, type(exc).__name__, exc)
         return 1
     return 0

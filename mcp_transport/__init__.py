@@ -1,7 +1,7 @@
 """mcp_transport: the Model Context Protocol over Streamable HTTP and stdio.
 
-    async with Client("http://127.0.0.1:8000/mcp") as client:
-        result = await client.call_tool("add", {"a": 1, "b": 2})
+async with Client("http://127.0.0.1:8000/mcp") as client:
+    result = await client.call_tool("add", {"a": 1, "b": 2})
 """
 
 from .client import ChannelState, Client, ReconnectPolicy, StreamGap

@@ -181,6 +181,14 @@ def parse_message(obj: Any) -> Message:
         )
     method = obj.get("method")
     if method is not None:
+        if "result" in obj or "error" in obj:
+            # Both a call and a response: no reading of it is safe (JSON-RPC 2.0 sections 4, 5).
+            raise InvalidMessage(
+                INVALID_REQUEST,
+                'Invalid Request: a message has "method" (request or notification) or "result"/"error" '
+                "(response), never both",
+                _readable_id(obj),
+            )
         return _parse_call(obj, method)
     if "result" in obj or "error" in obj:
         return _parse_response(obj)

@@ -28,7 +28,14 @@ import orjson
 
 from .errors import InvalidParams
 
-__all__ = ["DEFAULT_STATE_TTL", "MRTR_METHODS", "InputRequired", "RequestStateCodec", "Round", "salient_digest"]
+__all__ = [
+    "DEFAULT_STATE_TTL",
+    "MRTR_METHODS",
+    "InputRequired",
+    "RequestStateCodec",
+    "Round",
+    "salient_digest",
+]
 
 # The only methods that may answer resultType "input_required" (digest §6.8).
 MRTR_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
@@ -71,7 +78,8 @@ class RequestStateCodec:
         self.ttl = ttl
 
     def seal(self, payload: dict[str, Any]) -> str:
-        body = base64.urlsafe_b64encode(orjson.dumps({**payload, "exp": int(time.time() + self.ttl)})).rstrip(b"=")
+        sealed = orjson.dumps({**payload, "exp": int(time.time() + self.ttl)})
+        body = base64.urlsafe_b64encode(sealed).rstrip(b"=")
         mac = base64.urlsafe_b64encode(hmac.digest(self.keys[0], body, "sha256")).rstrip(b"=")
         return (body + b"." + mac).decode("ascii")
 
@@ -86,10 +94,11 @@ class RequestStateCodec:
             given = b""
         if not any(hmac.compare_digest(hmac.digest(k, body, "sha256"), given) for k in self.keys):
             raise InvalidParams("Invalid requestState: it failed its integrity check (was it modified?)")
-        payload = orjson.loads(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
+        # the MAC matched: this is the dict that seal() wrote
+        payload: dict[str, Any] = orjson.loads(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
         if payload.get("exp", 0) < time.time():
             raise InvalidParams("Expired requestState: start the request again without it")
-        return payload  # type: ignore[no-any-return]
+        return payload
 
 
 @dataclass(slots=True)
@@ -132,4 +141,8 @@ class Round:
         state: dict[str, Any] = {"d": salient_digest(method, params), "a": carried}
         if self.app_state is not None:
             state["s"] = self.app_state
-        return {"resultType": "input_required", "inputRequests": self.asked, "requestState": codec.seal(state)}
+        return {
+            "resultType": "input_required",
+            "inputRequests": self.asked,
+            "requestState": codec.seal(state),
+        }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+from collections.abc import Awaitable
 from typing import Annotated, Literal
 
 import anyio
@@ -24,7 +25,9 @@ __all__ = ["CONTACT_SCHEMA", "PNG_1X1", "WAV_SILENCE", "main", "server"]
 server = MCPServer("everything", "1.0.0", instructions="A server exercising every MCP feature.")
 
 # A 1x1 red PNG and a few samples of silent 8 kHz WAV: the smallest valid media.
-PNG_1X1 = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
 WAV_SILENCE = base64.b64decode("UklGRiwAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQgAAACAgICAgICAgA==")
 
 
@@ -97,7 +100,9 @@ async def test_audio_content() -> Audio:
 @server.tool()
 async def test_embedded_resource() -> EmbeddedResource:
     """Return an embedded text resource."""
-    return EmbeddedResource("test://embedded-resource", text="This is an embedded resource content.", mime_type="text/plain")
+    return EmbeddedResource(
+        "test://embedded-resource", text="This is an embedded resource content.", mime_type="text/plain"
+    )
 
 
 @server.tool()
@@ -194,7 +199,11 @@ async def test_elicitation_sep1034_defaults(ctx: Context) -> str:
 ENUM_FORM = {
     "type": "object",
     "properties": {
-        "untitledSingle": {"type": "string", "description": "Pick one", "enum": ["option1", "option2", "option3"]},
+        "untitledSingle": {
+            "type": "string",
+            "description": "Pick one",
+            "enum": ["option1", "option2", "option3"],
+        },
         "titledSingle": {
             "type": "string",
             "description": "Pick one (titled)",
@@ -261,7 +270,9 @@ class NameForm(BaseModel):
 async def test_input_required_result_elicitation(ctx: Context) -> str:
     """Ask for the user's name, then greet them."""
     answer = await ctx.elicit("What is your name?", NameForm, key="user_name")
-    return f"Hello, {answer.data.name}!" if answer.accepted else f"No name given ({answer.action})."
+    if isinstance(answer.data, NameForm):  # the form validated: the user accepted
+        return f"Hello, {answer.data.name}!"
+    return f"No name given ({answer.action})."
 
 
 @server.tool()
@@ -283,7 +294,9 @@ async def test_input_required_result_request_state(ctx: Context) -> str:
     """Carry application state across rounds (sealed in requestState), then confirm."""
     if ctx.request_state is None:
         ctx.request_state = {"step": "confirm"}
-    await ctx.elicit("Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}}}, key="confirm")
+    await ctx.elicit(
+        "Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}}}, key="confirm"
+    )
     return "state-ok" if ctx.request_state == {"step": "confirm"} else "state-lost"
 
 
@@ -313,14 +326,16 @@ async def test_input_required_result_multi_round(ctx: Context) -> str:
 @server.tool()
 async def test_input_required_result_tampered_state(ctx: Context) -> str:
     """Confirm once; a modified requestState is refused (-32602)."""
-    await ctx.elicit("Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}}}, key="confirm")
+    await ctx.elicit(
+        "Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}}}, key="confirm"
+    )
     return "confirmed"
 
 
 @server.tool()
 async def test_input_required_result_capabilities(ctx: Context) -> str:
     """Ask only for what this client declared it can answer."""
-    asks = []
+    asks: list[Awaitable[object]] = []
     if ctx.peer is not None and ctx.peer.has_capability("elicitation"):
         asks.append(ctx.elicit("What is your name?", NameForm, key="user_name"))
     if ctx.peer is not None and ctx.peer.has_capability("sampling"):
@@ -332,7 +347,11 @@ async def test_input_required_result_capabilities(ctx: Context) -> str:
 @server.prompt()
 async def test_input_required_result_prompt(ctx: Context) -> str:
     """A prompt that asks the user for context first."""
-    answer = await ctx.elicit("What context should the prompt use?", {"type": "object", "properties": {"context": {"type": "string"}}}, key="user_context")
+    answer = await ctx.elicit(
+        "What context should the prompt use?",
+        {"type": "object", "properties": {"context": {"type": "string"}}},
+        key="user_context",
+    )
     return f"Use this context: {(answer.content or {}).get('context', 'none')}"
 
 
@@ -352,6 +371,8 @@ async def test_streaming_elicitation(ctx: Context) -> str:
     input_required result, never a request."""
     await ctx.report_progress(1, 2)
     answer = await ctx.elicit("What is your name?", NameForm, key="user_name")
+    if not isinstance(answer.data, NameForm):  # declined or cancelled: a tool error, as before
+        raise ValueError(f"no name given ({answer.action})")
     return f"Hello, {answer.data.name}!"
 
 
@@ -505,7 +526,8 @@ def complete_template_id(value: str) -> list[str]:
 
 @server.prompt()
 def test_prompt_with_embedded_resource(
-    resourceUri: Annotated[str, Field(description="URI of the resource to embed")],  # noqa: N803 (wire name)
+    # camelCase: the parameter's name is the prompt argument's name on the wire
+    resourceUri: Annotated[str, Field(description="URI of the resource to embed")],
 ) -> list[str | Content]:
     """A prompt that embeds a resource."""
     return [
@@ -515,13 +537,15 @@ def test_prompt_with_embedded_resource(
 
 
 @server.prompt()
-def test_prompt_with_image() -> list[str | Content]:
+def test_prompt_with_image() -> list[Content | PromptMessage]:
     """A prompt with an image."""
     return [Image(PNG_1X1, "image/png"), PromptMessage("user", "Please analyze the image above.")]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--stdio", action="store_true", help="serve on stdin/stdout")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

@@ -28,6 +28,9 @@ def test_parses_each_message_kind() -> None:
         (b'{"jsonrpc":"2.0","id":1}', jsonrpc.INVALID_REQUEST, "needs"),
         (b'{"jsonrpc":"2.0","id":1,"result":5}', jsonrpc.INVALID_REQUEST, '"result" must be a JSON object'),
         (b'{"jsonrpc":"2.0","id":1,"error":{"code":"x"}}', jsonrpc.INVALID_REQUEST, '"error" must be'),
+        # A call and a response at once (found by fuzzing: it was handled as a request).
+        (b'{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}', jsonrpc.INVALID_REQUEST, "never both"),
+        (b'{"jsonrpc":"2.0","method":"x","error":{"code":1,"message":"m"}}', jsonrpc.INVALID_REQUEST, "both"),
     ],
 )
 def test_rejects_invalid_messages_with_a_message_that_says_why(raw: bytes, code: int, fragment: str) -> None:

@@ -47,7 +47,9 @@ def run_http_kwargs(run_http, mode: str, idle_timeout: float | None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--stdio", action="store_true")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
@@ -59,7 +61,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     from mcp_transport.transports.http_server import run_http
 
-    run_http(server, host=args.host, port=args.port, **run_http_kwargs(run_http, args.mode, args.session_idle_timeout))
+    run_http(
+        server,
+        host=args.host,
+        port=args.port,
+        **run_http_kwargs(run_http, args.mode, args.session_idle_timeout),
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from typing import Any
 
 import orjson
 import uvicorn
@@ -55,14 +56,20 @@ def make_app(mode: str):
             request = orjson.loads(body)
         except orjson.JSONDecodeError:
             await send({"type": "http.response.start", "status": 400, "headers": _JSON_HEADERS})
-            await send({"type": "http.response.body", "body": b'{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}'})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": b'{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}',
+                }
+            )
             return
         if "id" not in request:  # a notification
             await send({"type": "http.response.start", "status": 202, "headers": []})
             await send({"type": "http.response.body", "body": b""})
             return
         method = request.get("method")
-        extra = []
+        extra: list[tuple[bytes, bytes]] = []
+        result: dict[str, Any]
         if method == "initialize":
             result = _INIT_RESULT
             extra = [(b"mcp-session-id", b"s%d" % next(_ids))]
@@ -74,11 +81,17 @@ def make_app(mode: str):
                 token = (params.get("_meta") or {}).get("progressToken", 0)
                 await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
                 for i in range(count):
-                    note = {"jsonrpc": "2.0", "method": "notifications/progress",
-                            "params": {"progressToken": token, "progress": i + 1, "total": count}}
+                    note = {
+                        "jsonrpc": "2.0",
+                        "method": "notifications/progress",
+                        "params": {"progressToken": token, "progress": i + 1, "total": count},
+                    }
                     await send({"type": "http.response.body", "body": _sse(note), "more_body": True})
-                final = {"jsonrpc": "2.0", "id": request["id"],
-                         "result": {"content": [{"type": "text", "text": f"sent {count}"}], "isError": False}}
+                final = {
+                    "jsonrpc": "2.0",
+                    "id": request["id"],
+                    "result": {"content": [{"type": "text", "text": f"sent {count}"}], "isError": False},
+                }
                 await send({"type": "http.response.body", "body": _sse(final)})
                 return
             result = {"content": [{"type": "text", "text": args.get("text", "")}], "isError": False}
@@ -98,13 +111,23 @@ def make_app(mode: str):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--mode", choices=("json", "sse"), default="json")
     args = parser.parse_args(argv)
-    uvicorn.run(make_app(args.mode), host=args.host, port=args.port, loop="uvloop", http="httptools",
-                access_log=False, log_level="warning", lifespan="on")
+    uvicorn.run(
+        make_app(args.mode),
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+    )
 
 
 if __name__ == "__main__":

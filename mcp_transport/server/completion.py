@@ -36,7 +36,9 @@ class Completers:
     def add(self, ref_type: str, ref: str, argument: str, fn: Completer) -> None:
         self._by_key[(ref_type, ref, argument)] = fn
 
-    async def complete(self, ref_type: str, ref: str, argument: str, value: str, context: dict[str, str]) -> list[str]:
+    async def complete(
+        self, ref_type: str, ref: str, argument: str, value: str, context: dict[str, str]
+    ) -> list[str]:
         fn = self._by_key.get((ref_type, ref, argument))
         if fn is None:
             return []  # nothing to suggest is a valid answer

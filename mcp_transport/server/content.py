@@ -46,7 +46,9 @@ class Image(Content):
     annotations: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _with_annotations({"type": "image", "data": _b64(self.data), "mimeType": self.mime_type}, self.annotations)
+        return _with_annotations(
+            {"type": "image", "data": _b64(self.data), "mimeType": self.mime_type}, self.annotations
+        )
 
 
 @dataclass(slots=True)
@@ -56,7 +58,9 @@ class Audio(Content):
     annotations: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _with_annotations({"type": "audio", "data": _b64(self.data), "mimeType": self.mime_type}, self.annotations)
+        return _with_annotations(
+            {"type": "audio", "data": _b64(self.data), "mimeType": self.mime_type}, self.annotations
+        )
 
 
 @dataclass(slots=True)
@@ -133,7 +137,9 @@ def to_content(value: Any) -> list[dict[str, Any]]:
 
 
 def _is_block(value: Any) -> bool:
-    return isinstance(value, (str, Content)) or (isinstance(value, dict) and isinstance(value.get("type"), str))
+    return isinstance(value, (str, Content)) or (
+        isinstance(value, dict) and isinstance(value.get("type"), str)
+    )
 
 
 def _json_default(value: Any) -> Any:

@@ -36,7 +36,9 @@ def era_gate(server: MCPServer, name: str, fn: MethodHandler, *, legacy: bool, m
         envelope = parse_envelope(params)
         if envelope is not None:
             if not modern:
-                raise MethodNotFound(f"Method not found: {name} does not exist in protocol {envelope.protocol_version}")
+                raise MethodNotFound(
+                    f"Method not found: {name} does not exist in protocol {envelope.protocol_version}"
+                )
             ctx.state = envelope.peer()
             if not mrtr:
                 return server.modern_result(await fn(ctx, params))

@@ -69,16 +69,35 @@ def register(server: MCPServer) -> None:
 
 
 async def initialize(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
-    caps = params.get("capabilities")
-    info = params.get("clientInfo")
-    if not isinstance(params.get("protocolVersion"), str):
-        raise InvalidParams("initialize needs params.protocolVersion (a string such as '2025-11-25')")
-    version = negotiate_version(params.get("protocolVersion"))
-    ctx.connection.state = PeerState(version, caps if isinstance(caps, dict) else {}, info if isinstance(info, dict) else None)
-    result: Result = {"protocolVersion": version, "capabilities": server.capabilities(), "serverInfo": server.server_info}
+    _check_initialize_params(params)
+    version = negotiate_version(params["protocolVersion"])
+    ctx.connection.state = PeerState(version, params["capabilities"], params["clientInfo"])
+    result: Result = {
+        "protocolVersion": version,
+        "capabilities": server.capabilities(),
+        "serverInfo": server.server_info,
+    }
     if server.instructions:
         result["instructions"] = server.instructions
     return result
+
+
+_JSON_TYPE_NAMES = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+
+
+def _check_initialize_params(params: Params) -> None:
+    """Raise InvalidParams unless ``params`` has the shape of InitializeRequestParams: every
+    revision's schema requires protocolVersion (string), capabilities (object) and clientInfo
+    (Implementation: string name and version). A session is never built on a guess."""
+    if not isinstance(params.get("protocolVersion"), str):
+        raise InvalidParams("initialize needs params.protocolVersion (a string such as '2025-11-25')")
+    caps = params.get("capabilities")
+    if not isinstance(caps, dict):
+        got = _JSON_TYPE_NAMES.get(type(caps), "a number") if "capabilities" in params else "nothing"
+        raise InvalidParams(f"initialize needs params.capabilities as an object ({{}} for none), got {got}")
+    info = params.get("clientInfo")
+    if not isinstance(info, dict) or not all(isinstance(info.get(key), str) for key in ("name", "version")):
+        raise InvalidParams('initialize needs params.clientInfo: an object with string "name" and "version"')
 
 
 async def ping(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
@@ -112,7 +131,9 @@ async def set_level(server: MCPServer, ctx: ServerRequestContext, params: Params
 # -- lists -------------------------------------------------------------------------------------
 
 
-def _page(server: MCPServer, ctx: ServerRequestContext, key: str, items: list[Result], params: Params) -> Result:
+def _page(
+    server: MCPServer, ctx: ServerRequestContext, key: str, items: list[Result], params: Params
+) -> Result:
     """One page of a list result; modern pages carry cache hints (digest §4.8, §6.10)."""
     page, next_cursor = paginate(items, params.get("cursor"), server.page_size)
     result: Result = {key: page}
@@ -148,7 +169,9 @@ def _named(registry: Mapping[str, _T], params: Params, kind: str) -> _T:
     name = params.get("name")
     item = registry.get(name) if isinstance(name, str) else None
     if item is None:
-        raise InvalidParams(f"Unknown {kind} {name!r}; call {kind}s/list for the available {kind}s", {"name": name})
+        raise InvalidParams(
+            f"Unknown {kind} {name!r}; call {kind}s/list for the available {kind}s", {"name": name}
+        )
     return item
 
 
@@ -204,13 +227,17 @@ async def listen(server: MCPServer, ctx: ServerRequestContext, params: Params) -
     subscription (a result). Runs as long as the stream is open."""
     requested = params.get("notifications")
     if not isinstance(requested, dict):
-        raise InvalidParams("subscriptions/listen needs params.notifications (an object such as {\"toolsListChanged\": true})")
+        raise InvalidParams(
+            'subscriptions/listen needs params.notifications (an object such as {"toolsListChanged": true})'
+        )
     honoured = honoured_filter(requested, server.capabilities())
     tag = {META_SUBSCRIPTION_ID: ctx.id}
     subscription = Subscription(ctx.id, honoured, ctx.connection)
     server.subscriptions.add(subscription)
     try:
-        await ctx.notify("notifications/subscriptions/acknowledged", {"notifications": honoured, "_meta": tag})
+        await ctx.notify(
+            "notifications/subscriptions/acknowledged", {"notifications": honoured, "_meta": tag}
+        )
         while (item := await subscription.next()) is not None:
             method, item_params = item
             await ctx.notify(method, {**(item_params or {}), "_meta": tag})
@@ -235,7 +262,9 @@ async def get_prompt(server: MCPServer, ctx: ServerRequestContext, params: Param
 
 async def complete(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
     if not server.completers:
-        raise MethodNotFound("Method not found: this server offers no completions (no completions capability)")
+        raise MethodNotFound(
+            "Method not found: this server offers no completions (no completions capability)"
+        )
     ref_type, ref, argument, value, context = parse_reference(params)
     if ref_type == "ref/prompt" and ref not in server.prompts:
         raise InvalidParams(f"Unknown prompt {ref!r}", {"name": ref})

@@ -9,6 +9,7 @@ messages.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -82,7 +83,9 @@ class MCPServer:
         self.prompts: dict[str, Prompt] = {}
         self.completers = Completers()
         self.methods = MethodTable()
-        self._notification_handlers: dict[str, Callable[[ServerConnection, dict[str, Any]], Awaitable[None]]] = {}
+        self._notification_handlers: dict[
+            str, Callable[[ServerConnection, dict[str, Any]], Awaitable[None]]
+        ] = {}
         # Live legacy connections on this process, for notifications that belong to no
         # request. Transports attach/detach; modern requests never appear here.
         self.connections: set[ServerConnection] = set()
@@ -230,18 +233,21 @@ class MCPServer:
 
         return decorator
 
-    def completion(self, argument: str, *, prompt: str | None = None, template: str | None = None) -> Callable[[F], F]:
+    def completion(
+        self, argument: str, *, prompt: str | None = None, template: str | None = None
+    ) -> Callable[[F], F]:
         """Register suggestions for one argument of a prompt (``prompt=name``) or one
         variable of a resource template (``template=uri_template``). The function takes the
         partial value (and optionally the arguments filled in so far) and returns strings."""
-        if (prompt is None) == (template is None):
+        if prompt is not None and template is None:
+            ref_type, ref = "ref/prompt", prompt
+        elif template is not None and prompt is None:
+            ref_type, ref = "ref/resource", template
+        else:
             raise ValueError("completion() needs exactly one of prompt= or template=")
 
         def decorator(fn: F) -> F:
-            if prompt is not None:
-                self.completers.add("ref/prompt", prompt, argument, fn)
-            else:
-                self.completers.add("ref/resource", template, argument, fn)  # type: ignore[arg-type]
+            self.completers.add(ref_type, ref, argument, fn)
             return fn
 
         return decorator
@@ -262,7 +268,9 @@ class MCPServer:
         del self.prompts[name]
         self._list_changed("prompts")
 
-    def method(self, name: str, *, legacy: bool = True, modern: bool = True) -> Callable[[MethodHandler], MethodHandler]:
+    def method(
+        self, name: str, *, legacy: bool = True, modern: bool = True
+    ) -> Callable[[MethodHandler], MethodHandler]:
         """Register a raw MCP method handler ``(ctx, params) -> result`` behind the era gate.
         ``legacy`` / ``modern``: whether the method exists in that era (else -32601)."""
 
@@ -304,7 +312,9 @@ class MCPServer:
         """Tell every client subscribed to ``uri`` that it changed
         (``notifications/resources/updated``; legacy ``resources/subscribe`` or a listen
         stream's ``resourceSubscriptions``)."""
-        await self.notify_all("notifications/resources/updated", {"uri": uri}, only=lambda c: uri in c.subscriptions)
+        await self.notify_all(
+            "notifications/resources/updated", {"uri": uri}, only=lambda c: uri in c.subscriptions
+        )
 
     async def notify_all(
         self,
@@ -318,12 +328,14 @@ class MCPServer:
         self.publish(method, params)
         message = Notification(method, params)
         for connection in list(self.connections):
-            if connection.send_unrelated is None or connection.state is None or (only and not only(connection)):
+            if (
+                connection.send_unrelated is None
+                or connection.state is None
+                or (only and not only(connection))
+            ):
                 continue
-            try:
+            with contextlib.suppress(Exception):  # one dead peer must not stop delivery to the others
                 await connection.send_unrelated(message)
-            except Exception:  # one dead peer must not stop delivery to the others
-                pass
 
     def publish(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Offer a change notification to every open ``subscriptions/listen`` stream; each
@@ -357,7 +369,9 @@ class MCPServer:
 
     # -- serving -----------------------------------------------------------------------------
 
-    def dispatcher(self, send: SendFn, task_group: TaskGroup, connection: ServerConnection | None = None) -> Dispatcher:
+    def dispatcher(
+        self, send: SendFn, task_group: TaskGroup, connection: ServerConnection | None = None
+    ) -> Dispatcher:
         """A dispatcher serving this server to one peer (stdio pipe or HTTP session)."""
         peer = connection if connection is not None else ServerConnection()
         peer.task_group = task_group
@@ -395,7 +409,9 @@ class MCPServer:
         """Add what every 2026-07-28 result carries: ``resultType`` and the server's info."""
         result.setdefault("resultType", "complete")
         meta = result.get("_meta")
-        result["_meta"] = {**meta, META_SERVER_INFO: self.server_info} if meta else {META_SERVER_INFO: self.server_info}
+        result["_meta"] = (
+            {**meta, META_SERVER_INFO: self.server_info} if meta else {META_SERVER_INFO: self.server_info}
+        )
         return result
 
     def is_modern(self, ctx: ServerRequestContext) -> bool:
@@ -403,10 +419,8 @@ class MCPServer:
 
 
 async def _deliver(send: Callable[[Notification], Awaitable[None]], message: Notification) -> None:
-    try:
+    with contextlib.suppress(Exception):  # a dead peer; the transport detaches it
         await send(message)
-    except Exception:  # a dead peer; the transport detaches it
-        pass
 
 
 def _doc(fn: Callable[..., Any]) -> str:

@@ -36,7 +36,9 @@ def _decode(cursor: Any) -> int:
     raise InvalidParams(f"Invalid cursor {cursor!r}: pass back the nextCursor of the previous page unchanged")
 
 
-def paginate(items: Sequence[T], cursor: Any, page_size: int = DEFAULT_PAGE_SIZE) -> tuple[list[T], str | None]:
+def paginate(
+    items: Sequence[T], cursor: Any, page_size: int = DEFAULT_PAGE_SIZE
+) -> tuple[list[T], str | None]:
     """One page of ``items`` starting at ``cursor`` and the cursor of the next page (or None)."""
     start = 0 if cursor is None else _decode(cursor)
     if start > len(items):

@@ -73,7 +73,9 @@ class Prompt:
         protocol error (-32602), unlike a tool's (digest §6.5)."""
         missing = [a["name"] for a in self.argument_list() if a["required"] and a["name"] not in arguments]
         if missing:
-            raise InvalidParams(f"Prompt {self.name!r} needs the argument(s): {', '.join(missing)}", {"missing": missing})
+            raise InvalidParams(
+                f"Prompt {self.name!r} needs the argument(s): {', '.join(missing)}", {"missing": missing}
+            )
         try:
             return self.arguments.validate(arguments)
         except ValidationError as exc:

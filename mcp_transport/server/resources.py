@@ -118,7 +118,9 @@ class UriTemplate:
             end = m.end()
         rest = text[end:]
         if "{" in rest or "}" in rest or any("{" in p or "}" in p for p in pattern):
-            raise ValueError(f"unsupported URI template {text!r}: only {{var}} and {{+var}} expressions are supported")
+            raise ValueError(
+                f"unsupported URI template {text!r}: only {{var}} and {{+var}} expressions are supported"
+            )
         pattern.append(re.escape(rest))
         self._regex = re.compile("".join(pattern))
 
@@ -135,7 +137,9 @@ class UriTemplate:
         return f"UriTemplate({self.text!r})"
 
 
-def make_resource(uri: str, fn: Callable[..., Any], arguments: ArgumentsModel, **fields: Any) -> Resource | ResourceTemplate:
+def make_resource(
+    uri: str, fn: Callable[..., Any], arguments: ArgumentsModel, **fields: Any
+) -> Resource | ResourceTemplate:
     """A static resource, or a template when ``uri`` has ``{var}`` expressions. The
     function's parameters must be exactly the template's variables (a Context aside)."""
     params = set(arguments.schema["properties"])
@@ -145,7 +149,8 @@ def make_resource(uri: str, fn: Callable[..., Any], arguments: ArgumentsModel, *
         return Resource(uri=uri, fn=fn, arguments=arguments, **fields)
     template = UriTemplate(uri)
     if params - set(template.variables):
-        raise ValueError(f"resource template {uri!r} has no variable for parameter(s) {sorted(params - set(template.variables))}")
+        unmatched = sorted(params - set(template.variables))
+        raise ValueError(f"resource template {uri!r} has no variable for parameter(s) {unmatched}")
     fields.pop("size", None)  # a template describes many resources of unknown sizes
     return ResourceTemplate(template=template, fn=fn, arguments=arguments, **fields)
 

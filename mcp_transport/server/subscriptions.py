@@ -35,7 +35,11 @@ def honoured_filter(requested: dict[str, Any], capabilities: dict[str, Any]) -> 
     list-changed kinds whose capability declares ``listChanged``, resource URIs when it
     declares ``resources.subscribe``. Unknown or unsupported keys are dropped."""
     honoured: dict[str, Any] = {}
-    for key, kind in (("toolsListChanged", "tools"), ("promptsListChanged", "prompts"), ("resourcesListChanged", "resources")):
+    for key, kind in (
+        ("toolsListChanged", "tools"),
+        ("promptsListChanged", "prompts"),
+        ("resourcesListChanged", "resources"),
+    ):
         if requested.get(key) is True and (capabilities.get(kind) or {}).get("listChanged"):
             honoured[key] = True
     uris = requested.get("resourceSubscriptions")

@@ -70,10 +70,16 @@ class MemoryClient:
                 server.detach(client.connection)
                 tg.cancel_scope.cancel()
 
-    async def initialize(self, capabilities: dict[str, Any], version: str = LATEST_LEGACY_VERSION) -> dict[str, Any]:
+    async def initialize(
+        self, capabilities: dict[str, Any], version: str = LATEST_LEGACY_VERSION
+    ) -> dict[str, Any]:
         result = await self.request(
             "initialize",
-            {"protocolVersion": version, "capabilities": capabilities, "clientInfo": {"name": "memory", "version": "0"}},
+            {
+                "protocolVersion": version,
+                "capabilities": capabilities,
+                "clientInfo": {"name": "memory", "version": "0"},
+            },
         )
         await self.notify("notifications/initialized")
         return result
@@ -82,7 +88,7 @@ class MemoryClient:
         """Send a request and wait for its result; an error response raises RemoteError."""
         self._next_id += 1
         rid = self._next_id
-        done, box = anyio.Event(), []
+        done, box = anyio.Event(), list[Result | ErrorResponse]()
         self._waiting[rid] = (done, box)
         await self.dispatcher.receive(Request(rid, method, params))
         with anyio.fail_after(10):
@@ -93,16 +99,27 @@ class MemoryClient:
         return response.result
 
     async def modern_request(
-        self, method: str, params: dict[str, Any] | None = None, *, capabilities: dict[str, Any] | None = None, **meta: Any
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        capabilities: dict[str, Any] | None = None,
+        **meta: Any,
     ) -> dict[str, Any]:
         """A 2026-07-28 request: the ``_meta`` envelope added to ``params``."""
-        envelope = {META_PROTOCOL_VERSION: MODERN_VERSIONS[0], META_CLIENT_CAPABILITIES: capabilities or {}, **meta}
+        envelope = {
+            META_PROTOCOL_VERSION: MODERN_VERSIONS[0],
+            META_CLIENT_CAPABILITIES: capabilities or {},
+            **meta,
+        }
         return await self.request(method, {**(params or {}), "_meta": envelope})
 
     async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
         await self.dispatcher.receive(Notification(method, params))
 
-    async def call_tool(self, name: str, arguments: dict[str, Any] | None = None, **params: Any) -> dict[str, Any]:
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any] | None = None, **params: Any
+    ) -> dict[str, Any]:
         return await self.request("tools/call", {"name": name, "arguments": arguments or {}, **params})
 
     def notifications_of(self, method: str) -> list[dict[str, Any]]:
@@ -110,7 +127,8 @@ class MemoryClient:
 
     async def _on_send(self, message: Message, related_to: RequestId | None) -> None:
         if isinstance(message, (Result, ErrorResponse)):
-            waiting = self._waiting.pop(message.id, None)
+            # an error with a null id (unparseable request) answers none of ours
+            waiting = None if message.id is None else self._waiting.pop(message.id, None)
             if waiting is not None:
                 waiting[1].append(message)
                 waiting[0].set()

@@ -49,11 +49,24 @@ class MemorySessionStore(Generic[T]):
     def __init__(self) -> None:
         self._sessions: dict[str, T] = {}
 
-    async def add(self, session: T) -> None:
+    async def add(self, session: T, limit: int) -> bool:
+        if len(self._sessions) >= limit:
+            return False
         self._sessions[session.id] = session
+        return True
 
     async def get(self, session_id: str) -> T | None:
         return self._sessions.get(session_id)
+
+    async def acquire(self, session_id: str) -> T | None:
+        session = self._sessions.get(session_id)
+        if session is not None:
+            session.busy += 1
+        return session
+
+    async def release(self, session: T) -> None:
+        session.busy -= 1
+        session.last_active = time.monotonic()
 
     async def remove(self, session_id: str) -> T | None:
         return self._sessions.pop(session_id, None)

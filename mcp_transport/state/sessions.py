@@ -37,9 +37,27 @@ class SessionRecord(Protocol):
 
 
 class SessionStore(Protocol[T]):
-    async def add(self, session: T) -> None: ...
+    """Each method is one atomic step of the store: another task (or worker) may run between
+    two calls, never inside one. That is why the cap check is part of :meth:`add` and the
+    busy mark part of :meth:`acquire`: split into two calls, they race."""
 
-    async def get(self, session_id: str) -> T | None: ...
+    async def add(self, session: T, limit: int) -> bool:
+        """Add ``session`` unless the store already holds ``limit`` sessions; False if full.
+        (A count followed by an add would let concurrent initializes past the cap.)"""
+        ...
+
+    async def get(self, session_id: str) -> T | None:
+        """Look a session up without starting work on it (it may expire at any time)."""
+        ...
+
+    async def acquire(self, session_id: str) -> T | None:
+        """Look a session up to work on it: mark it busy in the same step, so :meth:`expire`
+        cannot take it between the lookup and the work. Pair every hit with :meth:`release`."""
+        ...
+
+    async def release(self, session: T) -> None:
+        """The work :meth:`acquire` started is over: its idle time counts from now."""
+        ...
 
     async def remove(self, session_id: str) -> T | None: ...
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .. import jsonrpc
-from ..errors import RPCError
+from ..errors import InvalidRequest, RPCError
 from ..jsonrpc import ErrorResponse, RequestId
 
 __all__ = [
@@ -21,6 +21,8 @@ __all__ = [
     "Receive",
     "Scope",
     "Send",
+    "accepted_types",
+    "check_post_headers",
     "send_empty",
     "send_error",
     "send_json",
@@ -34,6 +36,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 JSON_TYPES = ("application/json", "application/*", "*/*")
 SSE_TYPES = ("text/event-stream", "text/*", "*/*")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_UTF8 = ("utf-8", "utf8")
 
 
 class HTTPError(Exception):
@@ -66,3 +69,62 @@ async def send_json(send: Send, status: int, body: bytes, headers: list[tuple[by
 
 async def send_error(send: Send, status: int, error: RPCError, *, headers: list[tuple[bytes, bytes]] | None = None, id: RequestId | None = None) -> None:
     await send_json(send, status, jsonrpc.dump(ErrorResponse(id, error.to_error())), headers)
+
+
+def accepted_types(accept: str) -> tuple[bool, bool]:
+    """Whether an ``Accept`` value allows a JSON body and an event stream: its media ranges,
+    parameters ignored except ``q=0`` (RFC 9110 12.5.1: that range is refused)."""
+    ranges = set()
+    for item in accept.split(","):
+        media, *params = item.split(";")
+        if not any(_is_q_zero(param) for param in params):
+            ranges.add(media.strip().lower())
+    return any(t in ranges for t in JSON_TYPES), any(t in ranges for t in SSE_TYPES)
+
+
+def _is_q_zero(param: str) -> bool:
+    name, _, value = param.partition("=")
+    if name.strip().lower() != "q":
+        return False
+    try:
+        return float(value) == 0
+    except ValueError:
+        return False
+
+
+def check_post_headers(headers: dict[str, str]) -> tuple[bool, bool]:
+    """Check a POST's ``Content-Type`` and ``Accept`` (lower-case header names) and return
+    (accepts JSON, accepts SSE). Raises HTTPError 415 / 406 with what to send instead.
+
+    2025-11-25 basic/transports#sending-messages-to-the-server: the client MUST send an
+    ``Accept`` header listing application/json and text/event-stream, so a POST without one
+    is refused (as the official Python and TypeScript SDKs do); a wildcard or just one of the
+    two types is accepted on purpose (docs/http-server.md, "Leniency"). JSON-RPC messages
+    MUST be UTF-8 (2025-11-25 basic/transports; RFC 8259 section 8.1), so a body declared
+    in any other charset is 415.
+    """
+    ctype = headers.get("content-type", "")
+    media, *params = ctype.split(";")
+    if media.strip().lower() != "application/json":
+        raise HTTPError(415, InvalidRequest(
+            f"Unsupported Content-Type {ctype!r}: POST a JSON-RPC message as application/json"
+        ))
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in _UTF8:
+            raise HTTPError(415, InvalidRequest(
+                f"Unsupported Content-Type {ctype!r}: JSON-RPC messages must be UTF-8; "
+                "send Content-Type: application/json (charset utf-8 or none)"
+            ))
+    accept = headers.get("accept")
+    if accept is None:
+        raise HTTPError(406, InvalidRequest(
+            "Not Acceptable: the POST has no Accept header; send Accept: application/json, text/event-stream"
+        ))
+    accept_json, accept_sse = accepted_types(accept)
+    if not (accept_json or accept_sse):
+        raise HTTPError(406, InvalidRequest(
+            f"Not Acceptable: Accept {accept!r} allows neither application/json nor text/event-stream; "
+            "send Accept: application/json, text/event-stream"
+        ))
+    return accept_json, accept_sse

@@ -22,6 +22,7 @@ dispatcher. The JSON fast path runs the handler inline, with no task and no log 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import functools
 import logging
@@ -29,7 +30,7 @@ import math
 import secrets
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -44,7 +45,17 @@ from ..state.events import EventLog, format_event_id, parse_event_id
 from ..state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
 from ..state.sessions import SessionStore, new_session_id
 from . import sse
-from .http_common import JSON_TYPES, SSE_TYPES, HTTPError, Receive, Scope, Send, send_empty, send_error, send_json
+from .http_common import (
+    HTTPError,
+    Receive,
+    Scope,
+    Send,
+    accepted_types,
+    check_post_headers,
+    send_empty,
+    send_error,
+    send_json,
+)
 from .http_modern import ModernLeg
 
 if TYPE_CHECKING:
@@ -78,6 +89,13 @@ DEFAULT_RETRY_AFTER = 5  # seconds, on 503
 _SSE_FAST_WINDOW = 0.02
 
 _SESSION_HEADER = "mcp-session-id"
+
+
+def _session_not_found() -> HTTPError:
+    return HTTPError(404, SessionNotFound(
+        "Session not found: it expired, was deleted, or never existed; "
+        "send a new initialize without Mcp-Session-Id"
+    ))
 
 
 class Leg(enum.Enum):
@@ -206,10 +224,18 @@ class _Link:
     def close_stream(self, request_id: RequestId) -> None:
         session = self.ref()
         post = session.posts.get(request_id) if session is not None and session.posts else None
-        if post is not None:
-            post.cut = True
-            if post.stream_id is not None:
-                self.app.log.wake(post.stream_id)
+        if session is None or post is None:
+            return
+        post.cut = True
+        if post.stream_id is not None:
+            self.app.log.wake(post.stream_id)  # its tailer ends the response
+        elif post.accept_sse:
+            # Still headed for a JSON answer: switch it to a resumable SSE stream that ends
+            # after its priming event (id + retry), so the connection is not held for the
+            # whole call and the client collects the result by resuming. 2025-11-25
+            # basic/transports#sending-messages-to-the-server: once an event with an id was
+            # sent, the server MAY close the connection without terminating the stream.
+            self.app._open_post_stream_soon(session, post, request_id)
 
 
 # -- the endpoint ---------------------------------------------------------------------------
@@ -360,14 +386,7 @@ class StreamableHTTP:
     # -- POST -------------------------------------------------------------------------------
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        ctype = headers.get("content-type", "")
-        if ctype.partition(";")[0].strip().lower() != "application/json":
-            raise HTTPError(415, InvalidRequest(f"Unsupported Content-Type {ctype!r}: POST a JSON-RPC message as application/json"))
-        accept = headers.get("accept", "*/*").lower()
-        accept_json = any(t in accept for t in JSON_TYPES)
-        accept_sse = any(t in accept for t in SSE_TYPES)
-        if not (accept_json or accept_sse):
-            raise HTTPError(406, InvalidRequest(f"Not Acceptable: Accept {accept!r} allows neither application/json nor text/event-stream; send Accept: application/json, text/event-stream"))
+        accept_json, accept_sse = check_post_headers(headers)
         body = await read_body(receive, self.max_body_bytes, headers.get("content-length"))
         try:
             message = jsonrpc.parse(body, allow_batch=True)
@@ -384,7 +403,13 @@ class StreamableHTTP:
             if existing is None:
                 await self._initialize(scope, message, send, tg, accept_json)
                 return
-        session = await self._session(scope, headers)
+        async with self._session(scope, headers) as session:
+            await self._post_to_session(session, message, send, accept_json, accept_sse)
+
+    async def _post_to_session(
+        self, session: _Session, message: Message | list[Message], send: Send, accept_json: bool,
+        accept_sse: bool,
+    ) -> None:
         if isinstance(message, list):
             await self._post_batch(session, message, send)
             return
@@ -405,12 +430,7 @@ class StreamableHTTP:
     async def _answer_json(self, session: _Session, request: Request, send: Send) -> None:
         """The JSON fast path: the handler runs in this task (no task, no log write);
         anything related it sends goes to the GET stream."""
-        session.busy += 1
-        try:
-            response = await session.dispatcher.run(request)
-        finally:
-            session.busy -= 1
-            session.last_active = time.monotonic()
+        response = await session.dispatcher.run(request)
         if response is None:
             await send_empty(send, 202)  # cancelled: no response (digest §4.5)
         else:
@@ -432,7 +452,10 @@ class StreamableHTTP:
 
     async def _answer_inline(self, session: _Session, request: Request, send: Send, accept_sse: bool, *, one_shot_sse: bool) -> None:
         post = self._register(session, request.id, accept_sse, send)
-        timer = asyncio.get_running_loop().call_later(_SSE_FAST_WINDOW, self._slow_post, session, post, request.id) if one_shot_sse else None
+        timer = None
+        if one_shot_sse:
+            loop = asyncio.get_running_loop()
+            timer = loop.call_later(_SSE_FAST_WINDOW, self._open_post_stream_soon, session, post, request.id)
         try:
             response = await session.dispatcher.run(request)
         except BaseException:
@@ -459,9 +482,10 @@ class StreamableHTTP:
         assert post.done is not None
         await post.done.wait()  # the tailer completed the HTTP response
 
-    def _slow_post(self, session: _Session, post: _Post, request_id: RequestId) -> None:
-        """sse mode, the one-shot window passed with the handler still running: give the
-        client a resumable stream now (a timer callback; the task exists only then)."""
+    def _open_post_stream_soon(self, session: _Session, post: _Post, request_id: RequestId) -> None:
+        """Give a POST that is still being handled a resumable stream now: in "sse" mode when
+        the one-shot window passed (a timer callback; the task exists only then), and in any
+        SSE-accepting mode when the handler cuts its stream before sending anything."""
         if post.stream_id is None and self._tg is not None and session.posts and session.posts.get(request_id) is post:
             self._tg.start_soon(self._open_post_stream, session, post, request_id)
 
@@ -498,13 +522,6 @@ class StreamableHTTP:
     async def _initialize(self, scope: Scope, request: Request, send: Send, tg: TaskGroup, accept_json: bool) -> None:
         from ..server.context import ServerConnection
 
-        if await self.sessions.count() >= self.max_sessions:
-            raise HTTPError(
-                503,
-                ServerOverloaded(f"Too many sessions: the limit of {self.max_sessions} open sessions is reached; retry after {self.retry_after} s, and DELETE sessions you no longer need"),
-                headers=[(b"retry-after", str(self.retry_after).encode())],
-                id=request.id,
-            )
         session = _Session(new_session_id(), self.principal(scope) if self.principal else None)
         link = _Link(self, session)
         session.connection = connection = ServerConnection()
@@ -514,7 +531,19 @@ class StreamableHTTP:
         response = await session.dispatcher.handle(request)
         headers = []
         if isinstance(response, Result):
-            await self.sessions.add(session)
+            # The cap is checked by the store in the same step as the add: a count before
+            # the handler ran would let concurrent initializes past it.
+            if not await self.sessions.add(session, self.max_sessions):
+                session.dispatcher.close("the session cap is reached")
+                raise HTTPError(
+                    503,
+                    ServerOverloaded(
+                        f"Too many sessions: the limit of {self.max_sessions} open sessions is reached; "
+                        f"retry after {self.retry_after} s, and DELETE sessions you no longer need"
+                    ),
+                    headers=[(b"retry-after", str(self.retry_after).encode())],
+                    id=request.id,
+                )
             self.bus.subscribe(session.id, session.dispatcher.receive)
             self.server.attach(connection)
             headers.append((_SESSION_HEADER.encode(), session.id.encode()))
@@ -566,14 +595,19 @@ class StreamableHTTP:
     # -- GET ----------------------------------------------------------------------------------
 
     async def _get(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        accept = headers.get("accept", "").lower()
-        if not any(t in accept for t in SSE_TYPES):
+        accept = headers.get("accept", "")
+        if not accepted_types(accept)[1]:
             raise HTTPError(406, InvalidRequest(f"Not Acceptable: a GET opens an event stream; send Accept: text/event-stream (got {accept!r})"))
         last_event_id = headers.get("last-event-id")
         if not self.get_stream and last_event_id is None:
             raise HTTPError(405, InvalidRequest("This server offers no standalone GET stream; POST requests instead"), headers=[(b"allow", b"POST, DELETE")])
         await self._ensure_started()
-        session = await self._session(scope, headers)
+        async with self._session(scope, headers) as session:
+            await self._get_stream_of(session, scope, receive, send, last_event_id)
+
+    async def _get_stream_of(
+        self, session: _Session, scope: Scope, receive: Receive, send: Send, last_event_id: str | None
+    ) -> None:
         if last_event_id is not None:
             parsed = parse_event_id(last_event_id)
             if parsed is None or await self.log.owner(parsed[0]) != session.id:
@@ -589,16 +623,11 @@ class StreamableHTTP:
             except ResumeGap as gap:  # undelivered events were evicted: continue from the oldest held
                 after = gap.data["oldestAvailable"] - 1
         is_get_stream = stream_id == session.get_stream
-        session.busy += 1
-        try:
-            response = sse.long_lived_response(
-                self._tail(stream_id, after, keepalive=None, session=session, get_stream=is_get_stream),
-                keepalive=self.keepalive,
-            )
-            await response(scope, receive, send)
-        finally:
-            session.busy -= 1
-            session.last_active = time.monotonic()
+        response = sse.long_lived_response(
+            self._tail(stream_id, after, keepalive=None, session=session, get_stream=is_get_stream),
+            keepalive=self.keepalive,
+        )
+        await response(scope, receive, send)
 
     async def _open_get_stream(self, session: _Session) -> str:
         stream_id = session.get_stream = secrets.token_urlsafe(12)
@@ -610,20 +639,32 @@ class StreamableHTTP:
     async def _delete(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
         if not self.allow_delete:
             raise HTTPError(405, InvalidRequest("This server does not let clients end sessions; just stop using it"), headers=[(b"allow", b"GET, POST")])
-        session = await self._session(scope, headers)
-        await self._end_session(session, "the client deleted the session")
+        async with self._session(scope, headers) as session:
+            await self._end_session(session, "the client deleted the session")
         await send_empty(send, 204)
 
     # -- sessions -------------------------------------------------------------------------------
 
-    async def _session(self, scope: Scope, headers: dict[str, str]) -> _Session:
-        """The session a request names, its protocol version header checked."""
+    @contextlib.asynccontextmanager
+    async def _session(self, scope: Scope, headers: dict[str, str]) -> AsyncIterator[_Session]:
+        """The session a request names, held busy for the whole request (the sweeper cannot
+        expire it under the request; its idle time counts from the request's end)."""
         session_id = headers.get(_SESSION_HEADER)
         if session_id is None:
             raise HTTPError(400, InvalidRequest("Missing Mcp-Session-Id header: send initialize first, then the session id it returned on every request"))
-        session = await self.sessions.get(session_id.strip())
-        if session is None or (self.principal is not None and session.principal != self.principal(scope)):
-            raise HTTPError(404, SessionNotFound("Session not found: it expired, was deleted, or never existed; send a new initialize without Mcp-Session-Id"))
+        session = await self.sessions.acquire(session_id.strip())
+        if session is None:
+            raise _session_not_found()
+        try:
+            self._check_session(scope, headers, session)
+            yield session
+        finally:
+            await self.sessions.release(session)
+
+    def _check_session(self, scope: Scope, headers: dict[str, str], session: _Session) -> None:
+        """Refuse a session of another principal (as if unknown) or a mismatched version header."""
+        if self.principal is not None and session.principal != self.principal(scope):
+            raise _session_not_found()
         version = headers.get("mcp-protocol-version")
         if version is not None:
             version = version.strip()
@@ -634,7 +675,6 @@ class StreamableHTTP:
             # suite's raw probes send it on later sessions, so it is always accepted.
             if negotiated is not None and version not in (negotiated, DEFAULT_HTTP_VERSION):
                 raise HTTPError(400, InvalidRequest(f"MCP-Protocol-Version {version!r} does not match the version this session negotiated ({negotiated}); send {negotiated}"))
-        return session
 
     async def _end_session(self, session: _Session, reason: str) -> None:
         await self.sessions.remove(session.id)

@@ -53,6 +53,13 @@ def make_server() -> MCPServer:
         return "polled"
 
     @server.tool()
+    async def cut(seconds: float, ctx: Context) -> str:
+        """End the POST stream before sending anything (SSE polling), then work a while."""
+        await ctx.close_stream()
+        await anyio.sleep(seconds)
+        return "cut"
+
+    @server.tool()
     async def unrelated(count: int, tag: str, ctx: Context) -> str:
         """Send `count` notifications to this session's GET stream (they belong to no request)."""
         connection = ctx.request_context.connection

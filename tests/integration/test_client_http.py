@@ -97,10 +97,24 @@ async def test_get_stream_delivers_resource_updates(http_server: Callable[..., s
             await updated.wait()
 
 
-async def test_server_closed_stream_is_resumed(http_server: Callable[..., str]) -> None:
-    async with Client(http_server(everything, retry_ms=100), era="legacy") as client:
+async def test_server_closed_stream_is_resumed(serve_app: Callable[..., str]) -> None:
+    # test_reconnection closes its stream before sending anything: the POST must be answered
+    # with SSE that ends early, and the result must come on a GET with Last-Event-ID. The
+    # server side records what the client sent, so a call answered in one go cannot pass.
+    endpoint = http_app(everything, retry_ms=100)
+    resumes: list[bytes] = []
+
+    async def recording(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            last_event_id = dict(scope["headers"]).get(b"last-event-id")
+            if last_event_id is not None:
+                resumes.append(last_event_id)
+        await endpoint(scope, receive, send)
+
+    async with Client(serve_app(recording), era="legacy") as client:
         result = await client.call_tool("test_reconnection", {})
         assert result["content"][0]["text"] == "Reconnection test completed successfully"
+    assert len(resumes) == 1 and resumes[0].endswith(b":0"), resumes  # resumed after the priming event
 
 
 async def test_get_stream_absent_is_not_an_error(http_server: Callable[..., str]) -> None:

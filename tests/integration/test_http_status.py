@@ -160,6 +160,41 @@ async def test_406_and_415(http_server: Callable[..., str], client: httpx.AsyncC
         assert response.status_code == 200, (accept, response.text)
 
 
+async def test_sloppy_posts_are_refused(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+    # Each of these was answered 200 (found by fuzzing); each now gets its 4xx and a
+    # JSON-RPC body that says what to send instead.
+    url = http_server(make_server())
+    raw = RawSession(client, url)
+    await raw.initialize()
+    ping = jsonrpc.dump(jsonrpc.Request(1, "ping"))
+    request = client.build_request("POST", url, headers=raw.headers, content=ping)
+    del request.headers["accept"]  # httpx adds Accept: */* unless told otherwise
+    assert_error(await client.send(request), 406, jsonrpc.INVALID_REQUEST, "no Accept header")
+    # Accept lists the types, but refuses both with q=0.
+    refused = await raw.post(raw.request("ping"), {"accept": "application/json;q=0, text/event-stream; q=0"})
+    assert_error(refused, 406, jsonrpc.INVALID_REQUEST, "Accept")
+    for ctype in ("application/json; charset=utf-16", "application/json;charset=latin1"):
+        response = await raw.post(raw.request("ping"), {"content-type": ctype})
+        assert_error(response, 415, jsonrpc.INVALID_REQUEST, "UTF-8")
+    for ctype in ("application/json; charset=utf-8", 'Application/JSON; charset="UTF-8"'):
+        assert (await raw.post(raw.request("ping"), {"content-type": ctype})).status_code == 200, ctype
+    both = await raw.post({"jsonrpc": "2.0", "id": 5, "method": "ping", "result": {}})
+    assert assert_error(both, 400, jsonrpc.INVALID_REQUEST, "never both")["id"] == 5
+    info = {"name": "x", "version": "1"}
+    for params, word in (
+        ({"protocolVersion": "2025-11-25", "capabilities": [], "clientInfo": info}, "capabilities"),
+        ({"protocolVersion": "2025-11-25", "clientInfo": info}, "capabilities"),
+        ({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": "x"}, "clientInfo"),
+        ({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x"}}, "clientInfo"),
+    ):
+        init = {"jsonrpc": "2.0", "id": 9, "method": "initialize", "params": params}
+        response = await client.post(url, headers=JSON_AND_SSE, json=init)
+        body = response.json()
+        assert body["id"] == 9 and body["error"]["code"] == jsonrpc.INVALID_PARAMS, body
+        assert word in body["error"]["message"], body
+        assert "mcp-session-id" not in response.headers  # no session is built on a guess
+
+
 async def test_413_body_limit(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
     url = http_server(make_server(), max_body_bytes=2048)
     raw = RawSession(client, url)

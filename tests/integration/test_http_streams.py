@@ -167,6 +167,26 @@ async def test_handler_closes_its_stream_early_and_client_polls(http_server: Cal
     assert rest[0]["params"]["progress"] == 2 and rest[1]["result"]["content"][0]["text"] == "polled"
 
 
+@pytest.mark.parametrize("mode", ["auto", "sse"])
+async def test_close_stream_before_anything_is_sent_switches_to_sse(
+    mode: str, http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
+    # The transport would answer this one with JSON; close_stream() must end the HTTP
+    # response at once (priming event with retry, no result), not hold it for the call.
+    raw = RawSession(client, http_server(make_server(), response_mode=mode, retry_ms=100))
+    await raw.initialize()
+    started = anyio.current_time()
+    response = await raw.post(raw.tool_call("cut", {"seconds": 1.0}, progress=False))
+    assert anyio.current_time() - started < 0.8, "the POST was held for the whole call"
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    events = parse_sse(response.text)
+    assert len(events) == 1, events  # the priming event only: id, empty data, retry
+    assert events[0]["data"] == "" and events[0]["retry"] == 100 and events[0]["id"].endswith(":0")
+    async with raw.stream("GET", headers={"last-event-id": events[0]["id"]}) as resumed:
+        rest = [e["data"] async for e in iter_sse(resumed) if e.get("data")]
+    assert [m["result"]["content"][0]["text"] for m in rest] == ["cut"]
+
+
 async def test_server_to_client_request_on_the_post_stream(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
     raw = RawSession(client, http_server(make_server()))
     await raw.initialize(capabilities={"roots": {}})
