@@ -39,8 +39,8 @@ from ..jsonrpc import (
     Result,
 )
 from ..protocol import META_PROTOCOL_VERSION
-from .http_errors import map_httpx_error, status_error
 from .callbacks import call_contained
+from .http_errors import map_httpx_error, status_error
 from .reconnect import (
     MIN_SERVER_RETRY,
     RETRYABLE_STATUSES,

@@ -26,7 +26,7 @@ from mcp_transport.client.http import HTTPTransport
 from mcp_transport.client.reconnect import MIN_SERVER_RETRY
 from mcp_transport.jsonrpc import Result
 from mcp_transport.state.memory import MemoryEventLog
-from tests.client_helpers import Recording, pending_calls_then
+from tests.client_helpers import Recording, pending_calls_then, wait_until
 from tests.integration.servers_for_tests import RawSession, make_server
 from tests.interop_servers import HERE, ServerProcess, free_port
 
@@ -110,7 +110,9 @@ async def test_nothing_listening_is_a_connect_error() -> None:
 async def test_close_with_requests_pending_resolves_them(faulty: ServerProcess) -> None:
     async with Client(faulty.url, timeout=60, era="legacy") as client:
         with anyio.fail_after(10):
-            outcomes = await pending_calls_then(client.aclose, lambda: client.call_tool("hang", {}), count=3, settle=0.3)
+            outcomes = await pending_calls_then(
+                client.aclose, lambda: client.call_tool("hang", {}), count=3, settle=0.3
+            )
     assert len(outcomes) == 3 and all(isinstance(e, ConnectionClosed) for e in outcomes)
 
 
@@ -182,8 +184,7 @@ async def test_priming_events_do_not_renew_the_reconnect_budget(faulty: ServerPr
     started = time.monotonic()
     async with Client(url, reconnect=policy, era="legacy") as client:
         with anyio.move_on_after(3):
-            while client.channel_state is not ChannelState.FAILED:
-                await anyio.sleep(0.01)
+            await wait_until(lambda: client.channel_state is ChannelState.FAILED)
         assert client.channel_state is ChannelState.FAILED
     gets = await _stats(faulty, "spin_gets")
     assert gets == [None, "s-1", "s-2", "s-3"]
@@ -229,10 +230,10 @@ class Outage:
         await task_group.start(self.serve)
 
     async def _forward(self, downstream: SocketStream) -> None:
-        async with downstream, await anyio.connect_tcp("127.0.0.1", self.target_port) as upstream:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_pipe, downstream, upstream, tg.cancel_scope)
-                tg.start_soon(_pipe, upstream, downstream, tg.cancel_scope)
+        upstream = await anyio.connect_tcp("127.0.0.1", self.target_port)
+        async with downstream, upstream, anyio.create_task_group() as tg:
+            tg.start_soon(_pipe, downstream, upstream, tg.cancel_scope)
+            tg.start_soon(_pipe, upstream, downstream, tg.cancel_scope)
 
 
 async def _pipe(source: SocketStream, sink: SocketStream, scope: anyio.CancelScope) -> None:
@@ -286,8 +287,7 @@ async def test_raising_progress_callback_is_contained(mode: str, http_server: Ca
     async with Client(url, era="legacy", timeout=10) as client:
         with anyio.fail_after(10):
             if mode == "json":  # progress goes to the GET stream: wait until it is open
-                while client.channel_state is not ChannelState.CONNECTED:
-                    await anyio.sleep(0.01)
+                await wait_until(lambda: client.channel_state is ChannelState.CONNECTED)
             result = await client.call_tool("slow", {"seconds": 0.3}, on_progress=on_progress)
             assert result["content"] == [{"type": "text", "text": "done after 0.3"}]
             echoed = await client.call_tool("echo", {"text": "still here"})
@@ -351,22 +351,18 @@ async def test_gap_on_our_server_is_reported_and_the_stream_goes_on(http_server:
             proxy.url, on_notification=on_notification, on_stream_gap=on_stream_gap, era="legacy"
         ) as client:
             with anyio.fail_after(10):
-                while client.channel_state is not ChannelState.CONNECTED:
-                    await anyio.sleep(0.01)
+                await wait_until(lambda: client.channel_state is ChannelState.CONNECTED)
                 await client.call_tool("broadcast", {"tag": "seen"})
-                while logs != ["seen"]:
-                    await anyio.sleep(0.01)
+                await wait_until(lambda: logs == ["seen"])
                 proxy.cut()
                 other = RawSession(http, url)
                 await other.initialize()
                 for i in range(5):
                     await other.call("tools/call", {"name": "broadcast", "arguments": {"tag": f"missed-{i}"}})
                 await proxy.restore(tg)
-                while not gaps or client.channel_state is not ChannelState.CONNECTED:
-                    await anyio.sleep(0.01)
+                await wait_until(lambda: bool(gaps) and client.channel_state is ChannelState.CONNECTED)
                 await client.call_tool("broadcast", {"tag": "after"})
-                while "after" not in logs:
-                    await anyio.sleep(0.01)
+                await wait_until(lambda: "after" in logs)
         proxy.cut()
     assert len(gaps) == 1 and gaps[0].error.code == -32011
     assert "missed-0" not in logs  # evicted: that is the gap the application was told about
