@@ -11,6 +11,7 @@ import anyio
 import httpx
 import pytest
 from anyio.abc import SocketStream, TaskGroup, TaskStatus
+from servers_for_tests import RawSession, make_server
 
 from mcp_transport import (
     ChannelState,
@@ -27,7 +28,6 @@ from mcp_transport.client.reconnect import MIN_SERVER_RETRY
 from mcp_transport.jsonrpc import Result
 from mcp_transport.state.memory import MemoryEventLog
 from tests.client_helpers import Recording, pending_calls_then, wait_until
-from tests.integration.servers_for_tests import RawSession, make_server
 from tests.interop_servers import HERE, ServerProcess, free_port
 
 pytestmark = pytest.mark.anyio
@@ -88,7 +88,7 @@ async def test_silent_tcp_server_times_out_the_handshake() -> None:
                 pass
 
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)  # type: ignore[attr-defined]
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
     async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, swallow)
         started = time.monotonic()
@@ -144,8 +144,8 @@ async def test_get_stream_reconnects_then_fails_observably(faulty: ServerProcess
 
 async def _stats(faulty: ServerProcess, key: str) -> list[str | None]:
     async with httpx.AsyncClient() as http:
-        stats = (await http.get(faulty.url.replace("/mcp", "/stats"))).json()
-    return stats[key]  # type: ignore[no-any-return]
+        stats: dict[str, list[str | None]] = (await http.get(faulty.url.replace("/mcp", "/stats"))).json()
+    return stats[key]
 
 
 async def test_get_stream_gap_is_reported_then_a_fresh_stream_follows(faulty: ServerProcess) -> None:
