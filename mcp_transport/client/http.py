@@ -310,10 +310,11 @@ class HTTPTransport:
         error: Exception = _StreamBroke("the stream ended")
         first = listening
         while delay is not None:
-            if listening and not first:
-                self.state = ChannelState.RECONNECTING
-            await anyio.sleep(delay)
-            parser = _continued(parser)
+            if not first:  # the GET stream's first GET goes out at once, as the handshake ends
+                if listening:
+                    self.state = ChannelState.RECONNECTING
+                await anyio.sleep(delay)
+                parser = _continued(parser)
             try:
                 await self._get(parser, answer_id, what, backoff, first)
                 return
