@@ -127,7 +127,9 @@ class HTTPTransport:
         self._owns_http = http_client is None
         self._receive: Receive | None = None
         self._task_group: TaskGroup | None = None
-        self._exchanges: dict[RequestId, tuple[anyio.CancelScope, bool, str]] = {}  # id -> (scope, modern, method)
+        self._exchanges: dict[
+            RequestId, tuple[anyio.CancelScope, bool, str]
+        ] = {}  # id -> (scope, modern, method)
         self._listener: anyio.CancelScope | None = None
         self._renew_lock = anyio.Lock()
         self._closed = False
@@ -184,7 +186,12 @@ class HTTPTransport:
             if self.session_id is not None:
                 with anyio.move_on_after(self.delete_timeout):
                     try:
-                        await http.delete(self.url, headers=self._headers(None), auth=self._auth(), timeout=self.delete_timeout)
+                        await http.delete(
+                            self.url,
+                            headers=self._headers(None),
+                            auth=self._auth(),
+                            timeout=self.delete_timeout,
+                        )
                     except httpx.HTTPError as exc:
                         log.debug("session DELETE failed: %s", exc)
             if self._owns_http:
@@ -231,7 +238,9 @@ class HTTPTransport:
         if content_type == "application/json":
             body = await response.aread()
             if not (await self._deliver(body, request.id))[1]:
-                raise ConnectionClosed(f"{request.method}: the JSON response did not answer request {request.id!r}")
+                raise ConnectionClosed(
+                    f"{request.method}: the JSON response did not answer request {request.id!r}"
+                )
         elif content_type == "text/event-stream":
             parser = SSEParser()
             try:
@@ -239,7 +248,9 @@ class HTTPTransport:
             except _StreamBroke:
                 if _is_modern(request):
                     # 2026-07-28: no resumption; the request is lost (digest §2.B.3).
-                    raise StreamLost(f"{request.method}: the response stream ended before the response") from None
+                    raise StreamLost(
+                        f"{request.method}: the response stream ended before the response"
+                    ) from None
                 if parser.last_event_id is None:
                     raise ConnectionClosed(
                         f"{request.method}: the response stream ended before the response, and the server "
@@ -248,7 +259,9 @@ class HTTPTransport:
                 await self._follow(parser, request.id, f"resume {request.method}")
         else:
             await response.aread()
-            error = TransportError(f"{request.method}: unexpected Content-Type {content_type!r} (HTTP {response.status_code})")
+            error = TransportError(
+                f"{request.method}: unexpected Content-Type {content_type!r} (HTTP {response.status_code})"
+            )
             error.status = response.status_code  # type: ignore[attr-defined]
             raise error
 
@@ -264,13 +277,21 @@ class HTTPTransport:
         assert self._receive is not None
         messages = parsed if isinstance(parsed, list) else [parsed]
         for message in messages:
-            if answer_id is not None and isinstance(message, (Result, ErrorResponse)) and message.id == answer_id:
+            if (
+                answer_id is not None
+                and isinstance(message, (Result, ErrorResponse))
+                and message.id == answer_id
+            ):
                 answered = True
             await self._receive(message)
         return bool(messages), answered
 
     async def _consume(
-        self, response: httpx.Response, parser: SSEParser, answer_id: RequestId | None, backoff: Backoff | None
+        self,
+        response: httpx.Response,
+        parser: SSEParser,
+        answer_id: RequestId | None,
+        backoff: Backoff | None,
     ) -> None:
         """Read an SSE stream, delivering its messages. Returns once ``answer_id`` is answered
         (after draining the rest of the stream, bounded); raises _StreamBroke if the stream
@@ -374,14 +395,18 @@ class HTTPTransport:
             try:
                 await self.on_session_expired()
             except MCPError as exc:
-                raise SessionNotFound(f"the server no longer knows the session, and re-initializing failed: {exc}") from exc
+                raise SessionNotFound(
+                    f"the server no longer knows the session, and re-initializing failed: {exc}"
+                ) from exc
 
     # -- one-way messages ------------------------------------------------------------------
 
     async def _post_one_way(self, message: Message) -> None:
         """POST a notification or a response; the server answers 202."""
         what = f"POST {getattr(message, 'method', 'response')}"
-        async with self._open("POST", self._headers(message), jsonrpc.dump(message), what, ONE_WAY_TIMEOUT) as response:
+        async with self._open(
+            "POST", self._headers(message), jsonrpc.dump(message), what, ONE_WAY_TIMEOUT
+        ) as response:
             await response.aread()
             if response.status_code >= 400:
                 raise self._status_error(response, what)
@@ -434,7 +459,12 @@ class HTTPTransport:
 
     @asynccontextmanager
     async def _open(
-        self, method: str, headers: dict[str, str], body: bytes | None, what: str, timeout: Any = httpx.USE_CLIENT_DEFAULT
+        self,
+        method: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        what: str,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> AsyncIterator[httpx.Response]:
         if self._closed or self._http is None or self._http.is_closed:
             raise ConnectionClosed(f"{what}: the HTTP transport is closed")

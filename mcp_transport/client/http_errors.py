@@ -72,5 +72,9 @@ def _status_error(response: httpx.Response, what: str, url: str, session_id: str
     snippet = response.content[:200].decode("utf-8", "replace") if response.content else ""
     hint = ""
     if status == 401:
-        hint = f" (authentication required: {response.headers.get('www-authenticate', 'no WWW-Authenticate')})"
-    return TransportError(f"{what}: HTTP {status} {response.reason_phrase} from {url}{hint} {snippet}".rstrip())
+        hint = (
+            f" (authentication required: {response.headers.get('www-authenticate', 'no WWW-Authenticate')})"
+        )
+    return TransportError(
+        f"{what}: HTTP {status} {response.reason_phrase} from {url}{hint} {snippet}".rstrip()
+    )

@@ -34,7 +34,10 @@ class Transport(Protocol):
     """
 
     async def start(
-        self, receive: Callable[[Message], Awaitable[None]], task_group: TaskGroup, on_closed: Callable[[str], None]
+        self,
+        receive: Callable[[Message], Awaitable[None]],
+        task_group: TaskGroup,
+        on_closed: Callable[[str], None],
     ) -> None: ...
 
     async def send(self, message: Message, related_to: RequestId | None = None) -> None: ...
@@ -56,7 +59,10 @@ def transport_for(
     """An http(s) URL -> HTTPTransport; a command list -> StdioProcess; a transport as is."""
     if isinstance(target, str):
         if not target.startswith(("http://", "https://")):
-            raise ValueError(f"{target!r} is not an http(s) URL; pass a stdio command as a list, e.g. ['python', 'server.py']")
+            raise ValueError(
+                f"{target!r} is not an http(s) URL; pass a stdio command as a list, "
+                "e.g. ['python', 'server.py']"
+            )
         from .http import HTTPTransport  # httpx is imported only when HTTP is used
 
         return HTTPTransport(
@@ -70,7 +76,11 @@ def transport_for(
     if isinstance(target, Sequence):
         from ..transports.stdio import StdioProcess
 
-        return StdioProcess([str(part) for part in target], env=dict(env) if env is not None else None, cwd=cwd)
+        return StdioProcess(
+            [str(part) for part in target], env=dict(env) if env is not None else None, cwd=cwd
+        )
     if all(hasattr(target, name) for name in ("start", "send", "close")):
         return target  # type: ignore[no-any-return]
-    raise TypeError(f"Client target must be a URL, a command list or a transport, not {type(target).__name__}")
+    raise TypeError(
+        f"Client target must be a URL, a command list or a transport, not {type(target).__name__}"
+    )
