@@ -491,7 +491,8 @@ class HTTPTransport:
             headers["Mcp-Method"] = message.method  # on every POST (SEP-2243; harmless to legacy servers)
         if isinstance(message, Request) and _is_modern(message):
             params = message.params or {}
-            schema = self.tool_schemas.get(params.get("name")) if message.method == "tools/call" else None
+            name = params.get("name") if message.method == "tools/call" else None
+            schema = self.tool_schemas.get(name) if isinstance(name, str) else None
             headers.update(request_headers(message.method, params, schema))
         return headers
 
@@ -519,7 +520,8 @@ def _transient(error: MCPError) -> bool:
 
 
 def _content_type(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+    value: str = response.headers.get("content-type", "")
+    return value.split(";")[0].strip().lower()
 
 
 def _continued(parser: SSEParser) -> SSEParser:
