@@ -55,7 +55,7 @@ from .era import (
 from .handlers import RequestHandler, apply_schema_defaults, default_capabilities, method_table
 from .handshake import Handshake
 from .subscriptions import Listening, Subscription
-from .transport import StreamLost, Transport, transport_for
+from .transport import HTTPOptions, StreamLost, Transport, transport_for
 
 if TYPE_CHECKING:
     import httpx
@@ -197,16 +197,14 @@ class Client(Handshake, Listening, ServerCalls):
         self.methods = method_table(
             sampling_handler, elicitation_handler, self._list_roots if roots is not None else None
         )
-        self.transport: Transport = transport_for(
-            target,
+        http = HTTPOptions(
             headers=headers,
             auth=auth,
             http_client=http_client,
             reconnect=reconnect,
             on_stream_gap=on_stream_gap,
-            env=env,
-            cwd=cwd,
         )
+        self.transport: Transport = transport_for(target, http, env=env, cwd=cwd)
         self.state = ClientState.UNOPENED
         # What the server told us (initialize result, or server/discover when modern).
         self.protocol_version: str | None = None

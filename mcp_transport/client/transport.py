@@ -4,7 +4,7 @@ target (URL, command list, transport object) becomes one."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from anyio.abc import TaskGroup
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from .reconnect import ReconnectPolicy, StreamGapCallback
 
-__all__ = ["StreamLost", "Transport", "transport_for"]
+__all__ = ["HTTPOptions", "StreamLost", "Transport", "transport_for"]
 
 
 class StreamLost(ConnectionClosed):
@@ -45,18 +45,21 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
+class HTTPOptions(TypedDict, total=False):
+    """The ``Client`` options that go to an :class:`~mcp_transport.client.http.HTTPTransport`."""
+
+    headers: Mapping[str, str] | None
+    auth: httpx.Auth | None
+    http_client: httpx.AsyncClient | None
+    reconnect: ReconnectPolicy | None
+    on_stream_gap: StreamGapCallback | None
+
+
 def transport_for(
-    target: Any,
-    *,
-    headers: Mapping[str, str] | None = None,
-    auth: httpx.Auth | None = None,
-    http_client: httpx.AsyncClient | None = None,
-    reconnect: ReconnectPolicy | None = None,
-    on_stream_gap: StreamGapCallback | None = None,
-    env: Mapping[str, str] | None = None,
-    cwd: str | None = None,
+    target: Any, http: HTTPOptions, *, env: Mapping[str, str] | None = None, cwd: str | None = None
 ) -> Transport:
-    """An http(s) URL -> HTTPTransport; a command list -> StdioProcess; a transport as is."""
+    """An http(s) URL -> HTTPTransport (with ``http``); a command list -> StdioProcess; a
+    transport as is."""
     if isinstance(target, str):
         if not target.startswith(("http://", "https://")):
             raise ValueError(
@@ -65,14 +68,7 @@ def transport_for(
             )
         from .http import HTTPTransport  # httpx is imported only when HTTP is used
 
-        return HTTPTransport(
-            target,
-            headers=headers,
-            auth=auth,
-            http_client=http_client,
-            reconnect=reconnect,
-            on_stream_gap=on_stream_gap,
-        )
+        return HTTPTransport(target, **http)
     if isinstance(target, Sequence):
         from ..transports.stdio import StdioProcess
 
