@@ -6,12 +6,12 @@ CONF02 := $(V02)/node_modules/.bin/node $(V02)/node_modules/@modelcontextprotoco
 VENV   := .venv/.installed
 CONF   := $(V01)/node_modules/.stamp $(V02)/node_modules/.stamp
 
-.PHONY: run test lint bench conformance-report clean
+.PHONY: run test lint bench conformance-report clean system-packages
 
 run: $(VENV)
 	$(PY) -m servers.everything --port 8000
 
-test: $(VENV) $(CONF)
+test: $(VENV) $(CONF) system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Every finding fails: formatting, lint rules and types (configured in pyproject.toml), and a
@@ -38,6 +38,10 @@ $(VENV): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -e '.[dev]'
 	touch $@
+
+# redis-server and haproxy from Debian's packages, installed when missing (the tests run them).
+system-packages:
+	scripts/ensure-system-packages
 
 # node 22 arrives via the `node` package's preinstall script: never --ignore-scripts.
 %/node_modules/.stamp: %/package-lock.json

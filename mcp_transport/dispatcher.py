@@ -23,11 +23,30 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from .errors import ConnectionClosed, InternalError, InvalidRequest, RemoteError, RequestTimeout, RPCError
-from .jsonrpc import ErrorObject, ErrorResponse, Message, Notification, Request, RequestId, Result
+from .errors import (
+    ConnectionClosed,
+    InternalError,
+    InvalidRequest,
+    RemoteError,
+    RequestTimeout,
+    RPCError,
+    ServerOverloaded,
+)
+from .jsonrpc import (
+    ErrorObject,
+    ErrorResponse,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    Response,
+    Result,
+    preview,
+)
 from .methods import MethodTable
 
 __all__ = [
+    "DEFAULT_MAX_INBOUND_REQUESTS",
     "DEFAULT_REQUEST_TIMEOUT",
     "Dispatcher",
     "NotificationHandler",
@@ -40,6 +59,7 @@ __all__ = [
 log = logging.getLogger("mcp_transport.dispatcher")
 
 SendFn = Callable[[Message, "RequestId | None"], Awaitable[None]]
+BatchReply = Callable[[list[Response]], Awaitable[None]]
 ProgressCallback = Callable[[float, "float | None", "str | None"], Awaitable[None]]
 NotificationHandler = Callable[["Dispatcher", Notification], Awaitable[None]]
 
@@ -47,6 +67,11 @@ NotificationHandler = Callable[["Dispatcher", Notification], Awaitable[None]]
 # notifications extend the deadline, but never past MAX_REQUEST_TIMEOUT (digest §4.7).
 DEFAULT_REQUEST_TIMEOUT = 60.0
 MAX_REQUEST_TIMEOUT_FACTOR = 10
+
+# Inbound requests one connection (a stdio pipe, an HTTP session) may have running at once;
+# past it a request is answered at once with -32010 (SERVER_OVERLOADED: back off and retry),
+# so a client that floods a connection cannot grow its tasks without bound.
+DEFAULT_MAX_INBOUND_REQUESTS = 1000
 
 _INTERNAL_ERROR_MESSAGE = "Internal error: the handler failed; the details are in the server log"
 
@@ -188,9 +213,14 @@ class Dispatcher:
     """JSON-RPC for one connection (a stdio pipe, or one HTTP session on this worker).
 
     Inbound requests run concurrently in ``task_group``, each in its own cancel scope, so a
-    slow request never blocks others. Inbound notifications run inline, in arrival order,
-    and must not block. ``notifications/cancelled`` and ``notifications/progress`` are
-    handled here; everything else goes to ``on_notification``.
+    slow request never blocks others; at most ``max_inbound`` at once (more are refused with
+    -32010). Inbound notifications run inline, in arrival order, and must not block.
+    ``notifications/cancelled`` and ``notifications/progress`` are handled here; everything
+    else goes to ``on_notification``.
+
+    Containment: whatever a user callback (a request handler, ``on_notification``, a
+    progress callback) raises is logged and stops there; a reply that cannot be written is
+    logged and lost alone. Nothing a peer sends or a handler does ends the connection.
     """
 
     def __init__(
@@ -204,6 +234,7 @@ class Dispatcher:
         uncancellable: frozenset[str] = frozenset({"initialize"}),
         default_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         context_class: type[RequestContext] = RequestContext,
+        max_inbound: int = DEFAULT_MAX_INBOUND_REQUESTS,
     ) -> None:
         self.methods = methods
         self.peer = peer
@@ -213,6 +244,8 @@ class Dispatcher:
         self._uncancellable = uncancellable
         self._default_timeout = default_timeout
         self._context_class = context_class
+        self._max_inbound = max_inbound
+        self._batches = 0  # batches received with receive_batch whose reply is not written yet
         self._pending = PendingTable()
         # Inbound requests in progress: id -> (method, the cancel scope of its handler).
         self._inbound: dict[RequestId, tuple[str, anyio.CancelScope]] = {}
@@ -224,8 +257,9 @@ class Dispatcher:
 
     @property
     def in_flight(self) -> int:
-        """Inbound requests being handled plus outbound requests awaiting an answer."""
-        return len(self._inbound) + len(self._pending)
+        """Inbound requests being handled (batches until their reply is written) plus
+        outbound requests awaiting an answer."""
+        return len(self._inbound) + len(self._pending) + self._batches
 
     def is_handling(self, request_id: RequestId) -> bool:
         """Whether an inbound request started by :meth:`receive` is still running (a
@@ -233,14 +267,14 @@ class Dispatcher:
         return request_id in self._inbound
 
     async def receive(self, message: Message) -> None:
-        """Feed one parsed message from the peer."""
+        """Feed one parsed message from the peer. A request runs in its own task and its
+        response is sent; everything else is handled inline."""
         if isinstance(message, Request):
-            if message.id in self._inbound:
-                err = InvalidRequest(f"Request id {message.id!r} is already in use by a request in progress")
-                await self._send(ErrorResponse(message.id, err.to_error()), message.id)
+            refused = self._refusal(message)
+            if refused is not None:
+                await self._reply(refused, message.id)
                 return
-            scope = anyio.CancelScope()
-            self._inbound[message.id] = (message.method, scope)
+            scope = self._track(message)
             self._task_group.start_soon(self._handle, message, scope)
         elif isinstance(message, (Result, ErrorResponse)):
             self._pending.resolve(message)
@@ -249,13 +283,14 @@ class Dispatcher:
         elif message.method == "notifications/progress":
             await self._progress(message.params or {})
         elif self._on_notification is not None:
-            await self._on_notification(self, message)
+            await self._contained(self._on_notification(self, message), "the %s handler", message.method)
 
     async def handle(self, request: Request) -> Result | ErrorResponse:
         """Run one request to completion and return its response without sending it.
 
-        For transports that answer in the same call (the HTTP JSON fast path); not
-        cancellable through notifications/cancelled.
+        Untracked: not counted, not cancellable through notifications/cancelled. For a
+        request that belongs to no connection yet (``initialize`` minting an HTTP session, a
+        stateless 2026-07-28 request); everything else goes through :meth:`run`.
         """
         ctx = self._context_class(self, request, self.peer)
         try:
@@ -265,30 +300,105 @@ class Dispatcher:
 
     async def run(self, request: Request) -> Result | ErrorResponse | None:
         """Like :meth:`handle`, in the caller's task, but tracked as in flight: a duplicate
-        id is refused and ``notifications/cancelled`` cancels it (then None: a cancelled
-        request gets no response). For transports that answer in the same task (HTTP)."""
+        id or one past ``max_inbound`` is refused, ``notifications/cancelled`` and
+        :meth:`close` cancel it (then None: a cancelled request gets no response). For
+        transports that answer in the same task (HTTP)."""
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        return await self._execute(request, self._track(request))
+
+    async def run_batch(self, batch: list[Message]) -> list[Response]:
+        """A JSON-RPC batch (2025-03-26 only, 2025-03-26 basic#batching): notifications and
+        responses are handled in order, requests run concurrently through :meth:`run`
+        (tracked, cancellable, ids checked against every request in flight). Returns the
+        responses in batch order, cancelled requests left out; the caller writes them as one
+        array (none: nothing to write). The batch's own shape (no duplicate ids, no
+        ``initialize``) is checked by :func:`~mcp_transport.jsonrpc.parse`."""
+        slots: list[Response | None] = []
+
+        async def run_into(index: int, request: Request) -> None:
+            slots[index] = await self.run(request)
+
+        async with anyio.create_task_group() as tg:
+            for message in batch:
+                if isinstance(message, Request):
+                    slots.append(None)
+                    tg.start_soon(run_into, len(slots) - 1, message)
+                else:
+                    await self.receive(message)
+        return [r for r in slots if r is not None]
+
+    async def receive_batch(self, batch: list[Message], reply: BatchReply) -> None:
+        """:meth:`run_batch` in a task of the connection, counted in :attr:`in_flight` until
+        ``reply`` has written its responses (so a transport that waits for in-flight work
+        before closing, like stdio at EOF, waits for the batch's answer too). For transports
+        that answer out of band (stdio)."""
+        self._batches += 1
+        self._task_group.start_soon(self._handle_batch, batch, reply)
+
+    async def _handle_batch(self, batch: list[Message], reply: BatchReply) -> None:
+        try:
+            responses = await self.run_batch(batch)
+            if responses:
+                await self._contained(reply(responses), "writing a batch reply")
+        finally:
+            self._batches -= 1
+
+    def _refusal(self, request: Request) -> ErrorResponse | None:
+        """Why an inbound request cannot start now, as its error response, or None."""
         if request.id in self._inbound:
-            err = InvalidRequest(f"Request id {request.id!r} is already in use by a request in progress")
-            return ErrorResponse(request.id, err.to_error())
+            err: RPCError = InvalidRequest(
+                f"Request id {preview(request.id)} is already in use by a request in progress"
+            )
+        elif len(self._inbound) >= self._max_inbound:
+            err = ServerOverloaded(
+                f"Too many concurrent requests: {self._max_inbound} are already running on this connection; "
+                "wait for some to finish, then retry"
+            )
+        else:
+            return None
+        return ErrorResponse(request.id, err.to_error())
+
+    def _track(self, request: Request) -> anyio.CancelScope:
         scope = anyio.CancelScope()
         self._inbound[request.id] = (request.method, scope)
-        try:
-            with scope:
-                return await self.handle(request)
-        finally:
-            self._inbound.pop(request.id, None)
-        return None
+        return scope
 
     async def _handle(self, request: Request, scope: anyio.CancelScope) -> None:
+        response = await self._execute(request, scope)
+        if response is not None:
+            await self._reply(response, request.id)
+
+    async def _execute(self, request: Request, scope: anyio.CancelScope) -> Result | ErrorResponse | None:
+        """Run a tracked request in its scope; None when it was cancelled."""
         response: Result | ErrorResponse | None = None
         try:
             with scope:
                 response = await self.handle(request)
         finally:
             self._inbound.pop(request.id, None)
-        # A cancelled request gets no response (digest §4.5).
-        if response is not None and not scope.cancel_called:
-            await self._send(response, request.id)
+        # Cancelled: no response, even from a handler that finished anyway
+        # (2025-11-25 basic/utilities/cancellation).
+        return None if scope.cancel_called else response
+
+    async def _reply(self, response: Response, request_id: RequestId) -> None:
+        """Send one response; a failure to write it fails this response only."""
+        sending = self._send(response, request_id)
+        await self._contained(sending, "writing the response to request %s", request_id)
+
+    @staticmethod
+    async def _contained(call: Awaitable[None], what: str, *args: Any) -> None:
+        """Await a user callback or a write; log what it raises instead of letting it end
+        the connection's task group (a bad handler or one dead reply must not kill the
+        server for everyone else). ``what`` is a %-format for ``args`` (peer values, quoted
+        bounded and only when something went wrong)."""
+        try:
+            await call
+        except ConnectionClosed as exc:
+            log.debug(what + ": the connection is closed (%s)", *map(preview, args), exc)
+        except Exception:
+            log.exception(what + " failed; the connection carries on", *map(preview, args))
 
     def _cancel_inbound(self, request_id: Any) -> None:
         entry = self._inbound.get(request_id) if type(request_id) in (str, int) else None
@@ -307,11 +417,18 @@ class Dispatcher:
             # Progress proves the peer is alive: push the deadline out, within the maximum.
             extended = min(anyio.current_time() + entry.timeout, entry.hard_deadline)
             entry.scope.deadline = max(entry.scope.deadline, extended)
-        await entry.on_progress(progress, params.get("total"), params.get("message"))
+        callback = entry.on_progress(progress, params.get("total"), params.get("message"))
+        await self._contained(callback, "a progress callback")
 
     # -- outbound --------------------------------------------------------------------------
 
     async def notify(self, method: str, params: dict[str, Any] | None = None, *, related_to: RequestId | None = None) -> None:
+        """Send a notification. After :meth:`close` it is dropped: a handler still running
+        as its connection ends must not reach a transport that has freed the connection
+        (an HTTP session's GET stream would be re-created for a dead session)."""
+        if self.closed:
+            log.debug("dropping %s: the connection is closed", method)
+            return
         await self._send(Notification(method, params), related_to)
 
     async def request(

@@ -5,6 +5,7 @@
     │   ├── ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError
     │   ├── HeaderMismatch, MissingClientCapability, UnsupportedProtocolVersion   (2026-07-28)
     │   ├── SessionNotFound, ServerOverloaded, ResumeGap, RequestTooLarge         (transport)
+    │   ├── StateUnavailable               the shared state store (Redis) is unreachable
     │   └── RemoteError                    the peer answered our request with an error
     ├── TransportError
     │   ├── ConnectError                   could not reach the peer
@@ -42,6 +43,7 @@ __all__ = [
     "ResumeGap",
     "ServerOverloaded",
     "SessionNotFound",
+    "StateUnavailable",
     "TransportError",
     "UnsupportedProtocolVersion",
     "UsageError",
@@ -125,6 +127,18 @@ class RequestTooLarge(RPCError):
     code, http_status = jsonrpc.REQUEST_TOO_LARGE, 413
 
 
+class StateUnavailable(RPCError):
+    """The shared state store (Redis) did not answer: nothing was done, retry after
+    ``retry_after`` seconds. Every Redis failure that means "unreachable" (refused, reset,
+    timed out, loading, read-only replica, out of memory) surfaces as this one error."""
+
+    code, http_status = jsonrpc.STATE_UNAVAILABLE, 503
+
+    def __init__(self, message: str, data: Any = None, *, retry_after: float = 1.0) -> None:
+        super().__init__(message, data)
+        self.retry_after = retry_after
+
+
 class RemoteError(RPCError):
     """The peer answered our request with a JSON-RPC error."""
 
@@ -170,6 +184,7 @@ _BY_CODE: dict[int, type[RPCError]] = {
         ServerOverloaded,
         ResumeGap,
         RequestTooLarge,
+        StateUnavailable,
     )
 }
 

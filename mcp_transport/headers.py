@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import HeaderMismatch
+from .jsonrpc import preview
 from .protocol import META_PROTOCOL_VERSION
 
 __all__ = [
@@ -190,10 +191,10 @@ def validate_request_headers(
 def _check_mirror(raw: str | None, header: str, expected: Any, where: str) -> None:
     """Raise HeaderMismatch unless header ``raw`` carries ``expected`` (from ``where``)."""
     if raw is None:
-        raise HeaderMismatch(f"Missing header {header}: it must mirror {where} ({expected!r})")
+        raise HeaderMismatch(f"Missing header {header}: it must mirror {where} ({preview(expected)})")
     try:
         value = decode_value(raw)
     except ValueError as exc:
         raise HeaderMismatch(f"Invalid {header} header: {exc}") from None
     if not _same(value, expected):
-        raise HeaderMismatch(f"{header} header {value!r} does not match {where} ({expected!r})")
+        raise HeaderMismatch(f"{header} header {preview(value)} does not match {where} ({preview(expected)})")

@@ -2,13 +2,19 @@
 
 Sans-IO: bytes in, typed messages out, and back. No sockets, no event loop.
 
-MCP's restrictions (digest §4.1): ``"jsonrpc": "2.0"`` on every message; a request id is a
-string or an integer, never null; params and results are objects; batches exist only in
-protocol version 2025-03-26, and the caller decides whether they are allowed.
+MCP's restrictions (2025-11-25 basic#json-rpc-messages): ``"jsonrpc": "2.0"`` on every
+message; a request id is a string or an integer, never null; params and results are objects;
+batches exist only in protocol version 2025-03-26, and the caller decides whether they are
+allowed.
+
+Hostile input stays bounded: a message nested deeper than :data:`MAX_JSON_DEPTH` is refused
+at parse time (-32600), and an error message never echoes a client's value whole, only a
+bounded :func:`preview` of it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -19,6 +25,7 @@ __all__ = [
     "INTERNAL_ERROR",
     "INVALID_PARAMS",
     "INVALID_REQUEST",
+    "MAX_JSON_DEPTH",
     "METHOD_NOT_FOUND",
     "MISSING_CLIENT_CAPABILITY",
     "PARSE_ERROR",
@@ -27,6 +34,7 @@ __all__ = [
     "RESUME_GAP",
     "SERVER_OVERLOADED",
     "SESSION_NOT_FOUND",
+    "STATE_UNAVAILABLE",
     "UNSUPPORTED_PROTOCOL_VERSION",
     "URL_ELICITATION_REQUIRED",
     "ErrorObject",
@@ -38,10 +46,12 @@ __all__ = [
     "RequestId",
     "Response",
     "Result",
+    "bounded",
     "dump",
     "dump_many",
     "parse",
     "parse_message",
+    "preview",
 ]
 
 RequestId = Union[str, int]
@@ -65,6 +75,15 @@ SESSION_NOT_FOUND = -32001
 SERVER_OVERLOADED = -32010
 RESUME_GAP = -32011
 REQUEST_TOO_LARGE = -32012
+STATE_UNAVAILABLE = -32013  # the shared state (Redis) is unreachable: back off and retry
+
+# The deepest nesting of arrays and objects a message may have (the top-level object is
+# depth 1). Far beyond what any MCP message needs, and far below orjson's serialization limit
+# (255) and Python's recursion limit, so whatever we accept we can also echo, log and
+# answer. Deeper input is answered with -32600 (HTTP 400).
+MAX_JSON_DEPTH = 128
+# How much of a client's value an error message may quote (characters).
+PREVIEW_CHARS = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +232,7 @@ def _parse_call(obj: dict[str, Any], method: Any) -> Request | Notification:
         return Notification(method, params)
     if type(rid) not in (str, int):
         raise InvalidMessage(
-            INVALID_REQUEST, f'Invalid Request: "id" must be a string or an integer, not {orjson.dumps(rid).decode()}'
+            INVALID_REQUEST, f'Invalid Request: "id" must be a string or an integer, not {preview(rid)}'
         )
     return Request(rid, method, params)
 
@@ -238,14 +257,21 @@ def _parse_response(obj: dict[str, Any]) -> Result | ErrorResponse:
 def parse(data: bytes | str, *, allow_batch: bool = False) -> Message | list[Message]:
     """Decode and validate one message, or a batch when ``allow_batch`` (2025-03-26 only).
 
-    Raises :class:`InvalidMessage` with -32700 for bad JSON and -32600 for a bad shape. In a
-    batch, the first invalid member fails the whole batch: partial execution of a batch is
-    harder to reason about than a clear rejection.
+    Raises :class:`InvalidMessage` with -32700 for bad JSON and -32600 for a bad shape
+    (including nesting deeper than :data:`MAX_JSON_DEPTH`). In a batch, the first invalid
+    member fails the whole batch: partial execution of a batch is harder to reason about
+    than a clear rejection. So does a batch that repeats a request id or contains
+    ``initialize`` (see :func:`_check_batch`).
     """
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise InvalidMessage(PARSE_ERROR, f"Parse error: the body is not valid JSON ({exc})") from None
+    if _too_deep(obj, data):
+        raise InvalidMessage(
+            INVALID_REQUEST,
+            f"Invalid Request: the message nests arrays/objects deeper than {MAX_JSON_DEPTH} levels",
+        )
     if isinstance(obj, list):
         if not allow_batch:
             raise InvalidMessage(
@@ -255,15 +281,102 @@ def parse(data: bytes | str, *, allow_batch: bool = False) -> Message | list[Mes
             )
         if not obj:
             raise InvalidMessage(INVALID_REQUEST, "Invalid Request: an empty batch")
-        return [parse_message(item) for item in obj]
+        batch = [parse_message(item) for item in obj]
+        _check_batch(batch)
+        return batch
     return parse_message(obj)
 
 
+def _too_deep(obj: Any, data: bytes | str) -> bool:
+    """Whether ``obj`` nests deeper than MAX_JSON_DEPTH. Free for ordinary messages: a body
+    with no more brackets than the limit cannot exceed it, so only the rest is walked."""
+    text = data.encode() if isinstance(data, str) else data
+    if text.count(b"[") + text.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _check_batch(batch: list[Message]) -> None:
+    """The rules a 2025-03-26 batch breaks as a whole (2025-03-26 basic#batching):
+
+    * a request id used twice: an id "MUST NOT have been previously used by the requestor
+      within the same session" (2025-03-26 basic#requests), and two responses with one id
+      could not be told apart (JSON-RPC 2.0 §6 matches a batch's responses to its requests
+      by id alone), so no member runs and the batch is answered with one -32600 error;
+    * ``initialize``: "The initialization request MUST NOT be part of a JSON-RPC batch"
+      (2025-03-26 basic/lifecycle#initialization).
+    """
+    seen: set[tuple[type, RequestId]] = set()
+    for message in batch:
+        if not isinstance(message, Request):
+            continue
+        if message.method == "initialize":
+            raise InvalidMessage(
+                INVALID_REQUEST, "Invalid Request: initialize must not be part of a batch; send it alone"
+            )
+        key = (type(message.id), message.id)  # 1 and "1" are different ids
+        if key in seen:
+            raise InvalidMessage(
+                INVALID_REQUEST,
+                f"Invalid Request: request id {preview(message.id)} is used more than once in this batch; "
+                "give every request its own id (nothing in the batch was run)",
+            )
+        seen.add(key)
+
+
+def bounded(value: Any, limit: int = PREVIEW_CHARS) -> Any:
+    """A client's value as error ``data`` may carry it: itself when it is a short string or
+    a scalar, else its :func:`preview`."""
+    short_string = isinstance(value, str) and len(value) <= limit
+    if value is None or isinstance(value, (bool, int, float)) or short_string:
+        return value
+    return preview(value, limit)
+
+
+def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
+    """A bounded description of a client's value, for error messages: short strings and
+    numbers quoted as JSON, long ones cut, arrays and objects summarised (never serialized:
+    they may be huge or deeply nested)."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return orjson.dumps(value).decode()
+        return f"{orjson.dumps(value[:limit]).decode()[:-1]}...\" ({len(value)} characters)"
+    if isinstance(value, dict):
+        return f"an object with {len(value)} member(s)"
+    if isinstance(value, list):
+        return f"an array of {len(value)} item(s)"
+    if value is None or isinstance(value, bool):
+        return orjson.dumps(value).decode()
+    if isinstance(value, (int, float)):
+        text = str(value)
+        return text if len(text) <= limit else f"a {len(text)}-digit number"
+    return type(value).__name__
+
+
 def dump(message: Message) -> bytes:
-    """Serialize one message as compact single-line JSON (no embedded newlines)."""
-    return orjson.dumps(message.to_dict())
+    """Serialize one message as compact single-line JSON (no embedded newlines).
+
+    A response that cannot be serialized (a handler returned something that is not JSON)
+    becomes an internal error for the same id, so the peer still gets an answer; a request
+    or notification that cannot be raises ``orjson.JSONEncodeError`` to its sender."""
+    try:
+        return orjson.dumps(message.to_dict())
+    except orjson.JSONEncodeError:
+        if not isinstance(message, (Result, ErrorResponse)):
+            raise
+        fallback = ErrorObject(INTERNAL_ERROR, "Internal error: the response could not be serialized as JSON")
+        return orjson.dumps(ErrorResponse(message.id, fallback).to_dict())
 
 
-def dump_many(messages: list[Message]) -> bytes:
-    """Serialize a batch reply."""
-    return orjson.dumps([m.to_dict() for m in messages])
+def dump_many(messages: Sequence[Message]) -> bytes:
+    """Serialize a batch reply (each member as :func:`dump` would)."""
+    return b"[" + b",".join(dump(m) for m in messages) + b"]"

@@ -26,6 +26,7 @@ with warnings.catch_warnings():
 from oslash.either import Left  # type: ignore[import-untyped]
 
 from .errors import InvalidParams, MethodNotFound
+from .jsonrpc import bounded
 
 __all__ = ["Handler", "MethodTable"]
 
@@ -77,7 +78,7 @@ class MethodTable:
         # check could never fail.
         entry = self._entries.get(method)
         if entry is None:
-            raise MethodNotFound(f"Method not found: {method}")
+            raise MethodNotFound(f"Method not found: {bounded(method)}")
         outcome = await _call_method(_LibRequest(method, [params or {}], request_id), context, entry)
         if isinstance(outcome, Left):
             value: ErrorResult = outcome._error

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidParams, InvalidRequest, UnsupportedProtocolVersion
+from .jsonrpc import bounded, preview
 
 __all__ = [
     "DEFAULT_HTTP_VERSION",
@@ -150,9 +151,9 @@ def check_modern_version(version: str) -> None:
     serves ``version`` statelessly."""
     if version not in MODERN_VERSIONS:
         raise UnsupportedProtocolVersion(
-            f"Unsupported protocol version {version!r}; this server supports {', '.join(MODERN_VERSIONS)} "
-            f"statelessly and {', '.join(LEGACY_VERSIONS)} through initialize",
-            {"supported": list(MODERN_VERSIONS), "requested": version},
+            f"Unsupported protocol version {preview(version)}; this server supports "
+            f"{', '.join(MODERN_VERSIONS)} statelessly and {', '.join(LEGACY_VERSIONS)} through initialize",
+            {"supported": list(MODERN_VERSIONS), "requested": bounded(version)},
         )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import pytest
 
+from mcp_transport import jsonrpc
 from mcp_transport.dispatcher import Dispatcher, PendingTable, RequestContext
 from mcp_transport.errors import ConnectionClosed, InvalidParams, RemoteError, RequestTimeout
 from mcp_transport.jsonrpc import ErrorObject, ErrorResponse, Message, Notification, Request, RequestId, Result
@@ -298,3 +299,109 @@ async def test_requests_both_ways_through_the_handler_context() -> None:
 
     async with connected(table(ask_back=ask_back), table(ping=ping)) as pair:
         assert await pair.client.request("ask_back") == {"peer_said": {}}
+
+
+# -- containment: what a callback or a write raises stops there -----------------------------
+
+
+@pytest.mark.anyio
+async def test_a_raising_progress_callback_is_contained() -> None:
+    async def work(ctx: RequestContext, params: dict) -> dict:
+        await ctx.report_progress(1, 2)
+        await ctx.report_progress(2, 2)
+        return {"done": True}
+
+    calls: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        calls.append(progress)
+        raise RuntimeError("a user progress callback that fails")
+
+    async with connected(table(work=work)) as pair:
+        # The call still succeeds and both progress events reached the callback.
+        assert await pair.client.request("work", on_progress=on_progress) == {"done": True}
+    assert calls == [1, 2]
+
+
+@pytest.mark.anyio
+async def test_a_raising_notification_handler_is_contained() -> None:
+    async def on_notification(dispatcher: Dispatcher, message: Notification) -> None:
+        raise RuntimeError("a user notification handler that fails")
+
+    async def ping(ctx: RequestContext, params: dict) -> dict:
+        return {}
+
+    sent: list[Message] = []
+
+    async def send(message: Message, related_to: RequestId | None) -> None:
+        sent.append(message)
+
+    async with anyio.create_task_group() as tg:
+        server = Dispatcher(table(ping=ping), send, tg, on_notification=on_notification)
+        await server.receive(Notification("notifications/roots/list_changed"))
+        await server.receive(Request(1, "ping"))
+        await until(lambda: bool(sent))
+        server.close()
+    assert sent == [Result(1, {})]
+
+
+@pytest.mark.anyio
+async def test_a_reply_that_cannot_be_written_fails_alone() -> None:
+    async def ping(ctx: RequestContext, params: dict) -> dict:
+        return {}
+
+    written: list[Message] = []
+
+    async def send(message: Message, related_to: RequestId | None) -> None:
+        if related_to == "doomed":
+            raise OSError("this one write fails")
+        written.append(message)
+
+    async with anyio.create_task_group() as tg:  # would end with the OSError before the fix
+        server = Dispatcher(table(ping=ping), send, tg)
+        await server.receive(Request("doomed", "ping"))
+        await server.receive(Request("fine", "ping"))
+        await until(lambda: bool(written))
+        server.close()
+    assert written == [Result("fine", {})]
+
+
+@pytest.mark.anyio
+async def test_requests_past_max_inbound_get_server_overloaded() -> None:
+    gate = anyio.Event()
+
+    async def wait(ctx: RequestContext, params: dict) -> dict:
+        await gate.wait()
+        return {}
+
+    sent: list[Message] = []
+
+    async def send(message: Message, related_to: RequestId | None) -> None:
+        sent.append(message)
+
+    async with anyio.create_task_group() as tg:
+        server = Dispatcher(table(wait=wait), send, tg, max_inbound=2)
+        for rid in (1, 2, 3):
+            await server.receive(Request(rid, "wait"))
+        refused = await server.run(Request(4, "wait"))  # the HTTP path refuses the same way
+        assert isinstance(refused, ErrorResponse) and refused.error.code == jsonrpc.SERVER_OVERLOADED
+        refusals = [(m.id, m.error.code) for m in sent if isinstance(m, ErrorResponse)]
+        assert refusals == [(3, jsonrpc.SERVER_OVERLOADED)]
+        gate.set()
+        await until(lambda: len(sent) == 3)
+        assert await server.run(Request(5, "wait")) == Result(5, {})  # room again
+        server.close()
+
+
+@pytest.mark.anyio
+async def test_notify_after_close_is_dropped() -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message, related_to: RequestId | None) -> None:
+        sent.append(message)
+
+    async with anyio.create_task_group() as tg:
+        server = Dispatcher(MethodTable(), send, tg)
+        server.close("session ended")
+        await server.notify("notifications/message", {"level": "info", "data": "late"}, related_to=1)
+    assert sent == []

@@ -1,5 +1,6 @@
 """jsonrpc: parsing, MCP's restrictions of JSON-RPC 2.0, serialization."""
 
+import orjson
 import pytest
 
 from mcp_transport import jsonrpc
@@ -72,3 +73,69 @@ def test_dump_is_one_compact_line() -> None:
     assert jsonrpc.dump(ErrorResponse(None, ErrorObject(-32700, "bad"))) == (
         b'{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}'
     )
+
+
+# -- hostile input: nesting depth, bounded quotes, batch rules -----------------------------------
+
+
+def nested_text(depth: int) -> str:
+    return "[" * depth + "1" + "]" * depth
+
+
+def with_param(value: str) -> str:
+    return '{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":' + value + "}}"
+
+
+def test_nesting_deeper_than_the_bound_is_invalid_request() -> None:
+    # The top-level object is level 1, params level 2, so the array may nest MAX - 2 levels.
+    ok = with_param(nested_text(jsonrpc.MAX_JSON_DEPTH - 2))
+    assert isinstance(jsonrpc.parse(ok), Request)
+    for depth in (jsonrpc.MAX_JSON_DEPTH - 1, 300, 1000):
+        deep = with_param(nested_text(depth))
+        with pytest.raises(InvalidMessage) as info:
+            jsonrpc.parse(deep)
+        assert info.value.code == jsonrpc.INVALID_REQUEST
+        assert str(jsonrpc.MAX_JSON_DEPTH) in info.value.message
+
+
+def test_an_invalid_id_is_described_not_echoed() -> None:
+    with pytest.raises(InvalidMessage) as info:
+        jsonrpc.parse('{"jsonrpc":"2.0","method":"m","id":' + nested_text(100) + "}")
+    assert "an array of 1 item(s)" in info.value.message
+
+
+def test_preview_and_bounded_stay_short() -> None:
+    assert jsonrpc.preview("tool") == '"tool"'
+    long = jsonrpc.preview("x" * 10_000)
+    assert long.endswith('..." (10000 characters)') and len(long) < 120
+    assert jsonrpc.preview({"a": 1}) == "an object with 1 member(s)"
+    assert jsonrpc.preview(10**50) == str(10**50) and jsonrpc.preview(10**500) == "a 501-digit number"
+    assert jsonrpc.bounded("tool") == "tool" and jsonrpc.bounded(3) == 3
+    assert jsonrpc.bounded([[1]]) == "an array of 1 item(s)"
+
+
+def test_batch_with_a_duplicate_request_id_is_refused_whole() -> None:
+    batch = '[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":1,"method":"b"}]'
+    with pytest.raises(InvalidMessage, match="more than once") as info:
+        jsonrpc.parse(batch, allow_batch=True)
+    assert info.value.code == jsonrpc.INVALID_REQUEST and info.value.id is None
+    # 1 and "1" are different ids; a response may share an id with a request (other direction).
+    mixed = (
+        '[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":"1","method":"b"},'
+        '{"jsonrpc":"2.0","id":1,"result":{}}]'
+    )
+    parsed = jsonrpc.parse(mixed, allow_batch=True)
+    assert isinstance(parsed, list) and len(parsed) == 3
+
+
+def test_batch_with_initialize_is_refused() -> None:
+    with pytest.raises(InvalidMessage, match="initialize"):
+        jsonrpc.parse('[{"jsonrpc":"2.0","id":1,"method":"initialize"}]', allow_batch=True)
+
+
+def test_a_response_that_cannot_be_serialized_becomes_an_internal_error() -> None:
+    data = jsonrpc.dump(Result(1, {"value": object()}))
+    message = "Internal error: the response could not be serialized as JSON"
+    assert orjson.loads(data) == {"jsonrpc": "2.0", "id": 1, "error": {"code": -32603, "message": message}}
+    with pytest.raises(TypeError):  # orjson.JSONEncodeError: the sender of a notification learns
+        jsonrpc.dump(Notification("n", {"value": object()}))

@@ -14,6 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InvalidParams, MethodNotFound
+from ..jsonrpc import bounded, preview
 from ..protocol import LOG_LEVELS, META_SUBSCRIPTION_ID, MODERN_VERSIONS, PeerState, negotiate_version
 from .completion import completion_result, parse_reference
 from .context import Context, ServerRequestContext
@@ -169,9 +170,9 @@ def _named(registry: Mapping[str, _T], params: Params, kind: str) -> _T:
     name = params.get("name")
     item = registry.get(name) if isinstance(name, str) else None
     if item is None:
-        raise InvalidParams(
-            f"Unknown {kind} {name!r}; call {kind}s/list for the available {kind}s", {"name": name}
-        )
+        # Quote the client's value bounded: it may be a huge string or a deeply nested object.
+        message = f"Unknown {kind} {preview(name)}; call {kind}s/list for the available {kind}s"
+        raise InvalidParams(message, {"name": bounded(name)})
     return item
 
 
@@ -267,7 +268,7 @@ async def complete(server: MCPServer, ctx: ServerRequestContext, params: Params)
         )
     ref_type, ref, argument, value, context = parse_reference(params)
     if ref_type == "ref/prompt" and ref not in server.prompts:
-        raise InvalidParams(f"Unknown prompt {ref!r}", {"name": ref})
+        raise InvalidParams(f"Unknown prompt {preview(ref)}", {"name": bounded(ref)})
     if ref_type == "ref/resource" and ref not in server.templates and ref not in server.resources:
-        raise InvalidParams(f"Unknown resource template {ref!r}", {"uri": ref})
+        raise InvalidParams(f"Unknown resource template {preview(ref)}", {"uri": bounded(ref)})
     return completion_result(await server.completers.complete(ref_type, ref, argument, value, context))

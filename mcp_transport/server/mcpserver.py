@@ -10,6 +10,7 @@ messages.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
-from ..dispatcher import Dispatcher, SendFn
+from ..dispatcher import DEFAULT_MAX_INBOUND_REQUESTS, Dispatcher, SendFn
 from ..jsonrpc import Notification
 from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
@@ -370,9 +371,15 @@ class MCPServer:
     # -- serving -----------------------------------------------------------------------------
 
     def dispatcher(
-        self, send: SendFn, task_group: TaskGroup, connection: ServerConnection | None = None
+        self,
+        send: SendFn,
+        task_group: TaskGroup,
+        connection: ServerConnection | None = None,
+        *,
+        max_inbound: int = DEFAULT_MAX_INBOUND_REQUESTS,
     ) -> Dispatcher:
-        """A dispatcher serving this server to one peer (stdio pipe or HTTP session)."""
+        """A dispatcher serving this server to one peer (stdio pipe or HTTP session);
+        ``max_inbound``: requests it runs at once (more get -32010)."""
         peer = connection if connection is not None else ServerConnection()
         peer.task_group = task_group
         return Dispatcher(
@@ -382,6 +389,7 @@ class MCPServer:
             peer=peer,
             on_notification=self._dispatch_notification,
             context_class=ServerRequestContext,
+            max_inbound=max_inbound,
         )
 
     async def _dispatch_notification(self, dispatcher: Dispatcher, message: Notification) -> None:
@@ -397,11 +405,12 @@ class MCPServer:
     def detach(self, connection: ServerConnection) -> None:
         self.connections.discard(connection)
 
-    def run_stdio(self) -> None:
-        """Serve on this process's stdin/stdout until stdin closes."""
+    def run_stdio(self, *, max_concurrent_requests: int = DEFAULT_MAX_INBOUND_REQUESTS) -> None:
+        """Serve on this process's stdin/stdout until stdin closes; at most
+        ``max_concurrent_requests`` requests run at once (more get -32010)."""
         from ..transports.stdio import serve_stdio
 
-        anyio.run(serve_stdio, self)
+        anyio.run(functools.partial(serve_stdio, self, max_concurrent_requests=max_concurrent_requests))
 
     # -- 2026-07-28 results ------------------------------------------------------------------
 

@@ -11,6 +11,14 @@ and ``seq`` counts from 1 within the stream, so an id names its stream and its p
 The interface is shaped for a Redis implementation (one Redis Stream per SSE stream: XADD,
 XRANGE/XREAD BLOCK, MAXLEN, key TTL): every call names the stream, appends return the new
 sequence number, and reads are "everything after a cursor".
+
+Flow (the policy every implementation keeps): a stream's live reader reports how far it has
+delivered (:meth:`EventLog.delivered`). While it is a full stream bound behind, ``append``
+waits for it, for a bounded time, instead of evicting events it has not seen; a reader that
+is gone (:meth:`EventLog.detach`) or lets that wait run out leaves the log's bounds to apply.
+The newest event of a stream is never evicted by a size bound before a reader got it. In
+Redis: the cursor is a key the reader SETs and PUBLISHes, the writer's wait a bounded
+subscribe; the bounds are XADD MAXLEN plus per-session byte counters.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ class EventLog(Protocol):
     async def append(self, stream_id: str, data: bytes, *, last: bool = False) -> int:
         """Append one event and return its sequence number. ``last`` also closes the stream
         (its final event, e.g. the response of a POST). Appending to an unknown or closed
-        stream returns 0 and stores nothing."""
+        stream returns 0 and stores nothing. May wait (bounded) for the live reader."""
 
     async def close(self, stream_id: str) -> None:
         """Mark a stream finished without a final event (its request was cancelled)."""
@@ -56,11 +64,19 @@ class EventLog(Protocol):
     async def read(self, stream_id: str, after: int) -> tuple[list[Event], bool]:
         """Events after sequence ``after`` and whether the stream is closed (no more will
         come). Raises ResumeGap when events after ``after`` were evicted, KeyError for an
-        unknown stream."""
+        unknown stream, ValueError when ``after`` is beyond the last event (never sent)."""
 
     async def wait(self, stream_id: str, after: int, timeout: float) -> None:
         """Return when the stream has events after ``after``, is closed, is woken, or
         ``timeout`` seconds pass."""
+
+    async def delivered(self, stream_id: str, seq: int) -> None:
+        """A live reader has written every event up to ``seq`` to its client and goes on
+        reading (the first call attaches it; a resume may move the cursor back). ``append``
+        waits for this reader, bounded, rather than evict what it has not delivered."""
+
+    async def detach(self, stream_id: str) -> None:
+        """The live reader is gone: appends stop waiting and the bounds apply."""
 
     def wake(self, stream_id: str) -> None:
         """Release the waiters of a stream (a reader was taken over or told to stop)."""
@@ -72,4 +88,5 @@ class EventLog(Protocol):
         """Forget every stream of a session (it was deleted or expired)."""
 
     async def sweep(self) -> None:
-        """Evict events older than the age limit (called periodically)."""
+        """Evict events older than the age limit and forget finished streams (called
+        periodically)."""

@@ -21,6 +21,7 @@ from .sessions import SessionRecord
 
 __all__ = [
     "DEFAULT_EVENT_MAX_AGE",
+    "DEFAULT_FLOW_WAIT",
     "DEFAULT_MAX_STREAM_BYTES",
     "DEFAULT_MAX_STREAM_EVENTS",
     "DEFAULT_MAX_TOTAL_BYTES",
@@ -39,6 +40,9 @@ DEFAULT_MAX_STREAM_EVENTS = 10_000
 DEFAULT_MAX_STREAM_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_TOTAL_BYTES = 256 * 1024 * 1024
 DEFAULT_EVENT_MAX_AGE = 300.0
+# How long a writer waits for a live reader that is a full stream bound behind before the
+# bounds apply anyway (a reader that stops reading must not hold a handler forever).
+DEFAULT_FLOW_WAIT = 10.0
 
 
 class MemorySessionStore(Generic[T]):
@@ -88,22 +92,94 @@ class MemorySessionStore(Generic[T]):
         return gone
 
 
+# Events shorter than this are copied when stored, so what the log holds is what it counts.
+_COMPACT_BELOW = 64 * 1024
+
+
 class _Stream:
-    __slots__ = ("changed", "closed", "events", "first", "id", "last", "nbytes", "session")
+    __slots__ = (
+        "appended",
+        "changed",
+        "closed",
+        "delivered",
+        "delivered_bytes",
+        "events",
+        "first",
+        "id",
+        "last",
+        "nbytes",
+        "reader",
+        "room",
+        "session",
+        "stalled",
+    )
 
     def __init__(self, stream_id: str, session: str) -> None:
         self.id = stream_id
         self.session = session
-        self.events: deque[tuple[int, bytes, float]] = deque()
+        # (seq, data, appended at, bytes appended to the stream up to and including it)
+        self.events: deque[tuple[int, bytes, float, int]] = deque()
         self.first = 1  # seq of the oldest event still held (last + 1 when empty)
         self.last = 0
-        self.nbytes = 0
+        self.nbytes = 0  # bytes held
+        self.appended = 0  # bytes ever appended
         self.closed = False
-        self.changed: anyio.Event | None = None  # created only while someone waits
+        self.changed: anyio.Event | None = None  # created only while a reader waits
+        # Flow control: the live reader's cursor, and writers waiting for it to catch up.
+        self.reader = False
+        self.stalled = False  # the reader let a writer's wait run out: the bounds apply
+        self.delivered = 0
+        self.delivered_bytes = 0  # `appended` as of event `delivered`
+        self.room: anyio.Event | None = None  # created only while a writer waits
+
+    def evictable(self) -> bool:
+        """Whether a size bound may take the oldest held event: not when it is the newest and
+        no reader has it yet (only age takes that one), so a final response or a single
+        oversized event is always delivered."""
+        return bool(self.events) and (self.events[0][0] != self.last or self.delivered >= self.last)
+
+    def bytes_through(self, seq: int) -> int:
+        """``appended`` as of event ``seq``."""
+        if seq >= self.last:
+            return self.appended
+        if seq < self.first:  # evicted: count everything before the oldest held event
+            if not self.events:
+                return self.appended
+            head = self.events[0]
+            return head[3] - len(head[1])
+        return self.events[seq - self.first][3]
+
+
+class _Owner:
+    """One session's share of the log (for the total bound's fairness)."""
+
+    __slots__ = ("nbytes", "streams")
+
+    def __init__(self) -> None:
+        self.streams: dict[str, _Stream] = {}
+        self.nbytes = 0
 
 
 class MemoryEventLog:
-    """:class:`~mcp_transport.state.events.EventLog` in this process's memory."""
+    """:class:`~mcp_transport.state.events.EventLog` in this process's memory.
+
+    Bounds (each a constructor argument; docs/http-server.md "Event log bounds"):
+
+    * per stream, ``max_stream_events`` and ``max_stream_bytes``: the oldest events go first,
+      never the newest one before a reader got it (a final response or a single event larger
+      than the bound is still delivered);
+    * the whole log, ``max_total_bytes``: a session holding more than its fair share (the
+      bound divided among the sessions with streams) pays for its own appends, otherwise
+      the session holding the most bytes loses its oldest events, so one session's flood
+      never evicts the events of a session within its share;
+    * ``max_age`` seconds per event, applied by :meth:`sweep` to every event;
+    * flow control: while a live reader is attached (:meth:`delivered`) and a full stream
+      bound behind, :meth:`append` waits for it, at most ``max_wait`` seconds; then the
+      reader counts as stalled and the bounds apply until it delivers again.
+
+    Nothing else grows: a stream is held while it is open or holds events; a closed, empty
+    stream without a reader is forgotten.
+    """
 
     def __init__(
         self,
@@ -112,52 +188,68 @@ class MemoryEventLog:
         max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES,
         max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
         max_age: float = DEFAULT_EVENT_MAX_AGE,
+        max_wait: float = DEFAULT_FLOW_WAIT,
     ) -> None:
         self.max_stream_events = max_stream_events
         self.max_stream_bytes = max_stream_bytes
         self.max_total_bytes = max_total_bytes
         self.max_age = max_age
+        self.max_wait = max_wait
         self._streams: dict[str, _Stream] = {}
-        self._by_session: dict[str, list[str]] = {}
-        # Every held event in append order, for the total-bytes and age bounds.
-        self._order: deque[tuple[_Stream, int, int, float]] = deque()
+        self._owners: dict[str, _Owner] = {}
         self.total_bytes = 0
 
     def __len__(self) -> int:
         return len(self._streams)
 
     async def create(self, stream_id: str, session_id: str) -> None:
-        self._streams[stream_id] = _Stream(stream_id, session_id)
-        self._by_session.setdefault(session_id, []).append(stream_id)
+        stream = self._streams[stream_id] = _Stream(stream_id, session_id)
+        owner = self._owners.get(session_id)
+        if owner is None:
+            owner = self._owners[session_id] = _Owner()
+        owner.streams[stream_id] = stream
 
     async def append(self, stream_id: str, data: bytes, *, last: bool = False) -> int:
         stream = self._streams.get(stream_id)
-        if stream is None or stream.closed:
+        if stream is not None and self._behind(stream, len(data)):
+            await self._wait_for_room(stream, len(data))
+        if stream is None or stream.closed or self._streams.get(stream_id) is not stream:
             return 0
-        now = time.monotonic()
+        size = len(data)
+        if size < _COMPACT_BELOW:
+            # orjson's output keeps its whole initial buffer (about 4 KiB for a 100-byte
+            # message): held 10,000 times that is 40 MB where the bound counts 1 MB. A copy
+            # holds only the bytes.
+            data = bytes(memoryview(data))
         stream.last += 1
-        seq = stream.last
-        stream.events.append((seq, data, now))
-        stream.nbytes += len(data)
-        self._order.append((stream, seq, len(data), now))
-        self.total_bytes += len(data)
+        stream.appended += size
+        stream.events.append((stream.last, data, time.monotonic(), stream.appended))
+        stream.nbytes += size
+        self._owners[stream.session].nbytes += size
+        self.total_bytes += size
         if last:
             stream.closed = True
-        while len(stream.events) > self.max_stream_events or stream.nbytes > self.max_stream_bytes:
+        while (
+            len(stream.events) > self.max_stream_events or stream.nbytes > self.max_stream_bytes
+        ) and stream.evictable():
             self._evict_head(stream)
-        while self.total_bytes > self.max_total_bytes and self._order:
-            self._evict_oldest()
+        self._bound_total(stream.session)
         self._notify(stream)
-        return seq
+        return stream.last
 
     async def close(self, stream_id: str) -> None:
         stream = self._streams.get(stream_id)
         if stream is not None and not stream.closed:
             stream.closed = True
             self._notify(stream)
+            self._release_writers(stream)  # they find it closed and store nothing
+            self._forget_if_done(stream)
 
     async def read(self, stream_id: str, after: int) -> tuple[list[Event], bool]:
         stream = self._streams[stream_id]
+        if after > stream.last:
+            last = format_event_id(stream_id, stream.last)
+            raise ValueError(f"no event {format_event_id(stream_id, after)} was sent: the last is {last}")
         if after + 1 < stream.first:
             raise ResumeGap(
                 f"Cannot resume stream {stream_id} after event {format_event_id(stream_id, after)}: "
@@ -165,11 +257,10 @@ class MemoryEventLog:
                 "re-send the request",
                 {"streamId": stream_id, "oldestAvailable": stream.first},
             )
-        events = stream.events
-        if not events or after >= stream.last:
+        if after >= stream.last:
             return [], stream.closed
-        skip = max(0, after + 1 - events[0][0])
-        return [(seq, data) for seq, data, _ in islice(events, skip, None)], stream.closed
+        events = islice(stream.events, after + 1 - stream.first, None)
+        return [(seq, data) for seq, data, _, _ in events], stream.closed
 
     async def wait(self, stream_id: str, after: int, timeout: float) -> None:
         stream = self._streams.get(stream_id)
@@ -185,25 +276,92 @@ class MemoryEventLog:
         if stream is not None:
             self._notify(stream)
 
+    async def delivered(self, stream_id: str, seq: int) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            return
+        seq = min(seq, stream.last)
+        if not stream.reader or seq > stream.delivered:
+            stream.stalled = False  # attached, or making progress: writers wait for it again
+        stream.reader = True
+        stream.delivered = seq
+        stream.delivered_bytes = stream.bytes_through(seq)
+        self._release_writers(stream)
+
+    async def detach(self, stream_id: str) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is not None:
+            stream.reader = stream.stalled = False
+            self._release_writers(stream)
+            self._forget_if_done(stream)
+
     async def owner(self, stream_id: str) -> str | None:
         stream = self._streams.get(stream_id)
         return stream.session if stream is not None else None
 
     async def drop_session(self, session_id: str) -> None:
-        for stream_id in self._by_session.pop(session_id, ()):
-            stream = self._streams.pop(stream_id, None)
-            if stream is not None:
-                self.total_bytes -= stream.nbytes
-                stream.nbytes = 0
-                stream.events.clear()
-                stream.closed = True
-                self._notify(stream)
-        # Their entries in _order are skipped lazily (the stream no longer holds them).
+        owner = self._owners.pop(session_id, None)
+        for stream in owner.streams.values() if owner is not None else ():
+            del self._streams[stream.id]
+            self.total_bytes -= stream.nbytes
+            stream.nbytes = 0
+            stream.events.clear()
+            stream.closed = True
+            self._notify(stream)
+            self._release_writers(stream)
 
     async def sweep(self) -> None:
         horizon = time.monotonic() - self.max_age
-        while self._order and self._order[0][3] < horizon:
-            self._evict_oldest()
+        for stream in list(self._streams.values()):
+            while stream.events and stream.events[0][2] < horizon:
+                self._evict_head(stream)
+            self._forget_if_done(stream)
+
+    # -- flow control -------------------------------------------------------------------------
+
+    def _behind(self, stream: _Stream, size: int) -> bool:
+        """Whether appending ``size`` bytes would evict an event the live reader has not
+        delivered yet."""
+        if not stream.reader or stream.stalled or stream.closed:
+            return False
+        pending = stream.last - stream.delivered
+        return pending > 0 and (
+            pending >= self.max_stream_events
+            or stream.appended - stream.delivered_bytes + size > self.max_stream_bytes
+        )
+
+    async def _wait_for_room(self, stream: _Stream, size: int) -> None:
+        with anyio.move_on_after(self.max_wait) as scope:
+            while self._behind(stream, size):
+                if stream.room is None:
+                    stream.room = anyio.Event()
+                await stream.room.wait()
+        if scope.cancelled_caught:
+            stream.stalled = True  # gone or too slow: the bounds apply until it delivers again
+
+    def _release_writers(self, stream: _Stream) -> None:
+        if stream.room is not None:
+            stream.room.set()
+            stream.room = None
+
+    # -- bounds ------------------------------------------------------------------------------
+
+    def _bound_total(self, appender: str) -> None:
+        """Over the total bound: the appender pays if it holds more than its fair share,
+        otherwise the session holding the most; never with an undelivered newest event."""
+        while self.total_bytes > self.max_total_bytes:
+            owner = self._owners[appender]
+            if owner.nbytes * len(self._owners) < self.total_bytes:
+                owner = max(self._owners.values(), key=lambda o: o.nbytes)
+            victim = min(
+                (s for s in owner.streams.values() if s.evictable()),
+                key=lambda s: s.events[0][2],
+                default=None,
+            )
+            if victim is None:
+                return  # only undelivered newest events are left there; age will take them
+            self._evict_head(victim)
+            self._forget_if_done(victim)
 
     def _notify(self, stream: _Stream) -> None:
         if stream.changed is not None:
@@ -211,23 +369,25 @@ class MemoryEventLog:
             stream.changed = None
 
     def _evict_head(self, stream: _Stream) -> None:
-        seq, data, _ = stream.events.popleft()
+        seq, data, _, _ = stream.events.popleft()
         stream.first = seq + 1
         stream.nbytes -= len(data)
+        self._owners[stream.session].nbytes -= len(data)
         self.total_bytes -= len(data)
 
-    def _evict_oldest(self) -> None:
-        stream, seq, _, _ = self._order.popleft()
-        if stream.events and stream.events[0][0] == seq:
-            self._evict_head(stream)
-        if not stream.events and stream.closed and self._streams.get(stream.id) is stream:
-            # A closed stream with nothing left to replay cannot be resumed: forget it.
+    def _forget_if_done(self, stream: _Stream) -> None:
+        """A closed stream with nothing left to replay and no reader cannot be resumed."""
+        if (
+            stream.closed
+            and not stream.events
+            and not stream.reader
+            and self._streams.get(stream.id) is stream
+        ):
             del self._streams[stream.id]
-            ids = self._by_session.get(stream.session)
-            if ids is not None:
-                ids.remove(stream.id)
-                if not ids:
-                    del self._by_session[stream.session]
+            owner = self._owners[stream.session]
+            del owner.streams[stream.id]
+            if not owner.streams:
+                del self._owners[stream.session]
 
 
 class MemoryBus:

@@ -39,7 +39,14 @@ from anyio.abc import TaskGroup
 from .. import jsonrpc
 from ..errors import ConnectionClosed, InvalidRequest, ResumeGap, RPCError, ServerOverloaded, SessionNotFound
 from ..jsonrpc import ErrorResponse, InvalidMessage, Message, Notification, Request, RequestId, Result
-from ..protocol import DEFAULT_HTTP_VERSION, LEGACY_VERSIONS, META_PROTOCOL_VERSION, MODERN_VERSIONS, LifecycleState
+from ..protocol import (
+    DEFAULT_HTTP_VERSION,
+    LEGACY_VERSIONS,
+    META_PROTOCOL_VERSION,
+    MODERN_VERSIONS,
+    LifecycleState,
+    allows_batch,
+)
 from ..security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
 from ..state.events import EventLog, format_event_id, parse_event_id
 from ..state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
@@ -218,7 +225,8 @@ class _Link:
 
     async def send_unrelated(self, message: Message) -> None:
         session = self.ref()
-        if session is not None:
+        # An ended session's streams are gone: never re-create one for it.
+        if session is not None and not session.dispatcher.closed:
             await self.app._to_get_stream(session, message)
 
     def close_stream(self, request_id: RequestId) -> None:
@@ -511,8 +519,13 @@ class StreamableHTTP:
         try:
             if not started:
                 await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
-            async for chunk in self._tail(post.stream_id, after, keepalive=self.keepalive, post=post, session=session, request_id=request_id, prime=not started):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            tail = self._tail(
+                post.stream_id, after, keepalive=self.keepalive, post=post, session=session,
+                request_id=request_id, prime=not started,
+            )
+            async with contextlib.aclosing(tail):  # the reader detaches now, not at garbage collection
+                async for chunk in tail:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         except Exception:  # the connection is gone; the events wait in the log for a resume
             log.debug("POST stream %s ended early", post.stream_id, exc_info=True)
@@ -554,10 +567,12 @@ class StreamableHTTP:
             await self._one_shot_sse(send, data, headers)
 
     async def _one_shot_sse(self, send: Send, data: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        """A complete SSE answer in one write: priming event, then the response. Nothing is
-        logged: a client that gets any of it gets all of it, so there is nothing to resume."""
-        stream_id = secrets.token_urlsafe(12)
-        body = sse.priming(format_event_id(stream_id, 0), self.retry_ms) + sse.event(format_event_id(stream_id, 1), data)
+        """A complete SSE answer in one write: the response alone. Nothing is logged: a client
+        that gets any of it gets all of it, so there is nothing to resume, and no event id is
+        advertised (an id would invite a resume the log cannot serve; the priming event of
+        2025-11-25 basic/transports#sending-messages-to-the-server exists to make a stream
+        resumable)."""
+        body = sse.event(None, data)
         head = [*sse.SSE_HEADERS, (b"content-length", b"%d" % len(body))]
         if headers:
             head += headers
@@ -565,25 +580,15 @@ class StreamableHTTP:
         await send({"type": "http.response.body", "body": body})
 
     async def _post_batch(self, session: _Session, batch: list[Message], send: Send) -> None:
-        """2025-03-26 batches (digest §4.1): requests run concurrently, one JSON array back."""
-        if session.version != "2025-03-26":
+        """2025-03-26 batches (2025-03-26 basic#batching): the dispatcher's batch runner (the
+        requests tracked like any other: cancellable, ids checked), one JSON array back.
+        Related messages of batched requests go to the GET stream."""
+        if not allows_batch(session.version):
             raise HTTPError(400, InvalidRequest("JSON-RPC batches are only allowed in a session that negotiated 2025-03-26; send one message per POST"))
-        if any(isinstance(m, Request) and m.method == "initialize" for m in batch):
-            raise HTTPError(400, InvalidRequest("initialize must not be part of a batch"))
-        responses: list[Message] = []
-
-        async def run(request: Request) -> None:
-            responses.append(await session.dispatcher.handle(request))
-
         session.busy += 1
+        session.used = session.used or any(isinstance(m, Request) for m in batch)
         try:
-            async with anyio.create_task_group() as tg:
-                for message in batch:
-                    if isinstance(message, Request):
-                        session.used = True
-                        tg.start_soon(run, message)
-                    else:
-                        await session.dispatcher.receive(message)
+            responses = await session.dispatcher.run_batch(batch)
         finally:
             session.busy -= 1
             session.last_active = time.monotonic()
@@ -613,7 +618,13 @@ class StreamableHTTP:
             if parsed is None or await self.log.owner(parsed[0]) != session.id:
                 raise HTTPError(400, InvalidRequest(f"Last-Event-ID {last_event_id!r} does not name a stream of this session (unknown, expired, or another session's); reconnect without it"))
             stream_id, after = parsed
-            await self.log.read(stream_id, after)  # raises ResumeGap before any byte is sent
+            try:
+                await self.log.read(stream_id, after)  # raises ResumeGap before any byte is sent
+            except ValueError:  # beyond the last event: resuming there would skip what comes next
+                raise HTTPError(400, InvalidRequest(
+                    f"Last-Event-ID {last_event_id!r} names no event this server sent on that stream; "
+                    "reconnect with the id of the last event you received, or without one"
+                )) from None
         else:
             if session.get_stream is None:
                 await self._open_get_stream(session)
@@ -719,6 +730,7 @@ class StreamableHTTP:
         stream_id = post.stream_id = secrets.token_urlsafe(12)
         post.done = anyio.Event()
         await self.log.create(stream_id, session.id)
+        await self.log.delivered(stream_id, 0)  # the POST's response is its live reader from the start
 
     async def _flush_first(self, session: _Session, post: _Post, request_id: RequestId, data: bytes) -> None:
         """The first related message of a POST: log it, write the response head, the priming
@@ -733,6 +745,7 @@ class StreamableHTTP:
         try:
             await post.send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
             await post.send({"type": "http.response.body", "body": body, "more_body": True})
+            await self.log.delivered(stream_id, seq)
         except Exception:  # the connection is gone; the tailer finds out and ends the response
             log.debug("POST stream %s: first write failed", stream_id, exc_info=True)
         self._tg.start_soon(functools.partial(self._stream_post, post.send, session, post, request_id, after=seq, started=True))
@@ -783,6 +796,7 @@ class StreamableHTTP:
         token = object()
         self._readers[stream_id] = token
         self.log.wake(stream_id)  # an older connection on this stream ends (takeover)
+        await self.log.delivered(stream_id, after)
         chunk = sse.priming(format_event_id(stream_id, after), self.retry_ms) if prime else b""
         idle = keepalive if keepalive is not None else math.inf
         try:
@@ -806,21 +820,23 @@ class StreamableHTTP:
                 if chunk:
                     yield chunk
                     chunk = b""
-                    if get_stream and self._readers.get(stream_id) is token:
+                    if self._readers.get(stream_id) is not token:
+                        return
+                    await self.log.delivered(stream_id, after)  # writers waiting for this reader go on
+                    if get_stream:
                         session.get_delivered = after
                 if closed or (post is not None and post.cut):
                     return
                 before = time.monotonic()
+                # No cancel check here: the request's own task closes its stream on every path
+                # (response appended, or closed when cancelled), after the handler is done.
                 await self.log.wait(stream_id, after, min(idle, 3600.0))
                 if keepalive is not None and time.monotonic() - before >= keepalive:
                     chunk = sse.KEEPALIVE
-                    if post is not None and request_id is not None and not session.dispatcher.is_handling(request_id):
-                        # Cancelled (notifications/cancelled): no response will come (digest §4.5).
-                        self._finish_post(session, request_id, None)
-                        await self.log.close(stream_id)
         finally:
             if self._readers.get(stream_id) is token:
                 del self._readers[stream_id]
+                await self.log.detach(stream_id)
 
 
 async def _lifespan(app: StreamableHTTP, receive: Receive, send: Send) -> None:

@@ -12,14 +12,16 @@ import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream, Process, TaskGroup
 
 from .. import jsonrpc
+from ..dispatcher import DEFAULT_MAX_INBOUND_REQUESTS
 from ..errors import ConnectError, ConnectionClosed
-from ..jsonrpc import ErrorObject, ErrorResponse, InvalidMessage, Message, Request, RequestId
+from ..jsonrpc import ErrorObject, ErrorResponse, InvalidMessage, Message, RequestId, Response
+from ..protocol import allows_batch
 
 if TYPE_CHECKING:
     from ..server.mcpserver import MCPServer
@@ -78,6 +80,20 @@ class LineBuffer:
                     out.append(line)
             start = nl + 1
 
+    def flush(self) -> bytes | Oversized | None:
+        """At end of input: the last line if it had no newline (None when there is none).
+        The spec delimits messages by newlines (2025-11-25 basic/transports#stdio), but a
+        complete message cut only by EOF (``printf '{...}' | server``) is answered rather
+        than dropped without a word."""
+        if self._discarding:
+            item: bytes | Oversized | None = Oversized(self._discarding)
+        else:
+            line = bytes(self._buffer).rstrip(b"\r")
+            item = line if line.strip() else None
+        self._buffer.clear()
+        self._discarding = 0
+        return item
+
     def _append(self, tail: bytes) -> None:
         if self._discarding:
             self._discarding += len(tail)
@@ -128,17 +144,25 @@ async def pump_lines(
     on_oversized: Callable[[Oversized], Awaitable[None]],
     max_bytes: int = MAX_LINE_BYTES,
 ) -> None:
-    """Read ``stream`` to EOF, handing each complete line to ``on_message``."""
+    """Read ``stream`` to EOF, handing each line to ``on_message`` (the last one even
+    without its newline)."""
     buffer = LineBuffer(max_bytes)
+
+    async def deliver(items: list[bytes | Oversized]) -> None:
+        for item in items:
+            if isinstance(item, Oversized):
+                await on_oversized(item)
+            else:
+                await on_message(item)
+
     try:
         async for chunk in stream:
-            for item in buffer.feed(chunk):
-                if isinstance(item, Oversized):
-                    await on_oversized(item)
-                else:
-                    await on_message(item)
+            await deliver(buffer.feed(chunk))
     except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
         pass
+    last = buffer.flush()
+    if last is not None:
+        await deliver([last])
 
 
 async def serve_stdio(
@@ -147,14 +171,17 @@ async def serve_stdio(
     stdout: ByteSendStream | None = None,
     *,
     max_line_bytes: int = MAX_LINE_BYTES,
+    max_concurrent_requests: int = DEFAULT_MAX_INBOUND_REQUESTS,
 ) -> None:
     """Serve ``server`` on stdin/stdout (or the given streams) until input ends.
 
     A malformed line gets a -32700/-32600 error with a null id and the loop goes on; an
-    oversized line gets a clear error. Both eras are served: a request with the 2026-07-28
-    envelope is answered statelessly (``server/discover`` included; ``subscriptions/listen``
-    notifications are tagged with their subscription id and ``notifications/cancelled``
-    ends a listen), anything else goes through initialize.
+    oversized line gets a clear error; a request past ``max_concurrent_requests`` running at
+    once gets -32010 (retry later). Nothing the client sends and no handler failure ends the
+    server: only EOF on stdin (or a closed stdout) does. Both eras are served: a request with
+    the 2026-07-28 envelope is answered statelessly (``server/discover`` included;
+    ``subscriptions/listen`` notifications are tagged with their subscription id and
+    ``notifications/cancelled`` ends a listen), anything else goes through initialize.
     """
     from ..server.context import ServerConnection
 
@@ -169,17 +196,20 @@ async def serve_stdio(
         await writer.write(message)
 
     async with anyio.create_task_group() as tg:
-        dispatcher = server.dispatcher(send, tg, connection)
+        dispatcher = server.dispatcher(send, tg, connection, max_inbound=max_concurrent_requests)
+
+        async def write_batch(responses: list[Response]) -> None:
+            await writer.write_line(jsonrpc.dump_many(responses) + b"\n")
 
         async def on_line(line: bytes) -> None:
             version = connection.state.protocol_version if connection.state else None
             try:
-                parsed = jsonrpc.parse(line, allow_batch=version == "2025-03-26")
+                parsed = jsonrpc.parse(line, allow_batch=allows_batch(version))
             except InvalidMessage as exc:
                 await writer.write(exc.to_response())
                 return
             if isinstance(parsed, list):
-                tg.start_soon(_answer_batch, dispatcher, parsed, writer)
+                await dispatcher.receive_batch(parsed, write_batch)
             else:
                 await dispatcher.receive(parsed)
 
@@ -200,23 +230,6 @@ async def serve_stdio(
         dispatcher.close("stdin closed")
         server.detach(connection)
         tg.cancel_scope.cancel()
-
-
-async def _answer_batch(dispatcher: Any, batch: list[Message], writer: _LineWriter) -> None:
-    """2025-03-26 batches: run the requests concurrently and answer with one array."""
-    responses: list[Message] = []
-
-    async def run(request: Request) -> None:
-        responses.append(await dispatcher.handle(request))
-
-    async with anyio.create_task_group() as tg:
-        for message in batch:
-            if isinstance(message, Request):
-                tg.start_soon(run, message)
-            else:
-                await dispatcher.receive(message)
-    if responses:
-        await writer.write_line(jsonrpc.dump_many(responses) + b"\n")
 
 
 class StdioProcess:

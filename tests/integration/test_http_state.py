@@ -1,5 +1,6 @@
-"""The HTTP server's building blocks without sockets: the in-memory event log and its
-bounds, event ids, the Host/Origin policy and the body limit."""
+"""The HTTP server's building blocks without sockets: the in-memory event log's own bounds
+(the EventLog contract every backend shares is in test_event_log_contract.py), event ids,
+the Host/Origin policy and the body limit."""
 
 from __future__ import annotations
 
@@ -15,40 +16,13 @@ from mcp_transport.state import MemoryEventLog, format_event_id, parse_event_id
 pytestmark = pytest.mark.anyio
 
 
-async def test_append_read_and_close() -> None:
-    log = MemoryEventLog()
-    await log.create("s", "session")
-    assert [await log.append("s", b"a"), await log.append("s", b"b")] == [1, 2]
-    assert await log.read("s", 0) == ([(1, b"a"), (2, b"b")], False)
-    assert await log.read("s", 1) == ([(2, b"b")], False)
-    assert await log.append("s", b"c", last=True) == 3
-    assert await log.read("s", 2) == ([(3, b"c")], True)
-    assert await log.append("s", b"late") == 0  # closed streams take nothing more
-    assert await log.owner("s") == "session" and await log.owner("other") is None
-    with pytest.raises(KeyError):
-        await log.read("other", 0)
-
-
-async def test_per_stream_bounds_and_explicit_gap() -> None:
-    log = MemoryEventLog(max_stream_events=3, max_stream_bytes=10)
-    await log.create("s", "session")
-    for i in range(5):
-        await log.append("s", b"%d" % i)
-    assert await log.read("s", 2) == ([(3, b"2"), (4, b"3"), (5, b"4")], False)
-    with pytest.raises(ResumeGap) as gap:
-        await log.read("s", 1)
-    assert gap.value.data["oldestAvailable"] == 3 and gap.value.http_status == 409
-    await log.append("s", b"x" * 9)  # the byte bound evicts too
-    assert (await log.read("s", 5))[0] == [(6, b"x" * 9)]
-
-
 async def test_total_bytes_and_age_bounds() -> None:
     log = MemoryEventLog(max_total_bytes=10, max_age=0.05)
     for name in ("a", "b"):
         await log.create(name, "session")
     await log.append("a", b"12345")
-    await log.append("b", b"12345")
-    await log.append("b", b"12345")  # over the total: the oldest event (a's) goes
+    await log.append("a", b"12345")
+    await log.append("b", b"12345")  # over the total: the session holding the most (a) pays
     with pytest.raises(ResumeGap):
         await log.read("a", 0)
     assert log.total_bytes == 10

@@ -1,0 +1,128 @@
+"""The real-service fixtures themselves: redis-server and haproxy as the tests will use them."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import redis
+
+from tests.services import Haproxy, RedisServer
+
+
+def test_redis_server_is_private_unpersisted_and_restartable(redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url, socket_timeout=2)
+    assert client.ping()
+    assert client.config_get("save") == {"save": ""} and client.config_get("appendonly") == {
+        "appendonly": "no"
+    }
+    assert client.config_get("bind")["bind"] == "127.0.0.1"
+    with redis_server.stopped(), pytest.raises(redis.ConnectionError):
+        redis.Redis.from_url(redis_server.url, socket_timeout=2).ping()
+    assert redis.Redis.from_url(redis_server.url, socket_timeout=2).ping()  # same URL after restart
+
+
+class _Named(BaseHTTPRequestHandler):
+    """Answers every GET with the server's name, keeping the connection alive; ``/sse`` is
+    an event stream of two events 0.5 s apart."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if self.path == "/sse":
+            self._sse()
+            return
+        body = self.server.name.encode()  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _sse(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for i in range(2):
+            self.wfile.write(b"data: %d\n\n" % i)
+            self.wfile.flush()
+            time.sleep(0.5)
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def backends() -> Iterator[list[ThreadingHTTPServer]]:
+    """Two tiny HTTP/1.1 servers on loopback, named "a" and "b"."""
+    servers = []
+    for name in ("a", "b"):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Named)
+        server.daemon_threads = True
+        server.name = name  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    yield servers
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _get_all(proxy: Haproxy, count: int) -> list[str]:
+    """``count`` GETs on ONE client connection; asserts the connection was never reopened."""
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=5)
+    served: list[str] = []
+    sock = None
+    try:
+        for _ in range(count):
+            conn.request("GET", "/health")
+            response = conn.getresponse()
+            served.append(response.read().decode())
+            assert response.status == 200 and not response.will_close
+            sock = sock or conn.sock
+            assert conn.sock is sock, "the client connection was reopened"
+    finally:
+        conn.close()
+    return served
+
+
+def test_haproxy_balances_each_request_of_a_keepalive_connection(
+    haproxy: Callable[..., Haproxy], backends: list[ThreadingHTTPServer]
+) -> None:
+    proxy = haproxy([server.server_address[1] for server in backends])
+    served = _get_all(proxy, 6)
+    assert sorted(served) == ["a", "a", "a", "b", "b", "b"]
+    assert all(x != y for x, y in itertools.pairwise(served)), served  # strict alternation
+
+
+def test_haproxy_health_check_takes_a_dead_backend_out(
+    haproxy: Callable[..., Haproxy], backends: list[ThreadingHTTPServer]
+) -> None:
+    proxy = haproxy([server.server_address[1] for server in backends], health_path="/health")
+    proxy.wait_states({"w0": "UP", "w1": "UP"})
+    backends[1].shutdown()
+    backends[1].server_close()
+    proxy.wait_states({"w0": "UP", "w1": "DOWN"})
+    assert _get_all(proxy, 4) == ["a"] * 4
+
+
+def test_haproxy_passes_an_event_stream_through_unbuffered(
+    haproxy: Callable[..., Haproxy], backends: list[ThreadingHTTPServer]
+) -> None:
+    proxy = haproxy([backends[0].server_address[1]])
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=5)
+    try:
+        conn.request("GET", "/sse")
+        response = conn.getresponse()
+        started = time.monotonic()
+        assert response.read1(64) == b"data: 0\n\n"
+        assert time.monotonic() - started < 0.3  # the first event came before the second was sent
+        assert response.read() == b"data: 1\n\n"
+    finally:
+        conn.close()

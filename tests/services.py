@@ -1,0 +1,167 @@
+"""Real services for tests: redis-server and haproxy, from Debian's packages
+(``scripts/ensure-system-packages`` installs them; ``make test`` runs it).
+
+* ``redis_server`` (session): a redis-server on a free loopback port with its own temp dir and
+  no persistence, stopped at the end. ``.url`` to connect; ``.stop()``/``.start()``/
+  ``.stopped()`` for fault tests (same port and URL after a restart). Tests share it: each
+  uses its own key prefix, and a test that stops it uses ``stopped()`` so it comes back.
+* ``haproxy`` (factory): ``haproxy([port, ...]) -> Haproxy``, a plain round-robin HTTP load
+  balancer in front of the given loopback ports, stopped at the end of the test.
+
+Registered for the whole suite from ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.interop_servers import ServerProcess, free_port
+
+__all__ = ["Haproxy", "RedisServer", "haproxy", "haproxy_config", "redis_server"]
+
+# haproxy lives in /usr/sbin, often missing from a non-root PATH.
+_SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
+
+
+def _command(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=_SBIN)
+    if found is None:
+        pytest.fail(f"{name} is not installed: run scripts/ensure-system-packages (make test does)")
+    return found
+
+
+class RedisServer(ServerProcess):
+    """redis-server on 127.0.0.1:``port``, data and log in ``directory``, nothing persisted."""
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        port = port or free_port()
+        argv = [_command("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
+        # No RDB snapshots, no AOF: a test server keeps nothing after it stops.
+        argv += ["--save", "", "--appendonly", "no", "--logfile", str(directory / "redis.log")]
+        super().__init__(argv, port)
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    @contextmanager
+    def stopped(self, *, kill: bool = False) -> Iterator[None]:
+        """Redis is down inside the block (SIGKILL with ``kill``), back on the same port after."""
+        if kill:
+            self.kill()
+        else:
+            self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def haproxy_config(port: int, backends: list[int], stats_socket: Path, health_path: str | None) -> str:
+    """A plain round-robin HTTP balancer: no stickiness, keep-alive on both sides (each
+    request of a client connection is balanced on its own), health checks, SSE timeouts."""
+    check = "check inter 500ms fall 2 rise 2"
+    servers = "\n".join(f"    server w{i} 127.0.0.1:{p} {check}" for i, p in enumerate(backends))
+    http_check = (
+        f"    option httpchk GET {health_path}\n    http-check expect status 200\n" if health_path else ""
+    )
+    return f"""\
+global
+    nbthread 1
+    maxconn 1024
+    stats socket {stats_socket} mode 600 level admin
+
+defaults
+    mode http
+    # Keep-alive, never http-server-close (it resets the client after a 413 from uvicorn).
+    option http-keep-alive
+    timeout connect 2s
+    timeout http-request 10s
+    timeout http-keep-alive 60s
+    # An SSE stream may be quiet between keepalives: these bound inactivity, not length.
+    timeout client 1h
+    timeout server 1h
+    timeout check 2s
+    # A connect refused by a dead worker is retried on another one.
+    retries 2
+    option redispatch 1
+
+frontend mcp
+    bind 127.0.0.1:{port}
+    default_backend workers
+
+backend workers
+    balance roundrobin
+{http_check}{servers}
+"""
+
+
+class Haproxy(ServerProcess):
+    """haproxy in the foreground with ``haproxy_config``; ``states()`` reads its stats socket."""
+
+    def __init__(self, directory: Path, backends: list[int], health_path: str | None = None) -> None:
+        port = free_port()
+        self.stats_socket = directory / "admin.sock"
+        config = directory / "haproxy.cfg"
+        config.write_text(haproxy_config(port, backends, self.stats_socket, health_path))
+        binary = _command("haproxy")
+        checked = subprocess.run(
+            [binary, "-c", "-q", "-f", str(config)], capture_output=True, text=True, check=False
+        )
+        if checked.returncode != 0:
+            raise RuntimeError(f"haproxy rejected {config}:\n{checked.stdout}{checked.stderr}")
+        super().__init__([binary, "-db", "-f", str(config)], port)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def states(self) -> dict[str, str]:
+        """``{"w0": "UP", "w1": "DOWN", ...}`` for the backend's servers."""
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(str(self.stats_socket))
+            sock.sendall(b"show stat\n")
+            raw = b"".join(iter(lambda: sock.recv(65536), b""))
+        rows = csv.DictReader(io.StringIO(raw.decode().lstrip("# ")))
+        return {
+            row["svname"]: row["status"]
+            for row in rows
+            if row["pxname"] == "workers" and row["svname"].startswith("w")
+        }
+
+    def wait_states(self, expected: dict[str, str], timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while (states := self.states()) != expected:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"haproxy servers {states}, expected {expected}")
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def haproxy(tmp_path: Path) -> Iterator[Callable[..., Haproxy]]:
+    """``haproxy(ports, health_path=None) -> Haproxy`` (started; ``.url`` is its root)."""
+    running: list[Haproxy] = []
+
+    def start(backends: list[int], health_path: str | None = None) -> Haproxy:
+        directory = tmp_path / f"haproxy{len(running)}"
+        directory.mkdir()
+        proxy = Haproxy(directory, backends, health_path)
+        proxy.start()
+        running.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in running:
+        proxy.stop()
