@@ -44,7 +44,6 @@ from ..protocol import (
     Era,
     era_of,
 )
-from .callbacks import call_contained, contained
 from .calls import ServerCalls
 from .era import (
     HEADER_MISMATCH_CODES,
@@ -438,8 +437,6 @@ class Client(Handshake, Listening, ServerCalls):
         on_progress: ProgressCallback | None,
     ) -> dict[str, Any]:
         dispatcher = self._require_open(method)
-        if on_progress is not None:
-            on_progress = contained(f"on_progress of {method}", on_progress)
         return await dispatcher.request(
             method, self._with_envelope(params), timeout=timeout, on_progress=on_progress
         )
@@ -521,5 +518,5 @@ class Client(Handshake, Listening, ServerCalls):
             elif sid in self._subscriptions:
                 self._subscriptions[sid].deliver(message.method, params)
         if self.on_notification is not None:
-            what = f"on_notification({message.method})"
-            await call_contained(what, self.on_notification, message.method, params)
+            # Contained by the dispatcher, like on_progress: a raising callback is logged.
+            await self.on_notification(message.method, params)

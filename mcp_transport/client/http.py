@@ -27,6 +27,7 @@ import httpx
 from anyio.abc import TaskGroup
 
 from .. import jsonrpc
+from ..dispatcher import contained
 from ..errors import ConnectionClosed, MCPError, ResumeGap, SessionNotFound, TransportError
 from ..headers import request_headers
 from ..jsonrpc import (
@@ -39,7 +40,6 @@ from ..jsonrpc import (
     Result,
 )
 from ..protocol import META_PROTOCOL_VERSION
-from .callbacks import call_contained
 from .http_errors import map_httpx_error, status_error
 from .reconnect import (
     MIN_SERVER_RETRY,
@@ -378,7 +378,7 @@ class HTTPTransport:
     async def _report_gap(self, last_event_id: str, gap: ResumeGap) -> None:
         log.warning("%s; continuing with a fresh GET stream", gap.message)
         if self.on_stream_gap is not None:
-            await call_contained("on_stream_gap", self.on_stream_gap, StreamGap(last_event_id, gap))
+            await contained(self.on_stream_gap(StreamGap(last_event_id, gap)), "on_stream_gap")
 
     async def _renew_session(self, stale_session: str | None) -> None:
         async with self._renew_lock:
