@@ -91,6 +91,8 @@ class HTTPTransport:
     ``state`` is the server->client GET stream's :class:`ChannelState`. ``session_id`` and
     ``protocol_version`` are sent on every request once known. ``http_client`` lets tests
     use ``httpx.ASGITransport``; ``headers`` and ``auth`` are added to every request.
+    ``reconnect`` governs every resume; ``on_stream_gap(StreamGap)`` hears of messages the
+    GET stream lost for good (see :mod:`.reconnect`).
     """
 
     def __init__(
