@@ -116,7 +116,9 @@ class PendingTable:
         return self._next_id, entry
 
     def get(self, request_id: Any) -> _Pending | None:
-        return self._pending.get(request_id)
+        """The pending request with this id. The key comes from the peer (a progress token
+        may be any JSON value): anything but a string or an integer is simply unknown."""
+        return self._pending.get(request_id) if type(request_id) in (str, int) else None
 
     def resolve(self, message: Result | ErrorResponse) -> bool:
         """Complete the request this response answers. False for an unknown id (ignored)."""
