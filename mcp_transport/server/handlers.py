@@ -92,9 +92,12 @@ async def ping(server: MCPServer, ctx: ServerRequestContext, params: Params) -> 
 
 
 async def discover(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    capabilities = server.capabilities()
+    if server.extensions:  # 2026-07-28 basic/extensions: offered extensions, by identifier
+        capabilities["extensions"] = {name: dict(settings) for name, settings in server.extensions.items()}
     result: Result = {
         "supportedVersions": list(MODERN_VERSIONS),
-        "capabilities": server.capabilities(),
+        "capabilities": capabilities,
         "ttlMs": LIST_TTL_MS,
         "cacheScope": "public",
     }
@@ -171,6 +174,8 @@ def _arguments(params: Params, method: str, shape: str = "an object") -> dict[st
 
 async def call(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
     tool = _named(server.tools, params, "tool")
+    if tool.task != "forbidden":  # may become a task (extension io.modelcontextprotocol/tasks)
+        return await server.tasks.call(tool, _arguments(params, "tools/call"), ctx)
     return await call_tool(tool, _arguments(params, "tools/call"), Context(ctx, server))
 
 
