@@ -13,6 +13,7 @@ import argparse
 import base64
 import json
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Annotated, Literal
 
 import anyio
@@ -615,6 +616,11 @@ def test_prompt_with_embedded_resource(
 def test_prompt_with_image() -> list[Content | PromptMessage]:
     """A prompt with an image."""
     return [Image(PNG_1X1, "image/png"), PromptMessage("user", "Please analyze the image above.")]
+
+
+# -- skills (2026-07-28 extension io.modelcontextprotocol/skills; conformance: sep-2640-*) --------
+
+server.add_skill_directory(Path(__file__).parent / "skills" / "pdf-forms")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -31,6 +32,7 @@ from .pagination import DEFAULT_PAGE_SIZE
 from .prompts import Prompt
 from .resources import Resource, ResourceTemplate, UriTemplate
 from .schema import arguments_model, output_spec
+from .skills import Skill, add_skill, load_skill
 from .subscriptions import Subscription
 from .tasks import EXTENSION_ID as TASKS_EXTENSION
 from .tasks import TaskRunner, TaskStore
@@ -106,6 +108,7 @@ class MCPServer:
         # 2026-07-28 extensions this server offers (server/discover capabilities.extensions).
         self.extensions: dict[str, dict[str, Any]] = {}
         self.tasks = TaskRunner(self, task_store)
+        self.skills: dict[str, Skill] = {}  # SKILL.md URI -> skill (extension io.modelcontextprotocol/skills)
         handlers.register(self)
         task_methods.register(self)
 
@@ -280,6 +283,15 @@ class MCPServer:
             return fn
 
         return decorator
+
+    def add_skill_directory(self, path: str | Path) -> Skill:
+        """Serve the skill in directory ``path`` (a SKILL.md and its files) as
+        ``skill://<name>/...`` resources, with ``skills/list``, ``skills/get`` and
+        ``resources/directory/read`` (2026-07-28 extension io.modelcontextprotocol/skills).
+        ValueError for a directory that is not a valid skill or breaks the size bounds."""
+        skill = load_skill(path)
+        add_skill(self, skill)
+        return skill
 
     def remove_tool(self, name: str) -> None:
         """Unregister a tool (KeyError if unknown); connected clients are told."""
