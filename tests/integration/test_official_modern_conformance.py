@@ -35,3 +35,19 @@ def test_official_suite_leg_passes_everything(tmp_path: Path, spec_version: str,
         assert PENDING <= set(results)
     assert run.returncode == 0, run.stdout.decode()[-3000:]
     assert "Traceback" not in server_log, server_log[-5000:]
+
+
+def test_official_suite_without_a_version_filter_passes_everything(tmp_path: Path) -> None:
+    """Every server scenario of 0.2.0-alpha.12, the extension ones included (tasks,
+    SEP-2663; skills, SEP-2640): no --spec-version filter, no expected-failure list."""
+    results, run, server_log = run_against_everything("v02", tmp_path, "--suite", "all", "--timeout", "30000")
+    print(summary(results))
+    assert len(results) == 65, f"{len(results)} scenarios ran\n{run.stdout.decode()[-3000:]}"
+    extension = {name for name in results if name.startswith(("tasks-", "sep-2640-"))}
+    assert len(extension) == 13, sorted(extension)
+    failed = [name for name, checks in results.items() if checks.get("FAILURE")]
+    assert not failed, f"failed: {failed}\n" + summary(results)
+    for name in extension - {"tasks-status-notifications"}:  # that one is a placeholder upstream
+        assert not results[name].get("SKIPPED"), f"{name} skipped: is the extension declared?\n" + summary(results)
+    assert run.returncode == 0, run.stdout.decode()[-3000:]
+    assert "Traceback" not in server_log, server_log[-5000:]
