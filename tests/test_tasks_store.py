@@ -79,7 +79,12 @@ def test_wire_shapes() -> None:
     task = record()
     created = create_result(task)
     assert created["resultType"] == "task" and isinstance(created["ttlMs"], int)
-    assert created["createdAt"].endswith("Z") and not {"result", "error", "inputRequests", "requestState"} & set(created)
+    assert created["createdAt"].endswith("Z") and not {
+        "result",
+        "error",
+        "inputRequests",
+        "requestState",
+    } & set(created)
     task.status, task.result = "completed", {"content": [{"type": "text", "text": "ok"}]}
     assert detailed_task(task)["result"] == task.result and "resultType" not in detailed_task(task)
     assert declares_tasks({"extensions": {"io.modelcontextprotocol/tasks": {}}})

@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from ..errors import InvalidParams
 from .context import ServerRequestContext

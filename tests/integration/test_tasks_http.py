@@ -44,12 +44,16 @@ def make_server(**store: Any) -> MCPServer:
     return server
 
 
-async def post(modern: Modern, method: str, params: dict[str, Any], caps: dict[str, Any] | None = TASKS, **headers: str) -> httpx.Response:
+async def post(
+    modern: Modern, method: str, params: dict[str, Any], caps: dict[str, Any] | None = TASKS, **headers: str
+) -> httpx.Response:
     message = modern.message(method, params, caps)
     return await modern.post(message, headers or None)
 
 
-async def call(modern: Modern, method: str, params: dict[str, Any], caps: dict[str, Any] | None = TASKS) -> dict[str, Any]:
+async def call(
+    modern: Modern, method: str, params: dict[str, Any], caps: dict[str, Any] | None = TASKS
+) -> dict[str, Any]:
     response = await post(modern, method, params, caps)
     body = messages(response)[-1]
     assert "result" in body, body
@@ -94,11 +98,17 @@ async def test_input_required_answered_in_parts(start: Callable[..., Any]) -> No
                 await anyio.sleep(0.02)
         first, second = task["inputRequests"]
         assert task["inputRequests"][first]["method"] == "elicitation/create"
-        ack = await call(modern, "tasks/update", {"taskId": task_id, "inputResponses": {first: {"action": "accept", "content": {"ok": True}}}})
+        ack = await call(
+            modern,
+            "tasks/update",
+            {"taskId": task_id, "inputResponses": {first: {"action": "accept", "content": {"ok": True}}}},
+        )
         assert set(ack) == {"resultType", "_meta"}
         partial = await call(modern, "tasks/get", {"taskId": task_id})
         assert partial["status"] == "input_required" and list(partial["inputRequests"]) == [second]
-        await call(modern, "tasks/update", {"taskId": task_id, "inputResponses": {second: {"action": "decline"}}})
+        await call(
+            modern, "tasks/update", {"taskId": task_id, "inputResponses": {second: {"action": "decline"}}}
+        )
         done = await until(modern, task_id, "completed")
         assert done["result"]["content"][0]["text"] == "a=accept b=decline"
 
@@ -118,9 +128,13 @@ async def test_gating_headers_and_removed_methods(start: Callable[..., Any]) -> 
         modern = await start(client)
         plain = await call(modern, "tools/call", {"name": "work", "arguments": {"seconds": 0}}, caps={})
         assert plain["resultType"] == "complete" and plain["content"][0]["text"] == "worked 0.0"
-        refused = messages(await post(modern, "tools/call", {"name": "ask_two", "arguments": {}}, caps={}))[-1]
+        refused = messages(await post(modern, "tools/call", {"name": "ask_two", "arguments": {}}, caps={}))[
+            -1
+        ]
         assert refused["error"]["code"] == -32021
-        assert refused["error"]["data"] == {"requiredCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}
+        assert refused["error"]["data"] == {
+            "requiredCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}
+        }
         gated = messages(await post(modern, "tasks/get", {"taskId": "x"}, caps={}))[-1]
         assert gated["error"]["code"] == -32021
         task_id = (await call(modern, "tools/call", {"name": "work", "arguments": {"seconds": 5}}))["taskId"]
