@@ -62,8 +62,9 @@ async def call(
 
 async def until(modern: Modern, task_id: str, *statuses: str) -> dict[str, Any]:
     with anyio.fail_after(5):
-        while (task := await call(modern, "tasks/get", {"taskId": task_id}))["status"] not in statuses:
-            await anyio.sleep(0.02)  # noqa: ASYNC110 -- polling tasks/get is the protocol (SEP-2663)
+        # polling tasks/get is the protocol (SEP-2663 "Task Polling")
+        while (task := await call(modern, "tasks/get", {"taskId": task_id}))["status"] not in statuses:  # noqa: ASYNC110
+            await anyio.sleep(0.02)
     return task
 
 
@@ -94,8 +95,8 @@ async def test_input_required_answered_in_parts(start: Callable[..., Any]) -> No
         modern = await start(client)
         task_id = (await call(modern, "tools/call", {"name": "ask_two", "arguments": {}}))["taskId"]
         with anyio.fail_after(5):
-            while len((task := await until(modern, task_id, "input_required")).get("inputRequests", {})) < 2:
-                await anyio.sleep(0.02)  # noqa: ASYNC110 -- polling tasks/get is the protocol
+            while len((task := await until(modern, task_id, "input_required")).get("inputRequests", {})) < 2:  # noqa: ASYNC110
+                await anyio.sleep(0.02)
         first, second = task["inputRequests"]
         assert task["inputRequests"][first]["method"] == "elicitation/create"
         ack = await call(
