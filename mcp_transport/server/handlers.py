@@ -223,6 +223,8 @@ async def listen(server: MCPServer, ctx: ServerRequestContext, params: Params) -
             'subscriptions/listen needs params.notifications (an object such as {"toolsListChanged": true})'
         )
     honoured = honoured_filter(requested, server.capabilities())
+    if "taskIds" in requested:  # extension io.modelcontextprotocol/tasks
+        honoured["taskIds"] = await server.tasks.listenable(requested["taskIds"], ctx)
     tag = {META_SUBSCRIPTION_ID: ctx.id}
     subscription = Subscription(ctx.id, honoured, ctx.connection)
     server.subscriptions.add(subscription)

@@ -155,7 +155,7 @@ async def test_ttl_expiry_and_per_principal_bound(start: Callable[..., Any]) -> 
         first = await call(modern, "tools/call", {"name": "work", "arguments": {"seconds": 0}})
         await call(modern, "tools/call", {"name": "work", "arguments": {"seconds": 0}})
         over = messages(await post(modern, "tools/call", {"name": "work", "arguments": {"seconds": 0}}))[-1]
-        assert over["error"]["code"] == -32000 and "at most 2 live tasks" in over["error"]["message"], over
+        assert over["error"]["code"] == -32010 and "at most 2 live tasks" in over["error"]["message"], over
         await until(modern, first["taskId"], "completed")
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ...errors import MissingClientCapability
 from ..context import ServerRequestContext
-from .model import declares_tasks, missing_tasks_capability_data
+from .model import require_extension
 
 if TYPE_CHECKING:
     from ..mcpserver import MCPServer
@@ -23,32 +22,21 @@ def register(server: MCPServer) -> None:
         server.method(name, legacy=False)(partial(fn, server))
 
 
-def _require_extension(ctx: ServerRequestContext, method: str) -> None:
-    """-32021 for a request that did not declare the extension (SEP-2575 "Missing Required
-    Capabilities"; the tasks suite checks it for all three methods)."""
-    if ctx.state is None or not declares_tasks(ctx.state.client_capabilities):
-        raise MissingClientCapability(
-            f"{method} needs the io.modelcontextprotocol/tasks extension declared in "
-            '_meta["io.modelcontextprotocol/clientCapabilities"].extensions',
-            missing_tasks_capability_data(),
-        )
-
-
 async def get(server: MCPServer, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
     """The task's current ``DetailedTask`` (result or error inlined when terminal)."""
-    _require_extension(ctx, "tasks/get")
+    require_extension(ctx, "tasks/get")
     return await server.tasks.get(params.get("taskId"), ctx)
 
 
 async def update(server: MCPServer, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
     """Answers to outstanding input requests; an empty acknowledgement."""
-    _require_extension(ctx, "tasks/update")
+    require_extension(ctx, "tasks/update")
     await server.tasks.update(params.get("taskId"), params.get("inputResponses"), ctx)
     return {}
 
 
 async def cancel(server: MCPServer, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
     """Ask for cancellation; an empty acknowledgement, on a finished task too."""
-    _require_extension(ctx, "tasks/cancel")
+    require_extension(ctx, "tasks/cancel")
     await server.tasks.cancel(params.get("taskId"), ctx)
     return {}

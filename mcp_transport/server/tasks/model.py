@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ...errors import MissingClientCapability
+
 __all__ = [
     "EXTENSION_ID",
     "TERMINAL",
@@ -18,6 +20,7 @@ __all__ = [
     "detailed_task",
     "missing_tasks_capability_data",
     "new_task_id",
+    "require_extension",
 ]
 
 EXTENSION_ID = "io.modelcontextprotocol/tasks"
@@ -108,6 +111,18 @@ def declares_tasks(client_capabilities: dict[str, Any] | None) -> bool:
     "Capability Negotiation": per request, in ``_meta``)."""
     extensions = (client_capabilities or {}).get("extensions")
     return isinstance(extensions, dict) and isinstance(extensions.get(EXTENSION_ID), dict)
+
+
+def require_extension(request: Any, method: str) -> None:
+    """-32021 unless the request (a ServerRequestContext) declared the extension (SEP-2663
+    "Capability Negotiation"; the tasks suite checks it for tasks/get, update and cancel)."""
+    state = request.state
+    if state is None or not declares_tasks(state.client_capabilities):
+        raise MissingClientCapability(
+            f"{method} needs the io.modelcontextprotocol/tasks extension declared in "
+            '_meta["io.modelcontextprotocol/clientCapabilities"].extensions',
+            missing_tasks_capability_data(),
+        )
 
 
 def missing_tasks_capability_data() -> dict[str, Any]:

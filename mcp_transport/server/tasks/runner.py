@@ -35,6 +35,7 @@ from .model import (
     detailed_task,
     missing_tasks_capability_data,
     new_task_id,
+    require_extension,
 )
 from .store import MemoryTaskStore, TaskStore
 
@@ -55,6 +56,7 @@ DEFAULT_TTL_MS = 60 * 60 * 1000  # a task and its result are kept one hour after
 DEFAULT_POLL_INTERVAL_MS = 500
 DEFAULT_MAX_RESULT_BYTES = 4 * 1024 * 1024  # a larger result fails the task (-32603)
 DEFAULT_MAX_INPUT_REQUESTS = 32  # outstanding inputRequests per task
+MAX_LISTEN_TASK_IDS = 100  # task ids one subscriptions/listen may follow
 
 Principal = Callable[[ServerRequestContext], str]
 
@@ -274,6 +276,20 @@ class TaskRunner:
         scope = self._scopes.get(task_id)
         if scope is not None:
             scope.cancel()
+
+    async def listenable(self, task_ids: Any, request: ServerRequestContext) -> list[str]:
+        """The ids of a ``subscriptions/listen`` filter's ``taskIds`` this server will send
+        ``notifications/tasks`` for: the request's principal's live tasks (SEP-2663 "Task
+        Status Notifications"; -32021 without the extension, -32602 for a bad list)."""
+        require_extension(request, "subscriptions/listen with taskIds")
+        if not isinstance(task_ids, list) or len(task_ids) > MAX_LISTEN_TASK_IDS:
+            raise InvalidParams(f"notifications.taskIds must be a list of at most {MAX_LISTEN_TASK_IDS} task ids")
+        known: list[str] = []
+        for task_id in dict.fromkeys(t for t in task_ids if isinstance(t, str)):
+            record = await self.store.get(task_id)
+            if record is not None and record.principal == self.principal(request):
+                known.append(task_id)
+        return known
 
     async def _owned(self, task_id: Any, request: ServerRequestContext, method: str) -> TaskRecord:
         """The task, if it exists and belongs to this request's principal; else -32602 (the

@@ -19,7 +19,7 @@ import copy
 import time
 from typing import Any, Protocol
 
-from ...errors import RPCError
+from ...errors import ServerOverloaded
 from .model import TaskRecord
 
 __all__ = [
@@ -34,11 +34,9 @@ DEFAULT_MAX_TASKS_PER_PRINCIPAL = 100
 DEFAULT_MAX_TASKS = 10_000
 
 
-class TaskLimitExceeded(RPCError):
-    """Too many live tasks for this principal (or on this server): retry once some finish
-    and expire. -32000 (server error range) with HTTP 429: the client may retry later."""
-
-    code, http_status = -32000, 429
+class TaskLimitExceeded(ServerOverloaded):
+    """Too many live tasks for this principal (or on this server): -32010 like every full
+    bound; the client may retry once some tasks finish and expire."""
 
 
 class TaskStore(Protocol):
