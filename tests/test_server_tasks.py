@@ -170,14 +170,16 @@ async def test_listen_with_task_ids_streams_task_states() -> None:
                 {"taskId": task_id, "inputResponses": {"elicitation-1": {"action": "decline"}}},
             )
             await settle(client, task_id, "completed")
+
+            def completed() -> list[dict[str, Any]]:
+                return [
+                    n for n in client.notifications_of("notifications/tasks") if n["status"] == "completed"
+                ]
+
             with anyio.fail_after(5):
-                while not any(
-                    n["status"] == "completed" for n in client.notifications_of("notifications/tasks")
-                ):  # noqa: ASYNC110
+                while not completed():  # noqa: ASYNC110 -- notifications arrive asynchronously
                     await anyio.sleep(0.01)
-            final = [n for n in client.notifications_of("notifications/tasks") if n["status"] == "completed"][
-                -1
-            ]
+            final = completed()[-1]
             assert final["taskId"] == task_id and final["result"]["content"][0]["text"] == "decline"
             tg.cancel_scope.cancel()
         with pytest.raises(RemoteError) as gated:

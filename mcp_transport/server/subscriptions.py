@@ -82,8 +82,8 @@ class Subscription:
         entry = (method, params)
         if method == _TASKS and params is not None:
             # Each carries the task's complete state: only the newest of a task is kept.
-            stale = [e for e in self._pending if e[0] == _TASKS and (e[1] or {}).get("taskId") == params.get("taskId")]
-            for old in stale:
+            task_id = params.get("taskId")
+            for old in [e for e in self._pending if e[0] == _TASKS and (e[1] or {}).get("taskId") == task_id]:
                 self._pending.remove(old)
         if entry not in self._pending:
             self._pending.append(entry)

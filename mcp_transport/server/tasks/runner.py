@@ -283,7 +283,9 @@ class TaskRunner:
         Status Notifications"; -32021 without the extension, -32602 for a bad list)."""
         require_extension(request, "subscriptions/listen with taskIds")
         if not isinstance(task_ids, list) or len(task_ids) > MAX_LISTEN_TASK_IDS:
-            raise InvalidParams(f"notifications.taskIds must be a list of at most {MAX_LISTEN_TASK_IDS} task ids")
+            raise InvalidParams(
+                f"notifications.taskIds must be a list of at most {MAX_LISTEN_TASK_IDS} task ids"
+            )
         known: list[str] = []
         for task_id in dict.fromkeys(t for t in task_ids if isinstance(t, str)):
             record = await self.store.get(task_id)
