@@ -185,3 +185,14 @@ async def test_listen_with_task_ids_streams_task_states() -> None:
         with pytest.raises(RemoteError) as gated:
             await request(client, "subscriptions/listen", {"notifications": {"taskIds": [task_id]}}, caps={})
         assert gated.value.code == -32021
+
+
+async def test_server_shutdown_fails_running_tasks_and_the_next_call_starts_afresh() -> None:
+    server = make_server()
+    async with MemoryClient.connect(server, initialize=False) as client:
+        task_id = await start(client, "wait", {"seconds": 30})
+        await server.tasks.aclose()
+        stopped = await request(client, "tasks/get", {"taskId": task_id})
+        assert stopped["status"] == "failed" and "server stopped" in stopped["error"]["message"]
+        again = await settle(client, await start(client, "wait", {"seconds": 0}), "completed")
+        assert again["result"]["content"][0]["text"] == "waited"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -94,10 +95,8 @@ class TaskRunner:
         self.principal = principal or _anonymous
         self._scopes: dict[str, anyio.CancelScope] = {}  # tasks running on this worker
         self._wakeups: dict[str, anyio.Event] = {}  # task id -> set when an answer arrives here
-        self._tg: TaskGroup | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._started: anyio.Event | None = None
-        self._host: asyncio.Task[None] | None = None
+        # One background task group per event loop (normally one; tests may run several).
+        self._hosts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Host] = weakref.WeakKeyDictionary()
 
     # -- tools/call ---------------------------------------------------------------------------
 
@@ -132,13 +131,15 @@ class TaskRunner:
         input; whichever comes first answers the request."""
         handoff = _Handoff()
 
+        scope = anyio.CancelScope()
+
         async def detach() -> str:
             record = await self._create(principal)
+            self._scopes[record.task_id] = scope
             handoff.settle(create_result(record))
             return record.task_id
 
         ctx._detach = detach
-        scope = anyio.CancelScope()
         (await self._group()).start_soon(self._execute, tool, arguments, ctx, (handoff, scope))
         try:
             await handoff.done.wait()
@@ -177,6 +178,14 @@ class TaskRunner:
                     except (RPCError, InputRequired) as exc:
                         error = exc
                     tg.cancel_scope.cancel()
+        except BaseException:
+            # Cancelled from outside (the event loop is ending: server shutdown). Say so, so
+            # pollers do not wait on a task nobody runs any more, then let it propagate.
+            if ctx.task_id is not None:
+                stopped = InternalError("The server stopped while running this task; call the tool again")
+                with anyio.CancelScope(shield=True):
+                    await self.store.finish(ctx.task_id, "failed", error=_error_object(stopped))
+            raise
         finally:
             if ctx.task_id is not None:
                 self._scopes.pop(ctx.task_id, None)
@@ -315,23 +324,32 @@ class TaskRunner:
 
     # -- the background task group ----------------------------------------------------------------
 
+    async def aclose(self) -> None:
+        """Stop the tasks running on this event loop (server shutdown): each ends ``failed``
+        with a message saying the server stopped. Ending the loop does the same."""
+        host = self._hosts.pop(asyncio.get_running_loop(), None)
+        if host is not None and host.task is not None:
+            host.task.cancel()
+            with anyio.CancelScope(shield=True):
+                await asyncio.gather(host.task, return_exceptions=True)
+
     async def _group(self) -> TaskGroup:
         loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._started is None:
-            self._loop, self._tg, self._started = loop, None, anyio.Event()
-            self._host = loop.create_task(self._run())
-        await self._started.wait()
-        assert self._tg is not None
-        return self._tg
+        host = self._hosts.get(loop)
+        if host is None:
+            host = self._hosts[loop] = _Host()
+            host.task = loop.create_task(self._run(host))
+        await host.started.wait()
+        assert host.group is not None
+        return host.group
 
-    async def _run(self) -> None:
-        """Host the task handlers, and remove tasks whose ``ttlMs`` has elapsed."""
-        loop = asyncio.get_running_loop()
+    async def _run(self, host: _Host) -> None:
+        """Host the task handlers, and remove tasks whose ``ttlMs`` has elapsed. Ends with
+        the event loop; the handlers still running then end ``failed`` (see _execute)."""
         try:
             async with anyio.create_task_group() as tg:
-                self._tg = tg
-                assert self._started is not None
-                self._started.set()
+                host.group = tg
+                host.started.set()
                 while True:
                     await anyio.sleep(min(max(self.ttl_ms / 4000, 0.05), 5.0))
                     try:
@@ -342,8 +360,17 @@ class TaskRunner:
                     except Exception:  # the sweeper must outlive one bad store call
                         log.exception("task expiry sweep failed")
         finally:
-            if self._loop is loop:
-                self._tg = self._started = self._loop = None
+            if self._hosts.get(asyncio.get_running_loop()) is host:
+                del self._hosts[asyncio.get_running_loop()]
+
+
+class _Host:
+    __slots__ = ("group", "started", "task")
+
+    def __init__(self) -> None:
+        self.started = anyio.Event()
+        self.group: TaskGroup | None = None
+        self.task: asyncio.Task[None] | None = None
 
 
 class _Handoff:
