@@ -15,6 +15,7 @@ rules.
 from __future__ import annotations
 
 import hashlib
+import json
 import mimetypes
 import re
 from dataclasses import dataclass
@@ -22,7 +23,6 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import yaml  # type: ignore[import-untyped]
 
 from ..errors import InvalidParams
@@ -53,19 +53,31 @@ _FRONT_MATTER = re.compile(r"^---\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", re.DOTALL
 LIST_TTL_MS = 60_000
 
 
+class _Yaml12Loader(yaml.SafeLoader):  # type: ignore[misc]  # (PyYAML ships no types)
+    """YAML 1.2 core schema as clients parse it: ``2026-01-01`` stays a string (YAML 1.1
+    timestamps would turn it into a date, and the front matter we serve would differ from
+    the one a host parses out of SKILL.md)."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def parse_front_matter(text: str) -> dict[str, Any]:
     """The YAML front matter of a SKILL.md as a JSON object; ValueError if there is none,
     it is not a mapping of JSON values, or it lacks ``name`` or ``description``."""
     match = _FRONT_MATTER.match(text.removeprefix("\ufeff"))
     if match is None:
         raise ValueError("SKILL.md must begin with a --- delimited YAML front matter block")
-    data = yaml.safe_load(match.group(1))
+    data = yaml.load(match.group(1), Loader=_Yaml12Loader)  # a SafeLoader subclass
     if not isinstance(data, dict):
         raise ValueError("SKILL.md front matter must be a YAML mapping")
     try:
-        orjson.dumps(data)
-    except TypeError as exc:
-        raise ValueError(f"SKILL.md front matter must hold JSON values only (quote dates): {exc}") from None
+        json.dumps(data)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"SKILL.md front matter must hold JSON values only: {exc}") from None
     for key in ("name", "description"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise ValueError(f"SKILL.md front matter needs a non-empty string {key!r}")
