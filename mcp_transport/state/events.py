@@ -25,7 +25,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["Event", "EventLog", "format_event_id", "parse_event_id"]
+from ..errors import ResumeGap
+
+__all__ = ["Event", "EventLog", "check_cursor", "format_event_id", "parse_event_id"]
 
 Event = tuple[int, bytes]
 """One logged event: its sequence number in the stream and its data (one JSON-RPC message)."""
@@ -41,6 +43,21 @@ def parse_event_id(event_id: str) -> tuple[str, int] | None:
     if not sep or not stream_id or not seq.isdigit() or len(seq) > 18:
         return None
     return stream_id, int(seq)
+
+
+def check_cursor(stream_id: str, after: int, first: int, last: int) -> None:
+    """What every log's ``read`` raises for a cursor it cannot serve from events
+    ``first..last``: ValueError past the last event, ResumeGap when events after it are gone."""
+    if after > last:
+        sent = format_event_id(stream_id, last)
+        raise ValueError(f"no event {format_event_id(stream_id, after)} was sent: the last is {sent}")
+    if after + 1 < first:
+        raise ResumeGap(
+            f"Cannot resume stream {stream_id} after event {format_event_id(stream_id, after)}: "
+            f"events up to {format_event_id(stream_id, first - 1)} were evicted from the bounded event log; "
+            "re-send the request",
+            {"streamId": stream_id, "oldestAvailable": first},
+        )
 
 
 class EventLog(Protocol):

@@ -13,10 +13,9 @@ from typing import Generic, TypeVar
 
 import anyio
 
-from ..errors import ResumeGap
 from ..jsonrpc import Message
 from .bus import Deliver
-from .events import Event, format_event_id
+from .events import Event, check_cursor
 from .sessions import LiveSession
 
 __all__ = [
@@ -248,16 +247,7 @@ class MemoryEventLog:
 
     async def read(self, stream_id: str, after: int) -> tuple[list[Event], bool]:
         stream = self._streams[stream_id]
-        if after > stream.last:
-            last = format_event_id(stream_id, stream.last)
-            raise ValueError(f"no event {format_event_id(stream_id, after)} was sent: the last is {last}")
-        if after + 1 < stream.first:
-            raise ResumeGap(
-                f"Cannot resume stream {stream_id} after event {format_event_id(stream_id, after)}: "
-                f"events up to {format_event_id(stream_id, stream.first - 1)} were evicted from the bounded event log; "
-                "re-send the request",
-                {"streamId": stream_id, "oldestAvailable": stream.first},
-            )
+        check_cursor(stream_id, after, stream.first, stream.last)
         if after >= stream.last:
             return [], stream.closed
         events = islice(stream.events, after + 1 - stream.first, None)
