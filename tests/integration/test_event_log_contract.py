@@ -23,24 +23,31 @@ Factory = Callable[..., Any]
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Factory, Factory]]:
-    """``(new_log(**bounds), peer(log))`` for one backend."""
+    """``(new_log(**bounds), peer(log))`` for one backend. ``fair_bytes`` is the bound a
+    flooding session pays against: the memory log's total bound (of which a session gets a
+    fair share), the Redis log's bound per session."""
     if request.param == "memory":
-        yield MemoryEventLog, lambda log: log
+
+        def memory(fair_bytes: int | None = None, **bounds: Any) -> MemoryEventLog:
+            return MemoryEventLog(**bounds, **({"max_total_bytes": fair_bytes} if fair_bytes else {}))
+
+        yield memory, lambda log: log
         return
     url = request.getfixturevalue("redis_server").url
     prefix = f"contract:{uuid.uuid4().hex[:8]}:"
     conns: list[RedisConnection] = []
+    made: dict[int, dict[str, Any]] = {}
 
-    def connect(**bounds: Any) -> RedisEventLog:
+    def connect(fair_bytes: int | None = None, **bounds: Any) -> RedisEventLog:
         conns.append(RedisConnection(url, prefix=prefix))
-        return RedisEventLog(conns[-1], **bounds)
+        if fair_bytes:
+            bounds["max_session_bytes"] = fair_bytes
+        log = RedisEventLog(conns[-1], **bounds)
+        made[id(log)] = bounds
+        return log
 
     def peer(log: RedisEventLog) -> RedisEventLog:
-        return connect(
-            max_stream_events=log.max_stream_events,
-            max_stream_bytes=log.max_stream_bytes,
-            max_age=log.max_age,
-        )
+        return connect(**made[id(log)])
 
     yield connect, peer
     for conn in conns:
@@ -54,7 +61,9 @@ async def test_append_read_and_close(backend: tuple[Factory, Factory]) -> None:
     assert [await log.append("s", b"a"), await peer(log).append("s", b"b")] == [1, 2]  # one sequence
     assert await peer(log).read("s", 0) == ([(1, b"a"), (2, b"b")], False)
     assert await log.read("s", 1) == ([(2, b"b")], False)
-    assert await log.read("s", 7) == ([], False)  # nothing after a cursor past the end
+    assert await log.read("s", 2) == ([], False)
+    with pytest.raises(ValueError, match="no event s:3 was sent: the last is s:2"):
+        await log.read("s", 3)  # a cursor past the last event was never sent: not a resume
     assert await log.append("s", b"c", last=True) == 3
     assert await log.read("s", 2) == ([(3, b"c")], True)
     assert await log.append("s", b"late") == 0  # closed streams take nothing more
@@ -74,6 +83,7 @@ async def test_close_without_a_final_event(backend: tuple[Factory, Factory]) -> 
     assert await log.read("s", 1) == ([], True)
     assert await log.append("s", b"b") == 0
     await log.create("empty", "session")
+    await log.delivered("empty", 0)  # with a reader: kept until it ends (see the next test)
     await log.close("empty")
     assert await log.read("empty", 0) == ([], True)
 
@@ -136,6 +146,120 @@ async def test_drop_session(backend: tuple[Factory, Factory]) -> None:
         await log.read("s1", 0)
     assert await log.append("s1", b"more") == 0
     assert await log.read("s2", 0) == ([(1, b"data")], False)
+
+
+async def test_newest_event_outlives_the_size_bounds_until_delivered(
+    backend: tuple[Factory, Factory],
+) -> None:
+    new_log, peer = backend
+    log: EventLog = new_log(max_stream_bytes=100)
+    await log.create("s", "session")
+    await log.append("s", b"p" * 10)
+    big = b"r" * 1_000  # a response ten times the per-stream bound
+    assert await log.append("s", big, last=True) == 2
+    # A reader caught up after the progress event still gets the response.
+    assert await peer(log).read("s", 1) == ([(2, big)], True)
+    # A single oversized event that is not final is delivered live too, then bounded again.
+    await log.create("t", "session")
+    assert await log.append("t", big) == 1
+    assert await log.read("t", 0) == ([(1, big)], False)
+    await peer(log).delivered("t", 1)
+    await log.append("t", b"small")
+    with pytest.raises(ResumeGap):  # the bound applies to replay: the delivered big one went
+        await log.read("t", 0)
+
+
+async def test_writer_waits_for_a_live_reader_instead_of_evicting(backend: tuple[Factory, Factory]) -> None:
+    """The reader runs on another worker: its progress wakes the waiting writer (each stall
+    would otherwise cost the whole wait)."""
+    new_log, peer = backend
+    log: EventLog = new_log(max_stream_events=10, max_wait=5)
+    reading: EventLog = peer(log)
+    await log.create("s", "session")
+    await reading.delivered("s", 0)  # a live reader attached
+    got: list[int] = []
+
+    async def writer() -> None:
+        for i in range(200):  # a tight loop: never yields unless the log makes it wait
+            await log.append("s", b"%d" % i)
+        await log.append("s", b"done", last=True)
+
+    async def reader() -> None:
+        after, closed = 0, False
+        while not closed:
+            await reading.wait("s", after, 1)
+            events, closed = await reading.read("s", after)  # a ResumeGap here fails the test
+            got.extend(seq for seq, _ in events)
+            after = events[-1][0] if events else after
+            await anyio.sleep(0.005)  # a client slower than the writer
+            await reading.delivered("s", after)
+
+    with anyio.fail_after(10):  # each stall would cost max_wait (5 s)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(reader)
+            tg.start_soon(writer)
+    assert got == list(range(1, 202))
+
+
+async def test_a_stalled_or_gone_reader_holds_the_writer_only_briefly(
+    backend: tuple[Factory, Factory],
+) -> None:
+    new_log, peer = backend
+    log: EventLog = new_log(max_stream_events=10, max_wait=0.5)
+    await log.create("s", "session")
+    await peer(log).delivered("s", 0)  # attached, then never reads
+    start = time.monotonic()
+    for i in range(30):
+        await log.append("s", b"%d" % i)
+    # One bounded wait, then the reader counts as stalled and the bound applies.
+    assert 0.45 < time.monotonic() - start < 3
+    assert [seq for seq, _ in (await log.read("s", 20))[0]] == list(range(21, 31))
+    with pytest.raises(ResumeGap):
+        await log.read("s", 0)
+    # Delivering again re-arms the wait; detaching (the reader is gone) drops it at once.
+    await peer(log).delivered("s", 30)
+    await peer(log).detach("s")
+    start = time.monotonic()
+    for i in range(30):
+        await log.append("s", b"%d" % i)
+    assert time.monotonic() - start < 0.45  # a single wait would take 0.5 s
+
+
+async def test_closed_streams_with_nothing_to_replay_are_forgotten(backend: tuple[Factory, Factory]) -> None:
+    new_log, peer = backend
+    log: EventLog = new_log()
+    for i in range(20):  # slow requests, then cancelled: streams without a single event
+        await log.create(f"s{i}", "session")
+        await peer(log).close(f"s{i}")
+    assert [await log.owner(f"s{i}") for i in range(20)] == [None] * 20
+    await log.create("r", "session")
+    await log.delivered("r", 0)
+    await log.close("r")
+    assert await log.owner("r") == "session"  # its reader is still finishing
+    await peer(log).detach("r")
+    assert await log.owner("r") is None
+
+
+async def test_one_sessions_flood_never_evicts_another_sessions_events(
+    backend: tuple[Factory, Factory],
+) -> None:
+    new_log, _ = backend
+    log: EventLog = new_log(fair_bytes=2_000)
+    await log.create("quiet", "alice")
+    for i in range(5):
+        await log.append("quiet", b"a%02d" % i + b"." * 46)  # 250 bytes, unread
+    await log.create("flood", "mallory")
+    await log.create("flood2", "mallory")
+    for i in range(1_000):  # 50 KB through a 2 KB bound, over two streams
+        await log.append("flood2" if i % 10 == 0 else "flood", b"m%03d" % i + b"." * 45)
+    events, _ = await log.read("quiet", 0)
+    assert [data[:3] for _, data in events] == [b"a%02d" % i for i in range(5)]
+    for stream in ("flood", "flood2"):  # the flooder lost its own old events, on both streams
+        with pytest.raises(ResumeGap):
+            await log.read(stream, 0)
+    assert await log.read("flood", 899) == ([(900, b"m999" + b"." * 45)], False)  # 900 of the 1,000
+    if isinstance(log, MemoryEventLog):
+        assert log.total_bytes <= 2_000
 
 
 async def _elapsed_wait(log: EventLog, stream_id: str, after: int, timeout: float, act: Any = None) -> float:
