@@ -10,15 +10,21 @@ after the last event id, so it must not pretend to when they are gone).
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 
-from ...errors import ResumeGap
-from ..events import Event, format_event_id
-from ..memory import DEFAULT_EVENT_MAX_AGE, DEFAULT_MAX_STREAM_BYTES, DEFAULT_MAX_STREAM_EVENTS
+from ..events import Event, check_cursor
+from ..memory import (
+    DEFAULT_EVENT_MAX_AGE,
+    DEFAULT_FLOW_WAIT,
+    DEFAULT_MAX_STREAM_BYTES,
+    DEFAULT_MAX_STREAM_EVENTS,
+)
 from . import _scripts
 from ._connection import RedisConnection
 
-__all__ = ["DEFAULT_STREAM_TTL", "DEFAULT_SWEEP_LIMIT", "RedisEventLog"]
+__all__ = ["DEFAULT_MAX_SESSION_BYTES", "DEFAULT_STREAM_TTL", "DEFAULT_SWEEP_LIMIT", "RedisEventLog"]
 
 # A stream nobody appended to or read for this many seconds is deleted with its events (the
 # backstop when no worker is left to drop its session). Longer than the session idle timeout
@@ -26,14 +32,22 @@ __all__ = ["DEFAULT_STREAM_TTL", "DEFAULT_SWEEP_LIMIT", "RedisEventLog"]
 DEFAULT_STREAM_TTL = 3600.0
 # Streams one sweep() trims at most (each worker sweeps periodically; the rest wait a round).
 DEFAULT_SWEEP_LIMIT = 1000
+# Bytes one session's streams hold at most: over it, that session loses its own oldest
+# events. Two full streams (a GET stream and one POST stream at the per-stream byte bound).
+DEFAULT_MAX_SESSION_BYTES = 2 * DEFAULT_MAX_STREAM_BYTES
 
 
 class RedisEventLog:
-    """:class:`~mcp_transport.state.events.EventLog` on Redis.
+    """:class:`~mcp_transport.state.events.EventLog` on Redis, with the memory log's policy
+    (docs/http-server.md "Event log bounds and flow control") except the total bound.
 
-    Bounds per stream as in the memory log (``max_stream_events``, ``max_stream_bytes``,
-    ``max_age``); the total is bounded by the number of streams and Redis's ``maxmemory``
-    (with ``noeviction``, a full Redis refuses appends with StateUnavailable). ``ttl``: see
+    Per stream ``max_stream_events``, ``max_stream_bytes`` (never the newest event before a
+    reader got it) and ``max_age`` (applied by :meth:`sweep`); flow control with ``max_wait``,
+    the writer's wait woken by the reader's progress on any worker. Fairness is a bound per
+    session, ``max_session_bytes``: a session over it pays with its own oldest events, so a
+    flood never evicts another session's events. There is no total bound in the log: the
+    total is the sessions times their bound, capped by Redis's ``maxmemory`` (with
+    ``noeviction``, a full Redis refuses appends with StateUnavailable). ``ttl``: see
     DEFAULT_STREAM_TTL. ``wake`` releases the waiters on this worker only.
     """
 
@@ -43,70 +57,90 @@ class RedisEventLog:
         *,
         max_stream_events: int = DEFAULT_MAX_STREAM_EVENTS,
         max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES,
+        max_session_bytes: int = DEFAULT_MAX_SESSION_BYTES,
         max_age: float = DEFAULT_EVENT_MAX_AGE,
+        max_wait: float = DEFAULT_FLOW_WAIT,
         ttl: float = DEFAULT_STREAM_TTL,
     ) -> None:
         self.conn = conn
         self.max_stream_events = max_stream_events
         self.max_stream_bytes = max_stream_bytes
+        self.max_session_bytes = max_session_bytes
         self.max_age = max_age
+        self.max_wait = max_wait
         self._ttl = int(ttl * 1000)
-        self._touch = (self._ttl, conn.prefix)  # the scripts' last two arguments: renew for ttl
-        self._index = conn.key("streams", "by-age")
+        self._common = (conn.prefix, self._ttl)  # every script's first two arguments
         client = conn.client
-        self._append = client.register_script(_scripts.APPEND)
-        self._close = client.register_script(_scripts.CLOSE)
-        self._read = client.register_script(_scripts.READ)
-        self._drop = client.register_script(_scripts.DROP_SESSION)
-        self._sweep = client.register_script(_scripts.SWEEP)
+        self._scripts = {
+            name: client.register_script(getattr(_scripts, name.upper()))
+            for name in ("append", "delivered", "detach", "close", "read", "drop_session", "sweep")
+        }
         self._waiters: dict[str, set[anyio.CancelScope]] = {}
 
-    def _keys(self, stream_id: str) -> tuple[str, str]:
-        meta = self.conn.key("stream", stream_id)
-        return meta, meta + ":events"
+    async def _run(self, script: str, doing: str, *args: str | bytes | int) -> Any:
+        """One script, one round trip."""
+        with self.conn.unavailable(doing):
+            return await self._scripts[script](args=[*self._common, *args])
 
-    def _session_key(self, session_id: str) -> str:
-        return self.conn.key("session", session_id, "streams")
+    def _key(self, stream_id: str, what: str = "") -> str:
+        return self.conn.key("stream", stream_id, what) if what else self.conn.key("stream", stream_id)
 
     async def create(self, stream_id: str, session_id: str) -> None:
-        meta, events = self._keys(stream_id)
-        sessions = self._session_key(session_id)
+        meta = self._key(stream_id)
+        streams = self.conn.key("session", session_id, "streams")
+        counter = self.conn.key("session", session_id, "bytes")
+        fields: dict[str, str | int] = {"session": session_id, "first": 1}
+        fields.update(
+            dict.fromkeys(("last", "bytes", "appended", "delivered", "dbytes", "closed", "reader"), 0)
+        )
         with self.conn.unavailable(f"creating stream {stream_id}"):
             async with self.conn.client.pipeline(transaction=True) as pipe:
-                pipe.delete(meta, events)
-                pipe.hset(
-                    meta, mapping={"session": session_id, "first": 1, "last": 0, "bytes": 0, "closed": 0}
-                )
-                pipe.pexpire(meta, self._ttl)
-                pipe.sadd(sessions, stream_id)
-                pipe.pexpire(sessions, self._ttl)
+                pipe.delete(meta, self._key(stream_id, "events"), self._key(stream_id, "cursor"))
+                pipe.hset(meta, mapping=fields)  # type: ignore[arg-type]  # redis-py's mapping type is invariant
+                pipe.sadd(streams, stream_id)
+                pipe.incrby(counter, 0)
+                for key in (meta, streams, counter):
+                    pipe.pexpire(key, self._ttl)
                 await pipe.execute()
 
     async def append(self, stream_id: str, data: bytes, *, last: bool = False) -> int:
-        bounds = (self.max_stream_events, self.max_stream_bytes, int(self.max_age * 1000), self._ttl)
-        with self.conn.unavailable(f"appending to stream {stream_id}"):
-            seq = await self._append(
-                keys=[*self._keys(stream_id), self._index],
-                args=[data, int(last), *bounds, stream_id, self.conn.prefix],
-            )
-        return int(seq)
+        """One round trip, unless the live reader is a full stream bound behind: then wait
+        for its progress (on any worker) at most ``max_wait``, and append anyway after."""
+        bounds = (self.max_stream_events, self.max_stream_bytes, self.max_session_bytes)
+        doing = f"appending to stream {stream_id}"
+        deadline, force = None, 0
+        while True:
+            seq = await self._run("append", doing, stream_id, data, int(last), *bounds, force)
+            if not isinstance(seq, list):
+                return int(seq)
+            now = anyio.current_time()
+            deadline = now + self.max_wait if deadline is None else deadline
+            if now >= deadline:
+                force = 1  # the reader let the wait run out: it counts as stalled
+                continue
+            block = max(1, int(min(deadline - now, self.conn.max_block) * 1000))
+            with self.conn.unavailable(f"waiting for the reader of stream {stream_id}"):
+                await self.conn.client.xread({self._key(stream_id, "cursor"): seq[0]}, count=1, block=block)
+
+    async def delivered(self, stream_id: str, seq: int) -> None:
+        await self._run("delivered", f"moving the cursor of stream {stream_id}", stream_id, seq)
+
+    async def detach(self, stream_id: str) -> None:
+        await self._run("detach", f"detaching the reader of stream {stream_id}", stream_id)
 
     async def close(self, stream_id: str) -> None:
-        with self.conn.unavailable(f"closing stream {stream_id}"):
-            await self._close(keys=list(self._keys(stream_id)), args=list(self._touch))
+        await self._run("close", f"closing stream {stream_id}", stream_id)
 
     async def read(self, stream_id: str, after: int) -> tuple[list[Event], bool]:
-        with self.conn.unavailable(f"reading stream {stream_id}"):
-            found = await self._read(keys=list(self._keys(stream_id)), args=[f"{after + 1}-0", *self._touch])
+        found = await self._run("read", f"reading stream {stream_id}", stream_id, f"{after + 1}-0")
         if found is None:
             raise KeyError(stream_id)
-        first, closed, entries = int(found[0]), found[1] == b"1", found[2]
-        if after + 1 < first:
-            raise _gap(stream_id, after, first)
+        first, last, closed, entries = found
+        check_cursor(stream_id, after, int(first), int(last))
         # Entries <seq>-n with n >= 1 only wake readers: skip them.
         return [
             (int(entry_id[:-2]), fields[1]) for entry_id, fields in entries if entry_id.endswith(b"-0")
-        ], closed
+        ], closed == 1
 
     async def wait(self, stream_id: str, after: int, timeout: float) -> None:
         """Blocks in XREAD BLOCK, so an append or close by any worker wakes it; returns
@@ -120,7 +154,7 @@ class RedisEventLog:
             try:
                 with self.conn.unavailable(f"waiting on stream {stream_id}"):
                     await self.conn.client.xread(
-                        {self._keys(stream_id)[1]: f"{after}-0"}, count=1, block=block
+                        {self._key(stream_id, "events"): f"{after}-0"}, count=1, block=block
                     )
             finally:
                 waiters.discard(scope)
@@ -133,28 +167,11 @@ class RedisEventLog:
 
     async def owner(self, stream_id: str) -> str | None:
         with self.conn.unavailable(f"looking up stream {stream_id}"):
-            session = await self.conn.client.hget(self._keys(stream_id)[0], "session")
+            session = await self.conn.client.hget(self._key(stream_id), "session")
         return session.decode() if isinstance(session, bytes) else session
 
     async def drop_session(self, session_id: str) -> None:
-        with self.conn.unavailable(f"dropping the streams of session {session_id}"):
-            await self._drop(keys=[self._session_key(session_id), self._index], args=[self.conn.prefix])
+        await self._run("drop_session", f"dropping the streams of session {session_id}", session_id)
 
     async def sweep(self) -> None:
-        bounds = (
-            self.max_stream_events,
-            self.max_stream_bytes,
-            int(self.max_age * 1000),
-            DEFAULT_SWEEP_LIMIT,
-        )
-        with self.conn.unavailable("sweeping the event log"):
-            await self._sweep(keys=[self._index], args=[self.conn.prefix, *bounds])
-
-
-def _gap(stream_id: str, after: int, first: int) -> ResumeGap:
-    return ResumeGap(
-        f"Cannot resume stream {stream_id} after event {format_event_id(stream_id, after)}: "
-        f"events up to {format_event_id(stream_id, first - 1)} were evicted from the bounded event log; "
-        "re-send the request",
-        {"streamId": stream_id, "oldestAvailable": first},
-    )
+        await self._run("sweep", "sweeping the event log", int(self.max_age * 1000), DEFAULT_SWEEP_LIMIT)
