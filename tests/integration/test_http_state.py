@@ -4,9 +4,9 @@ the Host/Origin policy and the body limit."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+import anyio
 import pytest
 
 from mcp_transport.errors import RequestTooLarge, ResumeGap
@@ -26,11 +26,11 @@ async def test_total_bytes_and_age_bounds() -> None:
     with pytest.raises(ResumeGap):
         await log.read("a", 0)
     assert log.total_bytes == 10
-    time.sleep(0.06)
+    await anyio.sleep(0.06)
     await log.sweep()
     assert log.total_bytes == 0
     await log.append("a", b"y", last=True)
-    time.sleep(0.06)
+    await anyio.sleep(0.06)
     await log.sweep()
     assert await log.owner("a") is None  # a closed, fully evicted stream is forgotten
     await log.append("b", b"12345")
@@ -62,7 +62,9 @@ def test_origin_policy_default(server: str, host: str, origin: str | None, ok: b
 
 
 def test_origin_policy_explicit_lists() -> None:
-    policy = OriginPolicy(allowed_hosts=["mcp.example.com", "localhost:*"], allowed_origins=["https://app.example.com"])
+    policy = OriginPolicy(
+        allowed_hosts=["mcp.example.com", "localhost:*"], allowed_origins=["https://app.example.com"]
+    )
     scope = {"server": ("10.0.0.5", 443)}
     assert policy.check(scope, "mcp.example.com", "https://app.example.com") is None
     assert policy.check(scope, "localhost:9999", None) is None
@@ -72,7 +74,10 @@ def test_origin_policy_explicit_lists() -> None:
 
 async def test_read_body_limit() -> None:
     def receiver(*chunks: bytes) -> Any:
-        messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+        messages = [
+            {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+            for i, c in enumerate(chunks)
+        ]
 
         async def receive() -> dict[str, Any]:
             return messages.pop(0)
