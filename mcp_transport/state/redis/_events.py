@@ -5,7 +5,9 @@ the entry ``<seq>-0``, so the event id ``<sid>:<seq>`` names the same event on e
 and a resume is an XRANGE from ``<after+1>-0``. Bounds are enforced atomically in Lua
 (``_scripts.py``); a resume into evicted events raises ResumeGap, never a partial replay
 (2025-11-25 basic/transports#resumability-and-redelivery: the server replays the messages
-after the last event id, so it must not pretend to when they are gone).
+after the last event id, so it must not pretend to when they are gone). Flow control crosses
+workers: the live reader's cursor is in the stream's hash, and a writer it holds back blocks
+in XREAD on the stream's cursor stream, which the reader's progress appends to.
 """
 
 from __future__ import annotations
