@@ -26,7 +26,7 @@ from anyio.abc import TaskGroup
 
 from .. import jsonrpc
 from ..errors import ConnectionClosed, MCPError, SessionNotFound, TransportError
-from ..headers import request_headers
+from ..transports.http.headers import request_headers
 from ..jsonrpc import (
     ErrorResponse,
     InvalidMessage,

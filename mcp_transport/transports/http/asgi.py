@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .. import jsonrpc
-from ..errors import InvalidRequest, RPCError
-from ..jsonrpc import ErrorResponse, RequestId
+from ... import jsonrpc
+from ...errors import InvalidRequest, RPCError
+from ...jsonrpc import ErrorResponse, RequestId
 
 __all__ = [
     "JSON_TYPES",

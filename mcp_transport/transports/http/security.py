@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import RequestTooLarge
+from ...errors import RequestTooLarge
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "OriginPolicy", "read_body"]
 

@@ -14,9 +14,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import HeaderMismatch
-from .jsonrpc import preview
-from .protocol import META_PROTOCOL_VERSION
+from ...errors import HeaderMismatch
+from ...jsonrpc import preview
+from ...protocol import META_PROTOCOL_VERSION
 
 __all__ = [
     "NAMED_METHODS",

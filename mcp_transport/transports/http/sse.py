@@ -16,8 +16,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
     "DEFAULT_RETRY_MS",
-    "SSE_HEADERS",
     "KEEPALIVE",
+    "SSE_HEADERS",
     "event",
     "long_lived_response",
     "priming",
