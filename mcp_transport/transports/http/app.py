@@ -65,13 +65,20 @@ def mcp_router(app: Application, path: str = "/mcp", **options: Any) -> APIRoute
     endpoint = StreamableHTTP(app, **options)
     base = path.rstrip("/")
     for route_path in (base, base + "/"):
-        router.routes.append(Route(route_path, endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False))
+        router.routes.append(
+            Route(route_path, endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+        )
     router.mcp = endpoint  # type: ignore[attr-defined]  # APIRouter has no slot for it; documented above
     return router
 
 
 def run_http(
-    app: Application, host: str = "127.0.0.1", port: int = 8000, *, path: str = "/mcp", log_level: str = "info",
+    app: Application,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    path: str = "/mcp",
+    log_level: str = "info",
     **options: Any,
 ) -> None:
     """Serve ``app`` over Streamable HTTP with uvicorn (uvloop, httptools, no access log)
@@ -80,7 +87,13 @@ def run_http(
 
     asgi = http_app(app, path, **options)
     config = uvicorn.Config(
-        asgi, host=host, port=port, loop="uvloop", http="httptools", access_log=False, log_level=log_level,
+        asgi,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=log_level,
         lifespan="on",
     )
 

@@ -64,7 +64,9 @@ class Leg(enum.Enum):
     MODERN = "modern"
 
 
-def classify_post(headers: dict[str, str], message: Message | list[Message], *, live_session: bool = False) -> Leg:
+def classify_post(
+    headers: dict[str, str], message: Message | list[Message], *, live_session: bool = False
+) -> Leg:
     """The one place that decides which leg serves a POST (2026-07-28
     basic/transports#backwards-compatibility): the body first, the header as a cross-check.
 
@@ -153,14 +155,14 @@ class StreamableHTTP:
     # -- runtime (started lazily: mounting without lifespan events must work) ---------------
 
     async def _ensure_started(self) -> TaskGroup:
-        if self._tg is not None:
-            return self._tg
-        if self._started is None:
-            self._started = anyio.Event()
-            self._runner = asyncio.get_running_loop().create_task(self._run())
-        await self._started.wait()
-        assert self._tg is not None
-        return self._tg
+        if self._tg is None:
+            if self._started is None:
+                self._started = anyio.Event()
+                self._runner = asyncio.get_running_loop().create_task(self._run())
+            await self._started.wait()
+        tg = self._tg
+        assert tg is not None  # set by _run before it sets _started
+        return tg
 
     async def _run(self) -> None:
         """The background task group (handler tasks, stream tailers) and the sweeper that
@@ -244,7 +246,8 @@ class StreamableHTTP:
         else:
             allow = "GET, POST, DELETE" if self.get_stream else "POST, DELETE"
             raise HTTPError(
-                405, InvalidRequest(f"Method {method} not allowed; the MCP endpoint accepts {allow}"),
+                405,
+                InvalidRequest(f"Method {method} not allowed; the MCP endpoint accepts {allow}"),
                 headers=[(b"allow", allow.encode())],
             )
 
@@ -258,7 +261,8 @@ class StreamableHTTP:
         tg = await self._ensure_started()
         session_id = headers.get(SESSION_HEADER)
         live = (
-            session_id is not None and claims_modern_header(headers)
+            session_id is not None
+            and claims_modern_header(headers)
             and await self.sessions.get(session_id.strip()) is not None
         )
         if classify_post(headers, message, live_session=live) is Leg.MODERN:

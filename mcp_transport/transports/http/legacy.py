@@ -53,7 +53,12 @@ class LegacyLeg:
     """Serves the session requests of one :class:`~.endpoint.StreamableHTTP` endpoint."""
 
     def __init__(
-        self, app: Application, options: LegacyOptions, sessions: SessionStore[Session], bus: Bus, streams: Streams
+        self,
+        app: Application,
+        options: LegacyOptions,
+        sessions: SessionStore[Session],
+        bus: Bus,
+        streams: Streams,
     ) -> None:
         self.app = app
         self.options = options
@@ -64,8 +69,14 @@ class LegacyLeg:
     # -- POST -------------------------------------------------------------------------------
 
     async def post(
-        self, scope: Scope, message: Message | list[Message], send: Send, headers: dict[str, str],
-        tg: TaskGroup, accept_json: bool, accept_sse: bool,
+        self,
+        scope: Scope,
+        message: Message | list[Message],
+        send: Send,
+        headers: dict[str, str],
+        tg: TaskGroup,
+        accept_json: bool,
+        accept_sse: bool,
     ) -> None:
         session_id = headers.get(SESSION_HEADER)
         if isinstance(message, Request) and message.method == "initialize":
@@ -77,7 +88,11 @@ class LegacyLeg:
             await self._post_to_session(session, message, send, accept_json, accept_sse)
 
     async def _post_to_session(
-        self, session: Session, message: Message | list[Message], send: Send, accept_json: bool,
+        self,
+        session: Session,
+        message: Message | list[Message],
+        send: Send,
+        accept_json: bool,
         accept_sse: bool,
     ) -> None:
         if isinstance(message, list):
@@ -89,7 +104,9 @@ class LegacyLeg:
             await send_empty(send, 202)
             return
         session.used = True
-        mode = self.options.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
+        mode = (
+            self.options.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
+        )
         if mode == "json":
             await self._answer_json(session, message, send)
         else:
@@ -116,7 +133,9 @@ class LegacyLeg:
         timer = None
         if one_shot_sse:
             loop = asyncio.get_running_loop()
-            timer = loop.call_later(_SSE_FAST_WINDOW, self.streams.open_post_stream_soon, session, post, request.id)
+            timer = loop.call_later(
+                _SSE_FAST_WINDOW, self.streams.open_post_stream_soon, session, post, request.id
+            )
         try:
             response = await session.dispatcher.run(request)
         except BaseException:
@@ -131,7 +150,9 @@ class LegacyLeg:
         if stream_id is None:
             self.streams.finish_post(session, request.id, None)
             if response is None:
-                await send_empty(send, 202)  # cancelled: no response (2025-11-25 basic/utilities/cancellation)
+                await send_empty(
+                    send, 202
+                )  # cancelled: no response (2025-11-25 basic/utilities/cancellation)
             elif one_shot_sse:
                 await self._one_shot_sse(send, jsonrpc.dump(response))
             else:
@@ -150,14 +171,17 @@ class LegacyLeg:
             session.posts = {}
         if request_id in session.posts or session.dispatcher.is_handling(request_id):
             raise HTTPError(
-                400, InvalidRequest(f"Request id {request_id!r} is already in use by a request in progress"),
+                400,
+                InvalidRequest(f"Request id {request_id!r} is already in use by a request in progress"),
                 id=request_id,
             )
         post = session.posts[request_id] = Post(accept_sse, send)
         session.busy += 1
         return post
 
-    async def _initialize(self, scope: Scope, request: Request, send: Send, tg: TaskGroup, accept_json: bool) -> None:
+    async def _initialize(
+        self, scope: Scope, request: Request, send: Send, tg: TaskGroup, accept_json: bool
+    ) -> None:
         options = self.options
         session = Session(new_session_id(), options.principal(scope) if options.principal else None)
         link = Link(self.streams, session)
@@ -188,7 +212,9 @@ class LegacyLeg:
         else:
             await self._one_shot_sse(send, data, headers)
 
-    async def _one_shot_sse(self, send: Send, data: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    async def _one_shot_sse(
+        self, send: Send, data: bytes, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         """A complete SSE answer in one write: the response alone. Nothing is logged: a client
         that gets any of it gets all of it, so there is nothing to resume, and no event id is
         advertised (an id would invite a resume the log cannot serve; the priming event of
@@ -206,10 +232,13 @@ class LegacyLeg:
         requests tracked like any other: cancellable, ids checked), one JSON array back.
         Related messages of batched requests go to the GET stream."""
         if not allows_batch(session.version):
-            raise HTTPError(400, InvalidRequest(
-                "JSON-RPC batches are only allowed in a session that negotiated 2025-03-26; "
-                "send one message per POST"
-            ))
+            raise HTTPError(
+                400,
+                InvalidRequest(
+                    "JSON-RPC batches are only allowed in a session that negotiated 2025-03-26; "
+                    "send one message per POST"
+                ),
+            )
         session.busy += 1
         session.used = session.used or any(isinstance(m, Request) for m in batch)
         try:
@@ -227,13 +256,18 @@ class LegacyLeg:
     async def get(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         accept = headers.get("accept", "")
         if not accepted_types(accept)[1]:
-            raise HTTPError(406, InvalidRequest(
-                f"Not Acceptable: a GET opens an event stream; send Accept: text/event-stream (got {accept!r})"
-            ))
+            raise HTTPError(
+                406,
+                InvalidRequest(
+                    "Not Acceptable: a GET opens an event stream; "
+                    f"send Accept: text/event-stream (got {accept!r})"
+                ),
+            )
         last_event_id = headers.get("last-event-id")
         if not self.streams.get_stream and last_event_id is None:
             raise HTTPError(
-                405, InvalidRequest("This server offers no standalone GET stream; POST requests instead"),
+                405,
+                InvalidRequest("This server offers no standalone GET stream; POST requests instead"),
                 headers=[(b"allow", b"POST, DELETE")],
             )
         async with self.session(scope, headers) as session:
@@ -253,17 +287,23 @@ class LegacyLeg:
         if last_event_id is not None:
             parsed = parse_event_id(last_event_id)
             if parsed is None or await log_.owner(parsed[0]) != session.id:
-                raise HTTPError(400, InvalidRequest(
-                    f"Last-Event-ID {last_event_id!r} does not name a stream of this session "
-                    "(unknown, expired, or another session's); reconnect without it"
-                ))
+                raise HTTPError(
+                    400,
+                    InvalidRequest(
+                        f"Last-Event-ID {last_event_id!r} does not name a stream of this session "
+                        "(unknown, expired, or another session's); reconnect without it"
+                    ),
+                )
             try:
                 await log_.read(*parsed)  # raises ResumeGap before any byte is sent
             except ValueError:  # beyond the last event: resuming there would skip what comes next
-                raise HTTPError(400, InvalidRequest(
-                    f"Last-Event-ID {last_event_id!r} names no event this server sent on that stream; "
-                    "reconnect with the id of the last event you received, or without one"
-                )) from None
+                raise HTTPError(
+                    400,
+                    InvalidRequest(
+                        f"Last-Event-ID {last_event_id!r} names no event this server sent on that stream; "
+                        "reconnect with the id of the last event you received, or without one"
+                    ),
+                ) from None
             return parsed
         stream_id = await self.streams.open_get_stream(session)
         after = session.get_delivered
@@ -278,7 +318,8 @@ class LegacyLeg:
     async def delete(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
         if not self.options.allow_delete:
             raise HTTPError(
-                405, InvalidRequest("This server does not let clients end sessions; just stop using it"),
+                405,
+                InvalidRequest("This server does not let clients end sessions; just stop using it"),
                 headers=[(b"allow", b"GET, POST")],
             )
         async with self.session(scope, headers) as session:
@@ -293,9 +334,13 @@ class LegacyLeg:
         expire it under the request; its idle time counts from the request's end)."""
         session_id = headers.get(SESSION_HEADER)
         if session_id is None:
-            raise HTTPError(400, InvalidRequest(
-                "Missing Mcp-Session-Id header: send initialize first, then the session id it returned on every request"
-            ))
+            raise HTTPError(
+                400,
+                InvalidRequest(
+                    "Missing Mcp-Session-Id header: send initialize first, "
+                    "then the session id it returned on every request"
+                ),
+            )
         session = await self.sessions.acquire(session_id.strip())
         if session is None:
             raise session_not_found()
@@ -316,18 +361,24 @@ class LegacyLeg:
         version = version.strip()
         negotiated = session.version
         if version not in LEGACY_VERSIONS and version not in MODERN_VERSIONS:
-            raise HTTPError(400, InvalidRequest(
-                f"Unsupported MCP-Protocol-Version {version!r}; this session negotiated {negotiated}",
-                {"supported": list(LEGACY_VERSIONS), "requested": version},
-            ))
+            raise HTTPError(
+                400,
+                InvalidRequest(
+                    f"Unsupported MCP-Protocol-Version {version!r}; this session negotiated {negotiated}",
+                    {"supported": list(LEGACY_VERSIONS), "requested": version},
+                ),
+            )
         # 2025-03-26 is what a client without the header means (2025-11-25
         # basic/transports#protocol-version-header); the official suite's raw probes send it
         # on later sessions, so it is always accepted.
         if negotiated is not None and version not in (negotiated, DEFAULT_HTTP_VERSION):
-            raise HTTPError(400, InvalidRequest(
-                f"MCP-Protocol-Version {version!r} does not match the version this session negotiated "
-                f"({negotiated}); send {negotiated}"
-            ))
+            raise HTTPError(
+                400,
+                InvalidRequest(
+                    f"MCP-Protocol-Version {version!r} does not match the version this session negotiated "
+                    f"({negotiated}); send {negotiated}"
+                ),
+            )
 
     async def end_session(self, session: Session, reason: str) -> None:
         await self.sessions.remove(session.id)

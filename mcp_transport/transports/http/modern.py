@@ -55,7 +55,8 @@ def check_request(app: Application, request: Request, headers: dict[str, str]) -
     if envelope is None:
         raise InvalidParams(
             f'A 2026-07-28 request needs params._meta with "{META_PROTOCOL_VERSION}" and '
-            f'"{META_CLIENT_CAPABILITIES}" (an object; {{}} declares none); for the session protocol send initialize'
+            f'"{META_CLIENT_CAPABILITIES}" (an object; {{}} declares none); '
+            "for the session protocol send initialize"
         )
     validate_request_headers(headers, request.method, params, app.param_schema(request.method, params))
     check_modern_version(envelope.protocol_version)  # last: -32022 listing the supported ones
@@ -143,8 +144,13 @@ class ModernLeg:
         accept_sse: bool,
         task_group: TaskGroup,
     ) -> None:
-        if isinstance(message, list) or isinstance(message, (Result, ErrorResponse)):
-            raise HTTPError(400, InvalidRequest("A 2026-07-28 POST carries one JSON-RPC request or notification: no batches, no responses"))
+        if isinstance(message, (list, Result, ErrorResponse)):
+            raise HTTPError(
+                400,
+                InvalidRequest(
+                    "A 2026-07-28 POST carries one JSON-RPC request or notification: no batches, no responses"
+                ),
+            )
         if not isinstance(message, Request):
             await send_empty(send, 202)  # no client notification is defined over HTTP; accepted
             return
@@ -159,8 +165,15 @@ class ModernLeg:
         await self._answer(message, envelope, receive, send, mode, task_group, json_ok=accept_json)
 
     async def _answer(
-        self, request: Request, envelope: Envelope, receive: Receive, send: Send, mode: str,
-        task_group: TaskGroup, *, json_ok: bool,
+        self,
+        request: Request,
+        envelope: Envelope,
+        receive: Receive,
+        send: Send,
+        mode: str,
+        task_group: TaskGroup,
+        *,
+        json_ok: bool,
     ) -> None:
         out = _Response(send, mode, self.keepalive)
         dispatcher = self.app.connect(out.related, task_group, envelope=envelope).dispatcher

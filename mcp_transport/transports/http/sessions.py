@@ -24,10 +24,13 @@ SESSION_HEADER = "mcp-session-id"
 
 
 def session_not_found() -> HTTPError:
-    return HTTPError(404, SessionNotFound(
-        "Session not found: it expired, was deleted, or never existed; "
-        "send a new initialize without Mcp-Session-Id"
-    ))
+    return HTTPError(
+        404,
+        SessionNotFound(
+            "Session not found: it expired, was deleted, or never existed; "
+            "send a new initialize without Mcp-Session-Id"
+        ),
+    )
 
 
 class Post:

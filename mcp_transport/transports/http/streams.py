@@ -17,7 +17,7 @@ import math
 import secrets
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import anyio
 from anyio.abc import TaskGroup
@@ -148,7 +148,9 @@ class Streams:
         tail = functools.partial(self.stream_post, session, post, request_id, after=seq, started=True)
         self.task_group.start_soon(tail)
 
-    def finish_post(self, session: Session, request_id: RequestId, response: Result | ErrorResponse | None) -> None:
+    def finish_post(
+        self, session: Session, request_id: RequestId, response: Result | ErrorResponse | None
+    ) -> None:
         post = session.finish_post(request_id, response)
         if post is not None and response is None and post.stream_id is not None:
             self.log.wake(post.stream_id)  # cancelled or session ended: its tailer stops
@@ -200,8 +202,10 @@ class Streams:
     @staticmethod
     def _unopened(session: Session, post: Post, request_id: RequestId) -> bool:
         return (
-            post.stream_id is None and post.opening is None
-            and session.posts is not None and session.posts.get(request_id) is post
+            post.stream_id is None
+            and post.opening is None
+            and session.posts is not None
+            and session.posts.get(request_id) is post
         )
 
     async def stream_post(
@@ -215,8 +219,13 @@ class Streams:
             if not started:
                 await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
             tail = self.tail(
-                post.stream_id, after, keepalive=self.keepalive, post=post, session=session,
-                request_id=request_id, prime=not started,
+                post.stream_id,
+                after,
+                keepalive=self.keepalive,
+                post=post,
+                session=session,
+                request_id=request_id,
+                prime=not started,
             )
             async with contextlib.aclosing(tail):  # the reader detaches now, not at garbage collection
                 async for chunk in tail:
@@ -240,7 +249,7 @@ class Streams:
         request_id: RequestId | None = None,
         get_stream: bool = False,
         prime: bool = True,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Yield SSE chunks of a stream from ``after`` on: a priming event, then the events
         as they are appended. Ends when the stream closes, when a newer connection takes the
         stream over, or when the handler cuts its POST stream (polling). ``keepalive``: the
@@ -267,7 +276,9 @@ class Streams:
                 if self._readers.get(stream_id) is not token:
                     return
                 if events:
-                    chunk += b"".join(sse.event(format_event_id(stream_id, seq), data) for seq, data in events)
+                    chunk += b"".join(
+                        sse.event(format_event_id(stream_id, seq), data) for seq, data in events
+                    )
                     after = events[-1][0]
                 if chunk:
                     yield chunk

@@ -105,7 +105,8 @@ def oversized_error(item: Oversized, limit: int) -> ErrorResponse:
         None,
         ErrorObject(
             jsonrpc.REQUEST_TOO_LARGE,
-            f"Message too large: a line of {item.size} bytes exceeds the {limit}-byte limit; send smaller messages",
+            f"Message too large: a line of {item.size} bytes exceeds the {limit}-byte limit; "
+            "send smaller messages",
         ),
     )
 

@@ -3,6 +3,7 @@ stdin/stdout (2025-11-25 basic/transports#stdio)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -25,8 +26,8 @@ log = logging.getLogger("mcp_transport.stdio")
 class StdioProcess:
     """The client side: a server subprocess speaking NDJSON on its stdin/stdout.
 
-    ``close()`` follows 2025-11-25 basic/lifecycle#stdio: close the server's stdin, wait, SIGTERM, wait, SIGKILL,
-    each step bounded. The server's stderr is forwarded to our logger (or a callback).
+    ``close()`` follows 2025-11-25 basic/lifecycle#stdio: close the server's stdin, wait,
+    SIGTERM, wait, SIGKILL, each step bounded. The server's stderr is forwarded to our logger (or a callback).
     """
 
     def __init__(
@@ -54,12 +55,22 @@ class StdioProcess:
     def returncode(self) -> int | None:
         return self._process.returncode if self._process else None
 
-    async def start(self, receive: Callable[[Message], Awaitable[None]], task_group: TaskGroup, on_closed: Callable[[str], None]) -> None:
+    async def start(
+        self,
+        receive: Callable[[Message], Awaitable[None]],
+        task_group: TaskGroup,
+        on_closed: Callable[[str], None],
+    ) -> None:
         """Spawn the process and start reading its output into ``receive``."""
         env = {**os.environ, **self.env} if self.env is not None else None
         try:
             self._process = await anyio.open_process(
-                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=self.cwd
+                self.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=self.cwd,
             )
         except OSError as exc:
             raise ConnectError(f"could not start {self.command[0]!r}: {exc}") from exc
@@ -103,10 +114,8 @@ class StdioProcess:
         if process is None:
             return
         with anyio.CancelScope(shield=True):
-            try:
+            with contextlib.suppress(OSError, anyio.BrokenResourceError):
                 await process.stdin.aclose()  # type: ignore[union-attr]
-            except (OSError, anyio.BrokenResourceError):
-                pass
             for sig in (None, signal.SIGTERM, signal.SIGKILL):
                 if sig is not None and process.returncode is None:
                     try:
@@ -124,5 +133,3 @@ class StdioProcess:
 
 def _exit_note(process: Process) -> str:
     return f" (exit code {process.returncode})" if process.returncode is not None else ""
-
-

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import anyio
@@ -62,9 +63,7 @@ async def serve_stdio(
         await writer.write(oversized_error(item, max_line_bytes))
 
     async with anyio.create_task_group() as tg:
-        connection = app.connect(
-            send, tg, send_unrelated=writer.write, max_inbound=max_concurrent_requests
-        )
+        connection = app.connect(send, tg, send_unrelated=writer.write, max_inbound=max_concurrent_requests)
         connection.open()
         dispatcher = connection.dispatcher
 
@@ -79,16 +78,14 @@ async def serve_stdio(
             else:
                 await dispatcher.receive(parsed)
 
-        try:
+        with contextlib.suppress(ConnectionClosed):  # stdout closed: the client is gone too
             await pump_lines(in_stream, on_line, on_oversized, max_line_bytes)
-        except ConnectionClosed:
-            pass
         # stdin closed: the client is shutting us down (2025-11-25 basic/lifecycle#stdio).
         # Listen streams end with their result; requests already read still get their
         # answers, within a short grace period; then stop.
         connection.end_streams()
         with anyio.move_on_after(EOF_GRACE_SECONDS):
-            while dispatcher.in_flight:
+            while dispatcher.in_flight:  # noqa: ASYNC110 -- the dispatcher has no "idle" event
                 await anyio.sleep(0.01)
         connection.close("stdin closed")
         tg.cancel_scope.cancel()
