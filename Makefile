@@ -6,13 +6,17 @@ CONF02 := $(V02)/node_modules/.bin/node $(V02)/node_modules/@modelcontextprotoco
 VENV   := .venv/.installed
 CONF   := $(V01)/node_modules/.stamp $(V02)/node_modules/.stamp
 
-.PHONY: run test lint bench conformance-report clean system-packages
+.PHONY: run test fuzz lint bench conformance-report clean system-packages
 
 run: $(VENV)
 	$(PY) -m servers.everything --port 8000
 
 test: $(VENV) $(CONF) system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The properties of tests/fuzz with FUZZ_FACTOR times more examples each (minutes in all).
+fuzz: $(VENV)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/fuzz --timeout=1800 $(PYTEST_ARGS)
 
 # Every finding fails: formatting, lint rules and types (configured in pyproject.toml), and a
 # `type: ignore[code]` without a reason after it (`# type: ignore[code]  # why`). All four

@@ -118,10 +118,10 @@ def _list(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="conformance")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["conformance", *(sys.argv[1:] if argv is None else argv)])
-    args.run(args)
+    """``python -m conformance.cli ...``: the same as ``mcp-transport conformance ...``."""
+    from mcp_transport.cli import main as cli_main
+
+    cli_main(["conformance", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

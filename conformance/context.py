@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .http import ACCEPT_BOTH, LEGACY_VERSION, MODERN_VERSION, Reply, Stream, next_id, send, short
-from .model import CheckResult, Level, Rule, Status, Unsupported
+from .model import CheckResult, HandshakeFailed, Level, Rule, Status, Unsupported
 
 __all__ = ["Context", "LegacySession", "Options", "body", "modern_headers", "modern_params"]
 
@@ -134,6 +134,25 @@ class Context:
 
     def stream(self, method: str, headers: dict[str, str], payload: bytes | None = None) -> Stream:
         return Stream(self.http, method, self.url, headers=headers, body=payload)
+
+    # -- the handshake ---------------------------------------------------------------------
+    async def handshake(self) -> None:
+        """Raise HandshakeFailed unless the target completes an MCP handshake in one era or the
+        other: initialize (2025-11-25 basic/lifecycle §Initialization) or server/discover
+        (2026-07-28 server/discover). Which era each scenario needs is its own business:
+        a server that speaks only one era still gets the other era's checks skipped."""
+        problems = []
+        for attempt in (self.open_session, self.require_modern):
+            try:
+                await attempt()
+                return
+            except (httpx.HTTPError, OSError) as exc:
+                raise HandshakeFailed(f"cannot reach {self.url}: {type(exc).__name__}: {exc}") from None
+            except Unsupported as exc:
+                problems.append(str(exc))
+            except Exception as exc:  # a reply that is not even JSON-RPC
+                problems.append(f"{type(exc).__name__}: {exc}")
+        raise HandshakeFailed("the target completed no MCP handshake: " + "; ".join(problems))
 
     # -- legacy era ------------------------------------------------------------------------
     async def open_session(self, version: str = LEGACY_VERSION, **headers: str) -> LegacySession:

@@ -18,6 +18,7 @@ __all__ = [
     "Level",
     "Rule",
     "Scenario",
+    "HandshakeFailed",
     "Status",
     "Unsupported",
 ]
@@ -40,7 +41,7 @@ class Status(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One spec requirement. ``id`` is unique across the suite; ``section`` names the spec page
-    and section, with the digest section in brackets."""
+    and heading (e.g. ``basic/transports §Resumability and Redelivery``)."""
 
     id: str
     level: Level
@@ -88,6 +89,12 @@ class CheckResult:
 class Unsupported(Exception):
     """Raised inside a scenario when the implementation lacks what the remaining checks need;
     the runner reports those checks as SKIP with this message."""
+
+
+class HandshakeFailed(Exception):
+    """Raised when the target does not complete an MCP handshake (it does not start, crashes, is
+    unreachable or does not speak MCP). Nothing can be judged, so every check the scenario (or,
+    from the runner's preflight, the whole run) has not judged yet is an ERROR, never a SKIP."""
 
 
 ScenarioFn = Callable[[Any], Awaitable[None]]

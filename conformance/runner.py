@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import httpx
 
 from .context import Context, Options
-from .model import CheckResult, Scenario, Status, Unsupported
+from .model import CheckResult, HandshakeFailed, Scenario, Status, Unsupported
 
 __all__ = ["Progress", "RunResult", "run_scenarios", "select"]
 
@@ -93,9 +93,12 @@ class Progress:
     def end(self, run: RunResult) -> None:
         if self.tty and not self.quiet:
             self.out.write("\r\x1b[K")
+        shown: set[str] = set()  # a target without a handshake errs every check for one reason: say it once
         for result in run.results:
             if result.status in (Status.FAIL, Status.ERROR, Status.WARN) and not self.quiet:
-                self.out.write(_detail(result))
+                repeat = result.status is Status.ERROR and result.message in shown
+                self.out.write(f"{result.status.value} {result.name}: as above\n" if repeat else _detail(result))
+                shown.add(result.message)
         c = run.counts
         verdict = "OK" if run.exit_code == 0 else "FAILED"
         self.out.write(f"{verdict}: {c['PASS']} passed, {c['FAIL']} failed (MUST), {c['WARN']} warnings (SHOULD/MAY), "
@@ -146,12 +149,35 @@ async def run_scenarios(scenarios: list[Scenario], *, url: str, options: Options
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=0)
     timeout = httpx.Timeout(options.timeout, read=None)
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+        failed = await _preflight(scenarios, url, options, client, run.era)
         for scenario in scenarios:
             progress.scenario(scenario.name)
-            await _run_one(scenario, url, options, client, run, progress)
+            if failed is None:
+                await _run_one(scenario, url, options, client, run, progress)
+            else:  # nothing can be judged on a target that never completes a handshake
+                for rule in scenario.rules:
+                    run.results.append(CheckResult(scenario.name, rule, Status.ERROR, failed))
+                    progress.result(run.results[-1])
     run.finished = time.time()
     progress.end(run)
     return run
+
+
+async def _preflight(scenarios: list[Scenario], url: str, options: Options, client: httpx.AsyncClient,
+                     era: str) -> str | None:
+    """An HTTP target must complete an MCP handshake before anything is judged: without one every
+    scenario would only skip ("initialize failed") and a dead or non-MCP URL would pass. Returns
+    why it failed, or None. A stdio scenario starts its own process and raises HandshakeFailed."""
+    if not any(s.target == "http" for s in scenarios):
+        return None
+    ctx = Context(url=url, options=options, http=client, scenario="handshake", era=era)
+    try:
+        await asyncio.wait_for(ctx.handshake(), options.timeout * 2)
+    except HandshakeFailed as exc:
+        return str(exc)
+    except TimeoutError:
+        return f"the target completed no MCP handshake within {options.timeout * 2:g} s"
+    return None
 
 
 async def _run_one(scenario: Scenario, url: str, options: Options, client: httpx.AsyncClient, run: RunResult,
@@ -167,8 +193,12 @@ async def _run_one(scenario: Scenario, url: str, options: Options, client: httpx
         await asyncio.wait_for(scenario.run(ctx), budget)
     except Unsupported as exc:
         leftover = (Status.SKIP, str(exc))
+    except HandshakeFailed as exc:
+        leftover = (Status.ERROR, str(exc))
     except TimeoutError:
         leftover = (Status.ERROR, f"scenario exceeded its {budget:.0f} s budget")
+    except BrokenPipeError:
+        raise  # our own stdout is gone (`... | head`): stop the run, the CLI exits quietly
     except (httpx.HTTPError, OSError) as exc:
         leftover = (Status.ERROR, f"transport error: {type(exc).__name__}: {exc}")
     except Exception as exc:  # a bug in the scenario or an unparseable reply: report, don't crash the run

@@ -4,7 +4,7 @@ async with Client("http://127.0.0.1:8000/mcp") as client:
     result = await client.call_tool("add", {"a": 1, "b": 2})
 """
 
-from .client import ChannelState, Client, ReconnectPolicy
+from .client import ChannelState, Client, ReconnectPolicy, StreamGap
 from .errors import (
     ConnectError,
     ConnectionClosed,
@@ -54,6 +54,7 @@ __all__ = [
     "ServerOverloaded",
     "SessionNotFound",
     "StateUnavailable",
+    "StreamGap",
     "TransportError",
     "UnsupportedProtocolVersion",
     "UsageError",

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["main"]
+
+EXIT_SIGPIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
 
 def _load(target: str) -> Any:
@@ -30,6 +33,8 @@ def _load(target: str) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    if "" not in sys.path:
+        sys.path.insert(0, "")  # the user's module:attribute resolves from the working directory
     server = _load(args.target)
     if args.stdio:
         server.run_stdio()
@@ -40,22 +45,28 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _add_conformance(commands: Any) -> None:
-    """The ``conformance`` subcommand lives in the top-level ``conformance`` package (next to this
-    one in a source checkout)."""
+    """The ``conformance`` subcommand comes from the ``conformance`` package, installed with this
+    one (pyproject ``packages.find``). Without it the subcommand says so; the import is never
+    redirected with ``sys.path`` edits."""
     try:
         from conformance.cli import add_parser
-    except ImportError:
-        import os
-
-        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        try:
-            from conformance.cli import add_parser
-        except ImportError as exc:
-            missing = commands.add_parser("conformance", help="(unavailable: the conformance package is not installed)")
-            missing.set_defaults(run=lambda args: sys.exit(f"error: mcp-transport conformance needs the 'conformance' "
-                                                          f"package from the source tree ({exc})"))
-            return
+    except ImportError as exc:
+        why = (f"error: mcp-transport conformance needs the 'conformance' package, installed with "
+               f"mcp_transport ({exc})")  # bound now: ``exc`` is gone once the except block ends
+        missing = commands.add_parser("conformance",
+                                      help="(unavailable: the conformance package is not installed)")
+        missing.add_argument("rest", nargs=argparse.REMAINDER)  # whatever follows, the answer is the same
+        missing.set_defaults(run=lambda args: sys.exit(why))
+        return
     add_parser(commands)
+
+
+def _stdout_closed() -> NoReturn:
+    """The reader of our stdout went away (``mcp-transport conformance list | head``): exit as a
+    process killed by SIGPIPE would, without a traceback. stdout now points at /dev/null so the
+    interpreter's final flush does not complain about the closed pipe again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise SystemExit(EXIT_SIGPIPE)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     serve.set_defaults(run=_serve)
     _add_conformance(commands)
     args = parser.parse_args(argv)
-    if "" not in sys.path:
-        sys.path.insert(0, "")  # so module:attribute resolves from the working directory
-    args.run(args)
+    try:
+        args.run(args)
+        sys.stdout.flush()  # a closed pipe shows up here at the latest, not in the exit-time flush
+    except BrokenPipeError:
+        _stdout_closed()

@@ -54,6 +54,7 @@ __all__ = [
     "ProgressCallback",
     "RequestContext",
     "SendFn",
+    "contained",
 ]
 
 log = logging.getLogger("mcp_transport.dispatcher")
@@ -115,7 +116,9 @@ class PendingTable:
         return self._next_id, entry
 
     def get(self, request_id: Any) -> _Pending | None:
-        return self._pending.get(request_id)
+        """The pending request with this id. The key comes from the peer (a progress token
+        may be any JSON value): anything but a string or an integer is simply unknown."""
+        return self._pending.get(request_id) if type(request_id) in (str, int) else None
 
     def resolve(self, message: Result | ErrorResponse) -> bool:
         """Complete the request this response answers. False for an unknown id (ignored)."""
@@ -209,6 +212,20 @@ class RequestContext:
         await self.notify("notifications/progress", params)
 
 
+async def contained(call: Awaitable[object], what: str, *args: Any) -> None:
+    """Await a user callback or a write; log what it raises instead of letting it end the
+    connection's task group (a bad handler or one dead reply must not kill the server for
+    everyone else, a raising progress callback must not kill a client's reader). The one
+    containment for every callback, server side and client side. ``what`` is a %-format for
+    ``args`` (peer values, quoted bounded and only when something went wrong)."""
+    try:
+        await call
+    except ConnectionClosed as exc:
+        log.debug(what + ": the connection is closed (%s)", *map(preview, args), exc)
+    except Exception:
+        log.exception(what + " failed; the connection carries on", *map(preview, args))
+
+
 class Dispatcher:
     """JSON-RPC for one connection (a stdio pipe, or one HTTP session on this worker).
 
@@ -283,7 +300,7 @@ class Dispatcher:
         elif message.method == "notifications/progress":
             await self._progress(message.params or {})
         elif self._on_notification is not None:
-            await self._contained(self._on_notification(self, message), "the %s handler", message.method)
+            await contained(self._on_notification(self, message), "the %s handler", message.method)
 
     async def handle(self, request: Request) -> Result | ErrorResponse:
         """Run one request to completion and return its response without sending it.
@@ -341,7 +358,7 @@ class Dispatcher:
         try:
             responses = await self.run_batch(batch)
             if responses:
-                await self._contained(reply(responses), "writing a batch reply")
+                await contained(reply(responses), "writing a batch reply")
         finally:
             self._batches -= 1
 
@@ -385,20 +402,7 @@ class Dispatcher:
     async def _reply(self, response: Response, request_id: RequestId) -> None:
         """Send one response; a failure to write it fails this response only."""
         sending = self._send(response, request_id)
-        await self._contained(sending, "writing the response to request %s", request_id)
-
-    @staticmethod
-    async def _contained(call: Awaitable[None], what: str, *args: Any) -> None:
-        """Await a user callback or a write; log what it raises instead of letting it end
-        the connection's task group (a bad handler or one dead reply must not kill the
-        server for everyone else). ``what`` is a %-format for ``args`` (peer values, quoted
-        bounded and only when something went wrong)."""
-        try:
-            await call
-        except ConnectionClosed as exc:
-            log.debug(what + ": the connection is closed (%s)", *map(preview, args), exc)
-        except Exception:
-            log.exception(what + " failed; the connection carries on", *map(preview, args))
+        await contained(sending, "writing the response to request %s", request_id)
 
     def _cancel_inbound(self, request_id: Any) -> None:
         entry = self._inbound.get(request_id) if type(request_id) in (str, int) else None
@@ -418,7 +422,7 @@ class Dispatcher:
             extended = min(anyio.current_time() + entry.timeout, entry.hard_deadline)
             entry.scope.deadline = max(entry.scope.deadline, extended)
         callback = entry.on_progress(progress, params.get("total"), params.get("message"))
-        await self._contained(callback, "a progress callback")
+        await contained(callback, "a progress callback")
 
     # -- outbound --------------------------------------------------------------------------
 

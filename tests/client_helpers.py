@@ -12,7 +12,7 @@ import anyio
 from mcp_transport import Client, MCPError
 from mcp_transport.jsonrpc import Message
 
-__all__ = ["WATCHED", "Recording", "pending_calls_then", "touch_watched_resource"]
+__all__ = ["WATCHED", "Recording", "pending_calls_then", "touch_watched_resource", "wait_until"]
 
 WATCHED = "test://watched-resource"  # servers.everything's resource that touch_watched_resource updates
 
@@ -62,5 +62,13 @@ async def touch_watched_resource(client: Client, updates: list[str], timeout: fl
     await client.subscribe_resource(WATCHED)
     await client.call_tool("touch_watched_resource", {})
     with anyio.fail_after(timeout):
-        while not updates:
-            await anyio.sleep(0.01)
+        await wait_until(lambda: bool(updates))
+
+
+async def wait_until(predicate: Callable[[], bool], poll: float = 0.01) -> None:
+    """Return once ``predicate()`` holds, checking every ``poll`` seconds (bound it with
+    ``anyio.fail_after`` or ``move_on_after``): for state no event announces."""
+    while True:
+        if predicate():
+            return
+        await anyio.sleep(poll)

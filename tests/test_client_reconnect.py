@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_transport.client.reconnect import Backoff, ReconnectPolicy
+from mcp_transport.client.reconnect import MAX_SERVER_RETRY, MIN_SERVER_RETRY, Backoff, ReconnectPolicy
 
 
 def test_server_retry_is_honoured_exactly_on_the_first_attempt() -> None:
@@ -37,3 +37,12 @@ def test_later_attempts_never_undercut_the_server_retry() -> None:
 def test_invalid_policy() -> None:
     with pytest.raises(ValueError):
         ReconnectPolicy(jitter=2)
+
+
+def test_server_retry_is_clamped() -> None:
+    """``retry: 0`` would reconnect in a tight loop, ``retry: 10000000000`` sleep 10^7 s."""
+    assert Backoff(ReconnectPolicy()).next_delay(0) == MIN_SERVER_RETRY
+    assert Backoff(ReconnectPolicy()).next_delay(10_000_000_000) == MAX_SERVER_RETRY
+    later = Backoff(ReconnectPolicy(max_delay=1), rng=lambda: 0.0)
+    later.next_delay(10_000_000_000)
+    assert later.next_delay(10_000_000_000) == MAX_SERVER_RETRY

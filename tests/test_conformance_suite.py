@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ HTTP_BUGS: dict[str, tuple[str, str, set[Status]]] = {
     "replay_other_streams": ("last-event-id-replay", "resume-only-disconnected-stream", {Status.FAIL}),
     "replay_gap": ("last-event-id-replay", "resume-no-gaps", {Status.WARN}),
     "cancel_on_disconnect": ("last-event-id-replay", "disconnect-is-not-cancel", {Status.WARN}),
+    "live_resume_silent": ("last-event-id-replay", "resume-no-gaps", {Status.WARN}),
     "cross_session_replay": ("cross-session-isolation", "resume-foreign-session-refused", {Status.FAIL}),
     "duplicate_ids": ("event-ids", "event-ids-unique-across-streams", {Status.FAIL}),
     "broadcast": ("event-ids", "no-broadcast-across-streams", {Status.FAIL}),
@@ -49,18 +51,22 @@ HTTP_BUGS: dict[str, tuple[str, str, set[Status]]] = {
     "ignore_cancel": ("cancellation", "cancel-no-result", {Status.WARN}),
     "no_sse_headers": ("sse-hygiene", "sse-x-accel-buffering-no", {Status.WARN}),
     "no_keepalive": ("sse-hygiene", "sse-keepalive-on-idle-stream", {Status.WARN}),
+    "no_priming": ("sse-hygiene", "sse-priming-event", {Status.WARN}),
     "no_body_limit": ("body-size-limit", "body-limit-413", {Status.WARN}),
     "modern_no_name_check": ("modern-headers", "header-mcp-name-missing-32020", {Status.FAIL}),
     "modern_unknown_method_200": ("modern-headers", "unknown-method-404-32601", {Status.FAIL}),
     "modern_no_discover": ("modern-discover", "discover-implemented", {Status.FAIL}),
     "modern_server_request": ("modern-streaming", "modern-no-requests-on-stream", {Status.FAIL}),
 }
-STDIO_BUGS: dict[str, str] = {
-    "banner": "stdio-stdout-only-mcp",
-    "pretty_json": "stdio-no-embedded-newlines",
-    "die_on_garbage": "stdio-survives-malformed-line",
-    "answer_notifications": "stdio-notification-not-answered",
-    "parse_error_with_id": "stdio-malformed-line-32700",
+# bug -> (check that must not pass, its status)
+STDIO_BUGS: dict[str, tuple[str, Status]] = {
+    "banner": ("stdio-stdout-only-mcp", Status.FAIL),
+    "pretty_json": ("stdio-no-embedded-newlines", Status.FAIL),
+    "die_on_garbage": ("stdio-survives-malformed-line", Status.FAIL),
+    "answer_notifications": ("stdio-notification-not-answered", Status.FAIL),
+    # No stdio rule requires answering a malformed line: a warning, never a failed run.
+    "parse_error_with_id": ("stdio-malformed-line-32700", Status.WARN),
+    "drop_malformed": ("stdio-malformed-line-32700", Status.WARN),
 }
 
 
@@ -107,6 +113,26 @@ async def test_broken_http_server_is_flagged(bug: str) -> None:
 
 
 @pytest.mark.anyio
+async def test_polling_server_that_closes_resumed_streams_passes() -> None:
+    """2025-11-25 lets a server close a stream's connection at any time (the client resumes
+    again): the resume checks follow it GET by GET and must not take that for a gap."""
+    with _serve(str(BROKEN / "server.py"), "--poll") as url:
+        run = await _run(url, ["last-event-id-replay"])
+    assert [r.status for r in run.results] == [Status.PASS] * 4, _explain(run)
+
+
+@pytest.mark.anyio
+async def test_server_without_event_ids_is_skipped_not_warned() -> None:
+    """Event ids are a MAY: a server without any gets the resumption checks and the priming check
+    (priming exists only to give the client a Last-Event-ID) skipped, never warned or failed."""
+    with _serve(str(BROKEN / "server.py"), "--bug", "no_event_ids") as url:
+        run = await _run(url, ["sse-hygiene", "last-event-id-replay"])
+    for check in ("sse-priming-event", "resume-no-gaps", "resume-no-duplicates"):
+        assert run.status_of(check) is Status.SKIP, _explain(run)
+    assert not [r for r in run.results if r.status in (Status.WARN, Status.FAIL, Status.ERROR)], _explain(run)
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("bug", [None, *sorted(STDIO_BUGS)])
 async def test_stdio_server(bug: str | None) -> None:
     command = f"{PY} {BROKEN / 'stdio_server.py'}" + (f" --bug {bug}" if bug else "")
@@ -114,7 +140,44 @@ async def test_stdio_server(bug: str | None) -> None:
     if bug is None:
         assert run.exit_code == 0 and all(r.status is Status.PASS for r in run.results), _explain(run)
     else:
-        assert run.status_of(STDIO_BUGS[bug]) is Status.FAIL, _explain(run)
+        check, status = STDIO_BUGS[bug]
+        assert run.status_of(check) is status, _explain(run)
+        assert run.exit_code == (1 if status is Status.FAIL else 0), _explain(run)
+
+
+# Targets that never complete an MCP handshake: each must be an ERROR run (exit 1), never OK.
+DEAD_STDIO = {"crashes-on-import": f"{PY} -c 'import no_such_module_for_conformance'",
+              "exits-at-once": "false", "not-found": "/nonexistent/mcp-server"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name", sorted(DEAD_STDIO))
+async def test_stdio_server_that_never_starts_is_an_error(name: str) -> None:
+    command = DEAD_STDIO[name]
+    run = await _run(command, target="stdio", options=Options(timeout=3.0, stdio_command=command))
+    assert run.results and all(r.status is Status.ERROR for r in run.results), _explain(run)
+    assert run.exit_code == 1
+
+
+def test_cli_fails_a_stdio_server_that_never_starts() -> None:
+    cli = [PY, "-m", "mcp_transport", "conformance", "server", "--stdio", "false", "--timeout", "3"]
+    done = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED: 0 passed" in done.stdout and "exited with status 1" in done.stdout
+
+
+@pytest.mark.anyio
+async def test_http_target_without_mcp_is_an_error() -> None:
+    port = free_port()
+    web = ServerProcess([PY, "-m", "http.server", str(port), "--bind", "127.0.0.1"], port).start()
+    try:
+        run = await _run(web.url)  # a web server, but no MCP endpoint: 404 / 501 to everything
+    finally:
+        web.stop()
+    assert run.results and all(r.status is Status.ERROR for r in run.results), _explain(run)
+    assert "completed no MCP handshake" in run.results[0].message and run.exit_code == 1
+    unreachable = await _run(f"http://127.0.0.1:{free_port()}/mcp")
+    assert all(r.status is Status.ERROR for r in unreachable.results) and unreachable.exit_code == 1
 
 
 @pytest.mark.anyio
@@ -143,11 +206,16 @@ async def test_our_http_server_passes_every_modern_must() -> None:
 
 
 def test_every_rule_is_cited_and_unique() -> None:
-    ids = [rule.id for s in SCENARIOS for rule in s.rules]
-    assert len(ids) == len(set(ids))
-    for scenario in SCENARIOS:
-        for rule in scenario.rules:
-            assert rule.version and rule.section and rule.text and isinstance(rule.level, Level)
+    """Each check cites the spec itself: a revision, a page and a heading (``§...``), and never a
+    secondary digest of it."""
+    from conformance.client_scenarios import CLIENT_SCENARIOS
+
+    rules = [rule for s in (*SCENARIOS, *CLIENT_SCENARIOS) for rule in s.rules]
+    assert len({r.id for r in rules}) == len(rules)
+    for rule in rules:
+        assert rule.version[:2] == "20" and rule.text and isinstance(rule.level, Level), rule
+        assert re.match(r"[a-z_]+/[a-z_/-]+ §\S", rule.section), rule  # a page, then a heading
+        assert "digest" not in rule.section.lower(), rule
 
 
 @pytest.mark.anyio
@@ -181,3 +249,51 @@ def test_docs_list_every_rule() -> None:
     doc = (ROOT / "docs" / "conformance-suite.md").read_text()
     missing = [r.id for s in (*SCENARIOS, *CLIENT_SCENARIOS) for r in s.rules if f"`{r.id}`" not in doc]
     assert not missing, f"add these checks to docs/conformance-suite.md: {missing}"
+
+
+# The CLI: the suite is imported as the installed package it is, and a closed stdout is quiet.
+_BLOCKED_SUITE = """
+import importlib.abc, sys
+
+class NoSuite(importlib.abc.MetaPathFinder):  # as if the conformance package were not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "conformance":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+sys.meta_path.insert(0, NoSuite())
+before = list(sys.path)
+from mcp_transport.cli import main
+try:
+    main(["conformance", "list"])
+except SystemExit as exc:
+    print("exit:", exc.code)
+print("sys.path edited" if sys.path != before else "sys.path untouched")
+"""
+
+
+def test_cli_imports_the_suite_without_sys_path_edits(tmp_path: Path) -> None:
+    blocked = subprocess.run([PY, "-c", _BLOCKED_SUITE], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "sys.path untouched" in blocked.stdout, blocked.stdout + blocked.stderr
+    assert "needs the 'conformance' package" in blocked.stdout
+    # Installed normally, it is found from any directory.
+    listed = subprocess.run([PY, "-m", "mcp_transport", "conformance", "list"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "last-event-id-replay" in listed.stdout, listed.stderr
+
+
+STDIO_OK = f"{PY} {BROKEN / 'stdio_server.py'}"
+
+
+@pytest.mark.parametrize("command", [["list"], ["server", "--stdio", STDIO_OK, "--timeout", "3"]])
+def test_cli_exits_quietly_when_stdout_is_closed(command: list[str]) -> None:
+    """``mcp-transport conformance list | head``: the reader goes away; no BrokenPipe traceback."""
+    proc = subprocess.Popen([PY, "-m", "mcp_transport", "conformance", *command], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the first line is written: every write hits a closed pipe
+    try:
+        stderr = proc.stderr.read().decode()
+        code = proc.wait(60)
+    finally:
+        proc.kill()
+    assert code in (0, 141) and "Traceback" not in stderr and "BrokenPipe" not in stderr, (code, stderr)

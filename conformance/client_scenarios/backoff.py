@@ -1,7 +1,7 @@
 """Reconnecting within a budget: the scripted server drops the tools/call stream after a priming
 event (``retry: 200``) and then answers every GET with 503. The client should keep the retry
 interval between attempts and give up in bounded time instead of hammering the server forever.
-The spec sets no budget, so both checks are SHOULD. Digest §2.A.2 ¶6, §4.7."""
+The spec sets no budget, so both checks are SHOULD."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ __all__ = ["SCENARIO"]
 RETRY_MS = 200
 BUDGET = 8.0  # seconds the client gets to give up
 SPACING = Rule("client-reconnect-spacing", Level.SHOULD, "2025-11-25",
-               "basic/transports §Sending Messages to the Server ¶6 [digest §2.A.2]",
+               "basic/transports §Sending Messages to the Server ¶6",
                "Every reconnection attempt SHOULD wait at least the last SSE retry interval (the retry value stays in "
                "effect after a failed attempt).")
-BOUNDED = Rule("client-reconnect-bounded", Level.SHOULD, "2025-11-25", "basic/lifecycle §Timeouts [digest §4.7]",
+BOUNDED = Rule("client-reconnect-bounded", Level.SHOULD, "2025-11-25", "basic/lifecycle §Timeouts",
                f"Against a server that never lets it resume, the client SHOULD give up (exit) within a bounded time "
                f"(here {BUDGET:g} s) rather than retry forever.")
 

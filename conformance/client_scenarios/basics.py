@@ -1,5 +1,5 @@
 """The legacy handshake and the headers every later request carries: notifications/initialized,
-the session id, MCP-Protocol-Version, an Accept listing both types. Digest §2.A.2, §2.A.6, §2.A.7, §5.A.3."""
+the session id, MCP-Protocol-Version, an Accept listing both types."""
 
 from __future__ import annotations
 
@@ -10,22 +10,23 @@ from ._scripted import ScriptedServer, run_client
 __all__ = ["SCENARIO"]
 
 T = "basic/transports"
-COMPLETES = Rule("client-completes-flow", Level.MUST, "2025-11-25", "suite contract [conformance-suite.md]",
+COMPLETES = Rule("client-completes-flow", Level.MUST, "2025-11-25",
+                 "basic/lifecycle §Lifecycle Phases (the flow is the suite's contract)",
                  "Against a plain correct server the client initializes, lists tools, calls conformance_tool and exits 0.")
-INITIALIZED = Rule("client-sends-initialized", Level.MUST, "2025-11-25", "basic/lifecycle §Initialization [digest §5.A.3]",
+INITIALIZED = Rule("client-sends-initialized", Level.MUST, "2025-11-25", "basic/lifecycle §Initialization",
                    "After a successful initialize the client MUST send notifications/initialized.")
-SESSION = Rule("client-echoes-session-id", Level.MUST, "2025-11-25", f"{T} §Session Management [digest §2.A.6]",
+SESSION = Rule("client-echoes-session-id", Level.MUST, "2025-11-25", f"{T} §Session Management",
                "Once issued, the client MUST send Mcp-Session-Id on all subsequent HTTP requests.")
-VERSION = Rule("client-protocol-version-header", Level.MUST, "2025-06-18", f"{T} §Protocol Version Header [digest §2.A.7]",
+VERSION = Rule("client-protocol-version-header", Level.MUST, "2025-06-18", f"{T} §Protocol Version Header",
                "After initialization the client MUST send MCP-Protocol-Version: <negotiated> on every HTTP request.")
 VERSION_ON_INITIALIZED = Rule("client-protocol-version-on-initialized", Level.SHOULD, "2025-06-18",
-                              f"{T} §Protocol Version Header [digest §2.A.7]",
+                              f"{T} §Protocol Version Header",
                               "The header SHOULD already be on the notifications/initialized POST (the version is "
                               "known by then; whether that POST is 'after initialization' is ambiguous, so SHOULD).")
-ACCEPT = Rule("client-accept-both", Level.MUST, "2025-11-25", f"{T} §Sending Messages to the Server [digest §2.A.2]",
+ACCEPT = Rule("client-accept-both", Level.MUST, "2025-11-25", f"{T} §Sending Messages to the Server",
               "Every POST MUST carry an Accept header listing both application/json and text/event-stream.")
 FALLBACK = Rule("client-dual-era-fallback", Level.MUST, "2026-07-28",
-                "basic/versioning §Backward compatibility [digest §2.B.9]",
+                "basic/versioning §Backward Compatibility with Initialization-Based Versions",
                 "A client that probes with a modern request and gets a 400 without a recognised modern error "
                 "(a legacy server) MUST fall back to initialize; a legacy-only client is skipped.")
 

@@ -1,5 +1,5 @@
 """DELETE on close: a client that no longer needs its session SHOULD end it with an HTTP DELETE
-carrying the session id. Digest §2.A.6 ¶5."""
+carrying the session id."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ._scripted import ScriptedServer, run_client
 __all__ = ["SCENARIO"]
 
 DELETE = Rule("client-deletes-session-on-close", Level.SHOULD, "2025-11-25",
-              "basic/transports §Session Management ¶5 [digest §2.A.6]",
+              "basic/transports §Session Management ¶5",
               "A client that no longer needs the session SHOULD send HTTP DELETE with its Mcp-Session-Id.")
 
 

@@ -1,5 +1,5 @@
 """404 → re-initialize: when the server answers 404 for the session, the client MUST start a new
-session with an initialize that carries no session id, then use the new id. Digest §2.A.6 ¶4."""
+session with an initialize that carries no session id, then use the new id."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ._scripted import ScriptedServer, run_client
 
 __all__ = ["SCENARIO"]
 
-SECTION = "basic/transports §Session Management ¶4 [digest §2.A.6]"
+SECTION = "basic/transports §Session Management ¶4"
 REINIT = Rule("client-reinitializes-after-404", Level.MUST, "2025-11-25", SECTION,
               "On 404 for a request carrying a session id the client MUST start a new session: a fresh initialize "
               "without Mcp-Session-Id.")

@@ -1,7 +1,6 @@
 """Resumption after a dropped stream, honouring retry: the scripted server answers tools/call with
 an SSE stream holding only a priming event (id + empty data + ``retry: 500``) and closes it; the
-client must wait at least 500 ms, then GET with Last-Event-ID, where the result is replayed.
-Digest §2.A.2 ¶6, §2.A.5."""
+client must wait at least 500 ms, then GET with Last-Event-ID, where the result is replayed."""
 
 from __future__ import annotations
 
@@ -22,13 +21,14 @@ __all__ = ["SCENARIO"]
 RETRY_MS = 500
 PRIMING_ID = "conformance-stream-1-0"
 RESUME = Rule("client-resumes-with-last-event-id", Level.SHOULD, "2025-11-25",
-              "basic/transports §Resumability and Redelivery [digest §2.A.2, §2.A.5]",
+              "basic/transports §Resumability and Redelivery",
               "After the server closes a stream without the response, the client SHOULD reconnect with GET and "
               "Last-Event-ID set to the last event id it received.")
-RETRY = Rule("client-honours-retry", Level.MUST, "2025-11-25", "basic/transports §Sending Messages to the Server ¶6 "
-             "[digest §2.A.2]", "The client MUST wait the SSE retry interval before reconnecting.")
+RETRY = Rule("client-honours-retry", Level.MUST, "2025-11-25",
+             "basic/transports §Sending Messages to the Server ¶6",
+             "The client MUST wait the SSE retry interval before reconnecting.")
 RESULT = Rule("client-completes-after-resume", Level.SHOULD, "2025-11-25",
-              "basic/transports §Resumability and Redelivery [digest §2.A.5]",
+              "basic/transports §Resumability and Redelivery",
               "The response replayed on the resumed GET stream completes the call (the client exits 0).")
 
 

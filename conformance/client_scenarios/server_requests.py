@@ -1,6 +1,6 @@
 """Answering server→client requests: during tools/call the scripted server sends a ping request
 on the call's SSE stream and waits; the client MUST answer it with a separate POST carrying the
-result and its session headers. Digest §2.A.2 ¶6, §4.6."""
+result and its session headers."""
 
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ __all__ = ["SCENARIO"]
 
 PING_ID = "conformance-server-ping-1"
 WAIT = 5.0
-ANSWERS = Rule("client-answers-server-ping", Level.MUST, "2025-11-25", "basic/utilities/ping [digest §4.6]",
+ANSWERS = Rule("client-answers-server-ping", Level.MUST, "2025-11-25",
+               "basic/utilities/ping §Behavior Requirements",
                "The receiver of a ping MUST promptly respond with an empty result (here: a POST carrying "
                f'{{"id": "{PING_ID}", "result": {{}}}}).')
 HEADERS = Rule("client-response-post-headers", Level.MUST, "2025-11-25",
-               "basic/transports §Session Management, §Protocol Version Header [digest §2.A.6, §2.A.7]",
+               "basic/transports §Session Management, §Protocol Version Header",
                "The POST carrying the response MUST have the session id and MCP-Protocol-Version like any other.")
 
 

@@ -1,6 +1,6 @@
 """Content negotiation on POST and GET: an Accept the server cannot satisfy gets 406, a body that is
 not JSON by Content-Type gets 415. The spec states the client side (Accept MUST list both types);
-the status codes are the official SDKs' practice, so these checks are SHOULD. Digest §2.A.2, §2.A.9."""
+the status codes are the official SDKs' practice, so these checks are SHOULD."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from ..model import Level, Rule, Scenario
 
 __all__ = ["SCENARIO"]
 
-SECTION = "basic/transports §Sending Messages to the Server [digest §2.A.2, §2.A.9]"
+SECTION = "basic/transports §Sending Messages to the Server"
 
 POST_406 = Rule("accept-post-406", Level.SHOULD, "2025-11-25", SECTION,
                 "A POST whose Accept lists neither application/json nor text/event-stream cannot be answered; "
                 "the server SHOULD reject it with 406 Not Acceptable (clients MUST list both).")
 GET_406 = Rule("accept-get-406", Level.SHOULD, "2025-11-25", "basic/transports §Listening for Messages "
-               "from the Server [digest §2.A.3]",
+               "from the Server",
                "A GET whose Accept lacks text/event-stream SHOULD be rejected with 406 Not Acceptable.")
 CONTENT_TYPE_415 = Rule("content-type-415", Level.SHOULD, "2025-11-25", SECTION,
                         "A POST body that is not declared application/json SHOULD be rejected with 415 "

@@ -1,5 +1,5 @@
 """JSON-RPC batches were allowed only in 2025-03-26; from 2025-06-18 a POST body is exactly one
-message, so a batch must not be processed. Digest §1.2 (2025-06-18), §2.A.2 ¶3, §4.1."""
+message, so a batch must not be processed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..model import Level, Rule, Scenario
 __all__ = ["SCENARIO"]
 
 REJECTED = Rule("batch-rejected", Level.SHOULD, "2025-06-18",
-                "basic/transports §Sending Messages to the Server ¶3, changelog 'remove batching' [digest §2.A.2, §4.1]",
+                "basic/transports §Sending Messages to the Server ¶3, changelog 'remove batching'",
                 "From 2025-06-18 the POST body MUST be a single JSON-RPC message. That MUST binds the sender; a "
                 "server that still processes a batch on such a session does not respect the negotiated version, "
                 "so it SHOULD refuse it (4xx, SDKs: 400 with -32600). SHOULD, not MUST: the spec sets no server "

@@ -1,5 +1,5 @@
 """A very large POST body should be refused with 413 rather than buffered. No MCP version sets a
-limit, so this is a SHOULD (digest §8.5; the Python SDK's default limit is 4 MiB)."""
+limit, so this is a SHOULD (the Python SDK's default limit is 4 MiB)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from ..model import Level, Rule, Scenario
 
 __all__ = ["SCENARIO"]
 
-LIMIT_413 = Rule("body-limit-413", Level.SHOULD, "2025-11-25", "security best practices [digest §8.5, §2.A.9]",
+LIMIT_413 = Rule("body-limit-413", Level.SHOULD, "2025-11-25",
+                 "basic/transports §Streamable HTTP (no size rule: a hardening SHOULD, as the SDKs do)",
                  "A server SHOULD limit request bodies and answer an oversized one (here 5 MiB) with "
                  "413 Content Too Large.")
 

@@ -1,5 +1,5 @@
 """Cancellation (legacy): notifications/cancelled for an in-flight request is accepted with 202, the
-server stops the work and sends no result, and it keeps serving. Digest §4.5."""
+server stops the work and sends no result, and it keeps serving."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from ._streams import is_progress, run_tool
 
 __all__ = ["SCENARIO"]
 
-SECTION = "basic/utilities/cancellation [digest §4.5]"
+SECTION = "basic/utilities/cancellation §Behavior Requirements"
 MIN_DURATION = 0.5  # a tool quicker than this cannot be cancelled reliably
 
 ACCEPTED = Rule("cancel-accepted-202", Level.MUST, "2025-11-25",
-                "basic/transports §Sending Messages to the Server ¶4 [digest §2.A.2]",
+                "basic/transports §Sending Messages to the Server ¶4",
                 "notifications/cancelled is a notification: accepted → 202 with no body.")
 NO_RESULT = Rule("cancel-no-result", Level.SHOULD, "2025-11-25", SECTION,
                  "On notifications/cancelled the receiver SHOULD stop processing and not send a response "

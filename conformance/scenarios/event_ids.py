@@ -1,6 +1,6 @@
 """Event ids are unique across every stream of a session (three concurrent tool-call streams plus
 the GET stream never reuse an id), and no message is broadcast: what goes on a POST stream does
-not also appear on the GET stream. Digest §2.A.4, §2.A.5 ¶1."""
+not also appear on the GET stream."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from ._streams import run_tool
 __all__ = ["SCENARIO"]
 
 UNIQUE = Rule("event-ids-unique-across-streams", Level.MUST, "2025-11-25",
-              "basic/transports §Resumability and Redelivery [digest §2.A.5]",
+              "basic/transports §Resumability and Redelivery",
               "If present, an SSE event id MUST be globally unique across all streams within the session.")
 NO_BROADCAST = Rule("no-broadcast-across-streams", Level.MUST, "2025-11-25",
-                    "basic/transports §Multiple Connections [digest §2.A.4]",
+                    "basic/transports §Multiple Connections",
                     "The server MUST send each JSON-RPC message on only one of the connected streams: a message of "
                     "a POST stream must not also be sent on the GET stream.")
 GET_NO_RESPONSES = Rule("get-stream-no-responses", Level.MUST, "2025-11-25",
-                        "basic/transports §Listening for Messages from the Server [digest §2.A.3]",
+                        "basic/transports §Listening for Messages from the Server",
                         "On the GET stream the server MUST NOT send a JSON-RPC response (unless it is resuming a "
                         "stream of an earlier request, which this GET is not).")
 GET_WINDOW = 0.3  # seconds the GET stream is still read after the calls finish

@@ -1,5 +1,5 @@
 """Cross-session isolation: a client must not be able to resume another session's stream by
-presenting its event id. Digest §2.A.5 ¶2, §8.2."""
+presenting its event id."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from ._streams import is_progress, run_tool
 __all__ = ["SCENARIO"]
 
 FOREIGN_ID = Rule("resume-foreign-session-refused", Level.MUST, "2025-11-25",
-                  "basic/transports §Resumability and Redelivery; security best practices §Session Hijacking "
-                  "[digest §2.A.5, §8.2]",
+                  "basic/transports §Resumability and Redelivery; "
+                  "security best practices §Session Hijacking",
                   "The server MUST NOT replay messages of a different stream; an event id from another session "
                   "must not give access to that session's messages.")
 WINDOW = 2.0  # seconds to watch the GET stream for leaked messages

@@ -1,6 +1,5 @@
 """JSON-RPC error codes and bodies over HTTP: unknown method -32601 with the request's id, invalid
-JSON -32700 with a null id, an invalid request -32600, and every message carries jsonrpc "2.0".
-Digest §4.1, §4.2; JSON-RPC 2.0 §5.1."""
+JSON -32700 with a null id, an invalid request -32600, and every message carries jsonrpc "2.0"."""
 
 from __future__ import annotations
 
@@ -12,14 +11,14 @@ from ..model import Level, Rule, Scenario
 
 __all__ = ["SCENARIO"]
 
-BASE = "basic/index §Messages; JSON-RPC 2.0 §5 [digest §4.1, §4.2]"
+BASE = "basic/index §Messages; JSON-RPC 2.0 §5"
 
 UNKNOWN_METHOD = Rule("jsonrpc-unknown-method-32601", Level.MUST, "2025-11-25", BASE,
                       "A request for a method the server does not have MUST get a JSON-RPC error -32601.")
 ERROR_ID = Rule("jsonrpc-error-echoes-id", Level.MUST, "2025-11-25", BASE,
                 "An error response MUST carry the same id as the request, and jsonrpc \"2.0\".")
 PARSE_ERROR_STATUS = Rule("jsonrpc-parse-error-http-4xx", Level.SHOULD, "2025-11-25",
-                          "basic/transports §Sending Messages to the Server [digest §2.A.2, §2.A.9]",
+                          "basic/transports §Sending Messages to the Server",
                           "A body that is not JSON is neither a request nor a notification/response the server can "
                           "accept: it SHOULD be refused with an HTTP error status (SDKs: 400), not a 2xx. (The spec "
                           "states the 4xx only for unaccepted notifications/responses, hence SHOULD.)")

@@ -1,6 +1,5 @@
 """The 2026-07-28 entry points: server/discover, resultType and cache hints on results, no sessions
-(an Mcp-Session-Id is ignored and none is minted), GET refused with 405. Digest §1.2 (2026-07-28),
-§2.B.6, §5.B, §6.10."""
+(an Mcp-Session-Id is ignored and none is minted), GET refused with 405."""
 
 from __future__ import annotations
 
@@ -10,26 +9,29 @@ from ..model import Level, Rule, Scenario, Unsupported
 
 __all__ = ["SCENARIO"]
 
-DISCOVER = "server/discover [digest §5.B]"
+DISCOVER = "server/discover §Request, §Response"
+COMPAT = "basic/transports/streamable-http §Backward Compatibility (Earlier Streamable HTTP Revisions)"
 
 IMPLEMENTED = Rule("discover-implemented", Level.MUST, "2026-07-28", DISCOVER,
                    "Servers MUST implement server/discover, returning supportedVersions (including the version "
                    "requested) and capabilities.")
-RESULT_TYPE = Rule("result-type-present", Level.MUST, "2026-07-28", "basic/index §Responses [digest §4.1]",
+RESULT_TYPE = Rule("result-type-present", Level.MUST, "2026-07-28", "basic/index §Responses",
                    "Every result MUST carry resultType (\"complete\" for an ordinary result).")
-CACHE_HINTS = Rule("discover-cache-hints", Level.MUST, "2026-07-28", "server/utilities/caching [digest §6.10]",
+CACHE_HINTS = Rule("discover-cache-hints", Level.MUST, "2026-07-28",
+                   "server/utilities/caching §Time-to-Live (TTL) Field, §Cache Scope Field",
                    "server/discover and list results MUST include ttlMs (integer >= 0) and cacheScope "
                    "(\"public\" or \"private\").")
-SERVER_INFO = Rule("result-server-info", Level.SHOULD, "2026-07-28", "basic/index §_meta [digest §4.3]",
+SERVER_INFO = Rule("result-server-info", Level.SHOULD, "2026-07-28", "basic/index §_meta",
                    "Servers SHOULD name themselves in each result's _meta[\"io.modelcontextprotocol/serverInfo\"].")
 NO_SESSION = Rule("modern-no-session-id", Level.SHOULD, "2026-07-28",
-                  "basic/transports/streamable-http §Backward compatibility [digest §2.B.6]",
+                  COMPAT,
                   "A modern request carrying an Mcp-Session-Id SHOULD be served with the header ignored, and the "
                   "server never mints a session id.")
 GET_405 = Rule("modern-get-405", Level.SHOULD, "2026-07-28",
-               "basic/transports/streamable-http [digest §2.B.6, §2.B.9]",
+               COMPAT,
                "A GET labelled 2026-07-28 (no session) SHOULD get 405 Method Not Allowed: there is no GET stream.")
-ORIGIN = Rule("modern-origin-403", Level.MUST, "2026-07-28", "basic/transports/streamable-http §Security [digest §2.B.1]",
+ORIGIN = Rule("modern-origin-403", Level.MUST, "2026-07-28",
+              "basic/transports/streamable-http §Security & Endpoint",
               "The Origin rules of 2025-11-25 hold for modern requests too: a present and invalid Origin MUST get "
               "403 (a foreign Origin on a loopback server; SHOULD-level on a public host, see origin-foreign-403).")
 ORIGIN_PUBLIC = Rule("modern-origin-403-public", Level.SHOULD, "2026-07-28", ORIGIN.section, ORIGIN.text)

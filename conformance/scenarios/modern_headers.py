@@ -1,7 +1,6 @@
 """2026-07-28 request validation: the mirrored headers (MCP-Protocol-Version, Mcp-Method, Mcp-Name,
 Mcp-Param-*) must match the body (-32020), the version must be supported (-32022), the _meta
-envelope must be there (-32602), an unknown method is 404/-32601; every error echoes the request id.
-Digest §2.B.5, §2.B.6."""
+envelope must be there (-32602), an unknown method is 404/-32601; every error echoes the request id."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from ..model import Level, Rule, Scenario, Unsupported
 
 __all__ = ["SCENARIO"]
 
-HTTP = "basic/transports/streamable-http §Request Metadata Headers [digest §2.B.5, §2.B.6]"
+HTTP = "basic/transports/streamable-http §Request Metadata"
 
 
 def _rule(rule_id: str, text: str) -> Rule:

@@ -1,6 +1,6 @@
 """A 2026-07-28 tools/call answered as an SSE stream: only notifications related to the request
 (progress with our token, increasing), never a JSON-RPC request, and a final result carrying
-resultType. Digest §2.B.3, §4.1, §4.4."""
+resultType."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ from ._streams import is_progress
 
 __all__ = ["SCENARIO"]
 
-STREAM = "basic/transports/streamable-http §SSE response stream [digest §2.B.3]"
+STREAM = "basic/transports/streamable-http §Receiving Messages"
 NO_REQUESTS = Rule("modern-no-requests-on-stream", Level.MUST, "2026-07-28", STREAM,
                    "The server MUST NOT send JSON-RPC requests on a response stream (MRTR replaces them).")
 RELATED = Rule("modern-notifications-related", Level.MUST, "2026-07-28", STREAM,
                "Notifications on a response stream MUST relate to the originating request (progress carries "
                "that request's progressToken).")
-INCREASING = Rule("modern-progress-increases", Level.MUST, "2026-07-28", "basic/patterns/progress [digest §4.4]",
+INCREASING = Rule("modern-progress-increases", Level.MUST, "2026-07-28",
+                  "basic/patterns/progress §Behavior Requirements",
                   "The progress value MUST increase with each notification.")
-RESULT_TYPE = Rule("modern-call-result-type", Level.MUST, "2026-07-28", "basic/index §Responses [digest §4.1]",
+RESULT_TYPE = Rule("modern-call-result-type", Level.MUST, "2026-07-28", "basic/index §Responses",
                    "The tools/call result MUST carry resultType.")
 TOKEN = "modern-stream"
 

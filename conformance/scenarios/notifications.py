@@ -1,5 +1,5 @@
 """POSTed notifications and responses: 202 Accepted with no body when accepted, an HTTP error when
-not; never a 200 with a JSON-RPC reply (a notification MUST NOT be answered). Digest §2.A.2 ¶4, §4.1."""
+not; never a 200 with a JSON-RPC reply (a notification MUST NOT be answered)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from ..model import Level, Rule, Scenario
 
 __all__ = ["SCENARIO"]
 
-SECTION = "basic/transports §Sending Messages to the Server ¶4 [digest §2.A.2, §2.A.9]"
+SECTION = "basic/transports §Sending Messages to the Server ¶4"
 
 INITIALIZED_202 = Rule("notification-initialized-202", Level.MUST, "2025-11-25", SECTION,
                        "notifications/initialized, once accepted, MUST be answered 202 Accepted with no body.")
 CANCELLED_202 = Rule("notification-unknown-cancel-202", Level.MUST, "2025-11-25",
-                     SECTION + " + basic/utilities/cancellation [digest §4.5]",
+                     SECTION + " + basic/utilities/cancellation §Behavior Requirements",
                      "A notification MUST be answered 202 with no body if accepted, or an HTTP error status "
                      "if not; cancellation of an unknown request SHOULD be ignored, so 202 is expected.")
 RESPONSE_202 = Rule("response-post-202", Level.MUST, "2025-11-25", SECTION,

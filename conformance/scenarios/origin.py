@@ -1,5 +1,5 @@
 """Origin validation against DNS rebinding: a foreign Origin gets 403, the server's own origin and
-no Origin at all are served. Digest §2.A.1, §8.1."""
+no Origin at all are served."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..model import Level, Rule, Scenario
 
 __all__ = ["SCENARIO"]
 
-SECTION = "basic/transports §Security Warning [digest §2.A.1, §8.1]"
+SECTION = "basic/transports §Security Warning"
 FOREIGN = "http://evil.example.com"
 
 FOREIGN_403 = Rule("origin-foreign-403", Level.MUST, "2025-11-25", SECTION,

@@ -1,5 +1,5 @@
 """Pagination: following nextCursor walks the whole list once and ends; an invalid cursor is
--32602. Digest §4.8."""
+-32602."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from ..model import Level, Rule, Scenario, Unsupported
 
 __all__ = ["SCENARIO"]
 
-SECTION = "server/utilities/pagination [digest §4.8]"
+SECTION = "server/utilities/pagination §Response Format, §Error Handling"
 MAX_PAGES = 100
 
 WALK = Rule("pagination-walk-terminates", Level.MUST, "2025-11-25", SECTION,

@@ -1,5 +1,5 @@
 """Progress notifications: they carry the request's token, increase strictly, and stop with the
-response. Digest §4.4."""
+response."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ._streams import is_progress, run_tool
 
 __all__ = ["SCENARIO"]
 
-SECTION = "basic/utilities/progress [digest §4.4]"
+SECTION = "basic/utilities/progress §Behavior Requirements"
 
 MONOTONIC = Rule("progress-increases", Level.MUST, "2025-11-25", SECTION,
                  "The progress value MUST increase with each notification, even if the total is unknown.")

@@ -1,5 +1,5 @@
 """The MCP-Protocol-Version header (2025-06-18+): an unsupported value gets 400; a missing one is
-assumed to be 2025-03-26 (or the session's version) rather than refused. Digest §2.A.7."""
+assumed to be 2025-03-26 (or the session's version) rather than refused."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..model import Level, Rule, Scenario
 
 __all__ = ["SCENARIO"]
 
-SECTION = "basic/transports §Protocol Version Header [digest §2.A.7]"
+SECTION = "basic/transports §Protocol Version Header"
 
 UNSUPPORTED_400 = Rule("protocol-version-unsupported-400", Level.MUST, "2025-06-18", SECTION,
                        "A request with an invalid or unsupported MCP-Protocol-Version MUST get 400 Bad Request.")
@@ -19,7 +19,7 @@ MISSING_OK = Rule("protocol-version-missing-accepted", Level.SHOULD, "2025-06-18
                   "Without the header the server SHOULD assume 2025-03-26 (or use the version it negotiated for "
                   "the session) instead of refusing the request.")
 NEGOTIATED = Rule("protocol-version-negotiated", Level.MUST, "2025-11-25",
-                  "basic/lifecycle §Version Negotiation [digest §5.A.5]",
+                  "basic/lifecycle §Version Negotiation",
                   "initialize MUST answer with the requested version if supported, otherwise another version "
                   "the server supports; the answer must be one of the known protocol versions.")
 

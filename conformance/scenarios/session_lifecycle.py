@@ -1,5 +1,5 @@
 """Legacy sessions: the id's alphabet, a request without the id, an unknown id, DELETE then the id
-is gone, and a fresh initialize afterwards. Digest §2.A.6."""
+is gone, and a fresh initialize afterwards."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..model import Level, Rule, Scenario, Unsupported
 
 __all__ = ["SCENARIO"]
 
-SECTION = "basic/transports §Session Management [digest §2.A.6]"
+SECTION = "basic/transports §Session Management"
 
 ID_ALPHABET = Rule("session-id-visible-ascii", Level.MUST, "2025-11-25", SECTION,
                    "The session id MUST contain only visible ASCII characters (0x21 to 0x7E).")

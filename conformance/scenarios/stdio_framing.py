@@ -1,6 +1,7 @@
 """stdio framing: one JSON-RPC message per line, nothing else on stdout, a malformed line answered
-with -32700 (null id) while the server keeps going, an unknown method -32601, and a prompt exit when
-stdin closes. Digest §3.1, §3.2, §4.1; JSON-RPC 2.0 §5."""
+with -32700 (null id, a SHOULD) while the server keeps going, an unknown method -32601, and a prompt
+exit when stdin closes. 2025-11-25 basic/transports §stdio, 2026-07-28 basic/transports/stdio
+§Shutdown; JSON-RPC 2.0 §5."""
 
 from __future__ import annotations
 
@@ -12,28 +13,34 @@ from typing import Any
 
 from ..context import Context
 from ..http import LEGACY_VERSION, MODERN_VERSION, next_id, short
-from ..model import Level, Rule, Scenario, Unsupported
+from ..model import HandshakeFailed, Level, Rule, Scenario, Unsupported
 
 __all__ = ["SCENARIO"]
 
-STDIO = "basic/transports §stdio [digest §3.1]"
+STDIO = "basic/transports §stdio"
 EXIT_WAIT = 5.0
+STDERR_TAIL = 400  # characters of a failed server's stderr shown in the error
 
-PARSE_ERROR = Rule("stdio-malformed-line-32700", Level.MUST, "2025-11-25", "JSON-RPC 2.0 §5, §5.1 [digest §4.1, §4.2]",
-                   "A line that is not JSON MUST be answered with a -32700 Parse error whose id is null.")
-KEEPS_GOING = Rule("stdio-survives-malformed-line", Level.MUST, "2025-11-25", "JSON-RPC 2.0 §5 [digest §3.1]",
+PARSE_ERROR = Rule("stdio-malformed-line-32700", Level.SHOULD, "2025-11-25",
+                   "basic/index §Messages; JSON-RPC 2.0 §5, §5.1",
+                   "A line that is not JSON SHOULD be answered with a -32700 Parse error whose id is "
+                   "null. SHOULD, not MUST, like its HTTP twin: the stdio transport sets no rule for "
+                   "malformed lines, and the TypeScript and Python SDK servers drop them.")
+KEEPS_GOING = Rule("stdio-survives-malformed-line", Level.MUST, "2025-11-25",
+                   "basic/index §Requests, §Responses; JSON-RPC 2.0 §5",
                    "After a malformed line the server MUST go on answering requests (every request gets a response).")
 ONE_PER_LINE = Rule("stdio-no-embedded-newlines", Level.MUST, "2025-11-25", STDIO,
                     "Messages are newline-delimited and MUST NOT contain embedded newlines: each stdout line is one "
                     "complete JSON-RPC message.")
 ONLY_MCP = Rule("stdio-stdout-only-mcp", Level.MUST, "2025-11-25", STDIO,
                 "The server MUST NOT write anything to stdout that is not a valid MCP message (logs go to stderr).")
-UNKNOWN = Rule("stdio-unknown-method-32601", Level.MUST, "2025-11-25", "JSON-RPC 2.0 §5.1 [digest §4.2]",
+UNKNOWN = Rule("stdio-unknown-method-32601", Level.MUST, "2025-11-25",
+               "basic/index §Error Responses; JSON-RPC 2.0 §5.1",
                "An unknown method MUST get a -32601 error carrying the request's id.")
-NO_REPLY = Rule("stdio-notification-not-answered", Level.MUST, "2025-11-25", "basic/index §Notifications [digest §4.1]",
+NO_REPLY = Rule("stdio-notification-not-answered", Level.MUST, "2025-11-25", "basic/index §Notifications",
                 "The receiver MUST NOT reply to a notification: every response on stdout answers a request we sent.")
 EXIT_ON_EOF = Rule("stdio-exits-on-stdin-eof", Level.SHOULD, "2026-07-28",
-                   "basic/transports/stdio §Shutdown [digest §3.2]",
+                   "basic/transports/stdio §Shutdown",
                    "Servers SHOULD exit promptly when stdin is closed (the only portable graceful signal).")
 
 
@@ -44,22 +51,29 @@ class _Proc:
         self.messages: asyncio.Queue[Any] = asyncio.Queue()
         self.stderr = b""
         self.proc: asyncio.subprocess.Process | None = None
+        self.stdout_closed = asyncio.Event()  # no more replies can come: stop waiting for them
 
     async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            *shlex.split(self.command), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024)
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *shlex.split(self.command), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024)
+        except OSError as exc:
+            raise HandshakeFailed(f"cannot start {self.command!r}: {exc}") from None
         self._tasks = [asyncio.create_task(self._read_stdout()), asyncio.create_task(self._read_stderr())]
 
     async def _read_stdout(self) -> None:
         assert self.proc and self.proc.stdout
-        while line := await self.proc.stdout.readline():
-            text = line.decode("utf-8", "replace").rstrip("\r\n")
-            self.lines.append(text)
-            try:
-                await self.messages.put(json.loads(text))
-            except ValueError:
-                pass
+        try:
+            while line := await self.proc.stdout.readline():
+                text = line.decode("utf-8", "replace").rstrip("\r\n")
+                self.lines.append(text)
+                try:
+                    await self.messages.put(json.loads(text))
+                except ValueError:
+                    pass
+        finally:
+            self.stdout_closed.set()
 
     async def _read_stderr(self) -> None:
         assert self.proc and self.proc.stderr
@@ -83,15 +97,33 @@ class _Proc:
         return await self.wait_for(lambda m: m.get("id") == rid, timeout), rid
 
     async def wait_for(self, predicate: Any, timeout: float) -> dict | None:
+        """The next message matching ``predicate``; None after ``timeout`` or once stdout is closed
+        and drained (a server that exited answers nothing more: no point waiting)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            try:
-                message = await asyncio.wait_for(self.messages.get(), max(0.0, deadline - loop.time()))
-            except TimeoutError:
+            if self.messages.empty() and self.stdout_closed.is_set():
                 return None
+            getter = asyncio.ensure_future(self.messages.get())
+            closed = asyncio.ensure_future(self.stdout_closed.wait())
+            await asyncio.wait((getter, closed), timeout=max(0.0, deadline - loop.time()),
+                               return_when=asyncio.FIRST_COMPLETED)
+            closed.cancel()
+            if not getter.done():
+                getter.cancel()  # safe: Queue.get takes the item only when it resumes
+                if not self.stdout_closed.is_set():
+                    return None  # timed out
+                continue
+            message = getter.result()
             if isinstance(message, dict) and predicate(message):
                 return message
+
+    def exit_note(self) -> str:
+        """Why a server may not be answering: its exit status and the tail of its stderr."""
+        status = self.proc.returncode if self.proc else None
+        exited = "still running" if status is None else f"exited with status {status}"
+        tail = self.stderr.decode("utf-8", "replace").strip()[-STDERR_TAIL:]  # the error is at the end
+        return f"the process {exited}; stderr: {tail or '(empty)'}"
 
     async def stop(self) -> float | None:
         """Close stdin; seconds until exit, or None if it had to be killed."""
@@ -116,16 +148,17 @@ async def run(ctx: Context) -> None:
     proc = _Proc(command)
     await proc.start()
     sent_ids: set[Any] = set()
-    unsupported: Unsupported | None = None
+    stopped: Exception | None = None
     try:
         await _exercise(ctx, proc, sent_ids)
-    except Unsupported as exc:
-        unsupported = exc
+    except (Unsupported, HandshakeFailed) as exc:
+        stopped = exc
     finally:
         elapsed = await proc.stop()
-    _judge_framing(ctx, proc)  # judged whatever happened: broken framing is often why nothing else worked
-    if unsupported is not None:
-        raise unsupported
+    if proc.lines:  # judged whatever happened: broken framing is often why nothing else worked
+        _judge_framing(ctx, proc)
+    if stopped is not None:
+        raise stopped
     ctx.check(EXIT_ON_EOF, elapsed is not None, sent="closed stdin", got=f"still running after {EXIT_WAIT:g} s",
               expected="the process exits")
     _judge_replies(ctx, proc, sent_ids)
@@ -138,8 +171,9 @@ async def _exercise(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
     init, rid = await proc.request("initialize", params, timeout)
     sent_ids.add(rid)
     legacy = isinstance(init, dict) and "result" in init
-    if init is None:
-        raise Unsupported(f"no reply to initialize within {timeout:g} s; stderr: {short(proc.stderr.decode('utf-8', 'replace'))}")
+    if init is None:  # no handshake, nothing to judge (2025-11-25 basic/lifecycle §Initialization)
+        await asyncio.sleep(0.05)  # let the stderr reader take the last of it
+        raise HandshakeFailed(f"no reply to initialize (waited up to {timeout:g} s): {proc.exit_note()}")
     probe: tuple[str, Any] = ("ping", None)
     if legacy:
         await proc.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}')

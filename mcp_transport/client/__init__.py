@@ -3,7 +3,7 @@
 from .client import DEFAULT_TIMEOUT, Client, ClientState, InputRequiredError, NotificationCallback
 from .era import ERA_CACHE, EraCache
 from .handlers import RequestHandler, apply_schema_defaults
-from .reconnect import ChannelState, ReconnectPolicy
+from .reconnect import ChannelState, ReconnectPolicy, StreamGap
 from .subscriptions import Subscription
 from .transport import StreamLost, Transport
 
@@ -18,6 +18,7 @@ __all__ = [
     "NotificationCallback",
     "ReconnectPolicy",
     "RequestHandler",
+    "StreamGap",
     "StreamLost",
     "Subscription",
     "Transport",

@@ -104,7 +104,9 @@ class ServerCalls:
         self, name: str, arguments: Mapping[str, str] | None = None, *, timeout: float | None = None
     ) -> dict[str, Any]:
         """The GetPromptResult (``messages``, maybe ``description``)."""
-        return await self.request("prompts/get", {"name": name, "arguments": dict(arguments or {})}, timeout=timeout)
+        return await self.request(
+            "prompts/get", {"name": name, "arguments": dict(arguments or {})}, timeout=timeout
+        )
 
     async def complete(
         self,

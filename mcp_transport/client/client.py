@@ -54,12 +54,12 @@ from .era import (
 from .handlers import RequestHandler, apply_schema_defaults, default_capabilities, method_table
 from .handshake import Handshake
 from .subscriptions import Listening, Subscription
-from .transport import StreamLost, Transport, transport_for
+from .transport import HTTPOptions, StreamLost, Transport, transport_for
 
 if TYPE_CHECKING:
     import httpx
 
-    from .reconnect import ChannelState, ReconnectPolicy
+    from .reconnect import ChannelState, ReconnectPolicy, StreamGapCallback
 
 __all__ = [
     "DEFAULT_CLIENT_INFO",
@@ -118,9 +118,13 @@ class Client(Handshake, Listening, ServerCalls):
     (MRTR), which ``Client`` fulfils and retries for you (at most ``max_input_rounds``).
     ``on_notification(method, params)`` sees the server's notifications (log messages with
     ``notifications/message``; ``log_level`` asks for them: logging/setLevel after a legacy
-    handshake, the ``_meta`` logLevel on modern requests). The HTTP
-    options (``headers``, ``auth``, ``http_client``, ``reconnect``) and the stdio ones
-    (``env``, ``cwd``) are passed to the transport built from ``target``.
+    handshake, the ``_meta`` logLevel on modern requests). ``on_stream_gap(gap)`` hears
+    when the HTTP GET stream lost messages the server could no longer replay (a
+    :class:`~mcp_transport.client.reconnect.StreamGap`); the client goes on with a fresh
+    stream. A callback that raises (``on_notification``, ``on_progress``,
+    ``on_stream_gap``) is logged and ignored: it never fails a call or the client. The HTTP
+    options (``headers``, ``auth``, ``http_client``, ``reconnect``, ``on_stream_gap``) and
+    the stdio ones (``env``, ``cwd``) are passed to the transport built from ``target``.
 
     Raises :class:`~mcp_transport.errors.RemoteError` when the server answers with an
     error, :class:`~mcp_transport.errors.RequestTimeout`,
@@ -150,6 +154,7 @@ class Client(Handshake, Listening, ServerCalls):
         auth: httpx.Auth | None = None,
         http_client: httpx.AsyncClient | None = None,
         reconnect: ReconnectPolicy | None = None,
+        on_stream_gap: StreamGapCallback | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
     ) -> None:
@@ -160,15 +165,21 @@ class Client(Handshake, Listening, ServerCalls):
         if protocol_version is not None:
             version_era = era_of(protocol_version)
             if version_era is None or (era != "auto" and version_era.value != era):
-                known = {"legacy": LEGACY_VERSIONS, "modern": MODERN_VERSIONS}.get(era, LEGACY_VERSIONS + MODERN_VERSIONS)
-                raise ValueError(f"protocol_version {protocol_version!r} is not a {era} version ({', '.join(known)})")
+                known = {"legacy": LEGACY_VERSIONS, "modern": MODERN_VERSIONS}.get(
+                    era, LEGACY_VERSIONS + MODERN_VERSIONS
+                )
+                raise ValueError(
+                    f"protocol_version {protocol_version!r} is not a {era} version ({', '.join(known)})"
+                )
             era = version_era.value
         self.mode = era  # what was asked for; self.era is what is spoken
         # Until the auto probe decides, requests are modern (the probe is one).
         self.era = Era.LEGACY if era == "legacy" else Era.MODERN
         modern_pin = protocol_version if protocol_version in MODERN_VERSIONS else None
         legacy_pin = protocol_version if protocol_version in LEGACY_VERSIONS else None
-        self.requested_version = modern_pin or legacy_pin or (LATEST_LEGACY_VERSION if era == "legacy" else LATEST_VERSION)
+        self.requested_version = (
+            modern_pin or legacy_pin or (LATEST_LEGACY_VERSION if era == "legacy" else LATEST_VERSION)
+        )
         self._legacy_version = legacy_pin or LATEST_LEGACY_VERSION
         self.client_info = dict(client_info or DEFAULT_CLIENT_INFO)
         self.timeout = math.inf if timeout is None else timeout
@@ -182,10 +193,17 @@ class Client(Handshake, Listening, ServerCalls):
         self._user_capabilities = dict(capabilities) if capabilities is not None else None
         self.capabilities: dict[str, Any] = {}
         self._set_capabilities(Era.MODERN if era == "modern" else Era.LEGACY)
-        self.methods = method_table(sampling_handler, elicitation_handler, self._list_roots if roots is not None else None)
-        self.transport: Transport = transport_for(
-            target, headers=headers, auth=auth, http_client=http_client, reconnect=reconnect, env=env, cwd=cwd
+        self.methods = method_table(
+            sampling_handler, elicitation_handler, self._list_roots if roots is not None else None
         )
+        http = HTTPOptions(
+            headers=headers,
+            auth=auth,
+            http_client=http_client,
+            reconnect=reconnect,
+            on_stream_gap=on_stream_gap,
+        )
+        self.transport: Transport = transport_for(target, http, env=env, cwd=cwd)
         self.state = ClientState.UNOPENED
         # What the server told us (initialize result, or server/discover when modern).
         self.protocol_version: str | None = None
@@ -232,8 +250,11 @@ class Client(Handshake, Listening, ServerCalls):
         try:
             self._task_group = await self._stack.enter_async_context(anyio.create_task_group())
             self._dispatcher = Dispatcher(
-                self.methods, self._send, self._task_group,
-                on_notification=self._notification, default_timeout=self.timeout,
+                self.methods,
+                self._send,
+                self._task_group,
+                on_notification=self._notification,
+                default_timeout=self.timeout,
             )
             if hasattr(self.transport, "on_request_failed"):
                 self.transport.on_request_failed = self._request_failed  # type: ignore[attr-defined]
@@ -304,9 +325,13 @@ class Client(Handshake, Listening, ServerCalls):
             if result_type == "complete":
                 return result
             if result_type != "input_required":
-                raise InputRequiredError(f"{method}: unknown resultType {result_type!r} in the server's result")
+                raise InputRequiredError(
+                    f"{method}: unknown resultType {result_type!r} in the server's result"
+                )
             round_params = {**base, **await self._fulfil(method, result)}
-        raise InputRequiredError(f"{method}: the server still requires input after {self.max_input_rounds} rounds")
+        raise InputRequiredError(
+            f"{method}: the server still requires input after {self.max_input_rounds} rounds"
+        )
 
     async def _fulfil(self, method: str, result: dict[str, Any]) -> dict[str, Any]:
         """The MRTR fields of the retry for an ``input_required`` result: every input request
@@ -321,7 +346,9 @@ class Client(Handshake, Listening, ServerCalls):
         if "requestState" in result:
             extra["requestState"] = result["requestState"]
         if not extra:
-            raise InputRequiredError(f"{method}: input_required result with neither inputRequests nor requestState")
+            raise InputRequiredError(
+                f"{method}: input_required result with neither inputRequests nor requestState"
+            )
         return extra
 
     async def _answer_input(self, method: str, key: str, input_request: Any) -> dict[str, Any]:
@@ -335,7 +362,9 @@ class Client(Handshake, Listening, ServerCalls):
             return await self._sampling_handler(params)
         if wanted == "roots/list" and self._roots is not None:
             return {"roots": await self._list_roots()}
-        raise InputRequiredError(f"{method}: the server asked for {wanted} (input {key!r}), which this client has no handler for")
+        raise InputRequiredError(
+            f"{method}: the server asked for {wanted} (input {key!r}), which this client has no handler for"
+        )
 
     async def _ensure_tool_schema(self, params: Mapping[str, Any] | None) -> None:
         """Modern HTTP: Mcp-Param-* headers come from the tool's inputSchema; list the tools
@@ -351,7 +380,11 @@ class Client(Handshake, Listening, ServerCalls):
         self._tools_listed = True
 
     async def _request_with_retries(
-        self, method: str, params: Mapping[str, Any] | None, timeout: float | None, on_progress: ProgressCallback | None
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        timeout: float | None,
+        on_progress: ProgressCallback | None,
     ) -> dict[str, Any]:
         retried: set[str] = set()
         while True:
@@ -373,7 +406,12 @@ class Client(Handshake, Listening, ServerCalls):
                     if version is None:
                         raise
                     retried.add("version")
-                    log.info("%s rejected protocol version %s; retrying with %s", method, self.requested_version, version)
+                    log.info(
+                        "%s rejected protocol version %s; retrying with %s",
+                        method,
+                        self.requested_version,
+                        version,
+                    )
                     self.requested_version = version
                     if self.protocol_version is not None:
                         self.protocol_version = version
@@ -392,10 +430,16 @@ class Client(Handshake, Listening, ServerCalls):
                     raise
 
     async def _request_once(
-        self, method: str, params: Mapping[str, Any] | None, timeout: float | None, on_progress: ProgressCallback | None
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        timeout: float | None,
+        on_progress: ProgressCallback | None,
     ) -> dict[str, Any]:
         dispatcher = self._require_open(method)
-        return await dispatcher.request(method, self._with_envelope(params), timeout=timeout, on_progress=on_progress)
+        return await dispatcher.request(
+            method, self._with_envelope(params), timeout=timeout, on_progress=on_progress
+        )
 
     async def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
         """Send a notification. Bounded by the client's default timeout (RequestTimeout)."""
@@ -407,7 +451,9 @@ class Client(Handshake, Listening, ServerCalls):
 
     def _require_open(self, method: str) -> Dispatcher:
         if self.state is not ClientState.OPEN or self._dispatcher is None:
-            raise UsageError(f"cannot send {method}: the client is {self.state.value} (use 'async with Client(...)')")
+            raise UsageError(
+                f"cannot send {method}: the client is {self.state.value} (use 'async with Client(...)')"
+            )
         return self._dispatcher
 
     def _with_envelope(self, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -461,17 +507,16 @@ class Client(Handshake, Listening, ServerCalls):
         meta = params.get("_meta")
         sid = meta.get(META_SUBSCRIPTION_ID) if isinstance(meta, dict) else None
         if sid is not None:
-            if message.method == "notifications/subscriptions/acknowledged" and sid not in self._subscriptions:
+            if (
+                message.method == "notifications/subscriptions/acknowledged"
+                and sid not in self._subscriptions
+            ):
                 if self._unclaimed:
                     subscription = self._unclaimed.pop(0)
                     self._subscriptions[sid] = subscription
                     subscription.acknowledge(sid, params)
             elif sid in self._subscriptions:
                 self._subscriptions[sid].deliver(message.method, params)
-        if self.on_notification is None:
-            return
-        try:
-            await self.on_notification(message.method, message.params or {})
-        except Exception:  # a faulty callback must not kill the reader
-            log.exception("on_notification failed for %s", message.method)
-
+        if self.on_notification is not None:
+            # Contained by the dispatcher, like on_progress: a raising callback is logged.
+            await self.on_notification(message.method, params)

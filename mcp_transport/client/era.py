@@ -14,7 +14,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConnectError, MCPError, RemoteError, RequestTimeout, TransportError
-from ..jsonrpc import HEADER_MISMATCH, METHOD_NOT_FOUND, MISSING_CLIENT_CAPABILITY, UNSUPPORTED_PROTOCOL_VERSION
+from ..jsonrpc import (
+    HEADER_MISMATCH,
+    METHOD_NOT_FOUND,
+    MISSING_CLIENT_CAPABILITY,
+    UNSUPPORTED_PROTOCOL_VERSION,
+)
 from ..protocol import Era
 from .transport import StreamLost
 
@@ -33,7 +38,9 @@ __all__ = [
 UNSUPPORTED_VERSION_CODES = frozenset({UNSUPPORTED_PROTOCOL_VERSION, -32004})
 # Every JSON-RPC error only a modern server sends: HeaderMismatch, MissingRequiredClientCapability,
 # UnsupportedProtocolVersion, and their RC numbers (-32001, -32003, -32004; digest §4.2).
-MODERN_ERROR_CODES = frozenset({HEADER_MISMATCH, MISSING_CLIENT_CAPABILITY, *UNSUPPORTED_VERSION_CODES, -32001, -32003})
+MODERN_ERROR_CODES = frozenset(
+    {HEADER_MISMATCH, MISSING_CLIENT_CAPABILITY, *UNSUPPORTED_VERSION_CODES, -32001, -32003}
+)
 HEADER_MISMATCH_CODES = frozenset({HEADER_MISMATCH, -32001})
 # Statuses that are about the credentials, not the era: surface them, never fall back.
 _AUTH_STATUSES = frozenset({401, 403})

@@ -16,7 +16,9 @@ RequestHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 """A handler for a server->client request: ``(params) -> result``."""
 
 
-def default_capabilities(era: Era, sampling: RequestHandler | None, elicitation: RequestHandler | None, roots: bool) -> dict[str, Any]:
+def default_capabilities(
+    era: Era, sampling: RequestHandler | None, elicitation: RequestHandler | None, roots: bool
+) -> dict[str, Any]:
     """ClientCapabilities matching the handlers (digest §5.A.6; 2026-07-28 roots has no listChanged)."""
     caps: dict[str, Any] = {}
     if roots:

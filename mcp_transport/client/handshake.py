@@ -58,7 +58,11 @@ class Handshake:
         async def request(self, method: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
 
         async def _request_once(
-            self, method: str, params: Mapping[str, Any] | None, timeout: float | None, on_progress: ProgressCallback | None
+            self,
+            method: str,
+            params: Mapping[str, Any] | None,
+            timeout: float | None,
+            on_progress: ProgressCallback | None,
         ) -> dict[str, Any]: ...
 
         async def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None: ...
@@ -106,7 +110,9 @@ class Handshake:
                 self._reset_transport()
         await self._probe()
         if url is not None and self.protocol_version is not None:
-            ERA_CACHE.put(url, self.era, self.protocol_version, sse=getattr(self.transport, "legacy_sse", False))
+            ERA_CACHE.put(
+                url, self.era, self.protocol_version, sse=getattr(self.transport, "legacy_sse", False)
+            )
 
     async def _probe(self) -> None:
         """era="auto": send server/discover in the modern shape and read the outcome
@@ -155,7 +161,8 @@ class Handshake:
                 return
         else:
             raise UnsupportedProtocolVersion(
-                "the server keeps rejecting the protocol version it offered", {"requested": self.requested_version}
+                "the server keeps rejecting the protocol version it offered",
+                {"requested": self.requested_version},
             )
         log.info("the server does not speak 2026-07-28; falling back to initialize")
         self._reset_transport()
@@ -181,7 +188,9 @@ class Handshake:
         from .legacy_sse import LegacySSETransport
 
         old = self.transport
-        assert isinstance(old, HTTPTransport) and self._dispatcher is not None and self._task_group is not None
+        assert (
+            isinstance(old, HTTPTransport) and self._dispatcher is not None and self._task_group is not None
+        )
         shared = None if old._owns_http else old._http
         new = LegacySSETransport(old.url, headers=old.headers, auth=old.auth, http_client=shared)
         try:
@@ -239,7 +248,11 @@ class Handshake:
         self.instructions = result.get("instructions")
 
     async def _legacy_handshake(self) -> None:
-        params = {"protocolVersion": self._legacy_version, "capabilities": self.capabilities, "clientInfo": self.client_info}
+        params = {
+            "protocolVersion": self._legacy_version,
+            "capabilities": self.capabilities,
+            "clientInfo": self.client_info,
+        }
         result = await self.request("initialize", params)
         version = result.get("protocolVersion")
         if version not in LEGACY_VERSIONS:
@@ -269,4 +282,3 @@ def _maybe_legacy_sse(exc: BaseException) -> bool:
     if getattr(exc, "status", None) not in (400, 404, 405):
         return False
     return not (isinstance(exc, RemoteError) and exc.code in MODERN_ERROR_CODES)
-

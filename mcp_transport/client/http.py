@@ -8,7 +8,9 @@ responses are POSTed inline and answered with 202.
 
 Never hang (anchors §7 item 5): an exchange that cannot deliver its answer reports a typed
 error through ``on_request_failed``; the dispatcher's timeout bounds everything else.
-Recover (item 7): a stream that ends before the answer resumes with GET + ``Last-Event-ID``;
+Recover (item 7): a stream that ends before the answer resumes with GET + ``Last-Event-ID``,
+under the one reconnect policy of :mod:`.reconnect` that the GET stream follows too; a GET
+stream whose resume hits a gap (409, -32011) reports it (``on_stream_gap``) and starts afresh;
 a 404 on a live session re-initializes (``on_session_expired``) and retries the request
 once. Be cheap (item 10): every response is read to the end so its connection is reused.
 """
@@ -25,7 +27,8 @@ import httpx
 from anyio.abc import TaskGroup
 
 from .. import jsonrpc
-from ..errors import ConnectionClosed, MCPError, SessionNotFound, TransportError
+from ..dispatcher import contained
+from ..errors import ConnectionClosed, MCPError, ResumeGap, SessionNotFound, TransportError
 from ..transports.http.headers import request_headers
 from ..jsonrpc import (
     ErrorResponse,
@@ -38,7 +41,15 @@ from ..jsonrpc import (
 )
 from ..protocol import META_PROTOCOL_VERSION
 from .http_errors import map_httpx_error, status_error
-from .reconnect import Backoff, ChannelState, ReconnectPolicy
+from .reconnect import (
+    MIN_SERVER_RETRY,
+    RETRYABLE_STATUSES,
+    Backoff,
+    ChannelState,
+    ReconnectPolicy,
+    StreamGap,
+    StreamGapCallback,
+)
 from .sse import EventTooLarge, SSEParser
 from .transport import StreamLost
 
@@ -70,12 +81,18 @@ class _StreamBroke(Exception):
     """Internal: an SSE stream ended (or broke) before the awaited answer."""
 
 
+class _NoStream(Exception):
+    """Internal: the first GET was answered 400/404/405: the server offers no GET stream."""
+
+
 class HTTPTransport:
     """A Streamable HTTP connection to one MCP endpoint.
 
     ``state`` is the server->client GET stream's :class:`ChannelState`. ``session_id`` and
     ``protocol_version`` are sent on every request once known. ``http_client`` lets tests
     use ``httpx.ASGITransport``; ``headers`` and ``auth`` are added to every request.
+    ``reconnect`` governs every resume; ``on_stream_gap(StreamGap)`` hears of messages the
+    GET stream lost for good (see :mod:`.reconnect`).
     """
 
     def __init__(
@@ -89,6 +106,7 @@ class HTTPTransport:
         timeout: httpx.Timeout = DEFAULT_HTTP_TIMEOUT,
         delete_timeout: float = DELETE_TIMEOUT,
         open_get_stream: bool = True,
+        on_stream_gap: StreamGapCallback | None = None,
     ) -> None:
         self.url = url
         self.headers = dict(headers or {})
@@ -105,11 +123,15 @@ class HTTPTransport:
         # Set by Client: fail one request with a local error; re-run the handshake.
         self.on_request_failed: Callable[[RequestId, Exception], Awaitable[None]] | None = None
         self.on_session_expired: Callable[[], Awaitable[None]] | None = None
+        # The application's: told when the GET stream lost messages (contained if it raises).
+        self.on_stream_gap = on_stream_gap
         self._http = http_client
         self._owns_http = http_client is None
         self._receive: Receive | None = None
         self._task_group: TaskGroup | None = None
-        self._exchanges: dict[RequestId, tuple[anyio.CancelScope, bool, str]] = {}  # id -> (scope, modern, method)
+        self._exchanges: dict[
+            RequestId, tuple[anyio.CancelScope, bool, str]
+        ] = {}  # id -> (scope, modern, method)
         self._listener: anyio.CancelScope | None = None
         self._renew_lock = anyio.Lock()
         self._closed = False
@@ -166,7 +188,12 @@ class HTTPTransport:
             if self.session_id is not None:
                 with anyio.move_on_after(self.delete_timeout):
                     try:
-                        await http.delete(self.url, headers=self._headers(None), auth=self._auth(), timeout=self.delete_timeout)
+                        await http.delete(
+                            self.url,
+                            headers=self._headers(None),
+                            auth=self._auth(),
+                            timeout=self.delete_timeout,
+                        )
                     except httpx.HTTPError as exc:
                         log.debug("session DELETE failed: %s", exc)
             if self._owns_http:
@@ -212,8 +239,10 @@ class HTTPTransport:
             raise self._status_error(response, request.method)
         if content_type == "application/json":
             body = await response.aread()
-            if not await self._deliver(body, request.id):
-                raise ConnectionClosed(f"{request.method}: the JSON response did not answer request {request.id!r}")
+            if not (await self._deliver(body, request.id))[1]:
+                raise ConnectionClosed(
+                    f"{request.method}: the JSON response did not answer request {request.id!r}"
+                )
         elif content_type == "text/event-stream":
             parser = SSEParser()
             try:
@@ -221,32 +250,50 @@ class HTTPTransport:
             except _StreamBroke:
                 if _is_modern(request):
                     # 2026-07-28: no resumption; the request is lost (digest §2.B.3).
-                    raise StreamLost(f"{request.method}: the response stream ended before the response") from None
-                await self._resume(request, parser)
+                    raise StreamLost(
+                        f"{request.method}: the response stream ended before the response"
+                    ) from None
+                if parser.last_event_id is None:
+                    raise ConnectionClosed(
+                        f"{request.method}: the response stream ended before the response, and the server "
+                        "gave no event id to resume from"
+                    ) from None
+                await self._follow(parser, request.id, f"resume {request.method}")
         else:
             await response.aread()
-            error = TransportError(f"{request.method}: unexpected Content-Type {content_type!r} (HTTP {response.status_code})")
+            error = TransportError(
+                f"{request.method}: unexpected Content-Type {content_type!r} (HTTP {response.status_code})"
+            )
             error.status = response.status_code  # type: ignore[attr-defined]
             raise error
 
-    async def _deliver(self, body: bytes | str, answer_id: RequestId | None) -> bool:
-        """Hand every message in a JSON body or SSE data field to the dispatcher. True if
-        one of them answers ``answer_id``."""
+    async def _deliver(self, body: bytes | str, answer_id: RequestId | None) -> tuple[bool, bool]:
+        """Hand every message in a JSON body or SSE data field to the dispatcher. Returns
+        (a message was delivered, one of them answers ``answer_id``)."""
         try:
             parsed = jsonrpc.parse(body, allow_batch=True)
         except InvalidMessage as exc:
             log.warning("ignoring an invalid message from the server: %s", exc.message)
-            return False
+            return False, False
         answered = False
         assert self._receive is not None
-        for message in parsed if isinstance(parsed, list) else [parsed]:
-            if answer_id is not None and isinstance(message, (Result, ErrorResponse)) and message.id == answer_id:
+        messages = parsed if isinstance(parsed, list) else [parsed]
+        for message in messages:
+            if (
+                answer_id is not None
+                and isinstance(message, (Result, ErrorResponse))
+                and message.id == answer_id
+            ):
                 answered = True
             await self._receive(message)
-        return answered
+        return bool(messages), answered
 
     async def _consume(
-        self, response: httpx.Response, parser: SSEParser, answer_id: RequestId | None, backoff: Backoff | None
+        self,
+        response: httpx.Response,
+        parser: SSEParser,
+        answer_id: RequestId | None,
+        backoff: Backoff | None,
     ) -> None:
         """Read an SSE stream, delivering its messages. Returns once ``answer_id`` is answered
         (after draining the rest of the stream, bounded); raises _StreamBroke if the stream
@@ -256,9 +303,12 @@ class HTTPTransport:
             try:
                 async for chunk in response.aiter_bytes():
                     for event in parser.feed(chunk):
-                        if backoff is not None:
-                            backoff.reset()  # a healthy event renews the reconnect budget
-                        if event.data and await self._deliver(event.data, answer_id):
+                        if not event.data:
+                            continue  # a priming event: a resume cursor, no message
+                        delivered, answers = await self._deliver(event.data, answer_id)
+                        if delivered and backoff is not None:
+                            backoff.reset()  # only a message proves the stream healthy
+                        if answers:
                             answered = True
                             drain.deadline = anyio.current_time() + DRAIN_SECONDS
             except EventTooLarge as exc:
@@ -270,31 +320,67 @@ class HTTPTransport:
         if not answered:
             raise _StreamBroke("the stream ended")
 
-    async def _resume(self, request: Request, parser: SSEParser) -> None:
-        """Reconnect with GET + Last-Event-ID until the answer arrives (digest §2.A.5)."""
+    async def _follow(self, parser: SSEParser, answer_id: RequestId | None, what: str) -> None:
+        """GET the stream again and again under the one reconnect policy (every resume, the
+        GET stream's and a request's, 2025-11-25 basic/transports#resumability-and-redelivery),
+        resuming from the parser's ``Last-Event-ID``, until ``answer_id`` is answered. With
+        ``answer_id`` None this is the GET stream: it starts with a plain GET, is followed
+        until the client closes, and a resume gap is reported and answered with a fresh GET.
+        Raises the first final error, or ConnectionClosed once the budget is spent."""
         backoff = Backoff(self.reconnect)
-        while True:
-            if parser.last_event_id is None:
-                raise ConnectionClosed(
-                    f"{request.method}: the response stream ended before the response, and the server gave "
-                    "no event id to resume from"
-                )
+        listening = answer_id is None
+        delay = 0.0 if listening else backoff.next_delay(parser.retry)
+        error: Exception = _StreamBroke("the stream ended")
+        first = listening
+        while delay is not None:
+            if not first:  # the GET stream's first GET goes out at once, as the handshake ends
+                if listening:
+                    self.state = ChannelState.RECONNECTING
+                await anyio.sleep(delay)
+                parser = _continued(parser)
+            try:
+                await self._get(parser, answer_id, what, backoff, first)
+                return
+            except _StreamBroke as exc:
+                error = exc
+            except ResumeGap as gap:
+                if not listening or parser.last_event_id is None:
+                    raise
+                await self._report_gap(parser.last_event_id, gap)
+                parser.last_event_id = None  # the messages are gone: start a fresh stream
+                delay, first = MIN_SERVER_RETRY, False  # not a failure: no budget spent
+                continue
+            except MCPError as exc:
+                if self._closed or not _transient(exc):
+                    raise
+                log.debug("%s failed: %s", what, exc)
+                error = exc
+            first = False
             delay = backoff.next_delay(parser.retry)
-            if delay is None:
-                raise ConnectionClosed(f"{request.method}: gave up resuming after {backoff.attempts} attempts")
-            await anyio.sleep(delay)
-            parser = _continued(parser)
-            headers = self._headers(None, accept="text/event-stream")
-            headers["Last-Event-ID"] = parser.last_event_id  # type: ignore[assignment]
-            async with self._open("GET", headers, None, f"resume {request.method}") as response:
-                if response.status_code >= 400 or _content_type(response) != "text/event-stream":
-                    await response.aread()
-                    raise self._status_error(response, f"resume {request.method}")
-                try:
-                    await self._consume(response, parser, request.id, backoff)
-                    return
-                except _StreamBroke:
-                    continue
+        raise ConnectionClosed(f"{what}: gave up after {backoff.attempts} reconnect attempts (last: {error})")
+
+    async def _get(
+        self, parser: SSEParser, answer_id: RequestId | None, what: str, backoff: Backoff, first: bool
+    ) -> None:
+        """One GET of the stream, with ``Last-Event-ID`` if the parser has a cursor."""
+        headers = self._headers(None, accept="text/event-stream")
+        if parser.last_event_id is not None:
+            headers["Last-Event-ID"] = parser.last_event_id
+        async with self._open("GET", headers, None, what) as response:
+            if first and response.status_code in _NO_STREAM:
+                await response.aread()
+                raise _NoStream(response.status_code)
+            if response.status_code >= 400 or _content_type(response) != "text/event-stream":
+                await response.aread()
+                raise self._status_error(response, what)
+            if answer_id is None:
+                self.state = ChannelState.CONNECTED
+            await self._consume(response, parser, answer_id, backoff)
+
+    async def _report_gap(self, last_event_id: str, gap: ResumeGap) -> None:
+        log.warning("%s; continuing with a fresh GET stream", gap.message)
+        if self.on_stream_gap is not None:
+            await contained(self.on_stream_gap(StreamGap(last_event_id, gap)), "on_stream_gap")
 
     async def _renew_session(self, stale_session: str | None) -> None:
         async with self._renew_lock:
@@ -311,14 +397,18 @@ class HTTPTransport:
             try:
                 await self.on_session_expired()
             except MCPError as exc:
-                raise SessionNotFound(f"the server no longer knows the session, and re-initializing failed: {exc}") from exc
+                raise SessionNotFound(
+                    f"the server no longer knows the session, and re-initializing failed: {exc}"
+                ) from exc
 
     # -- one-way messages ------------------------------------------------------------------
 
     async def _post_one_way(self, message: Message) -> None:
         """POST a notification or a response; the server answers 202."""
         what = f"POST {getattr(message, 'method', 'response')}"
-        async with self._open("POST", self._headers(message), jsonrpc.dump(message), what, ONE_WAY_TIMEOUT) as response:
+        async with self._open(
+            "POST", self._headers(message), jsonrpc.dump(message), what, ONE_WAY_TIMEOUT
+        ) as response:
             await response.aread()
             if response.status_code >= 400:
                 raise self._status_error(response, what)
@@ -348,46 +438,35 @@ class HTTPTransport:
     # -- the server->client stream ---------------------------------------------------------
 
     async def _listen(self, scope: anyio.CancelScope) -> None:
-        """The GET stream: reconnect with backoff, resume from the last event id, give up
-        after the budget (state FAILED). 404/405 on the first try means none is offered."""
-        backoff = Backoff(self.reconnect)
-        parser = SSEParser()
-        first = True
+        """The GET stream for server-initiated messages, followed until the client closes.
+        404/405 on the first GET means none is offered (state NONE); a spent budget or a
+        final refusal leaves it FAILED. Requests do not depend on it."""
         with scope:
-            while not self._closed:
-                try:
-                    headers = self._headers(None, accept="text/event-stream")
-                    if parser.last_event_id is not None:
-                        headers["Last-Event-ID"] = parser.last_event_id
-                    async with self._open("GET", headers, None, "GET stream") as response:
-                        if first and response.status_code in _NO_STREAM:
-                            await response.aread()
-                            self.state = ChannelState.NONE
-                            return
-                        if response.status_code >= 400 or _content_type(response) != "text/event-stream":
-                            await response.aread()
-                            raise self._status_error(response, "GET stream")
-                        self.state = ChannelState.CONNECTED
-                        first = False
-                        await self._consume(response, parser, None, backoff)
-                except _StreamBroke:
-                    pass
-                except MCPError as exc:
-                    log.debug("GET stream failed: %s", exc)
-                delay = backoff.next_delay(parser.retry)
-                if delay is None:
-                    self.state = ChannelState.FAILED
-                    log.warning("the server->client stream failed after %d reconnect attempts", backoff.attempts)
-                    return
-                self.state = ChannelState.RECONNECTING
-                await anyio.sleep(delay)
-                parser = _continued(parser)
+            try:
+                await self._follow(SSEParser(), None, "GET stream")
+            except _NoStream:
+                self.state = ChannelState.NONE
+            except MCPError as exc:
+                self._listener_failed()
+                log.warning("the server->client stream failed: %s", exc)
+            except Exception:  # a bug must not take the whole Client down with the reader
+                self._listener_failed()
+                log.exception("the server->client stream failed")
+
+    def _listener_failed(self) -> None:
+        if not self._closed:  # closing ends the reader too; the state stays CLOSED then
+            self.state = ChannelState.FAILED
 
     # -- helpers ---------------------------------------------------------------------------
 
     @asynccontextmanager
     async def _open(
-        self, method: str, headers: dict[str, str], body: bytes | None, what: str, timeout: Any = httpx.USE_CLIENT_DEFAULT
+        self,
+        method: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        what: str,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> AsyncIterator[httpx.Response]:
         if self._closed or self._http is None or self._http.is_closed:
             raise ConnectionClosed(f"{what}: the HTTP transport is closed")
@@ -414,7 +493,8 @@ class HTTPTransport:
             headers["Mcp-Method"] = message.method  # on every POST (SEP-2243; harmless to legacy servers)
         if isinstance(message, Request) and _is_modern(message):
             params = message.params or {}
-            schema = self.tool_schemas.get(params.get("name")) if message.method == "tools/call" else None
+            name = params.get("name") if message.method == "tools/call" else None
+            schema = self.tool_schemas.get(name) if isinstance(name, str) else None
             headers.update(request_headers(message.method, params, schema))
         return headers
 
@@ -434,8 +514,16 @@ def _is_modern(message: Request) -> bool:
     return isinstance(meta, dict) and META_PROTOCOL_VERSION in meta
 
 
+def _transient(error: MCPError) -> bool:
+    """Whether another attempt may succeed: a network failure (no HTTP status), or a status
+    that says the server or a proxy is briefly unable to answer."""
+    status = getattr(error, "status", None)  # set by status_error on every HTTP error status
+    return isinstance(error, TransportError) if status is None else status in RETRYABLE_STATUSES
+
+
 def _content_type(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+    value: str = response.headers.get("content-type", "")
+    return value.split(";")[0].strip().lower()
 
 
 def _continued(parser: SSEParser) -> SSEParser:

@@ -11,6 +11,7 @@ from ..errors import (
     MCPError,
     RemoteError,
     RequestTimeout,
+    ResumeGap,
     SessionNotFound,
     TransportError,
 )
@@ -61,6 +62,8 @@ def _status_error(response: httpx.Response, what: str, url: str, session_id: str
     if isinstance(parsed, ErrorResponse):
         if status == 404 and session_id is not None:
             return SessionNotFound(f"{what}: {parsed.error.message}", parsed.error.data)
+        if parsed.error.code == ResumeGap.code:  # the resume cursor's events were evicted
+            return ResumeGap(f"{what}: {parsed.error.message}", parsed.error.data)
         return RemoteError(parsed.error.code, parsed.error.message, parsed.error.data)
     if status == 404 and session_id is not None:
         return SessionNotFound(f"{what}: HTTP 404: the server does not know session {session_id!r}")
@@ -69,5 +72,9 @@ def _status_error(response: httpx.Response, what: str, url: str, session_id: str
     snippet = response.content[:200].decode("utf-8", "replace") if response.content else ""
     hint = ""
     if status == 401:
-        hint = f" (authentication required: {response.headers.get('www-authenticate', 'no WWW-Authenticate')})"
-    return TransportError(f"{what}: HTTP {status} {response.reason_phrase} from {url}{hint} {snippet}".rstrip())
+        hint = (
+            f" (authentication required: {response.headers.get('www-authenticate', 'no WWW-Authenticate')})"
+        )
+    return TransportError(
+        f"{what}: HTTP {status} {response.reason_phrase} from {url}{hint} {snippet}".rstrip()
+    )

@@ -57,7 +57,10 @@ class LegacySSETransport:
         self._closed = False
 
     async def start(
-        self, receive: Callable[[Message], Awaitable[None]], task_group: TaskGroup, on_closed: Callable[[str], None]
+        self,
+        receive: Callable[[Message], Awaitable[None]],
+        task_group: TaskGroup,
+        on_closed: Callable[[str], None],
     ) -> None:
         """GET the SSE endpoint and wait for the ``endpoint`` event (raises ConnectError if
         the server offers none)."""
@@ -88,7 +91,10 @@ class LegacySSETransport:
             self._scope.cancel()
             if failure:
                 raise failure[0]
-            raise ConnectError(f"{self.url} sent no 'endpoint' event within {self.endpoint_timeout:g} s: not an HTTP+SSE server")
+            raise ConnectError(
+                f"{self.url} sent no 'endpoint' event within {self.endpoint_timeout:g} s: "
+                "not an HTTP+SSE server"
+            )
 
     async def _read(self, receive: Callable[[Message], Awaitable[None]], ready: anyio.Event) -> None:
         assert self._http is not None
@@ -123,7 +129,9 @@ class LegacySSETransport:
         endpoint = urljoin(self.url, data.strip())
         ours, theirs = urlsplit(self.url), urlsplit(endpoint)
         if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
-            raise TransportError(f"the server's endpoint {endpoint!r} is not on {ours.scheme}://{ours.netloc}; refusing it")
+            raise TransportError(
+                f"the server's endpoint {endpoint!r} is not on {ours.scheme}://{ours.netloc}; refusing it"
+            )
         return endpoint
 
     async def send(self, message: Message, related_to: RequestId | None = None) -> None:
@@ -132,7 +140,9 @@ class LegacySSETransport:
         what = f"POST {getattr(message, 'method', 'response')} (HTTP+SSE)"
         headers = {**self.headers, "Content-Type": "application/json"}
         try:
-            response = await self._http.post(self.endpoint, content=jsonrpc.dump(message), headers=headers, auth=self._auth())
+            response = await self._http.post(
+                self.endpoint, content=jsonrpc.dump(message), headers=headers, auth=self._auth()
+            )
         except httpx.HTTPError as exc:
             raise map_httpx_error(exc, what) from exc
         if response.status_code >= 400:

@@ -1,23 +1,54 @@
-"""When to reconnect a broken SSE stream: the policy, the per-stream backoff state, and the
-observable channel state. Sans-IO: the delays are computed here, slept elsewhere.
+"""When to reconnect a broken SSE stream: the policy, the per-stream backoff state, the
+observable channel state, and the gap report. Sans-IO: the delays are computed here, slept
+elsewhere.
 
-Rules (digest §2.A.2, §2.A.5; anchors §7 item 7):
+One policy serves every resume, the GET stream's and a request's alike (2025-11-25
+basic/transports#resumability-and-redelivery: resumption is always a GET with
+``Last-Event-ID``, whichever stream broke). Rules:
 
-* a server-given ``retry:`` is honoured **exactly** on the first reconnect after it (the
-  spec says the client MUST wait that long; the conformance ``sse-retry`` check allows
-  450–700 ms for a 500 ms retry, so no jitter there);
+* a server-given ``retry:`` is honoured exactly on the first reconnect after it (2025-11-25
+  basic/transports#sending-messages-to-the-server: the client MUST wait that long; the
+  conformance ``sse-retry`` check allows 450-700 ms for a 500 ms retry, so no jitter there),
+  but clamped to [:data:`MIN_SERVER_RETRY`, :data:`MAX_SERVER_RETRY`]: the value is the
+  peer's input, and 0 would make us reconnect in a tight loop, 10^10 sleep for centuries;
 * otherwise, and for consecutive failures, jittered exponential backoff, capped;
-* a bounded budget of consecutive attempts; a healthy event resets it.
+* a bounded budget of consecutive attempts; only a delivered *message* resets it (an empty
+  priming event proves nothing: a server that primes and closes must not renew our budget);
+* only transient failures are retried (network errors, a stream that ends, the statuses in
+  :data:`RETRYABLE_STATUSES`); any other answer is final.
 """
 
 from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-__all__ = ["Backoff", "ChannelState", "ReconnectPolicy"]
+from ..errors import ResumeGap
+
+__all__ = [
+    "MAX_SERVER_RETRY",
+    "MIN_SERVER_RETRY",
+    "RETRYABLE_STATUSES",
+    "Backoff",
+    "ChannelState",
+    "ReconnectPolicy",
+    "StreamGap",
+    "StreamGapCallback",
+]
+
+# Bounds on a server's SSE ``retry:`` (seconds). The floor keeps a ``retry: 0`` server from
+# turning the reconnect loop into a busy loop (at most 10 reconnects a second); the ceiling
+# keeps a huge value from parking the stream for ever. Browsers apply no bounds, but they
+# reconnect one EventSource, not one per call; 60 s is the longest a stream stays silent
+# here before the user notices, as with DEFAULT_HTTP_TIMEOUT's connect limit of 30 s.
+MIN_SERVER_RETRY = 0.1
+MAX_SERVER_RETRY = 60.0
+# HTTP statuses worth another attempt: the server or a proxy is briefly unable to answer
+# (RFC 9110 §15.5.9 408, §15.6 5xx gateway/overload; RFC 6585 429). Any other error status
+# answers the request for good, and repeating it would only spend the budget.
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 class ChannelState(enum.Enum):
@@ -26,16 +57,20 @@ class ChannelState(enum.Enum):
     NONE = "none"  # not opened, or the server offers no stream (405/404)
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
-    FAILED = "failed"  # the reconnect budget ran out; the channel is dead
+    FAILED = "failed"  # the reconnect budget ran out, or the server refused the stream for good
     CLOSED = "closed"  # the client closed it
 
 
 @dataclass(frozen=True, slots=True)
 class ReconnectPolicy:
-    """How an SSE stream reconnects. ``max_attempts`` consecutive failures end it."""
+    """How an SSE stream reconnects. ``max_attempts`` consecutive failures end it.
+
+    The defaults ride out a server or proxy that is unreachable for about 4 s (five attempts
+    spread over 3.85-7.6 s after a ``retry: 100``) and give up within about 8 s, so a
+    resume that cannot succeed fails the call well inside the request timeout."""
 
     max_attempts: int = 5
-    initial_delay: float = 1.0
+    initial_delay: float = 0.25
     max_delay: float = 30.0
     multiplier: float = 2.0
     jitter: float = 0.5  # each backoff delay is scaled by a random factor in [1 - jitter, 1]
@@ -43,6 +78,27 @@ class ReconnectPolicy:
     def __post_init__(self) -> None:
         if self.max_attempts < 0 or self.initial_delay < 0 or self.max_delay < 0 or not 0 <= self.jitter <= 1:
             raise ValueError("ReconnectPolicy values must be non-negative and jitter within [0, 1]")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGap:
+    """Server->client messages were lost for good: the server could not resume the GET
+    stream after ``last_event_id`` because it no longer holds the events that followed
+    (HTTP 409 with JSON-RPC -32011, ``error``; its ``data`` may say what the server still
+    holds, e.g. ``oldestAvailable``). The client goes on with a fresh GET stream; whatever
+    the lost messages said (list changes, resource updates, log lines) is worth re-reading."""
+
+    last_event_id: str
+    error: ResumeGap
+
+
+StreamGapCallback = Callable[[StreamGap], Awaitable[None]]
+"""Called with a :class:`StreamGap` each time the GET stream loses messages."""
+
+
+def clamp_server_retry(retry_ms: int) -> float:
+    """A server's ``retry:`` in seconds, within [MIN_SERVER_RETRY, MAX_SERVER_RETRY]."""
+    return min(max(retry_ms / 1000, MIN_SERVER_RETRY), MAX_SERVER_RETRY)
 
 
 class Backoff:
@@ -60,7 +116,7 @@ class Backoff:
         return self.attempts >= self.policy.max_attempts
 
     def reset(self) -> None:
-        """A healthy event arrived: the next failure starts a fresh budget."""
+        """A message arrived: the next failure starts a fresh budget."""
         self.attempts = 0
 
     def next_delay(self, server_retry_ms: int | None = None) -> float | None:
@@ -68,11 +124,10 @@ class Backoff:
         if self.exhausted:
             return None
         self.attempts += 1
-        if server_retry_ms is not None and self.attempts == 1:
-            return server_retry_ms / 1000
+        retry = clamp_server_retry(server_retry_ms) if server_retry_ms is not None else None
+        if retry is not None and self.attempts == 1:
+            return retry
         p = self.policy
         delay = min(p.max_delay, p.initial_delay * p.multiplier ** (self.attempts - 1))
         delay *= 1 - p.jitter * self._random()
-        if server_retry_ms is not None:
-            delay = max(delay, server_retry_ms / 1000)
-        return min(delay, p.max_delay) if server_retry_ms is None else delay
+        return delay if retry is None else max(delay, retry)

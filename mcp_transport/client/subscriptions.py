@@ -95,7 +95,11 @@ class Listening:
     if TYPE_CHECKING:  # provided by Client
 
         async def _request_once(
-            self, method: str, params: Mapping[str, Any] | None, timeout: float | None, on_progress: ProgressCallback | None
+            self,
+            method: str,
+            params: Mapping[str, Any] | None,
+            timeout: float | None,
+            on_progress: ProgressCallback | None,
         ) -> dict[str, Any]: ...
 
     @asynccontextmanager
@@ -118,7 +122,9 @@ class Listening:
                     ...
         """
         if self.era is not Era.MODERN:
-            raise UsageError("subscriptions/listen is a 2026-07-28 request; legacy servers send changes to on_notification")
+            raise UsageError(
+                "subscriptions/listen is a 2026-07-28 request; legacy servers send changes to on_notification"
+            )
         wanted: dict[str, Any] = dict(notifications or {})
         for key, on in (
             ("toolsListChanged", tools_list_changed),
@@ -138,7 +144,9 @@ class Listening:
         async def run() -> None:
             try:
                 with scope:
-                    await self._request_once("subscriptions/listen", {"notifications": wanted}, math.inf, None)
+                    await self._request_once(
+                        "subscriptions/listen", {"notifications": wanted}, math.inf, None
+                    )
                 subscription.end()
             except Exception as exc:  # the subscription ends with the error; listen() raises it
                 subscription.end(exc)

@@ -4,7 +4,7 @@ target (URL, command list, transport object) becomes one."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from anyio.abc import TaskGroup
 
@@ -14,9 +14,9 @@ from ..jsonrpc import Message, RequestId
 if TYPE_CHECKING:
     import httpx
 
-    from .reconnect import ReconnectPolicy
+    from .reconnect import ReconnectPolicy, StreamGapCallback
 
-__all__ = ["StreamLost", "Transport", "transport_for"]
+__all__ = ["HTTPOptions", "StreamLost", "Transport", "transport_for"]
 
 
 class StreamLost(ConnectionClosed):
@@ -34,7 +34,10 @@ class Transport(Protocol):
     """
 
     async def start(
-        self, receive: Callable[[Message], Awaitable[None]], task_group: TaskGroup, on_closed: Callable[[str], None]
+        self,
+        receive: Callable[[Message], Awaitable[None]],
+        task_group: TaskGroup,
+        on_closed: Callable[[str], None],
     ) -> None: ...
 
     async def send(self, message: Message, related_to: RequestId | None = None) -> None: ...
@@ -42,27 +45,38 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
+class HTTPOptions(TypedDict, total=False):
+    """The ``Client`` options that go to an :class:`~mcp_transport.client.http.HTTPTransport`."""
+
+    headers: Mapping[str, str] | None
+    auth: httpx.Auth | None
+    http_client: httpx.AsyncClient | None
+    reconnect: ReconnectPolicy | None
+    on_stream_gap: StreamGapCallback | None
+
+
 def transport_for(
-    target: Any,
-    *,
-    headers: Mapping[str, str] | None = None,
-    auth: httpx.Auth | None = None,
-    http_client: httpx.AsyncClient | None = None,
-    reconnect: ReconnectPolicy | None = None,
-    env: Mapping[str, str] | None = None,
-    cwd: str | None = None,
+    target: Any, http: HTTPOptions, *, env: Mapping[str, str] | None = None, cwd: str | None = None
 ) -> Transport:
-    """An http(s) URL -> HTTPTransport; a command list -> StdioProcess; a transport as is."""
+    """An http(s) URL -> HTTPTransport (with ``http``); a command list -> StdioProcess; a
+    transport as is."""
     if isinstance(target, str):
         if not target.startswith(("http://", "https://")):
-            raise ValueError(f"{target!r} is not an http(s) URL; pass a stdio command as a list, e.g. ['python', 'server.py']")
+            raise ValueError(
+                f"{target!r} is not an http(s) URL; pass a stdio command as a list, "
+                "e.g. ['python', 'server.py']"
+            )
         from .http import HTTPTransport  # httpx is imported only when HTTP is used
 
-        return HTTPTransport(target, headers=headers, auth=auth, http_client=http_client, reconnect=reconnect)
+        return HTTPTransport(target, **http)
     if isinstance(target, Sequence):
         from ..transports.stdio import StdioProcess
 
-        return StdioProcess([str(part) for part in target], env=dict(env) if env is not None else None, cwd=cwd)
+        return StdioProcess(
+            [str(part) for part in target], env=dict(env) if env is not None else None, cwd=cwd
+        )
     if all(hasattr(target, name) for name in ("start", "send", "close")):
         return target  # type: ignore[no-any-return]
-    raise TypeError(f"Client target must be a URL, a command list or a transport, not {type(target).__name__}")
+    raise TypeError(
+        f"Client target must be a URL, a command list or a transport, not {type(target).__name__}"
+    )

@@ -16,6 +16,7 @@ from .context import Context, ServerRequestContext
 from .prompts import Prompt
 from .resources import Resource, ResourceTemplate
 from .subscriptions import Subscription
+from .tasks.runner import TaskRunner
 from .tools import Tool
 
 __all__ = ["MethodHandler", "ServerAPI"]
@@ -36,6 +37,8 @@ class ServerAPI(Protocol):
     completers: Completers
     subscriptions: set[Subscription]
     request_state: RequestStateCodec
+    extensions: dict[str, dict[str, Any]]
+    tasks: TaskRunner
 
     @property
     def server_info(self) -> dict[str, Any]: ...
@@ -47,6 +50,8 @@ class ServerAPI(Protocol):
     ) -> Callable[[MethodHandler], MethodHandler]: ...
 
     async def read_resource(self, uri: str, ctx: Context) -> list[dict[str, Any]]: ...
+
+    def publish(self, method: str, params: dict[str, Any] | None = None) -> None: ...
 
     def modern_result(self, result: dict[str, Any]) -> dict[str, Any]: ...
 

@@ -52,6 +52,10 @@ BUGS = {
     "modern_unknown_method_200": "answers an unknown 2026-07-28 method with 200",
     "modern_no_discover": "does not implement server/discover",
     "modern_server_request": "sends a ping request on a 2026-07-28 response stream",
+    "live_resume_silent": "a resume while the call runs replays what exists, then carries nothing live "
+                          "(a resume after the call ended replays everything)",
+    "no_priming": "opens a POST's SSE stream without a priming event (its events do have ids)",
+    "no_event_ids": "puts no event ids on any SSE event (not resumable: not a bug, the checks must skip)",
 }
 
 LEGACY = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
@@ -69,6 +73,7 @@ TOOLS = [
 ]
 LOOPBACK_ORIGINS = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 bug: str | None = None
+poll = False  # --poll: a correct variant that closes each resumed stream after its replay (SSE polling)
 
 
 class Stream:
@@ -245,7 +250,8 @@ async def answer(session: Session | None, message: dict[str, Any]) -> dict[str, 
 
 def start_sleep(session: Session, message: dict[str, Any]) -> Response:
     stream = session.new_stream()
-    session.emit(stream, "")  # priming event
+    if bug != "no_priming":
+        session.emit(stream, "")  # priming event
     rid, params = message["id"], message.get("params") or {}
     token = (params.get("_meta") or {}).get("progressToken")
     seconds = float((params.get("arguments") or {}).get("seconds", 1.0))
@@ -287,7 +293,7 @@ async def sse(stream: Stream, start: int, cancel_on_close: asyncio.Task[None] | 
             while index < len(stream.events):
                 event_id, data = stream.events[index]
                 index += 1
-                yield f"id: {event_id}\ndata: {data}\n\n"
+                yield f"data: {data}\n\n" if bug == "no_event_ids" else f"id: {event_id}\ndata: {data}\n\n"
             if stream.done:
                 return
             await stream.wait()
@@ -318,7 +324,19 @@ async def get(request: Request) -> Response:
         return StreamingResponse(everything_after(session, stream, index), media_type="text/event-stream",
                                  headers=sse_headers())
     start = index if bug == "duplicate_on_resume" else index + 2 if bug == "replay_gap" else index + 1
-    return StreamingResponse(sse(stream, start), media_type="text/event-stream", headers=sse_headers())
+    replay = replay_only(stream, start) if bug == "live_resume_silent" or poll else sse(stream, start)
+    return StreamingResponse(replay, media_type="text/event-stream", headers=sse_headers())
+
+
+async def replay_only(stream: Stream, start: int) -> Any:
+    """What is stored is replayed; then --poll closes the stream with a retry hint (correct: the
+    client resumes again), while the live_resume_silent bug keeps it open and silent."""
+    for event_id, data in stream.events[start:]:
+        yield f"id: {event_id}\ndata: {data}\n\n"
+    if poll:
+        yield "retry: 100\n\n"
+    elif not stream.done:
+        await asyncio.Event().wait()  # until the client goes away
 
 
 async def everything_after(session: Session, stream: Stream, index: int) -> Any:
@@ -401,12 +419,14 @@ app = Starlette(routes=[Route("/mcp", endpoint, methods=["GET", "POST", "DELETE"
 
 
 def main() -> None:
-    global bug
+    global bug, poll
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--bug", choices=sorted(BUGS), default=None)
+    parser.add_argument("--poll", action="store_true",
+                        help="close resumed streams after the replay (correct)")
     args = parser.parse_args()
-    bug = args.bug
+    bug, poll = args.bug, args.poll
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", http="h11")
 
 

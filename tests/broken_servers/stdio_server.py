@@ -1,7 +1,7 @@
 """A tiny independent stdio MCP server (plain Python, not mcp_transport) for proving the stdio
 checks: correct with no bug, one defect per ``--bug NAME``.
 
-    python tests/broken_servers/stdio_server.py [--bug banner|pretty_json|die_on_garbage|answer_notifications|parse_error_with_id]
+    python tests/broken_servers/stdio_server.py [--bug NAME]  (NAME: see BUGS)
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ BUGS = {
     "die_on_garbage": "exits on a malformed line",
     "answer_notifications": "replies to notifications",
     "parse_error_with_id": "answers a malformed line with a made-up id",
+    "drop_malformed": "drops a malformed line without an answer (as the TypeScript and Python SDKs do)",
 }
 
 
@@ -38,6 +39,8 @@ def main() -> None:
         except ValueError:
             if bug == "die_on_garbage":
                 sys.exit(1)
+            if bug == "drop_malformed":
+                continue
             write({"jsonrpc": "2.0", "id": 0 if bug == "parse_error_with_id" else None,
                    "error": {"code": -32700, "message": "Parse error"}}, bug)
             continue

@@ -23,6 +23,7 @@ from mcp_transport.jsonrpc import (
     PARSE_ERROR,
     REQUEST_TOO_LARGE,
     Message,
+    Notification,
     Request,
     Result,
 )
@@ -75,6 +76,28 @@ async def test_round_trip(era: str) -> None:
         assert info.value.code == -32602
 
 
+async def test_raising_callbacks_are_contained() -> None:
+    """A progress or notification callback that raises is logged; the reader, the call and
+    the client go on."""
+    seen: list[str] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        seen.append(f"progress {value:g}")
+        raise RuntimeError("a bug in the application's progress callback")
+
+    async def on_notification(method: str, params: dict[str, Any]) -> None:
+        seen.append(method)
+        raise RuntimeError("a bug in the application's notification callback")
+
+    async with client(on_notification=on_notification) as c:
+        with anyio.fail_after(10):
+            result = await c.call_tool("progress_stream", {"count": 2}, on_progress=on_progress)
+            assert result["content"][0]["text"] == "sent 2"
+            await c.call_tool("test_tool_with_logging", {})
+            assert (await c.call_tool("echo", {"text": "still here"}))["content"][0]["text"] == "still here"
+    assert seen[:2] == ["progress 1", "progress 2"] and "notifications/message" in seen
+
+
 async def test_unknown_method_is_a_remote_error() -> None:
     async with client() as c:
         with pytest.raises(RemoteError) as info:
@@ -106,10 +129,21 @@ async def _raw_exchange(lines: list[bytes], expect: int) -> list[dict[str, Any]]
     return replies
 
 
-INIT = orjson.dumps(
-    {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}
-) + b"\n"
+INIT = (
+    orjson.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"},
+            },
+        }
+    )
+    + b"\n"
+)
 PING = b'{"jsonrpc":"2.0","id":2,"method":"ping"}\n'
 
 
@@ -122,7 +156,9 @@ async def test_malformed_line_gets_parse_error_and_server_keeps_going() -> None:
 
 
 async def test_oversized_line_gets_clear_error_and_server_keeps_going() -> None:
-    huge = b'{"jsonrpc":"2.0","id":9,"method":"ping","params":{"pad":"' + b"x" * (MAX_LINE_BYTES + 10) + b'"}}\n'
+    huge = (
+        b'{"jsonrpc":"2.0","id":9,"method":"ping","params":{"pad":"' + b"x" * (MAX_LINE_BYTES + 10) + b'"}}\n'
+    )
     replies = await _raw_exchange([INIT, huge, PING], expect=3)
     too_large = [r for r in replies if "error" in r]
     assert len(too_large) == 1
@@ -139,8 +175,10 @@ async def test_cancelling_a_running_tool() -> None:
             await c.call_tool("sleep", {"seconds": 1.5})
             pytest.fail("the call should have been cancelled")
         cancelled = [m.id for m in transport.sent if isinstance(m, Request) and m.method == "tools/call"][-1]
-        sent_cancel = [m for m in transport.sent if getattr(m, "method", None) == "notifications/cancelled"]
-        assert sent_cancel and sent_cancel[-1].params["requestId"] == cancelled  # type: ignore[union-attr]
+        sent_cancel = [
+            m for m in transport.sent if isinstance(m, Notification) and m.method == "notifications/cancelled"
+        ]
+        assert sent_cancel and (sent_cancel[-1].params or {}).get("requestId") == cancelled
         # The server stays usable, and the cancelled call never gets a response.
         assert (await c.call_tool("echo", {"text": "still here"}))["content"][0]["text"] == "still here"
         await anyio.sleep(1.5)
@@ -187,8 +225,9 @@ async def test_server_exit_mid_request_fails_fast() -> None:
         "for line in sys.stdin:\n"
         "    msg = json.loads(line)\n"
         "    if msg.get('method') == 'initialize':\n"
-        "        print(json.dumps({'jsonrpc': '2.0', 'id': msg['id'], 'result': {'protocolVersion': '2025-11-25',"
-        " 'capabilities': {}, 'serverInfo': {'name': 'dies', 'version': '0'}}}), flush=True)\n"
+        "        print(json.dumps({'jsonrpc': '2.0', 'id': msg['id'], 'result': "
+        "{'protocolVersion': '2025-11-25', 'capabilities': {}, "
+        "'serverInfo': {'name': 'dies', 'version': '0'}}}), flush=True)\n"
         "    elif msg.get('method') == 'tools/call':\n"
         "        sys.exit(3)\n"
     )
@@ -214,7 +253,12 @@ async def test_server_requests_are_answered_by_registered_handlers() -> None:
         return {"action": "accept", "content": {"age": 41}}
 
     async def sample(params: dict[str, Any]) -> dict[str, Any]:
-        return {"role": "assistant", "content": {"type": "text", "text": "forty-two"}, "model": "m", "stopReason": "endTurn"}
+        return {
+            "role": "assistant",
+            "content": {"type": "text", "text": "forty-two"},
+            "model": "m",
+            "stopReason": "endTurn",
+        }
 
     logs: list[Any] = []
 
@@ -223,10 +267,14 @@ async def test_server_requests_are_answered_by_registered_handlers() -> None:
             logs.append(params["data"])
 
     roots = [{"uri": "file:///srv", "name": "srv"}]
-    async with client(elicitation_handler=elicit, sampling_handler=sample, roots=roots, on_notification=on_notification) as c:
+    async with client(
+        elicitation_handler=elicit, sampling_handler=sample, roots=roots, on_notification=on_notification
+    ) as c:
         text = (await c.call_tool("test_elicitation_sep1034_defaults", {}))["content"][0]["text"]
         assert '"age": 41' in text and '"name": "John Doe"' in text  # ours kept, defaults filled
-        assert (await c.call_tool("test_sampling", {"prompt": "q"}))["content"][0]["text"] == "LLM response: forty-two"
+        assert (await c.call_tool("test_sampling", {"prompt": "q"}))["content"][0][
+            "text"
+        ] == "LLM response: forty-two"
         assert "file:///srv" in (await c.call_tool("list_client_roots", {}))["content"][0]["text"]
         await c.set_roots([{"uri": "file:///other", "name": "other"}])
         assert "file:///other" in (await c.call_tool("list_client_roots", {}))["content"][0]["text"]
@@ -249,7 +297,9 @@ async def test_resources_prompts_completion_and_logging_wrappers() -> None:
         assert "test_prompt_with_arguments" in {p["name"] for p in await c.list_prompts()}
         prompt = await c.get_prompt("test_prompt_with_arguments", {"arg1": "a", "arg2": "b"})
         assert prompt["messages"]
-        completion = await c.complete({"type": "ref/prompt", "name": "test_prompt_with_arguments"}, {"name": "arg1", "value": "par"})
+        completion = await c.complete(
+            {"type": "ref/prompt", "name": "test_prompt_with_arguments"}, {"name": "arg1", "value": "par"}
+        )
         assert completion["values"] == ["paris", "park", "parrot"]
         await c.set_logging_level("debug")
         await touch_watched_resource(c, updates)

@@ -9,11 +9,21 @@ tools/call by tool name:
   noid     POST stream ends without any event id: the client cannot resume.
   hang     never answers.
   echo     answers at once (JSON).
+  outage   POST stream: priming event (retry 100 ms) and a progress event, then the stream
+           stays open (until the test cuts the connection); the resume delivers the result.
 GET without Last-Event-ID: 405 (no standalone stream). DELETE: 200.
 
 Under /flaky/mcp the same server offers a GET stream that breaks: the first GET gets a
 priming event (retry 50 ms) and a notification, then the stream ends; every later GET gets
 503, so the client's reconnect budget runs out. ``GET /stats`` reports what GETs it saw.
+
+Under /gap/mcp the GET stream loses events: a plain GET gets a priming event and a
+notification, then ends; the resume from it is refused with 409 -32011 (evicted), and the
+plain GET after that refusal gets resources/list_changed and stays open.
+
+Under /spin/mcp every GET gets ``retry: 0`` and an empty priming event, then the stream ends:
+a client that renews its budget on any event, or honours retry 0, reconnects in a tight loop.
+Under /chatty/mcp every GET gets ``retry: 0`` and one log message, then the stream ends.
 """
 
 from __future__ import annotations
@@ -51,7 +61,11 @@ def sse(chunks: AsyncIterator[bytes]) -> StreamingResponse:
 
 
 def progress(token: Any, value: int) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": value}}
+    return {
+        "jsonrpc": "2.0",
+        "method": "notifications/progress",
+        "params": {"progressToken": token, "progress": value},
+    }
 
 
 async def post(request: Request) -> Response:
@@ -60,21 +74,41 @@ async def post(request: Request) -> Response:
     if rid is None or method is None:
         return Response(status_code=202)
     if method == "initialize":
-        result = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "faulty", "version": "0"}}
-        return JSONResponse({"jsonrpc": "2.0", "id": rid, "result": result}, headers={"Mcp-Session-Id": SESSION})
+        result = {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {"tools": {}},
+            "serverInfo": {"name": "faulty", "version": "0"},
+        }
+        return JSONResponse(
+            {"jsonrpc": "2.0", "id": rid, "result": result}, headers={"Mcp-Session-Id": SESSION}
+        )
     if request.headers.get("mcp-session-id") != SESSION:
-        return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "no session"}}, 400)
+        return JSONResponse(
+            {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "no session"}}, 400
+        )
     if method == "tools/list":
-        tools = [{"name": n, "inputSchema": {"type": "object"}} for n in ("drop", "noid", "hang", "echo")]
+        names = ("drop", "noid", "hang", "echo", "outage")
+        tools = [{"name": n, "inputSchema": {"type": "object"}} for n in names]
         return JSONResponse({"jsonrpc": "2.0", "id": rid, "result": {"tools": tools}})
     if method != "tools/call":
         return JSONResponse({"jsonrpc": "2.0", "id": rid, "result": {}})
     name = body["params"]["name"]
     token = (body["params"].get("_meta") or {}).get("progressToken")
     if name == "echo":
-        return JSONResponse({"jsonrpc": "2.0", "id": rid, "result": {"content": [{"type": "text", "text": "echo"}]}})
+        return JSONResponse(
+            {"jsonrpc": "2.0", "id": rid, "result": {"content": [{"type": "text", "text": "echo"}]}}
+        )
     if name == "hang":
         await anyio.sleep_forever()
+    if name == "outage":
+        pending[f"{rid}-o1"] = (rid, token)
+
+        async def held() -> AsyncIterator[bytes]:
+            yield event(None, f"{rid}-o0", retry=100)
+            yield event(progress(token, 1), f"{rid}-o1")
+            await anyio.sleep(30)  # the test cuts the connection long before
+
+        return sse(held())
     if name == "noid":
 
         async def no_ids() -> AsyncIterator[bytes]:
@@ -130,8 +164,62 @@ async def flaky_get(request: Request) -> Response:
     return sse(once())
 
 
+gap_gets: list[str | None] = []
+gap_refused = {"last": False}  # the latest GET was a refused resume
+
+
+async def gap_get(request: Request) -> Response:
+    last = request.headers.get("last-event-id")
+    gap_gets.append(last)
+    if last is not None:
+        gap_refused["last"] = True
+        message = f"Cannot resume after {last}: events were evicted"
+        error = {"code": -32011, "message": message, "data": {"oldestAvailable": 7}}
+        return JSONResponse({"jsonrpc": "2.0", "id": None, "error": error}, 409)
+    if not gap_refused["last"]:
+
+        async def lost() -> AsyncIterator[bytes]:
+            yield event(None, "gap-0", retry=50)
+            yield event({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}, "gap-1")
+
+        return sse(lost())
+
+    gap_refused["last"] = False
+
+    async def fresh() -> AsyncIterator[bytes]:
+        yield event({"jsonrpc": "2.0", "method": "notifications/resources/list_changed"}, "gap-8")
+        await anyio.sleep(30)
+
+    return sse(fresh())
+
+
+spin_gets: list[str | None] = []
+chatty_gets: list[str | None] = []
+
+
+async def spin_get(request: Request) -> Response:
+    spin_gets.append(request.headers.get("last-event-id"))
+
+    async def primed() -> AsyncIterator[bytes]:
+        yield event(None, f"s-{len(spin_gets)}", retry=0)
+
+    return sse(primed())
+
+
+async def chatty_get(request: Request) -> Response:
+    chatty_gets.append(request.headers.get("last-event-id"))
+    log = {"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "hi"}}
+
+    async def one_message() -> AsyncIterator[bytes]:
+        yield event(log, f"c-{len(chatty_gets)}", retry=0)
+
+    return sse(one_message())
+
+
 async def stats(request: Request) -> Response:
-    return JSONResponse({"flaky_gets": flaky_gets})
+    return JSONResponse(
+        {"flaky_gets": flaky_gets, "gap_gets": gap_gets, "spin_gets": spin_gets, "chatty_gets": chatty_gets}
+    )
 
 
 app = Starlette(
@@ -141,6 +229,12 @@ app = Starlette(
         Route("/mcp", delete, methods=["DELETE"]),
         Route("/flaky/mcp", post, methods=["POST"]),
         Route("/flaky/mcp", flaky_get, methods=["GET"]),
+        Route("/gap/mcp", post, methods=["POST"]),
+        Route("/gap/mcp", gap_get, methods=["GET"]),
+        Route("/spin/mcp", post, methods=["POST"]),
+        Route("/spin/mcp", spin_get, methods=["GET"]),
+        Route("/chatty/mcp", post, methods=["POST"]),
+        Route("/chatty/mcp", chatty_get, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),
     ]
 )

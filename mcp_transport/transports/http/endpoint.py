@@ -138,6 +138,7 @@ class StreamableHTTP:
         self.app = app
         self.get_stream = get_stream
         self.idle_timeout = session_idle_timeout
+        self.max_sessions = max_sessions
         self.init_timeout = init_timeout
         self.max_body_bytes = max_body_bytes
         self.policy = OriginPolicy(allowed_hosts, allowed_origins)
