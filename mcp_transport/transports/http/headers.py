@@ -189,8 +189,8 @@ def validate_request_headers(
     """Raise HeaderMismatch unless the headers mirror the body. ``headers`` must be a
     case-insensitive mapping (Starlette's Headers) or use lower-case keys."""
     params = params or {}
-    meta = params.get("_meta") if isinstance(params.get("_meta"), Mapping) else {}
-    body_version = meta.get(META_PROTOCOL_VERSION)  # type: ignore[union-attr]
+    meta = params.get("_meta")
+    body_version = meta.get(META_PROTOCOL_VERSION) if isinstance(meta, Mapping) else None
     checks: list[tuple[str, Any]] = [("MCP-Protocol-Version", body_version), ("Mcp-Method", method)]
     field = NAMED_METHODS.get(method)
     if field is not None:

@@ -125,11 +125,11 @@ async def read_body(
     if content_length is not None and content_length.isdigit() and int(content_length) > limit:
         raise RequestTooLarge(_too_large(int(content_length), limit), {"limit": limit})
     message = await receive()
-    body = message.get("body", b"")
+    body: bytes = message.get("body", b"")
     if not message.get("more_body", False):
         if len(body) > limit:
             raise RequestTooLarge(_too_large(len(body), limit), {"limit": limit})
-        return body  # type: ignore[no-any-return]
+        return body
     chunks = [body]
     size = len(body)
     while message.get("more_body", False):

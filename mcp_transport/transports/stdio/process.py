@@ -75,8 +75,9 @@ class StdioProcess:
         except OSError as exc:
             raise ConnectError(f"could not start {self.command[0]!r}: {exc}") from exc
         process = self._process
-        assert process.stdin and process.stdout and process.stderr
-        self._writer = LineWriter(process.stdin)
+        stdin, stdout, stderr = process.stdin, process.stdout, process.stderr
+        assert stdin and stdout and stderr  # all three were opened as pipes
+        self._writer = LineWriter(stdin)
 
         async def on_line(line: bytes) -> None:
             try:
@@ -91,11 +92,11 @@ class StdioProcess:
             log.warning("ignoring a %d-byte line from the server (limit %d)", item.size, self.max_line_bytes)
 
         async def read_stdout() -> None:
-            await pump_lines(process.stdout, on_line, on_oversized, self.max_line_bytes)  # type: ignore[arg-type]
+            await pump_lines(stdout, on_line, on_oversized, self.max_line_bytes)
             on_closed("the server closed its output" + _exit_note(process))
 
         async def read_stderr() -> None:
-            async for chunk in process.stderr:  # type: ignore[union-attr]
+            async for chunk in stderr:
                 if self.on_stderr is not None:
                     self.on_stderr(chunk)
                 else:
@@ -114,8 +115,9 @@ class StdioProcess:
         if process is None:
             return
         with anyio.CancelScope(shield=True):
-            with contextlib.suppress(OSError, anyio.BrokenResourceError):
-                await process.stdin.aclose()  # type: ignore[union-attr]
+            if process.stdin is not None:
+                with contextlib.suppress(OSError, anyio.BrokenResourceError):
+                    await process.stdin.aclose()
             for sig in (None, signal.SIGTERM, signal.SIGKILL):
                 if sig is not None and process.returncode is None:
                     try:
