@@ -101,7 +101,7 @@ SERVERS = [
         "bench.servers.ours",
         ("json", "sse", "auto"),
         modern=True,
-        available_check="mcp_transport.transports.http_server",
+        available_check="mcp_transport.transports.http",
     ),
 ]
 
@@ -817,7 +817,7 @@ How it is measured (`bench/`):
 * Servers: `bench/servers/plain_echo.py` (bare uvicorn ASGI app, uvloop + httptools, no access log:
   the ceiling), `bench/servers/official_sdk.py` (official `mcp` {mcp_version} `MCPServer`, streamable
   HTTP, `json_response=True` for JSON / `False` for SSE), `bench/servers/ours.py`
-  (`servers.everything` on `mcp_transport.transports.http_server.run_http`). Access logs are off
+  (`servers.everything` on `mcp_transport.transports.http.run_http`). Access logs are off
   everywhere.
 * Progress: one `tools/call` of `progress_stream` with `count={progress}` and a progress token, over SSE;
   notifications/s = 1,000 / time to the final response.

@@ -39,7 +39,7 @@ def _serve(args: argparse.Namespace) -> None:
     if args.stdio:
         server.run_stdio()
         return
-    from .transports.http_server import run_http
+    from .transports.http import run_http
 
     run_http(server, host=args.host, port=args.port)
 

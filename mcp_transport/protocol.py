@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidParams, InvalidRequest, UnsupportedProtocolVersion
-from .jsonrpc import bounded, preview
+from .jsonrpc import Message, Notification, Request, bounded, preview
 
 __all__ = [
     "DEFAULT_HTTP_VERSION",
@@ -33,6 +33,7 @@ __all__ = [
     "PeerState",
     "allows_batch",
     "check_modern_version",
+    "claims_modern",
     "era_of",
     "negotiate_version",
     "parse_envelope",
@@ -113,6 +114,15 @@ class Envelope:
 
     def peer(self) -> PeerState:
         return PeerState(self.protocol_version, self.client_capabilities, self.client_info, self.log_level)
+
+
+def claims_modern(message: Message) -> bool:
+    """Whether a message claims the 2026-07-28 era: a request or notification whose
+    ``params._meta`` carries a protocol version (2026-07-28 basic#meta). A malformed
+    envelope still claims it (and is refused by :func:`parse_envelope`), never taken for legacy."""
+    params = message.params if isinstance(message, (Request, Notification)) else None
+    meta = params.get("_meta") if params is not None else None
+    return isinstance(meta, dict) and META_PROTOCOL_VERSION in meta
 
 
 def parse_envelope(params: dict[str, Any] | None, *, check_version: bool = True) -> Envelope | None:

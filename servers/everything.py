@@ -634,7 +634,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.stdio:
         server.run_stdio()
     else:
-        from mcp_transport.transports.http_server import run_http
+        from mcp_transport.transports.http import run_http
 
         run_http(server, host=args.host, port=args.port)
 

@@ -4,7 +4,7 @@ import pytest
 from starlette.datastructures import Headers
 
 from mcp_transport.errors import HeaderMismatch
-from mcp_transport.headers import (
+from mcp_transport.transports.http.headers import (
     decode_value,
     encode_value,
     header_params,

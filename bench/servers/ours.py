@@ -1,5 +1,5 @@
 """Our server under test: ``servers.everything``'s MCPServer (``echo``, ``progress_stream``, ...)
-served by ``mcp_transport.transports.http_server.run_http`` in a given response mode.
+served by ``mcp_transport.transports.http.run_http`` in a given response mode.
 
     python -m bench.servers.ours --port 8000 --mode json|sse|auto [--session-idle-timeout S]
     python -m bench.servers.ours --stdio
@@ -21,7 +21,7 @@ def run_http_kwargs(run_http, mode: str, idle_timeout: float | None) -> dict:
     params = dict(inspect.signature(run_http).parameters)
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         # run_http(..., **options) hands its options to the StreamableHTTP endpoint
-        from mcp_transport.transports import http_server
+        from mcp_transport.transports import http as http_server
 
         endpoint = getattr(http_server, "StreamableHTTP", None)
         if endpoint is not None:
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.stdio:
         server.run_stdio()
         return
-    from mcp_transport.transports.http_server import run_http
+    from mcp_transport.transports.http import run_http
 
     run_http(
         server,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..dispatcher import ProgressCallback
-from ..headers import invalid_header_annotations
+from ..transports.http.headers import invalid_header_annotations
 from ..protocol import Era
 
 __all__ = ["MAX_PAGES", "ServerCalls"]

@@ -29,7 +29,7 @@ from anyio.abc import TaskGroup
 from .. import jsonrpc
 from ..dispatcher import contained
 from ..errors import ConnectionClosed, MCPError, ResumeGap, SessionNotFound, TransportError
-from ..headers import request_headers
+from ..transports.http.headers import request_headers
 from ..jsonrpc import (
     ErrorResponse,
     InvalidMessage,

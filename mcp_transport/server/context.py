@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from anyio.abc import TaskGroup
 from pydantic import BaseModel
@@ -17,13 +17,16 @@ from ..dispatcher import Dispatcher, RequestContext
 from ..errors import MissingClientCapability, UsageError
 from ..jsonrpc import Message, Request, RequestId
 from ..mrtr import MRTR_METHODS, InputRequired, Round
-from ..protocol import LOG_LEVELS, Era, Lifecycle, PeerState
+from ..protocol import LOG_LEVELS, Envelope, Era, Lifecycle, PeerState
 from .client_features import ElicitResult, Root, SamplingResult, elicitation_schema, sampling_messages
 
-if TYPE_CHECKING:
-    from .mcpserver import MCPServer
+__all__ = ["Context", "ResourceReader", "ServerConnection", "ServerRequestContext"]
 
-__all__ = ["Context", "ServerConnection", "ServerRequestContext"]
+
+class ResourceReader(Protocol):
+    """What a :class:`Context` needs of its server (an ``MCPServer``): its own resources."""
+
+    async def read_resource(self, uri: str, ctx: Context) -> list[dict[str, Any]]: ...
 
 
 class ServerConnection:
@@ -31,10 +34,13 @@ class ServerConnection:
     session on a worker. Modern (2026-07-28) requests never read it: their state arrives
     with each request."""
 
-    __slots__ = ("lifecycle", "send_unrelated", "state", "subscriptions", "task_group")
+    __slots__ = ("envelope", "lifecycle", "send_unrelated", "state", "subscriptions", "task_group")
 
     def __init__(self, state: PeerState | None = None, lifecycle: Lifecycle | None = None) -> None:
         self.state = state
+        # The 2026-07-28 envelope a transport parsed for the one request this connection
+        # serves (stateless HTTP); the era gate then does not parse it again.
+        self.envelope: Envelope | None = None
         self.lifecycle = lifecycle or Lifecycle()
         self.subscriptions: set[str] = set()
         # Set by the transport: delivers a message that belongs to no request (list_changed,
@@ -82,7 +88,7 @@ class Context:
 
     __slots__ = ("_request", "server")
 
-    def __init__(self, request: ServerRequestContext, server: MCPServer) -> None:
+    def __init__(self, request: ServerRequestContext, server: ResourceReader) -> None:
         self._request = request
         self.server = server
 

@@ -3,23 +3,17 @@ registers runs behind it, under the protocol state of the request's era."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import MethodNotFound
 from ..mrtr import MRTR_METHODS, InputRequired, Round
 from ..protocol import parse_envelope
+from .api import MethodHandler, ServerAPI
 from .context import ServerRequestContext
-
-if TYPE_CHECKING:
-    from .mcpserver import MCPServer
 
 __all__ = ["MethodHandler", "era_gate"]
 
-MethodHandler = Callable[[ServerRequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-def era_gate(server: MCPServer, name: str, fn: MethodHandler, *, legacy: bool, modern: bool) -> MethodHandler:
+def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, modern: bool) -> MethodHandler:
     """Wrap a method so it runs under the right protocol state.
 
     A request whose ``_meta`` carries a protocol version is modern (2026-07-28): its state
@@ -33,7 +27,7 @@ def era_gate(server: MCPServer, name: str, fn: MethodHandler, *, legacy: bool, m
     mrtr = name in MRTR_METHODS
 
     async def handler(ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        envelope = parse_envelope(params)
+        envelope = ctx.connection.envelope or parse_envelope(params)
         if envelope is not None:
             if not modern:
                 raise MethodNotFound(

@@ -11,11 +11,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import InvalidParams, MethodNotFound
 from ..jsonrpc import bounded, preview
 from ..protocol import LOG_LEVELS, META_SUBSCRIPTION_ID, MODERN_VERSIONS, PeerState, negotiate_version
+from .api import ServerAPI
 from .completion import completion_result, parse_reference
 from .context import Context, ServerRequestContext
 from .pagination import paginate
@@ -23,9 +24,6 @@ from .prompts import to_messages
 from .resources import resolve
 from .subscriptions import Subscription, honoured_filter
 from .tools import call_tool
-
-if TYPE_CHECKING:
-    from .mcpserver import MCPServer
 
 __all__ = ["LIST_TTL_MS", "READ_TTL_MS", "register"]
 
@@ -43,7 +41,7 @@ READ_TTL_MS = 0
 _LEGACY, _MODERN, _BOTH = (True, False), (False, True), (True, True)
 
 
-def register(server: MCPServer) -> None:
+def register(server: ServerAPI) -> None:
     """Register every MCP method on ``server``, each in the eras it exists in."""
     table: list[tuple[str, Callable[..., Awaitable[Result]], tuple[bool, bool]]] = [
         ("initialize", initialize, _LEGACY),
@@ -69,7 +67,7 @@ def register(server: MCPServer) -> None:
 # -- lifecycle ---------------------------------------------------------------------------------
 
 
-async def initialize(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def initialize(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     _check_initialize_params(params)
     version = negotiate_version(params["protocolVersion"])
     ctx.connection.state = PeerState(version, params["capabilities"], params["clientInfo"])
@@ -101,11 +99,11 @@ def _check_initialize_params(params: Params) -> None:
         raise InvalidParams('initialize needs params.clientInfo: an object with string "name" and "version"')
 
 
-async def ping(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def ping(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     return {}
 
 
-async def discover(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def discover(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     capabilities = server.capabilities()
     if server.extensions:  # 2026-07-28 basic/extensions: offered extensions, by identifier
         capabilities["extensions"] = {name: dict(settings) for name, settings in server.extensions.items()}
@@ -123,7 +121,7 @@ async def discover(server: MCPServer, ctx: ServerRequestContext, params: Params)
     return result
 
 
-async def set_level(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def set_level(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     level = params.get("level")
     if level not in LOG_LEVELS:
         raise InvalidParams(f"Invalid log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
@@ -136,7 +134,7 @@ async def set_level(server: MCPServer, ctx: ServerRequestContext, params: Params
 
 
 def _page(
-    server: MCPServer, ctx: ServerRequestContext, key: str, items: list[Result], params: Params
+    server: ServerAPI, ctx: ServerRequestContext, key: str, items: list[Result], params: Params
 ) -> Result:
     """One page of a list result; modern pages carry cache hints (digest §4.8, §6.10)."""
     page, next_cursor = paginate(items, params.get("cursor"), server.page_size)
@@ -149,19 +147,19 @@ def _page(
     return result
 
 
-async def list_tools(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def list_tools(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     return _page(server, ctx, "tools", [t.to_dict() for t in server.tools.values()], params)
 
 
-async def list_resources(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def list_resources(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     return _page(server, ctx, "resources", [r.to_dict() for r in server.resources.values()], params)
 
 
-async def list_templates(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def list_templates(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     return _page(server, ctx, "resourceTemplates", [t.to_dict() for t in server.templates.values()], params)
 
 
-async def list_prompts(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def list_prompts(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     return _page(server, ctx, "prompts", [p.to_dict() for p in server.prompts.values()], params)
 
 
@@ -186,7 +184,7 @@ def _arguments(params: Params, method: str, shape: str = "an object") -> dict[st
     return arguments
 
 
-async def call(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def call(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     tool = _named(server.tools, params, "tool")
     if tool.task != "forbidden":  # may become a task (extension io.modelcontextprotocol/tasks)
         return await server.tasks.call(tool, _arguments(params, "tools/call"), ctx)
@@ -203,7 +201,7 @@ def _uri(params: Params, method: str) -> str:
     return uri
 
 
-async def read_resource(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def read_resource(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     contents = await server.read_resource(_uri(params, "resources/read"), Context(ctx, server))
     result: Result = {"contents": contents}
     if server.is_modern(ctx):
@@ -212,7 +210,7 @@ async def read_resource(server: MCPServer, ctx: ServerRequestContext, params: Pa
     return result
 
 
-async def subscribe(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def subscribe(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     """Legacy subscriptions live on the connection; ``notify_resource_updated`` reads them."""
     uri = _uri(params, "resources/subscribe")
     if resolve(server.resources, server.templates, uri) is None:
@@ -221,12 +219,12 @@ async def subscribe(server: MCPServer, ctx: ServerRequestContext, params: Params
     return {}
 
 
-async def unsubscribe(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def unsubscribe(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     ctx.connection.subscriptions.discard(_uri(params, "resources/unsubscribe"))
     return {}
 
 
-async def listen(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def listen(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     """``subscriptions/listen`` (2026-07-28, digest §6.9): acknowledge the honoured filter,
     then forward opted-in change notifications, each tagged with the subscription id (the
     listen request's id), until the client cancels (no response) or the server closes the
@@ -257,7 +255,7 @@ async def listen(server: MCPServer, ctx: ServerRequestContext, params: Params) -
 # -- prompts and completion --------------------------------------------------------------------
 
 
-async def get_prompt(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def get_prompt(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     prompt = _named(server.prompts, params, "prompt")
     kwargs = prompt.bind(_arguments(params, "prompts/get", "an object of strings"))
     if prompt.arguments.context_param is not None:
@@ -268,7 +266,7 @@ async def get_prompt(server: MCPServer, ctx: ServerRequestContext, params: Param
     return {"description": prompt.description, "messages": to_messages(value)}
 
 
-async def complete(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+async def complete(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
     if not server.completers:
         raise MethodNotFound(
             "Method not found: this server offers no completions (no completions capability)"

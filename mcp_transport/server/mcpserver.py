@@ -12,23 +12,26 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
 
+from ..connection import SendUnrelated
 from ..dispatcher import DEFAULT_MAX_INBOUND_REQUESTS, Dispatcher, SendFn
 from ..jsonrpc import Notification
 from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
-from ..protocol import META_SERVER_INFO, Era
+from ..protocol import META_SERVER_INFO, Envelope, Era, LifecycleState
+from ..transports.stdio import serve_stdio
 from . import handlers
 from . import resources as _resources
+from .api import MethodHandler
 from .completion import Completers
 from .context import Context, ServerConnection, ServerRequestContext
-from .era_gate import MethodHandler, era_gate
+from .era_gate import era_gate
 from .pagination import DEFAULT_PAGE_SIZE
 from .prompts import Prompt
 from .resources import Resource, ResourceTemplate, UriTemplate
@@ -433,6 +436,33 @@ class MCPServer:
             max_inbound=max_inbound,
         )
 
+    def connect(
+        self,
+        send: SendFn,
+        task_group: TaskGroup,
+        *,
+        send_unrelated: SendUnrelated | None = None,
+        envelope: Envelope | None = None,
+        max_inbound: int = DEFAULT_MAX_INBOUND_REQUESTS,
+    ) -> ServedConnection:
+        """The transport seam (:class:`mcp_transport.connection.Application`): a connection
+        serving this server to one peer."""
+        peer = ServerConnection()
+        peer.send_unrelated = send_unrelated
+        peer.envelope = envelope
+        return ServedConnection(self, peer, self.dispatcher(send, task_group, peer, max_inbound=max_inbound))
+
+    def param_schema(self, method: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The schema ``Mcp-Param-*`` headers are checked against: the called tool's input
+        schema (2026-07-28 basic/transports, the ``Mcp-Param`` headers of ``tools/call``)."""
+        name = params.get("name") if method == "tools/call" else None
+        tool = self.tools.get(name) if isinstance(name, str) else None
+        return tool.input_schema if tool is not None else None
+
+    def shutting_down(self) -> None:
+        """End every open ``subscriptions/listen`` stream with its result (process stop)."""
+        self.close_subscriptions()
+
     async def _dispatch_notification(self, dispatcher: Dispatcher, message: Notification) -> None:
         connection: ServerConnection = dispatcher.peer
         connection.lifecycle.advance(message.method)
@@ -449,8 +479,6 @@ class MCPServer:
     def run_stdio(self, *, max_concurrent_requests: int = DEFAULT_MAX_INBOUND_REQUESTS) -> None:
         """Serve on this process's stdin/stdout until stdin closes; at most
         ``max_concurrent_requests`` requests run at once (more get -32010)."""
-        from ..transports.stdio import serve_stdio
-
         anyio.run(functools.partial(serve_stdio, self, max_concurrent_requests=max_concurrent_requests))
 
     # -- 2026-07-28 results ------------------------------------------------------------------
@@ -466,6 +494,35 @@ class MCPServer:
 
     def is_modern(self, ctx: ServerRequestContext) -> bool:
         return ctx.state is not None and ctx.state.era is Era.MODERN
+
+
+class ServedConnection:
+    """One peer of an :class:`MCPServer`, as the transport seam hands it out."""
+
+    __slots__ = ("dispatcher", "peer", "server")
+
+    def __init__(self, server: MCPServer, peer: ServerConnection, dispatcher: Dispatcher) -> None:
+        self.server = server
+        self.peer = peer
+        self.dispatcher = dispatcher
+
+    @property
+    def ready(self) -> bool:
+        return self.peer.lifecycle.state is LifecycleState.READY
+
+    @property
+    def protocol_version(self) -> str | None:
+        return self.peer.state.protocol_version if self.peer.state is not None else None
+
+    def open(self) -> None:
+        self.server.attach(self.peer)
+
+    def end_streams(self) -> None:
+        self.server.close_subscriptions(self.peer)
+
+    def close(self, reason: str) -> None:
+        self.server.detach(self.peer)
+        self.dispatcher.close(reason)
 
 
 async def _deliver(send: Callable[[Notification], Awaitable[None]], message: Notification) -> None:

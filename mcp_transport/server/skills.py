@@ -18,19 +18,18 @@ import hashlib
 import json
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml  # type: ignore[import-untyped]
 
 from ..errors import InvalidParams
+from .api import MethodHandler
 from .context import ServerRequestContext
 from .pagination import paginate
-
-if TYPE_CHECKING:
-    from .mcpserver import MCPServer
 
 __all__ = [
     "EXTENSION_ID",
@@ -162,7 +161,32 @@ def load_skill(path: str | Path) -> Skill:
     return Skill(name, front_matter, files)
 
 
-def add_skill(server: MCPServer, skill: Skill) -> None:
+class SkillHost(Protocol):
+    """What serving skills needs of the server (an ``MCPServer``); a contract here rather than
+    an import of ``MCPServer``, which imports this module."""
+
+    skills: dict[str, Skill]
+    extensions: dict[str, dict[str, Any]]
+    page_size: int
+
+    def method(
+        self, name: str, *, legacy: bool = True, modern: bool = True
+    ) -> Callable[[MethodHandler], MethodHandler]: ...
+
+    def resource(
+        self,
+        uri: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        size: int | None = None,
+    ) -> Callable[[Any], Any]: ...
+
+    def is_modern(self, ctx: ServerRequestContext) -> bool: ...
+
+
+def add_skill(server: SkillHost, skill: Skill) -> None:
     """Serve ``skill``: its files as resources, the extension's methods on first use."""
     if skill.uri in server.skills:
         raise ValueError(f"a skill named {skill.name!r} is already registered")
@@ -200,14 +224,14 @@ def _mime(path: str) -> str:
     return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
-def _cacheable(server: MCPServer, ctx: ServerRequestContext, result: dict[str, Any]) -> dict[str, Any]:
+def _cacheable(server: SkillHost, ctx: ServerRequestContext, result: dict[str, Any]) -> dict[str, Any]:
     if server.is_modern(ctx):
         result["ttlMs"] = LIST_TTL_MS
         result["cacheScope"] = "public"
     return result
 
 
-async def list_skills(server: MCPServer, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
+async def list_skills(server: SkillHost, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
     """``skills/list``: one page of entries (an entry is never split across pages)."""
     page, next_cursor = paginate(
         [s.entry() for s in server.skills.values()], params.get("cursor"), server.page_size
@@ -218,7 +242,7 @@ async def list_skills(server: MCPServer, ctx: ServerRequestContext, params: dict
     return _cacheable(server, ctx, result)
 
 
-async def get_skill(server: MCPServer, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
+async def get_skill(server: SkillHost, ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
     """``skills/get``: the entry of the skill whose SKILL.md is ``params.uri``; -32602 else."""
     uri = params.get("uri")
     skill = server.skills.get(uri) if isinstance(uri, str) else None
@@ -230,7 +254,7 @@ async def get_skill(server: MCPServer, ctx: ServerRequestContext, params: dict[s
 
 
 async def read_directory(
-    server: MCPServer, ctx: ServerRequestContext, params: dict[str, Any]
+    server: SkillHost, ctx: ServerRequestContext, params: dict[str, Any]
 ) -> dict[str, Any]:
     """``resources/directory/read``: the direct children of a skill directory, folders with
     mimeType ``inode/directory``; -32602 for anything that is not a served directory."""

@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 
 from mcp_transport.state.memory import MemoryEventLog
-from mcp_transport.transports.http_server import http_app
+from mcp_transport.transports.http import http_app
 from servers.everything import server as everything
 from tests.fuzz.fuzz_http import BOUNDS, FuzzEndpoint, ServerThread
 

@@ -226,4 +226,4 @@ def assert_bounded(endpoint: Any) -> None:
         assert owner.nbytes == sum(s.nbytes for s in owner.streams.values()), session_id
     assert log.total_bytes == sum(owner.nbytes for owner in owners.values())
     assert log.total_bytes <= log.max_total_bytes + newest_bytes, log.total_bytes
-    assert len(endpoint._readers) <= len(streams), (len(endpoint._readers), len(streams))
+    assert len(endpoint.streams._readers) <= len(streams), (len(endpoint.streams._readers), len(streams))

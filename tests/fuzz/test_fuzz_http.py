@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from servers_for_tests import JSON_AND_SSE, parse_sse
 
-from mcp_transport.headers import request_headers
+from mcp_transport.transports.http.headers import request_headers
 from servers.everything import server as everything
 from tests.fuzz.fuzz_http import FuzzEndpoint, ServerThread, check_reply, messages_of, modern_meta
 from tests.fuzz.fuzz_strategies import (
@@ -413,7 +413,7 @@ def test_duplicate_ids_in_a_batch_are_refused(endpoint: FuzzEndpoint) -> None:
 def test_raising_notification_handler_is_contained() -> None:
     """A notification handler that raises: the POST is still 202 and the session goes on."""
     from mcp_transport.server import MCPServer
-    from mcp_transport.transports.http_server import http_app
+    from mcp_transport.transports.http import http_app
 
     server = MCPServer("raising", "1.0.0")
 

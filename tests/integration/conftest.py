@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from mcp_transport.transports.http_server import http_app
+from mcp_transport.transports.http import http_app
 
 
 @pytest.fixture

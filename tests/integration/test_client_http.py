@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from mcp_transport import ChannelState, Client, TransportError
-from mcp_transport.transports.http_server import http_app
+from mcp_transport.transports.http import http_app
 from servers.everything import server as everything
 from tests.interop_servers import our_server
 from tests.client_helpers import pending_calls_then

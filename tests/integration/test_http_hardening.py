@@ -16,7 +16,7 @@ import pytest
 from hardening_server import CALLS, make_hardening_server
 from servers_for_tests import JSON_AND_SSE, RawSession, parse_sse
 
-from mcp_transport.headers import request_headers
+from mcp_transport.transports.http.headers import request_headers
 from mcp_transport.jsonrpc import (
     HEADER_MISMATCH,
     INVALID_PARAMS,
@@ -24,7 +24,7 @@ from mcp_transport.jsonrpc import (
     MAX_JSON_DEPTH,
 )
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
-from mcp_transport.transports.http_server import http_app
+from mcp_transport.transports.http import http_app
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 

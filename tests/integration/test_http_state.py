@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from mcp_transport.errors import RequestTooLarge, ResumeGap
-from mcp_transport.security import OriginPolicy, read_body
+from mcp_transport.transports.http.security import OriginPolicy, read_body
 from mcp_transport.state import MemoryEventLog, format_event_id, parse_event_id
 
 pytestmark = pytest.mark.anyio

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from servers_for_tests import JSON_AND_SSE, RawSession, make_server
 
 from mcp_transport import jsonrpc
-from mcp_transport.transports.http_server import mcp_router
+from mcp_transport.transports.http import mcp_router
 
 pytestmark = pytest.mark.anyio
 

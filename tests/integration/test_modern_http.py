@@ -15,7 +15,7 @@ import orjson
 import pytest
 from servers_for_tests import JSON_AND_SSE, RawSession, parse_sse
 
-from mcp_transport.headers import request_headers
+from mcp_transport.transports.http.headers import request_headers
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO
 from mcp_transport.server import MCPServer
 from servers.everything import server as everything

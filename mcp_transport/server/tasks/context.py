@@ -17,23 +17,28 @@ MRTR rounds included.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
 
-from ..context import Context, ServerRequestContext, _well_formed
-
-if TYPE_CHECKING:
-    from ..mcpserver import MCPServer
-    from .runner import TaskRunner
+from ..context import Context, ResourceReader, ServerRequestContext, _well_formed
+from .store import TaskStore
 
 __all__ = ["TaskContext"]
+
+
+class TaskAsker(Protocol):
+    """What a :class:`TaskContext` needs of its :class:`~.runner.TaskRunner`."""
+
+    store: TaskStore
+
+    async def ask(self, task_id: str, key: str, request: dict[str, Any]) -> Any: ...
 
 
 class TaskContext(Context):
     __slots__ = ("_detach", "_keys", "_runner", "_task_id")
 
-    def __init__(self, request: ServerRequestContext, server: MCPServer, runner: TaskRunner) -> None:
+    def __init__(self, request: ServerRequestContext, server: ResourceReader, runner: TaskAsker) -> None:
         super().__init__(request, server)
         self._runner = runner
         self._task_id: str | None = None

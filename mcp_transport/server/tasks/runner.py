@@ -17,7 +17,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
 import orjson
@@ -26,7 +26,7 @@ from anyio.abc import TaskGroup
 from ...errors import InternalError, InvalidParams, MissingClientCapability, RPCError
 from ...mrtr import InputRequired
 from ...protocol import Era
-from ..context import ServerRequestContext
+from ..context import ResourceReader, ServerRequestContext
 from ..tools import Tool, call_tool
 from .context import TaskContext
 from .model import (
@@ -39,9 +39,6 @@ from .model import (
     require_extension,
 )
 from .store import MemoryTaskStore, TaskStore
-
-if TYPE_CHECKING:
-    from ..mcpserver import MCPServer
 
 __all__ = [
     "DEFAULT_MAX_INPUT_REQUESTS",
@@ -66,6 +63,12 @@ def _anonymous(ctx: ServerRequestContext) -> str:
     return ""
 
 
+class TaskHost(ResourceReader, Protocol):
+    """What a :class:`TaskRunner` needs of its server (an ``MCPServer``)."""
+
+    def publish(self, method: str, params: dict[str, Any] | None = None) -> None: ...
+
+
 class TaskRunner:
     """Runs task-capable tools for one :class:`~..mcpserver.MCPServer`.
 
@@ -77,7 +80,7 @@ class TaskRunner:
 
     def __init__(
         self,
-        server: MCPServer,
+        server: TaskHost,
         store: TaskStore | None = None,
         *,
         ttl_ms: int = DEFAULT_TTL_MS,

@@ -1,4 +1,5 @@
-"""The 2026-07-28 request-metadata headers (SEP-2243, digest §2.B.5), both sides.
+"""The 2026-07-28 request-metadata headers (SEP-2243; 2026-07-28
+basic/transports#request-metadata-headers), both sides.
 
 Sans-IO: the client builds ``MCP-Protocol-Version``, ``Mcp-Method``, ``Mcp-Name`` and
 ``Mcp-Param-*`` from a request; the server checks them against the body. The body is the
@@ -14,9 +15,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import HeaderMismatch
-from .jsonrpc import preview
-from .protocol import META_PROTOCOL_VERSION
+from ...errors import HeaderMismatch
+from ...jsonrpc import preview
+from ...protocol import META_PROTOCOL_VERSION
 
 __all__ = [
     "NAMED_METHODS",
@@ -79,7 +80,8 @@ def decode_value(raw: str) -> str:
 def header_params(input_schema: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """``x-mcp-header`` annotations of a tool: header name -> property path from the root.
 
-    Only properties reachable through a chain of ``properties`` count (digest §2.B.5).
+    Only properties reachable through a chain of ``properties`` count (2026-07-28
+    basic/transports#request-metadata-headers).
     """
     found: dict[str, tuple[str, ...]] = {}
 
@@ -112,11 +114,15 @@ def invalid_header_annotations(input_schema: Mapping[str, Any]) -> list[str]:
             if "x-mcp-header" in schema:
                 name = schema["x-mcp-header"]
                 if not reachable:
-                    problems.append(f"{where}: x-mcp-header only on properties reachable through 'properties'")
+                    problems.append(
+                        f"{where}: x-mcp-header only on properties reachable through 'properties'"
+                    )
                 elif not isinstance(name, str) or not name or not _TOKEN.match(name):
                     problems.append(f"{where}: x-mcp-header {name!r} is not a non-empty HTTP token")
                 elif name.lower() in seen:
-                    problems.append(f"{where}: x-mcp-header {name!r} is used twice (names are case-insensitive)")
+                    problems.append(
+                        f"{where}: x-mcp-header {name!r} is used twice (names are case-insensitive)"
+                    )
                 elif schema.get("type") not in ("string", "integer", "boolean"):
                     problems.append(f"{where}: x-mcp-header only on string, integer or boolean properties")
                 else:
@@ -143,7 +149,9 @@ def _argument_at(arguments: Any, path: tuple[str, ...]) -> Any:
     return arguments
 
 
-def request_headers(method: str, params: Mapping[str, Any] | None, input_schema: Mapping[str, Any] | None = None) -> dict[str, str]:
+def request_headers(
+    method: str, params: Mapping[str, Any] | None, input_schema: Mapping[str, Any] | None = None
+) -> dict[str, str]:
     """The metadata headers a modern client sends with a request."""
     params = params or {}
     headers = {"Mcp-Method": method}
@@ -166,10 +174,10 @@ def _same(header_value: str, body_value: Any) -> bool:
         return header_value == ("true" if body_value else "false")
     if isinstance(body_value, (int, float)):
         try:
-            return float(header_value) == float(body_value)  # 42.0 == 42 (digest §2.B.5)
+            return float(header_value) == float(body_value)  # 42.0 == 42: numbers compare by value
         except ValueError:
             return False
-    return header_value == body_value
+    return bool(header_value == body_value)
 
 
 def validate_request_headers(
@@ -181,8 +189,8 @@ def validate_request_headers(
     """Raise HeaderMismatch unless the headers mirror the body. ``headers`` must be a
     case-insensitive mapping (Starlette's Headers) or use lower-case keys."""
     params = params or {}
-    meta = params.get("_meta") if isinstance(params.get("_meta"), Mapping) else {}
-    body_version = meta.get(META_PROTOCOL_VERSION)  # type: ignore[union-attr]
+    meta = params.get("_meta")
+    body_version = meta.get(META_PROTOCOL_VERSION) if isinstance(meta, Mapping) else None
     checks: list[tuple[str, Any]] = [("MCP-Protocol-Version", body_version), ("Mcp-Method", method)]
     field = NAMED_METHODS.get(method)
     if field is not None:
@@ -194,7 +202,9 @@ def validate_request_headers(
             expected = _argument_at(params.get("arguments"), path)
             if expected is not None:
                 where = f"argument {'.'.join(path)}"
-                _check_mirror(headers.get(f"{_PARAM_PREFIX}{name.lower()}"), f"Mcp-Param-{name}", expected, where)
+                _check_mirror(
+                    headers.get(f"{_PARAM_PREFIX}{name.lower()}"), f"Mcp-Param-{name}", expected, where
+                )
 
 
 def _check_mirror(raw: str | None, header: str, expected: Any, where: str) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .. import jsonrpc
-from ..errors import InvalidRequest, RPCError
-from ..jsonrpc import ErrorResponse, RequestId
+from ... import jsonrpc
+from ...errors import InvalidRequest, RPCError
+from ...jsonrpc import ErrorResponse, RequestId
 
 __all__ = [
     "JSON_TYPES",
@@ -42,7 +42,14 @@ _UTF8 = ("utf-8", "utf8")
 class HTTPError(Exception):
     """Raised inside the endpoint: answer with ``status`` and ``error`` as the JSON-RPC body."""
 
-    def __init__(self, status: int, error: RPCError, *, headers: list[tuple[bytes, bytes]] | None = None, id: RequestId | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: RPCError,
+        *,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        id: RequestId | None = None,
+    ) -> None:
         self.status = status
         self.error = error
         self.headers = headers or []
@@ -54,11 +61,15 @@ _EMPTY_HEADERS = [(b"content-length", b"0")]
 
 async def send_empty(send: Send, status: int) -> None:
     # A length, so the server sends no chunked framing (204 must carry no Content-Length).
-    await send({"type": "http.response.start", "status": status, "headers": [] if status == 204 else _EMPTY_HEADERS})
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [] if status == 204 else _EMPTY_HEADERS}
+    )
     await send({"type": "http.response.body", "body": b""})
 
 
-async def send_json(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_json(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     """A complete JSON answer, with Content-Length (without it uvicorn chunk-encodes it)."""
     head = [_JSON_HEADERS[0], (b"content-length", b"%d" % len(body))]
     if headers:
@@ -67,7 +78,14 @@ async def send_json(send: Send, status: int, body: bytes, headers: list[tuple[by
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_error(send: Send, status: int, error: RPCError, *, headers: list[tuple[bytes, bytes]] | None = None, id: RequestId | None = None) -> None:
+async def send_error(
+    send: Send,
+    status: int,
+    error: RPCError,
+    *,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    id: RequestId | None = None,
+) -> None:
     await send_json(send, status, jsonrpc.dump(ErrorResponse(id, error.to_error())), headers)
 
 
@@ -106,25 +124,38 @@ def check_post_headers(headers: dict[str, str]) -> tuple[bool, bool]:
     ctype = headers.get("content-type", "")
     media, *params = ctype.split(";")
     if media.strip().lower() != "application/json":
-        raise HTTPError(415, InvalidRequest(
-            f"Unsupported Content-Type {ctype!r}: POST a JSON-RPC message as application/json"
-        ))
+        raise HTTPError(
+            415,
+            InvalidRequest(
+                f"Unsupported Content-Type {ctype!r}: POST a JSON-RPC message as application/json"
+            ),
+        )
     for param in params:
         name, _, value = param.partition("=")
         if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in _UTF8:
-            raise HTTPError(415, InvalidRequest(
-                f"Unsupported Content-Type {ctype!r}: JSON-RPC messages must be UTF-8; "
-                "send Content-Type: application/json (charset utf-8 or none)"
-            ))
+            raise HTTPError(
+                415,
+                InvalidRequest(
+                    f"Unsupported Content-Type {ctype!r}: JSON-RPC messages must be UTF-8; "
+                    "send Content-Type: application/json (charset utf-8 or none)"
+                ),
+            )
     accept = headers.get("accept")
     if accept is None:
-        raise HTTPError(406, InvalidRequest(
-            "Not Acceptable: the POST has no Accept header; send Accept: application/json, text/event-stream"
-        ))
+        raise HTTPError(
+            406,
+            InvalidRequest(
+                "Not Acceptable: the POST has no Accept header; "
+                "send Accept: application/json, text/event-stream"
+            ),
+        )
     accept_json, accept_sse = accepted_types(accept)
     if not (accept_json or accept_sse):
-        raise HTTPError(406, InvalidRequest(
-            f"Not Acceptable: Accept {accept!r} allows neither application/json nor text/event-stream; "
-            "send Accept: application/json, text/event-stream"
-        ))
+        raise HTTPError(
+            406,
+            InvalidRequest(
+                f"Not Acceptable: Accept {accept!r} allows neither application/json nor text/event-stream; "
+                "send Accept: application/json, text/event-stream"
+            ),
+        )
     return accept_json, accept_sse

@@ -1,6 +1,7 @@
-"""The 2026-07-28 (modern, stateless) leg of the Streamable HTTP endpoint (digest §2.B).
+"""The 2026-07-28 (modern, stateless) leg of the Streamable HTTP endpoint (2026-07-28
+basic/transports#streamable-http).
 
-:func:`~.http_server.classify_post` decides per POST which leg serves it; this module
+:func:`~.endpoint.classify_post` decides per POST which leg serves it; this module
 answers the modern ones. Nothing here outlives a request: each POST is checked, handled by
 a throwaway connection and answered.
 
@@ -12,7 +13,8 @@ a throwaway connection and answered.
   first (progress, logs, a ``subscriptions/listen`` stream); ``response_mode`` "json" /
   "sse" force one form. SSE streams here carry no event ids (no resumability in 2026-07-28)
   and get ``:`` keepalive comments while idle.
-* The client closing the connection cancels the handler (digest §2.B.4).
+* The client closing the connection cancels the handler (2026-07-28
+  basic/transports#cancellation).
 * Notifications are accepted with 202 (the core protocol defines none over HTTP).
 """
 
@@ -21,44 +23,44 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import TaskGroup
 
-from .. import jsonrpc
-from ..errors import InvalidParams, InvalidRequest, RPCError, http_status_for
-from ..headers import validate_request_headers
-from ..jsonrpc import ErrorResponse, Message, Request, RequestId, Result
-from ..protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, check_modern_version, parse_envelope
+from ... import jsonrpc
+from ...connection import Application
+from ...errors import InvalidParams, InvalidRequest, RPCError, http_status_for
+from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
+from ...protocol import (
+    META_CLIENT_CAPABILITIES,
+    META_PROTOCOL_VERSION,
+    Envelope,
+    check_modern_version,
+    parse_envelope,
+)
 from . import sse
-from .http_common import HTTPError, Receive, Send, send_empty, send_error, send_json
-
-if TYPE_CHECKING:
-    from ..server.mcpserver import MCPServer
+from .asgi import HTTPError, Receive, Send, send_empty, send_error, send_json
+from .headers import validate_request_headers
 
 __all__ = ["ModernLeg", "check_request"]
 
 log = logging.getLogger("mcp_transport.http")
 
 
-def check_request(server: MCPServer, request: Request, headers: dict[str, str]) -> None:
-    """Raise the RPCError a modern POST must be refused with, or return if it may run.
-    ``headers`` has lower-case names (ASGI)."""
+def check_request(app: Application, request: Request, headers: dict[str, str]) -> Envelope:
+    """The request's ``_meta`` envelope, parsed once here and handed to the application; or
+    the RPCError a modern POST must be refused with. ``headers`` has lower-case names (ASGI)."""
     params = request.params or {}
     envelope = parse_envelope(params, check_version=False)
     if envelope is None:
         raise InvalidParams(
             f'A 2026-07-28 request needs params._meta with "{META_PROTOCOL_VERSION}" and '
-            f'"{META_CLIENT_CAPABILITIES}" (an object; {{}} declares none); for the session protocol send initialize'
+            f'"{META_CLIENT_CAPABILITIES}" (an object; {{}} declares none); '
+            "for the session protocol send initialize"
         )
-    schema = None
-    if request.method == "tools/call":
-        name = params.get("name")
-        tool = server.tools.get(name) if isinstance(name, str) else None
-        schema = tool.input_schema if tool is not None else None
-    validate_request_headers(headers, request.method, params, schema)
+    validate_request_headers(headers, request.method, params, app.param_schema(request.method, params))
     check_modern_version(envelope.protocol_version)  # last: -32022 listing the supported ones
+    return envelope
 
 
 class _Response:
@@ -124,10 +126,10 @@ class _Response:
 
 
 class ModernLeg:
-    """Serves the 2026-07-28 POSTs of one :class:`~.http_server.StreamableHTTP` endpoint."""
+    """Serves the 2026-07-28 POSTs of one :class:`~.endpoint.StreamableHTTP` endpoint."""
 
-    def __init__(self, server: MCPServer, *, response_mode: str, keepalive: float) -> None:
-        self.server = server
+    def __init__(self, app: Application, *, response_mode: str, keepalive: float) -> None:
+        self.app = app
         self.response_mode = response_mode
         self.keepalive = keepalive
 
@@ -142,26 +144,39 @@ class ModernLeg:
         accept_sse: bool,
         task_group: TaskGroup,
     ) -> None:
-        if isinstance(message, list) or isinstance(message, (Result, ErrorResponse)):
-            raise HTTPError(400, InvalidRequest("A 2026-07-28 POST carries one JSON-RPC request or notification: no batches, no responses"))
+        if isinstance(message, (list, Result, ErrorResponse)):
+            raise HTTPError(
+                400,
+                InvalidRequest(
+                    "A 2026-07-28 POST carries one JSON-RPC request or notification: no batches, no responses"
+                ),
+            )
         if not isinstance(message, Request):
             await send_empty(send, 202)  # no client notification is defined over HTTP; accepted
             return
         try:
-            check_request(self.server, message, headers)
+            envelope = check_request(self.app, message, headers)
         except RPCError as exc:
             await send_error(send, http_status_for(exc.code), exc, id=message.id)
             return
         mode = self.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
         if message.method == "subscriptions/listen" and accept_sse:
             mode = "sse"  # a listen answer is a stream whatever the response mode
-        await self._answer(message, receive, send, mode, task_group, json_ok=accept_json)
+        await self._answer(message, envelope, receive, send, mode, task_group, json_ok=accept_json)
 
-    async def _answer(self, request: Request, receive: Receive, send: Send, mode: str, task_group: TaskGroup, *, json_ok: bool) -> None:
-        from ..server.context import ServerConnection
-
+    async def _answer(
+        self,
+        request: Request,
+        envelope: Envelope,
+        receive: Receive,
+        send: Send,
+        mode: str,
+        task_group: TaskGroup,
+        *,
+        json_ok: bool,
+    ) -> None:
         out = _Response(send, mode, self.keepalive)
-        dispatcher = self.server.dispatcher(out.related, task_group, ServerConnection())
+        dispatcher = self.app.connect(out.related, task_group, envelope=envelope).dispatcher
         response: Result | ErrorResponse | None = None
         loop = asyncio.get_running_loop()
         with anyio.CancelScope() as request_scope:
@@ -200,7 +215,8 @@ class _Watch:
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
-    """Closing the response stream is the modern cancel signal (digest §2.B.4). The body
+    """Closing the response stream is the modern cancel signal (2026-07-28
+    basic/transports#cancellation). The body
     has been read, so the next ASGI message is the disconnect."""
     try:
         while True:

@@ -1,9 +1,9 @@
 """Request checks that run before any MCP logic: DNS-rebinding protection (Host/Origin) and
 the request body limit.
 
-The Host/Origin default protects local servers without breaking deployed ones (anchors §7
-item 4; the Go SDK's rule): a request that arrives on a loopback address must name a
-loopback host and, if it carries an Origin, a loopback origin. Anything else passes unless
+The Host/Origin default protects local servers without breaking deployed ones (2025-11-25
+basic/transports#security-warning; the Go SDK's rule): a request that arrives on a loopback
+address must name a loopback host and, if it carries an Origin, a loopback origin. Anything else passes unless
 ``allowed_hosts`` / ``allowed_origins`` say otherwise. Rejections are 403 with a JSON-RPC
 body that names the header and the option to set (never a bare 421 the client cannot read).
 """
@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import RequestTooLarge
+from ...errors import RequestTooLarge
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "OriginPolicy", "read_body"]
 
@@ -65,8 +65,12 @@ class OriginPolicy:
 
     __slots__ = ("_cache", "allowed_hosts", "allowed_origins")
 
-    def __init__(self, allowed_hosts: Iterable[str] | None = None, allowed_origins: Iterable[str] | None = None) -> None:
-        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts) if allowed_hosts is not None else None
+    def __init__(
+        self, allowed_hosts: Iterable[str] | None = None, allowed_origins: Iterable[str] | None = None
+    ) -> None:
+        self.allowed_hosts = (
+            frozenset(h.lower() for h in allowed_hosts) if allowed_hosts is not None else None
+        )
         self.allowed_origins = (
             frozenset(o.lower().rstrip("/") for o in allowed_origins) if allowed_origins is not None else None
         )
@@ -107,7 +111,8 @@ class OriginPolicy:
             hostname = urlsplit(origin).hostname if "://" in origin else None
             if hostname is None or not _is_loopback(hostname):
                 return (
-                    f"Origin {origin!r} is not a loopback origin, but the request arrived on a loopback address "
+                    f"Origin {origin!r} is not a loopback origin, "
+                    "but the request arrived on a loopback address "
                     "(DNS rebinding protection); set allowed_origins to accept it"
                 )
         return None
@@ -120,11 +125,11 @@ async def read_body(
     if content_length is not None and content_length.isdigit() and int(content_length) > limit:
         raise RequestTooLarge(_too_large(int(content_length), limit), {"limit": limit})
     message = await receive()
-    body = message.get("body", b"")
+    body: bytes = message.get("body", b"")
     if not message.get("more_body", False):
         if len(body) > limit:
             raise RequestTooLarge(_too_large(len(body), limit), {"limit": limit})
-        return body  # type: ignore[no-any-return]
+        return body
     chunks = [body]
     size = len(body)
     while message.get("more_body", False):

@@ -1,9 +1,9 @@
-"""Server-Sent Events framing for the HTTP server (digest §2.D). The only module that
-imports sse-starlette.
+"""Server-Sent Events framing for the HTTP server (the WHATWG HTML "Server-sent events"
+event-stream format). The only module that imports sse-starlette.
 
 Short streams (a POST answered with a few events) are framed here and written by the HTTP
 handler directly; a full sse-starlette response costs more than the rest of such a request
-(issue 6). Long-lived streams (the GET stream) use sse-starlette's EventSourceResponse,
+(docs/performance.md). Long-lived streams (the GET stream) use sse-starlette's EventSourceResponse,
 which handles disconnect detection and keepalive pings.
 """
 
@@ -16,8 +16,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
     "DEFAULT_RETRY_MS",
-    "SSE_HEADERS",
     "KEEPALIVE",
+    "SSE_HEADERS",
     "event",
     "long_lived_response",
     "priming",
@@ -50,7 +50,8 @@ def event(event_id: str | None, data: bytes) -> bytes:
 
 def priming(event_id: str, retry_ms: int) -> bytes:
     """The first event of every stream: an id to resume from, empty data, and ``retry``
-    (digest §2.A.2; docs/sse-priming.md explains why every version gets it)."""
+    (2025-11-25 basic/transports#sending-messages-to-the-server; docs/sse-priming.md
+    explains why every version gets it)."""
     return b"id: " + event_id.encode() + b"\nretry: " + str(retry_ms).encode() + b"\ndata: \n\n"
 
 

@@ -1,0 +1,90 @@
+"""The seam between transports and the application they serve.
+
+A transport frames bytes and moves messages; from the application it asks for one thing, a
+:class:`Connection`: the dispatcher that answers one peer (a stdio pipe, a legacy HTTP
+session, or one stateless 2026-07-28 request) and the way to end it. Transports depend on
+these protocols only; :class:`~mcp_transport.server.MCPServer` implements them.
+
+    connection = app.connect(send, task_group, send_unrelated=writer.write)
+    await connection.dispatcher.receive(message)
+    ...
+    connection.close("stdin closed")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from anyio.abc import TaskGroup
+
+from .dispatcher import DEFAULT_MAX_INBOUND_REQUESTS, Dispatcher, SendFn
+from .jsonrpc import Message
+from .protocol import Envelope
+
+__all__ = ["Application", "Connection", "SendUnrelated"]
+
+# Delivers a message that belongs to no request (list_changed, resources/updated) to the peer.
+SendUnrelated = Callable[[Message], Awaitable[None]]
+
+
+class Connection(Protocol):
+    """One peer of the application, as a transport sees it."""
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """Feed it the peer's messages; it calls the transport's ``send`` for the answers."""
+        ...
+
+    @property
+    def ready(self) -> bool:
+        """The legacy handshake completed (``notifications/initialized`` came)."""
+        ...
+
+    @property
+    def protocol_version(self) -> str | None:
+        """The version the legacy handshake negotiated (None before it, and when stateless)."""
+        ...
+
+    def open(self) -> None:
+        """Start receiving broadcasts (``send_unrelated``): the peer is established."""
+        ...
+
+    def end_streams(self) -> None:
+        """End this peer's ``subscriptions/listen`` requests gracefully (each answered with
+        its result): its input ended, the requests already read still finish."""
+        ...
+
+    def close(self, reason: str) -> None:
+        """Stop broadcasts and close the dispatcher: every pending request resolves."""
+        ...
+
+
+class Application(Protocol):
+    """What a transport serves: it hands out connections and data the transport checks
+    requests against, and hears when the process is shutting down."""
+
+    def connect(
+        self,
+        send: SendFn,
+        task_group: TaskGroup,
+        *,
+        send_unrelated: SendUnrelated | None = None,
+        envelope: Envelope | None = None,
+        max_inbound: int = DEFAULT_MAX_INBOUND_REQUESTS,
+    ) -> Connection:
+        """A connection for one peer. ``send_unrelated``: where broadcasts go once
+        :meth:`Connection.open` is called (None: this peer gets none). ``envelope``: the
+        2026-07-28 ``_meta`` envelope the transport already parsed, when the connection
+        serves that one request (stateless HTTP), so it is not parsed again."""
+        ...
+
+    def param_schema(self, method: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The JSON Schema the ``Mcp-Param-*`` headers of a request are checked against
+        (2026-07-28: a tool's ``inputSchema`` for ``tools/call``), or None."""
+        ...
+
+    def shutting_down(self) -> None:
+        """The process is stopping: end every open ``subscriptions/listen`` stream with its
+        result so connections can close. Sync; safe to call twice."""
+        ...

@@ -1,0 +1,106 @@
+"""Mounting the endpoint: a standalone ASGI app, a FastAPI router, and :func:`run_http`.
+
+    app = FastAPI()
+    app.include_router(mcp_router(server))            # POST/GET/DELETE /mcp
+    # or standalone:
+    run_http(server, host="127.0.0.1", port=8000)     # uvicorn, uvloop + httptools
+
+Each takes any :class:`~mcp_transport.connection.Application` (an ``MCPServer``) and serves
+it at ``path`` and ``path/`` (never a redirect).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...connection import Application
+from ...errors import InvalidRequest
+from .asgi import Receive, Scope, Send, send_error
+from .endpoint import StreamableHTTP
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+__all__ = ["HTTPApp", "http_app", "mcp_router", "run_http"]
+
+
+class HTTPApp:
+    """A standalone ASGI app: the endpoint at ``path``, a JSON-RPC 404 everywhere else."""
+
+    def __init__(self, endpoint: StreamableHTTP, path: str) -> None:
+        self.endpoint = endpoint
+        self.path = path
+        self._paths = {path.rstrip("/") or "/", path.rstrip("/") + "/"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in self._paths:
+            await send_error(send, 404, InvalidRequest(f"Not found: the MCP endpoint is {self.path}"))
+            return
+        await self.endpoint(scope, receive, send)
+
+
+def http_app(app: Application, path: str = "/mcp", **options: Any) -> HTTPApp:
+    """A standalone ASGI app serving ``app`` at ``path`` and ``path/`` (no redirect);
+    every other path is a 404 with a JSON-RPC body. Options: see :class:`StreamableHTTP`.
+    ``.endpoint`` is the endpoint."""
+    return HTTPApp(StreamableHTTP(app, **options), path)
+
+
+def mcp_router(app: Application, path: str = "/mcp", **options: Any) -> APIRouter:
+    """A FastAPI router serving ``app`` at ``path`` and ``path/`` (no redirect).
+
+        app = FastAPI()
+        app.include_router(mcp_router(server))
+
+    The routes hand the raw ASGI request to :class:`StreamableHTTP` (FastAPI's request
+    parsing and dependency injection stay off the per-message path). Works without lifespan
+    events: the endpoint starts on its first request. ``router.mcp`` is the endpoint.
+    """
+    # FastAPI is imported only by those who mount a router: the rest of the package (the
+    # client included, through .headers) does not pay for it.
+    from fastapi import APIRouter
+    from starlette.routing import Route
+
+    router = APIRouter()
+    endpoint = StreamableHTTP(app, **options)
+    base = path.rstrip("/")
+    for route_path in (base, base + "/"):
+        router.routes.append(
+            Route(route_path, endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+        )
+    router.mcp = endpoint  # type: ignore[attr-defined]  # APIRouter has no slot for it; documented above
+    return router
+
+
+def run_http(
+    app: Application,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    path: str = "/mcp",
+    log_level: str = "info",
+    **options: Any,
+) -> None:
+    """Serve ``app`` over Streamable HTTP with uvicorn (uvloop, httptools, no access log)
+    until interrupted. Options: see :class:`StreamableHTTP`."""
+    import uvicorn  # the server is needed only here: mounting an endpoint does not need it
+
+    asgi = http_app(app, path, **options)
+    config = uvicorn.Config(
+        asgi,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=log_level,
+        lifespan="on",
+    )
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # Before uvicorn waits for open connections: end listen streams with their result.
+            asgi.endpoint.shutting_down()
+            super().handle_exit(sig, frame)
+
+    Server(config).run()

@@ -1,0 +1,286 @@
+"""The Streamable HTTP endpoint (2025-11-25 basic/transports#streamable-http): one MCP
+endpoint as a lean pure-ASGI app, serving both protocol eras.
+
+Each POST is classified by :func:`classify_post`: 2026-07-28 requests are answered
+statelessly by :mod:`.modern`; everything else goes to the session leg of :mod:`.legacy`.
+GET and DELETE without a session id are 405 (``Allow: POST``), as on a modern-only server.
+
+Session state lives behind the protocols of :mod:`mcp_transport.state`: the SessionStore
+holds sessions, the EventLog holds every SSE stream (writers append, responses tail it,
+``Last-Event-ID`` resumes it), the Bus routes a client's POSTed responses to the waiting
+dispatcher. The endpoint knows the application only through
+:class:`mcp_transport.connection.Application`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+import anyio
+from anyio.abc import TaskGroup
+
+from ... import jsonrpc
+from ...connection import Application
+from ...errors import InvalidRequest, RPCError
+from ...jsonrpc import InvalidMessage, Message, Notification, Request
+from ...protocol import LEGACY_VERSIONS, claims_modern
+from ...state.bus import Bus
+from ...state.events import EventLog
+from ...state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
+from ...state.sessions import SessionStore
+from . import sse
+from .asgi import HTTPError, Receive, Scope, Send, check_post_headers, send_error
+from .legacy import LegacyLeg, LegacyOptions
+from .modern import ModernLeg
+from .security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
+from .sessions import SESSION_HEADER, Session
+from .streams import Streams
+
+__all__ = [
+    "DEFAULT_INIT_TIMEOUT",
+    "DEFAULT_MAX_SESSIONS",
+    "DEFAULT_SESSION_IDLE_TIMEOUT",
+    "Leg",
+    "StreamableHTTP",
+    "claims_modern_header",
+    "classify_post",
+]
+
+log = logging.getLogger("mcp_transport.http")
+
+# Session bounds: a client that never sends DELETE must not leak memory (docs/http-server.md).
+DEFAULT_SESSION_IDLE_TIMEOUT = 30 * 60.0  # from the end of the last in-flight request
+DEFAULT_MAX_SESSIONS = 10_000  # then 503 + Retry-After (the official SDK's cap since PR #3395)
+DEFAULT_INIT_TIMEOUT = 60.0  # a session that never completes initialize
+DEFAULT_RETRY_AFTER = 5  # seconds, on 503
+
+
+class Leg(enum.Enum):
+    LEGACY = "legacy"
+    MODERN = "modern"
+
+
+def classify_post(
+    headers: dict[str, str], message: Message | list[Message], *, live_session: bool = False
+) -> Leg:
+    """The one place that decides which leg serves a POST (2026-07-28
+    basic/transports#backwards-compatibility): the body first, the header as a cross-check.
+
+    * a request whose ``params._meta`` carries a protocol version is modern, whatever
+      ``Mcp-Session-Id`` it also carries (a malformed envelope is then refused by the modern
+      leg, never served as legacy);
+    * ``initialize`` without that claim is legacy;
+    * otherwise an ``MCP-Protocol-Version`` header naming 2026-07-28 or a version we do not
+      know makes it modern, unless it belongs to a live legacy session (``live_session``);
+      the official suite sends such requests without ``_meta`` and expects the modern 400;
+    * a batch with any modern element is modern (and refused); anything else (no claim, a
+      legacy header, responses) is legacy.
+    """
+    if isinstance(message, list):  # batches exist only in 2025-03-26; the modern leg refuses them
+        return Leg.MODERN if any(claims_modern(m) for m in message) else Leg.LEGACY
+    if isinstance(message, Request):
+        if claims_modern(message):
+            return Leg.MODERN
+        if message.method == "initialize":
+            return Leg.LEGACY
+    elif not isinstance(message, Notification):
+        return Leg.LEGACY
+    if claims_modern_header(headers) and not live_session:
+        return Leg.MODERN
+    return Leg.LEGACY
+
+
+def claims_modern_header(headers: dict[str, str]) -> bool:
+    """Whether ``MCP-Protocol-Version`` names a version that is not a 2025-era one."""
+    version = headers.get("mcp-protocol-version")
+    return version is not None and version.strip(" \t") not in LEGACY_VERSIONS
+
+
+class StreamableHTTP:
+    """The MCP endpoint as a pure ASGI app (mount it at the endpoint path).
+
+    Options (defaults in brackets): ``response_mode`` "auto" | "json" | "sse" [auto: JSON
+    unless the handler sends a related message first]; ``get_stream`` [True; False -> GET
+    is 405]; ``allow_delete`` [True]; ``session_idle_timeout`` [1800 s]; ``max_sessions``
+    [10,000 -> 503]; ``init_timeout`` [60 s]; ``max_body_bytes`` [4 MiB -> 413];
+    ``keepalive`` [15 s]; ``retry_ms`` [1000]; ``allowed_hosts`` / ``allowed_origins``
+    [loopback rule]; ``principal(scope) -> str | None`` binds sessions to an identity;
+    ``event_log`` / ``sessions`` / ``bus`` replace the in-memory state.
+    """
+
+    def __init__(
+        self,
+        app: Application,
+        *,
+        response_mode: str = "auto",
+        get_stream: bool = True,
+        allow_delete: bool = True,
+        session_idle_timeout: float = DEFAULT_SESSION_IDLE_TIMEOUT,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
+        init_timeout: float = DEFAULT_INIT_TIMEOUT,
+        retry_after: int = DEFAULT_RETRY_AFTER,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        keepalive: float = sse.DEFAULT_KEEPALIVE_SECONDS,
+        retry_ms: int = sse.DEFAULT_RETRY_MS,
+        allowed_hosts: Iterable[str] | None = None,
+        allowed_origins: Iterable[str] | None = None,
+        principal: Callable[[Scope], str | None] | None = None,
+        event_log: EventLog | None = None,
+        sessions: SessionStore[Session] | None = None,
+        bus: Bus | None = None,
+    ) -> None:
+        if response_mode not in ("auto", "json", "sse"):
+            raise ValueError(f"response_mode must be 'auto', 'json' or 'sse', not {response_mode!r}")
+        self.app = app
+        self.get_stream = get_stream
+        self.idle_timeout = session_idle_timeout
+        self.max_sessions = max_sessions
+        self.init_timeout = init_timeout
+        self.max_body_bytes = max_body_bytes
+        self.policy = OriginPolicy(allowed_hosts, allowed_origins)
+        self.log: EventLog = event_log if event_log is not None else MemoryEventLog()
+        self.sessions: SessionStore[Session] = sessions if sessions is not None else MemorySessionStore()
+        self.bus: Bus = bus if bus is not None else MemoryBus()
+        self.streams = Streams(self.log, get_stream=get_stream, keepalive=keepalive, retry_ms=retry_ms)
+        options = LegacyOptions(response_mode, allow_delete, max_sessions, retry_after, principal)
+        self.legacy = LegacyLeg(app, options, self.sessions, self.bus, self.streams)
+        self.modern = ModernLeg(app, response_mode=response_mode, keepalive=keepalive)
+        self._tg: TaskGroup | None = None
+        self._started: anyio.Event | None = None
+        self._runner: asyncio.Task[None] | None = None
+
+    # -- runtime (started lazily: mounting without lifespan events must work) ---------------
+
+    async def _ensure_started(self) -> TaskGroup:
+        if self._tg is None:
+            if self._started is None:
+                self._started = anyio.Event()
+                self._runner = asyncio.get_running_loop().create_task(self._run())
+            await self._started.wait()
+        tg = self._tg
+        assert tg is not None  # set by _run before it sets _started
+        return tg
+
+    async def _run(self) -> None:
+        """The background task group (handler tasks, stream tailers) and the sweeper that
+        expires idle sessions and old events."""
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = self.streams.task_group = tg
+                assert self._started is not None
+                self._started.set()
+                interval = min(max(min(self.idle_timeout, self.init_timeout) / 4, 0.05), 5.0)
+                while True:
+                    await anyio.sleep(interval)
+                    await self._sweep()
+        finally:
+            # If the group ever fails, the next request starts a fresh one.
+            self._tg = self.streams.task_group = self._started = None
+
+    async def _sweep(self) -> None:
+        try:
+            for session in await self.sessions.expire(time.monotonic(), self.idle_timeout, self.init_timeout):
+                await self.legacy.end_session(session, "the session expired")
+            await self.log.sweep()
+        except Exception:  # the sweeper must outlive any one bad session
+            log.exception("session sweep failed")
+
+    def shutting_down(self) -> None:
+        """The server is stopping: end open ``subscriptions/listen`` streams gracefully (each
+        gets its result) so the connections can close. Sync; safe to call twice."""
+        self.app.shutting_down()
+
+    async def aclose(self) -> None:
+        """End every session and stop the background task group (lifespan shutdown)."""
+        self.shutting_down()
+        for session in await self.sessions.all():
+            await self.legacy.end_session(session, "the server is shutting down")
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()
+        if self._runner is not None:
+            with anyio.CancelScope(shield=True):
+                await asyncio.gather(self._runner, return_exceptions=True)
+        self._tg = self._started = self._runner = None
+
+    # -- ASGI -------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(self, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
+        if problem is not None:
+            await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
+            return
+        try:
+            await self._route(scope, receive, send, headers)
+        except HTTPError as exc:
+            await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
+        except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409)
+            await send_error(send, exc.http_status, exc)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        method = scope["method"]
+        if method in ("GET", "DELETE") and SESSION_HEADER not in headers:
+            raise HTTPError(
+                405,
+                InvalidRequest(
+                    f"Method {method} not allowed without a session: 2026-07-28 clients POST every request; "
+                    "GET and DELETE exist only for sessions made by initialize (send their Mcp-Session-Id)"
+                ),
+                headers=[(b"allow", b"POST")],
+            )
+        if method == "POST":
+            await self._post(scope, receive, send, headers)
+        elif method == "GET":
+            await self._ensure_started()
+            await self.legacy.get(scope, receive, send, headers)
+        elif method == "DELETE":
+            await self.legacy.delete(scope, send, headers)
+        else:
+            allow = "GET, POST, DELETE" if self.get_stream else "POST, DELETE"
+            raise HTTPError(
+                405,
+                InvalidRequest(f"Method {method} not allowed; the MCP endpoint accepts {allow}"),
+                headers=[(b"allow", allow.encode())],
+            )
+
+    async def _post(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        accept_json, accept_sse = check_post_headers(headers)
+        body = await read_body(receive, self.max_body_bytes, headers.get("content-length"))
+        try:
+            message = jsonrpc.parse(body, allow_batch=True)
+        except InvalidMessage as exc:
+            raise HTTPError(400, InvalidRequest(exc.message, code=exc.code), id=exc.id) from None
+        tg = await self._ensure_started()
+        session_id = headers.get(SESSION_HEADER)
+        live = (
+            session_id is not None
+            and claims_modern_header(headers)
+            and await self.sessions.get(session_id.strip()) is not None
+        )
+        if classify_post(headers, message, live_session=live) is Leg.MODERN:
+            await self.modern.post(
+                message, headers, receive, send, accept_json=accept_json, accept_sse=accept_sse, task_group=tg
+            )
+        else:
+            await self.legacy.post(scope, message, send, headers, tg, accept_json, accept_sse)
+
+
+async def _lifespan(app: StreamableHTTP, receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await app._ensure_started()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await app.aclose()
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,305 @@
+"""The legacy leg's SSE streams, all held in the :class:`~mcp_transport.state.EventLog`:
+where the dispatcher's outgoing messages go (one stream per message: the POST stream of the
+request it relates to, else the session's GET stream), and the tailers that write a stream
+to an HTTP response and resume it after ``Last-Event-ID``.
+
+2025-11-25 basic/transports#sending-messages-to-the-server (a POST answered with a stream),
+#listening-for-messages-from-the-server (the GET stream) and
+#resumability-and-redelivery (event ids, ``Last-Event-ID``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import math
+import secrets
+import time
+import weakref
+from collections.abc import AsyncGenerator
+
+import anyio
+from anyio.abc import TaskGroup
+
+from ... import jsonrpc
+from ...errors import ConnectionClosed, ResumeGap
+from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
+from ...state.events import EventLog, format_event_id
+from . import sse
+from .sessions import Post, Session
+
+__all__ = ["Link", "Streams"]
+
+log = logging.getLogger("mcp_transport.http")
+
+
+class Link:
+    """The dispatcher's way back to the transport, through a weak reference to the session,
+    so sessions are freed by reference counting alone."""
+
+    __slots__ = ("ref", "streams")
+
+    def __init__(self, streams: Streams, session: Session) -> None:
+        self.streams = streams
+        self.ref = weakref.ref(session)
+
+    async def send(self, message: Message, related_to: RequestId | None) -> None:
+        session = self.ref()
+        if session is not None:
+            await self.streams.route(session, message, related_to)
+
+    async def send_unrelated(self, message: Message) -> None:
+        session = self.ref()
+        # An ended session's streams are gone: never re-create one for it.
+        if session is not None and not session.dispatcher.closed:
+            await self.streams.to_get_stream(session, message)
+
+    def close_stream(self, request_id: RequestId) -> None:
+        session = self.ref()
+        post = session.posts.get(request_id) if session is not None and session.posts else None
+        if session is None or post is None:
+            return
+        post.cut = True
+        if post.stream_id is not None:
+            self.streams.log.wake(post.stream_id)  # its tailer ends the response
+        elif post.accept_sse:
+            # Still headed for a JSON answer: switch it to a resumable SSE stream that ends
+            # after its priming event (id + retry), so the connection is not held for the
+            # whole call and the client collects the result by resuming. 2025-11-25
+            # basic/transports#sending-messages-to-the-server: once an event with an id was
+            # sent, the server MAY close the connection without terminating the stream.
+            self.streams.open_post_stream_soon(session, post, request_id)
+
+
+class Streams:
+    """Routing and tailing of one endpoint's legacy streams. ``task_group`` is the
+    endpoint's background group (set while it runs): tailers of POST streams run there."""
+
+    def __init__(self, event_log: EventLog, *, get_stream: bool, keepalive: float, retry_ms: int) -> None:
+        self.log = event_log
+        self.get_stream = get_stream
+        self.keepalive = keepalive
+        self.retry_ms = retry_ms
+        self.task_group: TaskGroup | None = None
+        self._readers: dict[str, object] = {}  # stream id -> the connection now tailing it
+
+    # -- routing outgoing messages ------------------------------------------------------------
+
+    async def route(self, session: Session, message: Message, related_to: RequestId | None) -> None:
+        """Where the dispatcher's outgoing messages go: the stream of the POST they relate
+        to, else the GET stream (each message on exactly one stream, 2025-11-25
+        basic/transports#multiple-connections)."""
+        post = session.posts.get(related_to) if session.posts and related_to is not None else None
+        final = isinstance(message, (Result, ErrorResponse)) and message.id == related_to
+        if post is None:
+            if not final:
+                await self.to_get_stream(session, message)
+            return
+        assert related_to is not None
+        if post.opening is not None:
+            await post.opening.wait()  # another writer is creating the stream: append to it
+        if post.stream_id is None:
+            if final:
+                self.finish_post(session, related_to, message)  # type: ignore[arg-type]  # final: a response
+                return
+            if not post.accept_sse:
+                await self.to_get_stream(session, message)
+                return
+            await self.upgrade(session, post)
+            await self._flush_first(session, post, related_to, jsonrpc.dump(message))
+            return
+        await self.log.append(post.stream_id, jsonrpc.dump(message), last=final)
+        if final:
+            self.finish_post(session, related_to, None)
+
+    async def upgrade(self, session: Session, post: Post) -> None:
+        """Turn a POST's answer into a logged SSE stream (its first related message came,
+        or in "sse" mode the handler is slow). The id is published only once the log holds
+        the stream, so a concurrent writer (waiting on ``post.opening``) never appends to a
+        stream that does not exist yet."""
+        opening = post.opening = anyio.Event()
+        post.done = anyio.Event()
+        stream_id = secrets.token_urlsafe(12)
+        try:
+            await self.log.create(stream_id, session.id)
+            await self.log.delivered(stream_id, 0)  # the POST's response is its live reader from the start
+            post.stream_id = stream_id
+        finally:
+            post.opening = None
+            opening.set()
+
+    async def _flush_first(self, session: Session, post: Post, request_id: RequestId, data: bytes) -> None:
+        """The first related message of a POST: log it, write the response head, the priming
+        event and this event now, from the handler's task (the client sees it at once, not
+        when the handler next yields), then let a task tail the rest."""
+        stream_id = post.stream_id
+        assert stream_id is not None and self.task_group is not None
+        seq = await self.log.append(stream_id, data)
+        body = sse.priming(format_event_id(stream_id, 0), self.retry_ms)
+        if seq:
+            body += sse.event(format_event_id(stream_id, seq), data)
+        try:
+            await post.send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
+            await post.send({"type": "http.response.body", "body": body, "more_body": True})
+            await self.log.delivered(stream_id, seq)
+        except Exception:  # the connection is gone; the tailer finds out and ends the response
+            log.debug("POST stream %s: first write failed", stream_id, exc_info=True)
+        tail = functools.partial(self.stream_post, session, post, request_id, after=seq, started=True)
+        self.task_group.start_soon(tail)
+
+    def finish_post(
+        self, session: Session, request_id: RequestId, response: Result | ErrorResponse | None
+    ) -> None:
+        post = session.finish_post(request_id, response)
+        if post is not None and response is None and post.stream_id is not None:
+            self.log.wake(post.stream_id)  # cancelled or session ended: its tailer stops
+
+    async def to_get_stream(self, session: Session, message: Message) -> None:
+        if not self.get_stream:
+            if isinstance(message, Request):
+                # Fail now rather than time out: nothing can carry this request to the client.
+                raise ConnectionClosed(
+                    f"cannot send {message.method} to the client: its request is answered as JSON and this "
+                    "server offers no GET stream; use response_mode 'auto' or 'sse', or enable get_stream"
+                )
+            log.debug("dropping %s: no GET stream is offered", type(message).__name__)
+            return
+        await self.log.append(await self.open_get_stream(session), jsonrpc.dump(message))
+
+    async def open_get_stream(self, session: Session) -> str:
+        """The session's GET stream, created on first use. Its id is published once the log
+        holds it; concurrent writers wait for that (``session.get_opening``)."""
+        while session.get_stream is None:
+            if session.get_opening is not None:
+                await session.get_opening.wait()
+                continue
+            opening = session.get_opening = anyio.Event()
+            try:
+                stream_id = secrets.token_urlsafe(12)
+                await self.log.create(stream_id, session.id)
+                session.get_stream = stream_id
+            finally:
+                session.get_opening = None
+                opening.set()
+        return session.get_stream
+
+    # -- POST streams -----------------------------------------------------------------------------
+
+    def open_post_stream_soon(self, session: Session, post: Post, request_id: RequestId) -> None:
+        """Give a POST that is still being handled a resumable stream now: in "sse" mode when
+        the one-shot window passed (a timer callback; the task exists only then), and in any
+        SSE-accepting mode when the handler cuts its stream before sending anything."""
+        if self._unopened(session, post, request_id) and self.task_group is not None:
+            self.task_group.start_soon(self._open_post_stream, session, post, request_id)
+
+    async def _open_post_stream(self, session: Session, post: Post, request_id: RequestId) -> None:
+        if not self._unopened(session, post, request_id):
+            return  # answered, or a related message opened the stream meanwhile
+        await self.upgrade(session, post)
+        await self.stream_post(session, post, request_id)
+
+    @staticmethod
+    def _unopened(session: Session, post: Post, request_id: RequestId) -> bool:
+        return (
+            post.stream_id is None
+            and post.opening is None
+            and session.posts is not None
+            and session.posts.get(request_id) is post
+        )
+
+    async def stream_post(
+        self, session: Session, post: Post, request_id: RequestId, *, after: int = 0, started: bool = False
+    ) -> None:
+        """Tail a POST's stream to its HTTP response (started here unless ``started``: then
+        the priming event and the events up to ``after`` were written already)."""
+        assert post.stream_id is not None and post.done is not None
+        send = post.send
+        try:
+            if not started:
+                await send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
+            tail = self.tail(
+                post.stream_id,
+                after,
+                keepalive=self.keepalive,
+                post=post,
+                session=session,
+                request_id=request_id,
+                prime=not started,
+            )
+            async with contextlib.aclosing(tail):  # the reader detaches now, not at garbage collection
+                async for chunk in tail:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        except Exception:  # the connection is gone; the events wait in the log for a resume
+            log.debug("POST stream %s ended early", post.stream_id, exc_info=True)
+        finally:
+            post.done.set()
+
+    # -- tailing the log --------------------------------------------------------------------------
+
+    async def tail(
+        self,
+        stream_id: str,
+        after: int,
+        *,
+        keepalive: float | None,
+        session: Session,
+        post: Post | None = None,
+        request_id: RequestId | None = None,
+        get_stream: bool = False,
+        prime: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        """Yield SSE chunks of a stream from ``after`` on: a priming event, then the events
+        as they are appended. Ends when the stream closes, when a newer connection takes the
+        stream over, or when the handler cuts its POST stream (polling). ``keepalive``: the
+        idle time after which a ``:`` comment is written (None: the caller pings)."""
+        token = object()
+        self._readers[stream_id] = token
+        self.log.wake(stream_id)  # an older connection on this stream ends (takeover)
+        await self.log.delivered(stream_id, after)
+        chunk = sse.priming(format_event_id(stream_id, after), self.retry_ms) if prime else b""
+        idle = keepalive if keepalive is not None else math.inf
+        try:
+            while True:
+                try:
+                    events, closed = await self.log.read(stream_id, after)
+                except KeyError:
+                    return  # the session ended
+                except ResumeGap as gap:
+                    # This reader fell behind the bounded log. Say so, never skip silently: a
+                    # POST stream answers its request with the error; other streams end, and
+                    # the client's resume with Last-Event-ID gets the 409.
+                    if request_id is not None:
+                        yield chunk + sse.event(None, jsonrpc.dump(ErrorResponse(request_id, gap.to_error())))
+                    return
+                if self._readers.get(stream_id) is not token:
+                    return
+                if events:
+                    chunk += b"".join(
+                        sse.event(format_event_id(stream_id, seq), data) for seq, data in events
+                    )
+                    after = events[-1][0]
+                if chunk:
+                    yield chunk
+                    chunk = b""
+                    if self._readers.get(stream_id) is not token:
+                        return
+                    await self.log.delivered(stream_id, after)  # writers waiting for this reader go on
+                    if get_stream:
+                        session.get_delivered = after
+                if closed or (post is not None and post.cut):
+                    return
+                before = time.monotonic()
+                # No cancel check here: the request's own task closes its stream on every path
+                # (response appended, or closed when cancelled), after the handler is done.
+                await self.log.wait(stream_id, after, min(idle, 3600.0))
+                if keepalive is not None and time.monotonic() - before >= keepalive:
+                    chunk = sse.KEEPALIVE
+        finally:
+            if self._readers.get(stream_id) is token:
+                del self._readers[stream_id]
+                await self.log.detach(stream_id)
+
+    def forget_reader(self, stream_id: str) -> None:
+        self._readers.pop(stream_id, None)
