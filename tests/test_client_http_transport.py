@@ -18,7 +18,7 @@ from mcp_transport import (
     RequestTimeout,
     TransportError,
 )
-from mcp_transport.client.http_errors import map_httpx_error, status_error
+from mcp_transport.transports.http_client.http_errors import map_httpx_error, status_error
 from mcp_transport.errors import MCPError, SessionNotFound
 
 pytestmark = pytest.mark.anyio

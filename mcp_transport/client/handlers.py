@@ -66,8 +66,8 @@ def method_table(
 def apply_schema_defaults(params: Mapping[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     """Fill an accepted elicitation answer with the ``default`` of every requested field it
     leaves out (SEP-1034: the client applies the schema's defaults)."""
-    if not isinstance(result, dict) or result.get("action") != "accept":
-        return result
+    if not _accepted(result):
+        return result  # declined, cancelled, or not even a dict: the server judges it
     schema = params.get("requestedSchema")
     props = schema.get("properties") if isinstance(schema, Mapping) else None
     if not isinstance(props, Mapping):
@@ -77,3 +77,8 @@ def apply_schema_defaults(params: Mapping[str, Any], result: dict[str, Any]) -> 
         if name not in content and isinstance(prop, Mapping) and "default" in prop:
             content[name] = prop["default"]
     return {**result, "content": content}
+
+
+def _accepted(result: object) -> bool:
+    # A handler annotated to return a dict may still return anything at run time.
+    return isinstance(result, dict) and result.get("action") == "accept"

@@ -22,6 +22,7 @@ from ..dispatcher import DEFAULT_MAX_INBOUND_REQUESTS
 from ..errors import ConnectError, ConnectionClosed
 from ..jsonrpc import ErrorObject, ErrorResponse, InvalidMessage, Message, RequestId, Response
 from ..protocol import allows_batch
+from .contract import TransportDefaults
 
 if TYPE_CHECKING:
     from ..server.mcpserver import MCPServer
@@ -232,8 +233,10 @@ async def serve_stdio(
         tg.cancel_scope.cancel()
 
 
-class StdioProcess:
-    """The client side: a server subprocess speaking NDJSON on its stdin/stdout.
+class StdioProcess(TransportDefaults):
+    """The client side: a server subprocess speaking NDJSON on its stdin/stdout. One pipe
+    carries everything: no session, version header or second channel (the contract's
+    defaults, :class:`~mcp_transport.transports.contract.TransportDefaults`).
 
     ``close()`` follows digest §3.2: close the server's stdin, wait, SIGTERM, wait, SIGKILL,
     each step bounded. The server's stderr is forwarded to our logger (or a callback).

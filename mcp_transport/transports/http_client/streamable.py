@@ -18,7 +18,7 @@ once. Be cheap (item 10): every response is read to the end so its connection is
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -26,32 +26,29 @@ import anyio
 import httpx
 from anyio.abc import TaskGroup
 
-from .. import jsonrpc
-from ..dispatcher import contained
-from ..errors import ConnectionClosed, MCPError, ResumeGap, SessionNotFound, TransportError
-from ..headers import request_headers
-from ..jsonrpc import (
-    ErrorResponse,
-    InvalidMessage,
+from ... import jsonrpc
+from ...dispatcher import contained
+from ...errors import ConnectionClosed, MCPError, ResumeGap, SessionNotFound, TransportError
+from ...headers import invalid_header_annotations, request_headers
+from ...jsonrpc import (
     Message,
     Notification,
     Request,
     RequestId,
-    Result,
 )
-from ..protocol import META_PROTOCOL_VERSION
+from ..contract import ChannelState, ClientTransport, Receive, RequestFailed, SessionExpired, StreamLost
 from .http_errors import map_httpx_error, status_error
+from .legacy_sse import LegacySSETransport
 from .reconnect import (
     MIN_SERVER_RETRY,
     RETRYABLE_STATUSES,
     Backoff,
-    ChannelState,
     ReconnectPolicy,
     StreamGap,
     StreamGapCallback,
 )
-from .sse import EventTooLarge, SSEParser
-from .transport import StreamLost
+from .sse_parser import EventTooLarge, SSEParser
+from .wire import claims_modern, content_type, deliver
 
 __all__ = ["DEFAULT_HTTP_TIMEOUT", "DELETE_TIMEOUT", "HTTPTransport"]
 
@@ -74,8 +71,6 @@ _ACCEPT_BOTH = "application/json, text/event-stream"
 # the spec's answer; stateless servers commonly say 404 or 400 (conformance.md §7.2).
 _NO_STREAM = frozenset({400, 404, 405})
 
-Receive = Callable[[Message], Awaitable[None]]
-
 
 class _StreamBroke(Exception):
     """Internal: an SSE stream ended (or broke) before the awaited answer."""
@@ -88,8 +83,9 @@ class _NoStream(Exception):
 class HTTPTransport:
     """A Streamable HTTP connection to one MCP endpoint.
 
-    ``state`` is the server->client GET stream's :class:`ChannelState`. ``session_id`` and
-    ``protocol_version`` are sent on every request once known. ``http_client`` lets tests
+    Implements :class:`~mcp_transport.transports.contract.ClientTransport`. ``state`` is the
+    server->client GET stream's :class:`ChannelState`. ``session_id`` and ``protocol_version``
+    are sent on every request once known. ``http_client`` lets tests
     use ``httpx.ASGITransport``; ``headers`` and ``auth`` are added to every request.
     ``reconnect`` governs every resume; ``on_stream_gap(StreamGap)`` hears of messages the
     GET stream lost for good (see :mod:`.reconnect`).
@@ -120,9 +116,9 @@ class HTTPTransport:
         self.state = ChannelState.NONE
         # Tool input schemas (from tools/list) for the modern Mcp-Param-* headers.
         self.tool_schemas: dict[str, Any] = {}
-        # Set by Client: fail one request with a local error; re-run the handshake.
-        self.on_request_failed: Callable[[RequestId, Exception], Awaitable[None]] | None = None
-        self.on_session_expired: Callable[[], Awaitable[None]] | None = None
+        # Bound by Client: fail one request with a local error; re-run the handshake.
+        self.on_request_failed: RequestFailed | None = None
+        self.on_session_expired: SessionExpired | None = None
         # The application's: told when the GET stream lost messages (contained if it raises).
         self.on_stream_gap = on_stream_gap
         self._http = http_client
@@ -136,7 +132,48 @@ class HTTPTransport:
         self._renew_lock = anyio.Lock()
         self._closed = False
 
-    # -- the transport interface -----------------------------------------------------------
+    # -- the transport contract ------------------------------------------------------------
+
+    legacy_sse = False
+    uses_tool_schemas = True
+
+    @property
+    def channel_state(self) -> ChannelState:
+        return self.state
+
+    def bind(self, on_request_failed: RequestFailed, on_session_expired: SessionExpired) -> None:
+        self.on_request_failed = on_request_failed
+        self.on_session_expired = on_session_expired
+
+    def negotiated(self, protocol_version: str) -> None:
+        # MCP-Protocol-Version goes on everything after initialize, the initialized
+        # notification included (2025-11-25 basic/transports#protocol-version-header).
+        self.protocol_version = protocol_version
+
+    def reset_session(self) -> None:
+        self.session_id = None
+        self.protocol_version = None
+
+    def tool_schema_missing(self, name: str) -> bool:
+        return name not in self.tool_schemas
+
+    def learn_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.tool_schemas.clear()  # a full listing replaces what we knew
+        valid = []
+        for tool in tools:
+            problems = invalid_header_annotations(tool.get("inputSchema") or {})
+            if problems:
+                log.warning("dropping tool %r: %s", tool.get("name"), "; ".join(problems))
+                continue
+            if isinstance(name := tool.get("name"), str):
+                self.tool_schemas[name] = tool.get("inputSchema") or {}
+            valid.append(tool)
+        return valid
+
+    def legacy_fallback(self) -> ClientTransport:
+        """The same URL, headers and auth over HTTP+SSE (the caller's http_client if given)."""
+        shared = None if self._owns_http else self._http
+        return LegacySSETransport(self.url, headers=self.headers, auth=self.auth, http_client=shared)
 
     async def start(self, receive: Receive, task_group: TaskGroup, on_closed: Callable[[str], None]) -> None:
         """Remember where server messages go and where exchanges run. Nothing is sent until
@@ -152,7 +189,7 @@ class HTTPTransport:
         if self._closed or self._task_group is None:
             raise ConnectionClosed("the HTTP transport is closed")
         if isinstance(message, Request):
-            modern = _is_modern(message)
+            modern = claims_modern(message)
             scope = anyio.CancelScope()
             self._exchanges[message.id] = (scope, modern, message.method)
             self._task_group.start_soon(self._run_exchange, message, scope)
@@ -161,10 +198,9 @@ class HTTPTransport:
         else:
             await self._post_one_way(message)
 
-    async def session_ready(self, protocol_version: str) -> None:
-        """The handshake finished: send the version header from now on and open the GET
-        stream for server-initiated messages (if the server offers one)."""
-        self.protocol_version = protocol_version
+    async def session_ready(self) -> None:
+        """The handshake finished: open the GET stream for server-initiated messages (if the
+        server offers one)."""
         if self.open_get_stream and self._task_group is not None and not self._closed:
             if self._listener is not None:
                 self._listener.cancel()
@@ -233,22 +269,22 @@ class HTTPTransport:
             await self._renew_session(session)
 
     async def _answer(self, request: Request, response: httpx.Response) -> None:
-        content_type = _content_type(response)
+        media_type = content_type(response)
         if response.status_code >= 400 or response.status_code == 202:
             await response.aread()
             raise self._status_error(response, request.method)
-        if content_type == "application/json":
+        if media_type == "application/json":
             body = await response.aread()
-            if not (await self._deliver(body, request.id))[1]:
+            if not (await deliver(body, self._receiver(), request.id))[1]:
                 raise ConnectionClosed(
                     f"{request.method}: the JSON response did not answer request {request.id!r}"
                 )
-        elif content_type == "text/event-stream":
+        elif media_type == "text/event-stream":
             parser = SSEParser()
             try:
                 await self._consume(response, parser, request.id, None)
             except _StreamBroke:
-                if _is_modern(request):
+                if claims_modern(request):
                     # 2026-07-28: no resumption; the request is lost (digest §2.B.3).
                     raise StreamLost(
                         f"{request.method}: the response stream ended before the response"
@@ -262,31 +298,10 @@ class HTTPTransport:
         else:
             await response.aread()
             error = TransportError(
-                f"{request.method}: unexpected Content-Type {content_type!r} (HTTP {response.status_code})"
+                f"{request.method}: unexpected Content-Type {media_type!r} (HTTP {response.status_code})"
             )
-            error.status = response.status_code  # type: ignore[attr-defined]
+            error.status = response.status_code
             raise error
-
-    async def _deliver(self, body: bytes | str, answer_id: RequestId | None) -> tuple[bool, bool]:
-        """Hand every message in a JSON body or SSE data field to the dispatcher. Returns
-        (a message was delivered, one of them answers ``answer_id``)."""
-        try:
-            parsed = jsonrpc.parse(body, allow_batch=True)
-        except InvalidMessage as exc:
-            log.warning("ignoring an invalid message from the server: %s", exc.message)
-            return False, False
-        answered = False
-        assert self._receive is not None
-        messages = parsed if isinstance(parsed, list) else [parsed]
-        for message in messages:
-            if (
-                answer_id is not None
-                and isinstance(message, (Result, ErrorResponse))
-                and message.id == answer_id
-            ):
-                answered = True
-            await self._receive(message)
-        return bool(messages), answered
 
     async def _consume(
         self,
@@ -305,7 +320,7 @@ class HTTPTransport:
                     for event in parser.feed(chunk):
                         if not event.data:
                             continue  # a priming event: a resume cursor, no message
-                        delivered, answers = await self._deliver(event.data, answer_id)
+                        delivered, answers = await deliver(event.data, self._receiver(), answer_id)
                         if delivered and backoff is not None:
                             backoff.reset()  # only a message proves the stream healthy
                         if answers:
@@ -370,7 +385,7 @@ class HTTPTransport:
             if first and response.status_code in _NO_STREAM:
                 await response.aread()
                 raise _NoStream(response.status_code)
-            if response.status_code >= 400 or _content_type(response) != "text/event-stream":
+            if response.status_code >= 400 or content_type(response) != "text/event-stream":
                 await response.aread()
                 raise self._status_error(response, what)
             if answer_id is None:
@@ -478,6 +493,10 @@ class HTTPTransport:
         except httpx.HTTPError as exc:
             raise map_httpx_error(exc, f"{what} {self.url}") from exc
 
+    def _receiver(self) -> Receive:
+        assert self._receive is not None, "start() runs before any exchange"
+        return self._receive
+
     def _auth(self) -> Any:
         return self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT
 
@@ -491,7 +510,7 @@ class HTTPTransport:
             headers["MCP-Protocol-Version"] = self.protocol_version
         if isinstance(message, (Request, Notification)):
             headers["Mcp-Method"] = message.method  # on every POST (SEP-2243; harmless to legacy servers)
-        if isinstance(message, Request) and _is_modern(message):
+        if isinstance(message, Request) and claims_modern(message):
             params = message.params or {}
             name = params.get("name") if message.method == "tools/call" else None
             schema = self.tool_schemas.get(name) if isinstance(name, str) else None
@@ -499,7 +518,7 @@ class HTTPTransport:
         return headers
 
     def _note_session(self, response: httpx.Response, request: Request) -> None:
-        if _is_modern(request):
+        if claims_modern(request):
             return  # 2026-07-28 has no sessions: a stray Mcp-Session-Id is ignored (digest §2.B.6)
         session = response.headers.get("mcp-session-id")
         if session and (request.method == "initialize" or self.session_id is None):
@@ -509,21 +528,11 @@ class HTTPTransport:
         return status_error(response, what, self.url, self.session_id)
 
 
-def _is_modern(message: Request) -> bool:
-    meta = (message.params or {}).get("_meta")
-    return isinstance(meta, dict) and META_PROTOCOL_VERSION in meta
-
-
 def _transient(error: MCPError) -> bool:
     """Whether another attempt may succeed: a network failure (no HTTP status), or a status
     that says the server or a proxy is briefly unable to answer."""
-    status = getattr(error, "status", None)  # set by status_error on every HTTP error status
+    status = error.status  # set by status_error on every HTTP error status
     return isinstance(error, TransportError) if status is None else status in RETRYABLE_STATUSES
-
-
-def _content_type(response: httpx.Response) -> str:
-    value: str = response.headers.get("content-type", "")
-    return value.split(";")[0].strip().lower()
 
 
 def _continued(parser: SSEParser) -> SSEParser:
