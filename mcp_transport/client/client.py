@@ -16,33 +16,27 @@ every page).
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
-from anyio.abc import TaskGroup
 
 from ..dispatcher import Dispatcher, ProgressCallback
-from ..errors import MCPError, RequestTimeout, UsageError
-from ..jsonrpc import Message, Notification, Request, RequestId
+from ..errors import RequestTimeout, UsageError
+from ..jsonrpc import Notification
 from ..protocol import (
-    LATEST_LEGACY_VERSION,
-    LATEST_VERSION,
-    LEGACY_VERSIONS,
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
     META_LOG_LEVEL,
     META_PROTOCOL_VERSION,
-    MODERN_VERSIONS,
     Era,
-    era_of,
 )
 from ..transports.contract import ChannelState, ClientTransport
 from .calls import ServerCalls
+from .connection import ClientState, Connection
 from .handlers import RequestHandler, default_capabilities, method_table
 from .handshake import Handshake, Negotiated
 from .inputs import InputAnswerer, InputRequiredError
@@ -81,12 +75,6 @@ MAX_INPUT_ROUNDS = 10
 
 NotificationCallback = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Called for every server notification other than progress: ``(method, params)``."""
-
-
-class ClientState(enum.Enum):
-    UNOPENED = "unopened"
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 class Client(ServerCalls):
@@ -170,10 +158,10 @@ class Client(ServerCalls):
             reconnect=reconnect,
             on_stream_gap=on_stream_gap,
         )
-        self.transport: ClientTransport = transport_for(target, http, env=env, cwd=cwd)
-        self.state = ClientState.UNOPENED
+        transport = transport_for(target, http, env=env, cwd=cwd)
+        self._connection = Connection(transport, self.methods, self._notification, self.timeout)
         self._handshake = Handshake(
-            _negotiated(era, protocol_version, self._capabilities_for),
+            Negotiated.initial(era, protocol_version, self._capabilities_for),
             self,
             self._capabilities_for,
             client_info=self.client_info,
@@ -182,9 +170,6 @@ class Client(ServerCalls):
         )
         self._retries = RequestRetries(self._handshake.state, lambda: self.transport, self.list_tools)
         self._listener = Listener(self._send_listen)
-        self._dispatcher: Dispatcher | None = None
-        self._stack: AsyncExitStack | None = None
-        self._task_group: TaskGroup | None = None
         self._managed = False  # opened by 'async with': __aexit__ exits the task group
 
     def _capabilities_for(self, era: Era) -> dict[str, Any]:
@@ -234,6 +219,15 @@ class Client(ServerCalls):
         return self._handshake.state.instructions
 
     @property
+    def transport(self) -> ClientTransport:
+        """The transport in use (it changes once if the HTTP+SSE fallback is taken)."""
+        return self._connection.transport
+
+    @property
+    def state(self) -> ClientState:
+        return self._connection.state
+
+    @property
     def channel_state(self) -> ChannelState | None:
         """The HTTP server->client stream's state (None on stdio)."""
         return self.transport.channel_state
@@ -247,72 +241,24 @@ class Client(ServerCalls):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-        await self._exit_task_group()
+        await self._connection.exit_task_group()
 
     async def open(self) -> None:
         """Start the transport and run the handshake. ``async with`` calls it for you.
         Without ``async with``, call :meth:`aclose` from the task that opened the client
         (it owns a task group)."""
-        if self.state is not ClientState.UNOPENED:
-            raise UsageError(f"Client.open(): the client is {self.state.value}; a client opens once")
-        self.state = ClientState.OPEN
-        self._stack = AsyncExitStack()
-        try:
-            self._task_group = await self._stack.enter_async_context(anyio.create_task_group())
-            self._dispatcher = Dispatcher(
-                self.methods,
-                self._send,
-                self._task_group,
-                on_notification=self._notification,
-                default_timeout=self.timeout,
-            )
-            self.transport.bind(self._request_failed, self._handshake.run)
-            await self.transport.start(self._dispatcher.receive, self._task_group, self._transport_closed)
-            await self._handshake.run()
-        except BaseException:
-            await self.aclose()
-            await self._exit_task_group()
-            raise
+        await self._connection.open(self._handshake.run)
 
     async def aclose(self) -> None:
         """Close the connection: every pending request fails with ConnectionClosed, the
         transport shuts down (HTTP: DELETE the session; stdio: stop the process). Idempotent,
         and safe to call inside ``async with`` from any nesting depth."""
-        if self.state is not ClientState.CLOSED:
-            self.state = ClientState.CLOSED
-            if self._dispatcher is not None:
-                self._dispatcher.close("the client was closed")
-            with anyio.CancelScope(shield=True):
-                try:
-                    await self.transport.close()
-                except Exception:  # closing must not fail; the transport is gone either way
-                    log.debug("transport close failed", exc_info=True)
+        await self._connection.close()
         if not self._managed:
-            await self._exit_task_group()
-
-    async def _exit_task_group(self) -> None:
-        # Only here, at the nesting level where the task group was entered, may its scope be
-        # cancelled and exited: anyio cancel scopes must exit in the order they were entered.
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            if self._task_group is not None:
-                self._task_group.cancel_scope.cancel()
-            await stack.aclose()
-
-    def _transport_closed(self, reason: str) -> None:
-        if self._dispatcher is not None:
-            self._dispatcher.close(reason)
+            await self._connection.exit_task_group()
 
     async def _replace_transport(self, new: ClientTransport) -> None:
-        """Swap in another transport for the same server (the HTTP+SSE fallback)."""
-        assert self._dispatcher is not None and self._task_group is not None, "only while open"
-        try:
-            await new.start(self._dispatcher.receive, self._task_group, self._transport_closed)
-        except BaseException:
-            await new.close()
-            raise
-        old, self.transport = self.transport, new
-        await old.close()
+        await self._connection.replace_transport(new)
 
     # -- the generic calls -----------------------------------------------------------------
 
@@ -370,25 +316,18 @@ class Client(ServerCalls):
         timeout: float | None,
         on_progress: ProgressCallback | None = None,
     ) -> dict[str, Any]:
-        dispatcher = self._require_open(method)
+        dispatcher = self._connection.require_open(method)
         return await dispatcher.request(
             method, self._with_envelope(params), timeout=timeout, on_progress=on_progress
         )
 
     async def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
         """Send a notification. Bounded by the client's default timeout (RequestTimeout)."""
-        dispatcher = self._require_open(method)
+        dispatcher = self._connection.require_open(method)
         with anyio.move_on_after(self.timeout) as scope:
             await dispatcher.notify(method, dict(params) if params is not None else None)
         if scope.cancelled_caught:
             raise RequestTimeout(f"{method}: the notification was not accepted within {self.timeout:g} s")
-
-    def _require_open(self, method: str) -> Dispatcher:
-        if self.state is not ClientState.OPEN or self._dispatcher is None:
-            raise UsageError(
-                f"cannot send {method}: the client is {self.state.value} (use 'async with Client(...)')"
-            )
-        return self._dispatcher
 
     def _with_envelope(self, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if self.era is not Era.MODERN:
@@ -404,22 +343,6 @@ class Client(ServerCalls):
             meta.setdefault(META_LOG_LEVEL, self.log_level)
         out["_meta"] = meta
         return out
-
-    async def _send(self, message: Message, related_to: RequestId | None) -> None:
-        if isinstance(message, (Request, Notification)):
-            await self.transport.send(message, related_to)
-            return
-        # Our answer to a server request: a failure here must not crash the handler task.
-        try:
-            await self.transport.send(message, related_to)
-        except MCPError as exc:
-            log.warning("could not send the response to server request %r: %s", message.id, exc)
-
-    async def _request_failed(self, request_id: RequestId, error: Exception) -> None:
-        """The transport lost a request (failed POST, dead stream): its caller gets
-        ``error`` itself, never something mistakable for the server's answer."""
-        if self._dispatcher is not None:
-            self._dispatcher.fail(request_id, error)
 
     async def set_roots(self, roots: Sequence[Mapping[str, Any]]) -> None:
         """Replace the roots served to roots/list and tell the server they changed."""
@@ -452,7 +375,8 @@ class Client(ServerCalls):
             raise UsageError(
                 "subscriptions/listen is a 2026-07-28 request; legacy servers send changes to on_notification"
             )
-        if self._task_group is None:
+        task_group = self._connection.task_group
+        if task_group is None:
             raise UsageError("cannot listen: the client is not open")
         flags = {
             "toolsListChanged": tools_list_changed,
@@ -461,7 +385,7 @@ class Client(ServerCalls):
         }
         resources = list(resource_subscriptions) if resource_subscriptions else None
         wanted = listen_filter(notifications, flags, resources)
-        async with self._listener.open(wanted, self._task_group, self.timeout) as subscription:
+        async with self._listener.open(wanted, task_group, self.timeout) as subscription:
             yield subscription
 
     async def _send_listen(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -478,34 +402,3 @@ class Client(ServerCalls):
         if self.on_notification is not None:
             # Contained by the dispatcher, like on_progress: a raising callback is logged.
             await self.on_notification(message.method, params)
-
-
-def _negotiated(
-    era: str, protocol_version: str | None, capabilities_for: Callable[[Era], dict[str, Any]]
-) -> Negotiated:
-    """The starting state for the ``era`` and ``protocol_version`` options (validated)."""
-    if era not in ("auto", "legacy", "modern"):
-        raise ValueError(f"era must be 'auto', 'legacy' or 'modern', not {era!r}")
-    if protocol_version is not None:
-        version_era = era_of(protocol_version)
-        if version_era is None or (era != "auto" and version_era.value != era):
-            known = {"legacy": LEGACY_VERSIONS, "modern": MODERN_VERSIONS}.get(
-                era, LEGACY_VERSIONS + MODERN_VERSIONS
-            )
-            raise ValueError(
-                f"protocol_version {protocol_version!r} is not a {era} version ({', '.join(known)})"
-            )
-        era = version_era.value
-    modern_pin = protocol_version if protocol_version in MODERN_VERSIONS else None
-    legacy_pin = protocol_version if protocol_version in LEGACY_VERSIONS else None
-    return Negotiated(
-        mode=era,
-        # Until the auto probe decides, requests are modern (the probe is one).
-        era=Era.LEGACY if era == "legacy" else Era.MODERN,
-        requested_version=modern_pin
-        or legacy_pin
-        or (LATEST_LEGACY_VERSION if era == "legacy" else LATEST_VERSION),
-        legacy_version=legacy_pin or LATEST_LEGACY_VERSION,
-        decided=era != "auto",
-        capabilities=capabilities_for(Era.MODERN if era == "modern" else Era.LEGACY),
-    )

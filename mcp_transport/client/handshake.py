@@ -17,7 +17,15 @@ from typing import Any, Protocol
 
 from ..errors import ConnectError, MCPError, RemoteError, UnsupportedProtocolVersion
 from ..jsonrpc import METHOD_NOT_FOUND
-from ..protocol import LATEST_VERSION, LEGACY_VERSIONS, META_SERVER_INFO, MODERN_VERSIONS, Era
+from ..protocol import (
+    LATEST_LEGACY_VERSION,
+    LATEST_VERSION,
+    LEGACY_VERSIONS,
+    META_SERVER_INFO,
+    MODERN_VERSIONS,
+    Era,
+    era_of,
+)
 from ..transports.contract import ClientTransport
 from .era import (
     ERA_CACHE,
@@ -51,6 +59,37 @@ class Negotiated:
     server_info: dict[str, Any] = field(default_factory=dict)
     server_capabilities: dict[str, Any] = field(default_factory=dict)
     instructions: str | None = None
+
+    @classmethod
+    def initial(
+        cls, era: str, protocol_version: str | None, capabilities_for: Callable[[Era], dict[str, Any]]
+    ) -> Negotiated:
+        """The starting state for the ``era`` and ``protocol_version`` options (validated)."""
+        if era not in ("auto", "legacy", "modern"):
+            raise ValueError(f"era must be 'auto', 'legacy' or 'modern', not {era!r}")
+        if protocol_version is not None:
+            version_era = era_of(protocol_version)
+            if version_era is None or (era != "auto" and version_era.value != era):
+                known = {"legacy": LEGACY_VERSIONS, "modern": MODERN_VERSIONS}.get(
+                    era, LEGACY_VERSIONS + MODERN_VERSIONS
+                )
+                raise ValueError(
+                    f"protocol_version {protocol_version!r} is not a {era} version ({', '.join(known)})"
+                )
+            era = version_era.value
+        modern_pin = protocol_version if protocol_version in MODERN_VERSIONS else None
+        legacy_pin = protocol_version if protocol_version in LEGACY_VERSIONS else None
+        return cls(
+            mode=era,
+            # Until the auto probe decides, requests are modern (the probe is one).
+            era=Era.LEGACY if era == "legacy" else Era.MODERN,
+            requested_version=modern_pin
+            or legacy_pin
+            or (LATEST_LEGACY_VERSION if era == "legacy" else LATEST_VERSION),
+            legacy_version=legacy_pin or LATEST_LEGACY_VERSION,
+            decided=era != "auto",
+            capabilities=capabilities_for(Era.MODERN if era == "modern" else Era.LEGACY),
+        )
 
 
 class Peer(Protocol):
