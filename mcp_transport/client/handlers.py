@@ -19,7 +19,8 @@ RequestHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 def default_capabilities(
     era: Era, sampling: RequestHandler | None, elicitation: RequestHandler | None, roots: bool
 ) -> dict[str, Any]:
-    """ClientCapabilities matching the handlers (digest §5.A.6; 2026-07-28 roots has no listChanged)."""
+    """ClientCapabilities matching the handlers (2025-11-25 basic/lifecycle#capability-negotiation;
+    2026-07-28 roots has no listChanged)."""
     caps: dict[str, Any] = {}
     if roots:
         caps["roots"] = {"listChanged": True} if era is Era.LEGACY else {}

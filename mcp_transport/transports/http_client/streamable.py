@@ -1,25 +1,25 @@
-"""The Streamable HTTP client transport (digest §2.A, §2.B), on httpx.
+"""The Streamable HTTP client transport (2025-11-25 basic/transports#streamable-http and
+2026-07-28 basic/transports/streamable-http), on httpx.
 
-Same shape as :class:`~mcp_transport.transports.stdio.StdioProcess`: ``start(receive,
-task_group, on_closed)``, ``send(message, related_to)``, ``close()``. Every outgoing message
-is its own POST. A request's POST runs in its own task (an *exchange*): the answer comes back
+It keeps the whole :class:`~mcp_transport.transports.contract.ClientTransport` contract: the
+session id, the negotiated version header, the GET stream's state, the tool schemas the
+``Mcp-Param-*`` headers come from, and the HTTP+SSE fallback. Every outgoing message is its
+own POST. A request's POST runs in its own task (an *exchange*): the answer comes back
 as JSON or as an SSE stream, and every message in it goes to ``receive``. Notifications and
 responses are POSTed inline and answered with 202.
 
-Never hang (anchors §7 item 5): an exchange that cannot deliver its answer reports a typed
-error through ``on_request_failed``; the dispatcher's timeout bounds everything else.
-Recover (item 7): a stream that ends before the answer resumes with GET + ``Last-Event-ID``,
-under the one reconnect policy of :mod:`.reconnect` that the GET stream follows too; a GET
-stream whose resume hits a gap (409, -32011) reports it (``on_stream_gap``) and starts afresh;
-a 404 on a live session re-initializes (``on_session_expired``) and retries the request
-once. Be cheap (item 10): every response is read to the end so its connection is reused.
+Never hang: an exchange that cannot deliver its answer reports a typed error through
+``on_request_failed``; the dispatcher's timeout bounds everything else. Recover: a stream
+that ends before the answer is followed by :mod:`.resume`; a 404 on a live session
+re-initializes (``on_session_expired``) and retries the request once. Be cheap: every
+response is read to the end so its connection is reused.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -27,8 +27,7 @@ import httpx
 from anyio.abc import TaskGroup
 
 from ... import jsonrpc
-from ...dispatcher import contained
-from ...errors import ConnectionClosed, MCPError, ResumeGap, SessionNotFound, TransportError
+from ...errors import ConnectionClosed, MCPError, SessionNotFound, TransportError
 from ...headers import invalid_header_annotations, request_headers
 from ...jsonrpc import (
     Message,
@@ -40,14 +39,11 @@ from ..contract import ChannelState, ClientTransport, Receive, RequestFailed, Se
 from .http_errors import map_httpx_error, status_error
 from .legacy_sse import LegacySSETransport
 from .reconnect import (
-    MIN_SERVER_RETRY,
-    RETRYABLE_STATUSES,
-    Backoff,
     ReconnectPolicy,
-    StreamGap,
     StreamGapCallback,
 )
-from .sse_parser import EventTooLarge, SSEParser
+from .resume import StreamBroke, StreamFollower
+from .sse_parser import SSEParser
 from .wire import claims_modern, content_type, deliver
 
 __all__ = ["DEFAULT_HTTP_TIMEOUT", "DELETE_TIMEOUT", "HTTPTransport"]
@@ -61,23 +57,10 @@ DEFAULT_HTTP_TIMEOUT = httpx.Timeout(30.0, read=300.0)
 # Notifications and responses are answered with 202 at once; a server slower than this is
 # treated as unresponsive.
 ONE_WAY_TIMEOUT = httpx.Timeout(30.0)
-# close() waits at most this long for the session DELETE (digest §2.A.6: SHOULD send it).
+# close() waits at most this long for the session DELETE, which a client SHOULD send
+# (2025-11-25 basic/transports#session-management).
 DELETE_TIMEOUT = 2.0
-# After the answer arrived, the rest of a stream is read (so the connection is reused) for at
-# most this long; a server that keeps the stream open after the answer is cut off.
-DRAIN_SECONDS = 2.0
 _ACCEPT_BOTH = "application/json, text/event-stream"
-# The first GET answered with one of these means "no server->client stream here": 405 is
-# the spec's answer; stateless servers commonly say 404 or 400 (conformance.md §7.2).
-_NO_STREAM = frozenset({400, 404, 405})
-
-
-class _StreamBroke(Exception):
-    """Internal: an SSE stream ended (or broke) before the awaited answer."""
-
-
-class _NoStream(Exception):
-    """Internal: the first GET was answered 400/404/405: the server offers no GET stream."""
 
 
 class HTTPTransport:
@@ -123,14 +106,14 @@ class HTTPTransport:
         self.on_stream_gap = on_stream_gap
         self._http = http_client
         self._owns_http = http_client is None
-        self._receive: Receive | None = None
+        self._streams: StreamFollower | None = None  # from start(): where messages go
         self._task_group: TaskGroup | None = None
         self._exchanges: dict[
             RequestId, tuple[anyio.CancelScope, bool, str]
         ] = {}  # id -> (scope, modern, method)
         self._listener: anyio.CancelScope | None = None
         self._renew_lock = anyio.Lock()
-        self._closed = False
+        self.closed = False
 
     # -- the transport contract ------------------------------------------------------------
 
@@ -178,7 +161,7 @@ class HTTPTransport:
     async def start(self, receive: Receive, task_group: TaskGroup, on_closed: Callable[[str], None]) -> None:
         """Remember where server messages go and where exchanges run. Nothing is sent until
         the first message: HTTP has no connection to open up front."""
-        self._receive = receive
+        self._streams = StreamFollower(self, receive, self.reconnect, self.on_stream_gap)
         self._task_group = task_group
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=self.timeout)
@@ -186,7 +169,7 @@ class HTTPTransport:
     async def send(self, message: Message, related_to: RequestId | None = None) -> None:
         """A request starts an exchange task and returns; a notification or a response is
         POSTed before returning (raises a TransportError subclass if it is refused)."""
-        if self._closed or self._task_group is None:
+        if self.closed or self._task_group is None:
             raise ConnectionClosed("the HTTP transport is closed")
         if isinstance(message, Request):
             modern = claims_modern(message)
@@ -201,17 +184,17 @@ class HTTPTransport:
     async def session_ready(self) -> None:
         """The handshake finished: open the GET stream for server-initiated messages (if the
         server offers one)."""
-        if self.open_get_stream and self._task_group is not None and not self._closed:
+        if self.open_get_stream and self._task_group is not None and not self.closed:
             if self._listener is not None:
                 self._listener.cancel()
             self._listener = anyio.CancelScope()
-            self._task_group.start_soon(self._listen, self._listener)
+            self._task_group.start_soon(self._follower().listen, self._listener)
 
     async def close(self) -> None:
         """Stop every stream, DELETE the session (bounded), release the connections."""
-        if self._closed:
+        if self.closed:
             return
-        self._closed = True
+        self.closed = True
         self.state = ChannelState.CLOSED
         if self._listener is not None:
             self._listener.cancel()
@@ -255,7 +238,8 @@ class HTTPTransport:
 
     async def _exchange(self, request: Request) -> None:
         """POST one request and deliver its answer; one transparent retry after a 404 on a
-        live session (digest §2.A.6: the client MUST start a new session)."""
+        live session (2025-11-25 basic/transports#session-management: the client MUST start a
+        new session)."""
         body = jsonrpc.dump(request)
         for attempt in (1, 2):
             session = self.session_id
@@ -272,20 +256,20 @@ class HTTPTransport:
         media_type = content_type(response)
         if response.status_code >= 400 or response.status_code == 202:
             await response.aread()
-            raise self._status_error(response, request.method)
+            raise self.status_error(response, request.method)
         if media_type == "application/json":
             body = await response.aread()
-            if not (await deliver(body, self._receiver(), request.id))[1]:
+            if not (await deliver(body, self._follower().receive, request.id))[1]:
                 raise ConnectionClosed(
                     f"{request.method}: the JSON response did not answer request {request.id!r}"
                 )
         elif media_type == "text/event-stream":
             parser = SSEParser()
             try:
-                await self._consume(response, parser, request.id, None)
-            except _StreamBroke:
+                await self._follower().consume(response, parser, request.id)
+            except StreamBroke:
                 if claims_modern(request):
-                    # 2026-07-28: no resumption; the request is lost (digest §2.B.3).
+                    # 2026-07-28: no resumption; the request is lost (basic/transports/streamable-http).
                     raise StreamLost(
                         f"{request.method}: the response stream ended before the response"
                     ) from None
@@ -294,7 +278,7 @@ class HTTPTransport:
                         f"{request.method}: the response stream ended before the response, and the server "
                         "gave no event id to resume from"
                     ) from None
-                await self._follow(parser, request.id, f"resume {request.method}")
+                await self._follower().follow(parser, request.id, f"resume {request.method}")
         else:
             await response.aread()
             error = TransportError(
@@ -302,100 +286,6 @@ class HTTPTransport:
             )
             error.status = response.status_code
             raise error
-
-    async def _consume(
-        self,
-        response: httpx.Response,
-        parser: SSEParser,
-        answer_id: RequestId | None,
-        backoff: Backoff | None,
-    ) -> None:
-        """Read an SSE stream, delivering its messages. Returns once ``answer_id`` is answered
-        (after draining the rest of the stream, bounded); raises _StreamBroke if the stream
-        ends or breaks first."""
-        answered = False
-        with anyio.CancelScope() as drain:
-            try:
-                async for chunk in response.aiter_bytes():
-                    for event in parser.feed(chunk):
-                        if not event.data:
-                            continue  # a priming event: a resume cursor, no message
-                        delivered, answers = await deliver(event.data, self._receiver(), answer_id)
-                        if delivered and backoff is not None:
-                            backoff.reset()  # only a message proves the stream healthy
-                        if answers:
-                            answered = True
-                            drain.deadline = anyio.current_time() + DRAIN_SECONDS
-            except EventTooLarge as exc:
-                raise TransportError(f"the server sent an oversized SSE event: {exc}") from None
-            except httpx.TransportError as exc:
-                if not answered:
-                    log.debug("SSE stream broke: %s", exc)
-                    raise _StreamBroke(str(exc)) from None
-        if not answered:
-            raise _StreamBroke("the stream ended")
-
-    async def _follow(self, parser: SSEParser, answer_id: RequestId | None, what: str) -> None:
-        """GET the stream again and again under the one reconnect policy (every resume, the
-        GET stream's and a request's, 2025-11-25 basic/transports#resumability-and-redelivery),
-        resuming from the parser's ``Last-Event-ID``, until ``answer_id`` is answered. With
-        ``answer_id`` None this is the GET stream: it starts with a plain GET, is followed
-        until the client closes, and a resume gap is reported and answered with a fresh GET.
-        Raises the first final error, or ConnectionClosed once the budget is spent."""
-        backoff = Backoff(self.reconnect)
-        listening = answer_id is None
-        delay = 0.0 if listening else backoff.next_delay(parser.retry)
-        error: Exception = _StreamBroke("the stream ended")
-        first = listening
-        while delay is not None:
-            if not first:  # the GET stream's first GET goes out at once, as the handshake ends
-                if listening:
-                    self.state = ChannelState.RECONNECTING
-                await anyio.sleep(delay)
-                parser = _continued(parser)
-            try:
-                await self._get(parser, answer_id, what, backoff, first)
-                return
-            except _StreamBroke as exc:
-                error = exc
-            except ResumeGap as gap:
-                if not listening or parser.last_event_id is None:
-                    raise
-                await self._report_gap(parser.last_event_id, gap)
-                parser.last_event_id = None  # the messages are gone: start a fresh stream
-                delay, first = MIN_SERVER_RETRY, False  # not a failure: no budget spent
-                continue
-            except MCPError as exc:
-                if self._closed or not _transient(exc):
-                    raise
-                log.debug("%s failed: %s", what, exc)
-                error = exc
-            first = False
-            delay = backoff.next_delay(parser.retry)
-        raise ConnectionClosed(f"{what}: gave up after {backoff.attempts} reconnect attempts (last: {error})")
-
-    async def _get(
-        self, parser: SSEParser, answer_id: RequestId | None, what: str, backoff: Backoff, first: bool
-    ) -> None:
-        """One GET of the stream, with ``Last-Event-ID`` if the parser has a cursor."""
-        headers = self._headers(None, accept="text/event-stream")
-        if parser.last_event_id is not None:
-            headers["Last-Event-ID"] = parser.last_event_id
-        async with self._open("GET", headers, None, what) as response:
-            if first and response.status_code in _NO_STREAM:
-                await response.aread()
-                raise _NoStream(response.status_code)
-            if response.status_code >= 400 or content_type(response) != "text/event-stream":
-                await response.aread()
-                raise self._status_error(response, what)
-            if answer_id is None:
-                self.state = ChannelState.CONNECTED
-            await self._consume(response, parser, answer_id, backoff)
-
-    async def _report_gap(self, last_event_id: str, gap: ResumeGap) -> None:
-        log.warning("%s; continuing with a fresh GET stream", gap.message)
-        if self.on_stream_gap is not None:
-            await contained(self.on_stream_gap(StreamGap(last_event_id, gap)), "on_stream_gap")
 
     async def _renew_session(self, stale_session: str | None) -> None:
         async with self._renew_lock:
@@ -426,23 +316,23 @@ class HTTPTransport:
         ) as response:
             await response.aread()
             if response.status_code >= 400:
-                raise self._status_error(response, what)
+                raise self.status_error(response, what)
 
     async def _cancel(self, request_id: Any, message: Notification) -> None:
         entry = self._exchanges.get(request_id) if type(request_id) in (str, int) else None
         if entry is not None:
             entry[0].cancel()  # stop reading: we no longer want the answer
         if entry is not None and entry[1]:
-            return  # 2026-07-28 HTTP: closing the stream *is* the cancellation (digest §2.B.4)
+            return  # 2026-07-28 basic/transports/streamable-http: closing the stream *is* the cancellation
         if entry is not None and entry[2] == "initialize":
-            return  # the client MUST NOT cancel initialize (digest §4.5); just stop waiting
+            return  # 2025-11-25 basic/utilities/cancellation: never initialize; just stop waiting
         # Legacy: POST notifications/cancelled in the background, so a server that stopped
         # answering cannot delay the caller's timeout.
-        if self._task_group is not None and not self._closed:
+        if self._task_group is not None and not self.closed:
             self._task_group.start_soon(self._post_quietly, message)
 
     async def _post_quietly(self, message: Message) -> None:
-        if self._closed:
+        if self.closed:
             return
         try:
             with anyio.fail_after(self.delete_timeout * 5):
@@ -451,26 +341,6 @@ class HTTPTransport:
             log.debug("could not deliver %s: %s", getattr(message, "method", "message"), exc)
 
     # -- the server->client stream ---------------------------------------------------------
-
-    async def _listen(self, scope: anyio.CancelScope) -> None:
-        """The GET stream for server-initiated messages, followed until the client closes.
-        404/405 on the first GET means none is offered (state NONE); a spent budget or a
-        final refusal leaves it FAILED. Requests do not depend on it."""
-        with scope:
-            try:
-                await self._follow(SSEParser(), None, "GET stream")
-            except _NoStream:
-                self.state = ChannelState.NONE
-            except MCPError as exc:
-                self._listener_failed()
-                log.warning("the server->client stream failed: %s", exc)
-            except Exception:  # a bug must not take the whole Client down with the reader
-                self._listener_failed()
-                log.exception("the server->client stream failed")
-
-    def _listener_failed(self) -> None:
-        if not self._closed:  # closing ends the reader too; the state stays CLOSED then
-            self.state = ChannelState.FAILED
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -483,7 +353,7 @@ class HTTPTransport:
         what: str,
         timeout: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> AsyncIterator[httpx.Response]:
-        if self._closed or self._http is None or self._http.is_closed:
+        if self.closed or self._http is None or self._http.is_closed:
             raise ConnectionClosed(f"{what}: the HTTP transport is closed")
         try:
             async with self._http.stream(
@@ -493,9 +363,15 @@ class HTTPTransport:
         except httpx.HTTPError as exc:
             raise map_httpx_error(exc, f"{what} {self.url}") from exc
 
-    def _receiver(self) -> Receive:
-        assert self._receive is not None, "start() runs before any exchange"
-        return self._receive
+    def _follower(self) -> StreamFollower:
+        assert self._streams is not None, "start() runs before any exchange"
+        return self._streams
+
+    def open_get(self, last_event_id: str | None, what: str) -> AbstractAsyncContextManager[httpx.Response]:
+        headers = self._headers(None, accept="text/event-stream")
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        return self._open("GET", headers, None, what)
 
     def _auth(self) -> Any:
         return self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT
@@ -519,25 +395,10 @@ class HTTPTransport:
 
     def _note_session(self, response: httpx.Response, request: Request) -> None:
         if claims_modern(request):
-            return  # 2026-07-28 has no sessions: a stray Mcp-Session-Id is ignored (digest §2.B.6)
+            return  # 2026-07-28 has no sessions: a stray Mcp-Session-Id is ignored
         session = response.headers.get("mcp-session-id")
         if session and (request.method == "initialize" or self.session_id is None):
             self.session_id = session
 
-    def _status_error(self, response: httpx.Response, what: str) -> MCPError:
+    def status_error(self, response: httpx.Response, what: str) -> MCPError:
         return status_error(response, what, self.url, self.session_id)
-
-
-def _transient(error: MCPError) -> bool:
-    """Whether another attempt may succeed: a network failure (no HTTP status), or a status
-    that says the server or a proxy is briefly unable to answer."""
-    status = error.status  # set by status_error on every HTTP error status
-    return isinstance(error, TransportError) if status is None else status in RETRYABLE_STATUSES
-
-
-def _continued(parser: SSEParser) -> SSEParser:
-    """A fresh parser for a reconnected stream that keeps the resume cursor and retry."""
-    fresh = SSEParser(parser.max_event_bytes)
-    fresh.last_event_id = parser.last_event_id
-    fresh.retry = parser.retry
-    return fresh
