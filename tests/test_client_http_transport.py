@@ -122,7 +122,7 @@ async def test_404_renews_the_session_and_retries_once() -> None:
     script = Script(on_call)
     async with client(script) as c:
         assert await c.request("tools/list") == {"ok": True}
-        assert c.transport.session_id == "s2"  # type: ignore[attr-defined]
+        assert c.transport.session_id == "s2"
     assert script.sessions == 2 and calls["n"] == 2
 
 
