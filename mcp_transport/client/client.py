@@ -34,7 +34,7 @@ from ..protocol import (
     META_PROTOCOL_VERSION,
     Era,
 )
-from ..transports.contract import ChannelState, ClientTransport
+from ..transports.contract import ChannelState, ClientTransport, MessageTransport
 from .calls import ServerCalls
 from .connection import ClientState, Connection
 from .handlers import RequestHandler, default_capabilities, method_table
@@ -42,7 +42,7 @@ from .handshake import Handshake, Negotiated
 from .inputs import InputAnswerer, InputRequiredError
 from .listen import Listener, Subscription, listen_filter
 from .retries import RequestRetries
-from .transport import HTTPOptions, Transport, transport_for
+from .transport import HTTPOptions, transport_for
 
 if TYPE_CHECKING:
     import httpx
@@ -115,7 +115,7 @@ class Client(ServerCalls):
 
     def __init__(
         self,
-        target: str | Sequence[str] | Transport,
+        target: str | Sequence[str] | MessageTransport,
         *,
         era: str = "auto",
         protocol_version: str | None = None,
