@@ -3,9 +3,9 @@ other transports, in :mod:`mcp_transport.transports`."""
 
 from ..transports.contract import ChannelState, StreamLost
 from ..transports.http_client.reconnect import ReconnectPolicy, StreamGap
+from .answers import RequestHandler, apply_schema_defaults
 from .client import DEFAULT_TIMEOUT, Client, ClientState, NotificationCallback
 from .era import ERA_CACHE, EraCache
-from .handlers import RequestHandler, apply_schema_defaults
 from .inputs import InputRequiredError
 from .listen import Subscription
 from .transport import Transport

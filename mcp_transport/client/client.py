@@ -35,9 +35,9 @@ from ..protocol import (
     Era,
 )
 from ..transports.contract import ChannelState, ClientTransport, MessageTransport
+from .answers import RequestHandler, default_capabilities, method_table
 from .calls import ServerCalls
 from .connection import ClientState, Connection
-from .handlers import RequestHandler, default_capabilities, method_table
 from .handshake import Handshake, Negotiated
 from .inputs import InputAnswerer, InputRequiredError
 from .listen import Listener, Subscription, listen_filter

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import MCPError
-from .handlers import RequestHandler, apply_schema_defaults
+from .answers import RequestHandler, apply_schema_defaults
 
 __all__ = ["InputAnswerer", "InputRequiredError"]
 
