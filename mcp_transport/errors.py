@@ -53,7 +53,10 @@ __all__ = [
 
 
 class MCPError(Exception):
-    """Root of every mcp_transport exception."""
+    """Root of every mcp_transport exception. ``status`` is the HTTP status of the response
+    that carried the error to a client, if one did (era detection reads it)."""
+
+    status: int | None = None
 
 
 class RPCError(MCPError):

@@ -22,7 +22,7 @@ def test_all_is_exact_and_sorted() -> None:
 
 
 def test_target_kinds() -> None:
-    from mcp_transport.client.http import HTTPTransport
+    from mcp_transport.transports.http_client.streamable import HTTPTransport
     from mcp_transport.transports.stdio import StdioProcess
 
     assert isinstance(Client("http://127.0.0.1:1/mcp").transport, HTTPTransport)

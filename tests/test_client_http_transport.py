@@ -18,7 +18,7 @@ from mcp_transport import (
     RequestTimeout,
     TransportError,
 )
-from mcp_transport.client.http_errors import map_httpx_error, status_error
+from mcp_transport.transports.http_client.http_errors import map_httpx_error, status_error
 from mcp_transport.errors import MCPError, SessionNotFound
 
 pytestmark = pytest.mark.anyio
@@ -122,7 +122,7 @@ async def test_404_renews_the_session_and_retries_once() -> None:
     script = Script(on_call)
     async with client(script) as c:
         assert await c.request("tools/list") == {"ok": True}
-        assert c.transport.session_id == "s2"  # type: ignore[attr-defined]
+        assert c.transport.session_id == "s2"
     assert script.sessions == 2 and calls["n"] == 2
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_transport.client.sse import EventTooLarge, ServerSentEvent, SSEParser
+from mcp_transport.transports.http_client.sse_parser import EventTooLarge, ServerSentEvent, SSEParser
 
 
 def parse_all(*chunks: bytes) -> list[ServerSentEvent]:

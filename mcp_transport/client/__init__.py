@@ -1,11 +1,14 @@
-"""The client side: ``Client``, its transports and their policies."""
+"""The client side: ``Client`` and the parts it is composed of. Its transports live with the
+other transports, in :mod:`mcp_transport.transports`."""
 
-from .client import DEFAULT_TIMEOUT, Client, ClientState, InputRequiredError, NotificationCallback
+from ..transports.contract import ChannelState, StreamLost
+from ..transports.http_client.reconnect import ReconnectPolicy, StreamGap
+from .answers import RequestHandler, apply_schema_defaults
+from .client import DEFAULT_TIMEOUT, Client, ClientState, NotificationCallback
 from .era import ERA_CACHE, EraCache
-from .handlers import RequestHandler, apply_schema_defaults
-from .reconnect import ChannelState, ReconnectPolicy, StreamGap
-from .subscriptions import Subscription
-from .transport import StreamLost, Transport
+from .inputs import InputRequiredError
+from .listen import Subscription
+from .transport import Transport
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -6,30 +6,25 @@ methods follow ``nextCursor`` and return the items of every page.
 
 from __future__ import annotations
 
-import logging
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
 from ..dispatcher import ProgressCallback
-from ..transports.http.headers import invalid_header_annotations
-from ..protocol import Era
 
 __all__ = ["MAX_PAGES", "ServerCalls"]
-
-log = logging.getLogger("mcp_transport.client")
 
 # A list method follows nextCursor at most this many pages: a server that hands out cursors
 # forever must not make list_tools() loop forever.
 MAX_PAGES = 10_000
 
 
-class ServerCalls:
-    """Mixed into ``Client``: every method here is ``request(method, params)`` plus shaping."""
+class ServerCalls(ABC):
+    """The feature calls, on top of two methods ``Client`` provides: ``request`` and
+    ``_listed_tools`` (what a complete tools/list means to the transport). Nothing else is
+    shared: every method here is ``request(method, params)`` plus shaping."""
 
-    era: Era
-    transport: Any
-    _tools_listed: bool
-
+    @abstractmethod
     async def request(
         self,
         method: str,
@@ -37,8 +32,10 @@ class ServerCalls:
         *,
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
-    ) -> dict[str, Any]:
-        raise NotImplementedError
+    ) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _listed_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
 
     async def ping(self, *, timeout: float | None = None) -> None:
         """Check the server is alive (legacy only; raises RequestTimeout if it is not)."""
@@ -47,21 +44,7 @@ class ServerCalls:
     async def list_tools(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
         """Every tool the server offers (all pages). Over modern HTTP, tools with invalid
         ``x-mcp-header`` annotations are dropped, as the spec requires."""
-        tools = await self._collect("tools/list", "tools", timeout=timeout)
-        schemas = getattr(self.transport, "tool_schemas", None)
-        if self.era is Era.MODERN and schemas is not None:
-            schemas.clear()  # a full listing replaces what we knew
-            valid = []
-            for tool in tools:
-                problems = invalid_header_annotations(tool.get("inputSchema") or {})
-                if problems:
-                    log.warning("dropping tool %r: %s", tool.get("name"), "; ".join(problems))
-                    continue
-                schemas[tool.get("name")] = tool.get("inputSchema") or {}
-                valid.append(tool)
-            tools = valid
-            self._tools_listed = True  # call_tool need not list them again for Mcp-Param-*
-        return tools
+        return self._listed_tools(await self._collect("tools/list", "tools", timeout=timeout))
 
     async def call_tool(
         self,

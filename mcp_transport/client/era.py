@@ -1,5 +1,6 @@
-"""Era detection for ``Client(era="auto")`` (digest §2.B.9, §3.3): how a probe's outcome
-is read, which version to retry with, and the process-wide era cache.
+"""Era detection for ``Client(era="auto")`` (2026-07-28
+basic/versioning#backward-compatibility): how a probe's outcome is read, which version to
+retry with, and the process-wide era cache.
 
 Sans-IO: ``Client`` sends the ``server/discover`` probe and hands the outcome here.
 """
@@ -21,7 +22,7 @@ from ..jsonrpc import (
     UNSUPPORTED_PROTOCOL_VERSION,
 )
 from ..protocol import Era
-from .transport import StreamLost
+from ..transports.contract import StreamLost
 
 __all__ = [
     "ERA_CACHE",
@@ -37,7 +38,7 @@ __all__ = [
 # UnsupportedProtocolVersion: the final code, and the 2026-07-28 RC's (-32004).
 UNSUPPORTED_VERSION_CODES = frozenset({UNSUPPORTED_PROTOCOL_VERSION, -32004})
 # Every JSON-RPC error only a modern server sends: HeaderMismatch, MissingRequiredClientCapability,
-# UnsupportedProtocolVersion, and their RC numbers (-32001, -32003, -32004; digest §4.2).
+# UnsupportedProtocolVersion, and their RC numbers (-32001, -32003, -32004; 2026-07-28 basic#error-codes).
 MODERN_ERROR_CODES = frozenset(
     {HEADER_MISMATCH, MISSING_CLIENT_CAPABILITY, *UNSUPPORTED_VERSION_CODES, -32001, -32003}
 )
@@ -62,7 +63,7 @@ def classify_probe_error(exc: BaseException, *, http: bool) -> Verdict:
     JSON-RPC body, 405, a legacy "missing session" 400) or no reply in time means legacy.
     Unreachable servers and authentication failures are raised, not guessed about.
     """
-    status = getattr(exc, "status", None)
+    status = exc.status if isinstance(exc, MCPError) else None
     if status in _AUTH_STATUSES:
         return Verdict.RAISE
     if isinstance(exc, RemoteError):

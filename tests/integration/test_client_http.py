@@ -33,7 +33,7 @@ async def test_round_trip(mode: str, http_server: Callable[..., str]) -> None:
     url = http_server(everything, response_mode=mode)
     async with Client(url, era="legacy") as client:
         assert client.protocol_version == "2025-11-25"
-        assert client.transport.session_id  # type: ignore[attr-defined]
+        assert client.transport.session_id
         names = {tool["name"] for tool in await client.list_tools()}
         assert {"echo", "add", "sleep", "test_reconnection"} <= names
         assert (await client.call_tool("add", {"a": 1, "b": 2}))["structuredContent"] == {"result": 3}
@@ -139,12 +139,12 @@ async def test_restart_reinitializes_transparently() -> None:
     server = our_server().start()
     try:
         async with Client(server.url, era="legacy") as client:
-            before = client.transport.session_id  # type: ignore[attr-defined]
+            before = client.transport.session_id
             await client.call_tool("echo", {"text": "one"})
             server.stop()
             server.start()
             assert (await client.call_tool("echo", {"text": "two"}))["content"][0]["text"] == "two"
-            assert client.transport.session_id != before  # type: ignore[attr-defined]
+            assert client.transport.session_id != before
     finally:
         server.stop()
 
@@ -172,7 +172,7 @@ async def test_modern_era_over_http(http_server: Callable[..., str]) -> None:
     async with Client(http_server(everything), era="modern") as client:
         assert client.protocol_version == "2026-07-28"
         assert client.server_info["name"] == "everything"
-        assert client.transport.session_id is None  # type: ignore[attr-defined]
+        assert client.transport.session_id is None
         assert "add" in {tool["name"] for tool in await client.list_tools()}
         result = await client.call_tool("add", {"a": 2, "b": 5}, on_progress=on_progress)
         assert result["structuredContent"] == {"result": 7}
@@ -195,7 +195,7 @@ async def test_fifty_concurrent_calls_on_one_session(http_server: Callable[..., 
 async def test_close_deletes_the_session(http_server: Callable[..., str]) -> None:
     url = http_server(everything)
     async with Client(url, era="legacy") as client:
-        session = client.transport.session_id  # type: ignore[attr-defined]
+        session = client.transport.session_id
         version = client.protocol_version
     headers = {"Mcp-Session-Id": session, "MCP-Protocol-Version": version, "Accept": "application/json, text/event-stream"}
     async with httpx.AsyncClient() as http:

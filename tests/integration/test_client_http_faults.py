@@ -23,8 +23,8 @@ from mcp_transport import (
     ResumeGap,
     StreamGap,
 )
-from mcp_transport.client.http import HTTPTransport
-from mcp_transport.client.reconnect import MIN_SERVER_RETRY
+from mcp_transport.transports.http_client.streamable import HTTPTransport
+from mcp_transport.transports.http_client.reconnect import MIN_SERVER_RETRY
 from mcp_transport.jsonrpc import Result
 from mcp_transport.state.memory import MemoryEventLog
 from tests.client_helpers import Recording, pending_calls_then, wait_until

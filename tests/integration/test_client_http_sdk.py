@@ -46,7 +46,7 @@ async def test_list_call_ping(mode: str, sse_server: ServerProcess, json_server:
     server = sse_server if mode == "sse" else json_server
     async with Client(server.url, era="legacy") as client:
         assert client.protocol_version == "2025-11-25"
-        assert client.transport.session_id  # type: ignore[attr-defined]
+        assert client.transport.session_id
         assert {"add", "echo", "countdown", "ask_user", "sample"} <= {t["name"] for t in await client.list_tools()}
         assert (await client.call_tool("add", {"a": 2, "b": 40}))["content"][0]["text"] == "42"
         await client.ping()
@@ -94,12 +94,12 @@ async def test_restart_reinitializes_transparently() -> None:
     server = sdk_server().start()
     try:
         async with Client(server.url, era="legacy") as client:
-            first_session = client.transport.session_id  # type: ignore[attr-defined]
+            first_session = client.transport.session_id
             assert (await client.call_tool("echo", {"text": "before"}))["content"][0]["text"] == "before"
             server.stop()
             server.start()  # same port, all sessions gone: the next request gets 404
             assert (await client.call_tool("echo", {"text": "after"}))["content"][0]["text"] == "after"
-            assert client.transport.session_id not in (None, first_session)  # type: ignore[attr-defined]
+            assert client.transport.session_id not in (None, first_session)
             await client.ping()
     finally:
         server.stop()

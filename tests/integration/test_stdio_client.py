@@ -333,3 +333,30 @@ async def test_open_and_aclose_without_async_with() -> None:
         await c.ping()
     with pytest.raises(UsageError):
         await c.open()
+
+
+class MessagesOnly:
+    """A transport of one's own with only the three message methods (no session, channel or
+    header schemas): what ``Client`` accepts besides its own transports."""
+
+    def __init__(self) -> None:
+        self.process = StdioProcess(SERVER, cwd=str(REPO))
+
+    async def start(self, receive: Any, task_group: Any, on_closed: Any) -> None:
+        await self.process.start(receive, task_group, on_closed)
+
+    async def send(self, message: Message, related_to: Any = None) -> None:
+        await self.process.send(message, related_to)
+
+    async def close(self) -> None:
+        await self.process.close()
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+async def test_a_three_method_transport_of_ones_own(era: str) -> None:
+    own = MessagesOnly()
+    async with Client(own, era=era) as c:
+        result = await c.call_tool("add", {"a": 2, "b": 3})
+        assert result["structuredContent"] == {"result": 5.0}
+        assert c.transport.session_id is None and c.channel_state is None
+    assert own.process.returncode is not None  # closing the client closed the process

@@ -16,6 +16,7 @@ from anyio.abc import Process, TaskGroup
 from ... import jsonrpc
 from ...errors import ConnectError, ConnectionClosed
 from ...jsonrpc import InvalidMessage, Message, RequestId
+from ..contract import TransportDefaults
 from .framing import MAX_LINE_BYTES, LineWriter, Oversized, pump_lines
 
 __all__ = ["StdioProcess"]
@@ -23,8 +24,10 @@ __all__ = ["StdioProcess"]
 log = logging.getLogger("mcp_transport.stdio")
 
 
-class StdioProcess:
-    """The client side: a server subprocess speaking NDJSON on its stdin/stdout.
+class StdioProcess(TransportDefaults):
+    """The client side: a server subprocess speaking NDJSON on its stdin/stdout. One pipe
+    carries everything: no session, version header or second channel (the contract's
+    defaults, :class:`~mcp_transport.transports.contract.TransportDefaults`).
 
     ``close()`` follows 2025-11-25 basic/lifecycle#stdio: close the server's stdin, wait,
     SIGTERM, wait, SIGKILL, each step bounded. The server's stderr is forwarded to our logger (or a callback).

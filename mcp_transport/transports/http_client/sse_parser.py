@@ -4,7 +4,8 @@ Feed it bytes as they arrive; it returns the complete events. No sockets, no eve
 
 One deliberate difference from a browser's EventSource: an event block with an empty data
 buffer is still returned (with ``data == ""``) when it carried an ``id`` or ``retry`` field.
-MCP servers send such a *priming event* first on every resumable stream (digest §2.A.2), and
+MCP servers send such a *priming event* first on every resumable stream
+(2025-11-25 basic/transports#sending-messages-to-the-server), and
 the transport wants to see it: it proves the stream is healthy and gives a resume cursor.
 ``id`` keeps the WHATWG meaning either way: the last event id seen on the stream so far.
 """

@@ -1,4 +1,5 @@
-"""The deprecated HTTP+SSE client transport (protocol 2024-11-05, digest §2.C, §2.A.10).
+"""The deprecated HTTP+SSE client transport (2024-11-05 basic/transports#http-with-sse;
+its fallback: 2025-11-25 basic/transports#backwards-compatibility).
 
 The client GETs the SSE endpoint and keeps it open; the server's first event, ``endpoint``,
 names the URI to POST every client message to (answered 202); everything the server sends
@@ -9,7 +10,7 @@ last, when ``initialize`` on the URL fails with 400, 404 or 405.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -17,11 +18,13 @@ import anyio
 import httpx
 from anyio.abc import TaskGroup
 
-from .. import jsonrpc
-from ..errors import ConnectError, ConnectionClosed, MCPError, TransportError
-from ..jsonrpc import InvalidMessage, Message, RequestId
+from ... import jsonrpc
+from ...errors import ConnectError, ConnectionClosed, MCPError, TransportError
+from ...jsonrpc import Message, RequestId
+from ..contract import Receive, TransportDefaults
 from .http_errors import map_httpx_error, status_error
-from .sse import EventTooLarge, SSEParser
+from .sse_parser import EventTooLarge, SSEParser
+from .wire import content_type, deliver
 
 __all__ = ["ENDPOINT_TIMEOUT", "LegacySSETransport"]
 
@@ -32,8 +35,9 @@ ENDPOINT_TIMEOUT = 10.0
 _TIMEOUT = httpx.Timeout(30.0, read=None)  # the GET stream may be silent for long
 
 
-class LegacySSETransport:
-    """A connection to a 2024-11-05 HTTP+SSE server. ``url`` is its SSE endpoint."""
+class LegacySSETransport(TransportDefaults):
+    """A connection to a 2024-11-05 HTTP+SSE server. ``url`` is its SSE endpoint. It has no
+    session id, version header or second channel: the contract's defaults answer for those."""
 
     legacy_sse = True  # Client caches that this URL needs this transport
 
@@ -46,7 +50,7 @@ class LegacySSETransport:
         http_client: httpx.AsyncClient | None = None,
         endpoint_timeout: float = ENDPOINT_TIMEOUT,
     ) -> None:
-        self.url = url
+        self.url: str = url
         self.headers = dict(headers or {})
         self.auth = auth
         self.endpoint_timeout = endpoint_timeout
@@ -56,22 +60,17 @@ class LegacySSETransport:
         self._scope: anyio.CancelScope | None = None
         self._closed = False
 
-    async def start(
-        self,
-        receive: Callable[[Message], Awaitable[None]],
-        task_group: TaskGroup,
-        on_closed: Callable[[str], None],
-    ) -> None:
+    async def start(self, receive: Receive, task_group: TaskGroup, on_closed: Callable[[str], None]) -> None:
         """GET the SSE endpoint and wait for the ``endpoint`` event (raises ConnectError if
         the server offers none)."""
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=_TIMEOUT)
         ready = anyio.Event()
         failure: list[MCPError] = []
-        self._scope = anyio.CancelScope()
+        scope = self._scope = anyio.CancelScope()
 
         async def run() -> None:
-            with self._scope:  # type: ignore[union-attr]
+            with scope:
                 try:
                     await self._read(receive, ready)
                 except MCPError as exc:
@@ -88,7 +87,7 @@ class LegacySSETransport:
         with anyio.move_on_after(self.endpoint_timeout):
             await ready.wait()
         if self.endpoint is None:
-            self._scope.cancel()
+            scope.cancel()
             if failure:
                 raise failure[0]
             raise ConnectError(
@@ -96,13 +95,12 @@ class LegacySSETransport:
                 "not an HTTP+SSE server"
             )
 
-    async def _read(self, receive: Callable[[Message], Awaitable[None]], ready: anyio.Event) -> None:
+    async def _read(self, receive: Receive, ready: anyio.Event) -> None:
         assert self._http is not None
         headers = {**self.headers, "Accept": "text/event-stream"}
         try:
             async with self._http.stream("GET", self.url, headers=headers, auth=self._auth()) as response:
-                content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-                if response.status_code >= 400 or content_type != "text/event-stream":
+                if response.status_code >= 400 or content_type(response) != "text/event-stream":
                     await response.aread()
                     raise status_error(response, "GET (HTTP+SSE)", self.url, None)
                 parser = SSEParser()
@@ -112,13 +110,7 @@ class LegacySSETransport:
                             self.endpoint = self._resolve(event.data)
                             ready.set()
                         elif event.event == "message" and event.data:
-                            try:
-                                parsed = jsonrpc.parse(event.data, allow_batch=True)
-                            except InvalidMessage as exc:
-                                log.warning("ignoring an invalid message from the server: %s", exc.message)
-                                continue
-                            for message in parsed if isinstance(parsed, list) else [parsed]:
-                                await receive(message)
+                            await deliver(event.data, receive)
         except EventTooLarge as exc:
             raise TransportError(f"the server sent an oversized SSE event: {exc}") from None
         except httpx.HTTPError as exc:

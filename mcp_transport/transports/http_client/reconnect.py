@@ -20,12 +20,12 @@ basic/transports#resumability-and-redelivery: resumption is always a GET with
 
 from __future__ import annotations
 
-import enum
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ..errors import ResumeGap
+from ...errors import ResumeGap
+from ..contract import ChannelState
 
 __all__ = [
     "MAX_SERVER_RETRY",
@@ -49,16 +49,6 @@ MAX_SERVER_RETRY = 60.0
 # (RFC 9110 §15.5.9 408, §15.6 5xx gateway/overload; RFC 6585 429). Any other error status
 # answers the request for good, and repeating it would only spend the budget.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-
-
-class ChannelState(enum.Enum):
-    """The state of a client's server->client SSE channel (the GET stream)."""
-
-    NONE = "none"  # not opened, or the server offers no stream (405/404)
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
-    FAILED = "failed"  # the reconnect budget ran out, or the server refused the stream for good
-    CLOSED = "closed"  # the client closed it
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from .. import jsonrpc
-from ..errors import (
+from ... import jsonrpc
+from ...errors import (
     ConnectError,
     ConnectionClosed,
     MCPError,
@@ -15,7 +15,7 @@ from ..errors import (
     SessionNotFound,
     TransportError,
 )
-from ..jsonrpc import ErrorResponse, InvalidMessage
+from ...jsonrpc import ErrorResponse, InvalidMessage
 
 __all__ = ["map_httpx_error", "status_error"]
 
@@ -47,9 +47,9 @@ _HTTPX_ERRORS: tuple[tuple[type[httpx.HTTPError], type[MCPError]], ...] = (
 def status_error(response: httpx.Response, what: str, url: str, session_id: str | None) -> MCPError:
     """An HTTP error status as our error: the JSON-RPC error in the body when there is
     one (the server's own words), else a TransportError naming the status. The error's
-    ``status`` attribute is the HTTP status (era detection reads it, digest §2.B.9)."""
+    ``status`` attribute is the HTTP status (era detection reads it)."""
     error = _status_error(response, what, url, session_id)
-    error.status = response.status_code  # type: ignore[attr-defined]
+    error.status = response.status_code
     return error
 
 

@@ -19,7 +19,8 @@ RequestHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 def default_capabilities(
     era: Era, sampling: RequestHandler | None, elicitation: RequestHandler | None, roots: bool
 ) -> dict[str, Any]:
-    """ClientCapabilities matching the handlers (digest §5.A.6; 2026-07-28 roots has no listChanged)."""
+    """ClientCapabilities matching the handlers (2025-11-25 basic/lifecycle#capability-negotiation;
+    2026-07-28 roots has no listChanged)."""
     caps: dict[str, Any] = {}
     if roots:
         caps["roots"] = {"listChanged": True} if era is Era.LEGACY else {}
@@ -66,8 +67,8 @@ def method_table(
 def apply_schema_defaults(params: Mapping[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     """Fill an accepted elicitation answer with the ``default`` of every requested field it
     leaves out (SEP-1034: the client applies the schema's defaults)."""
-    if not isinstance(result, dict) or result.get("action") != "accept":
-        return result
+    if not _accepted(result):
+        return result  # declined, cancelled, or not even a dict: the server judges it
     schema = params.get("requestedSchema")
     props = schema.get("properties") if isinstance(schema, Mapping) else None
     if not isinstance(props, Mapping):
@@ -77,3 +78,8 @@ def apply_schema_defaults(params: Mapping[str, Any], result: dict[str, Any]) -> 
         if name not in content and isinstance(prop, Mapping) and "default" in prop:
             content[name] = prop["default"]
     return {**result, "content": content}
+
+
+def _accepted(result: object) -> bool:
+    # A handler annotated to return a dict may still return anything at run time.
+    return isinstance(result, dict) and result.get("action") == "accept"
