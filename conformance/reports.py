@@ -57,8 +57,11 @@ def _markdown(run: RunResult) -> str:
     for r in run.results:
         detail = r.message
         if r.status in (Status.FAIL, Status.WARN, Status.ERROR):
-            parts = [r.message] + [f"{k}: {v}" for k, v in (("sent", r.sent), ("received", r.received),
-                                                             ("expected", r.expected)) if v]
+            parts = [r.message] + [
+                f"{k}: {v}"
+                for k, v in (("sent", r.sent), ("received", r.received), ("expected", r.expected))
+                if v
+            ]
             detail = "<br>".join(_cell(p) for p in parts if p)
         lines.append(f"| {r.status.value} | `{r.name}` | {_cell(r.rule.citation)} | {_cell(detail)} |")
     return "\n".join(lines) + "\n"
@@ -66,14 +69,30 @@ def _markdown(run: RunResult) -> str:
 
 def _junit(run: RunResult) -> str:
     c = run.counts
-    suite = ET.Element("testsuite", name=f"mcp-conformance {run.target}", tests=str(len(run.results)),
-                       failures=str(c["FAIL"]), errors=str(c["ERROR"]), skipped=str(c["SKIP"]),
-                       time=f"{max(0.0, run.finished - run.started):.3f}")
+    suite = ET.Element(
+        "testsuite",
+        name=f"mcp-conformance {run.target}",
+        tests=str(len(run.results)),
+        failures=str(c["FAIL"]),
+        errors=str(c["ERROR"]),
+        skipped=str(c["SKIP"]),
+        time=f"{max(0.0, run.finished - run.started):.3f}",
+    )
     for r in run.results:
-        case = ET.SubElement(suite, "testcase", classname=r.scenario, name=r.rule.id, time=f"{r.duration:.3f}")
-        text = "\n".join(f"{k}: {v}" for k, v in (("rule", f"{r.rule.citation}: {r.rule.text}"), ("why", r.message),
-                                                  ("sent", r.sent), ("received", r.received),
-                                                  ("expected", r.expected)) if v)
+        case = ET.SubElement(
+            suite, "testcase", classname=r.scenario, name=r.rule.id, time=f"{r.duration:.3f}"
+        )
+        text = "\n".join(
+            f"{k}: {v}"
+            for k, v in (
+                ("rule", f"{r.rule.citation}: {r.rule.text}"),
+                ("why", r.message),
+                ("sent", r.sent),
+                ("received", r.received),
+                ("expected", r.expected),
+            )
+            if v
+        )
         if r.status is Status.FAIL:
             ET.SubElement(case, "failure", message=r.message or r.rule.text).text = text
         elif r.status is Status.ERROR:

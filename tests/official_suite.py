@@ -27,9 +27,14 @@ def suite(line: str) -> list[str]:
     lines, so a skip would only hide a broken install step.
     """
     modules = REPO / "tests" / "conformance_official" / line / "node_modules"
-    command = [str(modules / ".bin" / "node"), str(modules / "@modelcontextprotocol" / "conformance" / "dist" / "index.js")]
+    command = [
+        str(modules / ".bin" / "node"),
+        str(modules / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"),
+    ]
     if not all(Path(part).exists() for part in command):
-        raise RuntimeError(f"the official conformance suite {line} is not installed: run `make test`, which installs it")
+        raise RuntimeError(
+            f"the official conformance suite {line} is not installed: run `make test`, which installs it"
+        )
     return command
 
 
@@ -55,7 +60,9 @@ def summary(results: dict[str, Checks]) -> str:
     return "\n".join(lines)
 
 
-def run_against_everything(line: str, tmp_path: Path, *suite_args: str) -> tuple[dict[str, Checks], subprocess.CompletedProcess[bytes], str]:
+def run_against_everything(
+    line: str, tmp_path: Path, *suite_args: str
+) -> tuple[dict[str, Checks], subprocess.CompletedProcess[bytes], str]:
     """Start a fresh ``servers.everything`` on HTTP, run ``server --url ... *suite_args``
     against it (URL host localhost: conformance.md §8 pitfall 6), stop the server.
     Returns the results, the suite's process and the server's log."""
@@ -73,7 +80,15 @@ def run_against_everything(line: str, tmp_path: Path, *suite_args: str) -> tuple
             wait_listening(server, port)
             out = tmp_path / "results"
             run = subprocess.run(
-                [*suite(line), "server", "--url", f"http://localhost:{port}/mcp", *suite_args, "-o", str(out)],
+                [
+                    *suite(line),
+                    "server",
+                    "--url",
+                    f"http://localhost:{port}/mcp",
+                    *suite_args,
+                    "-o",
+                    str(out),
+                ],
                 cwd=REPO,
                 capture_output=True,
                 timeout=300,

@@ -62,7 +62,9 @@ def test_envelope_absent_means_legacy() -> None:
 
 
 def test_envelope_parsed() -> None:
-    env = parse_envelope(_params(**{META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {"sampling": {}}}))
+    env = parse_envelope(
+        _params(**{META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {"sampling": {}}})
+    )
     assert env is not None and env.protocol_version == "2026-07-28"
     assert env.peer().has_capability("sampling") and not env.peer().has_capability("roots")
 
@@ -80,6 +82,10 @@ def test_unknown_modern_version_lists_what_is_supported() -> None:
     assert info.value.data == {"supported": ["2026-07-28"], "requested": "2030-01-01"}
     assert info.value.code == -32022 and info.value.http_status == 400
     # server/discover answers any well-formed version
-    assert parse_envelope(
-        _params(**{META_PROTOCOL_VERSION: "2030-01-01", META_CLIENT_CAPABILITIES: {}}), check_version=False
-    ) is not None
+    assert (
+        parse_envelope(
+            _params(**{META_PROTOCOL_VERSION: "2030-01-01", META_CLIENT_CAPABILITIES: {}}),
+            check_version=False,
+        )
+        is not None
+    )

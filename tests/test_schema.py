@@ -87,7 +87,11 @@ def test_output_schema_for_objects_and_wrapped_scalars() -> None:
 
     wrapped = output_spec(count)
     assert wrapped is not None and wrapped.wrapped
-    assert wrapped.schema == {"type": "object", "properties": {"result": {"type": "integer"}}, "required": ["result"]}
+    assert wrapped.schema == {
+        "type": "object",
+        "properties": {"result": {"type": "integer"}},
+        "required": ["result"],
+    }
     assert wrapped.structured(3) == {"result": 3}
 
 

@@ -108,7 +108,9 @@ async def test_elicit_url_mode() -> None:
 
         client.handlers["elicitation/create"] = elicit
         assert (await client.call_tool("login"))["content"][0]["text"] == "accept"
-    assert seen == [{"mode": "url", "message": "Sign in", "url": "https://example.com/login", "elicitationId": "e1"}]
+    assert seen == [
+        {"mode": "url", "message": "Sign in", "url": "https://example.com/login", "elicitationId": "e1"}
+    ]
 
 
 async def test_url_mode_needs_its_own_capability() -> None:
@@ -125,7 +127,12 @@ async def test_sampling_round_trip() -> None:
 
         async def sample(params: dict[str, Any]) -> dict[str, Any]:
             seen.append(params)
-            return {"role": "assistant", "content": {"type": "text", "text": "42"}, "model": "m1", "stopReason": "endTurn"}
+            return {
+                "role": "assistant",
+                "content": {"type": "text", "text": "42"},
+                "model": "m1",
+                "stopReason": "endTurn",
+            }
 
         client.handlers["sampling/createMessage"] = sample
         assert (await client.call_tool("ask", {"question": "Why?"}))["content"][0]["text"] == "m1: 42"
@@ -151,9 +158,12 @@ async def test_roots_round_trip() -> None:
 
 
 @pytest.mark.parametrize(
-    ("tool", "args", "capability"), [("book", {}, "elicitation"), ("ask", {"question": "q"}, "sampling"), ("roots", {}, "roots")]
+    ("tool", "args", "capability"),
+    [("book", {}, "elicitation"), ("ask", {"question": "q"}, "sampling"), ("roots", {}, "roots")],
 )
-async def test_undeclared_capability_is_a_clear_error(tool: str, args: dict[str, Any], capability: str) -> None:
+async def test_undeclared_capability_is_a_clear_error(
+    tool: str, args: dict[str, Any], capability: str
+) -> None:
     async with MemoryClient.connect(make_server(), capabilities={}) as client:
         with pytest.raises(RemoteError) as err:
             await client.call_tool(tool, args)
@@ -176,7 +186,9 @@ async def test_client_error_becomes_a_tool_error() -> None:
 
 async def test_modern_era_asks_through_mrtr_not_requests() -> None:
     async with MemoryClient.connect(make_server(), initialize=False) as client:
-        result = await client.modern_request("tools/call", {"name": "ask", "arguments": {"question": "q"}}, capabilities=ALL)
+        result = await client.modern_request(
+            "tools/call", {"name": "ask", "arguments": {"question": "q"}}, capabilities=ALL
+        )
         assert client.requests == []  # never a server->client request in the modern era
     assert result["resultType"] == "input_required"
     assert [r["method"] for r in result["inputRequests"].values()] == ["sampling/createMessage"]
@@ -206,8 +218,13 @@ async def test_modern_logging_only_when_requested() -> None:
     async with MemoryClient.connect(make_server(), initialize=False) as client:
         await client.modern_request("tools/call", {"name": "chatty"})
         assert client.notifications_of("notifications/message") == []
-        await client.modern_request("tools/call", {"name": "chatty"}, **{"io.modelcontextprotocol/logLevel": "alert"})
-        assert [m["level"] for m in client.notifications_of("notifications/message")] == ["alert", "emergency"]
+        await client.modern_request(
+            "tools/call", {"name": "chatty"}, **{"io.modelcontextprotocol/logLevel": "alert"}
+        )
+        assert [m["level"] for m in client.notifications_of("notifications/message")] == [
+            "alert",
+            "emergency",
+        ]
 
 
 async def test_fixture_sampling_and_elicitation() -> None:

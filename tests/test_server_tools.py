@@ -26,7 +26,9 @@ class Point(BaseModel):
 def make_server() -> MCPServer:
     server = MCPServer("tools")
 
-    @server.tool(title="Greeter", annotations={"readOnlyHint": True}, icons=[{"src": "data:image/png;base64,AA=="}])
+    @server.tool(
+        title="Greeter", annotations={"readOnlyHint": True}, icons=[{"src": "data:image/png;base64,AA=="}]
+    )
     async def greet(name: Annotated[str, Field(description="Who")], excited: bool = False) -> str:
         """Say hello."""
         return f"Hello, {name}{'!' if excited else '.'}"

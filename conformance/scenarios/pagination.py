@@ -11,13 +11,26 @@ __all__ = ["SCENARIO"]
 SECTION = "server/utilities/pagination §Response Format, §Error Handling"
 MAX_PAGES = 100
 
-WALK = Rule("pagination-walk-terminates", Level.MUST, "2025-11-25", SECTION,
-            "Following nextCursor MUST walk the list to its end (no nextCursor) without repeating an item.")
-INVALID = Rule("pagination-invalid-cursor-32602", Level.SHOULD, "2025-11-25", SECTION,
-               "An invalid cursor SHOULD result in a JSON-RPC error -32602 (Invalid params).")
+WALK = Rule(
+    "pagination-walk-terminates",
+    Level.MUST,
+    "2025-11-25",
+    SECTION,
+    "Following nextCursor MUST walk the list to its end (no nextCursor) without repeating an item.",
+)
+INVALID = Rule(
+    "pagination-invalid-cursor-32602",
+    Level.SHOULD,
+    "2025-11-25",
+    SECTION,
+    "An invalid cursor SHOULD result in a JSON-RPC error -32602 (Invalid params).",
+)
 
-LISTS = (("tools", "tools/list", "tools", "name"), ("prompts", "prompts/list", "prompts", "name"),
-         ("resources", "resources/list", "resources", "uri"))
+LISTS = (
+    ("tools", "tools/list", "tools", "name"),
+    ("prompts", "prompts/list", "prompts", "name"),
+    ("resources", "resources/list", "resources", "uri"),
+)
 
 
 async def run(ctx: Context) -> None:
@@ -41,16 +54,34 @@ async def run(ctx: Context) -> None:
             (repeated if name in seen else seen).append(name)
         cursor = result.get("nextCursor")
         if cursor is None:
-            ctx.check(WALK, not repeated, sent=sent, got=f"{pages} page(s); repeated items {repeated[:5]}",
-                      expected="every item once")
+            ctx.check(
+                WALK,
+                not repeated,
+                sent=sent,
+                got=f"{pages} page(s); repeated items {repeated[:5]}",
+                expected="every item once",
+            )
             break
     else:
-        ctx.check(WALK, False, sent=sent, got=f"still a nextCursor after {MAX_PAGES} pages", expected="an end")
+        ctx.check(
+            WALK, False, sent=sent, got=f"still a nextCursor after {MAX_PAGES} pages", expected="an end"
+        )
 
     reply, rid = await ctx.call(session, method, {"cursor": "conformance-invalid-cursor-!@#"})
-    ctx.check(INVALID, reply.error_code(rid) == -32602, sent=reply.sent, got=reply.summary(),
-              expected="a JSON-RPC error -32602")
+    ctx.check(
+        INVALID,
+        reply.error_code(rid) == -32602,
+        sent=reply.sent,
+        got=reply.summary(),
+        expected="a JSON-RPC error -32602",
+    )
 
 
-SCENARIO = Scenario("pagination", "legacy", "http", "nextCursor walk terminates without repeats; invalid cursor -32602",
-                    (WALK, INVALID), run)
+SCENARIO = Scenario(
+    "pagination",
+    "legacy",
+    "http",
+    "nextCursor walk terminates without repeats; invalid cursor -32602",
+    (WALK, INVALID),
+    run,
+)

@@ -102,7 +102,9 @@ async def test_nothing_listening_is_a_connect_error() -> None:
 async def test_close_with_requests_pending_resolves_them(faulty: ServerProcess) -> None:
     async with Client(faulty.url, timeout=60, era="legacy") as client:
         with anyio.fail_after(10):
-            outcomes = await pending_calls_then(client.aclose, lambda: client.call_tool("hang", {}), count=3, settle=0.3)
+            outcomes = await pending_calls_then(
+                client.aclose, lambda: client.call_tool("hang", {}), count=3, settle=0.3
+            )
     assert len(outcomes) == 3 and all(isinstance(e, ConnectionClosed) for e in outcomes)
 
 

@@ -38,7 +38,12 @@ async def elicit(params: dict[str, Any]) -> dict[str, Any]:
 
 async def sample(params: dict[str, Any]) -> dict[str, Any]:
     prompt = params["messages"][0]["content"]["text"]
-    return {"role": "assistant", "content": {"type": "text", "text": prompt.upper()}, "model": "test", "stopReason": "endTurn"}
+    return {
+        "role": "assistant",
+        "content": {"type": "text", "text": prompt.upper()},
+        "model": "test",
+        "stopReason": "endTurn",
+    }
 
 
 @pytest.mark.parametrize("mode", ["sse", "json"])
@@ -47,7 +52,9 @@ async def test_list_call_ping(mode: str, sse_server: ServerProcess, json_server:
     async with Client(server.url, era="legacy") as client:
         assert client.protocol_version == "2025-11-25"
         assert client.transport.session_id  # type: ignore[attr-defined]
-        assert {"add", "echo", "countdown", "ask_user", "sample"} <= {t["name"] for t in await client.list_tools()}
+        assert {"add", "echo", "countdown", "ask_user", "sample"} <= {
+            t["name"] for t in await client.list_tools()
+        }
         assert (await client.call_tool("add", {"a": 2, "b": 40}))["content"][0]["text"] == "42"
         await client.ping()
 
@@ -66,7 +73,9 @@ async def test_progress_on_the_post_stream(sse_server: ServerProcess) -> None:
 
 async def test_elicitation_and_sampling(sse_server: ServerProcess) -> None:
     # (The SDK's JSON mode has no back-channel for server->client requests.)
-    async with Client(sse_server.url, elicitation_handler=elicit, sampling_handler=sample, era="legacy") as client:
+    async with Client(
+        sse_server.url, elicitation_handler=elicit, sampling_handler=sample, era="legacy"
+    ) as client:
         assert (await client.call_tool("ask_user", {}))["content"][0]["text"] == "accept: Grace/36"
         assert (await client.call_tool("sample", {"prompt": "hi"}))["content"][0]["text"] == "model said: HI"
 

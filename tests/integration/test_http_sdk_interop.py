@@ -13,7 +13,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.mark.parametrize("mode", ["json", "sse", "auto"])
-async def test_official_client_initializes_lists_and_calls_with_progress(mode: str, http_server: Callable[..., str]) -> None:
+async def test_official_client_initializes_lists_and_calls_with_progress(
+    mode: str, http_server: Callable[..., str]
+) -> None:
     url = http_server(make_server(), response_mode=mode)
     progress: list[float] = []
 

@@ -68,7 +68,9 @@ def test_origin_policy_default(server: str, host: str, origin: str | None, ok: b
 
 
 def test_origin_policy_explicit_lists() -> None:
-    policy = OriginPolicy(allowed_hosts=["mcp.example.com", "localhost:*"], allowed_origins=["https://app.example.com"])
+    policy = OriginPolicy(
+        allowed_hosts=["mcp.example.com", "localhost:*"], allowed_origins=["https://app.example.com"]
+    )
     scope = {"server": ("10.0.0.5", 443)}
     assert policy.check(scope, "mcp.example.com", "https://app.example.com") is None
     assert policy.check(scope, "localhost:9999", None) is None
@@ -78,7 +80,10 @@ def test_origin_policy_explicit_lists() -> None:
 
 async def test_read_body_limit() -> None:
     def receiver(*chunks: bytes) -> Any:
-        messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+        messages = [
+            {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+            for i, c in enumerate(chunks)
+        ]
 
         async def receive() -> dict[str, Any]:
             return messages.pop(0)

@@ -76,7 +76,9 @@ class Wire:
 
     def listen(self, notifications: dict[str, Any]) -> Any:
         message, headers = self.message("subscriptions/listen", {"notifications": notifications})
-        return message["id"], self.client.stream("POST", self.url, headers=headers, content=orjson.dumps(message))
+        return message["id"], self.client.stream(
+            "POST", self.url, headers=headers, content=orjson.dumps(message)
+        )
 
 
 async def frames(response: httpx.Response) -> AsyncIterator[dict[str, Any] | str]:
@@ -101,7 +103,12 @@ async def test_listen_stream(http_server: Callable[..., str]) -> None:
     url = http_server(server, keepalive=0.2)
     async with httpx.AsyncClient(timeout=10) as client:
         wire = Wire(client, url)
-        wanted = {"toolsListChanged": True, "promptsListChanged": False, "resourceSubscriptions": ["test://a"], "somethingElse": True}
+        wanted = {
+            "toolsListChanged": True,
+            "promptsListChanged": False,
+            "resourceSubscriptions": ["test://a"],
+            "somethingElse": True,
+        }
         listen_id, request = wire.listen(wanted)
         async with request as response:
             assert response.status_code == 200 and response.headers["content-type"] == "text/event-stream"
@@ -109,15 +116,25 @@ async def test_listen_stream(http_server: Callable[..., str]) -> None:
             ack = await next_data(stream)
             tag = {META_SUBSCRIPTION_ID: listen_id}
             assert ack["method"] == "notifications/subscriptions/acknowledged"
-            assert ack["params"] == {"notifications": {"toolsListChanged": True, "resourceSubscriptions": ["test://a"]}, "_meta": tag}
+            assert ack["params"] == {
+                "notifications": {"toolsListChanged": True, "resourceSubscriptions": ["test://a"]},
+                "_meta": tag,
+            }
             await wire.call("change_prompts")  # not opted in
             await wire.call("touch", uri="test://b")  # not subscribed
             await wire.call("change_tools")
             await wire.call("touch", uri="test://a")
             changed = await next_data(stream)
-            assert changed == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed", "params": {"_meta": tag}}
+            assert changed == {
+                "jsonrpc": "2.0",
+                "method": "notifications/tools/list_changed",
+                "params": {"_meta": tag},
+            }
             updated = await next_data(stream)
-            assert updated["method"] == "notifications/resources/updated" and updated["params"] == {"uri": "test://a", "_meta": tag}
+            assert updated["method"] == "notifications/resources/updated" and updated["params"] == {
+                "uri": "test://a",
+                "_meta": tag,
+            }
             with anyio.fail_after(5):
                 assert await stream.__anext__() == ": keepalive"
             await wire.call("end_listens")

@@ -41,7 +41,10 @@ MODERN_SCENARIOS = [
 LEGS = [
     *[("v01", s, (), era) for era in ("", "auto") for s in LEGACY_SCENARIOS],
     *[("v02", s, ("--spec-version", "2026-07-28"), era) for era in ("", "auto") for s in MODERN_SCENARIOS],
-    *[("v02", s, ("--spec-version", "2025-11-25"), "") for s in [*LEGACY_SCENARIOS, "json-schema-2020-12-preservation"]],
+    *[
+        ("v02", s, ("--spec-version", "2025-11-25"), "")
+        for s in [*LEGACY_SCENARIOS, "json-schema-2020-12-preservation"]
+    ],
 ]
 
 pytestmark = [pytest.mark.conformance, pytest.mark.timeout(200)]
@@ -58,8 +61,25 @@ def _run(suite: str, scenario: str, extra: tuple[str, ...], era: str, out: Path)
     if era:
         command = f"MCP_TRANSPORT_CLIENT_ERA={era} {command}"
     run = subprocess.run(
-        [str(node), str(cli), "client", "--command", command, "--scenario", scenario, *extra, "--timeout", "30000", "-o", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=90, check=False,
+        [
+            str(node),
+            str(cli),
+            "client",
+            "--command",
+            command,
+            "--scenario",
+            scenario,
+            *extra,
+            "--timeout",
+            "30000",
+            "-o",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
     )
     checks = [c for f in out.rglob("checks.json") for c in json.loads(f.read_text())]
     bad = [c for c in checks if c.get("status") in ("FAILURE", "WARNING")]
@@ -72,7 +92,9 @@ def _leg_id(suite: str, scenario: str, extra: tuple[str, ...], era: str) -> str:
 
 
 @pytest.mark.parametrize(("suite", "scenario", "extra", "era"), LEGS, ids=[_leg_id(*leg) for leg in LEGS])
-def test_official_client_scenario(suite: str, scenario: str, extra: tuple[str, ...], era: str, tmp_path: Path) -> None:
+def test_official_client_scenario(
+    suite: str, scenario: str, extra: tuple[str, ...], era: str, tmp_path: Path
+) -> None:
     ok, report = _run(suite, scenario, extra, era, tmp_path / "first")
     if not ok:  # timing-sensitive checks can flake on 2 shared cores: one re-run on its own
         ok, report = _run(suite, scenario, extra, era, tmp_path / "again")
@@ -82,7 +104,12 @@ def test_official_client_scenario(suite: str, scenario: str, extra: tuple[str, .
 def test_unknown_scenario_exits_non_zero() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "clients.conformance_client", "http://127.0.0.1:1/mcp"],
-        cwd=REPO, capture_output=True, text=True, timeout=30, check=False, env={"MCP_CONFORMANCE_SCENARIO": "no-such-scenario", "PATH": ""},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={"MCP_CONFORMANCE_SCENARIO": "no-such-scenario", "PATH": ""},
     )
     assert run.returncode != 0
     assert "unknown scenario" in run.stderr

@@ -106,10 +106,21 @@ async def _raw_exchange(lines: list[bytes], expect: int) -> list[dict[str, Any]]
     return replies
 
 
-INIT = orjson.dumps(
-    {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}
-) + b"\n"
+INIT = (
+    orjson.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"},
+            },
+        }
+    )
+    + b"\n"
+)
 PING = b'{"jsonrpc":"2.0","id":2,"method":"ping"}\n'
 
 
@@ -122,7 +133,9 @@ async def test_malformed_line_gets_parse_error_and_server_keeps_going() -> None:
 
 
 async def test_oversized_line_gets_clear_error_and_server_keeps_going() -> None:
-    huge = b'{"jsonrpc":"2.0","id":9,"method":"ping","params":{"pad":"' + b"x" * (MAX_LINE_BYTES + 10) + b'"}}\n'
+    huge = (
+        b'{"jsonrpc":"2.0","id":9,"method":"ping","params":{"pad":"' + b"x" * (MAX_LINE_BYTES + 10) + b'"}}\n'
+    )
     replies = await _raw_exchange([INIT, huge, PING], expect=3)
     too_large = [r for r in replies if "error" in r]
     assert len(too_large) == 1
@@ -214,7 +227,12 @@ async def test_server_requests_are_answered_by_registered_handlers() -> None:
         return {"action": "accept", "content": {"age": 41}}
 
     async def sample(params: dict[str, Any]) -> dict[str, Any]:
-        return {"role": "assistant", "content": {"type": "text", "text": "forty-two"}, "model": "m", "stopReason": "endTurn"}
+        return {
+            "role": "assistant",
+            "content": {"type": "text", "text": "forty-two"},
+            "model": "m",
+            "stopReason": "endTurn",
+        }
 
     logs: list[Any] = []
 
@@ -223,10 +241,14 @@ async def test_server_requests_are_answered_by_registered_handlers() -> None:
             logs.append(params["data"])
 
     roots = [{"uri": "file:///srv", "name": "srv"}]
-    async with client(elicitation_handler=elicit, sampling_handler=sample, roots=roots, on_notification=on_notification) as c:
+    async with client(
+        elicitation_handler=elicit, sampling_handler=sample, roots=roots, on_notification=on_notification
+    ) as c:
         text = (await c.call_tool("test_elicitation_sep1034_defaults", {}))["content"][0]["text"]
         assert '"age": 41' in text and '"name": "John Doe"' in text  # ours kept, defaults filled
-        assert (await c.call_tool("test_sampling", {"prompt": "q"}))["content"][0]["text"] == "LLM response: forty-two"
+        assert (await c.call_tool("test_sampling", {"prompt": "q"}))["content"][0][
+            "text"
+        ] == "LLM response: forty-two"
         assert "file:///srv" in (await c.call_tool("list_client_roots", {}))["content"][0]["text"]
         await c.set_roots([{"uri": "file:///other", "name": "other"}])
         assert "file:///other" in (await c.call_tool("list_client_roots", {}))["content"][0]["text"]
@@ -249,7 +271,9 @@ async def test_resources_prompts_completion_and_logging_wrappers() -> None:
         assert "test_prompt_with_arguments" in {p["name"] for p in await c.list_prompts()}
         prompt = await c.get_prompt("test_prompt_with_arguments", {"arg1": "a", "arg2": "b"})
         assert prompt["messages"]
-        completion = await c.complete({"type": "ref/prompt", "name": "test_prompt_with_arguments"}, {"name": "arg1", "value": "par"})
+        completion = await c.complete(
+            {"type": "ref/prompt", "name": "test_prompt_with_arguments"}, {"name": "arg1", "value": "par"}
+        )
         assert completion["values"] == ["paris", "park", "parrot"]
         await c.set_logging_level("debug")
         await touch_watched_resource(c, updates)

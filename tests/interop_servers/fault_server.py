@@ -51,7 +51,11 @@ def sse(chunks: AsyncIterator[bytes]) -> StreamingResponse:
 
 
 def progress(token: Any, value: int) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": value}}
+    return {
+        "jsonrpc": "2.0",
+        "method": "notifications/progress",
+        "params": {"progressToken": token, "progress": value},
+    }
 
 
 async def post(request: Request) -> Response:
@@ -60,10 +64,18 @@ async def post(request: Request) -> Response:
     if rid is None or method is None:
         return Response(status_code=202)
     if method == "initialize":
-        result = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "faulty", "version": "0"}}
-        return JSONResponse({"jsonrpc": "2.0", "id": rid, "result": result}, headers={"Mcp-Session-Id": SESSION})
+        result = {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {"tools": {}},
+            "serverInfo": {"name": "faulty", "version": "0"},
+        }
+        return JSONResponse(
+            {"jsonrpc": "2.0", "id": rid, "result": result}, headers={"Mcp-Session-Id": SESSION}
+        )
     if request.headers.get("mcp-session-id") != SESSION:
-        return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "no session"}}, 400)
+        return JSONResponse(
+            {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "no session"}}, 400
+        )
     if method == "tools/list":
         tools = [{"name": n, "inputSchema": {"type": "object"}} for n in ("drop", "noid", "hang", "echo")]
         return JSONResponse({"jsonrpc": "2.0", "id": rid, "result": {"tools": tools}})
@@ -72,7 +84,9 @@ async def post(request: Request) -> Response:
     name = body["params"]["name"]
     token = (body["params"].get("_meta") or {}).get("progressToken")
     if name == "echo":
-        return JSONResponse({"jsonrpc": "2.0", "id": rid, "result": {"content": [{"type": "text", "text": "echo"}]}})
+        return JSONResponse(
+            {"jsonrpc": "2.0", "id": rid, "result": {"content": [{"type": "text", "text": "echo"}]}}
+        )
     if name == "hang":
         await anyio.sleep_forever()
     if name == "noid":

@@ -1,7 +1,7 @@
 """A small MCP server written with the official Python SDK (``mcp``), for interop tests.
 
-    python tests/interop_servers/sdk_server.py --stdio
-    python tests/interop_servers/sdk_server.py --port 8123 [--json] [--stateless]
+python tests/interop_servers/sdk_server.py --stdio
+python tests/interop_servers/sdk_server.py --port 8123 [--json] [--stateless]
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ async def ask_user(ctx: Context) -> str:
 async def sample(prompt: str, ctx: Context) -> str:
     """Ask the client's model (sampling/createMessage)."""
     result = await ctx.session.create_message(
-        [types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))], max_tokens=20
+        [types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))],
+        max_tokens=20,
     )
     return f"model said: {result.content.text}"  # type: ignore[union-attr]
 
@@ -83,7 +84,11 @@ def main() -> None:
         server.run()
     else:
         server.run(
-            "streamable-http", host="127.0.0.1", port=args.port, json_response=args.json, stateless_http=args.stateless
+            "streamable-http",
+            host="127.0.0.1",
+            port=args.port,
+            json_response=args.json,
+            stateless_http=args.stateless,
         )
 
 
