@@ -64,7 +64,8 @@ ProgressCallback = Callable[[float, "float | None", "str | None"], Awaitable[Non
 NotificationHandler = Callable[["Dispatcher", Notification], Awaitable[None]]
 
 # Outbound requests time out after this many seconds unless the caller says otherwise. Progress
-# notifications extend the deadline, but never past MAX_REQUEST_TIMEOUT (digest §4.7).
+# notifications extend the deadline, but never past MAX_REQUEST_TIMEOUT
+# (2025-11-25 basic/lifecycle#timeouts).
 DEFAULT_REQUEST_TIMEOUT = 60.0
 MAX_REQUEST_TIMEOUT_FACTOR = 10
 
@@ -186,14 +187,16 @@ class RequestContext:
 
     def close_stream(self) -> None:
         """End this request's response stream now, before its result (legacy HTTP SSE
-        polling, digest §2.A.2): the client resumes with GET + Last-Event-ID and collects
-        the rest there. A no-op unless the transport set ``Dispatcher.on_close_stream``."""
+        polling, 2025-11-25 basic/transports#sending-messages-to-the-server): the client
+        resumes with GET + Last-Event-ID and collects the rest there. A no-op unless the
+        transport set ``Dispatcher.on_close_stream``."""
         hook = self.dispatcher.on_close_stream
         if hook is not None:
             hook(self.id)
 
     async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        """Send notifications/progress if the requester asked for it (digest §4.4).
+        """Send notifications/progress if the requester asked for it
+        (2025-11-25 basic/utilities/progress#behavior-requirements).
 
         ``progress`` must increase with every call; a value that does not is dropped rather
         than sent, because the spec forbids it and the peer may reject the stream.
@@ -402,7 +405,8 @@ class Dispatcher:
 
     def _cancel_inbound(self, request_id: Any) -> None:
         entry = self._inbound.get(request_id) if type(request_id) in (str, int) else None
-        # Unknown, finished, malformed or uncancellable (initialize): ignored (digest §4.5).
+        # Unknown, finished, malformed or uncancellable (initialize): ignored
+        # (2025-11-25 basic/utilities/cancellation#behavior-requirements).
         if entry is not None and entry[0] not in self._uncancellable:
             entry[1].cancel()
 

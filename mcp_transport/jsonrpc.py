@@ -62,15 +62,17 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
-# MCP codes (digest §4.2).
+# MCP codes: 2026-07-28 basic/index#error-codes (and, for the legacy ones, 2025-11-25
+# server/resources#error-handling and client/elicitation#error-handling).
 RESOURCE_NOT_FOUND = -32002  # legacy only; 2026-07-28 uses -32602 with data.uri
 URL_ELICITATION_REQUIRED = -32042  # 2025-11-25 only
 HEADER_MISMATCH = -32020  # 2026-07-28
 MISSING_CLIENT_CAPABILITY = -32021  # 2026-07-28
 UNSUPPORTED_PROTOCOL_VERSION = -32022  # 2026-07-28
-# Implementation-defined codes for transport conditions (the -32000..-32019 range is ours to
-# use on the legacy leg). Each is distinct so a client can tell "re-initialize" (session not
-# found) from "back off" (overloaded) without reading prose; anchors §7 item 13.
+# Implementation-defined codes for transport conditions, in the -32000..-32019 sub-range that
+# MCP leaves to implementations allocated before 2026-07-28 (2026-07-28 basic/index#error-codes).
+# Each is distinct so a client can tell "re-initialize" (session not found) from "back off"
+# (overloaded) without reading prose.
 SESSION_NOT_FOUND = -32001
 SERVER_OVERLOADED = -32010
 RESUME_GAP = -32011

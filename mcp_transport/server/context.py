@@ -113,7 +113,8 @@ class Context:
         """Send ``notifications/message`` if ``level`` passes the client's threshold.
 
         Legacy: the threshold set by ``logging/setLevel`` (info until then). Modern: only
-        when the request opted in with ``_meta`` logLevel (digest §6.6).
+        when the request opted in with ``_meta`` logLevel
+        (2026-07-28 server/utilities/logging#per-request-log-level).
         """
         if level not in LOG_LEVELS:
             raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
