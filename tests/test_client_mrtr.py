@@ -1,4 +1,5 @@
-"""The client's MRTR loop (2026-07-28 input_required results, digest §6.8) against a
+"""The client's MRTR loop (2026-07-28 input_required results,
+basic/patterns/mrtr#client-requirements-basic-workflow) against a
 scripted modern server (httpx.MockTransport)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Opaque-cursor pagination (digest §4.8), on its own and on every list method."""
+"""Opaque-cursor pagination (2025-11-25 server/utilities/pagination), on its own and on every list method."""
 
 from __future__ import annotations
 

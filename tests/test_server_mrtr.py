@@ -1,4 +1,4 @@
-"""MRTR (2026-07-28, digest §6.8) in memory: input calls end a round with
+"""MRTR (2026-07-28 basic/patterns/mrtr) in memory: input calls end a round with
 ``input_required``; retries with ``inputResponses`` and the sealed ``requestState`` resume by
 replay; a tampered, foreign or expired state is refused; only declared capabilities are
 asked for. Also ``subscriptions/listen`` on the in-memory dispatcher."""

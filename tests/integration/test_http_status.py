@@ -79,7 +79,8 @@ async def test_protocol_version_header_leniency(
 ) -> None:
     raw = RawSession(client, http_server(make_server()))
     await raw.initialize("2025-11-25")
-    # 2025-03-26 means "no header" (digest §2.A.7); the official suite's probes send it.
+    # 2025-03-26 means "no header" (2025-11-25 basic/transports#protocol-version-header); the
+    # official suite's probes send it.
     assert (await raw.call("ping"))["result"] == {}
     response = await raw.post(raw.request("ping"), {"mcp-protocol-version": "2025-03-26"})
     assert response.status_code == 200

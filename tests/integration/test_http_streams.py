@@ -246,7 +246,8 @@ async def test_cancel_and_keepalive(http_server: Callable[..., str], client: htt
                         "params": {"requestId": request["id"]},
                     }
                     assert (await raw.post(cancel)).status_code == 202
-    # The stream ended without a response (digest §4.5), well before the tool's 30 s.
+    # The stream ended without a response
+    # (2025-11-25 basic/utilities/cancellation#behavior-requirements), well before the tool's 30 s.
     assert not any("result" in (e.get("data") or {}) for e in seen)
 
 

@@ -1,4 +1,5 @@
-"""``subscriptions/listen`` over HTTP (2026-07-28, digest §2.B.7, §6.9) against a real
+"""``subscriptions/listen`` over HTTP (2026-07-28 basic/patterns/subscriptions,
+basic/transports/streamable-http#receiving-messages) against a real
 uvicorn: the acknowledgement first, only opted-in notifications, each tagged with the
 subscription id, keepalive comments, a result when the server ends it, and the client
 closing the stream ending the subscription."""

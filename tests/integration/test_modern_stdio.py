@@ -1,7 +1,7 @@
-"""2026-07-28 requests over stdio (digest §3.3) to ``python -m servers.everything --stdio``:
-``server/discover`` (the era probe), version errors, MRTR, ``subscriptions/listen`` with
-tagged notifications ended by ``notifications/cancelled``, and a legacy initialize on the
-same process."""
+"""2026-07-28 requests over stdio (2026-07-28 basic/transports/stdio) to
+``python -m servers.everything --stdio``: ``server/discover`` (the era probe), version errors,
+MRTR, ``subscriptions/listen`` with tagged notifications ended by ``notifications/cancelled``,
+and a legacy initialize on the same process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The official MCP conformance suite 0.2.0-alpha.12 (conformance.md §2.4, §9.2) against
+"""The official MCP conformance suite 0.2.0-alpha.12 (its README, §Server Testing) against
 ``python -m servers.everything``: every server scenario of the 2026-07-28 leg (40, the
 three pending ones included) and of the 2025-11-25 leg (33), no expected failures, one
 fresh server process per leg, both eras on the same /mcp endpoint."""
