@@ -297,7 +297,7 @@ class Dispatcher:
         """
         ctx = self._context_class(self, request, self.peer)
         try:
-            return Result(request.id, await self.methods.call(ctx, request.method, request.params, request.id))
+            return Result(request.id, await self.methods.call(ctx, request.method, request.params))
         except Exception as exc:
             return ErrorResponse(request.id, _error_object(request, exc))
 
