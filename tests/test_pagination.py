@@ -7,7 +7,7 @@ import pytest
 from mcp_transport.errors import InvalidParams, RemoteError
 from mcp_transport.server import MCPServer
 from mcp_transport.server.pagination import paginate
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 
 
 def test_pages_walk_the_whole_list_once() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from mcp_transport.errors import RemoteError
 from mcp_transport.protocol import META_SERVER_INFO
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 from servers.everything import server as everything
 
 pytestmark = pytest.mark.anyio

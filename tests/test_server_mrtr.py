@@ -14,7 +14,7 @@ from mcp_transport.errors import RemoteError
 from mcp_transport.mrtr import RequestStateCodec
 from mcp_transport.protocol import META_SUBSCRIPTION_ID
 from mcp_transport.server import Context, MCPServer
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 from servers.everything import server as everything
 
 pytestmark = pytest.mark.anyio

@@ -10,7 +10,7 @@ from pydantic import Field
 from mcp_transport.errors import RemoteError
 from mcp_transport.server import EmbeddedResource, MCPServer, PromptMessage
 from mcp_transport.server.completion import MAX_COMPLETION_VALUES
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 from servers.everything import server as everything
 
 pytestmark = pytest.mark.anyio

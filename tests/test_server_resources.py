@@ -9,7 +9,7 @@ import pytest
 from mcp_transport.errors import RemoteError
 from mcp_transport.server import Context, MCPServer
 from mcp_transport.server.resources import UriTemplate
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 from servers.everything import PNG_1X1
 from servers.everything import server as everything
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from mcp_transport.errors import RemoteError
 from mcp_transport.server import Image, MCPServer
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 from servers.everything import CONTACT_SCHEMA
 from servers.everything import server as everything
 
