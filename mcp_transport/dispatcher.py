@@ -107,7 +107,9 @@ class PendingTable:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def open(self, on_progress: ProgressCallback | None = None, timeout: float = math.inf) -> tuple[int, _Pending]:
+    def open(
+        self, on_progress: ProgressCallback | None = None, timeout: float = math.inf
+    ) -> tuple[int, _Pending]:
         if self.closed is not None:
             raise ConnectionClosed(f"the connection is closed: {self.closed}")
         self._next_id += 1
@@ -182,7 +184,9 @@ class RequestContext:
     async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
         await self.dispatcher.notify(method, params, related_to=self.id)
 
-    async def request(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> dict[str, Any]:
+    async def request(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
         return await self.dispatcher.request(method, params, timeout=timeout, related_to=self.id)
 
     def close_stream(self) -> None:
@@ -194,7 +198,9 @@ class RequestContext:
         if hook is not None:
             hook(self.id)
 
-    async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+    async def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
         """Send notifications/progress if the requester asked for it
         (2025-11-25 basic/utilities/progress#behavior-requirements).
 
@@ -426,7 +432,9 @@ class Dispatcher:
 
     # -- outbound --------------------------------------------------------------------------
 
-    async def notify(self, method: str, params: dict[str, Any] | None = None, *, related_to: RequestId | None = None) -> None:
+    async def notify(
+        self, method: str, params: dict[str, Any] | None = None, *, related_to: RequestId | None = None
+    ) -> None:
         """Send a notification. After :meth:`close` it is dropped: a handler still running
         as its connection ends must not reach a transport that has freed the connection
         (an HTTP session's GET stream would be re-created for a dead session)."""
@@ -480,7 +488,9 @@ class Dispatcher:
         if self._pending.closed is not None:
             return
         try:
-            await self._send(Notification("notifications/cancelled", {"requestId": rid, "reason": reason}), related_to)
+            await self._send(
+                Notification("notifications/cancelled", {"requestId": rid, "reason": reason}), related_to
+            )
         except Exception:  # the connection may be gone; the request is already abandoned
             log.debug("could not send cancellation for request %s", rid, exc_info=True)
 
@@ -510,4 +520,3 @@ def _error_object(request: Request, exc: Exception) -> ErrorObject:
         return exc.to_error()
     log.error("handler for %s (id %r) failed", request.method, request.id, exc_info=exc)
     return InternalError(_INTERNAL_ERROR_MESSAGE).to_error()
-

@@ -243,10 +243,18 @@ def _parse_response(obj: dict[str, Any]) -> Result | ErrorResponse:
     rid = obj.get("id")
     if "error" in obj:
         err = obj["error"]
-        if not isinstance(err, dict) or type(err.get("code")) is not int or not isinstance(err.get("message"), str):
-            raise InvalidMessage(INVALID_REQUEST, 'Invalid Request: "error" must be {code: int, message: str}')
+        if (
+            not isinstance(err, dict)
+            or type(err.get("code")) is not int
+            or not isinstance(err.get("message"), str)
+        ):
+            raise InvalidMessage(
+                INVALID_REQUEST, 'Invalid Request: "error" must be {code: int, message: str}'
+            )
         if rid is not None and type(rid) not in (str, int):
-            raise InvalidMessage(INVALID_REQUEST, 'Invalid Request: a response "id" must be a string or an integer')
+            raise InvalidMessage(
+                INVALID_REQUEST, 'Invalid Request: a response "id" must be a string or an integer'
+            )
         return ErrorResponse(rid, ErrorObject(err["code"], err["message"], err.get("data")))
     if type(rid) not in (str, int):
         raise InvalidMessage(INVALID_REQUEST, 'Invalid Request: a result needs a string or integer "id"')
@@ -351,7 +359,7 @@ def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
     if isinstance(value, str):
         if len(value) <= limit:
             return orjson.dumps(value).decode()
-        return f"{orjson.dumps(value[:limit]).decode()[:-1]}...\" ({len(value)} characters)"
+        return f'{orjson.dumps(value[:limit]).decode()[:-1]}..." ({len(value)} characters)'
     if isinstance(value, dict):
         return f"an object with {len(value)} member(s)"
     if isinstance(value, list):

@@ -54,7 +54,16 @@ META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
 
 # RFC 5424 severities, least severe first (2025-11-25 server/utilities/logging#log-levels).
-LOG_LEVELS: tuple[str, ...] = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+LOG_LEVELS: tuple[str, ...] = (
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+)
 
 
 class Era(enum.Enum):
@@ -175,7 +184,9 @@ _TRANSITIONS: dict[tuple[LifecycleState, str], LifecycleState] = {
     (LifecycleState.READY, "notifications/initialized"): LifecycleState.READY,
 }
 # Before initialize only these may arrive (2025-11-25 basic/lifecycle#initialization).
-_ALLOWED_BEFORE_INIT = frozenset({"initialize", "ping", "notifications/cancelled", "notifications/initialized"})
+_ALLOWED_BEFORE_INIT = frozenset(
+    {"initialize", "ping", "notifications/cancelled", "notifications/initialized"}
+)
 
 
 class Lifecycle:
