@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -54,7 +54,7 @@ __all__ = [
     "preview",
 ]
 
-RequestId = Union[str, int]
+RequestId = str | int
 
 # Standard JSON-RPC 2.0 codes.
 PARSE_ERROR = -32700
@@ -160,8 +160,8 @@ class ErrorResponse:
         return {"jsonrpc": "2.0", "id": self.id, "error": self.error.to_dict()}
 
 
-Response = Union[Result, ErrorResponse]
-Message = Union[Request, Notification, Result, ErrorResponse]
+Response = Result | ErrorResponse
+Message = Request | Notification | Result | ErrorResponse
 
 
 class InvalidMessage(Exception):
@@ -232,11 +232,16 @@ def _parse_call(obj: dict[str, Any], method: Any) -> Request | Notification:
         )
     if not has_id:
         return Notification(method, params)
-    if type(rid) not in (str, int):
+    if not _is_id(rid):
         raise InvalidMessage(
             INVALID_REQUEST, f'Invalid Request: "id" must be a string or an integer, not {preview(rid)}'
         )
     return Request(rid, method, params)
+
+
+def _is_id(value: Any) -> TypeGuard[RequestId]:
+    # Exact types: a bool is an int to isinstance, and JSON true is no request id.
+    return type(value) in (str, int)
 
 
 def _parse_response(obj: dict[str, Any]) -> Result | ErrorResponse:
@@ -251,12 +256,12 @@ def _parse_response(obj: dict[str, Any]) -> Result | ErrorResponse:
             raise InvalidMessage(
                 INVALID_REQUEST, 'Invalid Request: "error" must be {code: int, message: str}'
             )
-        if rid is not None and type(rid) not in (str, int):
+        if rid is not None and not _is_id(rid):
             raise InvalidMessage(
                 INVALID_REQUEST, 'Invalid Request: a response "id" must be a string or an integer'
             )
         return ErrorResponse(rid, ErrorObject(err["code"], err["message"], err.get("data")))
-    if type(rid) not in (str, int):
+    if not _is_id(rid):
         raise InvalidMessage(INVALID_REQUEST, 'Invalid Request: a result needs a string or integer "id"')
     result = obj["result"]
     if not isinstance(result, dict):

@@ -273,7 +273,7 @@ class Context:
         era decides how (legacy: a server->client request; 2026-07-28: MRTR)."""
         declared = self.peer.client_capabilities.get(capability) if self.peer is not None else None
         if not isinstance(declared, dict) or (mode is not None and not isinstance(declared.get(mode), dict)):
-            need = {capability: {mode: {}}} if mode else {capability: {}}
+            need: dict[str, Any] = {capability: {mode: {}}} if mode else {capability: {}}
             raise MissingClientCapability(
                 f"{method} needs the client capability {capability}{'.' + mode if mode else ''}, "
                 "which this client did not declare",
