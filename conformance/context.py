@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .http import ACCEPT_BOTH, LEGACY_VERSION, MODERN_VERSION, Reply, Stream, next_id, send, short
+from .http import ACCEPT_BOTH, LEGACY_VERSION, MODERN_VERSION, Reply, Stream, next_id, send
 from .model import CheckResult, HandshakeFailed, Level, Rule, Status, Unsupported
 
 __all__ = ["Context", "LegacySession", "Options", "body", "modern_headers", "modern_params"]

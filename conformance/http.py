@@ -9,6 +9,7 @@ checks and the bytes the server sends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -270,15 +271,11 @@ class Stream:
     async def close(self) -> None:
         if self._pump_task is not None:
             self._pump_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._pump_task
-            except (asyncio.CancelledError, Exception):
-                pass
         if self._cm is not None:
-            try:
+            with contextlib.suppress(Exception):
                 await self._cm.__aexit__(None, None, None)
-            except Exception:
-                pass
             self._cm = None
 
 

@@ -48,8 +48,9 @@ def _markdown(run: RunResult) -> str:
     lines = [
         f"# Conformance: `{run.target}`",
         "",
-        f"Era: {run.era}. **{'OK' if run.exit_code == 0 else 'FAILED'}**: {c['PASS']} passed, {c['FAIL']} failed, "
-        f"{c['WARN']} warnings, {c['SKIP']} skipped, {c['ERROR']} errors.",
+        f"Era: {run.era}. **{'OK' if run.exit_code == 0 else 'FAILED'}**: "
+        f"{c['PASS']} passed, {c['FAIL']} failed, {c['WARN']} warnings, {c['SKIP']} skipped, "
+        f"{c['ERROR']} errors.",
         "",
         "| status | check | rule | detail |",
         "|---|---|---|---|",

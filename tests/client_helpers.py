@@ -11,6 +11,7 @@ import anyio
 
 from mcp_transport import Client, MCPError
 from mcp_transport.jsonrpc import Message
+from tests.waiting import until
 
 __all__ = ["WATCHED", "Recording", "pending_calls_then", "touch_watched_resource"]
 
@@ -61,6 +62,4 @@ async def touch_watched_resource(client: Client, updates: list[str], timeout: fl
     notification handler has appended something to ``updates``."""
     await client.subscribe_resource(WATCHED)
     await client.call_tool("touch_watched_resource", {})
-    with anyio.fail_after(timeout):
-        while not updates:
-            await anyio.sleep(0.01)
+    await until(lambda: updates, timeout)

@@ -169,9 +169,9 @@ async def test_a_stray_session_id_on_the_probe_is_not_a_session() -> None:
     server = Server(discover=lambda body: httpx.Response(400, text="no", headers={"Mcp-Session-Id": "bogus"}))
     async with server.client() as c:
         assert c.era is Era.LEGACY
-    init = [
+    init = next(
         r for r in server.requests if r.method == "POST" and json.loads(r.content)["method"] == "initialize"
-    ][0]
+    )
     assert "mcp-session-id" not in init.headers
 
 

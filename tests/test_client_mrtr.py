@@ -129,7 +129,7 @@ async def test_request_state_is_omitted_when_none_was_given_and_fields_never_lea
     async with server.client(elicitation_handler=elicit) as c:
         await c.call_tool("ask")
         await c.call_tool("other")
-    ask1, ask2, other = server.calls
+    _ask1, ask2, other = server.calls
     assert "requestState" not in ask2["params"] and "who" in ask2["params"]["inputResponses"]
     assert "inputResponses" not in other["params"] and "requestState" not in other["params"]
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from conformance.context import Options
@@ -85,6 +86,13 @@ async def _run(
 ) -> RunResult:
     chosen = select(SCENARIOS, target=target, names=names, era=era)
     return await run_scenarios(chosen, url=url, options=options, era=era)
+
+
+async def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    """Run a command line without blocking the event loop; at most 60 s."""
+    with anyio.fail_after(60):
+        done = await anyio.run_process(list(argv), cwd=ROOT, check=False)
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
 
 
 def _explain(run: RunResult) -> str:
@@ -235,29 +243,19 @@ async def test_reports_and_exit_status(tmp_path: Path) -> None:
         assert "| FAIL | `notifications-202/notification-initialized-202` |" in render(run, "markdown")
         assert '<failure message="' in render(run, "junit")
         cli = [PY, "-m", "mcp_transport", "conformance", "server", url, "--timeout", "5"]
-        failing = subprocess.run(
-            [*cli, "--scenario", "notifications-202", "--report", "junit", str(tmp_path / "j.xml")],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
+        failing = await _cli(
+            *cli, "--scenario", "notifications-202", "--report", "junit", str(tmp_path / "j.xml")
         )
         assert failing.returncode == 1, failing.stdout + failing.stderr
         assert (
             "FAIL  notifications-202/notification-initialized-202" in failing.stdout
             and (tmp_path / "j.xml").exists()
         )
-        passing = subprocess.run(
-            [*cli, "--scenario", "jsonrpc-errors"], cwd=ROOT, capture_output=True, text=True, timeout=60
-        )
+        passing = await _cli(*cli, "--scenario", "jsonrpc-errors")
         assert passing.returncode == 0, passing.stdout + passing.stderr
     with _serve(str(BROKEN / "server.py"), "--bug", "no_406") as url:
-        warned = subprocess.run(
-            [PY, "-m", "mcp_transport", "conformance", "server", url, "--scenario", "accept-content-type"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
+        warned = await _cli(
+            PY, "-m", "mcp_transport", "conformance", "server", url, "--scenario", "accept-content-type"
         )
         assert warned.returncode == 0 and "WARN  accept-content-type/accept-post-406" in warned.stdout
 

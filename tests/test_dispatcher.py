@@ -3,7 +3,7 @@ in memory (a client side and a server side), the way h11 tests a ConnectionPair.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from mcp_transport.jsonrpc import (
     Result,
 )
 from mcp_transport.methods import MethodTable
+from tests.waiting import until
 
 # -- PendingTable, no event loop -------------------------------------------------------------
 
@@ -105,13 +106,6 @@ async def connected(
 async def never(ctx: RequestContext, params: dict) -> dict:
     await anyio.sleep(30)
     return {}
-
-
-async def until(condition: Callable[[], bool], timeout: float = 2) -> None:
-    """Wait (polling every millisecond) until ``condition()`` holds; fail after ``timeout``."""
-    with anyio.fail_after(timeout):
-        while not condition():
-            await anyio.sleep(0.001)
 
 
 def table(**handlers: Any) -> MethodTable:

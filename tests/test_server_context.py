@@ -251,9 +251,8 @@ async def test_fixture_sampling_and_elicitation() -> None:
         assert {k: v["default"] for k, v in props.items()} == {
             "name": "John Doe", "age": 30, "score": 95.5, "status": "active", "verified": True
         }  # fmt: skip
-        assert (props["name"]["type"], props["age"]["type"], props["score"]["type"], props["verified"]["type"]) == (
-            "string", "integer", "number", "boolean"
-        )  # fmt: skip
+        types = {k: props[k]["type"] for k in ("name", "age", "score", "verified")}
+        assert types == {"name": "string", "age": "integer", "score": "number", "verified": "boolean"}
         assert props["status"]["enum"] == ["active", "inactive", "pending"]
         await client.call_tool("test_elicitation_sep1330_enums")
         props = requests[3]["requestedSchema"]["properties"]

@@ -16,6 +16,7 @@ from mcp_transport.protocol import META_SUBSCRIPTION_ID
 from mcp_transport.server import Context, MCPServer
 from mcp_transport.testing import MemoryClient
 from servers.everything import server as everything
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -267,14 +268,10 @@ async def test_listen_acknowledges_filters_tags_and_ends_on_close() -> None:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(listen)
-            with anyio.fail_after(5):
-                while not client.notifications:
-                    await anyio.sleep(0.01)
+            await until(lambda: client.notifications)
             server.remove_prompt("hello")  # not asked for: never forwarded
             server.remove_tool("noop")
-            with anyio.fail_after(5):
-                while len(client.notifications) < 2:
-                    await anyio.sleep(0.01)
+            await until(lambda: len(client.notifications) >= 2)
             server.close_subscriptions()
     ack, changed = client.notifications
     assert ack.method == "notifications/subscriptions/acknowledged"

@@ -25,7 +25,7 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-__all__ = ["ClientRun", "Seen", "ScriptedServer", "run_client"]
+__all__ = ["ClientRun", "ScriptedServer", "Seen", "run_client"]
 
 VERSIONS = ("2025-03-26", "2025-06-18", "2025-11-25")
 TOOL = {
@@ -179,7 +179,7 @@ async def run_client(command: str, scenario: str, server: ScriptedServer, timeou
     serving = asyncio.create_task(uv.serve(sockets=[sock]))
     url = f"http://127.0.0.1:{port}/mcp"
     try:
-        while not uv.started:
+        while not uv.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
             await asyncio.sleep(0.01)
         env = {**os.environ, "MCP_CONFORMANCE_SCENARIO": scenario}
         proc = await asyncio.create_subprocess_exec(

@@ -6,6 +6,7 @@ The spec sets no budget, so both checks are SHOULD."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 from starlette.requests import Request
@@ -65,7 +66,7 @@ async def run(ctx: Context) -> None:
     if len(gets) < 2:
         ctx.skip(SPACING, f"{len(gets)} reconnection attempt(s): nothing to space")
         return
-    gaps = [round((b.at - a.at) * 1000) for a, b in zip(gets, gets[1:])]
+    gaps = [round((b.at - a.at) * 1000) for a, b in itertools.pairwise(gets)]
     ctx.check(
         SPACING,
         min(gaps) >= RETRY_MS * 0.9,

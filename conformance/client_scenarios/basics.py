@@ -77,7 +77,8 @@ async def run(ctx: Context) -> None:
         COMPLETES,
         result.exit_code == 0 and called,
         sent=f"scripted server; client {ctx.url!r}",
-        got=f"exit {result.exit_code}, tools/call {'sent' if called else 'never sent'}; output: {result.output[-300:]}",
+        got=f"exit {result.exit_code}, tools/call {'sent' if called else 'never sent'}; "
+        f"output: {result.output[-300:]}",
         expected="exit 0 after calling conformance_tool",
     )
     init = next((i for i, s in enumerate(result.log) if s.rpc_method == "initialize"), None)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..context import Context
 from ..http import Reply
-from ..model import Level, Rule, Scenario, Unsupported
+from ..model import Level, Rule, Scenario
 
 __all__ = ["SCENARIO"]
 

@@ -4,6 +4,7 @@ resultType."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from ..context import STREAM_TOOL_CANDIDATES, Context, body, modern_headers, modern_params
@@ -78,7 +79,7 @@ async def run(ctx: Context) -> None:
     values = [m["params"].get("progress") for m in notes if is_progress(m, TOKEN)]
     if values:
         ok = all(isinstance(v, (int, float)) for v in values) and all(
-            b > a for a, b in zip(values, values[1:])
+            b > a for a, b in itertools.pairwise(values)
         )
         ctx.check(INCREASING, ok, sent=sent, got=f"progress {values}", expected="strictly increasing")
     else:

@@ -3,6 +3,8 @@ response."""
 
 from __future__ import annotations
 
+import itertools
+
 from ..context import Context
 from ..model import Level, Rule, Scenario, Unsupported
 from ._streams import is_progress, run_tool
@@ -42,7 +44,9 @@ async def run(ctx: Context) -> None:
     if not progress_msgs:
         raise Unsupported("the stream tool sent no progress notifications")
     values = [(m.get("params") or {}).get("progress") for m in progress_msgs]
-    ok = all(isinstance(v, (int, float)) for v in values) and all(b > a for a, b in zip(values, values[1:]))
+    ok = all(isinstance(v, (int, float)) for v in values) and all(
+        b > a for a, b in itertools.pairwise(values)
+    )
     ctx.check(
         MONOTONIC, ok, sent=run_.sent, got=f"progress values {values}", expected="strictly increasing numbers"
     )

@@ -6,6 +6,7 @@ exit when stdin closes. 2025-11-25 basic/transports §stdio, 2026-07-28 basic/tr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shlex
 import time
@@ -103,10 +104,8 @@ class _Proc:
             while line := await self.proc.stdout.readline():
                 text = line.decode("utf-8", "replace").rstrip("\r\n")
                 self.lines.append(text)
-                try:
+                with contextlib.suppress(ValueError):
                     await self.messages.put(json.loads(text))
-                except ValueError:
-                    pass
         finally:
             self.stdout_closed.set()
 
@@ -304,10 +303,11 @@ def _judge_replies(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
             message = json.loads(line)
         except ValueError:
             continue
-        parse_error = isinstance(message, dict) and (message.get("error") or {}).get("code") == -32700
-        if isinstance(message, dict) and ("result" in message or "error" in message) and not parse_error:
-            if message.get("id") is not None and message.get("id") not in sent_ids:
-                answers.append(message)
+        if not isinstance(message, dict) or not ("result" in message or "error" in message):
+            continue
+        parse_error = (message.get("error") or {}).get("code") == -32700
+        if not parse_error and message.get("id") is not None and message.get("id") not in sent_ids:
+            answers.append(message)
     ctx.check(
         NO_REPLY,
         not answers,

@@ -467,7 +467,8 @@ async def modern_sleep(rid: Any, params: dict[str, Any], info: dict[str, Any]) -
         await asyncio.sleep(seconds / steps)
         if token is not None:
             note = {"progressToken": token, "progress": i + 1, "total": steps}
-            yield f"data: {json.dumps({'jsonrpc': '2.0', 'method': 'notifications/progress', 'params': note})}\n\n"
+            progress = {"jsonrpc": "2.0", "method": "notifications/progress", "params": note}
+            yield f"data: {json.dumps(progress)}\n\n"
     result = {
         "resultType": "complete",
         "content": [{"type": "text", "text": f"slept {seconds} s"}],

@@ -204,13 +204,15 @@ for line in sys.stdin:
         continue
     if method == "initialize":
         initialized = True
-        out = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "old", "version": "0"}}
+        info = {"name": "old", "version": "0"}
+        out = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": info}
         print(json.dumps({"jsonrpc": "2.0", "id": rid, "result": out}), flush=True)
     elif not initialized:
         if MODE == "silent":
             continue
         code = {"-32600": -32600, "-32601": -32601, "-32602": -32602}[MODE]
-        print(json.dumps({"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": "not initialized"}}), flush=True)
+        error = {"code": code, "message": "not initialized"}
+        print(json.dumps({"jsonrpc": "2.0", "id": rid, "error": error}), flush=True)
     else:
         print(json.dumps({"jsonrpc": "2.0", "id": rid, "result": {"tools": [], "mode": MODE}}), flush=True)
 """

@@ -13,8 +13,9 @@ import pytest
 from mcp_transport import ChannelState, Client, TransportError
 from mcp_transport.transports.http_server import http_app
 from servers.everything import server as everything
-from tests.interop_servers import our_server
 from tests.client_helpers import pending_calls_then
+from tests.interop_servers import our_server
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -98,9 +99,8 @@ async def test_get_stream_delivers_resource_updates(http_server: Callable[..., s
             updated.set()
 
     async with Client(http_server(everything), on_notification=on_notification, era="legacy") as client:
+        await until(lambda: client.channel_state is ChannelState.CONNECTED, 10)
         with anyio.fail_after(10):
-            while client.channel_state is not ChannelState.CONNECTED:
-                await anyio.sleep(0.02)
             await client.subscribe_resource("test://watched-resource")
             await client.call_tool("touch_watched_resource", {})
             await updated.wait()
@@ -129,9 +129,7 @@ async def test_server_closed_stream_is_resumed(serve_app: Callable[..., str]) ->
 async def test_get_stream_absent_is_not_an_error(http_server: Callable[..., str]) -> None:
     async with Client(http_server(everything, get_stream=False), era="legacy") as client:
         await client.ping()
-        with anyio.fail_after(5):
-            while client.channel_state is ChannelState.CONNECTED:
-                await anyio.sleep(0.02)
+        await until(lambda: client.channel_state is not ChannelState.CONNECTED)
         assert client.channel_state is ChannelState.NONE
 
 

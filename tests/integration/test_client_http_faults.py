@@ -19,8 +19,8 @@ from mcp_transport import (
 )
 from mcp_transport.client.http import HTTPTransport
 from mcp_transport.jsonrpc import Result
-from tests.interop_servers import HERE, ServerProcess, free_port
 from tests.client_helpers import Recording, pending_calls_then
+from tests.interop_servers import HERE, ServerProcess, free_port
 
 pytestmark = pytest.mark.anyio
 

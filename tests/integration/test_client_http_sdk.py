@@ -12,8 +12,9 @@ import anyio
 import pytest
 
 from mcp_transport import ChannelState, Client, TransportError
-from tests.interop_servers import ServerProcess, sdk_server
 from tests.client_helpers import pending_calls_then
+from tests.interop_servers import ServerProcess, sdk_server
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -90,9 +91,8 @@ async def test_get_stream_delivers_unrelated_notifications(sse_server: ServerPro
             arrived.set()
 
     async with Client(sse_server.url, on_notification=on_notification, era="legacy") as client:
+        await until(lambda: client.channel_state is ChannelState.CONNECTED, 10)
         with anyio.fail_after(10):
-            while client.channel_state is not ChannelState.CONNECTED:
-                await anyio.sleep(0.02)
             await client.call_tool("change_tools", {})
             await arrived.wait()
     assert "notifications/tools/list_changed" in received

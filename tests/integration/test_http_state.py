@@ -4,9 +4,9 @@ the Host/Origin policy and the body limit."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+import anyio
 import pytest
 
 from mcp_transport.errors import RequestTooLarge, ResumeGap
@@ -26,11 +26,11 @@ async def test_total_bytes_and_age_bounds() -> None:
     with pytest.raises(ResumeGap):
         await log.read("a", 0)
     assert log.total_bytes == 10
-    time.sleep(0.06)
+    await anyio.sleep(0.06)
     await log.sweep()
     assert log.total_bytes == 0
     await log.append("a", b"y", last=True)
-    time.sleep(0.06)
+    await anyio.sleep(0.06)
     await log.sweep()
     assert await log.owner("a") is None  # a closed, fully evicted stream is forgotten
 

@@ -6,7 +6,6 @@ closing the stream ending the subscription."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from servers_for_tests import JSON_AND_SSE
 from mcp_transport.headers import request_headers
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID
 from mcp_transport.server import MCPServer
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -156,10 +156,7 @@ async def test_closing_the_stream_ends_the_subscription(http_server: Callable[..
         async with request as response:
             await next_data(frames(response))
             assert len(server.subscriptions) == 1
-    deadline = time.monotonic() + 5
-    while server.subscriptions and time.monotonic() < deadline:
-        await anyio.sleep(0.02)
-    assert not server.subscriptions
+    await until(lambda: not server.subscriptions)
 
 
 async def test_server_shutdown_ends_listen_streams_with_their_result() -> None:

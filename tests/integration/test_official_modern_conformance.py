@@ -32,6 +32,6 @@ def test_official_suite_leg_passes_everything(tmp_path: Path, spec_version: str,
     failed = [name for name, checks in results.items() if checks.get("FAILURE")]
     assert not failed, f"failed: {failed}\n" + summary(results)
     if spec_version == "2026-07-28":
-        assert PENDING <= set(results)
+        assert set(results) >= PENDING
     assert run.returncode == 0, run.stdout.decode()[-3000:]
     assert "Traceback" not in server_log, server_log[-5000:]

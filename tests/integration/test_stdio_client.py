@@ -200,8 +200,9 @@ async def test_server_exit_mid_request_fails_fast() -> None:
         "for line in sys.stdin:\n"
         "    msg = json.loads(line)\n"
         "    if msg.get('method') == 'initialize':\n"
-        "        print(json.dumps({'jsonrpc': '2.0', 'id': msg['id'], 'result': {'protocolVersion': '2025-11-25',"
-        " 'capabilities': {}, 'serverInfo': {'name': 'dies', 'version': '0'}}}), flush=True)\n"
+        "        print(json.dumps({'jsonrpc': '2.0', 'id': msg['id'], 'result': {"
+        "'protocolVersion': '2025-11-25', 'capabilities': {},"
+        " 'serverInfo': {'name': 'dies', 'version': '0'}}}), flush=True)\n"
         "    elif msg.get('method') == 'tools/call':\n"
         "        sys.exit(3)\n"
     )

@@ -53,7 +53,8 @@ class Answer(BaseModel):
 async def ask_user(ctx: Context) -> str:
     """Elicit a name and an age from the client."""
     result = await ctx.elicit("Who are you?", Answer)
-    return f"{result.action}: {result.data.name if result.data else None}/{result.data.age if result.data else None}"
+    name, age = (result.data.name, result.data.age) if result.data else (None, None)
+    return f"{result.action}: {name}/{age}"
 
 
 @server.tool()
