@@ -199,9 +199,8 @@ class Context:
         result = (reply.response(rid) or {}).get("result")
         if reply.status != 200 or not isinstance(result, dict):
             raise Unsupported(f"initialize failed: sent {reply.sent}; got {reply.summary()}")
-        negotiated = (
-            result.get("protocolVersion") if isinstance(result.get("protocolVersion"), str) else version
-        )
+        announced = result.get("protocolVersion")
+        negotiated = announced if isinstance(announced, str) else version
         session_id = reply.headers.get("mcp-session-id")
         session = LegacySession(session_id, negotiated, reply, reply)
         session.initialized_reply = await self.post(body("notifications/initialized"), session.headers())
@@ -242,7 +241,7 @@ class Context:
     async def tool_names(self, session: LegacySession) -> set[str]:
         reply, rid = await self.call(session, "tools/list", {})
         tools = ((reply.response(rid) or {}).get("result") or {}).get("tools") or []
-        return {t.get("name") for t in tools if isinstance(t, dict)}
+        return {t["name"] for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str)}
 
     def stream_tool_call(
         self, session: LegacySession, name: str, args: dict[str, Any], token: str
@@ -279,7 +278,12 @@ class Context:
         reply, rid = await self.modern("server/discover")
         result = (reply.response(rid) or {}).get("result")
         versions = result.get("supportedVersions") if isinstance(result, dict) else None
-        if reply.status != 200 or not isinstance(versions, list) or MODERN_VERSION not in versions:
+        if (
+            reply.status != 200
+            or not isinstance(result, dict)
+            or not isinstance(versions, list)
+            or MODERN_VERSION not in versions
+        ):
             raise Unsupported(
                 f"server does not speak {MODERN_VERSION}: server/discover got {reply.summary()}"
             )

@@ -48,7 +48,7 @@ async def test_use_before_open_is_a_usage_error() -> None:
 
 
 def test_capabilities_follow_the_handlers() -> None:
-    async def handler(params: dict) -> dict:  # type: ignore[type-arg]
+    async def handler(params: dict) -> dict:
         return {}
 
     client = Client(

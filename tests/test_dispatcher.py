@@ -222,7 +222,7 @@ async def test_timeout_raises_and_tells_the_peer() -> None:
         cancels = [
             m for m in pair.to_server if isinstance(m, Notification) and m.method == "notifications/cancelled"
         ]
-        assert len(cancels) == 1 and cancels[0].params["requestId"] == 1
+        assert len(cancels) == 1 and (cancels[0].params or {}).get("requestId") == 1
         await until(lambda: not pair.server.in_flight)  # and the server stopped working on it
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mcp_transport.errors import InvalidParams, RemoteError
@@ -60,7 +62,9 @@ def _big_server() -> MCPServer:
 )
 async def test_every_list_method_paginates(method: str, key: str, field: str) -> None:
     async with MemoryClient.connect(_big_server()) as client:
-        names, params, pages = [], {}, 0
+        names: list[str] = []
+        params: dict[str, Any] = {}
+        pages = 0
         while True:
             result = await client.request(method, params)
             pages += 1

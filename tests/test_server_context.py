@@ -33,7 +33,8 @@ def make_server() -> MCPServer:
         answer = await ctx.elicit("When?", Booking)
         if not answer.accepted:
             return f"no booking ({answer.action})"
-        booking: Booking = answer.data
+        booking = answer.data
+        assert isinstance(booking, Booking)
         return f"{booking.date} x{booking.seats} {booking.meal}"
 
     @server.tool()
@@ -219,7 +220,10 @@ async def test_modern_logging_only_when_requested() -> None:
         await client.modern_request("tools/call", {"name": "chatty"})
         assert client.notifications_of("notifications/message") == []
         await client.modern_request(
-            "tools/call", {"name": "chatty"}, **{"io.modelcontextprotocol/logLevel": "alert"}
+            "tools/call",
+            {"name": "chatty"},
+            capabilities=None,
+            **{"io.modelcontextprotocol/logLevel": "alert"},
         )
         assert [m["level"] for m in client.notifications_of("notifications/message")] == [
             "alert",

@@ -20,7 +20,7 @@ from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
-ALL = {"sampling": {}, "elicitation": {"form": {}}, "roots": {}}
+ALL: dict[str, Any] = {"sampling": {}, "elicitation": {"form": {}}, "roots": {}}
 
 
 def accept(**content: Any) -> dict[str, Any]:

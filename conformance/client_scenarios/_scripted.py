@@ -129,7 +129,7 @@ class ScriptedServer:
             self.version = requested if requested in VERSIONS else "2025-11-25"
             session = f"conformance-session-{next(self._counter)}"
             self.sessions.append(session)
-            result = {
+            result: dict[str, Any] = {
                 "protocolVersion": self.version,
                 "capabilities": {"tools": {}},
                 "serverInfo": {"name": "mcp-transport-conformance-scripted", "version": "0.1"},

@@ -33,9 +33,8 @@ NEW_ID = Rule(
 
 
 async def expire_first(server: ScriptedServer, request: Request, body: dict[str, Any]) -> Response | None:
-    if (
-        not server.state.get("expired")
-        and request.headers.get("mcp-session-id") == (server.sessions or [None])[0]
+    if not server.state.get("expired") and request.headers.get("mcp-session-id") == (
+        server.sessions[0] if server.sessions else None
     ):
         server.state["expired"] = True
         server.expired.add(server.sessions[0])
@@ -51,7 +50,7 @@ async def run(ctx: Context) -> None:
             i
             for i, s in enumerate(result.log)
             if s.rpc_method in ("tools/list", "tools/call")
-            and s.headers.get("mcp-session-id") == (server.sessions or [None])[0]
+            and s.headers.get("mcp-session-id") == (server.sessions[0] if server.sessions else None)
         ),
         None,
     )

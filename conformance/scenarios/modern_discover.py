@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..context import Context, modern_headers
 from ..http import MODERN_VERSION
 from ..model import Level, Rule, Scenario, Unsupported
@@ -70,8 +72,9 @@ ORIGIN_PUBLIC = Rule("modern-origin-403-public", Level.SHOULD, "2026-07-28", ORI
 
 async def run(ctx: Context) -> None:
     reply, rid = await ctx.modern("server/discover")
-    result = (reply.response(rid) or {}).get("result")
-    versions = result.get("supportedVersions") if isinstance(result, dict) else None
+    found = (reply.response(rid) or {}).get("result")
+    result: dict[str, Any] = found if isinstance(found, dict) else {}
+    versions = result.get("supportedVersions")
     speaks = reply.status == 200 and isinstance(versions, list) and MODERN_VERSION in versions
     if not speaks and ctx.era != "modern":
         raise Unsupported(

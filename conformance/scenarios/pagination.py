@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..context import Context
 from ..model import Level, Rule, Scenario, Unsupported
 
@@ -40,7 +42,10 @@ async def run(ctx: Context) -> None:
     if chosen is None:
         raise Unsupported("the server offers no tools, prompts or resources to list")
     _, method, key, ident = chosen
-    cursor, seen, repeated, pages, sent = None, [], [], 0, ""
+    cursor: Any = None
+    seen: list[Any] = []
+    repeated: list[Any] = []
+    pages, sent = 0, ""
     while pages < MAX_PAGES:
         reply, rid = await ctx.call(session, method, {"cursor": cursor} if cursor is not None else {})
         sent = reply.sent

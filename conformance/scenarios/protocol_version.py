@@ -58,9 +58,9 @@ async def run(ctx: Context) -> None:
         for rule in (UNSUPPORTED_400, GARBAGE_400, MISSING_OK):
             ctx.skip(rule, f"the server negotiated {session.version}, before the header existed")
         return
-    reply, _ = await ctx.call(session, "ping", None, **{"MCP-Protocol-Version": "1999-01-01"})
+    reply, _ = await ctx.call(session, "ping", None, None, **{"MCP-Protocol-Version": "1999-01-01"})
     ctx.check(UNSUPPORTED_400, reply.status == 400, sent=reply.sent, got=reply.summary(), expected="HTTP 400")
-    reply, _ = await ctx.call(session, "ping", None, **{"MCP-Protocol-Version": "not-a-version"})
+    reply, _ = await ctx.call(session, "ping", None, None, **{"MCP-Protocol-Version": "not-a-version"})
     ctx.check(GARBAGE_400, reply.status == 400, sent=reply.sent, got=reply.summary(), expected="HTTP 400")
 
     headers = session.headers()

@@ -272,7 +272,8 @@ async def _exercise(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
 
 
 def _judge_framing(ctx: Context, proc: _Proc) -> None:
-    broken, foreign = [], []
+    broken: list[str] = []
+    foreign: list[str] = []
     for line in proc.lines:
         try:
             message = json.loads(line)

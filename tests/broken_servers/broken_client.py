@@ -86,7 +86,7 @@ class Flow:
                 found, last_id, retry = self.read_events(response.iter_lines(), rid, last_id, retry)
         return found
 
-    def read_events(self, lines, rid, last_id=None, retry=None):  # type: ignore[no-untyped-def]
+    def read_events(self, lines, rid, last_id=None, retry=None):
         data: list[str] = []
         for line in lines:
             if line.startswith("id:"):

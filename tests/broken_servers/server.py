@@ -397,7 +397,9 @@ async def modern(request: Request, message: Any) -> Response:
     if not isinstance(message, dict) or "method" not in message:
         return rpc_error(-32600, "Invalid Request")
     rid, method, params = message.get("id"), message["method"], message.get("params")
-    meta = params.get("_meta") if isinstance(params, dict) else None
+    if not isinstance(params, dict):
+        params = {}
+    meta = params.get("_meta")
     if (
         not isinstance(meta, dict)
         or "io.modelcontextprotocol/protocolVersion" not in meta

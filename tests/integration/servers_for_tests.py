@@ -203,9 +203,9 @@ class RawSession:
         response = await self.post(self.request(method, params))
         assert response.status_code == 200, response.text
         if response.headers["content-type"].startswith("application/json"):
-            return response.json()  # type: ignore[no-any-return]
+            return response.json()
         messages = [e["data"] for e in parse_sse(response.text) if e.get("data")]
-        return messages[-1]  # type: ignore[no-any-return]
+        return messages[-1]
 
     def tool_call(self, name: str, arguments: dict[str, Any], progress: bool = True) -> dict[str, Any]:
         params: dict[str, Any] = {"name": name, "arguments": arguments}

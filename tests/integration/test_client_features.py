@@ -44,7 +44,7 @@ def connect(request: pytest.FixtureRequest, http_server: Callable[..., str]) -> 
 
     @asynccontextmanager
     async def open_client(era: str, **kwargs: Any) -> AsyncIterator[Client]:
-        options = {"cwd": str(REPO)} if request.param == "stdio" else {}
+        options: dict[str, Any] = {"cwd": str(REPO)} if request.param == "stdio" else {}
         async with Client(
             target,
             era=era,

@@ -80,7 +80,7 @@ async def test_silent_tcp_server_times_out_the_handshake() -> None:
                 pass
 
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)  # type: ignore[attr-defined]
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
     async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, swallow)
         started = time.monotonic()

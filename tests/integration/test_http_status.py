@@ -26,7 +26,7 @@ def assert_error(response: httpx.Response, status: int, code: int, *words: str) 
     assert body["error"]["code"] == code, body
     for word in words:
         assert word.lower() in body["error"]["message"].lower(), body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 @pytest.fixture

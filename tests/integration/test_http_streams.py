@@ -315,11 +315,12 @@ async def test_json_mode_server_request_travels_on_the_get_stream(
             answer.append(await raw.call("tools/call", {"name": "roots", "arguments": {}}))
 
         tg.start_soon(call)
+        ask: dict[str, Any] = {}
         with anyio.fail_after(5):
             async for event in iter_sse(get):
                 if event.get("data"):
                     ask = event["data"]
                     break
-            assert ask["method"] == "roots/list"
+            assert ask.get("method") == "roots/list"
             await raw.post({"jsonrpc": "2.0", "id": ask["id"], "result": {"roots": [{"uri": "file:///r"}]}})
     assert answer[0]["result"]["content"][0]["text"] == "file:///r"

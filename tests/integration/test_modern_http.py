@@ -28,7 +28,7 @@ from servers.everything import server as everything
 pytestmark = pytest.mark.anyio
 
 V = "2026-07-28"
-ALL = {"sampling": {}, "elicitation": {"form": {}}, "roots": {}}
+ALL: dict[str, Any] = {"sampling": {}, "elicitation": {"form": {}}, "roots": {}}
 
 
 def envelope(caps: dict[str, Any] | None = None, version: str = V, **extra: Any) -> dict[str, Any]:
@@ -96,7 +96,7 @@ def assert_error(
     assert body["id"] == request_id and body["error"]["code"] == code, body
     for word in words:
         assert word.lower() in body["error"]["message"].lower(), body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 async def raw_status(modern: Modern, message: dict[str, Any], override: dict[str, str]) -> int:
@@ -111,6 +111,7 @@ async def raw_status(modern: Modern, message: dict[str, Any], override: dict[str
         "connection": "close",
     }
     head = f"POST {url.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    assert url.port is not None
     async with await anyio.connect_tcp(url.host, url.port) as stream:
         await stream.send(head.encode() + body)
         first = await stream.receive()
@@ -261,7 +262,7 @@ async def test_progress_makes_the_answer_sse_and_logs_need_a_level(modern: Moder
     assert quiet.headers["content-type"] == "application/json"
     chatty = await modern.post(
         modern.message(
-            "tools/call", {"name": "test_logging_tool", "arguments": {}}, **{META_LOG_LEVEL: "info"}
+            "tools/call", {"name": "test_logging_tool", "arguments": {}}, None, **{META_LOG_LEVEL: "info"}
         )
     )
     assert [m.get("method") for m in messages(chatty)] == ["notifications/message", None]

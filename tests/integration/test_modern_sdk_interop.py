@@ -27,13 +27,13 @@ async def roots(context: Any) -> types.ListRootsResult:
 
 async def test_official_client_modern_mode(http_server: Callable[..., str]) -> None:
     url = http_server(everything)
-    progress: list[float] = []
+    reported: list[float] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
 
     async with Client(url, mode="auto", elicitation_callback=elicit, list_roots_callback=roots) as client:
-        assert client.session.protocol_version == "2026-07-28"  # type: ignore[attr-defined]
+        assert client.session.protocol_version == "2026-07-28"
         tools = await client.list_tools()
         assert "test_x_mcp_header" in {t.name for t in tools.tools}
         echoed = await client.call_tool("echo", {"text": "hello"})
@@ -55,7 +55,7 @@ async def test_official_client_modern_mode(http_server: Callable[..., str]) -> N
             await client.call_tool(
                 "test_trigger_tool_change", {}
             )  # and back: the module-level server is shared
-    assert progress == [0, 50, 100]
+    assert reported == [0, 50, 100]
 
 
 async def test_official_client_legacy_mode_on_the_same_endpoint(http_server: Callable[..., str]) -> None:

@@ -39,7 +39,7 @@ class Peer:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         assert line, "the server closed its output"
-        return json.loads(line)  # type: ignore[no-any-return]
+        return json.loads(line)
 
     def request(
         self,
@@ -106,7 +106,7 @@ def test_discover_and_version_errors(peer: Peer) -> None:
 
 
 def test_mrtr_over_stdio(peer: Peer) -> None:
-    caps = {"elicitation": {}}
+    caps: dict[str, Any] = {"elicitation": {}}
     _, first = peer.request(
         "tools/call", {"name": "test_input_required_result_elicitation", "arguments": {}}, caps=caps
     )

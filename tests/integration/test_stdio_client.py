@@ -23,6 +23,7 @@ from mcp_transport.jsonrpc import (
     PARSE_ERROR,
     REQUEST_TOO_LARGE,
     Message,
+    Notification,
     Request,
     Result,
 )
@@ -152,8 +153,10 @@ async def test_cancelling_a_running_tool() -> None:
             await c.call_tool("sleep", {"seconds": 1.5})
             pytest.fail("the call should have been cancelled")
         cancelled = [m.id for m in transport.sent if isinstance(m, Request) and m.method == "tools/call"][-1]
-        sent_cancel = [m for m in transport.sent if getattr(m, "method", None) == "notifications/cancelled"]
-        assert sent_cancel and sent_cancel[-1].params["requestId"] == cancelled  # type: ignore[union-attr]
+        sent_cancel = [
+            m for m in transport.sent if isinstance(m, Notification) and m.method == "notifications/cancelled"
+        ]
+        assert sent_cancel and (sent_cancel[-1].params or {}).get("requestId") == cancelled
         # The server stays usable, and the cancelled call never gets a response.
         assert (await c.call_tool("echo", {"text": "still here"}))["content"][0]["text"] == "still here"
         await anyio.sleep(1.5)

@@ -10,6 +10,7 @@ import argparse
 
 import anyio
 import mcp_types as types
+from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import BaseModel, Field
 
@@ -53,7 +54,8 @@ class Answer(BaseModel):
 async def ask_user(ctx: Context) -> str:
     """Elicit a name and an age from the client."""
     result = await ctx.elicit("Who are you?", Answer)
-    name, age = (result.data.name, result.data.age) if result.data else (None, None)
+    data = result.data if isinstance(result, AcceptedElicitation) else None
+    name, age = (data.name, data.age) if data else (None, None)
     return f"{result.action}: {name}/{age}"
 
 
@@ -64,7 +66,7 @@ async def sample(prompt: str, ctx: Context) -> str:
         [types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))],
         max_tokens=20,
     )
-    return f"model said: {result.content.text}"  # type: ignore[union-attr]
+    return f"model said: {result.content.text}"
 
 
 @server.tool()
