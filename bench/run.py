@@ -1,4 +1,4 @@
-"""The benchmark harness (issue 6): ``make bench`` = ``python -m bench.run``.
+"""The benchmark harness (docs/performance.md): ``make bench`` = ``python -m bench.run``.
 
 In one run it starts each server under test on 127.0.0.1 pinned to core 0, drives it with the
 same load generator (bench.loadgen) pinned to core 1, repeats each figure and quotes the median,

@@ -1,4 +1,5 @@
-"""The client under test for the official MCP conformance suite (conformance.md §7).
+"""The client under test for the official MCP conformance suite (its contract: the suite's
+README, §Client Testing; npm ``@modelcontextprotocol/conformance``).
 
     MCP_CONFORMANCE_SCENARIO=tools_call python -m clients.conformance_client http://localhost:PORT/mcp
 

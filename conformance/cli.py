@@ -1,9 +1,9 @@
 """``mcp-transport conformance``: argument parsing and the three entry points.
 
-    mcp-transport conformance server http://127.0.0.1:8000/mcp
-    mcp-transport conformance server --stdio "python -m servers.everything --stdio"
-    mcp-transport conformance client "python my_client.py"
-    mcp-transport conformance list
+mcp-transport conformance server http://127.0.0.1:8000/mcp
+mcp-transport conformance server --stdio "python -m servers.everything --stdio"
+mcp-transport conformance client "python my_client.py"
+mcp-transport conformance list
 """
 
 from __future__ import annotations
@@ -19,19 +19,32 @@ __all__ = ["add_parser", "main"]
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     """Add the ``conformance`` subcommand to an argparse subparsers object."""
-    conf = commands.add_parser("conformance", help="test any MCP server or client against the spec",
-                               description="Test any MCP server or client against the MCP specification.")
+    conf = commands.add_parser(
+        "conformance",
+        help="test any MCP server or client against the spec",
+        description="Test any MCP server or client against the MCP specification.",
+    )
     sub = conf.add_subparsers(dest="conformance_command", required=True)
 
     server = sub.add_parser("server", help="test a server at URL, or a stdio server with --stdio COMMAND")
     server.add_argument("url", nargs="?", help="the MCP endpoint, e.g. http://127.0.0.1:8000/mcp")
     server.add_argument("--stdio", metavar="COMMAND", help="test a stdio server started with this command")
-    server.add_argument("--stream-tool", metavar="NAME",
-                        help="a tool that sends progress notifications over about a second (default: look for "
-                             "'sleep' or 'test_tool_with_progress')")
-    server.add_argument("--stream-tool-args", metavar="JSON", default=None, help="arguments for --stream-tool")
-    server.add_argument("--keepalive-wait", type=float, default=20.0, metavar="SECONDS",
-                        help="how long to wait for a keepalive comment on an idle stream (default 20)")
+    server.add_argument(
+        "--stream-tool",
+        metavar="NAME",
+        help="a tool that sends progress notifications over about a second (default: look for "
+        "'sleep' or 'test_tool_with_progress')",
+    )
+    server.add_argument(
+        "--stream-tool-args", metavar="JSON", default=None, help="arguments for --stream-tool"
+    )
+    server.add_argument(
+        "--keepalive-wait",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="how long to wait for a keepalive comment on an idle stream (default 20)",
+    )
     _common(server)
     server.set_defaults(run=_server)
 
@@ -46,12 +59,24 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scenario", action="append", metavar="NAME", help="run only this scenario (repeatable)")
+    parser.add_argument(
+        "--scenario", action="append", metavar="NAME", help="run only this scenario (repeatable)"
+    )
     parser.add_argument("--era", choices=("legacy", "modern", "both"), default="both")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="how long to wait for any one reply (default 10)")
-    parser.add_argument("--report", nargs=2, action="append", metavar=("FORMAT", "FILE"),
-                        help="write a report: json, markdown or junit (repeatable)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for any one reply (default 10)",
+    )
+    parser.add_argument(
+        "--report",
+        nargs=2,
+        action="append",
+        metavar=("FORMAT", "FILE"),
+        help="write a report: json, markdown or junit (repeatable)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
 
 
@@ -64,9 +89,13 @@ def _options(args: argparse.Namespace) -> Any:
             stream_args = json.loads(args.stream_tool_args)
         except ValueError as exc:
             raise SystemExit(f"error: --stream-tool-args is not JSON: {exc}") from None
-    return Options(timeout=args.timeout, keepalive_wait=getattr(args, "keepalive_wait", 20.0),
-                   stream_tool=getattr(args, "stream_tool", None), stream_tool_args=stream_args,
-                   stdio_command=getattr(args, "stdio", None))
+    return Options(
+        timeout=args.timeout,
+        keepalive_wait=getattr(args, "keepalive_wait", 20.0),
+        stream_tool=getattr(args, "stream_tool", None),
+        stream_tool_args=stream_args,
+        stdio_command=getattr(args, "stdio", None),
+    )
 
 
 def _finish(run: Any, args: argparse.Namespace) -> None:
@@ -90,8 +119,15 @@ def _server(args: argparse.Namespace) -> None:
         chosen = select(SCENARIOS, target=target, era=args.era, names=args.scenario)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    run = asyncio.run(run_scenarios(chosen, url=args.url or args.stdio, options=_options(args), era=args.era,
-                                    progress=Progress(quiet=args.quiet)))
+    run = asyncio.run(
+        run_scenarios(
+            chosen,
+            url=args.url or args.stdio,
+            options=_options(args),
+            era=args.era,
+            progress=Progress(quiet=args.quiet),
+        )
+    )
     _finish(run, args)
 
 
@@ -99,8 +135,15 @@ def _client(args: argparse.Namespace) -> None:
     from .client_runner import run_client_scenarios
     from .runner import Progress
 
-    run = asyncio.run(run_client_scenarios(args.command, names=args.scenario, era=args.era, timeout=args.timeout,
-                                           progress=Progress(quiet=args.quiet)))
+    run = asyncio.run(
+        run_client_scenarios(
+            args.command,
+            names=args.scenario,
+            era=args.era,
+            timeout=args.timeout,
+            progress=Progress(quiet=args.quiet),
+        )
+    )
     _finish(run, args)
 
 

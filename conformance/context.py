@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .http import ACCEPT_BOTH, LEGACY_VERSION, MODERN_VERSION, Reply, Stream, next_id, send, short
+from .http import ACCEPT_BOTH, LEGACY_VERSION, MODERN_VERSION, Reply, Stream, next_id, send
 from .model import CheckResult, HandshakeFailed, Level, Rule, Status, Unsupported
 
 __all__ = ["Context", "LegacySession", "Options", "body", "modern_headers", "modern_params"]
@@ -45,7 +45,11 @@ class LegacySession:
     initialized_reply: Reply
 
     def headers(self, **extra: str) -> dict[str, str]:
-        headers = {"Accept": ACCEPT_BOTH, "Content-Type": "application/json", "MCP-Protocol-Version": self.version}
+        headers = {
+            "Accept": ACCEPT_BOTH,
+            "Content-Type": "application/json",
+            "MCP-Protocol-Version": self.version,
+        }
         if self.id is not None:
             headers["Mcp-Session-Id"] = self.id
         headers.update(extra)
@@ -61,8 +65,11 @@ def body(method: str, params: dict[str, Any] | None = None, request_id: Any = No
     return json.dumps(message).encode()
 
 
-def modern_params(params: dict[str, Any] | None = None, version: str = MODERN_VERSION,
-                  capabilities: dict[str, Any] | None = None) -> dict[str, Any]:
+def modern_params(
+    params: dict[str, Any] | None = None,
+    version: str = MODERN_VERSION,
+    capabilities: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     out = dict(params or {})
     meta = dict(out.get("_meta") or {})
     meta["io.modelcontextprotocol/protocolVersion"] = version
@@ -73,8 +80,12 @@ def modern_params(params: dict[str, Any] | None = None, version: str = MODERN_VE
 
 
 def modern_headers(method: str, name: str | None = None, version: str = MODERN_VERSION) -> dict[str, str]:
-    headers = {"Accept": ACCEPT_BOTH, "Content-Type": "application/json", "MCP-Protocol-Version": version,
-               "Mcp-Method": method}
+    headers = {
+        "Accept": ACCEPT_BOTH,
+        "Content-Type": "application/json",
+        "MCP-Protocol-Version": version,
+        "Mcp-Method": method,
+    }
     if name is not None:
         headers["Mcp-Name"] = name
     return headers
@@ -86,15 +97,25 @@ class Context:
     options: Options
     http: httpx.AsyncClient
     scenario: str = ""
-    era: str = "both"  # what the user asked for: a modern scenario fails (not skips) a legacy server under "modern"
+    era: str = (
+        "both"  # what the user asked for: a modern scenario fails (not skips) a legacy server under "modern"
+    )
     record: Callable[[CheckResult], None] = lambda result: None
     judged: set[str] = field(default_factory=set)
     _stream_tool: tuple[str, dict[str, Any]] | None = None
     _started: float = field(default_factory=time.monotonic)
 
     # -- recording -------------------------------------------------------------------------
-    def check(self, rule: Rule, ok: bool, *, sent: str | None = None, got: str | None = None,
-              expected: str | None = None, message: str = "") -> bool:
+    def check(
+        self,
+        rule: Rule,
+        ok: bool,
+        *,
+        sent: str | None = None,
+        got: str | None = None,
+        expected: str | None = None,
+        message: str = "",
+    ) -> bool:
         """Judge ``rule``: PASS when ok, else FAIL (MUST) or WARN (SHOULD/MAY)."""
         status = Status.PASS if ok else (Status.FAIL if rule.level is Level.MUST else Status.WARN)
         self._emit(CheckResult(self.scenario, rule, status, message, sent, got, expected))
@@ -122,15 +143,25 @@ class Context:
         host = urlsplit(self.url).hostname or ""
         return host in ("localhost", "::1") or host.startswith("127.")
 
-    async def post(self, payload: bytes, headers: dict[str, str], until_id: Any = None,
-                   timeout: float | None = None) -> Reply:
-        return await send(self.http, "POST", self.url, headers=headers, body=payload,
-                          timeout=timeout or self.options.timeout, until_id=until_id)
+    async def post(
+        self, payload: bytes, headers: dict[str, str], until_id: Any = None, timeout: float | None = None
+    ) -> Reply:
+        return await send(
+            self.http,
+            "POST",
+            self.url,
+            headers=headers,
+            body=payload,
+            timeout=timeout or self.options.timeout,
+            until_id=until_id,
+        )
 
-    async def request(self, method: str, headers: dict[str, str], *, body: bytes | None = None,
-                      timeout: float | None = None) -> Reply:
-        return await send(self.http, method, self.url, headers=headers, body=body,
-                          timeout=timeout or self.options.timeout)
+    async def request(
+        self, method: str, headers: dict[str, str], *, body: bytes | None = None, timeout: float | None = None
+    ) -> Reply:
+        return await send(
+            self.http, method, self.url, headers=headers, body=body, timeout=timeout or self.options.timeout
+        )
 
     def stream(self, method: str, headers: dict[str, str], payload: bytes | None = None) -> Stream:
         return Stream(self.http, method, self.url, headers=headers, body=payload)
@@ -158,23 +189,35 @@ class Context:
     async def open_session(self, version: str = LEGACY_VERSION, **headers: str) -> LegacySession:
         """initialize + notifications/initialized. Raises Unsupported when initialize fails."""
         rid = next_id()
-        params = {"protocolVersion": version, "capabilities": {},
-                  "clientInfo": {"name": "mcp-transport-conformance", "version": "0.1"}}
+        params = {
+            "protocolVersion": version,
+            "capabilities": {},
+            "clientInfo": {"name": "mcp-transport-conformance", "version": "0.1"},
+        }
         init_headers = {"Accept": ACCEPT_BOTH, "Content-Type": "application/json", **headers}
         reply = await self.post(body("initialize", params, rid), init_headers, until_id=rid)
         result = (reply.response(rid) or {}).get("result")
         if reply.status != 200 or not isinstance(result, dict):
             raise Unsupported(f"initialize failed: sent {reply.sent}; got {reply.summary()}")
-        negotiated = result.get("protocolVersion") if isinstance(result.get("protocolVersion"), str) else version
+        announced = result.get("protocolVersion")
+        negotiated = announced if isinstance(announced, str) else version
         session_id = reply.headers.get("mcp-session-id")
         session = LegacySession(session_id, negotiated, reply, reply)
         session.initialized_reply = await self.post(body("notifications/initialized"), session.headers())
         return session
 
-    async def call(self, session: LegacySession, method: str, params: dict[str, Any] | None = None,
-                   timeout: float | None = None, **headers: str) -> tuple[Reply, int]:
+    async def call(
+        self,
+        session: LegacySession,
+        method: str,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        **headers: str,
+    ) -> tuple[Reply, int]:
         rid = next_id()
-        reply = await self.post(body(method, params, rid), session.headers(**headers), until_id=rid, timeout=timeout)
+        reply = await self.post(
+            body(method, params, rid), session.headers(**headers), until_id=rid, timeout=timeout
+        )
         return reply, rid
 
     async def stream_tool(self, session: LegacySession) -> tuple[str, dict[str, Any]]:
@@ -189,24 +232,35 @@ class Context:
                     self._stream_tool = (name, args)
                     break
             else:
-                raise Unsupported("no progress-streaming tool (pass --stream-tool NAME --stream-tool-args JSON; "
-                                  f"looked for {', '.join(n for n, _ in STREAM_TOOL_CANDIDATES)})")
+                raise Unsupported(
+                    "no progress-streaming tool (pass --stream-tool NAME --stream-tool-args JSON; "
+                    f"looked for {', '.join(n for n, _ in STREAM_TOOL_CANDIDATES)})"
+                )
         return self._stream_tool[0], dict(self._stream_tool[1])
 
     async def tool_names(self, session: LegacySession) -> set[str]:
         reply, rid = await self.call(session, "tools/list", {})
         tools = ((reply.response(rid) or {}).get("result") or {}).get("tools") or []
-        return {t.get("name") for t in tools if isinstance(t, dict)}
+        return {t["name"] for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str)}
 
-    def stream_tool_call(self, session: LegacySession, name: str, args: dict[str, Any], token: str) -> tuple[Stream, int]:
+    def stream_tool_call(
+        self, session: LegacySession, name: str, args: dict[str, Any], token: str
+    ) -> tuple[Stream, int]:
         rid = next_id()
         params = {"name": name, "arguments": args, "_meta": {"progressToken": token}}
         return self.stream("POST", session.headers(), body("tools/call", params, rid)), rid
 
     # -- modern era ------------------------------------------------------------------------
-    async def modern(self, method: str, params: dict[str, Any] | None = None, *, name: str | None = None,
-                     headers: dict[str, str] | None = None, raw_params: bool = False,
-                     timeout: float | None = None) -> tuple[Reply, int]:
+    async def modern(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw_params: bool = False,
+        timeout: float | None = None,
+    ) -> tuple[Reply, int]:
         """A 2026-07-28 request: envelope in ``params._meta`` (unless raw_params) and the mirrored
         headers (``headers`` overrides or, with a None value, removes them)."""
         rid = next_id()
@@ -224,6 +278,13 @@ class Context:
         reply, rid = await self.modern("server/discover")
         result = (reply.response(rid) or {}).get("result")
         versions = result.get("supportedVersions") if isinstance(result, dict) else None
-        if reply.status != 200 or not isinstance(versions, list) or MODERN_VERSION not in versions:
-            raise Unsupported(f"server does not speak {MODERN_VERSION}: server/discover got {reply.summary()}")
+        if (
+            reply.status != 200
+            or not isinstance(result, dict)
+            or not isinstance(versions, list)
+            or MODERN_VERSION not in versions
+        ):
+            raise Unsupported(
+                f"server does not speak {MODERN_VERSION}: server/discover got {reply.summary()}"
+            )
         return result

@@ -19,8 +19,9 @@ DEADLINE = 20.0
 
 async def flow(url: str) -> None:
     with anyio.fail_after(DEADLINE):
-        async with Client(url, client_info={"name": "conformance-example-client", "version": "0.1"},
-                          timeout=DEADLINE) as client:
+        async with Client(
+            url, client_info={"name": "conformance-example-client", "version": "0.1"}, timeout=DEADLINE
+        ) as client:
             await client.list_tools()
             await client.call_tool("conformance_tool", {})
 

@@ -9,6 +9,7 @@ checks and the bytes the server sends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -46,12 +47,24 @@ def short(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
 
 
-_SHOWN_HEADERS = ("accept", "content-type", "mcp-session-id", "mcp-protocol-version", "origin",
-                  "last-event-id", "mcp-method", "mcp-name")
+_SHOWN_HEADERS = (
+    "accept",
+    "content-type",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "origin",
+    "last-event-id",
+    "mcp-method",
+    "mcp-name",
+)
 
 
 def describe_request(method: str, url: str, headers: dict[str, str], body: bytes | None) -> str:
-    shown = [f"{k}: {v}" for k, v in headers.items() if k.lower() in _SHOWN_HEADERS or k.lower().startswith("mcp-param-")]
+    shown = [
+        f"{k}: {v}"
+        for k, v in headers.items()
+        if k.lower() in _SHOWN_HEADERS or k.lower().startswith("mcp-param-")
+    ]
     text = f"{method} {url}"
     if shown:
         text += " [" + "; ".join(shown) + "]"
@@ -102,7 +115,9 @@ class Reply:
     def response(self, request_id: Any = None) -> dict[str, Any] | None:
         """The JSON-RPC response (result or error) with this id, or the first one if id is None."""
         for message in self.messages:
-            if ("result" in message or "error" in message) and (request_id is None or message.get("id") == request_id):
+            if ("result" in message or "error" in message) and (
+                request_id is None or message.get("id") == request_id
+            ):
                 return message
         return None
 
@@ -129,8 +144,15 @@ class Reply:
 class Stream:
     """One HTTP exchange read incrementally. Use as ``async with Stream(...) as s``."""
 
-    def __init__(self, client: httpx.AsyncClient, method: str, url: str, *, headers: dict[str, str] | None = None,
-                 body: bytes | None = None) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> None:
         self.client, self.method, self.url = client, method, url
         self.request_headers = dict(headers or {})
         self.request_body = body
@@ -152,7 +174,9 @@ class Stream:
         await self.close()
 
     async def open(self) -> None:
-        self._cm = self.client.stream(self.method, self.url, headers=self.request_headers, content=self.request_body)
+        self._cm = self.client.stream(
+            self.method, self.url, headers=self.request_headers, content=self.request_body
+        )
         self.response = await self._cm.__aenter__()
         self._pump_task = asyncio.create_task(self._pump())
 
@@ -225,8 +249,12 @@ class Stream:
                 if event is None:
                     return True
                 message = event.json()
-                if until_id is not None and isinstance(message, dict) and message.get("id") == until_id and (
-                        "result" in message or "error" in message):
+                if (
+                    until_id is not None
+                    and isinstance(message, dict)
+                    and message.get("id") == until_id
+                    and ("result" in message or "error" in message)
+                ):
                     return True
         except TimeoutError:
             return False
@@ -236,25 +264,31 @@ class Stream:
             pass
 
     def reply(self, timed_out: bool = False) -> Reply:
-        return Reply(self.sent, self.status, self.headers, self.body, list(self.events), list(self.comments), timed_out)
+        return Reply(
+            self.sent, self.status, self.headers, self.body, list(self.events), list(self.comments), timed_out
+        )
 
     async def close(self) -> None:
         if self._pump_task is not None:
             self._pump_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._pump_task
-            except (asyncio.CancelledError, Exception):
-                pass
         if self._cm is not None:
-            try:
+            with contextlib.suppress(Exception):
                 await self._cm.__aexit__(None, None, None)
-            except Exception:
-                pass
             self._cm = None
 
 
-async def send(client: httpx.AsyncClient, method: str, url: str, *, headers: dict[str, str] | None = None,
-               body: bytes | None = None, timeout: float = 10.0, until_id: Any = None) -> Reply:
+async def send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = 10.0,
+    until_id: Any = None,
+) -> Reply:
     """Send one request and collect the reply: the whole body, or an SSE stream up to its end or
     the JSON-RPC response ``until_id``, whichever comes first (bounded by ``timeout``)."""
     stream = Stream(client, method, url, headers=headers, body=body)

@@ -15,10 +15,10 @@ from typing import Any
 
 __all__ = [
     "CheckResult",
+    "HandshakeFailed",
     "Level",
     "Rule",
     "Scenario",
-    "HandshakeFailed",
     "Status",
     "Unsupported",
 ]

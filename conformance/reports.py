@@ -48,8 +48,9 @@ def _markdown(run: RunResult) -> str:
     lines = [
         f"# Conformance: `{run.target}`",
         "",
-        f"Era: {run.era}. **{'OK' if run.exit_code == 0 else 'FAILED'}**: {c['PASS']} passed, {c['FAIL']} failed, "
-        f"{c['WARN']} warnings, {c['SKIP']} skipped, {c['ERROR']} errors.",
+        f"Era: {run.era}. **{'OK' if run.exit_code == 0 else 'FAILED'}**: "
+        f"{c['PASS']} passed, {c['FAIL']} failed, {c['WARN']} warnings, {c['SKIP']} skipped, "
+        f"{c['ERROR']} errors.",
         "",
         "| status | check | rule | detail |",
         "|---|---|---|---|",
@@ -57,8 +58,11 @@ def _markdown(run: RunResult) -> str:
     for r in run.results:
         detail = r.message
         if r.status in (Status.FAIL, Status.WARN, Status.ERROR):
-            parts = [r.message] + [f"{k}: {v}" for k, v in (("sent", r.sent), ("received", r.received),
-                                                             ("expected", r.expected)) if v]
+            parts = [r.message] + [
+                f"{k}: {v}"
+                for k, v in (("sent", r.sent), ("received", r.received), ("expected", r.expected))
+                if v
+            ]
             detail = "<br>".join(_cell(p) for p in parts if p)
         lines.append(f"| {r.status.value} | `{r.name}` | {_cell(r.rule.citation)} | {_cell(detail)} |")
     return "\n".join(lines) + "\n"
@@ -66,14 +70,30 @@ def _markdown(run: RunResult) -> str:
 
 def _junit(run: RunResult) -> str:
     c = run.counts
-    suite = ET.Element("testsuite", name=f"mcp-conformance {run.target}", tests=str(len(run.results)),
-                       failures=str(c["FAIL"]), errors=str(c["ERROR"]), skipped=str(c["SKIP"]),
-                       time=f"{max(0.0, run.finished - run.started):.3f}")
+    suite = ET.Element(
+        "testsuite",
+        name=f"mcp-conformance {run.target}",
+        tests=str(len(run.results)),
+        failures=str(c["FAIL"]),
+        errors=str(c["ERROR"]),
+        skipped=str(c["SKIP"]),
+        time=f"{max(0.0, run.finished - run.started):.3f}",
+    )
     for r in run.results:
-        case = ET.SubElement(suite, "testcase", classname=r.scenario, name=r.rule.id, time=f"{r.duration:.3f}")
-        text = "\n".join(f"{k}: {v}" for k, v in (("rule", f"{r.rule.citation}: {r.rule.text}"), ("why", r.message),
-                                                  ("sent", r.sent), ("received", r.received),
-                                                  ("expected", r.expected)) if v)
+        case = ET.SubElement(
+            suite, "testcase", classname=r.scenario, name=r.rule.id, time=f"{r.duration:.3f}"
+        )
+        text = "\n".join(
+            f"{k}: {v}"
+            for k, v in (
+                ("rule", f"{r.rule.citation}: {r.rule.text}"),
+                ("why", r.message),
+                ("sent", r.sent),
+                ("received", r.received),
+                ("expected", r.expected),
+            )
+            if v
+        )
         if r.status is Status.FAIL:
             ET.SubElement(case, "failure", message=r.message or r.rule.text).text = text
         elif r.status is Status.ERROR:

@@ -86,8 +86,10 @@ class Progress:
         if not self.tty or self.quiet:
             return
         c = self.counts
-        self.out.write(f"\r\x1b[K[{self.index}/{self.total}] {self.current}  pass {c['PASS']}  fail {c['FAIL']}  "
-                       f"warn {c['WARN']}  skip {c['SKIP']}  error {c['ERROR']}")
+        self.out.write(
+            f"\r\x1b[K[{self.index}/{self.total}] {self.current}  pass {c['PASS']}  fail {c['FAIL']}  "
+            f"warn {c['WARN']}  skip {c['SKIP']}  error {c['ERROR']}"
+        )
         self.out.flush()
 
     def end(self, run: RunResult) -> None:
@@ -97,12 +99,16 @@ class Progress:
         for result in run.results:
             if result.status in (Status.FAIL, Status.ERROR, Status.WARN) and not self.quiet:
                 repeat = result.status is Status.ERROR and result.message in shown
-                self.out.write(f"{result.status.value} {result.name}: as above\n" if repeat else _detail(result))
+                self.out.write(
+                    f"{result.status.value} {result.name}: as above\n" if repeat else _detail(result)
+                )
                 shown.add(result.message)
         c = run.counts
         verdict = "OK" if run.exit_code == 0 else "FAILED"
-        self.out.write(f"{verdict}: {c['PASS']} passed, {c['FAIL']} failed (MUST), {c['WARN']} warnings (SHOULD/MAY), "
-                       f"{c['SKIP']} skipped, {c['ERROR']} errors\n")
+        self.out.write(
+            f"{verdict}: {c['PASS']} passed, {c['FAIL']} failed (MUST), {c['WARN']} warnings (SHOULD/MAY), "
+            f"{c['SKIP']} skipped, {c['ERROR']} errors\n"
+        )
         self.out.flush()
 
 
@@ -114,7 +120,10 @@ def _plain(result: CheckResult) -> str:
 
 
 def _detail(result: CheckResult) -> str:
-    lines = [f"\n{result.status.value} {result.name}", f"  rule:     {result.rule.citation}: {result.rule.text}"]
+    lines = [
+        f"\n{result.status.value} {result.name}",
+        f"  rule:     {result.rule.citation}: {result.rule.text}",
+    ]
     if result.message:
         lines.append(f"  why:      {result.message}")
     for label, value in (("sent", result.sent), ("received", result.received), ("expected", result.expected)):
@@ -123,8 +132,9 @@ def _detail(result: CheckResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def select(scenarios: Iterable[Scenario], *, target: str, era: str = "both",
-           names: Iterable[str] | None = None) -> list[Scenario]:
+def select(
+    scenarios: Iterable[Scenario], *, target: str, era: str = "both", names: Iterable[str] | None = None
+) -> list[Scenario]:
     wanted = set(names or ())
     chosen = []
     for scenario in scenarios:
@@ -141,8 +151,14 @@ def select(scenarios: Iterable[Scenario], *, target: str, era: str = "both",
     return chosen
 
 
-async def run_scenarios(scenarios: list[Scenario], *, url: str, options: Options, era: str = "both",
-                        progress: Progress | None = None) -> RunResult:
+async def run_scenarios(
+    scenarios: list[Scenario],
+    *,
+    url: str,
+    options: Options,
+    era: str = "both",
+    progress: Progress | None = None,
+) -> RunResult:
     progress = progress or Progress(out=io.StringIO(), quiet=True)
     run = RunResult(target=url, era=era)
     progress.begin(len(scenarios))
@@ -163,8 +179,9 @@ async def run_scenarios(scenarios: list[Scenario], *, url: str, options: Options
     return run
 
 
-async def _preflight(scenarios: list[Scenario], url: str, options: Options, client: httpx.AsyncClient,
-                     era: str) -> str | None:
+async def _preflight(
+    scenarios: list[Scenario], url: str, options: Options, client: httpx.AsyncClient, era: str
+) -> str | None:
     """An HTTP target must complete an MCP handshake before anything is judged: without one every
     scenario would only skip ("initialize failed") and a dead or non-MCP URL would pass. Returns
     why it failed, or None. A stdio scenario starts its own process and raises HandshakeFailed."""
@@ -180,8 +197,14 @@ async def _preflight(scenarios: list[Scenario], url: str, options: Options, clie
     return None
 
 
-async def _run_one(scenario: Scenario, url: str, options: Options, client: httpx.AsyncClient, run: RunResult,
-                   progress: Progress) -> None:
+async def _run_one(
+    scenario: Scenario,
+    url: str,
+    options: Options,
+    client: httpx.AsyncClient,
+    run: RunResult,
+    progress: Progress,
+) -> None:
     def record(result: CheckResult) -> None:
         run.results.append(result)
         progress.result(result)

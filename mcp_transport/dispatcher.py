@@ -65,7 +65,8 @@ ProgressCallback = Callable[[float, "float | None", "str | None"], Awaitable[Non
 NotificationHandler = Callable[["Dispatcher", Notification], Awaitable[None]]
 
 # Outbound requests time out after this many seconds unless the caller says otherwise. Progress
-# notifications extend the deadline, but never past MAX_REQUEST_TIMEOUT (digest §4.7).
+# notifications extend the deadline, but never past MAX_REQUEST_TIMEOUT
+# (2025-11-25 basic/lifecycle#timeouts).
 DEFAULT_REQUEST_TIMEOUT = 60.0
 MAX_REQUEST_TIMEOUT_FACTOR = 10
 
@@ -107,7 +108,9 @@ class PendingTable:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def open(self, on_progress: ProgressCallback | None = None, timeout: float = math.inf) -> tuple[int, _Pending]:
+    def open(
+        self, on_progress: ProgressCallback | None = None, timeout: float = math.inf
+    ) -> tuple[int, _Pending]:
         if self.closed is not None:
             raise ConnectionClosed(f"the connection is closed: {self.closed}")
         self._next_id += 1
@@ -184,19 +187,25 @@ class RequestContext:
     async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
         await self.dispatcher.notify(method, params, related_to=self.id)
 
-    async def request(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> dict[str, Any]:
+    async def request(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
         return await self.dispatcher.request(method, params, timeout=timeout, related_to=self.id)
 
     def close_stream(self) -> None:
         """End this request's response stream now, before its result (legacy HTTP SSE
-        polling, digest §2.A.2): the client resumes with GET + Last-Event-ID and collects
-        the rest there. A no-op unless the transport set ``Dispatcher.on_close_stream``."""
+        polling, 2025-11-25 basic/transports#sending-messages-to-the-server): the client
+        resumes with GET + Last-Event-ID and collects the rest there. A no-op unless the
+        transport set ``Dispatcher.on_close_stream``."""
         hook = self.dispatcher.on_close_stream
         if hook is not None:
             hook(self.id)
 
-    async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        """Send notifications/progress if the requester asked for it (digest §4.4).
+    async def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
+        """Send notifications/progress if the requester asked for it
+        (2025-11-25 basic/utilities/progress#behavior-requirements).
 
         ``progress`` must increase with every call; a value that does not is dropped rather
         than sent, because the spec forbids it and the peer may reject the stream.
@@ -311,7 +320,7 @@ class Dispatcher:
         """
         ctx = self._context_class(self, request, self.peer)
         try:
-            return Result(request.id, await self.methods.call(ctx, request.method, request.params, request.id))
+            return Result(request.id, await self.methods.call(ctx, request.method, request.params))
         except Exception as exc:
             return ErrorResponse(request.id, _error_object(request, exc))
 
@@ -406,7 +415,8 @@ class Dispatcher:
 
     def _cancel_inbound(self, request_id: Any) -> None:
         entry = self._inbound.get(request_id) if type(request_id) in (str, int) else None
-        # Unknown, finished, malformed or uncancellable (initialize): ignored (digest §4.5).
+        # Unknown, finished, malformed or uncancellable (initialize): ignored
+        # (2025-11-25 basic/utilities/cancellation#behavior-requirements).
         if entry is not None and entry[0] not in self._uncancellable:
             entry[1].cancel()
 
@@ -426,7 +436,9 @@ class Dispatcher:
 
     # -- outbound --------------------------------------------------------------------------
 
-    async def notify(self, method: str, params: dict[str, Any] | None = None, *, related_to: RequestId | None = None) -> None:
+    async def notify(
+        self, method: str, params: dict[str, Any] | None = None, *, related_to: RequestId | None = None
+    ) -> None:
         """Send a notification. After :meth:`close` it is dropped: a handler still running
         as its connection ends must not reach a transport that has freed the connection
         (an HTTP session's GET stream would be re-created for a dead session)."""
@@ -480,7 +492,9 @@ class Dispatcher:
         if self._pending.closed is not None:
             return
         try:
-            await self._send(Notification("notifications/cancelled", {"requestId": rid, "reason": reason}), related_to)
+            await self._send(
+                Notification("notifications/cancelled", {"requestId": rid, "reason": reason}), related_to
+            )
         except Exception:  # the connection may be gone; the request is already abandoned
             log.debug("could not send cancellation for request %s", rid, exc_info=True)
 
@@ -510,4 +524,3 @@ def _error_object(request: Request, exc: Exception) -> ErrorObject:
         return exc.to_error()
     log.error("handler for %s (id %r) failed", request.method, request.id, exc_info=exc)
     return InternalError(_INTERNAL_ERROR_MESSAGE).to_error()
-

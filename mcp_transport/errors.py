@@ -198,8 +198,9 @@ def error_for_code(code: int) -> type[RPCError]:
 
 
 def http_status_for(code: int) -> int:
-    """The HTTP status of a 2026-07-28 response carrying JSON-RPC error ``code`` (digest
-    §2.B.6): the error class's 4xx (400 for -32700/-32600/-32602/-32020/-32021/-32022, 404 for
-    -32601); 200 for everything else (an internal error is still a JSON-RPC answer)."""
+    """The HTTP status of a 2026-07-28 response carrying JSON-RPC error ``code``
+    (2026-07-28 basic/transports/streamable-http#protocol-version-header, #server-validation):
+    the error class's 4xx (400 for -32700/-32600/-32602/-32020/-32021/-32022, 404 for -32601);
+    200 for everything else (an internal error is still a JSON-RPC answer)."""
     status = _BY_CODE.get(code, RPCError).http_status
     return status if 400 <= status < 500 else 200

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -54,7 +54,7 @@ __all__ = [
     "preview",
 ]
 
-RequestId = Union[str, int]
+RequestId = str | int
 
 # Standard JSON-RPC 2.0 codes.
 PARSE_ERROR = -32700
@@ -62,15 +62,17 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
-# MCP codes (digest §4.2).
+# MCP codes: 2026-07-28 basic/index#error-codes (and, for the legacy ones, 2025-11-25
+# server/resources#error-handling and client/elicitation#error-handling).
 RESOURCE_NOT_FOUND = -32002  # legacy only; 2026-07-28 uses -32602 with data.uri
 URL_ELICITATION_REQUIRED = -32042  # 2025-11-25 only
 HEADER_MISMATCH = -32020  # 2026-07-28
 MISSING_CLIENT_CAPABILITY = -32021  # 2026-07-28
 UNSUPPORTED_PROTOCOL_VERSION = -32022  # 2026-07-28
-# Implementation-defined codes for transport conditions (the -32000..-32019 range is ours to
-# use on the legacy leg). Each is distinct so a client can tell "re-initialize" (session not
-# found) from "back off" (overloaded) without reading prose; anchors §7 item 13.
+# Implementation-defined codes for transport conditions, in the -32000..-32019 sub-range that
+# MCP leaves to implementations allocated before 2026-07-28 (2026-07-28 basic/index#error-codes).
+# Each is distinct so a client can tell "re-initialize" (session not found) from "back off"
+# (overloaded) without reading prose.
 SESSION_NOT_FOUND = -32001
 SERVER_OVERLOADED = -32010
 RESUME_GAP = -32011
@@ -158,8 +160,8 @@ class ErrorResponse:
         return {"jsonrpc": "2.0", "id": self.id, "error": self.error.to_dict()}
 
 
-Response = Union[Result, ErrorResponse]
-Message = Union[Request, Notification, Result, ErrorResponse]
+Response = Result | ErrorResponse
+Message = Request | Notification | Result | ErrorResponse
 
 
 class InvalidMessage(Exception):
@@ -230,23 +232,36 @@ def _parse_call(obj: dict[str, Any], method: Any) -> Request | Notification:
         )
     if not has_id:
         return Notification(method, params)
-    if type(rid) not in (str, int):
+    if not _is_id(rid):
         raise InvalidMessage(
             INVALID_REQUEST, f'Invalid Request: "id" must be a string or an integer, not {preview(rid)}'
         )
     return Request(rid, method, params)
 
 
+def _is_id(value: Any) -> TypeGuard[RequestId]:
+    # Exact types: a bool is an int to isinstance, and JSON true is no request id.
+    return type(value) in (str, int)
+
+
 def _parse_response(obj: dict[str, Any]) -> Result | ErrorResponse:
     rid = obj.get("id")
     if "error" in obj:
         err = obj["error"]
-        if not isinstance(err, dict) or type(err.get("code")) is not int or not isinstance(err.get("message"), str):
-            raise InvalidMessage(INVALID_REQUEST, 'Invalid Request: "error" must be {code: int, message: str}')
-        if rid is not None and type(rid) not in (str, int):
-            raise InvalidMessage(INVALID_REQUEST, 'Invalid Request: a response "id" must be a string or an integer')
+        if (
+            not isinstance(err, dict)
+            or type(err.get("code")) is not int
+            or not isinstance(err.get("message"), str)
+        ):
+            raise InvalidMessage(
+                INVALID_REQUEST, 'Invalid Request: "error" must be {code: int, message: str}'
+            )
+        if rid is not None and not _is_id(rid):
+            raise InvalidMessage(
+                INVALID_REQUEST, 'Invalid Request: a response "id" must be a string or an integer'
+            )
         return ErrorResponse(rid, ErrorObject(err["code"], err["message"], err.get("data")))
-    if type(rid) not in (str, int):
+    if not _is_id(rid):
         raise InvalidMessage(INVALID_REQUEST, 'Invalid Request: a result needs a string or integer "id"')
     result = obj["result"]
     if not isinstance(result, dict):
@@ -349,7 +364,7 @@ def preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
     if isinstance(value, str):
         if len(value) <= limit:
             return orjson.dumps(value).decode()
-        return f"{orjson.dumps(value[:limit]).decode()[:-1]}...\" ({len(value)} characters)"
+        return f'{orjson.dumps(value[:limit]).decode()[:-1]}..." ({len(value)} characters)'
     if isinstance(value, dict):
         return f"an object with {len(value)} member(s)"
     if isinstance(value, list):

@@ -1,14 +1,20 @@
-"""The inbound method table, backed by jsonrpcserver.
+"""The inbound method table, in jsonrpcserver's terms, through its public API only.
 
-This is the only module that imports jsonrpcserver, so the dependency can be swapped. We use
-it at the level that keeps the hot path lean: per-request dispatch on a message we have already
-parsed and validated ourselves (its string-to-string entry point re-parses and re-validates
-with jsonschema, which costs more than a whole HTTP request; see bench/).
+This is the only module that imports jsonrpcserver, so the dependency can be swapped. Every
+entry is a jsonrpcserver method: ``async (context, params) -> jsonrpcserver.Result``, built
+with the public ``Success``, so :attr:`MethodTable.methods` is a jsonrpcserver ``Methods``
+mapping that its public ``async_dispatch*`` functions accept as it is.
 
-Handlers never let jsonrpcserver see their exceptions: jsonrpcserver would turn them into an
-error carrying ``str(exc)``, which may leak internals. The exception is carried out of the
-library untouched and re-raised here, so the dispatcher stays the one place that maps
-exceptions to JSON-RPC errors.
+The dispatcher does not go through those functions: they take the request as text (or a
+deserialized dict), re-check each call against the method's signature with
+``inspect.signature`` and run every request in an asyncio Task, which costs ~35 times what the
+rest of our dispatch does (measured in docs/architecture.md, "The method table"). We have
+already parsed and validated the message (jsonrpc.py), so :meth:`MethodTable.call` looks the
+method up and awaits the entry itself, then reads the ``Result`` through its public ``bind``.
+
+A handler's exception is never turned into an error here: it propagates out of
+:meth:`MethodTable.call` untouched, so the dispatcher stays the one place that maps
+exceptions to JSON-RPC errors (and no ``str(exc)`` reaches the wire).
 """
 
 from __future__ import annotations
@@ -20,12 +26,9 @@ from typing import Any
 with warnings.catch_warnings():
     # jsonrpcserver 5.0.9 reads its bundled schema with a deprecated importlib.resources call.
     warnings.simplefilter("ignore", DeprecationWarning)
-    from jsonrpcserver.async_dispatcher import call as _call_method
-    from jsonrpcserver.request import Request as _LibRequest
-    from jsonrpcserver.result import ErrorResult, Success
-from oslash.either import Left  # type: ignore[import-untyped]
+    from jsonrpcserver import Result, Success
 
-from .errors import InvalidParams, MethodNotFound
+from .errors import MethodNotFound
 from .jsonrpc import bounded
 
 __all__ = ["Handler", "MethodTable"]
@@ -33,56 +36,45 @@ __all__ = ["Handler", "MethodTable"]
 Handler = Callable[[Any, dict[str, Any]], Awaitable[dict[str, Any]]]
 """An inbound request handler: ``(context, params) -> result object``."""
 
-
-class _Raised:
-    """An exception carried through jsonrpcserver's Either."""
-
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: Exception) -> None:
-        self.exc = exc
+Entry = Callable[[Any, dict[str, Any]], Awaitable[Result]]
+"""A jsonrpcserver method: ``(context, params) -> Success(result)``."""
 
 
-def _entry(handler: Handler) -> Callable[..., Awaitable[Any]]:
-    async def call(context: Any, params: dict[str, Any]) -> Any:
-        try:
-            return Success(await handler(context, params))
-        except Exception as exc:  # re-raised by MethodTable.call, mapped by the dispatcher
-            return Left(ErrorResult(0, "raised", _Raised(exc)))
+def _entry(handler: Handler) -> Entry:
+    async def entry(context: Any, params: dict[str, Any]) -> Result:
+        return Success(await handler(context, params))
 
-    return call
+    return entry
+
+
+def _success_value(success: Any) -> Any:
+    # ``Result`` is an Either: ``bind`` hands the success (a SuccessResult, whose one field is
+    # the method's return value) to this function. An entry never returns an Error.
+    return success.result
 
 
 class MethodTable:
     """Method name -> handler. ``call`` raises MethodNotFound for unknown methods."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("methods",)
 
     def __init__(self) -> None:
-        self._entries: dict[str, Callable[..., Awaitable[Any]]] = {}
+        self.methods: dict[str, Entry] = {}
+        """The table as a jsonrpcserver ``Methods`` mapping."""
 
     def add(self, name: str, handler: Handler) -> None:
-        self._entries[name] = _entry(handler)
+        self.methods[name] = _entry(handler)
 
     def __contains__(self, name: str) -> bool:
-        return name in self._entries
+        return name in self.methods
 
     def names(self) -> list[str]:
-        return sorted(self._entries)
+        return sorted(self.methods)
 
-    async def call(self, context: Any, method: str, params: dict[str, Any] | None, request_id: Any) -> dict[str, Any]:
-        # The lookup is ours and jsonrpcserver runs the call. Its dispatch_request would
-        # also check the arguments against the handler's signature through
-        # inspect.signature on every call, which was most of the per-request cost. Every
-        # entry takes (context, params), with params as one positional argument, so that
-        # check could never fail.
-        entry = self._entries.get(method)
+    async def call(self, context: Any, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        entry = self.methods.get(method)
         if entry is None:
             raise MethodNotFound(f"Method not found: {bounded(method)}")
-        outcome = await _call_method(_LibRequest(method, [params or {}], request_id), context, entry)
-        if isinstance(outcome, Left):
-            value: ErrorResult = outcome._error
-            if isinstance(value.data, _Raised):
-                raise value.data.exc
-            raise InvalidParams(f"Invalid params for {method}: {value.data}")
-        return outcome._value.result  # type: ignore[no-any-return]
+        outcome = await entry(context, params or {})
+        value: dict[str, Any] = outcome.bind(_success_value)
+        return value

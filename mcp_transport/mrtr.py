@@ -1,4 +1,4 @@
-"""Multi round-trip requests (MRTR, 2026-07-28, digest §6.8): the sans-IO parts.
+"""Multi round-trip requests (MRTR, 2026-07-28 basic/patterns/mrtr): the sans-IO parts.
 
 In the modern era a server cannot send the client a request. When a handler needs input
 (elicitation, sampling, roots) the server answers ``resultType: "input_required"`` with
@@ -37,7 +37,8 @@ __all__ = [
     "salient_digest",
 ]
 
-# The only methods that may answer resultType "input_required" (digest §6.8).
+# The only methods that may answer resultType "input_required"
+# (2026-07-28 basic/patterns/mrtr#supported-requests).
 MRTR_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
 
 # A requestState older than this is refused: rounds are interactive, minutes at most.

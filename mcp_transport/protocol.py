@@ -54,8 +54,17 @@ META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
 META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
 
-# RFC 5424 severities, least severe first (digest §6.6).
-LOG_LEVELS: tuple[str, ...] = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+# RFC 5424 severities, least severe first (2025-11-25 server/utilities/logging#log-levels).
+LOG_LEVELS: tuple[str, ...] = (
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+)
 
 
 class Era(enum.Enum):
@@ -73,15 +82,16 @@ def era_of(version: str) -> Era | None:
 
 
 def negotiate_version(requested: Any) -> str:
-    """The version to answer ``initialize`` with (digest §5.A.5): echo a supported legacy
-    version, otherwise offer our latest legacy one and let the client decide."""
+    """The version to answer ``initialize`` with (2025-11-25 basic/lifecycle#version-negotiation):
+    echo a supported legacy version, otherwise offer our latest legacy one and let the client decide."""
     if isinstance(requested, str) and requested in LEGACY_VERSIONS:
         return requested
     return LATEST_LEGACY_VERSION
 
 
 def allows_batch(version: str | None) -> bool:
-    """JSON-RPC batches exist only in 2025-03-26 (digest §4.1)."""
+    """JSON-RPC batches exist only in 2025-03-26 (2025-03-26 basic/index#batching; removed by
+    the 2025-06-18 changelog)."""
     return version == "2025-03-26"
 
 
@@ -105,7 +115,8 @@ class PeerState:
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """The 2026-07-28 per-request ``params._meta`` envelope (digest §5.B.2)."""
+    """The 2026-07-28 per-request ``params._meta`` envelope
+    (2026-07-28 basic/index#statelessness, #_meta)."""
 
     protocol_version: str
     client_capabilities: dict[str, Any]
@@ -173,16 +184,19 @@ class LifecycleState(enum.Enum):
     READY = "ready"
 
 
-# The legacy lifecycle as a table (digest §5.A): (state, method) -> next state. Methods not
-# listed leave the state unchanged when the state allows them (see Lifecycle.check).
+# The legacy lifecycle as a table (2025-11-25 basic/lifecycle#lifecycle-phases):
+# (state, method) -> next state. Methods not listed leave the state unchanged when the state
+# allows them (see Lifecycle.check).
 _TRANSITIONS: dict[tuple[LifecycleState, str], LifecycleState] = {
     (LifecycleState.AWAITING_INIT, "initialize"): LifecycleState.INITIALIZING,
     (LifecycleState.INITIALIZING, "notifications/initialized"): LifecycleState.READY,
     # A client that skips notifications/initialized stays usable; tolerate a late one.
     (LifecycleState.READY, "notifications/initialized"): LifecycleState.READY,
 }
-# Before initialize only these may arrive (digest §5.A.4).
-_ALLOWED_BEFORE_INIT = frozenset({"initialize", "ping", "notifications/cancelled", "notifications/initialized"})
+# Before initialize only these may arrive (2025-11-25 basic/lifecycle#initialization).
+_ALLOWED_BEFORE_INIT = frozenset(
+    {"initialize", "ping", "notifications/cancelled", "notifications/initialized"}
+)
 
 
 class Lifecycle:

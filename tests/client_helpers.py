@@ -11,6 +11,7 @@ import anyio
 
 from mcp_transport import Client, MCPError
 from mcp_transport.jsonrpc import Message
+from tests.waiting import until
 
 __all__ = ["WATCHED", "Recording", "pending_calls_then", "touch_watched_resource", "wait_until"]
 

@@ -1,6 +1,7 @@
 """Running the official MCP conformance suite's server mode against
-``python -m servers.everything`` (conformance.md §3, §4): one fresh server process per leg
-on a free loopback port, results read from the suite's ``checks.json`` files."""
+``python -m servers.everything`` (the suite's README, §Server Testing, §Test Results): one
+fresh server process per leg on a free loopback port, results read from the suite's
+``checks.json`` files."""
 
 from __future__ import annotations
 
@@ -27,14 +28,20 @@ def suite(line: str) -> list[str]:
     lines, so a skip would only hide a broken install step.
     """
     modules = REPO / "tests" / "conformance_official" / line / "node_modules"
-    command = [str(modules / ".bin" / "node"), str(modules / "@modelcontextprotocol" / "conformance" / "dist" / "index.js")]
+    command = [
+        str(modules / ".bin" / "node"),
+        str(modules / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"),
+    ]
     if not all(Path(part).exists() for part in command):
-        raise RuntimeError(f"the official conformance suite {line} is not installed: run `make test`, which installs it")
+        raise RuntimeError(
+            f"the official conformance suite {line} is not installed: run `make test`, which installs it"
+        )
     return command
 
 
 def scenario_results(out_dir: Path) -> dict[str, Checks]:
-    """Scenario name -> checks by status (conformance.md §3.1, §3.5)."""
+    """Scenario name -> checks by status, read from each ``checks.json`` (the suite's README,
+    §Test Results)."""
     results: dict[str, Checks] = {}
     for path in out_dir.rglob("checks.json"):
         name = _STAMP.sub("", path.parent.relative_to(out_dir).as_posix()).removeprefix("server-")
@@ -55,9 +62,12 @@ def summary(results: dict[str, Checks]) -> str:
     return "\n".join(lines)
 
 
-def run_against_everything(line: str, tmp_path: Path, *suite_args: str) -> tuple[dict[str, Checks], subprocess.CompletedProcess[bytes], str]:
+def run_against_everything(
+    line: str, tmp_path: Path, *suite_args: str
+) -> tuple[dict[str, Checks], subprocess.CompletedProcess[bytes], str]:
     """Start a fresh ``servers.everything`` on HTTP, run ``server --url ... *suite_args``
-    against it (URL host localhost: conformance.md §8 pitfall 6), stop the server.
+    against it (URL host localhost: the suite's dns-rebinding-protection scenario fails for any
+    other host), stop the server.
     Returns the results, the suite's process and the server's log."""
     port = free_port()
     log_path = tmp_path / "server.log"
@@ -73,7 +83,15 @@ def run_against_everything(line: str, tmp_path: Path, *suite_args: str) -> tuple
             wait_listening(server, port)
             out = tmp_path / "results"
             run = subprocess.run(
-                [*suite(line), "server", "--url", f"http://localhost:{port}/mcp", *suite_args, "-o", str(out)],
+                [
+                    *suite(line),
+                    "server",
+                    "--url",
+                    f"http://localhost:{port}/mcp",
+                    *suite_args,
+                    "-o",
+                    str(out),
+                ],
                 cwd=REPO,
                 capture_output=True,
                 timeout=300,

@@ -13,8 +13,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_bench_harness_smoke(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
-    cmd = [sys.executable, "-m", "bench.run", "--quick", "--servers", "plain", "--skip", "sessions,stdio",
-           "--duration", "0.3", "--no-docs", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.run",
+        "--quick",
+        "--servers",
+        "plain",
+        "--skip",
+        "sessions,stdio",
+        "--duration",
+        "0.3",
+        "--no-docs",
+        "--out",
+        str(out),
+    ]
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=90)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "tools/call req/s, JSON, c=32" in p.stdout  # the table was printed

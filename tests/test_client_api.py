@@ -48,12 +48,20 @@ async def test_use_before_open_is_a_usage_error() -> None:
 
 
 def test_capabilities_follow_the_handlers() -> None:
-    async def handler(params: dict) -> dict:  # type: ignore[type-arg]
+    async def handler(params: dict) -> dict:
         return {}
 
-    client = Client(["x"], sampling_handler=handler, elicitation_handler=handler, roots=[{"uri": "file:///tmp"}])
-    assert client.capabilities == {"roots": {"listChanged": True}, "sampling": {}, "elicitation": {"form": {}}}
-    assert {"ping", "sampling/createMessage", "elicitation/create", "roots/list"} <= set(client.methods.names())
+    client = Client(
+        ["x"], sampling_handler=handler, elicitation_handler=handler, roots=[{"uri": "file:///tmp"}]
+    )
+    assert client.capabilities == {
+        "roots": {"listChanged": True},
+        "sampling": {},
+        "elicitation": {"form": {}},
+    }
+    assert {"ping", "sampling/createMessage", "elicitation/create", "roots/list"} <= set(
+        client.methods.names()
+    )
     assert Client(["x"]).capabilities == {}
 
 

@@ -18,7 +18,11 @@ from mcp_transport.protocol import Era
 pytestmark = pytest.mark.anyio
 
 URL = "http://mcp.test/mcp"
-INIT_RESULT = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "legacy", "version": "1"}}
+INIT_RESULT = {
+    "protocolVersion": "2025-11-25",
+    "capabilities": {"tools": {}},
+    "serverInfo": {"name": "legacy", "version": "1"},
+}
 DISCOVER = {
     "resultType": "complete",
     "supportedVersions": ["2026-07-28"],
@@ -57,7 +61,9 @@ class Server:
         modern: Callable[[dict[str, Any]], httpx.Response] | None = None,
     ) -> None:
         self.discover = discover
-        self.modern = modern or (lambda body: httpx.Response(200, json=result(body["id"], {"resultType": "complete"})))
+        self.modern = modern or (
+            lambda body: httpx.Response(200, json=result(body["id"], {"resultType": "complete"}))
+        )
         self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -76,13 +82,19 @@ class Server:
             return httpx.Response(202)
         if request.headers.get("mcp-session-id") != "s1":
             return httpx.Response(400, text="Bad Request: Missing session ID")
-        return httpx.Response(200, json=result(body["id"], {"tools": []} if body["method"] == "tools/list" else {}))
+        return httpx.Response(
+            200, json=result(body["id"], {"tools": []} if body["method"] == "tools/list" else {})
+        )
 
     def methods(self) -> list[str]:
         return [json.loads(r.content).get("method") for r in self.requests if r.method == "POST"]
 
     def bodies(self, method: str) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests if r.method == "POST" and json.loads(r.content).get("method") == method]
+        return [
+            json.loads(r.content)
+            for r in self.requests
+            if r.method == "POST" and json.loads(r.content).get("method") == method
+        ]
 
     def client(self, **kwargs: Any) -> Client:
         return Client(URL, http_client=httpx.AsyncClient(transport=httpx.MockTransport(self)), **kwargs)
@@ -104,7 +116,10 @@ async def test_auto_speaks_modern_to_a_modern_server() -> None:
         await c.request("tools/list")
     assert server.methods() == ["server/discover", "tools/list"]
     probe = server.requests[0]
-    assert probe.headers["mcp-protocol-version"] == "2026-07-28" and probe.headers["mcp-method"] == "server/discover"
+    assert (
+        probe.headers["mcp-protocol-version"] == "2026-07-28"
+        and probe.headers["mcp-method"] == "server/discover"
+    )
     assert ERA_CACHE.get(URL) == (Era.MODERN, "2026-07-28")
 
 
@@ -123,7 +138,19 @@ async def test_auto_speaks_modern_to_a_modern_server() -> None:
         httpx.Response(200, text="<html>hello</html>", headers={"Content-Type": "text/html"}),
         httpx.Response(500, text="boom"),
     ],
-    ids=["400-text", "400-empty", "405", "404-bare", "400-session", "400-32600", "400-32602", "200-32601", "200-empty", "200-html", "500"],
+    ids=[
+        "400-text",
+        "400-empty",
+        "405",
+        "404-bare",
+        "400-session",
+        "400-32600",
+        "400-32602",
+        "200-32601",
+        "200-empty",
+        "200-html",
+        "500",
+    ],
 )
 async def test_auto_falls_back_to_initialize(answer: httpx.Response) -> None:
     def discover(body: dict[str, Any]) -> httpx.Response:
@@ -142,7 +169,9 @@ async def test_a_stray_session_id_on_the_probe_is_not_a_session() -> None:
     server = Server(discover=lambda body: httpx.Response(400, text="no", headers={"Mcp-Session-Id": "bogus"}))
     async with server.client() as c:
         assert c.era is Era.LEGACY
-    init = [r for r in server.requests if r.method == "POST" and json.loads(r.content)["method"] == "initialize"][0]
+    init = next(
+        r for r in server.requests if r.method == "POST" and json.loads(r.content)["method"] == "initialize"
+    )
     assert "mcp-session-id" not in init.headers
 
 
@@ -278,7 +307,10 @@ def test_probe_verdicts() -> None:
             exc.status = status  # type: ignore[attr-defined]
         return exc
 
-    assert classify_probe_error(remote(-32022, 400, {"supported": ["2026-07-28"]}), http=True) is Verdict.RETRY_VERSION
+    assert (
+        classify_probe_error(remote(-32022, 400, {"supported": ["2026-07-28"]}), http=True)
+        is Verdict.RETRY_VERSION
+    )
     assert classify_probe_error(remote(-32601, 404), http=True) is Verdict.MODERN
     assert classify_probe_error(remote(-32601, 200), http=True) is Verdict.LEGACY
     assert classify_probe_error(remote(-32601), http=False) is Verdict.LEGACY  # stdio: never one code
@@ -310,7 +342,9 @@ async def test_unsupported_version_on_a_request_is_retried_once_with_a_supported
 
     always = Server(
         discover=lambda b: httpx.Response(200, json=result(b["id"], DISCOVER)),
-        modern=lambda b: httpx.Response(400, json=error(b["id"], -32022, "no", {"supported": ["2026-07-28"]})),
+        modern=lambda b: httpx.Response(
+            400, json=error(b["id"], -32022, "no", {"supported": ["2026-07-28"]})
+        ),
     )
     async with always.client(era="modern") as c:
         with pytest.raises(RemoteError) as info:
@@ -336,21 +370,33 @@ async def test_a_missing_mcp_param_header_refreshes_the_tools_and_retries() -> N
             return httpx.Response(200, json=result(body["id"], {"resultType": "complete", "tools": [tool]}))
         calls.append(request)
         if "mcp-param-region" not in request.headers:
-            return httpx.Response(400, json=error(body["id"], -32020, "Missing header Mcp-Param-Region: argument region is in the body"))
+            return httpx.Response(
+                400,
+                json=error(
+                    body["id"], -32020, "Missing header Mcp-Param-Region: argument region is in the body"
+                ),
+            )
         return httpx.Response(200, json=result(body["id"], {"resultType": "complete", "content": []}))
 
-    async with Client(URL, era="modern", http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))) as c:
+    async with Client(
+        URL, era="modern", http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    ) as c:
         await c.call_tool("weather", {"region": "Zürich"})
     assert lists == 2 and len(calls) == 2
     assert calls[1].headers["mcp-param-region"] == "=?base64?WsO8cmljaA==?="
 
 
-async def test_modern_list_tools_drops_invalid_annotations_and_keeps_schemas_verbatim(caplog: pytest.LogCaptureFixture) -> None:
+async def test_modern_list_tools_drops_invalid_annotations_and_keeps_schemas_verbatim(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     rich = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
         "$defs": {"id": {"type": "string", "$anchor": "id"}},
-        "properties": {"id": {"$ref": "#/$defs/id"}, "profile": {"$ref": "http://canary.invalid/schema.json"}},
+        "properties": {
+            "id": {"$ref": "#/$defs/id"},
+            "profile": {"$ref": "http://canary.invalid/schema.json"},
+        },
         "additionalProperties": False,
         "allOf": [{"anyOf": [{"required": ["id"]}]}],
         "if": {"required": ["id"]},
@@ -359,7 +405,10 @@ async def test_modern_list_tools_drops_invalid_annotations_and_keeps_schemas_ver
     }
     tools = [
         {"name": "rich", "inputSchema": rich},
-        {"name": "bad", "inputSchema": {"type": "object", "properties": {"n": {"type": "number", "x-mcp-header": "N"}}}},
+        {
+            "name": "bad",
+            "inputSchema": {"type": "object", "properties": {"n": {"type": "number", "x-mcp-header": "N"}}},
+        },
     ]
     fetched: list[str] = []
 
@@ -415,15 +464,22 @@ async def test_a_lost_session_on_a_server_that_became_modern_reprobes() -> None:
         if body.get("method") == "server/discover":
             assert body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] == "2026-07-28"
             return httpx.Response(200, json=result(body["id"], DISCOVER))
-        version = ((body.get("params") or {}).get("_meta") or {}).get("io.modelcontextprotocol/protocolVersion")
+        version = ((body.get("params") or {}).get("_meta") or {}).get(
+            "io.modelcontextprotocol/protocolVersion"
+        )
         if version is None:
-            return httpx.Response(400, json=error(body.get("id"), -32020, "Missing MCP-Protocol-Version header"))
+            return httpx.Response(
+                400, json=error(body.get("id"), -32020, "Missing MCP-Protocol-Version header")
+            )
         if version != "2026-07-28":
-            return httpx.Response(400, json=error(body.get("id"), -32022, "Unsupported", {"supported": ["2026-07-28"]}))
+            return httpx.Response(
+                400, json=error(body.get("id"), -32022, "Unsupported", {"supported": ["2026-07-28"]})
+            )
         return httpx.Response(200, json=result(body["id"], {"resultType": "complete", "tools": []}))
 
     async with Client(URL, http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))) as c:
-        assert c.era is Era.LEGACY
+        era = c.era  # a local: mypy would keep c.era narrowed past the request
+        assert era is Era.LEGACY
         modern_only = True
         with pytest.raises(RemoteError):  # the request in flight was legacy-shaped
             await c.request("tools/list")
@@ -442,7 +498,9 @@ def sse_only(endpoint_event: str | None) -> Callable[[httpx.Request], httpx.Resp
         if request.url.path == "/sse" and request.method == "POST":
             return httpx.Response(405, headers={"Allow": "GET"})
         if request.method == "GET" and endpoint_event is not None:
-            return httpx.Response(200, content=endpoint_event.encode(), headers={"Content-Type": "text/event-stream"})
+            return httpx.Response(
+                200, content=endpoint_event.encode(), headers={"Content-Type": "text/event-stream"}
+            )
         return httpx.Response(404)
 
     return handler
@@ -457,7 +515,9 @@ async def test_an_endpoint_on_another_origin_is_refused() -> None:
         return handler(request)
 
     with pytest.raises(TransportError, match="405"):  # the initialize failure, not a redirect
-        async with Client("http://mcp.test/sse", http_client=httpx.AsyncClient(transport=httpx.MockTransport(recording))):
+        async with Client(
+            "http://mcp.test/sse", http_client=httpx.AsyncClient(transport=httpx.MockTransport(recording))
+        ):
             pass
     assert set(hosts) == {"mcp.test"}
 
@@ -465,5 +525,7 @@ async def test_an_endpoint_on_another_origin_is_refused() -> None:
 async def test_no_endpoint_event_means_the_initialize_failure_is_reported() -> None:
     handler = sse_only(None)
     with pytest.raises(TransportError, match="405"):
-        async with Client("http://mcp.test/sse", http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))):
+        async with Client(
+            "http://mcp.test/sse", http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        ):
             pass

@@ -24,7 +24,11 @@ from mcp_transport.errors import MCPError, SessionNotFound
 pytestmark = pytest.mark.anyio
 
 URL = "http://mcp.test/mcp"
-INIT_RESULT = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "mock", "version": "1"}}
+INIT_RESULT = {
+    "protocolVersion": "2025-11-25",
+    "capabilities": {"tools": {}, "logging": {}},
+    "serverInfo": {"name": "mock", "version": "1"},
+}
 
 
 def result(rid: Any, value: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +38,9 @@ def result(rid: Any, value: dict[str, Any]) -> dict[str, Any]:
 class Script:
     """A tiny scripted MCP server: records every request, answers via ``on_call``."""
 
-    def __init__(self, on_call: Callable[[httpx.Request, dict[str, Any]], httpx.Response] | None = None) -> None:
+    def __init__(
+        self, on_call: Callable[[httpx.Request, dict[str, Any]], httpx.Response] | None = None
+    ) -> None:
         self.requests: list[httpx.Request] = []
         self.on_call = on_call
         self.sessions = 0
@@ -48,7 +54,9 @@ class Script:
         body = json.loads(request.content)
         if body.get("method") == "initialize":
             self.sessions += 1
-            return httpx.Response(200, json=result(body["id"], INIT_RESULT), headers={"Mcp-Session-Id": f"s{self.sessions}"})
+            return httpx.Response(
+                200, json=result(body["id"], INIT_RESULT), headers={"Mcp-Session-Id": f"s{self.sessions}"}
+            )
         if "id" not in body or "method" not in body:
             return httpx.Response(202)
         if self.on_call is not None:
@@ -56,7 +64,9 @@ class Script:
         return httpx.Response(200, json=result(body["id"], {}))
 
     def posts(self, method: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == "POST" and json.loads(r.content).get("method") == method]
+        return [
+            r for r in self.requests if r.method == "POST" and json.loads(r.content).get("method") == method
+        ]
 
 
 def client(script: Script, **kwargs: Any) -> Client:
@@ -64,14 +74,20 @@ def client(script: Script, **kwargs: Any) -> Client:
 
 
 def sse(*events: str) -> httpx.Response:
-    return httpx.Response(200, content="".join(events).encode(), headers={"Content-Type": "text/event-stream"})
+    return httpx.Response(
+        200, content="".join(events).encode(), headers={"Content-Type": "text/event-stream"}
+    )
 
 
 async def test_headers_before_and_after_initialize() -> None:
     script = Script()
     async with client(script, headers={"X-Custom": "yes"}) as c:
         await c.ping()
-    init, initialized, ping = script.posts("initialize")[0], script.posts("notifications/initialized")[0], script.posts("ping")[0]
+    init, initialized, ping = (
+        script.posts("initialize")[0],
+        script.posts("notifications/initialized")[0],
+        script.posts("ping")[0],
+    )
     assert init.headers["accept"] == "application/json, text/event-stream"
     assert init.headers["content-type"] == "application/json"
     assert "mcp-session-id" not in init.headers and "mcp-protocol-version" not in init.headers
@@ -89,7 +105,11 @@ async def test_sse_response_with_notifications_before_the_result() -> None:
 
     def on_call(request: httpx.Request, body: dict[str, Any]) -> httpx.Response:
         token = body["params"]["_meta"]["progressToken"]
-        progress = {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": 1}}
+        progress = {
+            "jsonrpc": "2.0",
+            "method": "notifications/progress",
+            "params": {"progressToken": token, "progress": 1},
+        }
         log = {"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "hi"}}
         return sse(
             ": keep-alive\n\n",
@@ -116,7 +136,14 @@ async def test_404_renews_the_session_and_retries_once() -> None:
     def on_call(request: httpx.Request, body: dict[str, Any]) -> httpx.Response:
         calls["n"] += 1
         if request.headers.get("mcp-session-id") == "s1":
-            return httpx.Response(404, json={"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": "Session not found"}})
+            return httpx.Response(
+                404,
+                json={
+                    "jsonrpc": "2.0",
+                    "id": None,
+                    "error": {"code": -32001, "message": "Session not found"},
+                },
+            )
         return httpx.Response(200, json=result(body["id"], {"ok": True}))
 
     script = Script(on_call)
@@ -140,11 +167,18 @@ async def test_404_after_renewal_is_session_not_found() -> None:
         (httpx.Response(202), TransportError),
         (httpx.Response(200, text="<html>", headers={"Content-Type": "text/html"}), TransportError),
         (httpx.Response(500, text="boom"), TransportError),
-        (httpx.Response(400, json={"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "bad"}}), RemoteError),
+        (
+            httpx.Response(
+                400, json={"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "bad"}}
+            ),
+            RemoteError,
+        ),
         (httpx.Response(200, json={"jsonrpc": "2.0", "id": 999, "result": {}}), ConnectionClosed),
     ],
 )
-async def test_bad_answers_fail_the_request_with_a_typed_error(response: httpx.Response, error: type[MCPError]) -> None:
+async def test_bad_answers_fail_the_request_with_a_typed_error(
+    response: httpx.Response, error: type[MCPError]
+) -> None:
     async with client(Script(lambda request, body: response), timeout=5) as c:
         with pytest.raises(error):
             await c.request("tools/list")
@@ -172,7 +206,11 @@ async def test_modern_requests_carry_the_envelope_and_mirror_headers() -> None:
         body = json.loads(request.content)
         value: dict[str, Any] = {"resultType": "complete"}
         if body["method"] == "server/discover":
-            value.update(supportedVersions=["2026-07-28"], capabilities={}, _meta={"io.modelcontextprotocol/serverInfo": {"name": "m"}})
+            value.update(
+                supportedVersions=["2026-07-28"],
+                capabilities={},
+                _meta={"io.modelcontextprotocol/serverInfo": {"name": "m"}},
+            )
         return httpx.Response(200, json=result(body["id"], value))
 
     recorded: list[httpx.Request] = []
@@ -181,11 +219,17 @@ async def test_modern_requests_carry_the_envelope_and_mirror_headers() -> None:
         recorded.append(request)
         return handler(request)
 
-    async with Client(URL, era="modern", http_client=httpx.AsyncClient(transport=httpx.MockTransport(recording))) as c:
+    async with Client(
+        URL, era="modern", http_client=httpx.AsyncClient(transport=httpx.MockTransport(recording))
+    ) as c:
         await c.call_tool("weather", {"city": "Paris"})
         assert c.server_info == {"name": "m"}
     # tools/list first: Mcp-Param-* headers need the tool's inputSchema (listed lazily, once).
-    assert [json.loads(r.content)["method"] for r in recorded] == ["server/discover", "tools/list", "tools/call"]
+    assert [json.loads(r.content)["method"] for r in recorded] == [
+        "server/discover",
+        "tools/list",
+        "tools/call",
+    ]
     call = recorded[2]
     assert call.headers["mcp-protocol-version"] == "2026-07-28"
     assert call.headers["mcp-method"] == "tools/call"
@@ -216,7 +260,9 @@ def test_every_httpx_transport_error_maps_to_a_typed_error() -> None:
         mapped = map_httpx_error(httpx_type("boom", request=request), "POST tools/call")
         assert type(mapped) is ours, httpx_type
         assert "POST tools/call" in str(mapped) and "boom" in str(mapped)
-    leaves = {cls for cls in vars(httpx).values() if isinstance(cls, type) and issubclass(cls, httpx.TransportError)}
+    leaves = {
+        cls for cls in vars(httpx).values() if isinstance(cls, type) and issubclass(cls, httpx.TransportError)
+    }
     for cls in leaves:
         assert isinstance(map_httpx_error(cls("x", request=request)), TransportError)
 
@@ -225,16 +271,22 @@ def test_status_errors() -> None:
     request = httpx.Request("POST", URL)
     unauthorized = httpx.Response(401, headers={"WWW-Authenticate": 'Bearer realm="x"'}, request=request)
     assert "Bearer" in str(status_error(unauthorized, "POST ping", URL, None))
-    assert isinstance(status_error(httpx.Response(404, request=request), "POST ping", URL, "s1"), SessionNotFound)
+    assert isinstance(
+        status_error(httpx.Response(404, request=request), "POST ping", URL, "s1"), SessionNotFound
+    )
     error = status_error(httpx.Response(503, text="busy", request=request), "POST ping", URL, None)
     assert type(error) is TransportError and "503" in str(error) and "busy" in str(error)
 
 
-def modern_handler(on_call: Callable[[dict[str, Any]], httpx.Response]) -> Callable[[httpx.Request], httpx.Response]:
+def modern_handler(
+    on_call: Callable[[dict[str, Any]], httpx.Response],
+) -> Callable[[httpx.Request], httpx.Response]:
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         if body["method"] == "server/discover":
-            return httpx.Response(200, json=result(body["id"], {"resultType": "complete", "supportedVersions": ["2026-07-28"]}))
+            return httpx.Response(
+                200, json=result(body["id"], {"resultType": "complete", "supportedVersions": ["2026-07-28"]})
+            )
         return on_call(body)
 
     return handler
@@ -279,7 +331,7 @@ class BearerAuth(httpx.Auth):
     def __init__(self, token: str) -> None:
         self.token = token
 
-    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+    def auth_flow(self, request: httpx.Request):
         request.headers["Authorization"] = f"Bearer {self.token}"
         yield request
 

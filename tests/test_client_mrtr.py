@@ -1,4 +1,5 @@
-"""The client's MRTR loop (2026-07-28 input_required results, digest §6.8) against a
+"""The client's MRTR loop (2026-07-28 input_required results,
+basic/patterns/mrtr#client-requirements-basic-workflow) against a
 scripted modern server (httpx.MockTransport)."""
 
 from __future__ import annotations
@@ -16,9 +17,27 @@ from mcp_transport.client import InputRequiredError
 pytestmark = pytest.mark.anyio
 
 URL = "http://mrtr.test/mcp"
-DISCOVER = {"resultType": "complete", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}}, "ttlMs": 0, "cacheScope": "public"}
-ELICIT = {"method": "elicitation/create", "params": {"message": "Name?", "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer", "default": 30}}}}}
-SAMPLE = {"method": "sampling/createMessage", "params": {"messages": [{"role": "user", "content": {"type": "text", "text": "hi"}}], "maxTokens": 5}}
+DISCOVER = {
+    "resultType": "complete",
+    "supportedVersions": ["2026-07-28"],
+    "capabilities": {"tools": {}},
+    "ttlMs": 0,
+    "cacheScope": "public",
+}
+ELICIT = {
+    "method": "elicitation/create",
+    "params": {
+        "message": "Name?",
+        "requestedSchema": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "age": {"type": "integer", "default": 30}},
+        },
+    },
+}
+SAMPLE = {
+    "method": "sampling/createMessage",
+    "params": {"messages": [{"role": "user", "content": {"type": "text", "text": "hi"}}], "maxTokens": 5},
+}
 ROOTS = {"method": "roots/list"}
 # Not what JSON would produce by default: escapes, unicode, spacing; it must come back unchanged.
 STATE = '{"nonce": "ü\\u00e9 \\"x\\"",  "n":1}'
@@ -47,7 +66,9 @@ class Server:
         return httpx.Response(200, json=result(body["id"], self.on_call(body, len(self.calls))))
 
     def client(self, **kwargs: Any) -> Client:
-        return Client(URL, era="modern", http_client=httpx.AsyncClient(transport=httpx.MockTransport(self)), **kwargs)
+        return Client(
+            URL, era="modern", http_client=httpx.AsyncClient(transport=httpx.MockTransport(self)), **kwargs
+        )
 
 
 async def elicit(params: dict[str, Any]) -> dict[str, Any]:
@@ -61,24 +82,41 @@ async def sample(params: dict[str, Any]) -> dict[str, Any]:
 async def test_input_requests_are_fulfilled_and_the_request_retried() -> None:
     def on_call(body: dict[str, Any], n: int) -> dict[str, Any]:
         if n == 1:
-            return {"resultType": "input_required", "inputRequests": {"who": ELICIT, "llm": SAMPLE, "where": ROOTS}, "requestState": STATE}
+            return {
+                "resultType": "input_required",
+                "inputRequests": {"who": ELICIT, "llm": SAMPLE, "where": ROOTS},
+                "requestState": STATE,
+            }
         return {"resultType": "complete", "content": [{"type": "text", "text": "done"}]}
 
     server = Server(on_call)
-    async with server.client(elicitation_handler=elicit, sampling_handler=sample, roots=[{"uri": "file:///w"}]) as c:
+    async with server.client(
+        elicitation_handler=elicit, sampling_handler=sample, roots=[{"uri": "file:///w"}]
+    ) as c:
         out = await c.call_tool("ask", {"x": 1})
     assert out["content"][0]["text"] == "done"
     first, retry = server.calls
     assert first["id"] != retry["id"]
-    assert retry["method"] == "tools/call" and retry["params"]["name"] == "ask" and retry["params"]["arguments"] == {"x": 1}
+    assert (
+        retry["method"] == "tools/call"
+        and retry["params"]["name"] == "ask"
+        and retry["params"]["arguments"] == {"x": 1}
+    )
     assert retry["params"]["requestState"] == STATE
     responses = retry["params"]["inputResponses"]
-    assert responses["who"] == {"action": "accept", "content": {"name": "Ada", "age": 30}}  # schema defaults applied
+    assert responses["who"] == {
+        "action": "accept",
+        "content": {"name": "Ada", "age": 30},
+    }  # schema defaults applied
     assert responses["llm"]["content"]["text"] == "hello"
     assert responses["where"] == {"roots": [{"uri": "file:///w"}]}
     assert "inputResponses" not in first["params"] and "requestState" not in first["params"]
     meta = retry["params"]["_meta"]
-    assert meta["io.modelcontextprotocol/clientCapabilities"] == {"roots": {}, "sampling": {}, "elicitation": {"form": {}}}
+    assert meta["io.modelcontextprotocol/clientCapabilities"] == {
+        "roots": {},
+        "sampling": {},
+        "elicitation": {"form": {}},
+    }
 
 
 async def test_request_state_is_omitted_when_none_was_given_and_fields_never_leak() -> None:
@@ -91,7 +129,7 @@ async def test_request_state_is_omitted_when_none_was_given_and_fields_never_lea
     async with server.client(elicitation_handler=elicit) as c:
         await c.call_tool("ask")
         await c.call_tool("other")
-    ask1, ask2, other = server.calls
+    _ask1, ask2, other = server.calls
     assert "requestState" not in ask2["params"] and "who" in ask2["params"]["inputResponses"]
     assert "inputResponses" not in other["params"] and "requestState" not in other["params"]
 
@@ -141,12 +179,23 @@ async def test_prompts_and_resources_take_part_too() -> None:
     async with server.client(elicitation_handler=elicit) as c:
         assert (await c.get_prompt("p"))["messages"] == []
         assert (await c.read_resource("file:///x"))["contents"] == []
-    assert [b["method"] for b in server.calls] == ["prompts/get", "prompts/get", "resources/read", "resources/read"]
+    assert [b["method"] for b in server.calls] == [
+        "prompts/get",
+        "prompts/get",
+        "resources/read",
+        "resources/read",
+    ]
     assert server.calls[3]["params"]["uri"] == "file:///x"
 
 
 async def test_rounds_are_bounded() -> None:
-    server = Server(lambda body, n: {"resultType": "input_required", "inputRequests": {"who": ELICIT}, "requestState": str(n)})
+    server = Server(
+        lambda body, n: {
+            "resultType": "input_required",
+            "inputRequests": {"who": ELICIT},
+            "requestState": str(n),
+        }
+    )
     async with server.client(elicitation_handler=elicit, max_input_rounds=3) as c:
         with pytest.raises(InputRequiredError, match="after 3 rounds"):
             await c.call_tool("ask")

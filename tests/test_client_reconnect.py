@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_transport.transports.http_client.reconnect import MAX_SERVER_RETRY, MIN_SERVER_RETRY, Backoff, ReconnectPolicy
+from mcp_transport.transports.http_client.reconnect import (
+    MAX_SERVER_RETRY,
+    MIN_SERVER_RETRY,
+    Backoff,
+    ReconnectPolicy,
+)
 
 
 def test_server_retry_is_honoured_exactly_on_the_first_attempt() -> None:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from conformance.context import Options
@@ -80,15 +81,26 @@ def _serve(*args: str) -> Iterator[str]:
         server.stop()
 
 
-async def _run(url: str, names: list[str] | None = None, target: str = "http", options: Options = FAST,
-               era: str = "both") -> RunResult:
+async def _run(
+    url: str, names: list[str] | None = None, target: str = "http", options: Options = FAST, era: str = "both"
+) -> RunResult:
     chosen = select(SCENARIOS, target=target, names=names, era=era)
     return await run_scenarios(chosen, url=url, options=options, era=era)
 
 
+async def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    """Run a command line without blocking the event loop; at most 60 s."""
+    with anyio.fail_after(60):
+        done = await anyio.run_process(list(argv), cwd=ROOT, check=False)
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
 def _explain(run: RunResult) -> str:
-    return "\n".join(f"{r.status.value} {r.name}: {r.message} | sent {r.sent} | got {r.received}"
-                     for r in run.results if r.status is not Status.PASS)
+    return "\n".join(
+        f"{r.status.value} {r.name}: {r.message} | sent {r.sent} | got {r.received}"
+        for r in run.results
+        if r.status is not Status.PASS
+    )
 
 
 @pytest.mark.anyio
@@ -146,8 +158,11 @@ async def test_stdio_server(bug: str | None) -> None:
 
 
 # Targets that never complete an MCP handshake: each must be an ERROR run (exit 1), never OK.
-DEAD_STDIO = {"crashes-on-import": f"{PY} -c 'import no_such_module_for_conformance'",
-              "exits-at-once": "false", "not-found": "/nonexistent/mcp-server"}
+DEAD_STDIO = {
+    "crashes-on-import": f"{PY} -c 'import no_such_module_for_conformance'",
+    "exits-at-once": "false",
+    "not-found": "/nonexistent/mcp-server",
+}
 
 
 @pytest.mark.anyio
@@ -185,8 +200,6 @@ async def test_our_stdio_server_passes() -> None:
     command = f"{PY} -m servers.everything --stdio"
     run = await _run(command, target="stdio", options=Options(timeout=5.0, stdio_command=command))
     assert run.exit_code == 0, _explain(run)
-
-
 
 
 @pytest.mark.anyio
@@ -230,16 +243,20 @@ async def test_reports_and_exit_status(tmp_path: Path) -> None:
         assert "| FAIL | `notifications-202/notification-initialized-202` |" in render(run, "markdown")
         assert '<failure message="' in render(run, "junit")
         cli = [PY, "-m", "mcp_transport", "conformance", "server", url, "--timeout", "5"]
-        failing = subprocess.run([*cli, "--scenario", "notifications-202", "--report", "junit", str(tmp_path / "j.xml")],
-                                 cwd=ROOT, capture_output=True, text=True, timeout=60)
+        failing = await _cli(
+            *cli, "--scenario", "notifications-202", "--report", "junit", str(tmp_path / "j.xml")
+        )
         assert failing.returncode == 1, failing.stdout + failing.stderr
-        assert "FAIL  notifications-202/notification-initialized-202" in failing.stdout and (tmp_path / "j.xml").exists()
-        passing = subprocess.run([*cli, "--scenario", "jsonrpc-errors"], cwd=ROOT, capture_output=True, text=True,
-                                 timeout=60)
+        assert (
+            "FAIL  notifications-202/notification-initialized-202" in failing.stdout
+            and (tmp_path / "j.xml").exists()
+        )
+        passing = await _cli(*cli, "--scenario", "jsonrpc-errors")
         assert passing.returncode == 0, passing.stdout + passing.stderr
     with _serve(str(BROKEN / "server.py"), "--bug", "no_406") as url:
-        warned = subprocess.run([PY, "-m", "mcp_transport", "conformance", "server", url, "--scenario",
-                                 "accept-content-type"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        warned = await _cli(
+            PY, "-m", "mcp_transport", "conformance", "server", url, "--scenario", "accept-content-type"
+        )
         assert warned.returncode == 0 and "WARN  accept-content-type/accept-post-406" in warned.stdout
 
 
@@ -276,8 +293,13 @@ def test_cli_imports_the_suite_without_sys_path_edits(tmp_path: Path) -> None:
     assert "sys.path untouched" in blocked.stdout, blocked.stdout + blocked.stderr
     assert "needs the 'conformance' package" in blocked.stdout
     # Installed normally, it is found from any directory.
-    listed = subprocess.run([PY, "-m", "mcp_transport", "conformance", "list"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [PY, "-m", "mcp_transport", "conformance", "list"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert listed.returncode == 0 and "last-event-id-replay" in listed.stdout, listed.stderr
 
 
@@ -287,8 +309,12 @@ STDIO_OK = f"{PY} {BROKEN / 'stdio_server.py'}"
 @pytest.mark.parametrize("command", [["list"], ["server", "--stdio", STDIO_OK, "--timeout", "3"]])
 def test_cli_exits_quietly_when_stdout_is_closed(command: list[str]) -> None:
     """``mcp-transport conformance list | head``: the reader goes away; no BrokenPipe traceback."""
-    proc = subprocess.Popen([PY, "-m", "mcp_transport", "conformance", *command], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [PY, "-m", "mcp_transport", "conformance", *command],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # before the first line is written: every write hits a closed pipe
     try:

@@ -28,8 +28,11 @@ CLIENT_BUGS = {
 
 
 def _explain(run: RunResult) -> str:
-    return "\n".join(f"{r.status.value} {r.name}: {r.message} | got {r.received}"
-                     for r in run.results if r.status is not Status.PASS)
+    return "\n".join(
+        f"{r.status.value} {r.name}: {r.message} | got {r.received}"
+        for r in run.results
+        if r.status is not Status.PASS
+    )
 
 
 @pytest.fixture
@@ -39,6 +42,7 @@ def client_bug(monkeypatch: pytest.MonkeyPatch) -> object:
             monkeypatch.delenv("BROKEN_CLIENT_BUG", raising=False)
         else:
             monkeypatch.setenv("BROKEN_CLIENT_BUG", bug)
+
     return set_bug
 
 

@@ -18,23 +18,36 @@ B64 = base64.b64encode(PNG).decode()
 def test_text_and_none() -> None:
     assert to_content("hi") == [{"type": "text", "text": "hi"}]
     assert to_content(None) == []
-    assert to_content(Text("x", {"audience": ["user"]})) == [{"type": "text", "text": "x", "annotations": {"audience": ["user"]}}]
+    assert to_content(Text("x", {"audience": ["user"]})) == [
+        {"type": "text", "text": "x", "annotations": {"audience": ["user"]}}
+    ]
 
 
 def test_media_blocks_are_base64() -> None:
     assert to_content(Image(PNG)) == [{"type": "image", "data": B64, "mimeType": "image/png"}]
     assert to_content(Image(B64, "image/gif")) == [{"type": "image", "data": B64, "mimeType": "image/gif"}]
-    assert to_content(Audio(b"RIFF")) == [{"type": "audio", "data": base64.b64encode(b"RIFF").decode(), "mimeType": "audio/wav"}]
+    assert to_content(Audio(b"RIFF")) == [
+        {"type": "audio", "data": base64.b64encode(b"RIFF").decode(), "mimeType": "audio/wav"}
+    ]
 
 
 def test_resource_blocks() -> None:
     assert to_content(EmbeddedResource("a://b", text="t", mime_type="text/plain")) == [
         {"type": "resource", "resource": {"uri": "a://b", "mimeType": "text/plain", "text": "t"}}
     ]
-    assert to_content(EmbeddedResource("a://b", blob=PNG)) == [{"type": "resource", "resource": {"uri": "a://b", "blob": B64}}]
+    assert to_content(EmbeddedResource("a://b", blob=PNG)) == [
+        {"type": "resource", "resource": {"uri": "a://b", "blob": B64}}
+    ]
     link = ResourceLink("file:///x", "x", description="d", mime_type="text/plain", extra={"size": 3})
     assert to_content(link) == [
-        {"type": "resource_link", "uri": "file:///x", "name": "x", "size": 3, "description": "d", "mimeType": "text/plain"}
+        {
+            "type": "resource_link",
+            "uri": "file:///x",
+            "name": "x",
+            "size": 3,
+            "description": "d",
+            "mimeType": "text/plain",
+        }
     ]
 
 
@@ -62,9 +75,13 @@ def test_prompt_messages() -> None:
 
 
 def test_resource_contents() -> None:
-    assert to_contents("t", "a://b", "text/plain") == [{"uri": "a://b", "mimeType": "text/plain", "text": "t"}]
+    assert to_contents("t", "a://b", "text/plain") == [
+        {"uri": "a://b", "mimeType": "text/plain", "text": "t"}
+    ]
     assert to_contents(PNG, "a://b", None) == [{"uri": "a://b", "blob": B64}]
-    assert to_contents({"k": 1}, "a://b", None) == [{"uri": "a://b", "mimeType": "application/json", "text": '{"k":1}'}]
+    assert to_contents({"k": 1}, "a://b", None) == [
+        {"uri": "a://b", "mimeType": "application/json", "text": '{"k":1}'}
+    ]
     assert to_contents(["x", {"uri": "a://b/c", "text": "y"}], "a://b", None) == [
         {"uri": "a://b", "text": "x"},
         {"uri": "a://b/c", "text": "y"},

@@ -3,7 +3,7 @@ in memory (a client side and a server side), the way h11 tests a ConnectionPair.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,8 +13,17 @@ import pytest
 from mcp_transport import jsonrpc
 from mcp_transport.dispatcher import Dispatcher, PendingTable, RequestContext
 from mcp_transport.errors import ConnectionClosed, InvalidParams, RemoteError, RequestTimeout
-from mcp_transport.jsonrpc import ErrorObject, ErrorResponse, Message, Notification, Request, RequestId, Result
+from mcp_transport.jsonrpc import (
+    ErrorObject,
+    ErrorResponse,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    Result,
+)
 from mcp_transport.methods import MethodTable
+from tests.waiting import until
 
 # -- PendingTable, no event loop -------------------------------------------------------------
 
@@ -72,7 +81,9 @@ class Pair:
 
 
 @asynccontextmanager
-async def connected(server_methods: MethodTable, client_methods: MethodTable | None = None) -> AsyncIterator[Pair]:
+async def connected(
+    server_methods: MethodTable, client_methods: MethodTable | None = None
+) -> AsyncIterator[Pair]:
     pair = Pair()
 
     async def server_send(message: Message, related_to: RequestId | None) -> None:
@@ -95,13 +106,6 @@ async def connected(server_methods: MethodTable, client_methods: MethodTable | N
 async def never(ctx: RequestContext, params: dict) -> dict:
     await anyio.sleep(30)
     return {}
-
-
-async def until(condition: Callable[[], bool], timeout: float = 2) -> None:
-    """Wait (polling every millisecond) until ``condition()`` holds; fail after ``timeout``."""
-    with anyio.fail_after(timeout):
-        while not condition():
-            await anyio.sleep(0.001)
 
 
 def table(**handlers: Any) -> MethodTable:
@@ -138,7 +142,11 @@ async def test_unknown_method_and_handler_errors() -> None:
         assert "secret" not in info.value.message  # no internals leak to the peer
         with pytest.raises(RemoteError) as info:
             await pair.client.request("picky")
-        assert (info.value.code, info.value.message, info.value.data) == (-32602, "x must be positive", {"field": "x"})
+        assert (info.value.code, info.value.message, info.value.data) == (
+            -32602,
+            "x must be positive",
+            {"field": "x"},
+        )
 
 
 @pytest.mark.anyio
@@ -181,7 +189,9 @@ async def test_cancelled_request_stops_and_sends_no_response() -> None:
     async with connected(table(slow=slow)) as pair:
         await pair.server.receive(Request("r1", "slow"))
         await started.wait()
-        await pair.server.receive(Notification("notifications/cancelled", {"requestId": "r1", "reason": "user"}))
+        await pair.server.receive(
+            Notification("notifications/cancelled", {"requestId": "r1", "reason": "user"})
+        )
         await until(lambda: not pair.server.in_flight)
         assert finished == []
         assert not any(getattr(m, "id", None) == "r1" for m in pair.to_client)
@@ -209,8 +219,10 @@ async def test_timeout_raises_and_tells_the_peer() -> None:
     async with connected(table(never=never)) as pair:
         with pytest.raises(RequestTimeout):
             await pair.client.request("never", timeout=0.05)
-        cancels = [m for m in pair.to_server if isinstance(m, Notification) and m.method == "notifications/cancelled"]
-        assert len(cancels) == 1 and cancels[0].params["requestId"] == 1
+        cancels = [
+            m for m in pair.to_server if isinstance(m, Notification) and m.method == "notifications/cancelled"
+        ]
+        assert len(cancels) == 1 and (cancels[0].params or {}).get("requestId") == 1
         await until(lambda: not pair.server.in_flight)  # and the server stopped working on it
 
 
@@ -219,7 +231,9 @@ async def test_caller_cancellation_tells_the_peer() -> None:
     async with connected(table(never=never)) as pair:
         with anyio.move_on_after(0.05):
             await pair.client.request("never")
-        assert any(isinstance(m, Notification) and m.method == "notifications/cancelled" for m in pair.to_server)
+        assert any(
+            isinstance(m, Notification) and m.method == "notifications/cancelled" for m in pair.to_server
+        )
         assert pair.client.in_flight == 0
 
 

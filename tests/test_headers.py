@@ -13,7 +13,10 @@ from mcp_transport.transports.http.headers import (
     validate_request_headers,
 )
 
-META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
 SCHEMA = {
     "type": "object",
     "properties": {

@@ -62,7 +62,7 @@ def test_constructors_refuse_invalid_ids() -> None:
     with pytest.raises(ValueError):
         Request(None, "x")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        Result(True, {})  # type: ignore[arg-type]
+        Result(True, {})
 
 
 def test_dump_is_one_compact_line() -> None:

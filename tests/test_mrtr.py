@@ -1,7 +1,5 @@
 """MRTR's sans-IO parts: sealed requestState and the replay round."""
 
-
-
 import pytest
 
 from mcp_transport.errors import InvalidParams
@@ -48,13 +46,21 @@ def test_round_carries_answers_and_binds_to_the_request() -> None:
     result1 = first.result(codec, "tools/call", params)
     assert result1["resultType"] == "input_required" and "step1" in result1["inputRequests"]
 
-    retry = {**params, "inputResponses": {"step1": {"action": "accept"}}, "requestState": result1["requestState"]}
+    retry = {
+        **params,
+        "inputResponses": {"step1": {"action": "accept"}},
+        "requestState": result1["requestState"],
+    }
     second = Round.from_request(codec, "tools/call", retry)
     assert second.answers == {"step1": {"action": "accept"}}
     second.asked["step2"] = {"method": "roots/list"}
     result2 = second.result(codec, "tools/call", retry)
 
-    third = Round.from_request(codec, "tools/call", {**params, "inputResponses": {"step2": {"roots": []}}, "requestState": result2["requestState"]})
+    third = Round.from_request(
+        codec,
+        "tools/call",
+        {**params, "inputResponses": {"step2": {"roots": []}}, "requestState": result2["requestState"]},
+    )
     assert third.answers == {"step1": {"action": "accept"}, "step2": {"roots": []}}
 
     other = {"name": "greet", "arguments": {"x": 2}, "requestState": result1["requestState"]}
@@ -64,5 +70,8 @@ def test_round_carries_answers_and_binds_to_the_request() -> None:
 
 def test_salient_digest_ignores_mrtr_fields() -> None:
     a = salient_digest("tools/call", {"name": "t", "arguments": {}})
-    assert a == salient_digest("tools/call", {"name": "t", "arguments": {}, "requestState": "x", "inputResponses": {}, "_meta": {"k": 1}})
+    assert a == salient_digest(
+        "tools/call",
+        {"name": "t", "arguments": {}, "requestState": "x", "inputResponses": {}, "_meta": {"k": 1}},
+    )
     assert a != salient_digest("prompts/get", {"name": "t", "arguments": {}})

@@ -1,13 +1,15 @@
-"""Opaque-cursor pagination (digest §4.8), on its own and on every list method."""
+"""Opaque-cursor pagination (2025-11-25 server/utilities/pagination), on its own and on every list method."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from mcp_transport.errors import InvalidParams, RemoteError
 from mcp_transport.server import MCPServer
 from mcp_transport.server.pagination import paginate
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 
 
 def test_pages_walk_the_whole_list_once() -> None:
@@ -60,7 +62,9 @@ def _big_server() -> MCPServer:
 )
 async def test_every_list_method_paginates(method: str, key: str, field: str) -> None:
     async with MemoryClient.connect(_big_server()) as client:
-        names, params, pages = [], {}, 0
+        names: list[str] = []
+        params: dict[str, Any] = {}
+        pages = 0
         while True:
             result = await client.request(method, params)
             pages += 1

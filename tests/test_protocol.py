@@ -43,7 +43,8 @@ def test_lifecycle_table() -> None:
         life.check("tools/list")
     life.check("initialize")
     life.advance("initialize")
-    assert life.state is LifecycleState.INITIALIZING
+    state = life.state  # a local: mypy would keep life.state narrowed past advance()
+    assert state is LifecycleState.INITIALIZING
     life.check("tools/list")  # clients often do not wait for their own initialized
     with pytest.raises(InvalidRequest, match="only once"):
         life.check("initialize")
@@ -62,7 +63,9 @@ def test_envelope_absent_means_legacy() -> None:
 
 
 def test_envelope_parsed() -> None:
-    env = parse_envelope(_params(**{META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {"sampling": {}}}))
+    env = parse_envelope(
+        _params(**{META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {"sampling": {}}})
+    )
     assert env is not None and env.protocol_version == "2026-07-28"
     assert env.peer().has_capability("sampling") and not env.peer().has_capability("roots")
 
@@ -80,6 +83,10 @@ def test_unknown_modern_version_lists_what_is_supported() -> None:
     assert info.value.data == {"supported": ["2026-07-28"], "requested": "2030-01-01"}
     assert info.value.code == -32022 and info.value.http_status == 400
     # server/discover answers any well-formed version
-    assert parse_envelope(
-        _params(**{META_PROTOCOL_VERSION: "2030-01-01", META_CLIENT_CAPABILITIES: {}}), check_version=False
-    ) is not None
+    assert (
+        parse_envelope(
+            _params(**{META_PROTOCOL_VERSION: "2030-01-01", META_CLIENT_CAPABILITIES: {}}),
+            check_version=False,
+        )
+        is not None
+    )

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from mcp_transport.errors import RemoteError
 from mcp_transport.server import Context, MCPServer
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 from servers.everything import server as everything
 
 pytestmark = pytest.mark.anyio
@@ -33,7 +33,8 @@ def make_server() -> MCPServer:
         answer = await ctx.elicit("When?", Booking)
         if not answer.accepted:
             return f"no booking ({answer.action})"
-        booking: Booking = answer.data
+        booking = answer.data
+        assert isinstance(booking, Booking)
         return f"{booking.date} x{booking.seats} {booking.meal}"
 
     @server.tool()
@@ -108,7 +109,9 @@ async def test_elicit_url_mode() -> None:
 
         client.handlers["elicitation/create"] = elicit
         assert (await client.call_tool("login"))["content"][0]["text"] == "accept"
-    assert seen == [{"mode": "url", "message": "Sign in", "url": "https://example.com/login", "elicitationId": "e1"}]
+    assert seen == [
+        {"mode": "url", "message": "Sign in", "url": "https://example.com/login", "elicitationId": "e1"}
+    ]
 
 
 async def test_url_mode_needs_its_own_capability() -> None:
@@ -125,7 +128,12 @@ async def test_sampling_round_trip() -> None:
 
         async def sample(params: dict[str, Any]) -> dict[str, Any]:
             seen.append(params)
-            return {"role": "assistant", "content": {"type": "text", "text": "42"}, "model": "m1", "stopReason": "endTurn"}
+            return {
+                "role": "assistant",
+                "content": {"type": "text", "text": "42"},
+                "model": "m1",
+                "stopReason": "endTurn",
+            }
 
         client.handlers["sampling/createMessage"] = sample
         assert (await client.call_tool("ask", {"question": "Why?"}))["content"][0]["text"] == "m1: 42"
@@ -151,9 +159,12 @@ async def test_roots_round_trip() -> None:
 
 
 @pytest.mark.parametrize(
-    ("tool", "args", "capability"), [("book", {}, "elicitation"), ("ask", {"question": "q"}, "sampling"), ("roots", {}, "roots")]
+    ("tool", "args", "capability"),
+    [("book", {}, "elicitation"), ("ask", {"question": "q"}, "sampling"), ("roots", {}, "roots")],
 )
-async def test_undeclared_capability_is_a_clear_error(tool: str, args: dict[str, Any], capability: str) -> None:
+async def test_undeclared_capability_is_a_clear_error(
+    tool: str, args: dict[str, Any], capability: str
+) -> None:
     async with MemoryClient.connect(make_server(), capabilities={}) as client:
         with pytest.raises(RemoteError) as err:
             await client.call_tool(tool, args)
@@ -176,7 +187,9 @@ async def test_client_error_becomes_a_tool_error() -> None:
 
 async def test_modern_era_asks_through_mrtr_not_requests() -> None:
     async with MemoryClient.connect(make_server(), initialize=False) as client:
-        result = await client.modern_request("tools/call", {"name": "ask", "arguments": {"question": "q"}}, capabilities=ALL)
+        result = await client.modern_request(
+            "tools/call", {"name": "ask", "arguments": {"question": "q"}}, capabilities=ALL
+        )
         assert client.requests == []  # never a server->client request in the modern era
     assert result["resultType"] == "input_required"
     assert [r["method"] for r in result["inputRequests"].values()] == ["sampling/createMessage"]
@@ -206,8 +219,16 @@ async def test_modern_logging_only_when_requested() -> None:
     async with MemoryClient.connect(make_server(), initialize=False) as client:
         await client.modern_request("tools/call", {"name": "chatty"})
         assert client.notifications_of("notifications/message") == []
-        await client.modern_request("tools/call", {"name": "chatty"}, **{"io.modelcontextprotocol/logLevel": "alert"})
-        assert [m["level"] for m in client.notifications_of("notifications/message")] == ["alert", "emergency"]
+        await client.modern_request(
+            "tools/call",
+            {"name": "chatty"},
+            capabilities=None,
+            **{"io.modelcontextprotocol/logLevel": "alert"},
+        )
+        assert [m["level"] for m in client.notifications_of("notifications/message")] == [
+            "alert",
+            "emergency",
+        ]
 
 
 async def test_fixture_sampling_and_elicitation() -> None:
@@ -234,9 +255,8 @@ async def test_fixture_sampling_and_elicitation() -> None:
         assert {k: v["default"] for k, v in props.items()} == {
             "name": "John Doe", "age": 30, "score": 95.5, "status": "active", "verified": True
         }  # fmt: skip
-        assert (props["name"]["type"], props["age"]["type"], props["score"]["type"], props["verified"]["type"]) == (
-            "string", "integer", "number", "boolean"
-        )  # fmt: skip
+        types = {k: props[k]["type"] for k in ("name", "age", "score", "verified")}
+        assert types == {"name": "string", "age": "integer", "score": "number", "verified": "boolean"}
         assert props["status"]["enum"] == ["active", "inactive", "pending"]
         await client.call_tool("test_elicitation_sep1330_enums")
         props = requests[3]["requestedSchema"]["properties"]

@@ -7,7 +7,7 @@ import pytest
 
 from mcp_transport.errors import RemoteError
 from mcp_transport.protocol import META_SERVER_INFO
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 from servers.everything import server as everything
 
 pytestmark = pytest.mark.anyio
@@ -42,7 +42,10 @@ async def test_modern_read_call_get_complete() -> None:
         assert prompt["resultType"] == "complete" and prompt["messages"]
         completion = await client.modern_request(
             "completion/complete",
-            {"ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"}, "argument": {"name": "arg1", "value": "p"}},
+            {
+                "ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"},
+                "argument": {"name": "arg1", "value": "p"},
+            },
         )
         assert completion["resultType"] == "complete" and completion["completion"]["values"]
 
@@ -56,7 +59,9 @@ async def test_discover_capabilities_match_registrations() -> None:
     assert {"tools", "resources", "prompts", "completions"} <= set(result["capabilities"])
 
 
-@pytest.mark.parametrize("method", ["ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"])
+@pytest.mark.parametrize(
+    "method", ["ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"]
+)
 async def test_legacy_only_methods_are_not_found_in_the_modern_era(method: str) -> None:
     async with MemoryClient.connect(everything, initialize=False) as client:
         with pytest.raises(RemoteError) as err:

@@ -12,7 +12,9 @@ import pytest
 GUIDES = pathlib.Path(__file__).parent.parent / "docs" / "guides"
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 EXAMPLES = [
-    (path.name, i, code) for path in sorted(GUIDES.glob("*.md")) for i, code in enumerate(BLOCK.findall(path.read_text()))
+    (path.name, i, code)
+    for path in sorted(GUIDES.glob("*.md"))
+    for i, code in enumerate(BLOCK.findall(path.read_text()))
 ]
 
 

@@ -1,4 +1,4 @@
-"""MRTR (2026-07-28, digest §6.8) in memory: input calls end a round with
+"""MRTR (2026-07-28 basic/patterns/mrtr) in memory: input calls end a round with
 ``input_required``; retries with ``inputResponses`` and the sealed ``requestState`` resume by
 replay; a tampered, foreign or expired state is refused; only declared capabilities are
 asked for. Also ``subscriptions/listen`` on the in-memory dispatcher."""
@@ -14,12 +14,13 @@ from mcp_transport.errors import RemoteError
 from mcp_transport.mrtr import RequestStateCodec
 from mcp_transport.protocol import META_SUBSCRIPTION_ID
 from mcp_transport.server import Context, MCPServer
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 from servers.everything import server as everything
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
-ALL = {"sampling": {}, "elicitation": {"form": {}}, "roots": {}}
+ALL: dict[str, Any] = {"sampling": {}, "elicitation": {"form": {}}, "roots": {}}
 
 
 def accept(**content: Any) -> dict[str, Any]:
@@ -31,7 +32,9 @@ def sampled(text: str) -> dict[str, Any]:
 
 
 async def call(client: MemoryClient, name: str, caps: dict[str, Any] = ALL, **extra: Any) -> dict[str, Any]:
-    return await client.modern_request("tools/call", {"name": name, "arguments": {}, **extra}, capabilities=caps)
+    return await client.modern_request(
+        "tools/call", {"name": name, "arguments": {}, **extra}, capabilities=caps
+    )
 
 
 async def test_round_trip_elicitation() -> None:
@@ -41,7 +44,10 @@ async def test_round_trip_elicitation() -> None:
         assert first["inputRequests"]["user_name"]["method"] == "elicitation/create"
         assert isinstance(first["requestState"], str) and "ttlMs" not in first
         done = await call(
-            client, "test_input_required_result_elicitation", inputResponses={"user_name": accept(name="Ada")}, requestState=first["requestState"]
+            client,
+            "test_input_required_result_elicitation",
+            inputResponses={"user_name": accept(name="Ada")},
+            requestState=first["requestState"],
         )
     assert done["resultType"] == "complete" and done["content"][0]["text"] == "Hello, Ada!"
 
@@ -50,10 +56,20 @@ async def test_multi_round_carries_earlier_answers_in_the_state() -> None:
     async with MemoryClient.connect(everything, initialize=False) as client:
         r1 = await call(client, "test_input_required_result_multi_round")
         assert list(r1["inputRequests"]) == ["step1"]
-        r2 = await call(client, "test_input_required_result_multi_round", inputResponses={"step1": accept(name="Ada")}, requestState=r1["requestState"])
+        r2 = await call(
+            client,
+            "test_input_required_result_multi_round",
+            inputResponses={"step1": accept(name="Ada")},
+            requestState=r1["requestState"],
+        )
         assert list(r2["inputRequests"]) == ["step2"] and r2["requestState"] != r1["requestState"]
         # The retry sends only step2: step1 comes back from the sealed state.
-        r3 = await call(client, "test_input_required_result_multi_round", inputResponses={"step2": accept(color="blue")}, requestState=r2["requestState"])
+        r3 = await call(
+            client,
+            "test_input_required_result_multi_round",
+            inputResponses={"step2": accept(color="blue")},
+            requestState=r2["requestState"],
+        )
     assert r3["resultType"] == "complete" and r3["content"][0]["text"] == "Ada likes blue"
 
 
@@ -61,21 +77,46 @@ async def test_several_inputs_in_one_round_and_app_state() -> None:
     async with MemoryClient.connect(everything, initialize=False) as client:
         first = await call(client, "test_input_required_result_multiple_inputs")
         methods = {k: v["method"] for k, v in first["inputRequests"].items()}
-        assert methods == {"user_name": "elicitation/create", "greeting": "sampling/createMessage", "client_roots": "roots/list"}
-        answers = {"user_name": accept(name="Ada"), "greeting": sampled("hi"), "client_roots": {"roots": [{"uri": "file:///x"}]}}
-        done = await call(client, "test_input_required_result_multiple_inputs", inputResponses=answers, requestState=first["requestState"])
+        assert methods == {
+            "user_name": "elicitation/create",
+            "greeting": "sampling/createMessage",
+            "client_roots": "roots/list",
+        }
+        answers = {
+            "user_name": accept(name="Ada"),
+            "greeting": sampled("hi"),
+            "client_roots": {"roots": [{"uri": "file:///x"}]},
+        }
+        done = await call(
+            client,
+            "test_input_required_result_multiple_inputs",
+            inputResponses=answers,
+            requestState=first["requestState"],
+        )
         assert done["content"][0]["text"] == "Ada: hi (1 roots)"
         state = await call(client, "test_input_required_result_request_state")
-        ok = await call(client, "test_input_required_result_request_state", inputResponses={"confirm": accept(ok=True)}, requestState=state["requestState"])
+        ok = await call(
+            client,
+            "test_input_required_result_request_state",
+            inputResponses={"confirm": accept(ok=True)},
+            requestState=state["requestState"],
+        )
     assert ok["content"][0]["text"] == "state-ok"
 
 
-@pytest.mark.parametrize("mutate", [lambda s: s + "-TAMPERED", lambda s: "x" + s[1:], lambda s: s.split(".")[0], lambda s: 42])
+@pytest.mark.parametrize(
+    "mutate", [lambda s: s + "-TAMPERED", lambda s: "x" + s[1:], lambda s: s.split(".")[0], lambda s: 42]
+)
 async def test_tampered_state_is_refused(mutate: Any) -> None:
     async with MemoryClient.connect(everything, initialize=False) as client:
         first = await call(client, "test_input_required_result_tampered_state")
         with pytest.raises(RemoteError) as err:
-            await call(client, "test_input_required_result_tampered_state", inputResponses={"confirm": accept(ok=True)}, requestState=mutate(first["requestState"]))
+            await call(
+                client,
+                "test_input_required_result_tampered_state",
+                inputResponses={"confirm": accept(ok=True)},
+                requestState=mutate(first["requestState"]),
+            )
     assert err.value.code == -32602 and "requestState" in err.value.message
 
 
@@ -110,17 +151,31 @@ async def test_shared_keys_let_any_worker_resume() -> None:
 
         return server
 
-    async with MemoryClient.connect(worker(), initialize=False) as one, MemoryClient.connect(worker(), initialize=False) as other:
+    async with (
+        MemoryClient.connect(worker(), initialize=False) as one,
+        MemoryClient.connect(worker(), initialize=False) as other,
+    ):
         r1 = await call(one, "two")
-        r2 = await call(other, "two", inputResponses={"a": {"action": "decline"}}, requestState=r1["requestState"])
-        r3 = await call(one, "two", inputResponses={"b": {"action": "cancel"}}, requestState=r2["requestState"])
+        r2 = await call(
+            other, "two", inputResponses={"a": {"action": "decline"}}, requestState=r1["requestState"]
+        )
+        r3 = await call(
+            one, "two", inputResponses={"b": {"action": "cancel"}}, requestState=r2["requestState"]
+        )
     assert r3["content"][0]["text"] == "decline/cancel"
-    assert RequestStateCodec([b"shared-secret-key-0123"]).open(r2["requestState"])["a"] == {"a": {"action": "decline"}}
+    assert RequestStateCodec([b"shared-secret-key-0123"]).open(r2["requestState"])["a"] == {
+        "a": {"action": "decline"}
+    }
 
 
 async def test_missing_malformed_and_extra_responses() -> None:
     async with MemoryClient.connect(everything, initialize=False) as client:
-        for responses in ({"wrong_key": accept(x=1)}, {"user_name": 12345}, {"user_name": {"action": "maybe"}}, None):
+        for responses in (
+            {"wrong_key": accept(x=1)},
+            {"user_name": 12345},
+            {"user_name": {"action": "maybe"}},
+            None,
+        ):
             again = await call(client, "test_input_required_result_elicitation", inputResponses=responses)
             assert again["resultType"] == "input_required" and "user_name" in again["inputRequests"]
         extra = {"user_name": accept(name="Ada"), "unknown": accept(foo="bar")}
@@ -142,11 +197,17 @@ async def test_only_declared_capabilities_are_asked_for() -> None:
 
 async def test_prompts_get_can_ask_and_lists_never_do() -> None:
     async with MemoryClient.connect(everything, initialize=False) as client:
-        first = await client.modern_request("prompts/get", {"name": "test_input_required_result_prompt"}, capabilities=ALL)
+        first = await client.modern_request(
+            "prompts/get", {"name": "test_input_required_result_prompt"}, capabilities=ALL
+        )
         assert first["resultType"] == "input_required" and "user_context" in first["inputRequests"]
         done = await client.modern_request(
             "prompts/get",
-            {"name": "test_input_required_result_prompt", "inputResponses": {"user_context": accept(context="tea")}, "requestState": first["requestState"]},
+            {
+                "name": "test_input_required_result_prompt",
+                "inputResponses": {"user_context": accept(context="tea")},
+                "requestState": first["requestState"],
+            },
             capabilities=ALL,
         )
         assert done["resultType"] == "complete" and "tea" in done["messages"][0]["content"]["text"]
@@ -166,12 +227,19 @@ async def test_legacy_session_runs_the_same_handlers_with_real_requests() -> Non
         async def roots(params: dict[str, Any]) -> dict[str, Any]:
             return {"roots": []}
 
-        client.handlers.update({"elicitation/create": elicit, "sampling/createMessage": sample, "roots/list": roots})
+        client.handlers.update(
+            {"elicitation/create": elicit, "sampling/createMessage": sample, "roots/list": roots}
+        )
         multi = await client.call_tool("test_input_required_result_multiple_inputs")
         state = await client.call_tool("test_input_required_result_request_state")
     assert multi["content"][0]["text"] == "Ada: hi (0 roots)"
     assert state["content"][0]["text"] == "state-ok"
-    assert [r.method for r in client.requests] == ["elicitation/create", "sampling/createMessage", "roots/list", "elicitation/create"]
+    assert [r.method for r in client.requests] == [
+        "elicitation/create",
+        "sampling/createMessage",
+        "roots/list",
+        "elicitation/create",
+    ]
 
 
 async def test_listen_acknowledges_filters_tags_and_ends_on_close() -> None:
@@ -191,22 +259,25 @@ async def test_listen_acknowledges_filters_tags_and_ends_on_close() -> None:
         results: list[dict[str, Any]] = []
 
         async def listen() -> None:
-            results.append(await client.modern_request("subscriptions/listen", {"notifications": {"toolsListChanged": True, "resourcesListChanged": True}}))
+            results.append(
+                await client.modern_request(
+                    "subscriptions/listen",
+                    {"notifications": {"toolsListChanged": True, "resourcesListChanged": True}},
+                )
+            )
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(listen)
-            with anyio.fail_after(5):
-                while not client.notifications:
-                    await anyio.sleep(0.01)
+            await until(lambda: client.notifications)
             server.remove_prompt("hello")  # not asked for: never forwarded
             server.remove_tool("noop")
-            with anyio.fail_after(5):
-                while len(client.notifications) < 2:
-                    await anyio.sleep(0.01)
+            await until(lambda: len(client.notifications) >= 2)
             server.close_subscriptions()
     ack, changed = client.notifications
     assert ack.method == "notifications/subscriptions/acknowledged"
     assert ack.params == {"notifications": {"toolsListChanged": True}, "_meta": {META_SUBSCRIPTION_ID: 1}}
-    assert changed.method == "notifications/tools/list_changed" and changed.params == {"_meta": {META_SUBSCRIPTION_ID: 1}}
+    assert changed.method == "notifications/tools/list_changed" and changed.params == {
+        "_meta": {META_SUBSCRIPTION_ID: 1}
+    }
     assert results[0]["resultType"] == "complete" and results[0]["_meta"][META_SUBSCRIPTION_ID] == 1
     assert not server.subscriptions

@@ -10,7 +10,7 @@ from pydantic import Field
 from mcp_transport.errors import RemoteError
 from mcp_transport.server import EmbeddedResource, MCPServer, PromptMessage
 from mcp_transport.server.completion import MAX_COMPLETION_VALUES
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 from servers.everything import server as everything
 
 pytestmark = pytest.mark.anyio
@@ -69,10 +69,14 @@ async def test_get_renders_messages() -> None:
         assert result["description"] == "Review some code."
         assert [m["role"] for m in result["messages"]] == ["user", "user", "assistant"]
         assert result["messages"][0]["content"] == {"type": "text", "text": "Review this python:"}
-        assert result["messages"][1]["content"]["resource"] == {"uri": "mem://code", "mimeType": "text/plain", "text": "x = 1"}
-        assert (await client.request("prompts/get", {"name": "count", "arguments": {"n": "3"}}))["messages"][0]["content"][
-            "text"
-        ] == "xxx"
+        assert result["messages"][1]["content"]["resource"] == {
+            "uri": "mem://code",
+            "mimeType": "text/plain",
+            "text": "x = 1",
+        }
+        assert (await client.request("prompts/get", {"name": "count", "arguments": {"n": "3"}}))["messages"][
+            0
+        ]["content"]["text"] == "xxx"
 
 
 @pytest.mark.parametrize(
@@ -102,7 +106,11 @@ async def test_fixture_prompts() -> None:
         text = args["messages"][0]["content"]["text"]
         assert "v1" in text and "v2" in text
         embedded = await client.request(
-            "prompts/get", {"name": "test_prompt_with_embedded_resource", "arguments": {"resourceUri": "test://example-resource"}}
+            "prompts/get",
+            {
+                "name": "test_prompt_with_embedded_resource",
+                "arguments": {"resourceUri": "test://example-resource"},
+            },
         )
         assert [m["content"]["type"] for m in embedded["messages"]] == ["resource", "text"]
         assert embedded["messages"][0]["content"]["resource"]["uri"] == "test://example-resource"
@@ -118,7 +126,8 @@ async def test_completion_for_prompts_and_templates() -> None:
         )
         assert result == {"completion": {"values": ["python", "perl"], "total": 2, "hasMore": False}}
         nothing = await client.request(
-            "completion/complete", {"ref": {"type": "ref/prompt", "name": "review"}, "argument": {"name": "code", "value": ""}}
+            "completion/complete",
+            {"ref": {"type": "ref/prompt", "name": "review"}, "argument": {"name": "code", "value": ""}},
         )
         assert nothing["completion"]["values"] == []
         many = await client.request(
@@ -148,7 +157,8 @@ async def test_completion_without_completers_is_method_not_found() -> None:
     async with MemoryClient.connect(server) as client:
         with pytest.raises(RemoteError) as err:
             await client.request(
-                "completion/complete", {"ref": {"type": "ref/prompt", "name": "p"}, "argument": {"name": "a", "value": ""}}
+                "completion/complete",
+                {"ref": {"type": "ref/prompt", "name": "p"}, "argument": {"name": "a", "value": ""}},
             )
     assert err.value.code == -32601
 
@@ -157,6 +167,9 @@ async def test_fixture_completion() -> None:
     async with MemoryClient.connect(everything) as client:
         result = await client.request(
             "completion/complete",
-            {"ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"}, "argument": {"name": "arg1", "value": ""}},
+            {
+                "ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"},
+                "argument": {"name": "arg1", "value": ""},
+            },
         )
     assert isinstance(result["completion"]["values"], list)

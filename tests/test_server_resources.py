@@ -9,7 +9,7 @@ import pytest
 from mcp_transport.errors import RemoteError
 from mcp_transport.server import Context, MCPServer
 from mcp_transport.server.resources import UriTemplate
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 from servers.everything import PNG_1X1
 from servers.everything import server as everything
 
@@ -80,7 +80,9 @@ async def test_list_and_templates() -> None:
 async def test_read_static_template_and_typed_parameters() -> None:
     async with MemoryClient.connect(make_server()) as client:
         config = await client.request("resources/read", {"uri": "config://app"})
-        assert config == {"contents": [{"uri": "config://app", "mimeType": "application/json", "text": '{"debug":true}'}]}
+        assert config == {
+            "contents": [{"uri": "config://app", "mimeType": "application/json", "text": '{"debug":true}'}]
+        }
         post = await client.request("resources/read", {"uri": "users://ada/posts/4"})
         assert post["contents"][0]["text"] == "ada:5:legacy"
         files = await client.request("resources/read", {"uri": "files://a/b.txt"})
@@ -117,7 +119,9 @@ async def test_subscribe_updated_unsubscribe() -> None:
     async with MemoryClient.connect(everything) as watcher, MemoryClient.connect(everything) as bystander:
         assert await watcher.request("resources/subscribe", {"uri": "test://watched-resource"}) == {}
         await bystander.call_tool("touch_watched_resource")
-        assert watcher.notifications_of("notifications/resources/updated") == [{"uri": "test://watched-resource"}]
+        assert watcher.notifications_of("notifications/resources/updated") == [
+            {"uri": "test://watched-resource"}
+        ]
         assert bystander.notifications_of("notifications/resources/updated") == []
         assert await watcher.request("resources/unsubscribe", {"uri": "test://watched-resource"}) == {}
         await bystander.call_tool("touch_watched_resource")

@@ -27,7 +27,9 @@ class StdioPeer:
         self.proc.stdin.write(json.dumps({"jsonrpc": "2.0", **message}).encode() + b"\n")
         self.proc.stdin.flush()
 
-    def request(self, method: str, params: dict[str, Any] | None = None, answers: dict[str, Any] | None = None) -> dict[str, Any]:
+    def request(
+        self, method: str, params: dict[str, Any] | None = None, answers: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         self.next_id += 1
         rid = self.next_id
         self.send({"id": rid, "method": method, "params": params or {}})
@@ -67,12 +69,16 @@ def peer() -> Any:
 
 
 def test_features_over_stdio(peer: StdioPeer) -> None:
-    assert peer.request("tools/call", {"name": "test_simple_text"})["result"]["content"][0]["text"].startswith("This is")
+    assert peer.request("tools/call", {"name": "test_simple_text"})["result"]["content"][0][
+        "text"
+    ].startswith("This is")
     read = peer.request("resources/read", {"uri": "test://template/42/data"})["result"]
     assert "42" in read["contents"][0]["text"]
     missing = peer.request("resources/read", {"uri": "test://missing"})
     assert missing["error"]["code"] == -32002 and missing["error"]["data"] == {"uri": "test://missing"}
-    prompt = peer.request("prompts/get", {"name": "test_prompt_with_arguments", "arguments": {"arg1": "a", "arg2": "b"}})
+    prompt = peer.request(
+        "prompts/get", {"name": "test_prompt_with_arguments", "arguments": {"arg1": "a", "arg2": "b"}}
+    )
     assert "a" in prompt["result"]["messages"][0]["content"]["text"]
     assert peer.request("logging/setLevel", {"level": "debug"})["result"] == {}
     peer.request("tools/call", {"name": "test_tool_with_logging"})
@@ -81,12 +87,18 @@ def test_features_over_stdio(peer: StdioPeer) -> None:
 
 def test_client_requests_over_stdio(peer: StdioPeer) -> None:
     answers = {
-        "sampling/createMessage": {"role": "assistant", "content": {"type": "text", "text": "hi"}, "model": "m"},
+        "sampling/createMessage": {
+            "role": "assistant",
+            "content": {"type": "text", "text": "hi"},
+            "model": "m",
+        },
         "elicitation/create": {"action": "accept", "content": {"username": "u", "email": "e@x.org"}},
     }
     sampled = peer.request("tools/call", {"name": "test_sampling", "arguments": {"prompt": "p"}}, answers)
     assert sampled["result"]["content"][0]["text"] == "LLM response: hi"
-    elicited = peer.request("tools/call", {"name": "test_elicitation", "arguments": {"message": "m"}}, answers)
+    elicited = peer.request(
+        "tools/call", {"name": "test_elicitation", "arguments": {"message": "m"}}, answers
+    )
     assert "accept" in elicited["result"]["content"][0]["text"]
 
 
@@ -95,5 +107,9 @@ def test_subscription_updates_over_stdio(peer: StdioPeer) -> None:
     peer.request("tools/call", {"name": "touch_watched_resource"})
     updated = [n for n in peer.notifications if n["method"] == "notifications/resources/updated"]
     assert updated == [
-        {"jsonrpc": "2.0", "method": "notifications/resources/updated", "params": {"uri": "test://watched-resource"}}
+        {
+            "jsonrpc": "2.0",
+            "method": "notifications/resources/updated",
+            "params": {"uri": "test://watched-resource"},
+        }
     ]

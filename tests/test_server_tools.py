@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from mcp_transport.errors import RemoteError
 from mcp_transport.server import Image, MCPServer
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 from servers.everything import CONTACT_SCHEMA
 from servers.everything import server as everything
 
@@ -26,7 +26,9 @@ class Point(BaseModel):
 def make_server() -> MCPServer:
     server = MCPServer("tools")
 
-    @server.tool(title="Greeter", annotations={"readOnlyHint": True}, icons=[{"src": "data:image/png;base64,AA=="}])
+    @server.tool(
+        title="Greeter", annotations={"readOnlyHint": True}, icons=[{"src": "data:image/png;base64,AA=="}]
+    )
     async def greet(name: Annotated[str, Field(description="Who")], excited: bool = False) -> str:
         """Say hello."""
         return f"Hello, {name}{'!' if excited else '.'}"
@@ -105,11 +107,25 @@ async def test_every_listed_tool_and_prompt_has_a_description() -> None:
         prompts = (await client.request("prompts/list"))["prompts"]
     assert all(t.get("description") for t in tools + prompts)
     assert {t["name"] for t in tools} >= {
-        "echo", "add", "sleep", "progress_stream", "test_simple_text", "test_image_content", "test_audio_content",
-        "test_embedded_resource", "test_multiple_content_types", "test_tool_with_logging", "test_tool_with_progress",
-        "test_error_handling", "test_sampling", "test_elicitation", "test_elicitation_sep1034_defaults",
-        "test_elicitation_sep1330_enums", "json_schema_2020_12_tool", "test_reconnection",
-    }  # fmt: skip
+        "echo",
+        "add",
+        "sleep",
+        "progress_stream",
+        "test_simple_text",
+        "test_image_content",
+        "test_audio_content",
+        "test_embedded_resource",
+        "test_multiple_content_types",
+        "test_tool_with_logging",
+        "test_tool_with_progress",
+        "test_error_handling",
+        "test_sampling",
+        "test_elicitation",
+        "test_elicitation_sep1034_defaults",
+        "test_elicitation_sep1330_enums",
+        "json_schema_2020_12_tool",
+        "test_reconnection",
+    }
 
 
 async def test_fixture_contents() -> None:

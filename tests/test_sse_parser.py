@@ -16,7 +16,7 @@ def parse_all(*chunks: bytes) -> list[ServerSentEvent]:
 
 
 def test_simple_event() -> None:
-    assert parse_all(b"event: message\ndata: {\"a\":1}\n\n") == [ServerSentEvent(data='{"a":1}')]
+    assert parse_all(b'event: message\ndata: {"a":1}\n\n') == [ServerSentEvent(data='{"a":1}')]
 
 
 def test_multi_line_data_is_joined_with_newlines() -> None:
@@ -55,7 +55,7 @@ def test_all_line_endings(newline: bytes) -> None:
 
 
 def test_event_split_across_every_byte() -> None:
-    stream = b"id: 1\r\nevent: message\r\ndata: {\"x\": \"\xc3\xa9\"}\r\n\r\n"
+    stream = b'id: 1\r\nevent: message\r\ndata: {"x": "\xc3\xa9"}\r\n\r\n'
     events = parse_all(*[stream[i : i + 1] for i in range(len(stream))])
     assert events == [ServerSentEvent(data='{"x": "é"}', id="1")]
 

@@ -8,6 +8,14 @@ from . import backoff, basics, delete_on_close, reinitialize, resume, server_req
 
 __all__ = ["CLIENT_SCENARIOS"]
 
-CLIENT_SCENARIOS: tuple[Scenario, ...] = tuple(m.SCENARIO for m in (
-    basics, reinitialize, delete_on_close, resume, backoff, server_requests,
-))
+CLIENT_SCENARIOS: tuple[Scenario, ...] = tuple(
+    m.SCENARIO
+    for m in (
+        basics,
+        reinitialize,
+        delete_on_close,
+        resume,
+        backoff,
+        server_requests,
+    )
+)

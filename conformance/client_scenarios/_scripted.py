@@ -25,11 +25,14 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-__all__ = ["ClientRun", "Seen", "ScriptedServer", "run_client"]
+__all__ = ["ClientRun", "ScriptedServer", "Seen", "run_client"]
 
 VERSIONS = ("2025-03-26", "2025-06-18", "2025-11-25")
-TOOL = {"name": "conformance_tool", "description": "The tool every client scenario calls.",
-        "inputSchema": {"type": "object", "properties": {}}}
+TOOL = {
+    "name": "conformance_tool",
+    "description": "The tool every client scenario calls.",
+    "inputSchema": {"type": "object", "properties": {}},
+}
 Hook = Callable[["ScriptedServer", Request, dict[str, Any]], Awaitable[Response | None]]
 
 
@@ -47,8 +50,11 @@ class Seen:
         return self.body.get("method") if isinstance(self.body, dict) else None
 
     def describe(self) -> str:
-        shown = {k: v for k, v in self.headers.items() if k in ("mcp-session-id", "mcp-protocol-version", "accept",
-                                                                 "last-event-id")}
+        shown = {
+            k: v
+            for k, v in self.headers.items()
+            if k in ("mcp-session-id", "mcp-protocol-version", "accept", "last-event-id")
+        }
         body = json.dumps(self.body)[:160] if self.body is not None else ""
         return f"{self.method} {shown} {body}".strip()
 
@@ -87,7 +93,9 @@ class ScriptedServer:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        self.log.append(Seen(request.method, {k.lower(): v for k, v in request.headers.items()}, body, time.monotonic()))
+        self.log.append(
+            Seen(request.method, {k.lower(): v for k, v in request.headers.items()}, body, time.monotonic())
+        )
         if request.method == "POST":
             self.posted.set()
             self.posted = asyncio.Event()
@@ -95,7 +103,11 @@ class ScriptedServer:
         await response(scope, receive, send)
 
     async def _respond(self, request: Request, body: Any) -> Response:
-        key = request.method if request.method != "POST" else (body.get("method") if isinstance(body, dict) else None)
+        key = (
+            request.method
+            if request.method != "POST"
+            else (body.get("method") if isinstance(body, dict) else None)
+        )
         hook = self.hooks.get(key or "")
         if hook is not None:
             answer = await hook(self, request, body if isinstance(body, dict) else {})
@@ -109,19 +121,25 @@ class ScriptedServer:
         if request.method == "GET":
             return Response(status_code=405, headers={"Allow": "POST, DELETE"})
         if not isinstance(body, dict):
-            return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Invalid"}}, 400)
+            return JSONResponse(
+                {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Invalid"}}, 400
+            )
         if body.get("method") == "initialize":
             requested = (body.get("params") or {}).get("protocolVersion")
             self.version = requested if requested in VERSIONS else "2025-11-25"
             session = f"conformance-session-{next(self._counter)}"
             self.sessions.append(session)
-            result = {"protocolVersion": self.version, "capabilities": {"tools": {}},
-                      "serverInfo": {"name": "mcp-transport-conformance-scripted", "version": "0.1"}}
+            result: dict[str, Any] = {
+                "protocolVersion": self.version,
+                "capabilities": {"tools": {}},
+                "serverInfo": {"name": "mcp-transport-conformance-scripted", "version": "0.1"},
+            }
             return rpc_result(body.get("id"), result, **{"Mcp-Session-Id": session})
         session = request.headers.get("mcp-session-id")
         if session is None:
-            return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Missing session"}},
-                                400)
+            return JSONResponse(
+                {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Missing session"}}, 400
+            )
         if session not in self.sessions or session in self.expired:
             return Response(status_code=404)
         if "id" not in body or "method" not in body:
@@ -136,11 +154,16 @@ class ScriptedServer:
             return rpc_result(rid, {"tools": [TOOL]})
         if method == "tools/call":
             return rpc_result(rid, {"content": [{"type": "text", "text": "ok"}]})
-        return JSONResponse({"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "Method not found"}})
+        return JSONResponse(
+            {"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "Method not found"}}
+        )
 
     def sse(self, chunks: Callable[[], Any]) -> StreamingResponse:
-        return StreamingResponse(chunks(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            chunks(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     def posts(self) -> list[Seen]:
         return [s for s in self.log if s.method == "POST"]
@@ -156,11 +179,16 @@ async def run_client(command: str, scenario: str, server: ScriptedServer, timeou
     serving = asyncio.create_task(uv.serve(sockets=[sock]))
     url = f"http://127.0.0.1:{port}/mcp"
     try:
-        while not uv.started:
+        while not uv.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
             await asyncio.sleep(0.01)
         env = {**os.environ, "MCP_CONFORMANCE_SCENARIO": scenario}
-        proc = await asyncio.create_subprocess_exec(*shlex.split(command), url, env=env,
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        proc = await asyncio.create_subprocess_exec(
+            *shlex.split(command),
+            url,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), timeout)
             code: int | None = proc.returncode

@@ -20,16 +20,28 @@ __all__ = ["SCENARIO"]
 
 RETRY_MS = 500
 PRIMING_ID = "conformance-stream-1-0"
-RESUME = Rule("client-resumes-with-last-event-id", Level.SHOULD, "2025-11-25",
-              "basic/transports §Resumability and Redelivery",
-              "After the server closes a stream without the response, the client SHOULD reconnect with GET and "
-              "Last-Event-ID set to the last event id it received.")
-RETRY = Rule("client-honours-retry", Level.MUST, "2025-11-25",
-             "basic/transports §Sending Messages to the Server ¶6",
-             "The client MUST wait the SSE retry interval before reconnecting.")
-RESULT = Rule("client-completes-after-resume", Level.SHOULD, "2025-11-25",
-              "basic/transports §Resumability and Redelivery",
-              "The response replayed on the resumed GET stream completes the call (the client exits 0).")
+RESUME = Rule(
+    "client-resumes-with-last-event-id",
+    Level.SHOULD,
+    "2025-11-25",
+    "basic/transports §Resumability and Redelivery",
+    "After the server closes a stream without the response, the client SHOULD reconnect with GET and "
+    "Last-Event-ID set to the last event id it received.",
+)
+RETRY = Rule(
+    "client-honours-retry",
+    Level.MUST,
+    "2025-11-25",
+    "basic/transports §Sending Messages to the Server ¶6",
+    "The client MUST wait the SSE retry interval before reconnecting.",
+)
+RESULT = Rule(
+    "client-completes-after-resume",
+    Level.SHOULD,
+    "2025-11-25",
+    "basic/transports §Resumability and Redelivery",
+    "The response replayed on the resumed GET stream completes the call (the client exits 0).",
+)
 
 
 async def drop_call(server: ScriptedServer, request: Request, body: dict[str, Any]) -> Response | None:
@@ -46,7 +58,11 @@ async def drop_call(server: ScriptedServer, request: Request, body: dict[str, An
 async def resume(server: ScriptedServer, request: Request, body: dict[str, Any]) -> Response | None:
     if request.headers.get("last-event-id") != PRIMING_ID or "call_id" not in server.state:
         return None
-    result = {"jsonrpc": "2.0", "id": server.state["call_id"], "result": {"content": [{"type": "text", "text": "ok"}]}}
+    result = {
+        "jsonrpc": "2.0",
+        "id": server.state["call_id"],
+        "result": {"content": [{"type": "text", "text": "ok"}]},
+    }
 
     async def chunks() -> Any:
         yield f"id: conformance-stream-1-1\ndata: {json.dumps(result)}\n\n"
@@ -59,17 +75,38 @@ async def run(ctx: Context) -> None:
     result = await run_client(ctx.url, "client-resume", server, ctx.options.timeout)
     gets = [s for s in result.log if s.method == "GET" and s.headers.get("last-event-id") == PRIMING_ID]
     closed = server.state.get("closed_at")
-    ctx.check(RESUME, bool(gets), sent=f"tools/call answered by an SSE stream with only `id: {PRIMING_ID}`, "
-              f"`retry: {RETRY_MS}`, then closed", got=f"GETs: {[s.describe() for s in result.log if s.method == 'GET']}",
-              expected=f"GET with Last-Event-ID: {PRIMING_ID}")
+    ctx.check(
+        RESUME,
+        bool(gets),
+        sent=f"tools/call answered by an SSE stream with only `id: {PRIMING_ID}`, "
+        f"`retry: {RETRY_MS}`, then closed",
+        got=f"GETs: {[s.describe() for s in result.log if s.method == 'GET']}",
+        expected=f"GET with Last-Event-ID: {PRIMING_ID}",
+    )
     if not gets or closed is None:
         ctx.skip(RETRY, "the client did not resume")
         ctx.skip(RESULT, "the client did not resume")
         return
     waited = (gets[0].at - closed) * 1000
-    ctx.check(RETRY, waited >= RETRY_MS * 0.9, got=f"reconnected after {waited:.0f} ms", expected=f">= {RETRY_MS} ms")
-    ctx.check(RESULT, result.exit_code == 0, got=f"exit {result.exit_code}: {result.output[-300:]}", expected="exit 0")
+    ctx.check(
+        RETRY,
+        waited >= RETRY_MS * 0.9,
+        got=f"reconnected after {waited:.0f} ms",
+        expected=f">= {RETRY_MS} ms",
+    )
+    ctx.check(
+        RESULT,
+        result.exit_code == 0,
+        got=f"exit {result.exit_code}: {result.output[-300:]}",
+        expected="exit 0",
+    )
 
 
-SCENARIO = Scenario("client-resume", "legacy", "client", "resume with Last-Event-ID after a dropped stream, honouring retry",
-                    (RESUME, RETRY, RESULT), run)
+SCENARIO = Scenario(
+    "client-resume",
+    "legacy",
+    "client",
+    "resume with Last-Event-ID after a dropped stream, honouring retry",
+    (RESUME, RETRY, RESULT),
+    run,
+)

@@ -28,8 +28,27 @@ from . import (
 
 __all__ = ["SCENARIOS"]
 
-SCENARIOS: tuple[Scenario, ...] = tuple(m.SCENARIO for m in (
-    session_lifecycle, accept_content_type, notifications, protocol_version, batch, jsonrpc_errors, origin,
-    body_limit, pagination, progress, event_ids, resumption, isolation, cancellation, sse_hygiene,
-    modern_discover, modern_headers, modern_streaming, stdio_framing,
-))
+SCENARIOS: tuple[Scenario, ...] = tuple(
+    m.SCENARIO
+    for m in (
+        session_lifecycle,
+        accept_content_type,
+        notifications,
+        protocol_version,
+        batch,
+        jsonrpc_errors,
+        origin,
+        body_limit,
+        pagination,
+        progress,
+        event_ids,
+        resumption,
+        isolation,
+        cancellation,
+        sse_hygiene,
+        modern_discover,
+        modern_headers,
+        modern_streaming,
+        stdio_framing,
+    )
+)

@@ -22,7 +22,9 @@ def is_progress(message: Any, token: str | None = None) -> bool:
 
 
 def is_response(message: Any, rid: int) -> bool:
-    return isinstance(message, dict) and message.get("id") == rid and ("result" in message or "error" in message)
+    return (
+        isinstance(message, dict) and message.get("id") == rid and ("result" in message or "error" in message)
+    )
 
 
 @dataclass
@@ -49,8 +51,14 @@ class ToolRun:
         return next((m for m in self.messages if is_response(m, self.rid)), None)
 
 
-async def run_tool(ctx: Context, session: LegacySession, token: str, *, stop_after_progress: int | None = None,
-                   require_sse: bool = True) -> ToolRun:
+async def run_tool(
+    ctx: Context,
+    session: LegacySession,
+    token: str,
+    *,
+    stop_after_progress: int | None = None,
+    require_sse: bool = True,
+) -> ToolRun:
     """Call the stream tool with progressToken ``token``. With ``stop_after_progress`` the
     connection is dropped right after that many progress notifications."""
     name, args = await ctx.stream_tool(session)
@@ -60,16 +68,19 @@ async def run_tool(ctx: Context, session: LegacySession, token: str, *, stop_aft
     run = ToolRun(rid, token, stream.sent)
     async with stream:
         if stream.status != 200 or (require_sse and not stream.is_sse):
-            raise Unsupported(f"tools/call {name} was not answered with an SSE stream: HTTP {stream.status} "
-                              f"{stream.headers.get('content-type')}")
+            raise Unsupported(
+                f"tools/call {name} was not answered with an SSE stream: HTTP {stream.status} "
+                f"{stream.headers.get('content-type')}"
+            )
         run.complete = await read_until_response(ctx, stream, rid, token, stop_after_progress)
     run.events = list(stream.events)
     run.elapsed = loop.time() - started
     return run
 
 
-async def read_until_response(ctx: Context, stream: Stream, rid: int, token: str | None = None,
-                              stop_after_progress: int | None = None) -> bool:
+async def read_until_response(
+    ctx: Context, stream: Stream, rid: int, token: str | None = None, stop_after_progress: int | None = None
+) -> bool:
     """Read ``stream`` until the response to ``rid`` (True), its end or the timeout (False), or,
     with ``stop_after_progress``, that many progress notifications for ``token`` (False)."""
     loop = asyncio.get_running_loop()

@@ -14,22 +14,38 @@ __all__ = ["SCENARIO"]
 SECTION = "basic/utilities/cancellation §Behavior Requirements"
 MIN_DURATION = 0.5  # a tool quicker than this cannot be cancelled reliably
 
-ACCEPTED = Rule("cancel-accepted-202", Level.MUST, "2025-11-25",
-                "basic/transports §Sending Messages to the Server ¶4",
-                "notifications/cancelled is a notification: accepted → 202 with no body.")
-NO_RESULT = Rule("cancel-no-result", Level.SHOULD, "2025-11-25", SECTION,
-                 "On notifications/cancelled the receiver SHOULD stop processing and not send a response "
-                 "(no result arrives for the cancelled request).")
-STILL_SERVING = Rule("cancel-server-keeps-serving", Level.MUST, "2025-11-25", SECTION,
-                     "Cancellation MUST be handled gracefully: the session keeps working (ping answered).")
+ACCEPTED = Rule(
+    "cancel-accepted-202",
+    Level.MUST,
+    "2025-11-25",
+    "basic/transports §Sending Messages to the Server ¶4",
+    "notifications/cancelled is a notification: accepted → 202 with no body.",
+)
+NO_RESULT = Rule(
+    "cancel-no-result",
+    Level.SHOULD,
+    "2025-11-25",
+    SECTION,
+    "On notifications/cancelled the receiver SHOULD stop processing and not send a response "
+    "(no result arrives for the cancelled request).",
+)
+STILL_SERVING = Rule(
+    "cancel-server-keeps-serving",
+    Level.MUST,
+    "2025-11-25",
+    SECTION,
+    "Cancellation MUST be handled gracefully: the session keeps working (ping answered).",
+)
 
 
 async def run(ctx: Context) -> None:
     session = await ctx.open_session()
     baseline = await run_tool(ctx, session, "cancel-baseline")
     if baseline.elapsed < MIN_DURATION:
-        raise Unsupported(f"the stream tool takes {baseline.elapsed:.2f} s; cancellation needs one taking "
-                          f"at least {MIN_DURATION} s (use --stream-tool)")
+        raise Unsupported(
+            f"the stream tool takes {baseline.elapsed:.2f} s; cancellation needs one taking "
+            f"at least {MIN_DURATION} s (use --stream-tool)"
+        )
     name, args = await ctx.stream_tool(session)
     stream, rid = ctx.stream_tool_call(session, name, args, "cancel-me")
     async with stream:
@@ -41,16 +57,37 @@ async def run(ctx: Context) -> None:
                 break
         payload = body("notifications/cancelled", {"requestId": rid, "reason": "conformance"})
         reply = await ctx.post(payload, session.headers())
-        ctx.check(ACCEPTED, reply.status == 202 and not reply.body.strip(), sent=reply.sent, got=reply.summary(),
-                  expected="HTTP 202 with an empty body")
+        ctx.check(
+            ACCEPTED,
+            reply.status == 202 and not reply.body.strip(),
+            sent=reply.sent,
+            got=reply.summary(),
+            expected="HTTP 202 with an empty body",
+        )
         await stream.read_all(baseline.elapsed + ctx.options.timeout, until_id=rid)
     result = next((m for m in stream.reply().messages if m.get("id") == rid and "result" in m), None)
-    ctx.check(NO_RESULT, result is None, sent=f"{stream.sent}, then {payload.decode()}", got=f"result {result}",
-              expected="no result for the cancelled request")
+    ctx.check(
+        NO_RESULT,
+        result is None,
+        sent=f"{stream.sent}, then {payload.decode()}",
+        got=f"result {result}",
+        expected="no result for the cancelled request",
+    )
     pong, pid = await ctx.call(session, "ping")
-    ctx.check(STILL_SERVING, pong.status == 200 and "result" in (pong.response(pid) or {}), sent=pong.sent,
-              got=pong.summary(), expected="the ping result")
+    ctx.check(
+        STILL_SERVING,
+        pong.status == 200 and "result" in (pong.response(pid) or {}),
+        sent=pong.sent,
+        got=pong.summary(),
+        expected="the ping result",
+    )
 
 
-SCENARIO = Scenario("cancellation", "legacy", "http", "notifications/cancelled: 202, no result, session keeps working",
-                    (ACCEPTED, NO_RESULT, STILL_SERVING), run)
+SCENARIO = Scenario(
+    "cancellation",
+    "legacy",
+    "http",
+    "notifications/cancelled: 202, no result, session keeps working",
+    (ACCEPTED, NO_RESULT, STILL_SERVING),
+    run,
+)

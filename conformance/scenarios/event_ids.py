@@ -14,17 +14,29 @@ from ._streams import run_tool
 
 __all__ = ["SCENARIO"]
 
-UNIQUE = Rule("event-ids-unique-across-streams", Level.MUST, "2025-11-25",
-              "basic/transports §Resumability and Redelivery",
-              "If present, an SSE event id MUST be globally unique across all streams within the session.")
-NO_BROADCAST = Rule("no-broadcast-across-streams", Level.MUST, "2025-11-25",
-                    "basic/transports §Multiple Connections",
-                    "The server MUST send each JSON-RPC message on only one of the connected streams: a message of "
-                    "a POST stream must not also be sent on the GET stream.")
-GET_NO_RESPONSES = Rule("get-stream-no-responses", Level.MUST, "2025-11-25",
-                        "basic/transports §Listening for Messages from the Server",
-                        "On the GET stream the server MUST NOT send a JSON-RPC response (unless it is resuming a "
-                        "stream of an earlier request, which this GET is not).")
+UNIQUE = Rule(
+    "event-ids-unique-across-streams",
+    Level.MUST,
+    "2025-11-25",
+    "basic/transports §Resumability and Redelivery",
+    "If present, an SSE event id MUST be globally unique across all streams within the session.",
+)
+NO_BROADCAST = Rule(
+    "no-broadcast-across-streams",
+    Level.MUST,
+    "2025-11-25",
+    "basic/transports §Multiple Connections",
+    "The server MUST send each JSON-RPC message on only one of the connected streams: a message of "
+    "a POST stream must not also be sent on the GET stream.",
+)
+GET_NO_RESPONSES = Rule(
+    "get-stream-no-responses",
+    Level.MUST,
+    "2025-11-25",
+    "basic/transports §Listening for Messages from the Server",
+    "On the GET stream the server MUST NOT send a JSON-RPC response (unless it is resuming a "
+    "stream of an earlier request, which this GET is not).",
+)
 GET_WINDOW = 0.3  # seconds the GET stream is still read after the calls finish
 
 
@@ -47,21 +59,45 @@ async def run(ctx: Context) -> None:
         ctx.skip(NO_BROADCAST, f"no GET stream (HTTP {get.status})")
         ctx.skip(GET_NO_RESPONSES, f"no GET stream (HTTP {get.status})")
     else:
-        responses = [e.data for e in get_events if isinstance(e.json(), dict) and ("result" in e.json() or "error" in e.json())]
-        ctx.check(GET_NO_RESPONSES, not responses, sent=get.sent, got=f"responses on the GET stream: {responses[:3]}",
-                  expected="only requests and notifications")
+        responses = [
+            e.data
+            for e in get_events
+            if isinstance(e.json(), dict) and ("result" in e.json() or "error" in e.json())
+        ]
+        ctx.check(
+            GET_NO_RESPONSES,
+            not responses,
+            sent=get.sent,
+            got=f"responses on the GET stream: {responses[:3]}",
+            expected="only requests and notifications",
+        )
         posted = {json.dumps(m, sort_keys=True) for r in runs for m in r.messages}
         twice = [e.data for e in get_events if e.data and json.dumps(e.json(), sort_keys=True) in posted]
-        ctx.check(NO_BROADCAST, not twice, sent=f"GET stream open during 3 calls like {runs[0].sent}",
-                  got=f"on the GET stream too: {twice[:3]}", expected="no POST-stream message on the GET stream")
+        ctx.check(
+            NO_BROADCAST,
+            not twice,
+            sent=f"GET stream open during 3 calls like {runs[0].sent}",
+            got=f"on the GET stream too: {twice[:3]}",
+            expected="no POST-stream message on the GET stream",
+        )
     ids = [i for r in runs for i in r.ids] + [e.id for e in get_events if e.id]
     if not ids:
         raise Unsupported("the server puts no event ids on its SSE events")
     dupes = [i for i, n in Counter(ids).items() if n > 1]
-    ctx.check(UNIQUE, not dupes, sent=f"3 concurrent calls: {runs[0].sent}",
-              got=f"ids used more than once: {dupes[:5]}", expected=f"{len(ids)} distinct ids")
+    ctx.check(
+        UNIQUE,
+        not dupes,
+        sent=f"3 concurrent calls: {runs[0].sent}",
+        got=f"ids used more than once: {dupes[:5]}",
+        expected=f"{len(ids)} distinct ids",
+    )
 
 
-SCENARIO = Scenario("event-ids", "legacy", "http",
-                    "SSE event ids unique across concurrent streams; no message broadcast on two streams",
-                    (UNIQUE, NO_BROADCAST, GET_NO_RESPONSES), run)
+SCENARIO = Scenario(
+    "event-ids",
+    "legacy",
+    "http",
+    "SSE event ids unique across concurrent streams; no message broadcast on two streams",
+    (UNIQUE, NO_BROADCAST, GET_NO_RESPONSES),
+    run,
+)

@@ -11,11 +11,14 @@ from ._streams import is_progress, run_tool
 
 __all__ = ["SCENARIO"]
 
-FOREIGN_ID = Rule("resume-foreign-session-refused", Level.MUST, "2025-11-25",
-                  "basic/transports §Resumability and Redelivery; "
-                  "security best practices §Session Hijacking",
-                  "The server MUST NOT replay messages of a different stream; an event id from another session "
-                  "must not give access to that session's messages.")
+FOREIGN_ID = Rule(
+    "resume-foreign-session-refused",
+    Level.MUST,
+    "2025-11-25",
+    "basic/transports §Resumability and Redelivery; security best practices §Session Hijacking",
+    "The server MUST NOT replay messages of a different stream; an event id from another session "
+    "must not give access to that session's messages.",
+)
 WINDOW = 2.0  # seconds to watch the GET stream for leaked messages
 
 
@@ -41,10 +44,20 @@ async def run(ctx: Context) -> None:
                 pass
         reply = get.reply()
     leaked = [m for m in reply.messages if is_progress(m, "victim") or m.get("id") == leaked_run.rid]
-    ctx.check(FOREIGN_ID, not leaked, sent=f"{reply.sent} (event id from session {victim.id!r}, sent in session "
-              f"{attacker.id!r})", got=f"{reply.summary()}; leaked: {leaked[:3]}",
-              expected="a refusal (4xx) or a stream carrying none of the other session's messages")
+    ctx.check(
+        FOREIGN_ID,
+        not leaked,
+        sent=f"{reply.sent} (event id from session {victim.id!r}, sent in session {attacker.id!r})",
+        got=f"{reply.summary()}; leaked: {leaked[:3]}",
+        expected="a refusal (4xx) or a stream carrying none of the other session's messages",
+    )
 
 
-SCENARIO = Scenario("cross-session-isolation", "legacy", "http",
-                    "another session's event id does not replay that session's messages", (FOREIGN_ID,), run)
+SCENARIO = Scenario(
+    "cross-session-isolation",
+    "legacy",
+    "http",
+    "another session's event id does not replay that session's messages",
+    (FOREIGN_ID,),
+    run,
+)

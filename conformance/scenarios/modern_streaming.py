@@ -4,6 +4,7 @@ resultType."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from ..context import STREAM_TOOL_CANDIDATES, Context, body, modern_headers, modern_params
@@ -14,16 +15,35 @@ from ._streams import is_progress
 __all__ = ["SCENARIO"]
 
 STREAM = "basic/transports/streamable-http §Receiving Messages"
-NO_REQUESTS = Rule("modern-no-requests-on-stream", Level.MUST, "2026-07-28", STREAM,
-                   "The server MUST NOT send JSON-RPC requests on a response stream (MRTR replaces them).")
-RELATED = Rule("modern-notifications-related", Level.MUST, "2026-07-28", STREAM,
-               "Notifications on a response stream MUST relate to the originating request (progress carries "
-               "that request's progressToken).")
-INCREASING = Rule("modern-progress-increases", Level.MUST, "2026-07-28",
-                  "basic/patterns/progress §Behavior Requirements",
-                  "The progress value MUST increase with each notification.")
-RESULT_TYPE = Rule("modern-call-result-type", Level.MUST, "2026-07-28", "basic/index §Responses",
-                   "The tools/call result MUST carry resultType.")
+NO_REQUESTS = Rule(
+    "modern-no-requests-on-stream",
+    Level.MUST,
+    "2026-07-28",
+    STREAM,
+    "The server MUST NOT send JSON-RPC requests on a response stream (MRTR replaces them).",
+)
+RELATED = Rule(
+    "modern-notifications-related",
+    Level.MUST,
+    "2026-07-28",
+    STREAM,
+    "Notifications on a response stream MUST relate to the originating request (progress carries "
+    "that request's progressToken).",
+)
+INCREASING = Rule(
+    "modern-progress-increases",
+    Level.MUST,
+    "2026-07-28",
+    "basic/patterns/progress §Behavior Requirements",
+    "The progress value MUST increase with each notification.",
+)
+RESULT_TYPE = Rule(
+    "modern-call-result-type",
+    Level.MUST,
+    "2026-07-28",
+    "basic/index §Responses",
+    "The tools/call result MUST carry resultType.",
+)
 TOKEN = "modern-stream"
 
 
@@ -44,21 +64,41 @@ async def run(ctx: Context) -> None:
     messages = reply.messages
     sent = reply.sent
     requests = [m for m in messages if "method" in m and "id" in m]
-    ctx.check(NO_REQUESTS, not requests, sent=sent, got=f"requests on the stream: {requests[:3]}", expected="none")
+    ctx.check(
+        NO_REQUESTS, not requests, sent=sent, got=f"requests on the stream: {requests[:3]}", expected="none"
+    )
     notes = [m for m in messages if "method" in m and "id" not in m]
     foreign = [m for m in notes if m["method"] == "notifications/progress" and not is_progress(m, TOKEN)]
-    ctx.check(RELATED, not foreign, sent=sent, got=f"unrelated: {foreign[:3]}", expected=f"progressToken {TOKEN!r} only")
+    ctx.check(
+        RELATED,
+        not foreign,
+        sent=sent,
+        got=f"unrelated: {foreign[:3]}",
+        expected=f"progressToken {TOKEN!r} only",
+    )
     values = [m["params"].get("progress") for m in notes if is_progress(m, TOKEN)]
     if values:
-        ok = all(isinstance(v, (int, float)) for v in values) and all(b > a for a, b in zip(values, values[1:]))
+        ok = all(isinstance(v, (int, float)) for v in values) and all(
+            b > a for a, b in itertools.pairwise(values)
+        )
         ctx.check(INCREASING, ok, sent=sent, got=f"progress {values}", expected="strictly increasing")
     else:
         ctx.skip(INCREASING, "the tool sent no progress on the modern stream")
     result = (reply.response(rid) or {}).get("result")
-    ctx.check(RESULT_TYPE, isinstance(result, dict) and isinstance(result.get("resultType"), str), sent=sent,
-              got=json.dumps(result)[:300] if result is not None else reply.summary(), expected='"resultType": "complete"')
+    ctx.check(
+        RESULT_TYPE,
+        isinstance(result, dict) and isinstance(result.get("resultType"), str),
+        sent=sent,
+        got=json.dumps(result)[:300] if result is not None else reply.summary(),
+        expected='"resultType": "complete"',
+    )
 
 
-SCENARIO = Scenario("modern-streaming", "modern", "http",
-                    "2026-07-28 tools/call stream: no requests, related notifications, increasing progress, resultType",
-                    (NO_REQUESTS, RELATED, INCREASING, RESULT_TYPE), run)
+SCENARIO = Scenario(
+    "modern-streaming",
+    "modern",
+    "http",
+    "2026-07-28 tools/call stream: no requests, related notifications, increasing progress, resultType",
+    (NO_REQUESTS, RELATED, INCREASING, RESULT_TYPE),
+    run,
+)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..context import Context
 from ..model import Level, Rule, Scenario, Unsupported
 
@@ -11,13 +13,26 @@ __all__ = ["SCENARIO"]
 SECTION = "server/utilities/pagination §Response Format, §Error Handling"
 MAX_PAGES = 100
 
-WALK = Rule("pagination-walk-terminates", Level.MUST, "2025-11-25", SECTION,
-            "Following nextCursor MUST walk the list to its end (no nextCursor) without repeating an item.")
-INVALID = Rule("pagination-invalid-cursor-32602", Level.SHOULD, "2025-11-25", SECTION,
-               "An invalid cursor SHOULD result in a JSON-RPC error -32602 (Invalid params).")
+WALK = Rule(
+    "pagination-walk-terminates",
+    Level.MUST,
+    "2025-11-25",
+    SECTION,
+    "Following nextCursor MUST walk the list to its end (no nextCursor) without repeating an item.",
+)
+INVALID = Rule(
+    "pagination-invalid-cursor-32602",
+    Level.SHOULD,
+    "2025-11-25",
+    SECTION,
+    "An invalid cursor SHOULD result in a JSON-RPC error -32602 (Invalid params).",
+)
 
-LISTS = (("tools", "tools/list", "tools", "name"), ("prompts", "prompts/list", "prompts", "name"),
-         ("resources", "resources/list", "resources", "uri"))
+LISTS = (
+    ("tools", "tools/list", "tools", "name"),
+    ("prompts", "prompts/list", "prompts", "name"),
+    ("resources", "resources/list", "resources", "uri"),
+)
 
 
 async def run(ctx: Context) -> None:
@@ -27,7 +42,10 @@ async def run(ctx: Context) -> None:
     if chosen is None:
         raise Unsupported("the server offers no tools, prompts or resources to list")
     _, method, key, ident = chosen
-    cursor, seen, repeated, pages, sent = None, [], [], 0, ""
+    cursor: Any = None
+    seen: list[Any] = []
+    repeated: list[Any] = []
+    pages, sent = 0, ""
     while pages < MAX_PAGES:
         reply, rid = await ctx.call(session, method, {"cursor": cursor} if cursor is not None else {})
         sent = reply.sent
@@ -41,16 +59,34 @@ async def run(ctx: Context) -> None:
             (repeated if name in seen else seen).append(name)
         cursor = result.get("nextCursor")
         if cursor is None:
-            ctx.check(WALK, not repeated, sent=sent, got=f"{pages} page(s); repeated items {repeated[:5]}",
-                      expected="every item once")
+            ctx.check(
+                WALK,
+                not repeated,
+                sent=sent,
+                got=f"{pages} page(s); repeated items {repeated[:5]}",
+                expected="every item once",
+            )
             break
     else:
-        ctx.check(WALK, False, sent=sent, got=f"still a nextCursor after {MAX_PAGES} pages", expected="an end")
+        ctx.check(
+            WALK, False, sent=sent, got=f"still a nextCursor after {MAX_PAGES} pages", expected="an end"
+        )
 
     reply, rid = await ctx.call(session, method, {"cursor": "conformance-invalid-cursor-!@#"})
-    ctx.check(INVALID, reply.error_code(rid) == -32602, sent=reply.sent, got=reply.summary(),
-              expected="a JSON-RPC error -32602")
+    ctx.check(
+        INVALID,
+        reply.error_code(rid) == -32602,
+        sent=reply.sent,
+        got=reply.summary(),
+        expected="a JSON-RPC error -32602",
+    )
 
 
-SCENARIO = Scenario("pagination", "legacy", "http", "nextCursor walk terminates without repeats; invalid cursor -32602",
-                    (WALK, INVALID), run)
+SCENARIO = Scenario(
+    "pagination",
+    "legacy",
+    "http",
+    "nextCursor walk terminates without repeats; invalid cursor -32602",
+    (WALK, INVALID),
+    run,
+)

@@ -24,25 +24,44 @@ __all__ = ["SCENARIO"]
 
 SECTION = "basic/transports §Resumability and Redelivery"
 
-OWN_STREAM = Rule("resume-only-disconnected-stream", Level.MUST, "2025-11-25", SECTION,
-                  "On a GET with Last-Event-ID the server MAY replay messages that followed that event on the "
-                  "stream that was disconnected, and MUST NOT replay messages that belonged to a different stream.")
-NO_DUPLICATES = Rule("resume-no-duplicates", Level.MUST, "2025-11-25", SECTION,
-                     "Replay starts after the Last-Event-ID: a message the client already received (that event or "
-                     "an earlier one) MUST NOT be delivered again. An empty-data event (re-priming) is not a "
-                     "delivery and is allowed.")
-NO_GAPS = Rule("resume-no-gaps", Level.SHOULD, "2025-11-25", SECTION,
-               "When the server accepts a resumption sent while the call is still running, the messages "
-               "before the drop plus those on the resumed stream (replayed, then live: the server continues "
-               "that stream) SHOULD be exactly what an uninterrupted call delivers (same progress sequence, "
-               "then the response). A message lost between the drop and the replay is a gap, and so is a "
-               "resumed stream that stays open but carries nothing the call sends afterwards. SHOULD, not "
-               "MUST: replay itself is a MAY, so the spec does not forbid a partial one; resumability exists "
-               "to avoid loss.")
-NOT_CANCEL = Rule("disconnect-is-not-cancel", Level.SHOULD, "2025-11-25",
-                  "basic/transports §Sending Messages to the Server ¶6",
-                  "A dropped connection SHOULD NOT be treated as cancellation: the call goes on and its response "
-                  "arrives on a resumed stream.")
+OWN_STREAM = Rule(
+    "resume-only-disconnected-stream",
+    Level.MUST,
+    "2025-11-25",
+    SECTION,
+    "On a GET with Last-Event-ID the server MAY replay messages that followed that event on the "
+    "stream that was disconnected, and MUST NOT replay messages that belonged to a different stream.",
+)
+NO_DUPLICATES = Rule(
+    "resume-no-duplicates",
+    Level.MUST,
+    "2025-11-25",
+    SECTION,
+    "Replay starts after the Last-Event-ID: a message the client already received (that event or "
+    "an earlier one) MUST NOT be delivered again. An empty-data event (re-priming) is not a "
+    "delivery and is allowed.",
+)
+NO_GAPS = Rule(
+    "resume-no-gaps",
+    Level.SHOULD,
+    "2025-11-25",
+    SECTION,
+    "When the server accepts a resumption sent while the call is still running, the messages "
+    "before the drop plus those on the resumed stream (replayed, then live: the server continues "
+    "that stream) SHOULD be exactly what an uninterrupted call delivers (same progress sequence, "
+    "then the response). A message lost between the drop and the replay is a gap, and so is a "
+    "resumed stream that stays open but carries nothing the call sends afterwards. SHOULD, not "
+    "MUST: replay itself is a MAY, so the spec does not forbid a partial one; resumability exists "
+    "to avoid loss.",
+)
+NOT_CANCEL = Rule(
+    "disconnect-is-not-cancel",
+    Level.SHOULD,
+    "2025-11-25",
+    "basic/transports §Sending Messages to the Server ¶6",
+    "A dropped connection SHOULD NOT be treated as cancellation: the call goes on and its response "
+    "arrives on a resumed stream.",
+)
 # A resumed stream that carries no event for this long (twice an uninterrupted call, plus a second)
 # while the response is due has stalled; a second GET then tells a stall from a cancel.
 STALL_FACTOR, STALL_SLACK = 2.0, 1.0
@@ -117,8 +136,10 @@ async def _resume(ctx: Context, session: LegacySession, dropped: ToolRun, stall:
         async with ctx.stream("GET", headers) as stream:
             if stream.status != 200 or not stream.is_sse:
                 if len(out.last_ids) == 1:
-                    raise Unsupported(f"the server does not resume (GET with Last-Event-ID got HTTP "
-                                      f"{stream.status} {stream.headers.get('content-type')})")
+                    raise Unsupported(
+                        f"the server does not resume (GET with Last-Event-ID got HTTP "
+                        f"{stream.status} {stream.headers.get('content-type')})"
+                    )
                 return out
             if follow_up:
                 idle, until = ctx.options.timeout, loop.time() + ctx.options.timeout
@@ -151,13 +172,30 @@ async def _read_resumed(stream: Stream, rid: int, idle: float, until: float) -> 
     return False
 
 
-def _judge(ctx: Context, sent: str, dropped: ToolRun, other: ToolRun, resumed: Resumed, expected: list,
-           baseline: ToolRun) -> None:
+def _judge(
+    ctx: Context,
+    sent: str,
+    dropped: ToolRun,
+    other: ToolRun,
+    resumed: Resumed,
+    expected: list,
+    baseline: ToolRun,
+) -> None:
     messages = _messages(resumed.events)
-    foreign = [m for m in messages if is_progress(m, other.token) or is_progress(m, baseline.token)
-               or m.get("id") in (other.rid, baseline.rid)]
-    ctx.check(OWN_STREAM, not foreign, sent=sent, got=f"replayed messages of other streams: {foreign[:3]}",
-              expected=f"only messages of request {dropped.rid} (progressToken 'dropped')")
+    foreign = [
+        m
+        for m in messages
+        if is_progress(m, other.token)
+        or is_progress(m, baseline.token)
+        or m.get("id") in (other.rid, baseline.rid)
+    ]
+    ctx.check(
+        OWN_STREAM,
+        not foreign,
+        sent=sent,
+        got=f"replayed messages of other streams: {foreign[:3]}",
+        expected=f"only messages of request {dropped.rid} (progressToken 'dropped')",
+    )
 
     # Only dispatched events count: an event with empty data (a priming event re-sent with the
     # Last-Event-ID itself) is not delivered to the application under the SSE standard.
@@ -173,32 +211,57 @@ def _judge(ctx: Context, sent: str, dropped: ToolRun, other: ToolRun, resumed: R
         if event.data:
             seen_ids.add(event.id or "")
             seen_messages.add(_fingerprint(message) if isinstance(message, dict) else event.data)
-    ctx.check(NO_DUPLICATES, not again, sent=sent, got=f"delivered again: {again[:3]}",
-              expected="only events after the Last-Event-ID")
+    ctx.check(
+        NO_DUPLICATES,
+        not again,
+        sent=sent,
+        got=f"delivered again: {again[:3]}",
+        expected="only events after the Last-Event-ID",
+    )
 
     live = _messages(resumed.live)
     live_response = any(is_response(m, dropped.rid) for m in live)
     response = next((m for m in messages if is_response(m, dropped.rid)), None)
     got = dropped.progress() + [m["params"].get("progress") for m in live if is_progress(m, dropped.token)]
-    lost = [m for m in _messages(resumed.later)
-            if is_progress(m, dropped.token) or is_response(m, dropped.rid)]
+    lost = [
+        m for m in _messages(resumed.later) if is_progress(m, dropped.token) or is_response(m, dropped.rid)
+    ]
     if lost:  # the call went on, but the open resumed stream never carried it
-        ok, why = False, (f"the resumed stream carried nothing more while the call ran; {len(lost)} "
-                          f"messages of the call reached only a later GET: "
-                          f"{[m.get('params', {}).get('progress', m.get('id')) for m in lost][:5]}")
+        ok, why = (
+            False,
+            (
+                f"the resumed stream carried nothing more while the call ran; {len(lost)} "
+                f"messages of the call reached only a later GET: "
+                f"{[m.get('params', {}).get('progress', m.get('id')) for m in lost][:5]}"
+            ),
+        )
     elif live_response:
         ok, why = got == expected, ""
     else:  # no response at all: judged by disconnect-is-not-cancel; here only the prefix
         ok, why = got == expected[: len(got)], ""
-    ctx.check(NO_GAPS, ok, sent=sent, message=why,
-              got=f"progress {got}" + ("" if live_response else " and no response"),
-              expected=f"progress {expected} then the response, live on the resumed stream")
-    ctx.check(NOT_CANCEL, response is not None and "result" in response, sent=sent,
-              got=f"response {response}" if response else "no response on any resumed stream",
-              expected=f"the result of request {dropped.rid}")
+    ctx.check(
+        NO_GAPS,
+        ok,
+        sent=sent,
+        message=why,
+        got=f"progress {got}" + ("" if live_response else " and no response"),
+        expected=f"progress {expected} then the response, live on the resumed stream",
+    )
+    ctx.check(
+        NOT_CANCEL,
+        response is not None and "result" in response,
+        sent=sent,
+        got=f"response {response}" if response else "no response on any resumed stream",
+        expected=f"the result of request {dropped.rid}",
+    )
 
 
-SCENARIO = Scenario("last-event-id-replay", "legacy", "http",
-                    "Last-Event-ID resume while the call runs: only the dropped stream, no duplicates, "
-                    "no gaps (replayed then live); disconnect is not cancel",
-                    (OWN_STREAM, NO_DUPLICATES, NO_GAPS, NOT_CANCEL), run)
+SCENARIO = Scenario(
+    "last-event-id-replay",
+    "legacy",
+    "http",
+    "Last-Event-ID resume while the call runs: only the dropped stream, no duplicates, "
+    "no gaps (replayed then live); disconnect is not cancel",
+    (OWN_STREAM, NO_DUPLICATES, NO_GAPS, NOT_CANCEL),
+    run,
+)

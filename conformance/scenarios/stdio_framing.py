@@ -6,6 +6,7 @@ exit when stdin closes. 2025-11-25 basic/transports §stdio, 2026-07-28 basic/tr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shlex
 import time
@@ -21,27 +22,58 @@ STDIO = "basic/transports §stdio"
 EXIT_WAIT = 5.0
 STDERR_TAIL = 400  # characters of a failed server's stderr shown in the error
 
-PARSE_ERROR = Rule("stdio-malformed-line-32700", Level.SHOULD, "2025-11-25",
-                   "basic/index §Messages; JSON-RPC 2.0 §5, §5.1",
-                   "A line that is not JSON SHOULD be answered with a -32700 Parse error whose id is "
-                   "null. SHOULD, not MUST, like its HTTP twin: the stdio transport sets no rule for "
-                   "malformed lines, and the TypeScript and Python SDK servers drop them.")
-KEEPS_GOING = Rule("stdio-survives-malformed-line", Level.MUST, "2025-11-25",
-                   "basic/index §Requests, §Responses; JSON-RPC 2.0 §5",
-                   "After a malformed line the server MUST go on answering requests (every request gets a response).")
-ONE_PER_LINE = Rule("stdio-no-embedded-newlines", Level.MUST, "2025-11-25", STDIO,
-                    "Messages are newline-delimited and MUST NOT contain embedded newlines: each stdout line is one "
-                    "complete JSON-RPC message.")
-ONLY_MCP = Rule("stdio-stdout-only-mcp", Level.MUST, "2025-11-25", STDIO,
-                "The server MUST NOT write anything to stdout that is not a valid MCP message (logs go to stderr).")
-UNKNOWN = Rule("stdio-unknown-method-32601", Level.MUST, "2025-11-25",
-               "basic/index §Error Responses; JSON-RPC 2.0 §5.1",
-               "An unknown method MUST get a -32601 error carrying the request's id.")
-NO_REPLY = Rule("stdio-notification-not-answered", Level.MUST, "2025-11-25", "basic/index §Notifications",
-                "The receiver MUST NOT reply to a notification: every response on stdout answers a request we sent.")
-EXIT_ON_EOF = Rule("stdio-exits-on-stdin-eof", Level.SHOULD, "2026-07-28",
-                   "basic/transports/stdio §Shutdown",
-                   "Servers SHOULD exit promptly when stdin is closed (the only portable graceful signal).")
+PARSE_ERROR = Rule(
+    "stdio-malformed-line-32700",
+    Level.SHOULD,
+    "2025-11-25",
+    "basic/index §Messages; JSON-RPC 2.0 §5, §5.1",
+    "A line that is not JSON SHOULD be answered with a -32700 Parse error whose id is "
+    "null. SHOULD, not MUST, like its HTTP twin: the stdio transport sets no rule for "
+    "malformed lines, and the TypeScript and Python SDK servers drop them.",
+)
+KEEPS_GOING = Rule(
+    "stdio-survives-malformed-line",
+    Level.MUST,
+    "2025-11-25",
+    "basic/index §Requests, §Responses; JSON-RPC 2.0 §5",
+    "After a malformed line the server MUST go on answering requests (every request gets a response).",
+)
+ONE_PER_LINE = Rule(
+    "stdio-no-embedded-newlines",
+    Level.MUST,
+    "2025-11-25",
+    STDIO,
+    "Messages are newline-delimited and MUST NOT contain embedded newlines: each stdout line is one "
+    "complete JSON-RPC message.",
+)
+ONLY_MCP = Rule(
+    "stdio-stdout-only-mcp",
+    Level.MUST,
+    "2025-11-25",
+    STDIO,
+    "The server MUST NOT write anything to stdout that is not a valid MCP message (logs go to stderr).",
+)
+UNKNOWN = Rule(
+    "stdio-unknown-method-32601",
+    Level.MUST,
+    "2025-11-25",
+    "basic/index §Error Responses; JSON-RPC 2.0 §5.1",
+    "An unknown method MUST get a -32601 error carrying the request's id.",
+)
+NO_REPLY = Rule(
+    "stdio-notification-not-answered",
+    Level.MUST,
+    "2025-11-25",
+    "basic/index §Notifications",
+    "The receiver MUST NOT reply to a notification: every response on stdout answers a request we sent.",
+)
+EXIT_ON_EOF = Rule(
+    "stdio-exits-on-stdin-eof",
+    Level.SHOULD,
+    "2026-07-28",
+    "basic/transports/stdio §Shutdown",
+    "Servers SHOULD exit promptly when stdin is closed (the only portable graceful signal).",
+)
 
 
 class _Proc:
@@ -56,8 +88,12 @@ class _Proc:
     async def start(self) -> None:
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                *shlex.split(self.command), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024)
+                *shlex.split(self.command),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                limit=64 * 1024 * 1024,
+            )
         except OSError as exc:
             raise HandshakeFailed(f"cannot start {self.command!r}: {exc}") from None
         self._tasks = [asyncio.create_task(self._read_stdout()), asyncio.create_task(self._read_stderr())]
@@ -68,10 +104,8 @@ class _Proc:
             while line := await self.proc.stdout.readline():
                 text = line.decode("utf-8", "replace").rstrip("\r\n")
                 self.lines.append(text)
-                try:
+                with contextlib.suppress(ValueError):
                     await self.messages.put(json.loads(text))
-                except ValueError:
-                    pass
         finally:
             self.stdout_closed.set()
 
@@ -106,8 +140,11 @@ class _Proc:
                 return None
             getter = asyncio.ensure_future(self.messages.get())
             closed = asyncio.ensure_future(self.stdout_closed.wait())
-            await asyncio.wait((getter, closed), timeout=max(0.0, deadline - loop.time()),
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                (getter, closed),
+                timeout=max(0.0, deadline - loop.time()),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             closed.cancel()
             if not getter.done():
                 getter.cancel()  # safe: Queue.get takes the item only when it resumes
@@ -159,15 +196,23 @@ async def run(ctx: Context) -> None:
         _judge_framing(ctx, proc)
     if stopped is not None:
         raise stopped
-    ctx.check(EXIT_ON_EOF, elapsed is not None, sent="closed stdin", got=f"still running after {EXIT_WAIT:g} s",
-              expected="the process exits")
+    ctx.check(
+        EXIT_ON_EOF,
+        elapsed is not None,
+        sent="closed stdin",
+        got=f"still running after {EXIT_WAIT:g} s",
+        expected="the process exits",
+    )
     _judge_replies(ctx, proc, sent_ids)
 
 
 async def _exercise(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
     timeout = ctx.options.timeout
-    params = {"protocolVersion": LEGACY_VERSION, "capabilities": {},
-              "clientInfo": {"name": "mcp-transport-conformance", "version": "0.1"}}
+    params = {
+        "protocolVersion": LEGACY_VERSION,
+        "capabilities": {},
+        "clientInfo": {"name": "mcp-transport-conformance", "version": "0.1"},
+    }
     init, rid = await proc.request("initialize", params, timeout)
     sent_ids.add(rid)
     legacy = isinstance(init, dict) and "result" in init
@@ -178,34 +223,57 @@ async def _exercise(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
     if legacy:
         await proc.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}')
     else:
-        meta = {"io.modelcontextprotocol/protocolVersion": MODERN_VERSION, "io.modelcontextprotocol/clientCapabilities": {}}
+        meta = {
+            "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+            "io.modelcontextprotocol/clientCapabilities": {},
+        }
         probe = ("server/discover", {"_meta": meta})
 
     await proc.write(b'{"jsonrpc": "2.0", "id": 1, "method": ')
     error = await proc.wait_for(lambda m: "error" in m and m.get("id") is None, timeout)
     ok = error is not None and error["error"].get("code") == -32700
-    ctx.check(PARSE_ERROR, ok, sent='the line {"jsonrpc": "2.0", "id": 1, "method": ',
-              got=short(error) if error else f"no id-null error within {timeout:g} s", expected='{"id": null, "error": {"code": -32700}}')
+    ctx.check(
+        PARSE_ERROR,
+        ok,
+        sent='the line {"jsonrpc": "2.0", "id": 1, "method": ',
+        got=short(error) if error else f"no id-null error within {timeout:g} s",
+        expected='{"id": null, "error": {"code": -32700}}',
+    )
 
     reply, rid = await proc.request(*probe, timeout)
     sent_ids.add(rid)
-    ctx.check(KEEPS_GOING, reply is not None and "result" in reply, sent=f"{probe[0]} after the malformed line",
-              got=short(reply) if reply else f"no reply within {timeout:g} s", expected=f"the {probe[0]} result")
+    ctx.check(
+        KEEPS_GOING,
+        reply is not None and "result" in reply,
+        sent=f"{probe[0]} after the malformed line",
+        got=short(reply) if reply else f"no reply within {timeout:g} s",
+        expected=f"the {probe[0]} result",
+    )
 
     unknown_params = probe[1] if not legacy else {}
     reply, rid = await proc.request("conformance/no-such-method", unknown_params, timeout)
     sent_ids.add(rid)
     ok = reply is not None and (reply.get("error") or {}).get("code") == -32601
-    ctx.check(UNKNOWN, ok, sent="conformance/no-such-method", got=short(reply) if reply else "no reply",
-              expected=f'{{"id": {rid}, "error": {{"code": -32601}}}}')
+    ctx.check(
+        UNKNOWN,
+        ok,
+        sent="conformance/no-such-method",
+        got=short(reply) if reply else "no reply",
+        expected=f'{{"id": {rid}, "error": {{"code": -32601}}}}',
+    )
 
-    await proc.write(b'{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "nope"}}')
-    reply, rid = await proc.request(*probe, timeout)  # a fence: whatever the notification caused is out by now
+    await proc.write(
+        b'{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "nope"}}'
+    )
+    reply, rid = await proc.request(
+        *probe, timeout
+    )  # a fence: whatever the notification caused is out by now
     sent_ids.add(rid)
 
 
 def _judge_framing(ctx: Context, proc: _Proc) -> None:
-    broken, foreign = [], []
+    broken: list[str] = []
+    foreign: list[str] = []
     for line in proc.lines:
         try:
             message = json.loads(line)
@@ -213,10 +281,20 @@ def _judge_framing(ctx: Context, proc: _Proc) -> None:
                 foreign.append(line)
         except ValueError:
             (broken if line.lstrip().startswith(("{", "[", '"', "}", "]")) else foreign).append(line)
-    ctx.check(ONE_PER_LINE, not broken, sent=proc.command, got=f"lines that are part of a message: {broken[:3]}",
-              expected="one complete JSON-RPC message per line")
-    ctx.check(ONLY_MCP, not foreign, sent=proc.command, got=f"non-MCP stdout lines: {[short(x, 120) for x in foreign[:3]]}",
-              expected="only JSON-RPC messages on stdout")
+    ctx.check(
+        ONE_PER_LINE,
+        not broken,
+        sent=proc.command,
+        got=f"lines that are part of a message: {broken[:3]}",
+        expected="one complete JSON-RPC message per line",
+    )
+    ctx.check(
+        ONLY_MCP,
+        not foreign,
+        sent=proc.command,
+        got=f"non-MCP stdout lines: {[short(x, 120) for x in foreign[:3]]}",
+        expected="only JSON-RPC messages on stdout",
+    )
 
 
 def _judge_replies(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
@@ -226,14 +304,25 @@ def _judge_replies(ctx: Context, proc: _Proc, sent_ids: set[Any]) -> None:
             message = json.loads(line)
         except ValueError:
             continue
-        parse_error = isinstance(message, dict) and (message.get("error") or {}).get("code") == -32700
-        if isinstance(message, dict) and ("result" in message or "error" in message) and not parse_error:
-            if message.get("id") is not None and message.get("id") not in sent_ids:
-                answers.append(message)
-    ctx.check(NO_REPLY, not answers, sent="notifications/initialized, notifications/cancelled",
-              got=f"responses to nothing we sent: {answers[:3]}", expected="no reply to notifications")
+        if not isinstance(message, dict) or not ("result" in message or "error" in message):
+            continue
+        parse_error = (message.get("error") or {}).get("code") == -32700
+        if not parse_error and message.get("id") is not None and message.get("id") not in sent_ids:
+            answers.append(message)
+    ctx.check(
+        NO_REPLY,
+        not answers,
+        sent="notifications/initialized, notifications/cancelled",
+        got=f"responses to nothing we sent: {answers[:3]}",
+        expected="no reply to notifications",
+    )
 
 
-SCENARIO = Scenario("stdio-framing", "any", "stdio",
-                    "malformed line -32700 and keep going, one message per line, stdout only MCP, exit on EOF",
-                    (PARSE_ERROR, KEEPS_GOING, UNKNOWN, NO_REPLY, ONE_PER_LINE, ONLY_MCP, EXIT_ON_EOF), run)
+SCENARIO = Scenario(
+    "stdio-framing",
+    "any",
+    "stdio",
+    "malformed line -32700 and keep going, one message per line, stdout only MCP, exit on EOF",
+    (PARSE_ERROR, KEEPS_GOING, UNKNOWN, NO_REPLY, ONE_PER_LINE, ONLY_MCP, EXIT_ON_EOF),
+    run,
+)

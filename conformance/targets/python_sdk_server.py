@@ -36,7 +36,7 @@ class MemoryEventStore(EventStore):
         if index is None:
             return None
         stream = self.events[index][0]
-        for stream_id, event_id, message in self.events[index + 1:]:
+        for stream_id, event_id, message in self.events[index + 1 :]:
             if stream_id == stream and message is not None:
                 await send_callback(EventMessage(message, event_id))
         return stream

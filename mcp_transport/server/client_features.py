@@ -1,4 +1,5 @@
-"""What a server may ask of its client (digest §6.8): elicitation, sampling and roots.
+"""What a server may ask of its client: elicitation, sampling and roots
+(2025-11-25 client/elicitation, client/sampling, client/roots; 2026-07-28 basic/patterns/mrtr).
 
 The request shapes and the typed results live here; :class:`~.context.Context` sends them.
 """

@@ -1,5 +1,5 @@
-"""Argument completion (digest §6.7): suggestions for a prompt's arguments and a resource
-template's variables, as the user types.
+"""Argument completion (2025-11-25 server/utilities/completion): suggestions for a prompt's
+arguments and a resource template's variables, as the user types.
 
 A completer is a function ``(value) -> list[str]`` or ``(value, context) -> list[str]``,
 sync or async, where ``context`` holds the arguments already filled in.

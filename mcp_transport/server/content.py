@@ -1,4 +1,5 @@
-"""Content blocks (digest §6.2) and the conversion of handler return values into them."""
+"""Content blocks (2025-11-25 server/tools#tool-result) and the conversion of handler return
+values into them."""
 
 from __future__ import annotations
 

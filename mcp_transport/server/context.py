@@ -110,7 +110,9 @@ class Context:
         """The lower-level request context (dispatcher access)."""
         return self._request
 
-    async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+    async def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
         """Send a progress notification if the client asked for progress; otherwise nothing.
         ``progress`` must increase with each call (a value that does not is dropped)."""
         await self._request.report_progress(progress, total, message)
@@ -119,7 +121,8 @@ class Context:
         """Send ``notifications/message`` if ``level`` passes the client's threshold.
 
         Legacy: the threshold set by ``logging/setLevel`` (info until then). Modern: only
-        when the request opted in with ``_meta`` logLevel (digest §6.6).
+        when the request opted in with ``_meta`` logLevel
+        (2026-07-28 server/utilities/logging#per-request-log-level).
         """
         if level not in LOG_LEVELS:
             raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
@@ -149,7 +152,9 @@ class Context:
 
     # -- asking the client -------------------------------------------------------------------
 
-    async def elicit(self, message: str, schema: type[BaseModel] | dict[str, Any], *, key: str | None = None) -> ElicitResult[Any]:
+    async def elicit(
+        self, message: str, schema: type[BaseModel] | dict[str, Any], *, key: str | None = None
+    ) -> ElicitResult[Any]:
         """Ask the user to fill in a form (``elicitation/create``, form mode).
 
         ``schema`` is a pydantic model (flat: str, int, float, bool, enums, lists of enums;
@@ -162,7 +167,9 @@ class Context:
         result = await self._ask("elicitation/create", params, "elicitation", key=key)
         return ElicitResult.from_wire(result, schema)
 
-    async def elicit_url(self, message: str, url: str, elicitation_id: str | None = None, *, key: str | None = None) -> ElicitResult[Any]:
+    async def elicit_url(
+        self, message: str, url: str, elicitation_id: str | None = None, *, key: str | None = None
+    ) -> ElicitResult[Any]:
         """Send the user to ``url`` (``elicitation/create``, URL mode, 2025-11-25+): for
         interactions that must not pass through the client, such as a sign-in. (2026-07-28:
         no elicitation id; the client retries once the user is done.)"""
@@ -196,7 +203,9 @@ class Context:
         ):
             if value is not None:
                 params[field] = value
-        return SamplingResult.from_wire(await self._ask("sampling/createMessage", params, "sampling", key=key))
+        return SamplingResult.from_wire(
+            await self._ask("sampling/createMessage", params, "sampling", key=key)
+        )
 
     async def list_roots(self, *, key: str | None = None) -> list[Root]:
         """The directories and files the client exposes (``roots/list``)."""

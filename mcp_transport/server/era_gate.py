@@ -1,5 +1,7 @@
-"""The era gate (digest §2.B.9, §3.3): every MCP method an :class:`~.mcpserver.MCPServer`
-registers runs behind it, under the protocol state of the request's era."""
+"""The era gate: every MCP method an :class:`~.mcpserver.MCPServer` registers runs behind it,
+under the protocol state of the request's era (2026-07-28
+basic/versioning#backward-compatibility-with-initialization-based-versions; on stdio,
+2026-07-28 basic/transports/stdio#backward-compatibility)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from .context import ServerRequestContext
 
 __all__ = ["MethodHandler", "era_gate"]
 
+
 def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, modern: bool) -> MethodHandler:
     """Wrap a method so it runs under the right protocol state.
 
@@ -21,8 +24,8 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
     legacy and goes through the connection's initialize lifecycle.
 
     Modern ``tools/call``, ``prompts/get`` and ``resources/read`` run as one MRTR round
-    (digest §6.8): input calls on the Context answer from the round's answers, and the
-    first one without an answer ends the round with ``resultType: "input_required"``.
+    (2026-07-28 basic/patterns/mrtr#basic-workflow): input calls on the Context answer from the
+    round's answers, and the first one without an answer ends the round with ``resultType: "input_required"``.
     """
     mrtr = name in MRTR_METHODS
 

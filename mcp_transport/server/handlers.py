@@ -1,5 +1,6 @@
-"""The MCP methods an :class:`~.mcpserver.MCPServer` answers (digest §5, §6), one function
-each, registered behind the era gate by :func:`register`.
+"""The MCP methods an :class:`~.mcpserver.MCPServer` answers, one function each, registered
+behind the era gate by :func:`register` (2025-11-25 basic/lifecycle and the server/* pages;
+2026-07-28 server/discover and the server/* pages).
 
 Each handler is ``(server, ctx, params) -> result``. The era gate has already set
 ``ctx.state``; a handler looks at the era only where the two eras answer differently
@@ -31,8 +32,9 @@ Params = dict[str, Any]
 Result = dict[str, Any]
 _T = TypeVar("_T")
 
-# Cache hints on modern results (digest §6.10). Lists change only when registrations do
-# (and list_changed invalidates them); they do not vary per client.
+# Cache hints on modern results (2026-07-28 server/utilities/caching#cacheable-model). Lists
+# change only when registrations do (and list_changed invalidates them); they do not vary per
+# client.
 LIST_TTL_MS = 60_000
 # A resource's contents may change at any time and may depend on who asks.
 READ_TTL_MS = 0
@@ -136,7 +138,9 @@ async def set_level(server: ServerAPI, ctx: ServerRequestContext, params: Params
 def _page(
     server: ServerAPI, ctx: ServerRequestContext, key: str, items: list[Result], params: Params
 ) -> Result:
-    """One page of a list result; modern pages carry cache hints (digest §4.8, §6.10)."""
+    """One page of a list result; modern pages carry cache hints
+    (2025-11-25 server/utilities/pagination;
+    2026-07-28 server/utilities/caching#interaction-with-pagination)."""
     page, next_cursor = paginate(items, params.get("cursor"), server.page_size)
     result: Result = {key: page}
     if next_cursor is not None:
@@ -225,7 +229,7 @@ async def unsubscribe(server: ServerAPI, ctx: ServerRequestContext, params: Para
 
 
 async def listen(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
-    """``subscriptions/listen`` (2026-07-28, digest §6.9): acknowledge the honoured filter,
+    """``subscriptions/listen`` (2026-07-28 basic/patterns/subscriptions): acknowledge the honoured filter,
     then forward opted-in change notifications, each tagged with the subscription id (the
     listen request's id), until the client cancels (no response) or the server closes the
     subscription (a result). Runs as long as the stream is open."""

@@ -126,7 +126,8 @@ class MCPServer:
         return info
 
     def capabilities(self) -> dict[str, Any]:
-        """What this server offers, from what is registered (digest §5.A.6). Logging is
+        """What this server offers, from what is registered
+        (2025-11-25 basic/lifecycle#capability-negotiation). Logging is
         always on: every tool may log through its Context."""
         caps: dict[str, Any] = {"logging": {}}
         if self.tools:

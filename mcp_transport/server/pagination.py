@@ -1,4 +1,4 @@
-"""Opaque-cursor pagination for every list method (digest §4.8).
+"""Opaque-cursor pagination for every list method (2025-11-25 server/utilities/pagination).
 
 A cursor is the base64 of the offset of the next page. Clients must treat it as opaque; the
 server rejects anything it did not mint with -32602.

@@ -1,4 +1,4 @@
-"""Prompts (digest §6.5): templates of messages with named string arguments.
+"""Prompts (2025-11-25 server/prompts): templates of messages with named string arguments.
 
 A prompt is a function whose parameters are the prompt's arguments (required unless they
 have a default; ``Annotated[str, Field(description=...)]`` documents them) and whose return
@@ -70,7 +70,7 @@ class Prompt:
 
     def bind(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Validated keyword arguments; a missing required argument or a bad value is a
-        protocol error (-32602), unlike a tool's (digest §6.5)."""
+        protocol error (-32602), unlike a tool's (2025-11-25 server/prompts#error-handling)."""
         missing = [a["name"] for a in self.argument_list() if a["required"] and a["name"] not in arguments]
         if missing:
             raise InvalidParams(

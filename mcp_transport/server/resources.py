@@ -1,4 +1,4 @@
-"""Resources (digest §6.4): static resources, URI templates, and what a read returns.
+"""Resources (2025-11-25 server/resources): static resources, URI templates, and what a read returns.
 
 A resource is a function behind a URI. A static resource has a fixed URI; a template such as
 ``test://items/{id}`` matches a family of URIs and passes the matched values to the function
@@ -169,7 +169,8 @@ def resolve(
 
 
 def resource_not_found(uri: str, era: Era) -> RPCError:
-    """The error for a read of an unknown URI (digest §6.4): legacy -32002, modern -32602;
+    """The error for a read of an unknown URI (2025-11-25 and 2026-07-28
+    server/resources#error-handling): legacy -32002, modern -32602;
     both carry ``data.uri``."""
     message = f"Resource not found: {uri}"
     if era is Era.MODERN:

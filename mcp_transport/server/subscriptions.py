@@ -1,4 +1,4 @@
-"""``subscriptions/listen`` (2026-07-28, digest §6.9): the server side, transport-free.
+"""``subscriptions/listen`` (2026-07-28 basic/patterns/subscriptions): the server side, transport-free.
 
 A listen request is just another subscriber to the server's change notifications: the
 handler (:func:`~.handlers.listen`) registers a :class:`Subscription`, sends the

@@ -1,4 +1,4 @@
-"""Tools (digest §6.3): a registered function, its wire description, and how a call becomes
+"""Tools (2025-11-25 server/tools): a registered function, its wire description, and how a call becomes
 a ``CallToolResult``."""
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ async def call_tool(tool: Tool, arguments: dict[str, Any], ctx: Any) -> dict[str
 
 def tool_result(tool: Tool, value: Any) -> dict[str, Any]:
     """A tool's return value as a CallToolResult. With an output schema the value is the
-    ``structuredContent`` and, for older clients, also its JSON as text (digest §6.3)."""
+    ``structuredContent`` and, for older clients, also its JSON as text
+    (2025-11-25 server/tools#structured-content)."""
     if isinstance(value, dict) and isinstance(value.get("content"), list):
         return value  # already a CallToolResult
     if tool.output is not None:

@@ -43,7 +43,11 @@ class Flow:
 
     def initialize(self) -> None:
         self.session = self.version = None
-        params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "broken", "version": "0"}}
+        params = {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "broken", "version": "0"},
+        }
         reply = self.request("initialize", params, retry_404=False)
         self.version = reply["result"]["protocolVersion"]
         self.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
@@ -55,7 +59,9 @@ class Flow:
         self.next_id += 1
         rid = self.next_id
         message = {"jsonrpc": "2.0", "id": rid, "method": method, "params": params}
-        with self.http.stream("POST", self.url, headers=self.headers(), content=json.dumps(message)) as response:
+        with self.http.stream(
+            "POST", self.url, headers=self.headers(), content=json.dumps(message)
+        ) as response:
             if response.status_code == 404 and retry_404 and BUG != "no_reinit":
                 response.read()
                 self.initialize()
@@ -80,7 +86,7 @@ class Flow:
                 found, last_id, retry = self.read_events(response.iter_lines(), rid, last_id, retry)
         return found
 
-    def read_events(self, lines, rid, last_id=None, retry=None):  # type: ignore[no-untyped-def]
+    def read_events(self, lines, rid, last_id=None, retry=None):
         data: list[str] = []
         for line in lines:
             if line.startswith("id:"):

@@ -53,7 +53,7 @@ BUGS = {
     "modern_no_discover": "does not implement server/discover",
     "modern_server_request": "sends a ping request on a 2026-07-28 response stream",
     "live_resume_silent": "a resume while the call runs replays what exists, then carries nothing live "
-                          "(a resume after the call ended replays everything)",
+    "(a resume after the call ended replays everything)",
     "no_priming": "opens a POST's SSE stream without a priming event (its events do have ids)",
     "no_event_ids": "puts no event ids on any SSE event (not resumable: not a bug, the checks must skip)",
 }
@@ -64,12 +64,21 @@ MAX_BODY = 4 * 1024 * 1024
 KEEPALIVE = 0.5
 PAGE = 2
 TOOLS = [
-    {"name": "echo", "description": "Echo text.",
-     "inputSchema": {"type": "object", "properties": {"text": {"type": "string", "x-mcp-header": "Text"}}}},
-    {"name": "sleep", "description": "Sleep, reporting progress every 10 ms.",
-     "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}}}},
-    {"name": "add", "description": "Add two numbers.",
-     "inputSchema": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}},
+    {
+        "name": "echo",
+        "description": "Echo text.",
+        "inputSchema": {"type": "object", "properties": {"text": {"type": "string", "x-mcp-header": "Text"}}},
+    },
+    {
+        "name": "sleep",
+        "description": "Sleep, reporting progress every 10 ms.",
+        "inputSchema": {"type": "object", "properties": {"seconds": {"type": "number"}}},
+    },
+    {
+        "name": "add",
+        "description": "Add two numbers.",
+        "inputSchema": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}},
+    },
 ]
 LOOPBACK_ORIGINS = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 bug: str | None = None
@@ -112,7 +121,9 @@ class Session:
 
     def emit(self, stream: Stream, data: str) -> None:
         self.counter += 1
-        event_id = str(len(stream.events)) if bug == "duplicate_ids" else f"{self.id[:8]}-{stream.id}-{self.counter}"
+        event_id = (
+            str(len(stream.events)) if bug == "duplicate_ids" else f"{self.id[:8]}-{stream.id}-{self.counter}"
+        )
         stream.add(event_id, data)
 
     def find(self, event_id: str) -> tuple[Stream, int] | None:
@@ -161,7 +172,10 @@ async def post(request: Request) -> Response:
     accept = request.headers.get("accept", "")
     if bug != "no_406" and not ("application/json" in accept and "text/event-stream" in accept):
         return rpc_error(-32600, "Not Acceptable", status=406)
-    if bug != "no_415" and request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+    if (
+        bug != "no_415"
+        and request.headers.get("content-type", "").split(";")[0].strip() != "application/json"
+    ):
         return rpc_error(-32600, "Unsupported Media Type", status=415)
     try:
         message = json.loads(await request.body())
@@ -181,7 +195,9 @@ async def post(request: Request) -> Response:
         if session.version in ("2024-11-05", "2025-03-26") or bug == "batch_accepted":
             return JSONResponse([await answer(session, m) for m in message if "id" in m])
         return rpc_error(-32600, "Batches are not allowed on this protocol version")
-    if not isinstance(message, dict) or not ("method" in message or "result" in message or "error" in message):
+    if not isinstance(message, dict) or not (
+        "method" in message or "result" in message or "error" in message
+    ):
         return rpc_error(-32600, "Invalid Request")
     if "id" not in message or "method" not in message:  # notification or response
         if message.get("method") == "notifications/cancelled" and bug != "ignore_cancel":
@@ -207,8 +223,11 @@ def initialize(message: dict[str, Any]) -> Response:
     requested = (message.get("params") or {}).get("protocolVersion")
     session = Session(requested if requested in LEGACY else LEGACY[-1])
     SESSIONS[session.id] = session
-    value = {"protocolVersion": session.version, "capabilities": {"tools": {}},
-             "serverInfo": {"name": "broken-server", "version": "0"}}
+    value = {
+        "protocolVersion": session.version,
+        "capabilities": {"tools": {}},
+        "serverInfo": {"name": "broken-server", "version": "0"},
+    }
     return result(message.get("id"), value, headers={"Mcp-Session-Id": session.id})
 
 
@@ -231,19 +250,31 @@ async def answer(session: Session | None, message: dict[str, Any]) -> dict[str, 
     if method == "tools/list":
         cursor = params.get("cursor")
         try:
-            start = 0 if cursor is None else int(base64.b64decode(cursor.encode(), validate=True).decode().removeprefix("page:"))
+            start = (
+                0
+                if cursor is None
+                else int(base64.b64decode(cursor.encode(), validate=True).decode().removeprefix("page:"))
+            )
         except (ValueError, UnicodeDecodeError, AttributeError):
             return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32602, "message": "Invalid cursor"}}
-        page: dict[str, Any] = {"tools": TOOLS[start:start + PAGE]}
+        page: dict[str, Any] = {"tools": TOOLS[start : start + PAGE]}
         if start + PAGE < len(TOOLS):
             page["nextCursor"] = base64.b64encode(f"page:{start + PAGE}".encode()).decode()
         return {"jsonrpc": "2.0", "id": rid, "result": page}
     if method == "tools/call":
         args = params.get("arguments") or {}
         if params.get("name") == "echo":
-            return {"jsonrpc": "2.0", "id": rid, "result": {"content": [{"type": "text", "text": str(args.get("text"))}]}}
+            return {
+                "jsonrpc": "2.0",
+                "id": rid,
+                "result": {"content": [{"type": "text", "text": str(args.get("text"))}]},
+            }
         if params.get("name") == "add":
-            return {"jsonrpc": "2.0", "id": rid, "result": {"content": [{"type": "text", "text": str(args.get("a", 0) + args.get("b", 0))}]}}
+            return {
+                "jsonrpc": "2.0",
+                "id": rid,
+                "result": {"content": [{"type": "text", "text": str(args.get("a", 0) + args.get("b", 0))}]},
+            }
         return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32602, "message": "Unknown tool"}}
     return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": f"Method not found: {method}"}}
 
@@ -257,8 +288,11 @@ def start_sleep(session: Session, message: dict[str, Any]) -> Response:
     seconds = float((params.get("arguments") or {}).get("seconds", 1.0))
     task = asyncio.create_task(sleep_tool(session, stream, rid, token, seconds))
     session.tasks[rid] = task
-    return StreamingResponse(sse(stream, 0, task if bug == "cancel_on_disconnect" else None),
-                             media_type="text/event-stream", headers=sse_headers())
+    return StreamingResponse(
+        sse(stream, 0, task if bug == "cancel_on_disconnect" else None),
+        media_type="text/event-stream",
+        headers=sse_headers(),
+    )
 
 
 async def sleep_tool(session: Session, stream: Stream, rid: Any, token: Any, seconds: float) -> None:
@@ -321,8 +355,9 @@ async def get(request: Request) -> Response:
         return rpc_error(-32600, "Unknown Last-Event-ID")
     stream, index = found
     if bug == "replay_other_streams":
-        return StreamingResponse(everything_after(session, stream, index), media_type="text/event-stream",
-                                 headers=sse_headers())
+        return StreamingResponse(
+            everything_after(session, stream, index), media_type="text/event-stream", headers=sse_headers()
+        )
     start = index if bug == "duplicate_on_resume" else index + 2 if bug == "replay_gap" else index + 1
     replay = replay_only(stream, start) if bug == "live_resume_silent" or poll else sse(stream, start)
     return StreamingResponse(replay, media_type="text/event-stream", headers=sse_headers())
@@ -362,9 +397,14 @@ async def modern(request: Request, message: Any) -> Response:
     if not isinstance(message, dict) or "method" not in message:
         return rpc_error(-32600, "Invalid Request")
     rid, method, params = message.get("id"), message["method"], message.get("params")
-    meta = params.get("_meta") if isinstance(params, dict) else None
-    if not isinstance(meta, dict) or "io.modelcontextprotocol/protocolVersion" not in meta or \
-            "io.modelcontextprotocol/clientCapabilities" not in meta:
+    if not isinstance(params, dict):
+        params = {}
+    meta = params.get("_meta")
+    if (
+        not isinstance(meta, dict)
+        or "io.modelcontextprotocol/protocolVersion" not in meta
+        or "io.modelcontextprotocol/clientCapabilities" not in meta
+    ):
         return rpc_error(-32602, "Missing _meta envelope", rid)
     version = meta["io.modelcontextprotocol/protocolVersion"]
     headers = request.headers
@@ -372,22 +412,41 @@ async def modern(request: Request, message: Any) -> Response:
         return rpc_error(-32020, "MCP-Protocol-Version does not match _meta", rid)
     if headers.get("mcp-method", "").strip() != method:
         return rpc_error(-32020, "Mcp-Method does not match the body", rid)
-    if method == "tools/call" and bug != "modern_no_name_check" and headers.get("mcp-name", "").strip() != params.get("name"):
+    if (
+        method == "tools/call"
+        and bug != "modern_no_name_check"
+        and headers.get("mcp-name", "").strip() != params.get("name")
+    ):
         return rpc_error(-32020, "Mcp-Name does not match the body", rid)
     if method == "tools/call" and params.get("name") == "echo":
         text = (params.get("arguments") or {}).get("text")
         if text is not None and headers.get("mcp-param-text", "").strip() != text:
             return rpc_error(-32020, "Mcp-Param-Text does not match the body", rid)
     if version != MODERN:
-        return rpc_error(-32022, "Unsupported protocol version", rid, data={"supported": [MODERN, *LEGACY],
-                                                                             "requested": version})
+        return rpc_error(
+            -32022,
+            "Unsupported protocol version",
+            rid,
+            data={"supported": [MODERN, *LEGACY], "requested": version},
+        )
     info = {"io.modelcontextprotocol/serverInfo": {"name": "broken-server", "version": "0"}}
     if method == "server/discover" and bug != "modern_no_discover":
-        return result(rid, {"resultType": "complete", "supportedVersions": [MODERN, *LEGACY],
-                            "capabilities": {"tools": {}}, "serverInfo": {"name": "broken-server", "version": "0"},
-                            "ttlMs": 0, "cacheScope": "public", "_meta": info})
+        return result(
+            rid,
+            {
+                "resultType": "complete",
+                "supportedVersions": [MODERN, *LEGACY],
+                "capabilities": {"tools": {}},
+                "serverInfo": {"name": "broken-server", "version": "0"},
+                "ttlMs": 0,
+                "cacheScope": "public",
+                "_meta": info,
+            },
+        )
     if method == "tools/call" and params.get("name") == "sleep":
-        return StreamingResponse(modern_sleep(rid, params, info), media_type="text/event-stream", headers=sse_headers())
+        return StreamingResponse(
+            modern_sleep(rid, params, info), media_type="text/event-stream", headers=sse_headers()
+        )
     if method in ("tools/list", "tools/call"):
         reply = await answer(None, message)
         if "result" in reply:
@@ -410,8 +469,13 @@ async def modern_sleep(rid: Any, params: dict[str, Any], info: dict[str, Any]) -
         await asyncio.sleep(seconds / steps)
         if token is not None:
             note = {"progressToken": token, "progress": i + 1, "total": steps}
-            yield f"data: {json.dumps({'jsonrpc': '2.0', 'method': 'notifications/progress', 'params': note})}\n\n"
-    result = {"resultType": "complete", "content": [{"type": "text", "text": f"slept {seconds} s"}], "_meta": info}
+            progress = {"jsonrpc": "2.0", "method": "notifications/progress", "params": note}
+            yield f"data: {json.dumps(progress)}\n\n"
+    result = {
+        "resultType": "complete",
+        "content": [{"type": "text", "text": f"slept {seconds} s"}],
+        "_meta": info,
+    }
     yield f"data: {json.dumps({'jsonrpc': '2.0', 'id': rid, 'result': result})}\n\n"
 
 
@@ -420,11 +484,14 @@ app = Starlette(routes=[Route("/mcp", endpoint, methods=["GET", "POST", "DELETE"
 
 def main() -> None:
     global bug, poll
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--bug", choices=sorted(BUGS), default=None)
-    parser.add_argument("--poll", action="store_true",
-                        help="close resumed streams after the replay (correct)")
+    parser.add_argument(
+        "--poll", action="store_true", help="close resumed streams after the replay (correct)"
+    )
     args = parser.parse_args()
     bug, poll = args.bug, args.poll
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", http="h11")

@@ -41,8 +41,14 @@ def main() -> None:
                 sys.exit(1)
             if bug == "drop_malformed":
                 continue
-            write({"jsonrpc": "2.0", "id": 0 if bug == "parse_error_with_id" else None,
-                   "error": {"code": -32700, "message": "Parse error"}}, bug)
+            write(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 0 if bug == "parse_error_with_id" else None,
+                    "error": {"code": -32700, "message": "Parse error"},
+                },
+                bug,
+            )
             continue
         if "id" not in message:
             if bug == "answer_notifications":
@@ -50,12 +56,18 @@ def main() -> None:
             continue
         rid, method = message["id"], message.get("method")
         if method == "initialize":
-            result = {"protocolVersion": "2025-11-25", "capabilities": {}, "serverInfo": {"name": "b", "version": "0"}}
+            result = {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "serverInfo": {"name": "b", "version": "0"},
+            }
             write({"jsonrpc": "2.0", "id": rid, "result": result}, bug)
         elif method == "ping":
             write({"jsonrpc": "2.0", "id": rid, "result": {}}, bug)
         else:
-            write({"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "Method not found"}}, bug)
+            write(
+                {"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "Method not found"}}, bug
+            )
 
 
 if __name__ == "__main__":

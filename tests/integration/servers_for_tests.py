@@ -65,7 +65,9 @@ def make_server() -> MCPServer:
         connection = ctx.request_context.connection
         assert connection.send_unrelated is not None
         for i in range(count):
-            await connection.send_unrelated(Notification("notifications/message", {"level": "info", "data": f"{tag}-{i}"}))
+            await connection.send_unrelated(
+                Notification("notifications/message", {"level": "info", "data": f"{tag}-{i}"})
+            )
         return "sent"
 
     @server.tool()
@@ -150,7 +152,13 @@ class RawSession:
             headers["mcp-protocol-version"] = self.version
         return headers
 
-    async def initialize(self, version: str = "2025-11-25", capabilities: dict[str, Any] | None = None, *, initialized: bool = True) -> httpx.Response:
+    async def initialize(
+        self,
+        version: str = "2025-11-25",
+        capabilities: dict[str, Any] | None = None,
+        *,
+        initialized: bool = True,
+    ) -> httpx.Response:
         response = await self.client.post(
             self.url,
             headers=JSON_AND_SSE,
@@ -158,7 +166,11 @@ class RawSession:
                 "jsonrpc": "2.0",
                 "id": self.next_id(),
                 "method": "initialize",
-                "params": {"protocolVersion": version, "capabilities": capabilities or {}, "clientInfo": {"name": "raw", "version": "1"}},
+                "params": {
+                    "protocolVersion": version,
+                    "capabilities": capabilities or {},
+                    "clientInfo": {"name": "raw", "version": "1"},
+                },
             },
         )
         assert response.status_code == 200, response.text
@@ -170,10 +182,18 @@ class RawSession:
         return response
 
     async def post(self, message: Any, headers: dict[str, str] | None = None) -> httpx.Response:
-        return await self.client.post(self.url, headers={**self.headers, **(headers or {})}, content=orjson.dumps(message))
+        return await self.client.post(
+            self.url, headers={**self.headers, **(headers or {})}, content=orjson.dumps(message)
+        )
 
-    def request(self, method: str, params: dict[str, Any] | None = None, id: int | None = None) -> dict[str, Any]:
-        message: dict[str, Any] = {"jsonrpc": "2.0", "id": self.next_id() if id is None else id, "method": method}
+    def request(
+        self, method: str, params: dict[str, Any] | None = None, id: int | None = None
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "jsonrpc": "2.0",
+            "id": self.next_id() if id is None else id,
+            "method": method,
+        }
         if params is not None:
             message["params"] = params
         return message
@@ -183,9 +203,9 @@ class RawSession:
         response = await self.post(self.request(method, params))
         assert response.status_code == 200, response.text
         if response.headers["content-type"].startswith("application/json"):
-            return response.json()  # type: ignore[no-any-return]
+            return response.json()
         messages = [e["data"] for e in parse_sse(response.text) if e.get("data")]
-        return messages[-1]  # type: ignore[no-any-return]
+        return messages[-1]
 
     def tool_call(self, name: str, arguments: dict[str, Any], progress: bool = True) -> dict[str, Any]:
         params: dict[str, Any] = {"name": name, "arguments": arguments}

@@ -43,7 +43,12 @@ async def elicit(params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def sample(params: dict[str, Any]) -> dict[str, Any]:
-    return {"role": "assistant", "content": {"type": "text", "text": "Paris"}, "model": "m", "stopReason": "endTurn"}
+    return {
+        "role": "assistant",
+        "content": {"type": "text", "text": "Paris"},
+        "model": "m",
+        "stopReason": "endTurn",
+    }
 
 
 ROOTS = [{"uri": "file:///work", "name": "work"}]
@@ -62,8 +67,13 @@ async def test_auto_speaks_modern_to_our_server_and_runs_mrtr(http_server: Calla
         assert client.era is Era.MODERN and client.protocol_version == "2026-07-28"
         assert client.server_info.get("name")
         assert text(await client.call_tool("test_input_required_result_elicitation", {})) == "Hello, Ada!"
-        assert text(await client.call_tool("test_input_required_result_sampling", {})) == "The model says: Paris"
-        assert text(await client.call_tool("test_input_required_result_list_roots", {})) == "Client roots: file:///work"
+        assert (
+            text(await client.call_tool("test_input_required_result_sampling", {})) == "The model says: Paris"
+        )
+        assert (
+            text(await client.call_tool("test_input_required_result_list_roots", {}))
+            == "Client roots: file:///work"
+        )
         assert text(await client.call_tool("test_input_required_result_multi_round", {})) == "Ada likes teal"
         assert text(await client.call_tool("test_input_required_result_request_state", {})) == "state-ok"
         multiple = text(await client.call_tool("test_input_required_result_multiple_inputs", {}))
@@ -75,7 +85,10 @@ async def test_auto_speaks_modern_to_our_server_and_runs_mrtr(http_server: Calla
 
 async def test_a_legacy_client_and_an_auto_client_share_our_endpoint(http_server: Callable[..., str]) -> None:
     url = http_server(everything)
-    async with Client(url, era="legacy", elicitation_handler=elicit) as legacy, Client(url, elicitation_handler=elicit) as modern:
+    async with (
+        Client(url, era="legacy", elicitation_handler=elicit) as legacy,
+        Client(url, elicitation_handler=elicit) as modern,
+    ):
         assert legacy.era is Era.LEGACY and modern.era is Era.MODERN
         for client in (legacy, modern):
             assert text(await client.call_tool("test_input_required_result_elicitation", {})) == "Hello, Ada!"
@@ -103,7 +116,10 @@ class Tamper(httpx.AsyncBaseTransport):
 
 async def test_a_tampered_request_state_is_refused(http_server: Callable[..., str]) -> None:
     url = http_server(everything)
-    async with httpx.AsyncClient(transport=Tamper()) as http, Client(url, era="modern", elicitation_handler=elicit, http_client=http) as client:
+    async with (
+        httpx.AsyncClient(transport=Tamper()) as http,
+        Client(url, era="modern", elicitation_handler=elicit, http_client=http) as client,
+    ):
         with pytest.raises(RemoteError) as info:
             await client.call_tool("test_input_required_result_tampered_state", {})
     assert info.value.code == -32602
@@ -118,19 +134,29 @@ class LegacyOnly:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            headers = [(k, v) for k, v in scope["headers"] if not (k == b"mcp-protocol-version" and v.startswith(b"2026"))]
+            headers = [
+                (k, v)
+                for k, v in scope["headers"]
+                if not (k == b"mcp-protocol-version" and v.startswith(b"2026"))
+            ]
             scope = {**scope, "headers": headers}
         await self.app(scope, receive, send)
 
 
 @pytest.mark.parametrize("stateless", [False, True], ids=["stateful", "stateless"])
-async def test_auto_falls_back_to_initialize_on_a_legacy_sdk_server(stateless: bool, serve_app: Callable[..., str]) -> None:
+async def test_auto_falls_back_to_initialize_on_a_legacy_sdk_server(
+    stateless: bool, serve_app: Callable[..., str]
+) -> None:
     from mcp.server.transport_security import TransportSecuritySettings
 
     from tests.interop_servers.sdk_server import server as sdk
 
     security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    url = serve_app(LegacyOnly(sdk.streamable_http_app(stateless_http=stateless, json_response=True, transport_security=security)))
+    url = serve_app(
+        LegacyOnly(
+            sdk.streamable_http_app(stateless_http=stateless, json_response=True, transport_security=security)
+        )
+    )
     async with Client(url) as client:
         assert client.era is Era.LEGACY and client.protocol_version == "2025-11-25"
         assert client.server_info["name"] == "sdk-interop"
@@ -178,13 +204,15 @@ for line in sys.stdin:
         continue
     if method == "initialize":
         initialized = True
-        out = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "old", "version": "0"}}
+        info = {"name": "old", "version": "0"}
+        out = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": info}
         print(json.dumps({"jsonrpc": "2.0", "id": rid, "result": out}), flush=True)
     elif not initialized:
         if MODE == "silent":
             continue
         code = {"-32600": -32600, "-32601": -32601, "-32602": -32602}[MODE]
-        print(json.dumps({"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": "not initialized"}}), flush=True)
+        error = {"code": code, "message": "not initialized"}
+        print(json.dumps({"jsonrpc": "2.0", "id": rid, "error": error}), flush=True)
     else:
         print(json.dumps({"jsonrpc": "2.0", "id": rid, "result": {"tools": [], "mode": MODE}}), flush=True)
 """

@@ -26,20 +26,34 @@ async def elicit(params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def sample(params: dict[str, Any]) -> dict[str, Any]:
-    return {"role": "assistant", "content": {"type": "text", "text": "forty-two"}, "model": "m", "stopReason": "endTurn"}
+    return {
+        "role": "assistant",
+        "content": {"type": "text", "text": "forty-two"},
+        "model": "m",
+        "stopReason": "endTurn",
+    }
 
 
 @pytest.fixture(params=["stdio", "http"])
 def connect(request: pytest.FixtureRequest, http_server: Callable[..., str]) -> Callable[..., Any]:
     target: Any = (
-        [sys.executable, "-m", "servers.everything", "--stdio"] if request.param == "stdio" else http_server(everything)
+        [sys.executable, "-m", "servers.everything", "--stdio"]
+        if request.param == "stdio"
+        else http_server(everything)
     )
 
     @asynccontextmanager
     async def open_client(era: str, **kwargs: Any) -> AsyncIterator[Client]:
-        options = {"cwd": str(REPO)} if request.param == "stdio" else {}
-        async with Client(target, era=era, elicitation_handler=elicit, sampling_handler=sample,
-                          roots=[{"uri": "file:///srv", "name": "srv"}], **options, **kwargs) as client:
+        options: dict[str, Any] = {"cwd": str(REPO)} if request.param == "stdio" else {}
+        async with Client(
+            target,
+            era=era,
+            elicitation_handler=elicit,
+            sampling_handler=sample,
+            roots=[{"uri": "file:///srv", "name": "srv"}],
+            **options,
+            **kwargs,
+        ) as client:
             yield client
 
     return open_client
@@ -81,7 +95,11 @@ async def test_every_feature(connect: Callable[..., Any], era: str) -> None:
         text = prompt["messages"][0]["content"]["text"]
         assert "a1" in text and "b2" in text
         ref = {"type": "ref/prompt", "name": "test_prompt_with_arguments"}
-        assert (await c.complete(ref, {"name": "arg1", "value": "par"}))["values"] == ["paris", "park", "parrot"]
+        assert (await c.complete(ref, {"name": "arg1", "value": "par"}))["values"] == [
+            "paris",
+            "park",
+            "parrot",
+        ]
 
 
 async def test_legacy_logging_and_resource_subscriptions(connect: Callable[..., Any]) -> None:

@@ -13,8 +13,9 @@ import pytest
 from mcp_transport import ChannelState, Client, TransportError
 from mcp_transport.transports.http import http_app
 from servers.everything import server as everything
-from tests.interop_servers import our_server
 from tests.client_helpers import pending_calls_then
+from tests.interop_servers import our_server
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -25,7 +26,12 @@ async def accept_defaults(params: dict[str, Any]) -> dict[str, Any]:
 
 async def sample(params: dict[str, Any]) -> dict[str, Any]:
     text = params["messages"][0]["content"]["text"]
-    return {"role": "assistant", "content": {"type": "text", "text": f"echo: {text}"}, "model": "m", "stopReason": "endTurn"}
+    return {
+        "role": "assistant",
+        "content": {"type": "text", "text": f"echo: {text}"},
+        "model": "m",
+        "stopReason": "endTurn",
+    }
 
 
 @pytest.mark.parametrize("mode", ["auto", "json", "sse"])
@@ -65,10 +71,14 @@ async def test_progress_and_logging(mode: str, http_server: Callable[..., str]) 
 async def test_elicitation_sampling_and_roots(http_server: Callable[..., str]) -> None:
     url = http_server(everything)
     roots = [{"uri": "file:///work", "name": "work"}]
-    async with Client(url, elicitation_handler=accept_defaults, sampling_handler=sample, roots=roots, era="legacy") as client:
+    async with Client(
+        url, elicitation_handler=accept_defaults, sampling_handler=sample, roots=roots, era="legacy"
+    ) as client:
         text = (await client.call_tool("test_elicitation_sep1034_defaults", {}))["content"][0]["text"]
         assert '"name": "John Doe"' in text and '"verified": true' in text
-        assert (await client.call_tool("test_sampling", {"prompt": "hi"}))["content"][0]["text"] == "LLM response: echo: hi"
+        assert (await client.call_tool("test_sampling", {"prompt": "hi"}))["content"][0][
+            "text"
+        ] == "LLM response: echo: hi"
         assert "file:///work" in (await client.call_tool("list_client_roots", {}))["content"][0]["text"]
 
 
@@ -89,9 +99,8 @@ async def test_get_stream_delivers_resource_updates(http_server: Callable[..., s
             updated.set()
 
     async with Client(http_server(everything), on_notification=on_notification, era="legacy") as client:
+        await until(lambda: client.channel_state is ChannelState.CONNECTED, 10)
         with anyio.fail_after(10):
-            while client.channel_state is not ChannelState.CONNECTED:
-                await anyio.sleep(0.02)
             await client.subscribe_resource("test://watched-resource")
             await client.call_tool("touch_watched_resource", {})
             await updated.wait()
@@ -120,18 +129,20 @@ async def test_server_closed_stream_is_resumed(serve_app: Callable[..., str]) ->
 async def test_get_stream_absent_is_not_an_error(http_server: Callable[..., str]) -> None:
     async with Client(http_server(everything, get_stream=False), era="legacy") as client:
         await client.ping()
-        with anyio.fail_after(5):
-            while client.channel_state is ChannelState.CONNECTED:
-                await anyio.sleep(0.02)
+        await until(lambda: client.channel_state is not ChannelState.CONNECTED)
         assert client.channel_state is ChannelState.NONE
 
 
 async def test_user_supplied_http_client_with_asgi_transport() -> None:
     app = http_app(everything, response_mode="json")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app)) as http:
-        async with Client("http://testserver/mcp", http_client=http, headers={"X-Test": "1"}, era="legacy") as client:
+        async with Client(
+            "http://testserver/mcp", http_client=http, headers={"X-Test": "1"}, era="legacy"
+        ) as client:
             client.transport.open_get_stream = False  # type: ignore[attr-defined]
-            assert (await client.call_tool("echo", {"text": "in-process"}))["content"][0]["text"] == "in-process"
+            assert (await client.call_tool("echo", {"text": "in-process"}))["content"][0][
+                "text"
+            ] == "in-process"
         assert not http.is_closed  # the user's client is the user's to close
 
 
@@ -197,7 +208,11 @@ async def test_close_deletes_the_session(http_server: Callable[..., str]) -> Non
     async with Client(url, era="legacy") as client:
         session = client.transport.session_id
         version = client.protocol_version
-    headers = {"Mcp-Session-Id": session, "MCP-Protocol-Version": version, "Accept": "application/json, text/event-stream"}
+    headers = {
+        "Mcp-Session-Id": session,
+        "MCP-Protocol-Version": version,
+        "Accept": "application/json, text/event-stream",
+    }
     async with httpx.AsyncClient() as http:
         response = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers=headers)
     assert response.status_code == 404

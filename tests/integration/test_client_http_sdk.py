@@ -12,8 +12,9 @@ import anyio
 import pytest
 
 from mcp_transport import ChannelState, Client, TransportError
-from tests.interop_servers import ServerProcess, sdk_server
 from tests.client_helpers import pending_calls_then
+from tests.interop_servers import ServerProcess, sdk_server
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -38,7 +39,12 @@ async def elicit(params: dict[str, Any]) -> dict[str, Any]:
 
 async def sample(params: dict[str, Any]) -> dict[str, Any]:
     prompt = params["messages"][0]["content"]["text"]
-    return {"role": "assistant", "content": {"type": "text", "text": prompt.upper()}, "model": "test", "stopReason": "endTurn"}
+    return {
+        "role": "assistant",
+        "content": {"type": "text", "text": prompt.upper()},
+        "model": "test",
+        "stopReason": "endTurn",
+    }
 
 
 @pytest.mark.parametrize("mode", ["sse", "json"])
@@ -47,7 +53,9 @@ async def test_list_call_ping(mode: str, sse_server: ServerProcess, json_server:
     async with Client(server.url, era="legacy") as client:
         assert client.protocol_version == "2025-11-25"
         assert client.transport.session_id
-        assert {"add", "echo", "countdown", "ask_user", "sample"} <= {t["name"] for t in await client.list_tools()}
+        assert {"add", "echo", "countdown", "ask_user", "sample"} <= {
+            t["name"] for t in await client.list_tools()
+        }
         assert (await client.call_tool("add", {"a": 2, "b": 40}))["content"][0]["text"] == "42"
         await client.ping()
 
@@ -66,7 +74,9 @@ async def test_progress_on_the_post_stream(sse_server: ServerProcess) -> None:
 
 async def test_elicitation_and_sampling(sse_server: ServerProcess) -> None:
     # (The SDK's JSON mode has no back-channel for server->client requests.)
-    async with Client(sse_server.url, elicitation_handler=elicit, sampling_handler=sample, era="legacy") as client:
+    async with Client(
+        sse_server.url, elicitation_handler=elicit, sampling_handler=sample, era="legacy"
+    ) as client:
         assert (await client.call_tool("ask_user", {}))["content"][0]["text"] == "accept: Grace/36"
         assert (await client.call_tool("sample", {"prompt": "hi"}))["content"][0]["text"] == "model said: HI"
 
@@ -81,9 +91,8 @@ async def test_get_stream_delivers_unrelated_notifications(sse_server: ServerPro
             arrived.set()
 
     async with Client(sse_server.url, on_notification=on_notification, era="legacy") as client:
+        await until(lambda: client.channel_state is ChannelState.CONNECTED, 10)
         with anyio.fail_after(10):
-            while client.channel_state is not ChannelState.CONNECTED:
-                await anyio.sleep(0.02)
             await client.call_tool("change_tools", {})
             await arrived.wait()
     assert "notifications/tools/list_changed" in received

@@ -13,12 +13,14 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.mark.parametrize("mode", ["json", "sse", "auto"])
-async def test_official_client_initializes_lists_and_calls_with_progress(mode: str, http_server: Callable[..., str]) -> None:
+async def test_official_client_initializes_lists_and_calls_with_progress(
+    mode: str, http_server: Callable[..., str]
+) -> None:
     url = http_server(make_server(), response_mode=mode)
-    progress: list[float] = []
+    reported: list[float] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
 
     async with Client(url, mode="legacy") as client:
         tools = await client.list_tools()
@@ -30,6 +32,6 @@ async def test_official_client_initializes_lists_and_calls_with_progress(mode: s
     if mode == "json":
         # A JSON response cannot carry notifications: they travel on the session's GET
         # stream instead, so some may still be in flight when the result arrives.
-        assert progress == sorted(progress) and len(progress) <= 20
+        assert reported == sorted(reported) and len(reported) <= 20
     else:
-        assert progress == [float(i) for i in range(1, 21)]
+        assert reported == [float(i) for i in range(1, 21)]

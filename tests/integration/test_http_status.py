@@ -26,7 +26,7 @@ def assert_error(response: httpx.Response, status: int, code: int, *words: str) 
     assert body["error"]["code"] == code, body
     for word in words:
         assert word.lower() in body["error"]["message"].lower(), body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 @pytest.fixture
@@ -35,7 +35,9 @@ async def client() -> Any:
         yield client
 
 
-async def test_202_for_notifications_and_responses(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_202_for_notifications_and_responses(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server()))
     await raw.initialize(initialized=False)
     for message in (
@@ -51,12 +53,16 @@ async def test_400_paths(http_server: Callable[..., str], client: httpx.AsyncCli
     raw = RawSession(client, url)
     await raw.initialize()
     # Missing session id on a non-initialize request.
-    response = await client.post(url, headers=JSON_AND_SSE, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    response = await client.post(
+        url, headers=JSON_AND_SSE, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    )
     assert_error(response, 400, jsonrpc.INVALID_REQUEST, "Mcp-Session-Id")
     # Unparseable JSON and an invalid message.
     response = await client.post(url, headers=raw.headers, content=b"{not json")
     assert_error(response, 400, jsonrpc.PARSE_ERROR, "not valid JSON")
-    response = await client.post(url, headers=raw.headers, content=b'{"jsonrpc": "1.0", "id": 3, "method": "x"}')
+    response = await client.post(
+        url, headers=raw.headers, content=b'{"jsonrpc": "1.0", "id": 3, "method": "x"}'
+    )
     assert assert_error(response, 400, jsonrpc.INVALID_REQUEST, "jsonrpc")["id"] == 3
     # Unsupported and mismatched MCP-Protocol-Version.
     response = await raw.post(raw.request("tools/list"), {"mcp-protocol-version": "1999-01-01"})
@@ -68,10 +74,13 @@ async def test_400_paths(http_server: Callable[..., str], client: httpx.AsyncCli
     assert_error(response, 400, jsonrpc.INVALID_REQUEST, "2025-03-26")
 
 
-async def test_protocol_version_header_leniency(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_protocol_version_header_leniency(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server()))
     await raw.initialize("2025-11-25")
-    # 2025-03-26 means "no header" (digest §2.A.7); the official suite's probes send it.
+    # 2025-03-26 means "no header" (2025-11-25 basic/transports#protocol-version-header); the
+    # official suite's probes send it.
     assert (await raw.call("ping"))["result"] == {}
     response = await raw.post(raw.request("ping"), {"mcp-protocol-version": "2025-03-26"})
     assert response.status_code == 200
@@ -80,17 +89,34 @@ async def test_protocol_version_header_leniency(http_server: Callable[..., str],
     assert response.status_code == 200
 
 
-async def test_batch_in_a_2025_03_26_session(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_batch_in_a_2025_03_26_session(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server()))
     await raw.initialize("2025-03-26")
-    response = await raw.post([raw.request("ping", id=10), {"jsonrpc": "2.0", "method": "notifications/initialized"}, raw.request("tools/list", id=11)])
+    response = await raw.post(
+        [
+            raw.request("ping", id=10),
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            raw.request("tools/list", id=11),
+        ]
+    )
     assert response.status_code == 200
     assert sorted(m["id"] for m in response.json()) == [10, 11]
 
 
 async def test_403_origin_and_host(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
     url = http_server(make_server())
-    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "x", "version": "1"},
+        },
+    }
     response = await client.post(url, headers={**JSON_AND_SSE, "origin": "https://evil.example"}, json=init)
     assert_error(response, 403, jsonrpc.INVALID_REQUEST, "Origin", "allowed_origins")
     response = await client.post(url, headers={**JSON_AND_SSE, "host": "evil.example"}, json=init)
@@ -102,13 +128,17 @@ async def test_403_origin_and_host(http_server: Callable[..., str], client: http
     assert response.status_code == 200
     # Explicit lists override the loopback default.
     url = http_server(make_server(), allowed_origins=["https://app.example"], allowed_hosts=["mcp.example:*"])
-    response = await client.post(url, headers={**JSON_AND_SSE, "origin": "https://app.example", "host": "mcp.example:443"}, json=init)
+    response = await client.post(
+        url, headers={**JSON_AND_SSE, "origin": "https://app.example", "host": "mcp.example:443"}, json=init
+    )
     assert response.status_code == 200, response.text
     response = await client.post(url, headers={**JSON_AND_SSE, "host": "other.example"}, json=init)
     assert_error(response, 403, jsonrpc.INVALID_REQUEST, "allowed_hosts")
 
 
-async def test_404_unknown_and_deleted_session(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_404_unknown_and_deleted_session(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     url = http_server(make_server())
     raw = RawSession(client, url)
     await raw.initialize()
@@ -119,9 +149,15 @@ async def test_404_unknown_and_deleted_session(http_server: Callable[..., str], 
         if method == "POST":
             response = await raw.post(raw.request("tools/list"))
         else:
-            response = await client.request(method, url, headers={**raw.headers, "accept": "text/event-stream"})
+            response = await client.request(
+                method, url, headers={**raw.headers, "accept": "text/event-stream"}
+            )
         assert_error(response, 404, jsonrpc.SESSION_NOT_FOUND, "initialize")
-    response = await client.post(url, headers={**JSON_AND_SSE, "mcp-session-id": "nope"}, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    response = await client.post(
+        url,
+        headers={**JSON_AND_SSE, "mcp-session-id": "nope"},
+        json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+    )
     assert_error(response, 404, jsonrpc.SESSION_NOT_FOUND)
     # Other paths are 404 with a JSON-RPC body too; /mcp/ is served without a redirect.
     response = await client.post(url.replace("/mcp", "/other"), headers=JSON_AND_SSE, json={})
@@ -215,7 +251,20 @@ async def test_503_session_cap(http_server: Callable[..., str], client: httpx.As
     first, second = RawSession(client, url), RawSession(client, url)
     await first.initialize()
     await second.initialize()
-    response = await client.post(url, headers=JSON_AND_SSE, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}})
+    response = await client.post(
+        url,
+        headers=JSON_AND_SSE,
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "x", "version": "1"},
+            },
+        },
+    )
     body = assert_error(response, 503, jsonrpc.SERVER_OVERLOADED, "retry")
     assert response.headers["retry-after"] == "7" and body["id"] == 1
     # Deleting a session frees a slot.
@@ -223,7 +272,9 @@ async def test_503_session_cap(http_server: Callable[..., str], client: httpx.As
     await RawSession(client, url).initialize()
 
 
-async def test_idle_expiry_and_uninitialized_drop(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_idle_expiry_and_uninitialized_drop(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     url = http_server(make_server(), session_idle_timeout=0.4, init_timeout=0.4)
     idle, kept, never_ready = RawSession(client, url), RawSession(client, url), RawSession(client, url)
     await idle.initialize()
@@ -242,7 +293,9 @@ async def test_idle_expiry_and_uninitialized_drop(http_server: Callable[..., str
     assert response.status_code == 200 and "done after" in response.text
 
 
-async def test_fastapi_router_without_lifespan(serve_app: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_fastapi_router_without_lifespan(
+    serve_app: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     app = FastAPI()
     app.include_router(mcp_router(make_server()), prefix="/api")
     url = serve_app(app, "/api/mcp")
@@ -250,7 +303,9 @@ async def test_fastapi_router_without_lifespan(serve_app: Callable[..., str], cl
         raw = RawSession(client, endpoint)
         response = await raw.initialize()
         assert response.status_code == 200
-        assert (await raw.call("tools/call", {"name": "echo", "arguments": {"text": "hi"}}))["result"]["content"][0]["text"] == "hi"
+        assert (await raw.call("tools/call", {"name": "echo", "arguments": {"text": "hi"}}))["result"][
+            "content"
+        ][0]["text"] == "hi"
 
 
 async def test_session_bound_to_principal(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
@@ -259,18 +314,42 @@ async def test_session_bound_to_principal(http_server: Callable[..., str], clien
 
     url = http_server(make_server(), principal=principal)
     alice = RawSession(client, url)
-    response = await client.post(url, headers={**JSON_AND_SSE, "x-user": "alice"}, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}})
+    response = await client.post(
+        url,
+        headers={**JSON_AND_SSE, "x-user": "alice"},
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "x", "version": "1"},
+            },
+        },
+    )
     alice.session_id = response.headers["mcp-session-id"]
     assert (await alice.post(alice.request("ping"), {"x-user": "alice"})).status_code == 200
     # Someone else holding Alice's session id gets "not found", as if it did not exist.
-    assert_error(await alice.post(alice.request("ping"), {"x-user": "mallory"}), 404, jsonrpc.SESSION_NOT_FOUND)
+    assert_error(
+        await alice.post(alice.request("ping"), {"x-user": "mallory"}), 404, jsonrpc.SESSION_NOT_FOUND
+    )
 
 
-async def test_modern_requests_are_answered_statelessly(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_modern_requests_are_answered_statelessly(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     url = http_server(make_server())
-    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
     headers = {**JSON_AND_SSE, "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/list"}
-    response = await client.post(url, headers=headers, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}})
+    response = await client.post(
+        url,
+        headers=headers,
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}},
+    )
     assert response.status_code == 200 and "mcp-session-id" not in response.headers
     body = response.json()
     assert body["result"]["resultType"] == "complete" and body["result"]["tools"]

@@ -37,11 +37,20 @@ async def test_response_modes(mode: str, http_server: Callable[..., str], client
     chatty = await raw.post(raw.tool_call("ticker", {"count": 3}))
     for response in (quiet, chatty):
         assert response.status_code == 200
-    expected = {"json": ("application/json", "application/json"), "sse": ("text/event-stream",) * 2, "auto": ("application/json", "text/event-stream")}[mode]
-    assert (quiet.headers["content-type"].split(";")[0], chatty.headers["content-type"].split(";")[0]) == expected
+    expected = {
+        "json": ("application/json", "application/json"),
+        "sse": ("text/event-stream",) * 2,
+        "auto": ("application/json", "text/event-stream"),
+    }[mode]
+    assert (
+        quiet.headers["content-type"].split(";")[0],
+        chatty.headers["content-type"].split(";")[0],
+    ) == expected
     if expected[1] == "text/event-stream":
         events = parse_sse(chatty.text)
-        assert events[0]["data"] == "" and events[0]["retry"] > 0 and events[0]["id"].endswith(":0")  # priming
+        assert (
+            events[0]["data"] == "" and events[0]["retry"] > 0 and events[0]["id"].endswith(":0")
+        )  # priming
         sent = messages(events)
         assert [m["params"]["progress"] for m in sent[:-1]] == [1, 2, 3]
         assert sent[-1]["result"]["content"][0]["text"] == "ticked 3"
@@ -53,14 +62,18 @@ async def test_response_modes(mode: str, http_server: Callable[..., str], client
         assert chatty.json()["result"]["content"][0]["text"] == "ticked 3"
 
 
-async def test_get_stream_delivery_via_notify_all(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_get_stream_delivery_via_notify_all(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     url = http_server(make_server())
     first, second = RawSession(client, url), RawSession(client, url)
     await first.initialize()
     await second.initialize()
     async with first.stream("GET") as a, second.stream("GET") as b:
         assert a.headers["content-type"].startswith("text/event-stream")
-        assert (await first.call("tools/call", {"name": "broadcast", "arguments": {"tag": "hello"}}))["result"]
+        assert (await first.call("tools/call", {"name": "broadcast", "arguments": {"tag": "hello"}}))[
+            "result"
+        ]
         for stream in (a, b):
             events = iter_sse(stream)
             priming = await events.__anext__()
@@ -78,7 +91,9 @@ async def read_until(events: Any, count: int, into: list[dict[str, Any]]) -> Non
                 into.append(event)
 
 
-async def test_get_takeover_loses_and_duplicates_nothing(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_get_takeover_loses_and_duplicates_nothing(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server()))
     await raw.initialize()
     got: list[dict[str, Any]] = []
@@ -101,13 +116,17 @@ async def test_get_takeover_loses_and_duplicates_nothing(http_server: Callable[.
     async with raw.stream("GET", headers={"last-event-id": got[6]["id"]}) as resumed:
         replay: list[dict[str, Any]] = []
         await read_until(iter_sse(resumed), 6, replay)
-    assert [e["data"]["params"]["data"] for e in got] == [f"a-{i}" for i in range(5)] + [f"b-{i}" for i in range(5)]
+    assert [e["data"]["params"]["data"] for e in got] == [f"a-{i}" for i in range(5)] + [
+        f"b-{i}" for i in range(5)
+    ]
     assert [e["data"]["params"]["data"] for e in replay] == ["b-2", "b-3", "b-4", "c-0", "c-1", "c-2"]
     seqs = [int(e["id"].rsplit(":", 1)[1]) for e in got + replay[3:]]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
 
 
-async def test_resume_at_100_random_cuts_of_a_1000_event_stream(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_resume_at_100_random_cuts_of_a_1000_event_stream(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server()))
     await raw.initialize()
     rng = random.Random(8)
@@ -119,7 +138,11 @@ async def test_resume_at_100_random_cuts_of_a_1000_event_stream(http_server: Cal
     connection = 0
     while result is None:
         stop_at = cuts[connection] if connection < len(cuts) else None
-        source = raw.stream("POST", request) if last_id is None else raw.stream("GET", headers={"last-event-id": last_id})
+        source = (
+            raw.stream("POST", request)
+            if last_id is None
+            else raw.stream("GET", headers={"last-event-id": last_id})
+        )
         async with source as response:
             assert response.status_code == 200, await response.aread()
             with anyio.fail_after(10):
@@ -155,7 +178,9 @@ async def test_disconnect_is_not_cancel(http_server: Callable[..., str], client:
     assert [m["data"]["result"]["content"][0]["text"] for m in replay] == ["done after 0.5"]
 
 
-async def test_handler_closes_its_stream_early_and_client_polls(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_handler_closes_its_stream_early_and_client_polls(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server(), retry_ms=100))
     await raw.initialize()
     response = await raw.post(raw.tool_call("poll", {}))
@@ -187,7 +212,9 @@ async def test_close_stream_before_anything_is_sent_switches_to_sse(
     assert [m["result"]["content"][0]["text"] for m in rest] == ["cut"]
 
 
-async def test_server_to_client_request_on_the_post_stream(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_server_to_client_request_on_the_post_stream(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server()))
     await raw.initialize(capabilities={"roots": {}})
     async with raw.stream("POST", raw.tool_call("roots", {}, progress=False)) as response:
@@ -195,7 +222,9 @@ async def test_server_to_client_request_on_the_post_stream(http_server: Callable
         with anyio.fail_after(5):
             ask = (await events.__anext__(), await events.__anext__())[1]["data"]
             assert ask["method"] == "roots/list"
-            reply = await raw.post({"jsonrpc": "2.0", "id": ask["id"], "result": {"roots": [{"uri": "file:///tmp/a"}]}})
+            reply = await raw.post(
+                {"jsonrpc": "2.0", "id": ask["id"], "result": {"roots": [{"uri": "file:///tmp/a"}]}}
+            )
             assert reply.status_code == 202
             result = (await events.__anext__())["data"]
     assert result["result"]["content"][0]["text"] == "file:///tmp/a"
@@ -211,9 +240,14 @@ async def test_cancel_and_keepalive(http_server: Callable[..., str], client: htt
             async for event in iter_sse(response):
                 seen.append(event)
                 if event.get("comment") == "keepalive":
-                    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": request["id"]}}
+                    cancel = {
+                        "jsonrpc": "2.0",
+                        "method": "notifications/cancelled",
+                        "params": {"requestId": request["id"]},
+                    }
                     assert (await raw.post(cancel)).status_code == 202
-    # The stream ended without a response (digest §4.5), well before the tool's 30 s.
+    # The stream ended without a response
+    # (2025-11-25 basic/utilities/cancellation#behavior-requirements), well before the tool's 30 s.
     assert not any("result" in (e.get("data") or {}) for e in seen)
 
 
@@ -223,7 +257,9 @@ async def test_resume_gap_is_explicit(http_server: Callable[..., str], client: h
     async with raw.stream("POST", raw.tool_call("ticker", {"count": 50, "pause_every": 0})) as response:
         priming = await iter_sse(response).__anext__()
     await anyio.sleep(0.2)
-    response = await client.get(raw.url, headers={**raw.headers, "accept": "text/event-stream", "last-event-id": priming["id"]})
+    response = await client.get(
+        raw.url, headers={**raw.headers, "accept": "text/event-stream", "last-event-id": priming["id"]}
+    )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == jsonrpc.RESUME_GAP
 
@@ -244,16 +280,22 @@ async def test_cross_session_isolation(http_server: Callable[..., str], client: 
     assert {e["data"]["params"]["data"][:3] for e in got_a} == {"ali"}
     assert {e["data"]["params"]["data"][:3] for e in got_b} == {"bob"}
     # Alice's event ids mean nothing in Bob's session.
-    response = await client.get(url, headers={**bob.headers, "accept": "text/event-stream", "last-event-id": got_a[0]["id"]})
+    response = await client.get(
+        url, headers={**bob.headers, "accept": "text/event-stream", "last-event-id": got_a[0]["id"]}
+    )
     assert response.status_code == 400 and "another session" in response.json()["error"]["message"]
     # Nor do Alice's session ids once she is gone, nor her POST stream ids.
     sse_response = await alice.post(alice.tool_call("ticker", {"count": 2}))
     stream_event = parse_sse(sse_response.text)[1]["id"]
-    response = await client.get(url, headers={**bob.headers, "accept": "text/event-stream", "last-event-id": stream_event})
+    response = await client.get(
+        url, headers={**bob.headers, "accept": "text/event-stream", "last-event-id": stream_event}
+    )
     assert response.status_code == 400
 
 
-async def test_json_mode_server_request_without_any_stream_fails_fast(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_json_mode_server_request_without_any_stream_fails_fast(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server(), response_mode="json", get_stream=False))
     await raw.initialize(capabilities={"roots": {}})
     with anyio.fail_after(5):
@@ -261,7 +303,9 @@ async def test_json_mode_server_request_without_any_stream_fails_fast(http_serve
     assert response["result"]["isError"] and "no GET stream" in response["result"]["content"][0]["text"]
 
 
-async def test_json_mode_server_request_travels_on_the_get_stream(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
+async def test_json_mode_server_request_travels_on_the_get_stream(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
     raw = RawSession(client, http_server(make_server(), response_mode="json"))
     await raw.initialize(capabilities={"roots": {}})
     async with raw.stream("GET") as get, anyio.create_task_group() as tg:
@@ -271,11 +315,12 @@ async def test_json_mode_server_request_travels_on_the_get_stream(http_server: C
             answer.append(await raw.call("tools/call", {"name": "roots", "arguments": {}}))
 
         tg.start_soon(call)
+        ask: dict[str, Any] = {}
         with anyio.fail_after(5):
             async for event in iter_sse(get):
                 if event.get("data"):
                     ask = event["data"]
                     break
-            assert ask["method"] == "roots/list"
+            assert ask.get("method") == "roots/list"
             await raw.post({"jsonrpc": "2.0", "id": ask["id"], "result": {"roots": [{"uri": "file:///r"}]}})
     assert answer[0]["result"]["content"][0]["text"] == "file:///r"

@@ -16,14 +16,19 @@ import pytest
 from servers_for_tests import JSON_AND_SSE, RawSession, parse_sse
 
 from mcp_transport.transports.http.headers import request_headers
-from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_LOG_LEVEL, META_PROTOCOL_VERSION, META_SERVER_INFO
+from mcp_transport.protocol import (
+    META_CLIENT_CAPABILITIES,
+    META_LOG_LEVEL,
+    META_PROTOCOL_VERSION,
+    META_SERVER_INFO,
+)
 from mcp_transport.server import MCPServer
 from servers.everything import server as everything
 
 pytestmark = pytest.mark.anyio
 
 V = "2026-07-28"
-ALL = {"sampling": {}, "elicitation": {"form": {}}, "roots": {}}
+ALL: dict[str, Any] = {"sampling": {}, "elicitation": {"form": {}}, "roots": {}}
 
 
 def envelope(caps: dict[str, Any] | None = None, version: str = V, **extra: Any) -> dict[str, Any]:
@@ -38,7 +43,13 @@ class Modern:
         self.url = url
         self.next_id = 100
 
-    def message(self, method: str, params: dict[str, Any] | None = None, caps: dict[str, Any] | None = None, **meta: Any) -> dict[str, Any]:
+    def message(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        caps: dict[str, Any] | None = None,
+        **meta: Any,
+    ) -> dict[str, Any]:
         self.next_id += 1
         body_params = {**(params or {}), "_meta": envelope(caps, **meta)}
         return {"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": body_params}
@@ -50,13 +61,21 @@ class Modern:
             schema = everything.tools[params["name"]].input_schema
         return {**JSON_AND_SSE, **request_headers(message["method"], params, schema)}
 
-    async def post(self, message: dict[str, Any], headers: dict[str, str] | None = None, drop: tuple[str, ...] = ()) -> httpx.Response:
+    async def post(
+        self, message: dict[str, Any], headers: dict[str, str] | None = None, drop: tuple[str, ...] = ()
+    ) -> httpx.Response:
         all_headers = {**self.headers_for(message), **(headers or {})}
         for name in drop:
             all_headers = {k: v for k, v in all_headers.items() if k.lower() != name.lower()}
         return await self.client.post(self.url, headers=all_headers, content=orjson.dumps(message))
 
-    async def call(self, method: str, params: dict[str, Any] | None = None, caps: dict[str, Any] | None = None, **meta: Any) -> dict[str, Any]:
+    async def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        caps: dict[str, Any] | None = None,
+        **meta: Any,
+    ) -> dict[str, Any]:
         response = await self.post(self.message(method, params, caps, **meta))
         assert response.status_code == 200, response.text
         return messages(response)[-1]
@@ -68,22 +87,31 @@ def messages(response: httpx.Response) -> list[dict[str, Any]]:
     return [e["data"] for e in parse_sse(response.text) if e.get("data")]
 
 
-def assert_error(response: httpx.Response, status: int, code: int, request_id: Any, *words: str) -> dict[str, Any]:
+def assert_error(
+    response: httpx.Response, status: int, code: int, request_id: Any, *words: str
+) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert body["id"] == request_id and body["error"]["code"] == code, body
     for word in words:
         assert word.lower() in body["error"]["message"].lower(), body
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 async def raw_status(modern: Modern, message: dict[str, Any], override: dict[str, str]) -> int:
     """POST with header values sent byte for byte; the response's status code."""
     url = httpx.URL(modern.url)
     body = orjson.dumps(message)
-    headers = {**modern.headers_for(message), **override, "host": f"{url.host}:{url.port}", "content-length": str(len(body)), "connection": "close"}
+    headers = {
+        **modern.headers_for(message),
+        **override,
+        "host": f"{url.host}:{url.port}",
+        "content-length": str(len(body)),
+        "connection": "close",
+    }
     head = f"POST {url.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    assert url.port is not None
     async with await anyio.connect_tcp(url.host, url.port) as stream:
         await stream.send(head.encode() + body)
         first = await stream.receive()
@@ -115,7 +143,12 @@ async def test_results_carry_result_type_server_info_and_cache_hints(modern: Mod
 async def test_envelope_errors_are_400_32602_with_the_id(modern: Modern) -> None:
     no_meta = {"jsonrpc": "2.0", "id": 7, "method": "server/discover", "params": {}}
     assert_error(await modern.post(no_meta, {"mcp-protocol-version": V}), 400, -32602, 7, "_meta")
-    no_caps = {"jsonrpc": "2.0", "id": 8, "method": "server/discover", "params": {"_meta": {META_PROTOCOL_VERSION: V}}}
+    no_caps = {
+        "jsonrpc": "2.0",
+        "id": 8,
+        "method": "server/discover",
+        "params": {"_meta": {META_PROTOCOL_VERSION: V}},
+    }
     assert_error(await modern.post(no_caps), 400, -32602, 8, "clientCapabilities")
     # A malformed envelope is refused, never served as legacy, even with a session id on it.
     bad = {"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": {"_meta": {META_PROTOCOL_VERSION: 5}}}
@@ -129,7 +162,13 @@ async def test_header_errors_are_400_32020(modern: Modern) -> None:
     assert_error(await modern.post(message, drop=("Mcp-Method",)), 400, -32020, rid, "Missing")
     assert_error(await modern.post(message, {"Mcp-Name": "other_tool"}), 400, -32020, rid, "Mcp-Name")
     assert_error(await modern.post(message, drop=("Mcp-Name",)), 400, -32020, rid, "Mcp-Name")
-    assert_error(await modern.post(message, {"MCP-Protocol-Version": "2025-11-25"}), 400, -32020, rid, "MCP-Protocol-Version")
+    assert_error(
+        await modern.post(message, {"MCP-Protocol-Version": "2025-11-25"}),
+        400,
+        -32020,
+        rid,
+        "MCP-Protocol-Version",
+    )
     # Names are case-insensitive, values case-sensitive, optional whitespace is stripped
     # (httptools keeps it; httpx refuses to send it, so this one goes over a raw socket).
     assert await raw_status(modern, message, {"Mcp-Name": "  test_simple_text \t"}) == 200
@@ -147,9 +186,17 @@ async def test_mcp_param_headers_are_checked_against_the_tool_schema(modern: Mod
     wrapped = await modern.post(call("Hello"), {"Mcp-Param-Region": "=?base64?SGVsbG8=?="})
     assert wrapped.status_code == 200
     message = call("Hello")
-    assert_error(await modern.post(message, drop=("Mcp-Param-Region",)), 400, -32020, message["id"], "Mcp-Param-Region")
+    assert_error(
+        await modern.post(message, drop=("Mcp-Param-Region",)), 400, -32020, message["id"], "Mcp-Param-Region"
+    )
     assert_error(await modern.post(message, {"Mcp-Param-Region": "Bonjour"}), 400, -32020, message["id"])
-    assert_error(await modern.post(message, {"Mcp-Param-Region": "=?base64?SGVsbG8?="}), 400, -32020, message["id"], "Base64")
+    assert_error(
+        await modern.post(message, {"Mcp-Param-Region": "=?base64?SGVsbG8?="}),
+        400,
+        -32020,
+        message["id"],
+        "Base64",
+    )
 
 
 async def test_unsupported_version_is_400_32022_listing_discover_versions(modern: Modern) -> None:
@@ -165,22 +212,33 @@ async def test_missing_client_capability_is_400_32021(modern: Modern) -> None:
     assert body["error"]["data"] == {"requiredCapabilities": {"sampling": {}}}
 
 
-@pytest.mark.parametrize("method", ["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "no/such"])
+@pytest.mark.parametrize(
+    "method",
+    ["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "no/such"],
+)
 async def test_unknown_and_legacy_only_methods_are_404_32601(modern: Modern, method: str) -> None:
     message = modern.message(method)
     assert_error(await modern.post(message), 404, -32601, message["id"], method)
 
 
-async def test_notifications_202_get_delete_405_batches_400(modern: Modern, client: httpx.AsyncClient) -> None:
+async def test_notifications_202_get_delete_405_batches_400(
+    modern: Modern, client: httpx.AsyncClient
+) -> None:
     note = {"jsonrpc": "2.0", "method": "notifications/whatever", "params": {"_meta": envelope()}}
     response = await modern.post(note)
     assert response.status_code == 202 and response.content == b""
     for method in ("GET", "DELETE"):
-        response = await client.request(method, modern.url, headers={"accept": "text/event-stream", "mcp-protocol-version": V})
+        response = await client.request(
+            method, modern.url, headers={"accept": "text/event-stream", "mcp-protocol-version": V}
+        )
         assert_error(response, 405, -32600, None, method)
         assert response.headers["allow"] == "POST"
     batch = [modern.message("tools/list"), modern.message("prompts/list")]
-    response = await client.post(modern.url, headers={**JSON_AND_SSE, "mcp-protocol-version": V, "mcp-method": "tools/list"}, content=orjson.dumps(batch))
+    response = await client.post(
+        modern.url,
+        headers={**JSON_AND_SSE, "mcp-protocol-version": V, "mcp-method": "tools/list"},
+        content=orjson.dumps(batch),
+    )
     assert_error(response, 400, -32600, None, "batch")
 
 
@@ -191,14 +249,23 @@ async def test_unknown_tool_and_resource_are_400_32602(modern: Modern) -> None:
 
 
 async def test_progress_makes_the_answer_sse_and_logs_need_a_level(modern: Modern) -> None:
-    response = await modern.post(modern.message("tools/call", {"name": "test_tool_with_progress", "arguments": {}}, progressToken="p"))
-    assert response.headers["content-type"] == "text/event-stream" and response.headers["x-accel-buffering"] == "no"
+    response = await modern.post(
+        modern.message("tools/call", {"name": "test_tool_with_progress", "arguments": {}}, progressToken="p")
+    )
+    assert (
+        response.headers["content-type"] == "text/event-stream"
+        and response.headers["x-accel-buffering"] == "no"
+    )
     sent = messages(response)
     assert [m["params"]["progress"] for m in sent[:-1]] == [0, 50, 100]
     assert sent[-1]["result"]["resultType"] == "complete" and "id:" not in response.text  # no resumability
     quiet = await modern.post(modern.message("tools/call", {"name": "test_logging_tool", "arguments": {}}))
     assert quiet.headers["content-type"] == "application/json"
-    chatty = await modern.post(modern.message("tools/call", {"name": "test_logging_tool", "arguments": {}}, **{META_LOG_LEVEL: "info"}))
+    chatty = await modern.post(
+        modern.message(
+            "tools/call", {"name": "test_logging_tool", "arguments": {}}, None, **{META_LOG_LEVEL: "info"}
+        )
+    )
     assert [m.get("method") for m in messages(chatty)] == ["notifications/message", None]
 
 
@@ -207,12 +274,28 @@ async def test_mrtr_round_trip_and_tampered_state_over_http(modern: Modern) -> N
     r1 = (await modern.call("tools/call", {"name": name, "arguments": {}}, ALL))["result"]
     assert r1["resultType"] == "input_required" and list(r1["inputRequests"]) == ["step1"]
     step1 = {"step1": {"action": "accept", "content": {"name": "Ada"}}}
-    r2 = (await modern.call("tools/call", {"name": name, "arguments": {}, "inputResponses": step1, "requestState": r1["requestState"]}, ALL))["result"]
+    r2 = (
+        await modern.call(
+            "tools/call",
+            {"name": name, "arguments": {}, "inputResponses": step1, "requestState": r1["requestState"]},
+            ALL,
+        )
+    )["result"]
     assert list(r2["inputRequests"]) == ["step2"]
     step2 = {"step2": {"action": "accept", "content": {"color": "blue"}}}
-    r3 = (await modern.call("tools/call", {"name": name, "arguments": {}, "inputResponses": step2, "requestState": r2["requestState"]}, ALL))["result"]
+    r3 = (
+        await modern.call(
+            "tools/call",
+            {"name": name, "arguments": {}, "inputResponses": step2, "requestState": r2["requestState"]},
+            ALL,
+        )
+    )["result"]
     assert r3["resultType"] == "complete" and r3["content"][0]["text"] == "Ada likes blue"
-    tampered = modern.message("tools/call", {"name": name, "arguments": {}, "inputResponses": step2, "requestState": r2["requestState"] + "x"}, ALL)
+    tampered = modern.message(
+        "tools/call",
+        {"name": name, "arguments": {}, "inputResponses": step2, "requestState": r2["requestState"] + "x"},
+        ALL,
+    )
     assert_error(await modern.post(tampered), 400, -32602, tampered["id"], "requestState")
 
 
@@ -240,7 +323,9 @@ async def test_closing_the_connection_cancels_the_handler(http_server: Callable[
     assert await anyio.to_thread.run_sync(cancelled.wait, 5)
 
 
-async def test_legacy_session_and_modern_requests_side_by_side(modern: Modern, client: httpx.AsyncClient) -> None:
+async def test_legacy_session_and_modern_requests_side_by_side(
+    modern: Modern, client: httpx.AsyncClient
+) -> None:
     legacy = RawSession(client, modern.url)
     await legacy.initialize()
 
@@ -272,9 +357,15 @@ async def test_legacy_session_and_modern_requests_side_by_side(modern: Modern, c
 async def test_response_modes(http_server: Callable[..., str], mode: str) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         modern = Modern(client, http_server(everything, response_mode=mode))
-        response = await modern.post(modern.message("tools/call", {"name": "test_tool_with_progress", "arguments": {}}, progressToken=1))
+        response = await modern.post(
+            modern.message(
+                "tools/call", {"name": "test_tool_with_progress", "arguments": {}}, progressToken=1
+            )
+        )
         sent = messages(response)
-        assert response.headers["content-type"] == ("application/json" if mode == "json" else "text/event-stream")
+        assert response.headers["content-type"] == (
+            "application/json" if mode == "json" else "text/event-stream"
+        )
         assert len(sent) == (1 if mode == "json" else 4) and sent[-1]["result"]["resultType"] == "complete"
         # An error that has not started a stream keeps its status, whatever the mode.
         unknown = modern.message("tools/call", {"name": "nope", "arguments": {}})

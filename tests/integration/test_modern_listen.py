@@ -1,11 +1,11 @@
-"""``subscriptions/listen`` over HTTP (2026-07-28, digest §2.B.7, §6.9) against a real
+"""``subscriptions/listen`` over HTTP (2026-07-28 basic/patterns/subscriptions,
+basic/transports/streamable-http#receiving-messages) against a real
 uvicorn: the acknowledgement first, only opted-in notifications, each tagged with the
 subscription id, keepalive comments, a result when the server ends it, and the client
 closing the stream ending the subscription."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,6 +18,7 @@ from servers_for_tests import JSON_AND_SSE
 from mcp_transport.transports.http.headers import request_headers
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID
 from mcp_transport.server import MCPServer
+from tests.waiting import until
 
 pytestmark = pytest.mark.anyio
 
@@ -76,7 +77,9 @@ class Wire:
 
     def listen(self, notifications: dict[str, Any]) -> Any:
         message, headers = self.message("subscriptions/listen", {"notifications": notifications})
-        return message["id"], self.client.stream("POST", self.url, headers=headers, content=orjson.dumps(message))
+        return message["id"], self.client.stream(
+            "POST", self.url, headers=headers, content=orjson.dumps(message)
+        )
 
 
 async def frames(response: httpx.Response) -> AsyncIterator[dict[str, Any] | str]:
@@ -101,7 +104,12 @@ async def test_listen_stream(http_server: Callable[..., str]) -> None:
     url = http_server(server, keepalive=0.2)
     async with httpx.AsyncClient(timeout=10) as client:
         wire = Wire(client, url)
-        wanted = {"toolsListChanged": True, "promptsListChanged": False, "resourceSubscriptions": ["test://a"], "somethingElse": True}
+        wanted = {
+            "toolsListChanged": True,
+            "promptsListChanged": False,
+            "resourceSubscriptions": ["test://a"],
+            "somethingElse": True,
+        }
         listen_id, request = wire.listen(wanted)
         async with request as response:
             assert response.status_code == 200 and response.headers["content-type"] == "text/event-stream"
@@ -109,15 +117,25 @@ async def test_listen_stream(http_server: Callable[..., str]) -> None:
             ack = await next_data(stream)
             tag = {META_SUBSCRIPTION_ID: listen_id}
             assert ack["method"] == "notifications/subscriptions/acknowledged"
-            assert ack["params"] == {"notifications": {"toolsListChanged": True, "resourceSubscriptions": ["test://a"]}, "_meta": tag}
+            assert ack["params"] == {
+                "notifications": {"toolsListChanged": True, "resourceSubscriptions": ["test://a"]},
+                "_meta": tag,
+            }
             await wire.call("change_prompts")  # not opted in
             await wire.call("touch", uri="test://b")  # not subscribed
             await wire.call("change_tools")
             await wire.call("touch", uri="test://a")
             changed = await next_data(stream)
-            assert changed == {"jsonrpc": "2.0", "method": "notifications/tools/list_changed", "params": {"_meta": tag}}
+            assert changed == {
+                "jsonrpc": "2.0",
+                "method": "notifications/tools/list_changed",
+                "params": {"_meta": tag},
+            }
             updated = await next_data(stream)
-            assert updated["method"] == "notifications/resources/updated" and updated["params"] == {"uri": "test://a", "_meta": tag}
+            assert updated["method"] == "notifications/resources/updated" and updated["params"] == {
+                "uri": "test://a",
+                "_meta": tag,
+            }
             with anyio.fail_after(5):
                 assert await stream.__anext__() == ": keepalive"
             await wire.call("end_listens")
@@ -138,10 +156,7 @@ async def test_closing_the_stream_ends_the_subscription(http_server: Callable[..
         async with request as response:
             await next_data(frames(response))
             assert len(server.subscriptions) == 1
-    deadline = time.monotonic() + 5
-    while server.subscriptions and time.monotonic() < deadline:
-        await anyio.sleep(0.02)
-    assert not server.subscriptions
+    await until(lambda: not server.subscriptions)
 
 
 async def test_server_shutdown_ends_listen_streams_with_their_result() -> None:

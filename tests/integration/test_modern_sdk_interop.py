@@ -27,13 +27,13 @@ async def roots(context: Any) -> types.ListRootsResult:
 
 async def test_official_client_modern_mode(http_server: Callable[..., str]) -> None:
     url = http_server(everything)
-    progress: list[float] = []
+    reported: list[float] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
 
     async with Client(url, mode="auto", elicitation_callback=elicit, list_roots_callback=roots) as client:
-        assert client.session.protocol_version == "2026-07-28"  # type: ignore[attr-defined]
+        assert client.session.protocol_version == "2026-07-28"
         tools = await client.list_tools()
         assert "test_x_mcp_header" in {t.name for t in tools.tools}
         echoed = await client.call_tool("echo", {"text": "hello"})
@@ -41,7 +41,9 @@ async def test_official_client_modern_mode(http_server: Callable[..., str]) -> N
         region = await client.call_tool("test_x_mcp_header", {"region": "Zürich"})  # Mcp-Param-Region, Base64
         assert region.content[0].text == "region: Zürich"  # type: ignore[union-attr]
         await client.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
-        greeted = await client.call_tool("test_input_required_result_elicitation", {})  # MRTR, resolved by the SDK
+        greeted = await client.call_tool(
+            "test_input_required_result_elicitation", {}
+        )  # MRTR, resolved by the SDK
         assert greeted.content[0].text == "Hello, Ada!"  # type: ignore[union-attr]
         listed = await client.call_tool("test_input_required_result_list_roots", {})
         assert "file:///work" in listed.content[0].text  # type: ignore[union-attr]
@@ -50,12 +52,16 @@ async def test_official_client_modern_mode(http_server: Callable[..., str]) -> N
             with anyio.fail_after(5):
                 async for _event in subscription:
                     break
-            await client.call_tool("test_trigger_tool_change", {})  # and back: the module-level server is shared
-    assert progress == [0, 50, 100]
+            await client.call_tool(
+                "test_trigger_tool_change", {}
+            )  # and back: the module-level server is shared
+    assert reported == [0, 50, 100]
 
 
 async def test_official_client_legacy_mode_on_the_same_endpoint(http_server: Callable[..., str]) -> None:
     url = http_server(everything)
     async with Client(url, mode="legacy", elicitation_callback=elicit) as client:
-        greeted = await client.call_tool("test_input_required_result_elicitation", {})  # a real elicitation/create
+        greeted = await client.call_tool(
+            "test_input_required_result_elicitation", {}
+        )  # a real elicitation/create
         assert greeted.content[0].text == "Hello, Ada!"  # type: ignore[union-attr]

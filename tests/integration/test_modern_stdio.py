@@ -1,7 +1,7 @@
-"""2026-07-28 requests over stdio (digest §3.3) to ``python -m servers.everything --stdio``:
-``server/discover`` (the era probe), version errors, MRTR, ``subscriptions/listen`` with
-tagged notifications ended by ``notifications/cancelled``, and a legacy initialize on the
-same process."""
+"""2026-07-28 requests over stdio (2026-07-28 basic/transports/stdio) to
+``python -m servers.everything --stdio``: ``server/discover`` (the era probe), version errors,
+MRTR, ``subscriptions/listen`` with tagged notifications ended by ``notifications/cancelled``,
+and a legacy initialize on the same process."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, META_SERVER_INFO, META_SUBSCRIPTION_ID
+from mcp_transport.protocol import (
+    META_CLIENT_CAPABILITIES,
+    META_PROTOCOL_VERSION,
+    META_SERVER_INFO,
+    META_SUBSCRIPTION_ID,
+)
 from tests.interop_servers import REPO
 
 pytestmark = pytest.mark.timeout(60)
@@ -34,9 +39,16 @@ class Peer:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         assert line, "the server closed its output"
-        return json.loads(line)  # type: ignore[no-any-return]
+        return json.loads(line)
 
-    def request(self, method: str, params: dict[str, Any] | None = None, *, version: str = "2026-07-28", caps: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    def request(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        version: str = "2026-07-28",
+        caps: dict[str, Any] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
         self.next_id += 1
         meta = {META_PROTOCOL_VERSION: version, META_CLIENT_CAPABILITIES: caps or {}}
         self.send({"id": self.next_id, "method": method, "params": {**(params or {}), "_meta": meta}})
@@ -60,7 +72,11 @@ class Peer:
 @pytest.fixture
 def peer() -> Iterator[Peer]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "servers.everything", "--stdio"], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-m", "servers.everything", "--stdio"],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         yield Peer(proc)
@@ -77,7 +93,11 @@ def test_discover_and_version_errors(peer: Peer) -> None:
     _, discover = peer.request("server/discover")
     result = discover["result"]
     assert result["supportedVersions"] == ["2026-07-28"] and result["resultType"] == "complete"
-    assert result["_meta"][META_SERVER_INFO]["name"] == "everything" and "ttlMs" in result and "cacheScope" in result
+    assert (
+        result["_meta"][META_SERVER_INFO]["name"] == "everything"
+        and "ttlMs" in result
+        and "cacheScope" in result
+    )
     _, refused = peer.request("server/discover", version="2099-01-01")
     assert refused["error"]["code"] == -32022
     assert refused["error"]["data"] == {"supported": ["2026-07-28"], "requested": "2099-01-01"}
@@ -86,17 +106,33 @@ def test_discover_and_version_errors(peer: Peer) -> None:
 
 
 def test_mrtr_over_stdio(peer: Peer) -> None:
-    caps = {"elicitation": {}}
-    _, first = peer.request("tools/call", {"name": "test_input_required_result_elicitation", "arguments": {}}, caps=caps)
+    caps: dict[str, Any] = {"elicitation": {}}
+    _, first = peer.request(
+        "tools/call", {"name": "test_input_required_result_elicitation", "arguments": {}}, caps=caps
+    )
     state = first["result"]["requestState"]
     assert first["result"]["inputRequests"]["user_name"]["method"] == "elicitation/create"
     answers = {"user_name": {"action": "accept", "content": {"name": "Ada"}}}
     _, done = peer.request(
-        "tools/call", {"name": "test_input_required_result_elicitation", "arguments": {}, "inputResponses": answers, "requestState": state}, caps=caps
+        "tools/call",
+        {
+            "name": "test_input_required_result_elicitation",
+            "arguments": {},
+            "inputResponses": answers,
+            "requestState": state,
+        },
+        caps=caps,
     )
     assert done["result"]["content"][0]["text"] == "Hello, Ada!"
     _, tampered = peer.request(
-        "tools/call", {"name": "test_input_required_result_elicitation", "arguments": {}, "inputResponses": answers, "requestState": state[:-2]}, caps=caps
+        "tools/call",
+        {
+            "name": "test_input_required_result_elicitation",
+            "arguments": {},
+            "inputResponses": answers,
+            "requestState": state[:-2],
+        },
+        caps=caps,
     )
     assert tampered["error"]["code"] == -32602
 
@@ -105,7 +141,13 @@ def test_listen_tagged_notifications_and_cancel(peer: Peer) -> None:
     peer.next_id += 1
     listen_id = peer.next_id
     meta = {META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {}}
-    peer.send({"id": listen_id, "method": "subscriptions/listen", "params": {"notifications": {"toolsListChanged": True}, "_meta": meta}})
+    peer.send(
+        {
+            "id": listen_id,
+            "method": "subscriptions/listen",
+            "params": {"notifications": {"toolsListChanged": True}, "_meta": meta},
+        }
+    )
     ack = peer.read()
     assert ack["method"] == "notifications/subscriptions/acknowledged"
     assert ack["params"]["_meta"] == {META_SUBSCRIPTION_ID: listen_id}
@@ -118,5 +160,15 @@ def test_listen_tagged_notifications_and_cancel(peer: Peer) -> None:
     assert not [m for m in peer.seen if m.get("method") == "notifications/prompts/list_changed"]
     assert not [m for m in peer.seen if m.get("id") == listen_id]  # cancelled: no result
     # A legacy session on the same process still works (dual-era).
-    peer.send({"id": 999, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+    peer.send(
+        {
+            "id": 999,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        }
+    )
     assert peer.response(999)["result"]["protocolVersion"] == "2025-11-25"

@@ -19,7 +19,9 @@ async def test_official_sdk_client_lists_and_calls_our_tools() -> None:
     from mcp import Client as SDKClient
     from mcp.client.stdio import StdioServerParameters
 
-    params = StdioServerParameters(command=sys.executable, args=["-m", "servers.everything", "--stdio"], cwd=str(REPO))
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "servers.everything", "--stdio"], cwd=str(REPO)
+    )
     async with SDKClient(params, mode="legacy") as sdk:
         tools = await sdk.list_tools()
         assert {"echo", "add", "sleep"} <= {tool.name for tool in tools.tools}

@@ -28,13 +28,13 @@ def wait_listening(process: subprocess.Popen[bytes], port: int, timeout: float =
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"{process.args} did not listen on port {port} within {timeout} s")
+    raise RuntimeError(f"{process.args!r} did not listen on port {port} within {timeout} s")
 
 
 class ServerProcess:

@@ -1,7 +1,7 @@
 """A small MCP server written with the official Python SDK (``mcp``), for interop tests.
 
-    python tests/interop_servers/sdk_server.py --stdio
-    python tests/interop_servers/sdk_server.py --port 8123 [--json] [--stateless]
+python tests/interop_servers/sdk_server.py --stdio
+python tests/interop_servers/sdk_server.py --port 8123 [--json] [--stateless]
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 
 import anyio
 import mcp_types as types
+from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import BaseModel, Field
 
@@ -53,16 +54,19 @@ class Answer(BaseModel):
 async def ask_user(ctx: Context) -> str:
     """Elicit a name and an age from the client."""
     result = await ctx.elicit("Who are you?", Answer)
-    return f"{result.action}: {result.data.name if result.data else None}/{result.data.age if result.data else None}"
+    data = result.data if isinstance(result, AcceptedElicitation) else None
+    name, age = (data.name, data.age) if data else (None, None)
+    return f"{result.action}: {name}/{age}"
 
 
 @server.tool()
 async def sample(prompt: str, ctx: Context) -> str:
     """Ask the client's model (sampling/createMessage)."""
     result = await ctx.session.create_message(
-        [types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))], max_tokens=20
+        [types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))],
+        max_tokens=20,
     )
-    return f"model said: {result.content.text}"  # type: ignore[union-attr]
+    return f"model said: {result.content.text}"
 
 
 @server.tool()
@@ -83,7 +87,11 @@ def main() -> None:
         server.run()
     else:
         server.run(
-            "streamable-http", host="127.0.0.1", port=args.port, json_response=args.json, stateless_http=args.stateless
+            "streamable-http",
+            host="127.0.0.1",
+            port=args.port,
+            json_response=args.json,
+            stateless_http=args.stateless,
         )
 
 

@@ -1,10 +1,16 @@
 """Test an ``MCPServer`` in memory, without a transport: :class:`MemoryClient`.
 
+    from mcp_transport.testing import MemoryClient
+
     async with MemoryClient.connect(server) as client:
         result = await client.request("tools/call", {"name": "add", "arguments": {"a": 1, "b": 2}})
 
-It drives the same dispatcher a transport would, records every message the server sends,
-and answers the server's requests (sampling, elicitation, roots) with handlers you give it.
+A public testing API, like ``starlette.testclient``: it drives the same dispatcher a transport
+would, records every message the server sends, and answers the server's requests (sampling,
+elicitation, roots) with handlers you give it. docs/guides/testing.md shows it at work.
+
+It sits above ``server/`` (it imports the server; nothing in the library imports it), so
+importing ``mcp_transport`` never loads it.
 """
 
 from __future__ import annotations
@@ -16,11 +22,11 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from ..errors import RemoteError
-from ..jsonrpc import ErrorObject, ErrorResponse, Message, Notification, Request, RequestId, Result
-from ..protocol import LATEST_LEGACY_VERSION, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_VERSIONS
-from .context import ServerConnection
-from .mcpserver import MCPServer
+from .errors import RemoteError
+from .jsonrpc import ErrorObject, ErrorResponse, Message, Notification, Request, RequestId, Result
+from .protocol import LATEST_LEGACY_VERSION, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_VERSIONS
+from .server.context import ServerConnection
+from .server.mcpserver import MCPServer
 
 __all__ = ["MemoryClient"]
 
