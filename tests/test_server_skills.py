@@ -11,7 +11,7 @@ import pytest
 from mcp_transport.errors import RemoteError
 from mcp_transport.server import MCPServer
 from mcp_transport.server import skills as skills_module
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from mcp_transport.errors import InternalError, RemoteError
 from mcp_transport.server import Context, MCPServer, TaskContext
-from mcp_transport.server.testing import MemoryClient
+from mcp_transport.testing import MemoryClient
 
 pytestmark = pytest.mark.anyio
 
