@@ -19,14 +19,28 @@ EXIT_INTERRUPTED = 130
 
 
 def run_session(invocation: Invocation) -> int:
-    return anyio.run(_session, invocation)
+    printer = Printer(json_output=invocation.json, schemas=invocation.schemas, progress=Progress.for_stderr())
+    outcome = anyio.run(_session, invocation, printer)
+    if not isinstance(outcome, dict):
+        return outcome
+    # Printed after the event loop ended, so a closed stdout (``| head``) is a plain
+    # BrokenPipeError for main() and never one wrapped in a task group's exception group.
+    printer.progress.clear()
+    printer.result(invocation.command, outcome)
+    if invocation.command == "call" and outcome.get("isError") is True:
+        print(
+            f"mcp-transport call: error: the tool {invocation.words[0]!r} reported an error", file=sys.stderr
+        )
+        return EXIT_TOOL_ERROR
+    return EXIT_OK
 
 
-async def _session(invocation: Invocation) -> int:
-    """Run the command; the first Ctrl-C cancels it (the Client then sends
-    ``notifications/cancelled`` for the request in flight and closes the connection)."""
+async def _session(invocation: Invocation, printer: Printer) -> dict[str, Any] | int:
+    """Run the command: its result, or an exit status. The first Ctrl-C cancels it (the
+    Client then sends ``notifications/cancelled`` for the request in flight and closes the
+    connection)."""
     interrupted = False
-    code = EXIT_ERROR
+    outcome: dict[str, Any] | int = EXIT_ERROR
     async with anyio.create_task_group() as group:
         with anyio.open_signal_receiver(signal.SIGINT) as signals:
 
@@ -38,12 +52,13 @@ async def _session(invocation: Invocation) -> int:
                     return
 
             group.start_soon(watch)
-            code = await _guarded(invocation)
+            outcome = await _guarded(invocation, printer)
             group.cancel_scope.cancel()
     if interrupted:
+        printer.progress.clear()
         print("mcp-transport: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return code
+    return outcome
 
 
 def _reason(exc: BaseException) -> str:
@@ -62,9 +77,10 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
-async def _guarded(invocation: Invocation) -> int:
+async def _guarded(invocation: Invocation, printer: Printer) -> dict[str, Any] | int:
     try:
-        return await _talk(invocation)
+        async with _client(invocation, printer) as client:
+            return await _ask(client, invocation, printer)
     except (MCPError, OSError, TransportError, BaseExceptionGroup) as exc:
         error = _unwrap(exc)
         if not isinstance(error, Exception):
@@ -84,20 +100,6 @@ def _client(invocation: Invocation, printer: Printer) -> Client:
         on_notification=printer.notification,
         log_level="info",
     )
-
-
-async def _talk(invocation: Invocation) -> int:
-    printer = Printer(json_output=invocation.json, schemas=invocation.schemas, progress=Progress.for_stderr())
-    async with _client(invocation, printer) as client:
-        result = await _ask(client, invocation, printer)
-    printer.progress.clear()
-    printer.result(invocation.command, result)
-    if invocation.command == "call" and result.get("isError") is True:
-        print(
-            f"mcp-transport call: error: the tool {invocation.words[0]!r} reported an error", file=sys.stderr
-        )
-        return EXIT_TOOL_ERROR
-    return EXIT_OK
 
 
 async def _ask(client: Client, invocation: Invocation, printer: Printer) -> dict[str, Any]:
