@@ -1,0 +1,47 @@
+"""Serving a gateway: its upstream clients run for as long as it is served.
+
+These two functions are the gateway's only contact with the transports; the public API has
+no async entry point that serves an MCPServer over HTTP or stdio inside a running event loop
+(``MCPServer.run_stdio`` starts its own loop), so they use the transports' serving functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._server import Gateway
+
+__all__ = ["serve_http", "serve_stdio"]
+
+
+async def serve_http(
+    gateway: Gateway,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    path: str = "/mcp",
+    log_level: str = "warning",
+) -> None:
+    """Serve ``gateway`` at http://HOST:PORT/mcp (both eras) until interrupted."""
+    import uvicorn
+
+    from ..transports.http_server import http_app
+
+    app: Any = http_app(gateway, path)
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_level=log_level, lifespan="on")
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            app.endpoint.shutting_down()  # listen streams end with their result first
+            super().handle_exit(sig, frame)
+
+    async with gateway:
+        await Server(config).serve()
+
+
+async def serve_stdio(gateway: Gateway) -> None:
+    """Serve ``gateway`` on this process's stdin/stdout until stdin closes."""
+    from ..transports.stdio import serve_stdio as serve
+
+    async with gateway:
+        await serve(gateway)
