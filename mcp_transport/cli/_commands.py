@@ -125,9 +125,7 @@ class Invocation:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Invocation:
         words = list(args.words)
-        if args.stdio is not None:
-            if words and "://" in words[0]:
-                raise Usage("give the server as a URL or as --stdio CMD, not both")
+        if args.stdio is not None:  # then no word is the server (a resource URI may be a URL)
             target: str | list[str] = split_command(args.stdio)
         elif not words:
             raise Usage("which server? give its URL, or --stdio CMD")
