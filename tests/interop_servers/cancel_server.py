@@ -20,16 +20,19 @@ server = MCPServer("cancel-probe")
 @server.tool()
 async def wait(marker: str, ctx: Context, seconds: float = 30.0) -> str:
     """Write "started" to the file ``marker``, report progress, sleep; "cancelled" if cancelled."""
-    path = Path(marker)
-    path.write_text("started")
+    _note(marker, "started")
     await ctx.report_progress(0, seconds)
     try:
         await anyio.sleep(seconds)
     except anyio.get_cancelled_exc_class():
-        path.write_text("cancelled")
+        _note(marker, "cancelled")
         raise
-    path.write_text("finished")
+    _note(marker, "finished")
     return "finished"
+
+
+def _note(marker: str, text: str) -> None:
+    Path(marker).write_text(text)  # a few bytes to a local file: not worth a thread
 
 
 @server.tool()
