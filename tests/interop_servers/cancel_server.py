@@ -8,6 +8,7 @@ a test can see that a client's (or a gateway's) cancellation reached it.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import anyio
@@ -19,7 +20,8 @@ server = MCPServer("cancel-probe")
 
 @server.tool()
 async def wait(marker: str, ctx: Context, seconds: float = 30.0) -> str:
-    """Write "started" to the file ``marker``, report progress, sleep; "cancelled" if cancelled."""
+    """Write this process's id to ``marker``.pid and "started" to the file ``marker``, report progress, sleep; "cancelled" if cancelled."""
+    _note(marker + ".pid", str(os.getpid()))  # for tests that kill the server mid-call
     _note(marker, "started")
     await ctx.report_progress(0, seconds)
     try:
