@@ -26,7 +26,10 @@ pytestmark = pytest.mark.anyio
 PY = sys.executable
 EVERYTHING = [PY, "-m", "servers.everything", "--stdio"]
 CANCEL = [PY, "-m", "tests.interop_servers.cancel_server", "--stdio"]
-ANSWER = {"username": "ada", "email": "ada@example.org"}
+ANSWER: dict[str, str | int | float | bool | list[str] | None] = {
+    "username": "ada",
+    "email": "ada@example.org",
+}
 
 
 def proxy(*args: str) -> ServerProcess:
@@ -94,12 +97,12 @@ async def exercise_with_sdk(url: str, mode: str, prefix: str) -> None:
         progress.append(value)
 
     async def elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        return types.ElicitResult(action="accept", content=ANSWER)
+        return types.ElicitResult(action="accept", content=dict(ANSWER))
 
     async with mcp.Client(url, mode=mode, elicitation_callback=elicit) as client:
         tools = await client.list_tools()
         assert prefix + "add" in {tool.name for tool in tools.tools}
-        await client.call_tool(prefix + "test_tool_with_progress", {}, progress_callback=on_progress)
+        await client.call_tool(prefix + "test_tool_with_progress", {}, progress_callback=on_progress)  # type: ignore[arg-type]  # the SDK types its callback as a Protocol
         asked = await client.call_tool(prefix + "test_elicitation", {"message": "Who?"})
         assert asked.content[0].text.endswith(json.dumps(ANSWER))  # type: ignore[union-attr]
     assert progress == [0, 50, 100]
@@ -130,9 +133,18 @@ async def test_official_sdk_through_an_http_gateway(http_gateway: str, mode: str
     await exercise_with_sdk(http_gateway, mode, "every.")
 
 
+def server_pid(marker: Path) -> int:
+    return int(Path(f"{marker}.pid").read_text())
+
+
+def says(path: Path, text: str) -> bool:
+    return path.exists() and path.read_text() == text
+
+
 async def wait_for(path: Path, text: str, seconds: float = 20) -> None:
+    """Poll the marker file the server writes (another process: there is no event to await)."""
     with anyio.fail_after(seconds):
-        while not (path.exists() and path.read_text() == text):
+        while not says(path, text):  # noqa: ASYNC110
             await anyio.sleep(0.05)
 
 
@@ -177,7 +189,7 @@ async def test_a_killed_upstream_fails_its_call_and_blocks_no_other(tmp_path: Pa
                     assert (await client.call_tool("fast.add", {"a": 2, "b": 3}))["structuredContent"] == {
                         "result": 5
                     }
-                os.kill(int(Path(f"{marker}.pid").read_text()), signal.SIGKILL)
+                os.kill(server_pid(marker), signal.SIGKILL)
             error = outcome["error"]
             assert error.code == -32603 and error.data == {"upstream": "slow"}, error
             assert "unavailable" in error.message

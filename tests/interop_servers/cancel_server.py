@@ -20,7 +20,8 @@ server = MCPServer("cancel-probe")
 
 @server.tool()
 async def wait(marker: str, ctx: Context, seconds: float = 30.0) -> str:
-    """Write this process's id to ``marker``.pid and "started" to the file ``marker``, report progress, sleep; "cancelled" if cancelled."""
+    """Write this process's id to ``marker``.pid and "started" to ``marker``, report progress,
+    sleep; "cancelled" to ``marker`` if cancelled."""
     _note(marker + ".pid", str(os.getpid()))  # for tests that kill the server mid-call
     _note(marker, "started")
     await ctx.report_progress(0, seconds)
