@@ -223,3 +223,50 @@ async def exercise_with_our_client_stdio(command: list[str], era: str) -> None:
         asked = await client.call_tool("test_elicitation", {"message": "Who?"})
         assert asked["content"][0]["text"].endswith(json.dumps(ANSWER))
     assert progress == [0, 50, 100]
+
+
+async def sample(params: dict[str, Any]) -> dict[str, Any]:
+    return {"role": "assistant", "content": {"type": "text", "text": "42"}, "model": "test-model"}
+
+
+async def wait_until(notes: list[tuple[str, dict[str, Any]]], method: str) -> dict[str, Any]:
+    with anyio.fail_after(10):
+        while True:
+            for seen, params in notes:
+                if seen == method:
+                    return params
+            await anyio.sleep(0.02)
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+async def test_logs_sampling_roots_subscriptions_and_list_changes_cross(stdio_gateway: str, era: str) -> None:
+    notes: list[tuple[str, dict[str, Any]]] = []
+
+    async def on_notification(method: str, params: dict[str, Any]) -> None:
+        notes.append((method, params))
+
+    async with Client(
+        stdio_gateway,
+        era=era,
+        sampling_handler=sample,
+        roots=[{"uri": "file:///work", "name": "work"}],
+        on_notification=on_notification,
+        log_level="info",
+    ) as client:
+        await client.call_tool("test_tool_with_logging")
+        logged = [params["data"] for method, params in notes if method == "notifications/message"]
+        assert logged == ["Tool execution started", "Tool processing data", "Tool execution completed"]
+        sampled = await client.call_tool("test_sampling", {"prompt": "The answer?"})
+        assert sampled["content"][0]["text"] == "LLM response: 42"
+        if era == "modern":
+            return  # roots, resources/subscribe and the GET stream are the legacy session's
+        roots = await client.call_tool("list_client_roots")
+        assert roots["content"][0]["text"] == "work: file:///work"
+        await client.subscribe_resource("test://watched-resource")
+        await client.call_tool("touch_watched_resource")
+        assert (await wait_until(notes, "notifications/resources/updated"))[
+            "uri"
+        ] == "test://watched-resource"
+        await client.call_tool("test_trigger_tool_change")  # this session's child gains dynamic_tool
+        await wait_until(notes, "notifications/tools/list_changed")
+        assert "dynamic_tool" in {tool["name"] for tool in await client.list_tools()}

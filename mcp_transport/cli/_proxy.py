@@ -85,7 +85,7 @@ def _gateway(args: argparse.Namespace) -> tuple[Any, bool]:
         except ConfigError as exc:
             raise Usage(str(exc)) from None
     gateway = Gateway(max_session_clients=args.max_sessions)
-    options: dict[str, Any] = {"era": args.era}
+    options: dict[str, Any] = {"era": args.era} if args.era != "auto" else {}
     if headers:
         options["headers"] = headers
     gateway.mount(None, target, per_session=bool(args.stdio) and not args.shared, **options)

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+
 from .. import InvalidParams
 from ._upstream import Upstream
 
@@ -41,6 +43,7 @@ class Catalogue:
     upstream: Upstream
     items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     stale: bool = True
+    lock: anyio.Lock = field(default_factory=anyio.Lock)  # one fetch at a time
 
     def store(self, method: str, items: list[dict[str, Any]]) -> None:
         key = KINDS[method][0]

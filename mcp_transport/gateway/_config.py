@@ -56,7 +56,7 @@ def _mount(gateway: Gateway, where: str, name: str, table: Any) -> None:
         )
     if ("url" in table) == ("command" in table):
         raise ConfigError(f'{where}: give exactly one of url = "..." or command = "..."')
-    options: dict[str, Any] = {"era": table.get("era", "auto")}
+    options: dict[str, Any] = {"era": table["era"]} if "era" in table else {}
     if "timeout" in table:
         options["timeout"] = float(table["timeout"])
     if "url" in table:

@@ -49,6 +49,9 @@ DEFAULT_MAX_SESSION_CLIENTS = 32
 # How long a merged list waits for one upstream's list; a slower one is left out of that
 # answer (and logged) so that it never holds the others back.
 DEFAULT_LIST_TIMEOUT = 10.0
+# How long an ended session's requests may take to end (their cancellations to reach the
+# upstream) before its upstream client is closed anyway.
+REAP_GRACE = 5.0
 _META_PREFIX = "io.modelcontextprotocol/"  # the protocol's own _meta keys (2026-07-28 envelope)
 _SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 
@@ -71,10 +74,9 @@ class Gateway(MCPServer):
         self.list_timeout = list_timeout
         self._shared: dict[Upstream, Instance] = {}
         self._sessions: dict[tuple[Upstream, Any], Instance] = {}
-        self._catalogues: dict[Upstream, Catalogue] = {}
         self._stack: AsyncExitStack | None = None
         self._group: TaskGroup | None = None
-        self._refreshing = anyio.Lock()
+        self.single_client = False  # served on stdio: one client, whose roots every upstream may have
         self._register()
 
     # -- mounting --------------------------------------------------------------------------
@@ -102,7 +104,6 @@ class Gateway(MCPServer):
             prefix, as_factory(target, **client_options), tuple(allow), tuple(deny), per_session
         )
         self.upstreams.append(upstream)
-        self._catalogues[upstream] = Catalogue(upstream)
         if self._group is not None:
             self._start(upstream, None)
         return self
@@ -112,9 +113,10 @@ class Gateway(MCPServer):
     async def __aenter__(self) -> Gateway:
         self._stack = AsyncExitStack()
         self._group = await self._stack.enter_async_context(anyio.create_task_group())
-        for upstream in self.upstreams:
-            self._start(upstream, None)
-        await self._refresh()
+        shared = [self._start(upstream, None) for upstream in self.upstreams]
+        async with anyio.create_task_group() as group:  # warm the lists, each bounded
+            for instance in shared:
+                group.start_soon(self._fresh, instance)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -128,7 +130,20 @@ class Gateway(MCPServer):
         """A legacy session or stdio connection ended: its own upstream clients stop."""
         super().detach(connection)
         for key in [k for k in self._sessions if k[1] is connection]:
-            self._sessions.pop(key).stop()
+            instance = self._sessions.pop(key)
+            if self._group is not None:
+                self._group.start_soon(self._reap, instance)
+            else:
+                instance.stop()
+
+    async def _reap(self, instance: Instance) -> None:
+        """Stop a session's upstream client once the session's requests are gone: the
+        transport cancels them right after detaching the session, and each cancellation must
+        still reach the upstream (``notifications/cancelled``) before its client closes."""
+        with anyio.move_on_after(REAP_GRACE):
+            while instance.calls:  # noqa: ASYNC110  (calls end in other tasks; no event to wait on)
+                await anyio.sleep(0.01)
+        instance.stop()
 
     def capabilities(self) -> dict[str, Any]:
         # Everything a mounted server may offer; lists are empty while an upstream is down.
@@ -145,6 +160,12 @@ class Gateway(MCPServer):
             raise UsageError("the gateway is not running: serve it inside 'async with gateway:'")
         instance = Instance(upstream, {})
         instance.relay.update(self._relay_handlers(instance))
+        if session is not None:
+            # A legacy session's own upstream speaks legacy too: resources/subscribe, the
+            # GET stream and roots notifications exist only there (2025-11-25 lifecycle).
+            instance.relay["era"] = "legacy"
+        instance.catalogue = Catalogue(upstream)
+        instance.session = session
         if session is None:
             self._shared[upstream] = instance
         else:
@@ -170,8 +191,6 @@ class Gateway(MCPServer):
             )
             if replacement is not current and replacement is not None:
                 return replacement  # another request restarted it meanwhile
-            if session is None:
-                self._catalogues[upstream].stale = True
         return self._start(upstream, session)
 
     def _relay_handlers(self, instance: Instance) -> dict[str, Any]:
@@ -208,9 +227,8 @@ class Gateway(MCPServer):
             "notifications/prompts/list_changed",
             "notifications/resources/list_changed",
         ):
-            if self._shared.get(instance.upstream) is instance:
-                self._catalogues[instance.upstream].stale = True
-                await self.notify_all(method)
+            instance.catalogue.stale = True
+            await self.notify_all(method, only=only)
         elif method == "notifications/resources/updated" and isinstance(params.get("uri"), str):
             uri = params["uri"]
             await self.notify_all(
@@ -219,42 +237,76 @@ class Gateway(MCPServer):
 
     def _audience(self, instance: Instance) -> Callable[[Any], bool] | None:
         """The connections an instance's unrelated notifications go to: its session's, or all."""
-        for (_, session), candidate in self._sessions.items():
-            if candidate is instance:
-                return lambda connection: connection is session
-        return None
+        session = instance.session
+        return None if session is None else (lambda connection: connection is session)
+
+    async def _roots_changed(self, connection: Any, params: dict[str, Any]) -> None:
+        """notifications/roots/list_changed from a client: the upstreams that see its roots
+        fetch them again before their next call."""
+        for instance in [*self._sessions.values(), *self._shared.values()]:
+            if instance.session is connection or (instance.session is None and self.single_client):
+                instance.roots_stale = True
+
+    async def _sync_roots(self, instance: Instance, ctx: Context, client: Client) -> None:
+        """Give an upstream that serves one client that client's roots (2025-11-25
+        client/roots): fetched from the client on the first call and after it says they
+        changed. A shared upstream serving many clients gets none (whose would they be?)."""
+        if not instance.roots_stale or (instance.session is None and not self.single_client):
+            return
+        peer = ctx.peer
+        if ctx.era.value != "legacy" or peer is None or "roots" not in peer.client_capabilities:
+            return
+        instance.roots_stale = False
+        try:
+            roots = await ctx.list_roots()
+            await client.set_roots([{"uri": r.uri, **({"name": r.name} if r.name else {})} for r in roots])
+        except Exception as exc:  # best effort: the call itself goes on
+            log.info("could not pass the client's roots to %s: %s", instance.upstream.label, exc)
 
     # -- catalogues -------------------------------------------------------------------------
 
-    async def _refresh(self) -> None:
-        """Fetch every stale catalogue, all at once, each bounded by ``list_timeout``."""
-        async with self._refreshing, anyio.create_task_group() as group:
-            for catalogue in self._catalogues.values():
-                if catalogue.stale:
-                    group.start_soon(self._fetch, catalogue)
-
-    async def _fetch(self, catalogue: Catalogue) -> None:
-        upstream = catalogue.upstream
+    async def _fresh(self, instance: Instance) -> Catalogue:
+        """The instance's lists, fetched first if stale, within ``list_timeout``; an upstream
+        that cannot answer in time contributes nothing this once (logged)."""
+        catalogue: Catalogue = instance.catalogue
         with anyio.move_on_after(self.list_timeout) as scope:
-            try:
-                instance = self._shared.get(upstream) or self._start(upstream, None)
-                if instance.dead:
-                    instance = self._start(upstream, None)
-                client = await instance.get()
-                for method in KINDS:
-                    if CAPABILITY[method] in client.server_capabilities:
-                        catalogue.store(method, await _collect(client, method))
-                catalogue.stale = False
-            except Exception as exc:
-                log.warning("upstream %s: could not list what it offers: %s", upstream.label, exc)
+            async with catalogue.lock:
+                if catalogue.stale:
+                    try:
+                        client = await instance.get()
+                        for method in KINDS:
+                            if CAPABILITY[method] in client.server_capabilities:
+                                catalogue.store(method, await _collect(client, method))
+                        catalogue.stale = False
+                    except Exception as exc:
+                        log.warning(
+                            "upstream %s: could not list what it offers: %s", instance.upstream.label, exc
+                        )
         if scope.cancelled_caught:
             log.warning(
-                "upstream %s: no list within %g s; left out for now", upstream.label, self.list_timeout
+                "upstream %s: no list within %g s; left out", instance.upstream.label, self.list_timeout
             )
+        return catalogue
+
+    async def _catalogues(self, ctx: Context) -> list[Catalogue]:
+        """Every upstream's lists as this request's client sees them, fetched concurrently
+        (a slow upstream delays the merge by ``list_timeout`` at most)."""
+        found: dict[int, Catalogue] = {}
+
+        async def one(index: int, upstream: Upstream) -> None:
+            try:
+                found[index] = await self._fresh(await self._instance(upstream, ctx))
+            except Exception as exc:  # no instance (over the session bound): nothing from it
+                log.warning("upstream %s: %s", upstream.label, exc)
+
+        async with anyio.create_task_group() as group:
+            for index, upstream in enumerate(self.upstreams):
+                group.start_soon(one, index, upstream)
+        return [found[i] for i in sorted(found)]
 
     async def _list(self, sctx: Sctx, params: dict[str, Any], method: str) -> dict[str, Any]:
-        await self._refresh()
-        items = [item for upstream in self.upstreams for item in self._catalogues[upstream].get(method)]
+        catalogues = await self._catalogues(Context(sctx, self))
+        items = [item for catalogue in catalogues for item in catalogue.get(method)]
         result = page(KINDS[method][0], items, params.get("cursor"), self.page_size)
         if self.is_modern(sctx):
             # Cache hints (2026-07-28): the merged list changes whenever an upstream's does.
@@ -274,17 +326,14 @@ class Gateway(MCPServer):
             {"name": name if isinstance(name, str) else None},
         )
 
-    async def _by_uri(self, uri: Any) -> Upstream:
+    async def _by_uri(self, sctx: Sctx, uri: Any) -> Upstream:
         if not isinstance(uri, str) or not uri:
             raise InvalidParams("params.uri must be a non-empty string")
         if len(self.upstreams) == 1:
             return self.upstreams[0]
-        for attempt in range(2):
-            for upstream in self.upstreams:
-                if self._catalogues[upstream].has_uri(uri):
-                    return upstream
-            if attempt == 0:
-                await self._refresh()
+        for catalogue in await self._catalogues(Context(sctx, self)):
+            if catalogue.has_uri(uri):
+                return catalogue.upstream
         raise InvalidParams(
             f"Unknown resource {uri[:200]!r}; call resources/list for the available resources", {"uri": uri}
         )
@@ -297,6 +346,7 @@ class Gateway(MCPServer):
         ctx = Context(sctx, self)
         instance = await self._instance(upstream, ctx)
         client = await instance.get()
+        await self._sync_roots(instance, ctx, client)
 
         async def progress(value: float, total: float | None, message: str | None) -> None:
             await ctx.report_progress(value, total, message)
@@ -322,6 +372,7 @@ class Gateway(MCPServer):
         self.method("resources/subscribe", modern=False)(self._subscribe)
         self.method("resources/unsubscribe", modern=False)(self._unsubscribe)
         self.method("completion/complete")(self._complete)
+        self.on_notification("notifications/roots/list_changed")(self._roots_changed)
 
     async def _call_tool(self, sctx: Sctx, params: dict[str, Any]) -> dict[str, Any]:
         upstream, name = self._by_name(params.get("name"), "tool")
@@ -332,20 +383,20 @@ class Gateway(MCPServer):
         return await self._relay(sctx, upstream, "prompts/get", {**_forwarded(params), "name": name})
 
     async def _read(self, sctx: Sctx, params: dict[str, Any]) -> dict[str, Any]:
-        upstream = await self._by_uri(params.get("uri"))
+        upstream = await self._by_uri(sctx, params.get("uri"))
         result = await self._relay(sctx, upstream, "resources/read", _forwarded(params))
         if self.is_modern(sctx):
             result.update(ttlMs=0, cacheScope="private")  # contents may change and differ per client
         return result
 
     async def _subscribe(self, sctx: Sctx, params: dict[str, Any]) -> dict[str, Any]:
-        upstream = await self._by_uri(params.get("uri"))
+        upstream = await self._by_uri(sctx, params.get("uri"))
         await self._relay(sctx, upstream, "resources/subscribe", _forwarded(params))
         sctx.connection.subscriptions.add(params["uri"])
         return {}
 
     async def _unsubscribe(self, sctx: Sctx, params: dict[str, Any]) -> dict[str, Any]:
-        upstream = await self._by_uri(params.get("uri"))
+        upstream = await self._by_uri(sctx, params.get("uri"))
         sctx.connection.subscriptions.discard(params["uri"])
         await self._relay(sctx, upstream, "resources/unsubscribe", _forwarded(params))
         return {}
@@ -358,7 +409,7 @@ class Gateway(MCPServer):
             upstream, name = self._by_name(ref.get("name"), "prompt")
             forwarded["ref"] = {**ref, "name": name}
         else:
-            upstream = await self._by_uri(ref.get("uri"))
+            upstream = await self._by_uri(sctx, ref.get("uri"))
         return await self._relay(sctx, upstream, "completion/complete", forwarded)
 
 

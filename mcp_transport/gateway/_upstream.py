@@ -30,7 +30,8 @@ RESTART_DELAY = 1.0
 ClientFactory = Callable[..., Client]
 """Builds the client of an upstream; called with the gateway's relay handlers as keyword
 arguments (``elicitation_handler``, ``sampling_handler``, ``on_notification``, ``roots``,
-``log_level``), which a factory passes on to :class:`~mcp_transport.Client`."""
+``log_level``, and ``era="legacy"`` for a legacy session's own client), which a factory
+passes on to :class:`~mcp_transport.Client`."""
 
 
 class UpstreamUnavailable(InternalError):
@@ -97,7 +98,12 @@ def as_factory(target: Client | str | Sequence[str] | ClientFactory, **options: 
 
         return once
     if isinstance(target, str) or (isinstance(target, Sequence) and not callable(target)):
-        return lambda **relay: Client(target, **{**options, **relay})
+
+        def build(**relay: Any) -> Client:
+            # The relay handlers always; the era the gateway suggests unless one was given.
+            return Client(target, **{**relay, **options, **{k: v for k, v in relay.items() if k != "era"}})
+
+        return build
     return target
 
 
@@ -111,6 +117,9 @@ class Instance:
         self.error: str | None = None
         self.started = time.monotonic()
         self.calls: list[Any] = []  # the relay calls in flight (see _relay.RelayCall)
+        self.catalogue: Any = None  # what it offers (_catalogue.Catalogue), set by the gateway
+        self.session: Any = None  # the one connection it serves, or None when shared
+        self.roots_stale = True  # the downstream's roots are to be fetched before the next call
         self._ready = anyio.Event()
         self._stop = anyio.Event()
         self._dead = False
