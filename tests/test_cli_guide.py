@@ -8,11 +8,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
-from tests.interop_servers import REPO, our_server
+from tests.interop_servers import REPO
 
 GUIDE = (REPO / "docs" / "guides" / "cli.md").read_text()
 BLOCKS = re.findall(r"```console\n(.*?)```", GUIDE, re.DOTALL)
@@ -40,12 +39,8 @@ EXAMPLES = examples()
 
 
 @pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    server = our_server().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+def server_url(everything_url: str) -> str:
+    return everything_url
 
 
 @pytest.mark.parametrize(("command", "status", "shown"), EXAMPLES, ids=[c for c, _, _ in EXAMPLES])

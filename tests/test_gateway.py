@@ -69,13 +69,19 @@ async def answer_form(params: dict[str, Any]) -> dict[str, Any]:
     return {"action": "accept", "content": ANSWER}
 
 
-async def exercise_with_our_client(url: str, era: str, prefix: str) -> None:
+def progress_recorder() -> tuple[list[float], Any]:
+    """The progress values seen, and the callback that records them."""
     progress: list[float] = []
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         progress.append(value)
 
-    async with Client(url, era=era, elicitation_handler=answer_form) as client:
+    return progress, on_progress
+
+
+async def exercise_with_our_client(target: str | list[str], era: str, prefix: str) -> None:
+    progress, on_progress = progress_recorder()
+    async with Client(target, era=era, elicitation_handler=answer_form) as client:
         assert client.era.value == era
         names = {tool["name"] for tool in await client.list_tools()}
         assert {prefix + "add", prefix + "test_elicitation"} <= names
@@ -91,10 +97,7 @@ async def exercise_with_our_client(url: str, era: str, prefix: str) -> None:
 
 
 async def exercise_with_sdk(url: str, mode: str, prefix: str) -> None:
-    progress: list[float] = []
-
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+    progress, on_progress = progress_recorder()
 
     async def elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
         return types.ElicitResult(action="accept", content=dict(ANSWER))
@@ -102,7 +105,7 @@ async def exercise_with_sdk(url: str, mode: str, prefix: str) -> None:
     async with mcp.Client(url, mode=mode, elicitation_callback=elicit) as client:
         tools = await client.list_tools()
         assert prefix + "add" in {tool.name for tool in tools.tools}
-        await client.call_tool(prefix + "test_tool_with_progress", {}, progress_callback=on_progress)  # type: ignore[arg-type]  # the SDK types its callback as a Protocol
+        await client.call_tool(prefix + "test_tool_with_progress", {}, progress_callback=on_progress)
         asked = await client.call_tool(prefix + "test_elicitation", {"message": "Who?"})
         assert asked.content[0].text.endswith(json.dumps(ANSWER))  # type: ignore[union-attr]
     assert progress == [0, 50, 100]
@@ -206,67 +209,6 @@ async def test_a_killed_upstream_fails_its_call_and_blocks_no_other(tmp_path: Pa
 async def test_proxy_url_serves_a_remote_server_on_stdio(era: str) -> None:
     upstream = our_server().start()
     try:
-        await exercise_with_our_client_stdio([PY, "-m", "mcp_transport", "proxy", upstream.url], era)
+        await exercise_with_our_client([PY, "-m", "mcp_transport", "proxy", upstream.url], era, "")
     finally:
         upstream.stop()
-
-
-async def exercise_with_our_client_stdio(command: list[str], era: str) -> None:
-    progress: list[float] = []
-
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
-
-    async with Client(command, era=era, elicitation_handler=answer_form) as client:
-        assert "add" in {tool["name"] for tool in await client.list_tools()}
-        await client.call_tool("test_tool_with_progress", on_progress=on_progress)
-        asked = await client.call_tool("test_elicitation", {"message": "Who?"})
-        assert asked["content"][0]["text"].endswith(json.dumps(ANSWER))
-    assert progress == [0, 50, 100]
-
-
-async def sample(params: dict[str, Any]) -> dict[str, Any]:
-    return {"role": "assistant", "content": {"type": "text", "text": "42"}, "model": "test-model"}
-
-
-async def wait_until(notes: list[tuple[str, dict[str, Any]]], method: str) -> dict[str, Any]:
-    with anyio.fail_after(10):
-        while True:
-            for seen, params in notes:
-                if seen == method:
-                    return params
-            await anyio.sleep(0.02)
-
-
-@pytest.mark.parametrize("era", ["legacy", "modern"])
-async def test_logs_sampling_roots_subscriptions_and_list_changes_cross(stdio_gateway: str, era: str) -> None:
-    notes: list[tuple[str, dict[str, Any]]] = []
-
-    async def on_notification(method: str, params: dict[str, Any]) -> None:
-        notes.append((method, params))
-
-    async with Client(
-        stdio_gateway,
-        era=era,
-        sampling_handler=sample,
-        roots=[{"uri": "file:///work", "name": "work"}],
-        on_notification=on_notification,
-        log_level="info",
-    ) as client:
-        await client.call_tool("test_tool_with_logging")
-        logged = [params["data"] for method, params in notes if method == "notifications/message"]
-        assert logged == ["Tool execution started", "Tool processing data", "Tool execution completed"]
-        sampled = await client.call_tool("test_sampling", {"prompt": "The answer?"})
-        assert sampled["content"][0]["text"] == "LLM response: 42"
-        if era == "modern":
-            return  # roots, resources/subscribe and the GET stream are the legacy session's
-        roots = await client.call_tool("list_client_roots")
-        assert roots["content"][0]["text"] == "work: file:///work"
-        await client.subscribe_resource("test://watched-resource")
-        await client.call_tool("touch_watched_resource")
-        assert (await wait_until(notes, "notifications/resources/updated"))[
-            "uri"
-        ] == "test://watched-resource"
-        await client.call_tool("test_trigger_tool_change")  # this session's child gains dynamic_tool
-        await wait_until(notes, "notifications/tools/list_changed")
-        assert "dynamic_tool" in {tool["name"] for tool in await client.list_tools()}

@@ -8,23 +8,18 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.interop_servers import REPO, our_server
+from tests.interop_servers import REPO
 
 SNIPPETS = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.DOTALL)
 
 
 @pytest.fixture(scope="module")
-def example_server() -> Iterator[str]:
-    server = our_server().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+def example_server(everything_url: str) -> str:
+    return everything_url
 
 
 @pytest.mark.parametrize("index", range(len(SNIPPETS)))
