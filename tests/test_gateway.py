@@ -111,29 +111,22 @@ async def exercise_with_sdk(url: str, mode: str, prefix: str) -> None:
     assert progress == [0, 50, 100]
 
 
-@pytest.mark.parametrize("era", ["legacy", "modern"])
-async def test_our_client_through_a_stdio_gateway(stdio_gateway: str, era: str) -> None:
-    await exercise_with_our_client(stdio_gateway, era, "")
+@pytest.mark.parametrize("client", ["ours/legacy", "ours/modern", "sdk/legacy", "sdk/auto"])
+@pytest.mark.parametrize("gateway", ["stdio_gateway", "http_gateway"])
+async def test_clients_through_the_gateway(gateway: str, client: str, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue(gateway)
+    prefix = "every." if gateway == "http_gateway" else ""
+    kind, era = client.split("/")
+    await (exercise_with_our_client if kind == "ours" else exercise_with_sdk)(url, era, prefix)
 
 
 @pytest.mark.parametrize("era", ["legacy", "modern"])
-async def test_our_client_through_an_http_gateway(http_gateway: str, era: str) -> None:
-    await exercise_with_our_client(http_gateway, era, "every.")
-    async with Client(http_gateway, era=era) as client:  # the deny list hides, and refuses
+async def test_the_deny_list_hides_and_refuses(http_gateway: str, era: str) -> None:
+    async with Client(http_gateway, era=era) as client:
         assert not [t for t in await client.list_tools() if t["name"].startswith("every.test_trigger")]
         with pytest.raises(RemoteError) as refused:
             await client.call_tool("every.test_trigger_tool_change")
         assert refused.value.code == -32602
-
-
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_official_sdk_through_a_stdio_gateway(stdio_gateway: str, mode: str) -> None:
-    await exercise_with_sdk(stdio_gateway, mode, "")
-
-
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_official_sdk_through_an_http_gateway(http_gateway: str, mode: str) -> None:
-    await exercise_with_sdk(http_gateway, mode, "every.")
 
 
 def server_pid(marker: Path) -> int:
@@ -212,3 +205,50 @@ async def test_proxy_url_serves_a_remote_server_on_stdio(era: str) -> None:
         await exercise_with_our_client([PY, "-m", "mcp_transport", "proxy", upstream.url], era, "")
     finally:
         upstream.stop()
+
+
+async def sample(params: dict[str, Any]) -> dict[str, Any]:
+    return {"role": "assistant", "content": {"type": "text", "text": "42"}, "model": "test-model"}
+
+
+async def wait_until(notes: list[tuple[str, dict[str, Any]]], method: str) -> dict[str, Any]:
+    with anyio.fail_after(10):
+        while True:
+            for seen, params in notes:
+                if seen == method:
+                    return params
+            await anyio.sleep(0.02)
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+async def test_logs_sampling_roots_subscriptions_and_list_changes_cross(stdio_gateway: str, era: str) -> None:
+    notes: list[tuple[str, dict[str, Any]]] = []
+
+    async def on_notification(method: str, params: dict[str, Any]) -> None:
+        notes.append((method, params))
+
+    async with Client(
+        stdio_gateway,
+        era=era,
+        sampling_handler=sample,
+        roots=[{"uri": "file:///work", "name": "work"}],
+        on_notification=on_notification,
+        log_level="info",
+    ) as client:
+        await client.call_tool("test_tool_with_logging")
+        logged = [params["data"] for method, params in notes if method == "notifications/message"]
+        assert logged == ["Tool execution started", "Tool processing data", "Tool execution completed"]
+        sampled = await client.call_tool("test_sampling", {"prompt": "The answer?"})
+        assert sampled["content"][0]["text"] == "LLM response: 42"
+        if era == "modern":
+            return  # roots, resources/subscribe and the GET stream are the legacy session's
+        roots = await client.call_tool("list_client_roots")
+        assert roots["content"][0]["text"] == "work: file:///work"
+        await client.subscribe_resource("test://watched-resource")
+        await client.call_tool("touch_watched_resource")
+        assert (await wait_until(notes, "notifications/resources/updated"))[
+            "uri"
+        ] == "test://watched-resource"
+        await client.call_tool("test_trigger_tool_change")  # this session's child gains dynamic_tool
+        await wait_until(notes, "notifications/tools/list_changed")
+        assert "dynamic_tool" in {tool["name"] for tool in await client.list_tools()}
