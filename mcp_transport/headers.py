@@ -29,7 +29,16 @@ __all__ = [
 ]
 
 # Methods whose target is mirrored into Mcp-Name, and the params field it comes from.
-NAMED_METHODS: dict[str, str] = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+# The tasks extension routes its methods by task id (SEP-2663 "Streamable HTTP: Routing
+# Headers": Mcp-Name carries params.taskId).
+NAMED_METHODS: dict[str, str] = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
+}
 _PARAM_PREFIX = "mcp-param-"
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 tchar
 _SAFE_VALUE = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")  # visible ASCII, no edge spaces

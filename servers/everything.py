@@ -13,12 +13,23 @@ import argparse
 import base64
 import json
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Annotated, Literal
 
 import anyio
 from pydantic import BaseModel, Field
 
-from mcp_transport.server import Audio, Content, Context, EmbeddedResource, Image, MCPServer, PromptMessage
+from mcp_transport.errors import InternalError
+from mcp_transport.server import (
+    Audio,
+    Content,
+    Context,
+    EmbeddedResource,
+    Image,
+    MCPServer,
+    PromptMessage,
+    TaskContext,
+)
 
 __all__ = ["CONTACT_SCHEMA", "PNG_1X1", "WAV_SILENCE", "main", "server"]
 
@@ -496,6 +507,71 @@ async def touch_watched_resource() -> str:
     return f"test://watched-resource is now version {watched_state['version']}"
 
 
+# -- tasks (2026-07-28 extension io.modelcontextprotocol/tasks; conformance: tasks-*) ------------
+
+
+@server.tool()
+async def greet(name: str) -> str:
+    """Greet someone (never a task)."""
+    return f"Hello, {name}!"
+
+
+@server.tool(task="optional")
+async def slow_compute(seconds: float, ctx: Context, label: str = "") -> str:
+    """Work for `seconds` (a task when the client supports tasks; cancellable)."""
+    steps = max(1, int(seconds * 10))
+    for i in range(steps):
+        await anyio.sleep(seconds / steps)
+        await ctx.report_progress(i + 1, steps, label or None)
+    return f"computed {label or 'result'} in {seconds} s"
+
+
+@server.tool(task="required")
+async def failing_job() -> str:
+    """Run briefly, then fail as a tool (the task ends completed with isError)."""
+    await anyio.sleep(0.3)
+    raise RuntimeError("the job failed (on purpose)")
+
+
+@server.tool(task="optional")
+async def protocol_error_job() -> str:
+    """Fail with a JSON-RPC error (the task ends failed)."""
+    await anyio.sleep(0.05)
+    raise InternalError("protocol_error_job hit an internal error (on purpose)")
+
+
+class ConfirmForm(BaseModel):
+    confirm: bool
+
+
+@server.tool(task="optional")
+async def confirm_delete(filename: str, ctx: Context) -> str:
+    """Ask the user to confirm before "deleting" a file (input_required on a task)."""
+    answer = await ctx.elicit(f"Delete {filename}?", ConfirmForm, key="confirm")
+    if isinstance(answer.data, ConfirmForm) and answer.data.confirm:
+        return f"deleted {filename}"
+    return f"kept {filename} ({answer.action})"
+
+
+@server.tool(task="optional")
+async def multi_input(ctx: Context) -> str:
+    """Ask two questions at once; the client may answer them one at a time."""
+    first, second = await ctx.ask_all(
+        ctx.elicit("First name?", NameForm, key="first"), ctx.elicit("Last name?", NameForm, key="second")
+    )
+    return f"got {(first.content or {}).get('name')} and {(second.content or {}).get('name')}"
+
+
+@server.tool(task="required", task_start="on_detach")
+async def test_tool_with_task(ctx: TaskContext) -> str:
+    """Ask for the user's name (MRTR, before any task exists), then finish as a task."""
+    answer = await ctx.elicit("What is your name?", NameForm, key="user_name")
+    name = answer.data.name if isinstance(answer.data, NameForm) else "stranger"
+    await ctx.detach()
+    await anyio.sleep(0.1)
+    return f"Hello, {name}, from a task!"
+
+
 # -- prompts -------------------------------------------------------------------------------------
 
 
@@ -540,6 +616,11 @@ def test_prompt_with_embedded_resource(
 def test_prompt_with_image() -> list[Content | PromptMessage]:
     """A prompt with an image."""
     return [Image(PNG_1X1, "image/png"), PromptMessage("user", "Please analyze the image above.")]
+
+
+# -- skills (2026-07-28 extension io.modelcontextprotocol/skills; conformance: sep-2640-*) --------
+
+server.add_skill_directory(Path(__file__).parent / "skills" / "pdf-forms")
 
 
 def main(argv: list[str] | None = None) -> None:

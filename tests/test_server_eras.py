@@ -50,7 +50,9 @@ async def test_modern_read_call_get_complete() -> None:
 async def test_discover_capabilities_match_registrations() -> None:
     async with MemoryClient.connect(everything, initialize=False) as client:
         result = await client.modern_request("server/discover")
-    assert result["capabilities"] == everything.capabilities()
+    # 2026-07-28 extensions (tasks, skills) are offered in server/discover only.
+    assert result["capabilities"] == {**everything.capabilities(), "extensions": everything.extensions}
+    assert set(everything.extensions) == {"io.modelcontextprotocol/tasks", "io.modelcontextprotocol/skills"}
     assert {"tools", "resources", "prompts", "completions"} <= set(result["capabilities"])
 
 

@@ -6,6 +6,7 @@ from .context import Context, ServerConnection, ServerRequestContext
 from .mcpserver import MCPServer
 from .prompts import Prompt, PromptMessage
 from .resources import Resource, ResourceTemplate
+from .tasks import TaskContext
 from .tools import Tool
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "SamplingResult",
     "ServerConnection",
     "ServerRequestContext",
+    "TaskContext",
     "Text",
     "Tool",
 ]

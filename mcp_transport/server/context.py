@@ -251,6 +251,17 @@ class Context:
             self._request.round = Round()
         self._request.round.app_state = value
 
+    def _require_capability(self, method: str, capability: str, mode: str | None) -> None:
+        """Raise MissingClientCapability (-32021) unless the client declared ``capability``."""
+        declared = self.peer.client_capabilities.get(capability) if self.peer is not None else None
+        if not isinstance(declared, dict) or (mode is not None and not isinstance(declared.get(mode), dict)):
+            need: dict[str, Any] = {capability: {mode: {}}} if mode else {capability: {}}
+            raise MissingClientCapability(
+                f"{method} needs the client capability {capability}{'.' + mode if mode else ''}, "
+                "which this client did not declare",
+                {"requiredCapabilities": need},
+            )
+
     async def _ask(
         self,
         method: str,
@@ -262,14 +273,7 @@ class Context:
     ) -> dict[str, Any]:
         """Send one request to the client and return its result: the one place where the
         era decides how (legacy: a server->client request; 2026-07-28: MRTR)."""
-        declared = self.peer.client_capabilities.get(capability) if self.peer is not None else None
-        if not isinstance(declared, dict) or (mode is not None and not isinstance(declared.get(mode), dict)):
-            need = {capability: {mode: {}}} if mode else {capability: {}}
-            raise MissingClientCapability(
-                f"{method} needs the client capability {capability}{'.' + mode if mode else ''}, "
-                "which this client did not declare",
-                {"requiredCapabilities": need},
-            )
+        self._require_capability(method, capability, mode)
         if self.era is Era.LEGACY:
             return await self._request.request(method, params)
         current = self._request.round

@@ -106,9 +106,12 @@ async def ping(server: MCPServer, ctx: ServerRequestContext, params: Params) -> 
 
 
 async def discover(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
+    capabilities = server.capabilities()
+    if server.extensions:  # 2026-07-28 basic/extensions: offered extensions, by identifier
+        capabilities["extensions"] = {name: dict(settings) for name, settings in server.extensions.items()}
     result: Result = {
         "supportedVersions": list(MODERN_VERSIONS),
-        "capabilities": server.capabilities(),
+        "capabilities": capabilities,
         "ttlMs": LIST_TTL_MS,
         "cacheScope": "public",
     }
@@ -185,6 +188,8 @@ def _arguments(params: Params, method: str, shape: str = "an object") -> dict[st
 
 async def call(server: MCPServer, ctx: ServerRequestContext, params: Params) -> Result:
     tool = _named(server.tools, params, "tool")
+    if tool.task != "forbidden":  # may become a task (extension io.modelcontextprotocol/tasks)
+        return await server.tasks.call(tool, _arguments(params, "tools/call"), ctx)
     return await call_tool(tool, _arguments(params, "tools/call"), Context(ctx, server))
 
 
@@ -232,6 +237,8 @@ async def listen(server: MCPServer, ctx: ServerRequestContext, params: Params) -
             'subscriptions/listen needs params.notifications (an object such as {"toolsListChanged": true})'
         )
     honoured = honoured_filter(requested, server.capabilities())
+    if "taskIds" in requested:  # extension io.modelcontextprotocol/tasks
+        honoured["taskIds"] = await server.tasks.listenable(requested["taskIds"], ctx)
     tag = {META_SUBSCRIPTION_ID: ctx.id}
     subscription = Subscription(ctx.id, honoured, ctx.connection)
     server.subscriptions.add(subscription)

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -32,12 +33,19 @@ from .pagination import DEFAULT_PAGE_SIZE
 from .prompts import Prompt
 from .resources import Resource, ResourceTemplate, UriTemplate
 from .schema import arguments_model, output_spec
+from .skills import Skill, add_skill, load_skill
 from .subscriptions import Subscription
+from .tasks import EXTENSION_ID as TASKS_EXTENSION
+from .tasks import TaskRunner, TaskStore
+from .tasks import methods as task_methods
 from .tools import Tool
 
 __all__ = ["MCPServer", "Tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+TASK_MODES = ("forbidden", "optional", "required")
+TASK_STARTS = ("immediately", "on_detach")
 
 
 class MCPServer:
@@ -60,6 +68,10 @@ class MCPServer:
     ``request_state_keys``: HMAC keys for the 2026-07-28 ``requestState`` (MRTR); the first
     signs, all verify. Give every worker behind a load balancer the same keys so a retry may
     land on any of them. Default: one random key per process.
+
+    ``task_store``: where tasks (2026-07-28 extension ``io.modelcontextprotocol/tasks``)
+    live; default an in-memory store (one worker). ``server.tasks`` is the
+    :class:`~.tasks.TaskRunner` (TTL, poll interval and size bounds are its attributes).
     """
 
     def __init__(
@@ -72,6 +84,7 @@ class MCPServer:
         page_size: int = DEFAULT_PAGE_SIZE,
         request_state_keys: Sequence[bytes] | None = None,
         request_state_ttl: float = DEFAULT_STATE_TTL,
+        task_store: TaskStore | None = None,
     ) -> None:
         self.name = name
         self.version = version
@@ -93,7 +106,12 @@ class MCPServer:
         # Open subscriptions/listen requests (2026-07-28), any transport.
         self.subscriptions: set[Subscription] = set()
         self.request_state = RequestStateCodec(request_state_keys, request_state_ttl)
+        # 2026-07-28 extensions this server offers (server/discover capabilities.extensions).
+        self.extensions: dict[str, dict[str, Any]] = {}
+        self.tasks = TaskRunner(self, task_store)
+        self.skills: dict[str, Skill] = {}  # SKILL.md URI -> skill (extension io.modelcontextprotocol/skills)
         handlers.register(self)
+        task_methods.register(self)
 
     # -- description -------------------------------------------------------------------------
 
@@ -130,6 +148,8 @@ class MCPServer:
         icons: list[dict[str, Any]] | None = None,
         input_schema: dict[str, Any] | None = None,
         meta: dict[str, Any] | None = None,
+        task: str = "forbidden",
+        task_start: str = "immediately",
     ) -> Callable[[F], F]:
         """Register a function as a tool.
 
@@ -137,7 +157,15 @@ class MCPServer:
         given and not validated locally); the description from the docstring; a return
         annotation other than str/content gives ``outputSchema`` and ``structuredContent``.
         A parameter annotated ``Context`` receives the request context.
+
+        ``task``: whether a call may run as a task ("optional"), must ("required": a client
+        that did not declare the extension gets -32021) or never does ("forbidden", the
+        default); see docs/guides/tasks.md. ``task_start="on_detach"``: the call stays a
+        plain request (MRTR input rounds included) until the handler calls
+        ``await ctx.detach()``.
         """
+        if task not in TASK_MODES or task_start not in TASK_STARTS:
+            raise ValueError(f"task must be one of {TASK_MODES} and task_start one of {TASK_STARTS}")
 
         def decorator(fn: F) -> F:
             tool_name = name or fn.__name__
@@ -156,7 +184,11 @@ class MCPServer:
                 icons=icons,
                 meta=meta,
                 context_param=args.context_param,
+                task=task,
+                task_start=task_start,
             )
+            if task != "forbidden":
+                self.extensions[TASKS_EXTENSION] = {}
             self._list_changed("tools")
             return fn
 
@@ -252,6 +284,15 @@ class MCPServer:
             return fn
 
         return decorator
+
+    def add_skill_directory(self, path: str | Path) -> Skill:
+        """Serve the skill in directory ``path`` (a SKILL.md and its files) as
+        ``skill://<name>/...`` resources, with ``skills/list``, ``skills/get`` and
+        ``resources/directory/read`` (2026-07-28 extension io.modelcontextprotocol/skills).
+        ValueError for a directory that is not a valid skill or breaks the size bounds."""
+        skill = load_skill(path)
+        add_skill(self, skill)
+        return skill
 
     def remove_tool(self, name: str) -> None:
         """Unregister a tool (KeyError if unknown); connected clients are told."""

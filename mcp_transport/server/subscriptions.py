@@ -28,6 +28,9 @@ _LIST_CHANGED = {
     "resourcesListChanged": "notifications/resources/list_changed",
 }
 _RESOURCE_UPDATED = "notifications/resources/updated"
+# Task status (2026-07-28 extension io.modelcontextprotocol/tasks, SEP-2663 "Task Status
+# Notifications"): opted in per task id with the filter key "taskIds".
+_TASKS = "notifications/tasks"
 
 
 def honoured_filter(requested: dict[str, Any], capabilities: dict[str, Any]) -> dict[str, Any]:
@@ -53,13 +56,14 @@ def honoured_filter(requested: dict[str, Any], capabilities: dict[str, Any]) -> 
 class Subscription:
     """One open ``subscriptions/listen`` request: what it wants and what is waiting for it."""
 
-    __slots__ = ("_pending", "_wake", "closed", "connection", "id", "methods", "uris")
+    __slots__ = ("_pending", "_wake", "closed", "connection", "id", "methods", "task_ids", "uris")
 
     def __init__(self, subscription_id: Any, honoured: dict[str, Any], connection: Any = None) -> None:
         self.id = subscription_id
         self.connection = connection  # the transport connection it arrived on (stdio EOF ends it)
         self.methods = frozenset(method for key, method in _LIST_CHANGED.items() if honoured.get(key))
         self.uris = frozenset(honoured.get("resourceSubscriptions") or ())
+        self.task_ids = frozenset(honoured.get("taskIds") or ())
         self._pending: deque[tuple[str, dict[str, Any] | None]] = deque()
         self._wake = anyio.Event()
         self.closed = False
@@ -67,6 +71,8 @@ class Subscription:
     def wants(self, method: str, params: dict[str, Any] | None) -> bool:
         if method == _RESOURCE_UPDATED:
             return isinstance(params, dict) and params.get("uri") in self.uris
+        if method == _TASKS:
+            return isinstance(params, dict) and params.get("taskId") in self.task_ids
         return method in self.methods
 
     def push(self, method: str, params: dict[str, Any] | None = None) -> None:
@@ -74,6 +80,11 @@ class Subscription:
         if self.closed or not self.wants(method, params):
             return
         entry = (method, params)
+        if method == _TASKS and params is not None:
+            # Each carries the task's complete state: only the newest of a task is kept.
+            task_id = params.get("taskId")
+            for old in [e for e in self._pending if e[0] == _TASKS and (e[1] or {}).get("taskId") == task_id]:
+                self._pending.remove(old)
         if entry not in self._pending:
             self._pending.append(entry)
             self._wake.set()

@@ -35,6 +35,11 @@ class Tool:
     meta: dict[str, Any] | None = None
     context_param: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Whether a call may run as a task ("optional"), must ("required") or never does
+    # ("forbidden"), and when it becomes one: before the handler starts, or when the handler
+    # calls ``ctx.detach()`` (2026-07-28 extension io.modelcontextprotocol/tasks).
+    task: str = "forbidden"
+    task_start: str = "immediately"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -17,7 +17,7 @@ from ..errors import ResumeGap
 from ..jsonrpc import Message
 from .bus import Deliver
 from .events import Event, format_event_id
-from .sessions import SessionRecord
+from .sessions import LiveSession
 
 __all__ = [
     "DEFAULT_EVENT_MAX_AGE",
@@ -30,7 +30,7 @@ __all__ = [
     "MemorySessionStore",
 ]
 
-T = TypeVar("T", bound=SessionRecord)
+T = TypeVar("T", bound=LiveSession)
 
 # Event-log bounds. A stream keeps at most this many events and bytes (the oldest go first);
 # the whole log at most DEFAULT_MAX_TOTAL_BYTES; an event older than DEFAULT_EVENT_MAX_AGE
@@ -46,7 +46,8 @@ DEFAULT_FLOW_WAIT = 10.0
 
 
 class MemorySessionStore(Generic[T]):
-    """A dict of live sessions with idle expiry."""
+    """A dict of live sessions with idle expiry (transitional: see ``state/sessions.py``; the
+    record store is ``session_store.MemorySessionStore``)."""
 
     __slots__ = ("_sessions",)
 

@@ -1,4 +1,9 @@
-"""Where legacy HTTP sessions live: the :class:`SessionStore` protocol.
+"""Where legacy HTTP sessions live today: the live-object :class:`SessionStore` protocol.
+
+Transitional: the HTTP transport still keeps its live ``_Session`` objects here. The
+record-based store that several workers can share is :mod:`mcp_transport.state.session_store`
+(records in :mod:`mcp_transport.state.records`); once the transport adopts it, this protocol
+and ``memory.MemorySessionStore`` go.
 
 A store maps a session id to the worker's live session object and knows when each session
 was last active, so it can expire idle ones. The in-memory implementation holds the objects
@@ -12,9 +17,9 @@ from __future__ import annotations
 import secrets
 from typing import Protocol, TypeVar
 
-__all__ = ["SessionRecord", "SessionStore", "new_session_id"]
+__all__ = ["LiveSession", "SessionStore", "new_session_id"]
 
-T = TypeVar("T", bound="SessionRecord")
+T = TypeVar("T", bound="LiveSession")
 
 
 def new_session_id() -> str:
@@ -22,8 +27,8 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-class SessionRecord(Protocol):
-    """What the store needs from a session to expire it."""
+class LiveSession(Protocol):
+    """What the store needs from a live session to expire it."""
 
     id: str
     last_active: float  # monotonic time the session last finished work

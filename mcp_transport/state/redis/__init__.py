@@ -16,5 +16,14 @@ from ._connection import DEFAULT_PREFIX, RedisConnection
 from ._events import RedisEventLog
 from ._messaging import Broadcast, Inbox
 from ._registry import WorkerRegistry
+from ._sessions import RedisSessionStore
 
-__all__ = ["DEFAULT_PREFIX", "Broadcast", "Inbox", "RedisConnection", "RedisEventLog", "WorkerRegistry"]
+__all__ = [
+    "DEFAULT_PREFIX",
+    "Broadcast",
+    "Inbox",
+    "RedisConnection",
+    "RedisEventLog",
+    "RedisSessionStore",
+    "WorkerRegistry",
+]

@@ -1,0 +1,363 @@
+"""The SessionStore contract, one suite for every backend: the in-memory store and the Redis
+store (a real redis-server). ``peer(store)`` is a second worker: for Redis another connection
+with the same key prefix and another worker id, for memory the same store (one process is the
+whole deployment). Then the Redis store's own promises: TTLs, one round trip per step, a dead
+worker's busy marks, Redis down."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from mcp_transport.errors import StateUnavailable
+from mcp_transport.state.records import SessionRecord
+from mcp_transport.state.redis import RedisConnection, RedisSessionStore, WorkerRegistry
+from mcp_transport.state.session_store import MemorySessionStore, SessionStore
+from tests.services import RedisServer
+
+pytestmark = pytest.mark.anyio
+
+Factory = Callable[..., Any]
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Factory, Factory]]:
+    """``(new_store(), peer(store))`` for one backend."""
+    if request.param == "memory":
+        yield MemorySessionStore, lambda store: store
+        return
+    url = request.getfixturevalue("redis_server").url
+    prefix = f"sessions:{uuid.uuid4().hex[:8]}:"
+    conns: list[RedisConnection] = []
+
+    def connect(**options: Any) -> RedisSessionStore:
+        conns.append(RedisConnection(url, prefix=prefix))
+        return RedisSessionStore(conns[-1], worker=f"w{len(conns)}", **options)
+
+    yield connect, lambda store: connect()
+    for conn in conns:
+        await conn.aclose()
+
+
+def record(session_id: str = "s1", **data: Any) -> SessionRecord:
+    return SessionRecord.new(session_id, "alice", **data)
+
+
+async def test_records_round_trip_between_workers(backend: tuple[Factory, Factory]) -> None:
+    new_store, peer = backend
+    store: SessionStore = new_store()
+    original = record(
+        version="2025-11-25",
+        capabilities={"sampling": {}, "elicitation": {"form": {}}},
+        client_info={"name": "client", "version": "1.0", "n": 1.25},
+        subscriptions={"file:///a", "file:///b"},
+    )
+    assert await store.create(original, 10)
+    other = peer(store)
+    assert await other.get("s1") == original  # every field, exactly (floats included)
+    assert await other.get("nope") is None
+    assert SessionRecord.from_json(original.to_json()) == original
+    with pytest.raises(ValueError, match="taken"):
+        await other.create(record(), 10)
+
+
+async def test_the_cap_holds_under_concurrent_creates(backend: tuple[Factory, Factory]) -> None:
+    new_store, peer = backend
+    stores = [new_store()]
+    stores.append(peer(stores[0]))
+    won: list[bool] = []
+
+    async def create(i: int) -> None:
+        won.append(await stores[i % 2].create(record(f"s{i}"), 7))
+
+    async with anyio.create_task_group() as tg:
+        for i in range(20):
+            tg.start_soon(create, i)
+    assert won.count(True) == 7 and len(won) == 20
+    assert await stores[1].count() == 7
+    assert not await stores[0].create(record("late"), 7)
+    held = [i for i in range(20) if await stores[0].get(f"s{i}") is not None]
+    assert len(held) == 7
+    assert await stores[1].remove(f"s{held[0]}") is not None
+    assert await stores[0].create(record("late"), 7)  # room again
+
+
+async def test_acquire_marks_busy_and_touches_release_unmarks(backend: tuple[Factory, Factory]) -> None:
+    new_store, peer = backend
+    store: SessionStore = new_store()
+    other = peer(store)
+    created = record(last_active=0.0)
+    assert await store.create(created, 10)
+    before = time.time()
+    first = await store.acquire("s1")
+    assert first is not None and first.busy == 1 and first.last_active >= before
+    second = await other.acquire("s1")
+    assert second is not None and second.busy == 2
+    await store.release("s1")
+    after = await other.get("s1")
+    assert after is not None and after.busy == 1
+    await other.release("s1")
+    done = await store.get("s1")
+    assert done is not None and done.busy == 0 and done.last_active >= second.last_active
+    assert await store.acquire("unknown") is None
+    await store.release("unknown")  # nothing to release: no error, nothing created
+    assert await store.get("unknown") is None
+
+
+async def test_a_busy_session_never_expires(backend: tuple[Factory, Factory]) -> None:
+    new_store, peer = backend
+    store: SessionStore = new_store()
+    assert await store.create(record("busy"), 10)
+    assert await store.create(record("idle", ready=True), 10)
+    assert await store.create(record("new"), 10)  # never became ready
+    await store.acquire("busy")
+    now = time.time()
+    # Idle 10 s of 60; "new" not ready within the init timeout of 5 s, "busy" neither, but busy.
+    assert [r.id for r in await peer(store).expire(now + 10, 60, 5)] == ["new"]
+    assert await store.expire(now + 10, 60, 5) == []  # taken once
+    far = now + 3600
+    expired = await peer(store).expire(far, 60, 5)
+    assert sorted(r.id for r in expired) == ["idle"]
+    assert await store.get("busy") is not None
+    await store.release("busy")
+    assert [r.id for r in await store.expire(time.time() + 61, 60, 3600)] == ["busy"]
+
+
+async def test_init_timeout_and_ready(backend: tuple[Factory, Factory]) -> None:
+    new_store, peer = backend
+    store: SessionStore = new_store()
+    for sid in ("a", "b"):
+        assert await store.create(record(sid), 10)
+    assert await peer(store).update("a", ready=True) is not None
+    now = time.time()
+    assert [r.id for r in await store.expire(now + 10, 60, 5)] == ["b"]  # never initialized
+    assert await store.expire(now + 10, 60, 5) == []
+    assert [r.id for r in await store.expire(now + 61, 60, 5)] == ["a"]
+
+
+async def test_acquire_and_expire_race(backend: tuple[Factory, Factory]) -> None:
+    """Either the request finds its session (and it is never expired under it) or the
+    sweeper took it first (and the request finds nothing): never both, never neither."""
+    new_store, peer = backend
+    store: SessionStore = new_store()
+    sweeper = peer(store)
+    ids = [f"s{i}" for i in range(40)]
+    for sid in ids:
+        assert await store.create(record(sid, ready=True), 100)
+    acquired: dict[str, SessionRecord | None] = {}
+    expired: list[SessionRecord] = []
+
+    async def request(sid: str) -> None:
+        acquired[sid] = await store.acquire(sid)
+
+    async def sweep() -> None:
+        for _ in range(5):
+            expired.extend(await sweeper.expire(time.time() + 120, 60, 60))
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(sweep)
+        for sid in ids:
+            tg.start_soon(request, sid)
+    gone = {r.id for r in expired}
+    assert len(gone) == len(expired)  # each expired once
+    for sid in ids:
+        assert (acquired[sid] is None) == (sid in gone), sid
+        assert (await store.get(sid) is None) == (sid in gone), sid
+    assert await store.expire(time.time() + 120, 60, 60) == []  # the acquired ones are busy
+
+
+async def test_update_compare_and_set_for_a_get_takeover(backend: tuple[Factory, Factory]) -> None:
+    new_store, peer = backend
+    store: SessionStore = new_store()
+    assert await store.create(record(), 10)
+    held = await store.update("s1", get_stream="g1", get_holder="A")
+    assert held is not None and (held.get_stream, held.get_holder) == ("g1", "A")
+    workers = [store, peer(store), peer(store)]
+    winners: list[str] = []
+
+    async def take_over(name: str, i: int) -> None:
+        if await workers[i].update("s1", expect={"get_holder": "A"}, get_holder=name) is not None:
+            winners.append(name)
+
+    async with anyio.create_task_group() as tg:
+        for i, name in enumerate(["B", "C", "D"]):
+            tg.start_soon(take_over, name, i)
+    assert len(winners) == 1
+    now = await store.get("s1")
+    assert now is not None and now.get_holder == winners[0] and now.get_stream == "g1"
+    assert await store.update("s1", expect={"get_holder": "A"}, get_holder="E") is None  # stale view
+    assert await store.update("s1", expect={"get_holder": winners[0]}, get_holder=None) is not None
+    assert await store.update("nope", log_level="debug") is None
+
+
+async def test_update_fields_and_subscriptions(backend: tuple[Factory, Factory]) -> None:
+    new_store, peer = backend
+    store: SessionStore = new_store()
+    assert await store.create(record(), 10)
+    changed = await peer(store).update(
+        "s1",
+        version="2025-06-18",
+        capabilities={"roots": {"listChanged": True}},
+        log_level="debug",
+        subscriptions={"b://x", "a://y"},
+    )
+    assert changed is not None and changed.subscriptions == frozenset({"a://y", "b://x"})
+    assert await store.get("s1") == changed
+    # A set compares as a set: the order it was given in does not matter.
+    assert (
+        await store.update("s1", expect={"subscriptions": ["b://x", "a://y"]}, log_level="error") is not None
+    )
+    with pytest.raises(TypeError, match="principal"):
+        await store.update("s1", principal="mallory")
+    with pytest.raises(TypeError, match="busy"):
+        await store.update("s1", expect={"busy": 0}, log_level="info")
+
+
+async def test_remove_returns_the_record_busy_or_not(backend: tuple[Factory, Factory]) -> None:
+    new_store, peer = backend
+    store: SessionStore = new_store()
+    assert await store.create(record(), 10)
+    await store.acquire("s1")  # a DELETE runs inside a request of its own
+    removed = await peer(store).remove("s1")
+    assert removed is not None and removed.id == "s1" and removed.principal == "alice"
+    await store.release("s1")
+    assert await store.get("s1") is None and await store.remove("s1") is None
+    assert await store.count() == 0
+
+
+# -- the Redis store's own promises -----------------------------------------------------------
+
+
+@pytest.fixture
+async def conn(redis_server: RedisServer) -> AsyncIterator[RedisConnection]:
+    conn = RedisConnection(redis_server.url, prefix=f"sessions:{uuid.uuid4().hex[:8]}:")
+    yield conn
+    await conn.aclose()
+
+
+@pytest.mark.redis
+async def test_idle_sessions_expire_by_ttl_and_busy_ones_do_not(conn: RedisConnection) -> None:
+    store = RedisSessionStore(conn, idle_timeout=0.2, grace=0.1, worker="w1")
+    for sid in ("idle", "busy", "released"):
+        assert await store.create(record(sid), 10)
+    await store.acquire("busy")
+    await store.acquire("released")
+    assert await conn.client.pttl(conn.key("session", "busy")) == -1  # no TTL while busy
+    await anyio.sleep(0.4)
+    await store.release("released")
+    assert 0 < await conn.client.pttl(conn.key("session", "released")) <= 300
+    assert await store.get("idle") is None  # Redis expired it: nobody swept
+    assert await store.get("busy") is not None
+    # At the cap, the index entry of the session Redis expired no longer counts.
+    assert await store.count() == 3
+    assert await store.create(record("new"), 3)
+    assert await store.count() == 3
+
+
+@pytest.mark.redis
+async def test_keys_under_the_prefix(conn: RedisConnection) -> None:
+    store = RedisSessionStore(conn, worker="w1")
+    assert await store.create(record(), 10)
+    await store.acquire("s1")
+    keys = {key.decode() async for key in conn.client.scan_iter(match=conn.prefix + "*")}
+    p = conn.prefix
+    assert keys == {f"{p}session:s1", f"{p}sessions", f"{p}sessions:unready", f"{p}busy:w1"}
+    await store.release("s1")
+    assert 0 < await conn.client.pttl(f"{p}session:s1") <= (1800 + 60) * 1000
+    await store.update("s1", ready=True)
+    await store.remove("s1")
+    assert [key async for key in conn.client.scan_iter(match=p + "*")] == []  # nothing left behind
+
+
+@pytest.mark.redis
+async def test_each_step_is_one_round_trip(conn: RedisConnection) -> None:
+    """Every command the store sends goes through the client's execute_command (scripts too,
+    as EVALSHA): count them."""
+    store = RedisSessionStore(conn)
+    assert await store.create(record("warm"), 10)  # loads the scripts
+    for method in (store.acquire, store.release, store.remove):  # loads theirs
+        await method("warm")
+    await store.update("warm", log_level="debug")
+    await store.expire(time.time(), 60, 60)
+    await store.release_worker("w")
+    assert await store.create(record(), 10)
+    sent: list[object] = []
+    execute = conn.client.execute_command
+
+    async def counting(*args: Any, **options: Any) -> Any:
+        sent.append(args[0])
+        return await execute(*args, **options)
+
+    conn.client.execute_command = counting  # type: ignore[method-assign]  # counts, then sends
+    for step in (
+        lambda: store.acquire("s1"),
+        lambda: store.update("s1", expect={"get_holder": None}, get_holder="w"),
+        lambda: store.release("s1"),
+        lambda: store.get("s1"),
+        lambda: store.expire(time.time(), 60, 60),
+        lambda: store.remove("s1"),
+        lambda: store.create(record("s2"), 10),
+        lambda: store.release_worker("w"),
+    ):
+        sent.clear()
+        await step()
+        assert len(sent) == 1, sent
+
+
+@pytest.mark.redis
+async def test_a_dead_workers_busy_marks_are_cleared_by_the_registry_hook(conn: RedisConnection) -> None:
+    dying = RedisSessionStore(conn, idle_timeout=60, worker="dying")
+    survivor = RedisSessionStore(conn, idle_timeout=60, worker="survivor")
+    assert await dying.create(record(ready=True), 10)
+    await dying.acquire("s1")  # ... and the worker is killed while the request runs
+    await survivor.acquire("s1")
+    await survivor.release("s1")
+    lease = WorkerRegistry(conn, worker="dying", lease=0.2)
+    await lease.renew()
+    assert await survivor.expire(time.time() + 3600, 60, 60) == []  # busy: its marks hold it
+    await anyio.sleep(0.3)
+    for dead in await WorkerRegistry(conn, worker="survivor").claim_lapsed():
+        assert await survivor.release_worker(dead) == 1
+    freed = await survivor.get("s1")
+    assert freed is not None and freed.busy == 0
+    assert 0 < await conn.client.pttl(conn.key("session", "s1")) <= 120_000  # its TTL is back
+    assert not await conn.client.exists(conn.key("busy", "dying"))
+    assert [r.id for r in await survivor.expire(time.time() + 61, 60, 60)] == ["s1"]
+    assert await survivor.release_worker("dying") == 0  # idempotent
+
+
+@pytest.mark.redis
+async def test_redis_down_is_state_unavailable_and_service_resumes(
+    conn: RedisConnection, redis_server: RedisServer
+) -> None:
+    store = RedisSessionStore(conn)
+    assert await store.create(record(), 10)
+    calls = [
+        lambda: store.create(record("s2"), 10),
+        lambda: store.get("s1"),
+        lambda: store.acquire("s1"),
+        lambda: store.release("s1"),
+        lambda: store.update("s1", log_level="debug"),
+        lambda: store.remove("s1"),
+        lambda: store.count(),
+        lambda: store.expire(time.time(), 60, 60),
+        lambda: store.release_worker("w"),
+    ]
+    with redis_server.stopped():
+        for call in calls:
+            started = time.monotonic()
+            with pytest.raises(StateUnavailable) as failed:
+                await call()
+            assert failed.value.http_status == 503 and "Redis at" in failed.value.message
+            assert time.monotonic() - started < 1.0  # fails fast, no hang
+    # Back, on the same connection (the restart lost the data: no persistence in tests).
+    assert await store.get("s1") is None
+    assert await store.create(record(), 10)
+    assert (await store.acquire("s1")) is not None
