@@ -191,3 +191,35 @@ def test_ctrl_c_cancels_over_http(tmp_path: Path, era: str) -> None:
         assert code == 130 and marker.read_text() == "cancelled"
     finally:
         server.stop()
+
+
+def test_progress_is_a_live_bar_on_a_terminal(http_url: str) -> None:
+    """stderr on a pseudo-terminal: the bar is redrawn in place (carriage return, erase line)
+    and erased before the result; stdout, a pipe, carries only the result."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [PY, "-m", "mcp_transport", "call", http_url, "test_tool_with_progress"],
+            cwd=REPO,
+            env=MINIMAL_ENV,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        out, _ = proc.communicate(timeout=60)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+    assert proc.returncode == 0 and out == b"Tool with progress executed successfully\n"
+    assert b"\r\x1b[2K[" in shown and b"100% Completed step 3 of 3" in shown
+    assert b"progress 50/100" not in shown  # no plain lines on a terminal
