@@ -4,11 +4,13 @@ host gives a child process (PATH and HOME only)."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -223,3 +225,30 @@ def test_progress_is_a_live_bar_on_a_terminal(http_url: str) -> None:
     assert proc.returncode == 0 and out == b"Tool with progress executed successfully\n"
     assert b"\r\x1b[2K[" in shown and b"100% Completed step 3 of 3" in shown
     assert b"progress 50/100" not in shown  # no plain lines on a terminal
+
+
+class _Unauthorized(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Bearer realm="mcp"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_DELETE = do_POST
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_http_401_is_exit_status_3() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Unauthorized)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for era in ("auto", "legacy", "modern"):
+            refused = cli("tools", f"http://127.0.0.1:{server.server_address[1]}/mcp", "--era", era)
+            assert refused.returncode == 3 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+            assert "401" in refused.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
