@@ -3,15 +3,18 @@ V01    := tests/conformance_official/v01
 V02    := tests/conformance_official/v02
 CONF01 := $(V01)/node_modules/.bin/node $(V01)/node_modules/@modelcontextprotocol/conformance/dist/index.js
 CONF02 := $(V02)/node_modules/.bin/node $(V02)/node_modules/@modelcontextprotocol/conformance/dist/index.js
+INSP   := tests/inspector
 VENV   := .venv/.installed
 CONF   := $(V01)/node_modules/.stamp $(V02)/node_modules/.stamp
 
 .PHONY: run test fuzz lint bench conformance-report clean system-packages
 
+# make run PORT=8001: the example server on another port.
+PORT   ?= 8000
 run: $(VENV)
-	$(PY) -m servers.everything --port 8000
+	$(PY) -m servers.everything --port $(PORT)
 
-test: $(VENV) $(CONF) system-packages
+test: $(VENV) $(CONF) $(INSP)/node_modules/.stamp system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The properties of tests/fuzz with FUZZ_FACTOR times more examples each (minutes in all).
@@ -47,10 +50,11 @@ $(VENV): pyproject.toml
 system-packages:
 	scripts/ensure-system-packages
 
-# node 22 arrives via the `node` package's preinstall script: never --ignore-scripts.
+# node 22 arrives via the `node` package's preinstall script: never --ignore-scripts. The same
+# rule installs the MCP Inspector (tests/inspector) that tests/test_inspector_cli.py drives.
 %/node_modules/.stamp: %/package-lock.json
 	cd $* && npm ci --no-audit --no-fund
 	touch $@
 
 clean:
-	rm -rf .venv $(V01)/node_modules $(V02)/node_modules
+	rm -rf .venv $(V01)/node_modules $(V02)/node_modules $(INSP)/node_modules

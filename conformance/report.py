@@ -24,7 +24,7 @@ from .model import Status
 from .runner import RunResult, run_scenarios, select
 from .scenarios import SCENARIOS
 
-__all__ = ["main"]
+__all__ = ["main", "portable"]
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "tests/conformance_official/v01/node_modules/.bin/node"
@@ -93,6 +93,13 @@ async def _run(argv: list[str] | None, stdio: str | None) -> RunResult:
         return await run_scenarios(select(SCENARIOS, target="http"), url=url, options=OPTIONS)
 
 
+def portable(text: str) -> str:
+    """``text`` without this machine's paths: a server's error page may quote a file of this
+    checkout or of the home directory; the results file is committed and read elsewhere."""
+    text = text.replace(str(ROOT) + "/", "").replace(str(ROOT), ".")
+    return text.replace(str(Path.home()) + "/", "~/")
+
+
 def _section(title: str, run: RunResult) -> list[str]:
     c = run.counts
     lines = [
@@ -106,7 +113,7 @@ def _section(title: str, run: RunResult) -> list[str]:
     if shown:
         lines += ["| status | check | rule | what happened |", "|---|---|---|---|"]
         for r in shown:
-            what = (r.received or r.message or "").replace("|", "\\|").replace("\n", " ")[:300]
+            what = portable(r.received or r.message or "").replace("|", "\\|").replace("\n", " ")[:300]
             lines.append(f"| {r.status.value} | `{r.name}` | {r.rule.citation} | {what} |")
         lines.append("")
     reasons: dict[str, list[str]] = {}

@@ -8,12 +8,25 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
-__all__ = ["HERE", "REPO", "ServerProcess", "free_port", "our_server", "sdk_server", "wait_listening"]
+__all__ = [
+    "HERE",
+    "REPO",
+    "ServerProcess",
+    "everything_url",
+    "free_port",
+    "our_server",
+    "quiet_on_closed_stdout",
+    "sdk_server",
+    "wait_listening",
+]
 
 
 def free_port() -> int:
@@ -81,3 +94,27 @@ def sdk_server(port: int | None = None, *extra: str) -> ServerProcess:
 def our_server(port: int | None = None, *extra: str) -> ServerProcess:
     port = port or free_port()
     return ServerProcess([sys.executable, "-m", "servers.everything", "--port", str(port), *extra], port)
+
+
+@pytest.fixture(scope="module")
+def everything_url() -> Iterator[str]:
+    """servers.everything over HTTP on a free port, for one test module (import the fixture)."""
+    server = our_server().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def quiet_on_closed_stdout(argv: list[str], env: dict[str, str] | None = None) -> None:
+    """Run ``argv`` with its stdout closed before the first line is written (``... | head``):
+    it must exit 0 or 141 without a traceback."""
+    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # every write hits a closed pipe
+    try:
+        stderr = proc.stderr.read().decode()
+        code = proc.wait(60)
+    finally:
+        proc.kill()
+    assert code in (0, 141) and "Traceback" not in stderr and "BrokenPipe" not in stderr, (code, stderr)
