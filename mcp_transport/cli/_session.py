@@ -10,7 +10,7 @@ import anyio
 
 from .. import Client, MCPError, RemoteError, TransportError
 from ._ask import TerminalForm
-from ._commands import EXIT_ERROR, EXIT_OK, EXIT_TOOL_ERROR, Invocation
+from ._invocation import EXIT_ERROR, EXIT_OK, EXIT_TOOL_ERROR, Invocation
 from ._render import Printer, Progress
 
 __all__ = ["EXIT_INTERRUPTED", "run_session"]

@@ -1,4 +1,4 @@
-"""State behind interfaces (DESIGN "state behind interfaces"): sessions, SSE event logs and
+"""State behind interfaces (docs/architecture.md, "Where state lives"): sessions, SSE event logs and
 the inbound message bus. Each is a small async protocol with an in-memory implementation;
 nothing else in mcp_transport holds session state.
 """

@@ -1,5 +1,5 @@
-"""The SSE event log: the delivery path of the legacy HTTP leg (DESIGN "the event log is the
-delivery path").
+"""The SSE event log: the delivery path of the legacy HTTP leg (docs/architecture.md,
+"Where state lives").
 
 Every SSE stream (a POST's response stream or a session's GET stream) is an append-only log
 keyed by a stream id. Writers append; an HTTP response tails the log from a cursor; a client

@@ -52,7 +52,7 @@ def main() -> None:
     if args.stdio:
         server.run_stdio()
         return
-    from mcp_transport.transports.http_server import run_http
+    from mcp_transport.transports.http import run_http
 
     run_http(server, port=args.port, log_level="warning")
 
