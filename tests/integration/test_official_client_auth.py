@@ -79,7 +79,7 @@ def test_official_client_auth_scenarios(tmp_path: Path) -> None:
     scenarios = _auth_scenarios()
     legs = [(scenario, version) for version in VERSIONS for scenario in scenarios]
     with ThreadPoolExecutor(CONCURRENCY) as pool:
-        results = list(pool.map(lambda leg: _leg(*leg, tmp_path), legs))
+        results = list(pool.map(lambda leg: _leg(leg[0], leg[1], tmp_path), legs))
     for version in VERSIONS:
         passed = sum(ok for (_, v), (ok, _) in zip(legs, results, strict=True) if v == version)
         print(f"auth scenarios at {version}: {passed}/{len(scenarios)} passed")
