@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Self
 
 from .errors import OAuthError
 
@@ -15,13 +15,23 @@ __all__ = ["ClientInfo", "Tokens"]
 EXPIRY_MARGIN = 30.0
 
 
-def _from_dict(cls: Any, data: dict[str, Any]) -> Any:
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+class _Record:
+    """JSON round trip for the dataclasses below; unknown keys (a newer store) are ignored."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        record: dict[str, Any] = asdict(self)  # type: ignore[call-overload]  # subclasses are dataclasses
+        return record
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]  # subclasses are dataclasses
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass(slots=True)
-class Tokens:
+class Tokens(_Record):
     access_token: str
     token_type: str = "Bearer"
     refresh_token: str | None = None
@@ -56,17 +66,9 @@ class Tokens:
     def expired(self) -> bool:
         return self.expires_at is not None and time.time() >= self.expires_at - EXPIRY_MARGIN
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Tokens:
-        tokens: Tokens = _from_dict(cls, data)
-        return tokens
-
 
 @dataclass(slots=True)
-class ClientInfo:
+class ClientInfo(_Record):
     """A client's identity at an authorization server.
 
     Pre-registered credentials (``client_secret`` or a PEM ``private_key`` for
@@ -82,11 +84,3 @@ class ClientInfo:
     token_endpoint_auth_method: str | None = None
     issuer: str | None = None
     redirect_uris: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ClientInfo:
-        info: ClientInfo = _from_dict(cls, data)
-        return info

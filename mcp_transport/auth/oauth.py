@@ -226,6 +226,7 @@ class OAuth(httpx.Auth):
             if (
                 not step_up
                 and current is not None
+                and not current.expired
                 and (used is None or current.access_token != used.access_token)
             ):
                 return current  # another request re-authorized while this one waited

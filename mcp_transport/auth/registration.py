@@ -52,8 +52,12 @@ class Registrar:
         if not dynamic:
             raise OAuthError(f"no client credentials for the authorization server {ctx.issuer}")
         if self.client_metadata_url and ctx.metadata.get("client_id_metadata_document_supported") is True:
-            # Portable across authorization servers: nothing to store.
-            return ClientInfo(client_id=self.client_metadata_url, token_endpoint_auth_method="none")
+            # Portable across authorization servers; stored by issuer only so a refresh finds it.
+            client = ClientInfo(
+                self.client_metadata_url, token_endpoint_auth_method="none", issuer=ctx.issuer
+            )
+            await self.storage.set_client(ctx.issuer, client)
+            return client
         if isinstance(ctx.metadata.get("registration_endpoint"), str):
             return await self._register(ctx)
         raise OAuthError(
