@@ -10,6 +10,11 @@ Suite 0.2 names the wire its mock speaks in ``MCP_CONFORMANCE_PROTOCOL_VERSION``
 ``2026-07-28`` means the stateless (modern) wire, anything else the ``initialize`` handshake;
 0.1 does not set it (the handshake). ``MCP_TRANSPORT_CLIENT_ERA=auto`` overrides that: the
 client probes and picks the era itself.
+
+Every ``auth/*`` scenario runs one flow (list tools, call ``test-tool``) behind
+``mcp_transport.auth.OAuth``, configured from ``MCP_CONFORMANCE_CONTEXT`` (pre-registered
+credentials, client credentials, workload JWT, enterprise IdP); the suite's authorization
+server approves at once, so the redirect step just reads its ``Location``.
 """
 
 from __future__ import annotations
