@@ -15,6 +15,7 @@ import jwt
 import pytest
 
 from mcp_transport.auth import (
+    AuthorizationCodeGrant,
     ClientInfo,
     FileTokenStorage,
     InMemoryTokenStorage,
@@ -23,6 +24,7 @@ from mcp_transport.auth import (
 )
 from mcp_transport.auth.challenge import parse_www_authenticate
 from mcp_transport.auth.client_auth import apply_client_auth, choose_method
+from mcp_transport.auth.context import AuthContext
 from mcp_transport.auth.discovery import (
     as_metadata_urls,
     check_as_metadata,
@@ -33,6 +35,7 @@ from mcp_transport.auth.discovery import (
 from mcp_transport.auth.dpop import DPoPKey, access_token_hash
 from mcp_transport.auth.models import Tokens
 from mcp_transport.auth.pkce import PKCE, s256_challenge
+from mcp_transport.auth.registration import Registrar
 from mcp_transport.auth.response import AuthorizationResponse, check_iss
 from mcp_transport.auth.scopes import select_scopes
 from mcp_transport.auth.storage import MAX_ENTRIES
@@ -276,3 +279,45 @@ async def test_loopback_redirect_times_out_with_a_clear_error() -> None:
     async with LoopbackRedirect(timeout=0.2, open_url=lambda url: None) as loopback:
         with pytest.raises(OAuthError, match="no authorization redirect"):
             await loopback.on_authorize("https://a.example/authorize")
+
+
+# -- refusals before any user interaction ------------------------------------------------------
+
+
+def _context(metadata: dict[str, object], client: ClientInfo | None = None) -> AuthContext:
+    return AuthContext(
+        httpx.AsyncClient(), "https://h/mcp", "https://h/mcp", "https://a", dict(metadata), client=client
+    )
+
+
+@pytest.mark.anyio
+async def test_no_pkce_s256_advertised_is_refused_before_the_user_is_asked() -> None:
+    asked: list[str] = []
+    grant = AuthorizationCodeGrant(asked.append, "http://127.0.0.1/cb")  # type: ignore[arg-type]
+    metadata = {
+        "issuer": "https://a",
+        "authorization_endpoint": "https://a/authorize",
+        "token_endpoint": "https://a/t",
+    }
+    for methods in (None, ["plain"]):
+        ctx = _context({**metadata, "code_challenge_methods_supported": methods}, ClientInfo("c"))
+        with pytest.raises(OAuthError, match="PKCE S256"):
+            await grant.obtain(ctx)
+    assert asked == []
+
+
+@pytest.mark.anyio
+async def test_credentials_stay_with_their_authorization_server() -> None:
+    storage = InMemoryTokenStorage()
+    registrar = Registrar(storage, ClientInfo("pre", "secret"))
+    first = await registrar.client_for(_context({}), dynamic=True)
+    assert first.client_id == "pre" and first.issuer == "https://a"  # bound on first use
+    moved = AuthContext(
+        httpx.AsyncClient(), "https://h/mcp", "https://h/mcp", "https://b", {"issuer": "https://b"}
+    )
+    with pytest.raises(OAuthError, match="belongs to https://a"):
+        await registrar.client_for(moved, dynamic=True)
+    await storage.set_client("https://a", ClientInfo("dcr-a", issuer="https://a"))
+    cimd = Registrar(storage, client_metadata_url="https://client.example/meta.json")
+    moved.metadata["client_id_metadata_document_supported"] = True
+    assert (await cimd.client_for(moved, dynamic=True)).client_id == "https://client.example/meta.json"

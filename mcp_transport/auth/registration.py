@@ -49,6 +49,13 @@ class Registrar:
             pre = self.preregistered = replace(pre, issuer=ctx.issuer)
         if pre is not None and pre.issuer == ctx.issuer:
             return pre
+        if pre is not None:
+            # Authorization Server Binding: pre-registered credentials are specific to their
+            # server; surface the change rather than register silently elsewhere.
+            raise OAuthError(
+                f"the pre-registered client {pre.client_id!r} belongs to {pre.issuer}, but the server "
+                f"now names the authorization server {ctx.issuer}: register a client there"
+            )
         if not dynamic:
             raise OAuthError(f"no client credentials for the authorization server {ctx.issuer}")
         if self.client_metadata_url and ctx.metadata.get("client_id_metadata_document_supported") is True:
