@@ -11,6 +11,11 @@ Suite 0.2 names the wire its mock speaks in ``MCP_CONFORMANCE_PROTOCOL_VERSION``
 ``2026-07-28`` means the stateless (modern) wire, anything else the ``initialize`` handshake;
 0.1 does not set it (the handshake). ``MCP_TRANSPORT_CLIENT_ERA=auto`` overrides that: the
 client probes and picks the era itself.
+
+Every ``auth/*`` scenario runs one flow (list tools, call ``test-tool``) behind
+``mcp_transport.auth.OAuth``, configured from ``MCP_CONFORMANCE_CONTEXT`` (pre-registered
+credentials, client credentials, workload JWT, enterprise IdP); the suite's authorization
+server approves at once, so the redirect step just reads its ``Location``.
 """
 
 from __future__ import annotations
@@ -23,8 +28,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+import httpx
 
 from mcp_transport import Client
+from mcp_transport.auth import (
+    ClientCredentialsGrant,
+    ClientInfo,
+    EnterpriseGrant,
+    Grant,
+    JwtBearerGrant,
+    OAuth,
+)
 
 __all__ = ["main"]
 
@@ -171,6 +185,61 @@ async def schema_preservation(url: str) -> None:
         await client.call_tool("json_schema_echo", {"schema": focal.get("inputSchema")})
 
 
+# The suite's fixed client ID metadata document URL (auth/basic-cimd) and redirect URI.
+CIMD_URL = "https://conformance-test.local/client-metadata.json"
+REDIRECT_URI = "http://localhost:3000/callback"
+
+
+async def _follow_authorize(url: str) -> str:
+    """The suite's authorization server approves at once: the redirect is the answer."""
+    async with httpx.AsyncClient(follow_redirects=False) as http:
+        response = await http.get(url)
+    location = response.headers.get("location")
+    if not location:
+        raise SystemExit(f"the authorization endpoint did not redirect: HTTP {response.status_code}")
+    return location
+
+
+def _oauth(scenario: str) -> OAuth:
+    """OAuth configured as each auth scenario's context says (credentials, grant)."""
+    context = _context()
+    client: ClientInfo | None = None
+    grant: Grant | None = None
+    if "client_id" in context:
+        client = ClientInfo(
+            client_id=context["client_id"],
+            client_secret=context.get("client_secret"),
+            private_key=context.get("private_key_pem"),
+            signing_alg=context.get("signing_algorithm") or "ES256",
+        )
+    if scenario.startswith("auth/client-credentials-"):
+        grant = ClientCredentialsGrant()
+    elif scenario == "auth/wif-jwt-bearer":
+        grant = JwtBearerGrant(context["valid_jwt"])
+    elif scenario == "auth/enterprise-managed-authorization":
+        grant = EnterpriseGrant(
+            context["idp_token_endpoint"], context["idp_id_token"], context["idp_client_id"]
+        )
+    return OAuth(
+        on_authorize=_follow_authorize,
+        redirect_uri=REDIRECT_URI,
+        client=client,
+        client_metadata_url=CIMD_URL,
+        client_name="mcp_transport-conformance-client",
+        grant=grant,
+    )
+
+
+async def authorized(url: str) -> None:
+    """Every auth/* scenario: list the tools and call test-tool behind OAuth; the scenario's
+    servers decide what happens (step-up, migration, DPoP nonces, refusals)."""
+    scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
+    async with _client(url, auth=_oauth(scenario)) as client:
+        tools = {tool["name"] for tool in await client.list_tools()}
+        if "test-tool" in tools:
+            await client.call_tool("test-tool", {})
+
+
 SCENARIOS: dict[str, Callable[[str], Awaitable[None]]] = {
     "initialize": initialize,
     "tools_call": tools_call,
@@ -193,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:
         print("usage: python -m clients.conformance_client <server-url>", file=sys.stderr)
         return 2
-    run = SCENARIOS.get(scenario)
+    run = authorized if scenario.startswith("auth/") else SCENARIOS.get(scenario)
     if run is None:
         print(f"unknown scenario {scenario!r}; known: {', '.join(sorted(SCENARIOS))}", file=sys.stderr)
         return 2

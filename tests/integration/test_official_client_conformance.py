@@ -12,7 +12,8 @@ check would pass.
   json-schema-2020-12-preservation (it spans both eras).
 
 The 0.1.16 and 2026-07-28 legs run twice: with the era the suite names, and with
-``Client(era="auto")`` probing for it (``MCP_TRANSPORT_CLIENT_ERA=auto``).
+``Client(era="auto")`` probing for it (``MCP_TRANSPORT_CLIENT_ERA=auto``). The ``auth/*``
+scenarios are in ``test_official_client_auth.py``.
 """
 
 from __future__ import annotations
