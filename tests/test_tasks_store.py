@@ -3,9 +3,13 @@ io.modelcontextprotocol/tasks, SEP-2663 "Tasks", "Task Update Requests")."""
 
 from __future__ import annotations
 
+import ast
 import time
+from pathlib import Path
 
 import pytest
+
+import mcp_transport.state
 
 from mcp_transport.server.tasks import MemoryTaskStore, TaskLimitExceeded, TaskRecord
 from mcp_transport.server.tasks.model import create_result, declares_tasks, detailed_task
@@ -89,3 +93,21 @@ def test_wire_shapes() -> None:
     assert detailed_task(task)["result"] == task.result and "resultType" not in detailed_task(task)
     assert declares_tasks({"extensions": {"io.modelcontextprotocol/tasks": {}}})
     assert not declares_tasks({"extensions": {}}) and not declares_tasks(None)
+
+
+def test_state_never_imports_server() -> None:
+    """Layering: state/ (the stores) knows nothing of server/ (which uses them)."""
+    root = Path(mcp_transport.state.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        depth = len(path.relative_to(root).parts)  # state/x.py: 1, state/redis/x.py: 2
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                absolute = module.startswith("mcp_transport.server")
+                relative = node.level == depth + 1 and (node.module or "").startswith("server")
+                if absolute or relative:
+                    offenders.append(f"{path.relative_to(root)}: {module}")
+            elif isinstance(node, ast.Import):
+                offenders += [f"{path.name}: {a.name}" for a in node.names if "mcp_transport.server" in a.name]
+    assert offenders == []

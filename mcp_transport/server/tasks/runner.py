@@ -4,7 +4,7 @@ and the state changes ``tasks/update`` and ``tasks/cancel`` cause.
 
 The handler runs in this runner's own task group (started lazily on the running event loop,
 like the HTTP transport's), so it outlives the request that created it. Everything a poll
-can observe is written to the :class:`~.store.TaskStore`; this worker keeps only what
+can observe is written to the :class:`~mcp_transport.state.tasks.TaskStore`; this worker keeps only what
 cannot be shared: the cancel scope of each task it runs and wake-ups for waiting input
 calls. Work that must reach another worker (an answer or a cancel that arrived there) is
 found by polling the store every ``pollIntervalMs``.
@@ -26,11 +26,11 @@ from anyio.abc import TaskGroup
 from ...errors import InternalError, InvalidParams, MissingClientCapability, RPCError
 from ...mrtr import InputRequired
 from ...protocol import Era
+from ...state.tasks import MemoryTaskStore, TaskRecord, TaskStore
 from ..context import ServerRequestContext
 from ..tools import Tool, call_tool
 from .context import TaskContext
 from .model import (
-    TaskRecord,
     create_result,
     declares_tasks,
     detailed_task,
@@ -38,7 +38,6 @@ from .model import (
     new_task_id,
     require_extension,
 )
-from .store import MemoryTaskStore, TaskStore
 
 if TYPE_CHECKING:
     from ..mcpserver import MCPServer
@@ -118,9 +117,10 @@ class TaskRunner:
             return await call_tool(tool, arguments, ctx)
         principal = self.principal(request)
         if tool.task_start == "immediately":
+            group = await self._group()  # first: the store's upkeep (a lease) covers the task
             record = await self._create(principal)
             ctx._task_id = record.task_id
-            (await self._group()).start_soon(self._execute, tool, arguments, ctx, None)
+            group.start_soon(self._execute, tool, arguments, ctx, None)
             return create_result(record)
         return await self._call_detachable(tool, arguments, ctx, principal)
 
@@ -202,13 +202,14 @@ class TaskRunner:
 
     async def _watch(self, ctx: TaskContext, scope: anyio.CancelScope) -> None:
         """Cancel the handler when a ``tasks/cancel`` reached another worker, or the task
-        expired, as seen in the store every poll interval."""
+        expired or was failed for it (another worker took this one for dead), as seen in
+        the store every poll interval."""
         while True:
             await anyio.sleep(self.poll_interval_ms / 1000)
             if ctx.task_id is None:
                 continue
             record = await self.store.get(ctx.task_id)
-            if record is None or record.cancel_requested:
+            if record is None or record.cancel_requested or record.terminal:
                 scope.cancel()
                 return
 
@@ -307,6 +308,7 @@ class TaskRunner:
         same answer either way, so ids of other principals are not disclosed)."""
         if not isinstance(task_id, str) or not task_id:
             raise InvalidParams(f"{method} needs params.taskId (a string from a CreateTaskResult)")
+        await self._group()  # every worker serving tasks keeps the store's upkeep running
         record = await self.store.get(task_id)
         if record is None or record.principal != self.principal(request):
             raise InvalidParams(
@@ -340,14 +342,17 @@ class TaskRunner:
             host = self._hosts[loop] = _Host()
             host.task = loop.create_task(self._run(host))
         await host.started.wait()
-        assert host.group is not None
+        if host.group is None:  # the store could not start (Redis unreachable): the next call retries
+            raise host.error or InternalError("The task runner could not start; retry")
         return host.group
 
     async def _run(self, host: _Host) -> None:
-        """Host the task handlers, and remove tasks whose ``ttlMs`` has elapsed. Ends with
-        the event loop; the handlers still running then end ``failed`` (see _execute)."""
+        """Host the task handlers inside the store's upkeep (:meth:`TaskStore.running`: with
+        Redis, this worker's lease and failing the tasks of dead workers), and remove tasks
+        whose ``ttlMs`` has elapsed. Ends with the event loop; the handlers still running then
+        end ``failed`` (see _execute) before the upkeep stops."""
         try:
-            async with anyio.create_task_group() as tg:
+            async with self.store.running(), anyio.create_task_group() as tg:
                 host.group = tg
                 host.started.set()
                 while True:
@@ -359,18 +364,24 @@ class TaskRunner:
                                 scope.cancel()
                     except Exception:  # the sweeper must outlive one bad store call
                         log.exception("task expiry sweep failed")
+        except Exception as exc:
+            if host.started.is_set():
+                log.exception("the task runner stopped")
+            host.error = exc  # for the callers waiting on a host that never started
         finally:
+            host.started.set()
             if self._hosts.get(asyncio.get_running_loop()) is host:
                 del self._hosts[asyncio.get_running_loop()]
 
 
 class _Host:
-    __slots__ = ("group", "started", "task")
+    __slots__ = ("error", "group", "started", "task")
 
     def __init__(self) -> None:
         self.started = anyio.Event()
         self.group: TaskGroup | None = None
         self.task: asyncio.Task[None] | None = None
+        self.error: Exception | None = None
 
 
 class _Handoff:
