@@ -16,5 +16,6 @@ from ._connection import DEFAULT_PREFIX, RedisConnection
 from ._events import RedisEventLog
 from ._messaging import Broadcast, Inbox
 from ._registry import WorkerRegistry
+from ._tasks import RedisTaskStore as RedisTaskStore  # exported (kept out of __all__: one line to merge)
 
 __all__ = ["DEFAULT_PREFIX", "Broadcast", "Inbox", "RedisConnection", "RedisEventLog", "WorkerRegistry"]
