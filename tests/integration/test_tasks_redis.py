@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -195,3 +196,32 @@ async def test_expired_tasks_leave_no_keys(redis_server: RedisServer, prefix: st
         assert [key async for key in conn.client.scan_iter(match=prefix + "*")] == []
     finally:
         await conn.aclose()
+
+
+async def test_redis_unreachable_is_a_clear_retryable_error(
+    http_server: Callable[..., str], tmp_path: Path
+) -> None:
+    """No Redis, no task: -32013 (state unavailable: retry) for the call and the polls, never a
+    hang or an internal error; the same worker serves tasks once Redis answers."""
+    redis = RedisServer(tmp_path)  # not started yet: connections are refused
+    store = RedisTaskStore(RedisConnection(redis.url, prefix="down:"))
+    server = MCPServer("tasks-test", task_store=store)
+
+    @server.tool(task="optional")
+    async def work() -> str:
+        return "worked"
+
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            modern = Modern(client, http_server(server))
+            for method, params in [("tools/call", {"name": "work"}), ("tasks/get", {"taskId": "t"})]:
+                response = await modern.post(modern.message(method, params, TASKS))
+                body = messages(response)[-1]
+                assert body["error"]["code"] == -32013 and "retry" in body["error"]["message"], body
+            redis.start()
+            created = await call(modern, "tools/call", {"name": "work", "arguments": {}})
+            assert (await until(modern, created["taskId"], "completed"))["result"]["content"][0][
+                "text"
+            ] == "worked"
+    finally:
+        redis.stop()
