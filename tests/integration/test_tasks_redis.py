@@ -218,6 +218,7 @@ async def test_redis_unreachable_is_a_clear_retryable_error(
                 response = await modern.post(modern.message(method, params, TASKS))
                 body = messages(response)[-1]
                 assert body["error"]["code"] == -32013 and "retry" in body["error"]["message"], body
+                assert body["error"]["data"] == {"retryAfter": 1.0}
             redis.start()
             created = await call(modern, "tools/call", {"name": "work", "arguments": {}})
             assert (await until(modern, created["taskId"], "completed"))["result"]["content"][0][
