@@ -26,7 +26,7 @@ from tests.services import RedisServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
-TASKS = {"extensions": {"io.modelcontextprotocol/tasks": {}}, "elicitation": {"form": {}}}
+TASKS: dict[str, Any] = {"extensions": {"io.modelcontextprotocol/tasks": {}}, "elicitation": {"form": {}}}
 LEASE = 2.0  # the workers' lease: a killed worker is declared dead within about 1.33 leases
 
 
@@ -53,7 +53,7 @@ async def call(modern: Modern, method: str, params: dict[str, Any]) -> dict[str,
     response = await modern.post(modern.message(method, params, TASKS))
     body = messages(response)[-1]
     assert "result" in body, body
-    return body["result"]  # type: ignore[no-any-return]
+    return body["result"]
 
 
 async def until(modern: Modern, task_id: str, *statuses: str, within: float = 10) -> dict[str, Any]:
