@@ -226,3 +226,61 @@ async def test_redis_unreachable_is_a_clear_retryable_error(
             ] == "worked"
     finally:
         redis.stop()
+
+
+async def test_a_redis_outage_while_tasks_run_loses_nothing(tmp_path: Path) -> None:
+    """Redis goes away (and comes back with its data) while handlers run, report progress, wait
+    for input and end: the store calls that fail are retried (polls, answers) or skipped
+    (progress), the outcome is written once Redis is back, and the worker keeps serving."""
+    from pydantic import BaseModel
+
+    from mcp_transport.server.testing import MemoryClient
+
+    class Ok(BaseModel):
+        ok: bool
+
+    redis = RedisServer(tmp_path).start()
+    conn = RedisConnection(redis.url, prefix="outage:")
+    server = MCPServer("tasks-test", task_store=RedisTaskStore(conn))
+    server.tasks.poll_interval_ms = 50
+
+    @server.tool(task="optional")
+    async def work(seconds: float, ctx: Context) -> str:
+        for step in range(int(seconds * 10)):
+            await anyio.sleep(0.1)
+            await ctx.report_progress(step + 1)
+        return f"worked {seconds}"
+
+    @server.tool(task="optional")
+    async def ask(ctx: Context) -> str:
+        return (await ctx.elicit("Ok?", Ok, key="ok")).action
+
+    async def request(client: MemoryClient, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        return await client.modern_request(method, params, capabilities=TASKS)
+
+    try:
+        async with MemoryClient.connect(server, initialize=False) as client:
+            working = await request(client, "tools/call", {"name": "work", "arguments": {"seconds": 0.5}})
+            asking = await request(client, "tools/call", {"name": "ask", "arguments": {}})
+            get = {"taskId": asking["taskId"]}
+            with anyio.fail_after(5):
+                while "inputRequests" not in (task := await request(client, "tasks/get", get)):  # noqa: ASYNC110
+                    await anyio.sleep(0.02)
+            await conn.client.save()  # what the restarted Redis will load
+            redis.stop()
+            await anyio.sleep(0.8)  # work reports progress and ends, ask waits: Redis is down
+            redis.start()
+            (key,) = task["inputRequests"]
+            update = {"taskId": asking["taskId"], "inputResponses": {key: {"action": "decline"}}}
+            await request(client, "tasks/update", update)
+            for created, text in [(working, "worked 0.5"), (asking, "decline")]:
+                with anyio.fail_after(10):
+                    get = {"taskId": created["taskId"]}
+                    while (task := await request(client, "tasks/get", get))["status"] == "working":  # noqa: ASYNC110
+                        await anyio.sleep(0.05)
+                assert task["status"] == "completed" and task["result"]["content"][0]["text"] == text, task
+            again = await request(client, "tools/call", {"name": "work", "arguments": {"seconds": 0}})
+            assert again["resultType"] == "task"
+    finally:
+        await conn.aclose()
+        redis.stop()

@@ -16,14 +16,14 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import orjson
 from anyio.abc import TaskGroup
 
-from ...errors import InternalError, InvalidParams, MissingClientCapability, RPCError
+from ...errors import InternalError, InvalidParams, MissingClientCapability, RPCError, StateUnavailable
 from ...mrtr import InputRequired
 from ...protocol import Era
 from ...state.tasks import MemoryTaskStore, TaskRecord, TaskStore
@@ -57,6 +57,9 @@ DEFAULT_POLL_INTERVAL_MS = 500
 DEFAULT_MAX_RESULT_BYTES = 4 * 1024 * 1024  # a larger result fails the task (-32603)
 DEFAULT_MAX_INPUT_REQUESTS = 32  # outstanding inputRequests per task
 MAX_LISTEN_TASK_IDS = 100  # task ids one subscriptions/listen may follow
+# How long a task's outcome is retried while a shared store is unreachable; past that it is
+# logged and the task stays as last written until its ttlMs.
+SETTLE_RETRY_SECONDS = 10.0
 
 Principal = Callable[[ServerRequestContext], str]
 
@@ -183,8 +186,9 @@ class TaskRunner:
             # pollers do not wait on a task nobody runs any more, then let it propagate.
             if ctx.task_id is not None:
                 stopped = InternalError("The server stopped while running this task; call the tool again")
-                with anyio.CancelScope(shield=True):
-                    await self.store.finish(ctx.task_id, "failed", error=_error_object(stopped))
+                await _write(
+                    ctx.task_id, self.store.finish, ctx.task_id, "failed", error=_error_object(stopped)
+                )
             raise
         finally:
             if ctx.task_id is not None:
@@ -197,8 +201,7 @@ class TaskRunner:
                 elif result is not None:
                     handoff.settle(result)
             return
-        with anyio.CancelScope(shield=True):
-            await self._settle(ctx.task_id, result, error, cancelled=scope.cancelled_caught)
+        await _write(ctx.task_id, self._settle, ctx.task_id, result, error, cancelled=scope.cancelled_caught)
 
     async def _watch(self, ctx: TaskContext, scope: anyio.CancelScope) -> None:
         """Cancel the handler when a ``tasks/cancel`` reached another worker, or the task
@@ -208,7 +211,11 @@ class TaskRunner:
             await anyio.sleep(self.poll_interval_ms / 1000)
             if ctx.task_id is None:
                 continue
-            record = await self.store.get(ctx.task_id)
+            try:
+                record = await self.store.get(ctx.task_id)
+            except StateUnavailable as exc:  # the store is out for now: let the handler run on
+                log.warning("task %s: %s", ctx.task_id, exc.message)
+                continue
             if record is None or record.cancel_requested or record.terminal:
                 scope.cancel()
                 return
@@ -253,7 +260,7 @@ class TaskRunner:
         if not await self.store.add_input_request(task_id, key, request):
             raise InternalError(f"Task {task_id} is gone or finished, or reused input key {key!r}")
         await self._publish(task_id)
-        while (answer := await self.store.take_answer(task_id, key)) is None:
+        while (answer := await self._take_answer(task_id, key)) is None:
             wakeup = self._wakeups.setdefault(task_id, anyio.Event())
             with anyio.move_on_after(self.poll_interval_ms / 1000):
                 await wakeup.wait()
@@ -261,6 +268,13 @@ class TaskRunner:
                 del self._wakeups[task_id]
         await self._publish(task_id)
         return answer
+
+    async def _take_answer(self, task_id: str, key: str) -> Any | None:
+        try:
+            return await self.store.take_answer(task_id, key)
+        except StateUnavailable as exc:  # no answer yet, as far as we can tell: wait on
+            log.warning("task %s: %s", task_id, exc.message)
+            return None
 
     # -- tasks/* --------------------------------------------------------------------------------
 
@@ -403,6 +417,21 @@ class _Handoff:
         if not self.done.is_set():
             self.error = error
             self.done.set()
+
+
+async def _write(task_id: str, write: Callable[..., Awaitable[object]], *args: Any, **kwargs: Any) -> None:
+    """A task's outcome, written even while the task is being cancelled (shielded) and
+    retried while the store is unreachable, for at most SETTLE_RETRY_SECONDS: pollers must
+    not be left with a task nobody runs any more, and a store outage must not end the runner."""
+    with anyio.CancelScope(shield=True), anyio.move_on_after(SETTLE_RETRY_SECONDS):
+        while True:
+            try:
+                await write(*args, **kwargs)
+                return
+            except StateUnavailable as exc:
+                log.warning("task %s: its outcome waits for the store: %s", task_id, exc.message)
+                await anyio.sleep(exc.retry_after)
+    log.error("task %s: its outcome could not be stored within %g s", task_id, SETTLE_RETRY_SECONDS)
 
 
 def _error_object(error: RPCError) -> dict[str, Any]:
