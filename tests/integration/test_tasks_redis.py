@@ -27,7 +27,7 @@ from tests.services import RedisServer
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
 TASKS: dict[str, Any] = {"extensions": {"io.modelcontextprotocol/tasks": {}}, "elicitation": {"form": {}}}
-LEASE = 2.0  # the workers' lease: a killed worker is declared dead within about 1.33 leases
+LEASE = 3.0  # the workers' lease: a killed worker is declared dead within about 1.33 leases
 
 
 @pytest.fixture
