@@ -227,3 +227,26 @@ async def test_server_shutdown_fails_running_tasks_and_the_next_call_starts_afre
         assert stopped["status"] == "failed" and "server stopped" in stopped["error"]["message"]
         again = await settle(client, await start(client, "wait", {"seconds": 0}), "completed")
         assert again["result"]["content"][0]["text"] == "waited"
+
+
+async def test_a_task_failed_for_a_dead_worker_stops_its_handler(make_server: MakeServer) -> None:
+    """A worker taken for dead (paused past its lease, say) has its tasks failed by a survivor:
+    the handler still running here stops at its next store poll, and the failure stands."""
+    server = make_server()
+    stopped = anyio.Event()
+
+    @server.tool(task="optional")
+    async def long() -> str:
+        try:
+            await anyio.sleep(30)
+        finally:
+            stopped.set()
+        return "never"
+
+    async with MemoryClient.connect(server, initialize=False) as client:
+        task_id = await start(client, "long")
+        assert await server.tasks.store.fail_worker(server.tasks.store.worker) == [task_id]
+        with anyio.fail_after(5):
+            await stopped.wait()
+        failed = await settle(client, task_id, "failed", "cancelled", "completed")
+        assert failed["status"] == "failed" and "lease lapsed" in failed["error"]["message"]
