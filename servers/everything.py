@@ -5,6 +5,8 @@ answer both (input calls become `input_required` rounds in 2026-07-28). Run it:
 
     python -m servers.everything --stdio
     python -m servers.everything --port 8000     # http://127.0.0.1:8000/mcp
+    python -m servers.everything --port 8001 --redis-url redis://127.0.0.1:6379/0
+                                                 # tasks shared with every worker on that Redis
 """
 
 from __future__ import annotations
@@ -630,7 +632,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stdio", action="store_true", help="serve on stdin/stdout")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    shared = parser.add_argument_group("several workers (Redis; for now only tasks are shared)")
+    shared.add_argument("--redis-url", help="keep tasks in this Redis (redis://host:port/db)")
+    shared.add_argument("--redis-prefix", default="mcp:", help="the deployment's key prefix")
+    shared.add_argument(
+        "--worker-lease", type=float, default=10.0, help="seconds after which a silent worker is dead"
+    )
     args = parser.parse_args(argv)
+    if args.redis_url:
+        from mcp_transport.state.redis import RedisTaskStore
+
+        server.tasks.store = RedisTaskStore.from_url(
+            args.redis_url, prefix=args.redis_prefix, lease=args.worker_lease
+        )
     if args.stdio:
         server.run_stdio()
     else:

@@ -1,9 +1,12 @@
 """The task runner in process (2026-07-28 extension io.modelcontextprotocol/tasks,
 SEP-2663): how a call becomes a task, how it ends, and the store-only paths another worker
-would take (an answer or a cancel that arrives through the store, not this worker)."""
+would take (an answer or a cancel that arrives through the store, not this worker); each with
+the memory store and with Redis (a real redis-server)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -12,6 +15,7 @@ from pydantic import BaseModel
 
 from mcp_transport.errors import InternalError, RemoteError
 from mcp_transport.server import Context, MCPServer, TaskContext
+from mcp_transport.server.tasks import MemoryTaskStore, TaskStore
 from mcp_transport.testing import MemoryClient
 
 pytestmark = pytest.mark.anyio
@@ -28,8 +32,31 @@ class Name(BaseModel):
     name: str
 
 
-def make_server() -> MCPServer:
-    server = MCPServer("runner-test")
+MakeServer = Callable[[], MCPServer]
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def make_server(request: pytest.FixtureRequest) -> AsyncIterator[MakeServer]:
+    """``make_server()``: the test server on a new store of the kind under test."""
+    if request.param == "memory":
+        yield lambda: build_server(MemoryTaskStore())
+        return
+    from mcp_transport.state.redis import RedisConnection, RedisTaskStore
+
+    url, prefix = request.getfixturevalue("redis_server").url, f"runner-{uuid.uuid4().hex[:8]}:"
+    conns: list[RedisConnection] = []
+
+    def make() -> MCPServer:
+        conns.append(RedisConnection(url, prefix=prefix))
+        return build_server(RedisTaskStore(conns[-1]))
+
+    yield make
+    for conn in conns:
+        await conn.aclose()
+
+
+def build_server(store: TaskStore) -> MCPServer:
+    server = MCPServer("runner-test", task_store=store)
     server.tasks.poll_interval_ms = 20
 
     @server.tool(task="optional")
@@ -84,7 +111,7 @@ async def start(client: MemoryClient, tool: str, arguments: dict[str, Any] | Non
     return created["taskId"]  # type: ignore[no-any-return]
 
 
-async def test_tool_error_completes_with_is_error_and_rpc_error_fails() -> None:
+async def test_tool_error_completes_with_is_error_and_rpc_error_fails(make_server: MakeServer) -> None:
     async with MemoryClient.connect(make_server(), initialize=False) as client:
         done = await settle(client, await start(client, "broken"), "completed", "failed")
         assert done["status"] == "completed" and done["result"]["isError"] is True
@@ -93,7 +120,7 @@ async def test_tool_error_completes_with_is_error_and_rpc_error_fails() -> None:
         assert failed["error"] == {"code": -32603, "message": "the database is down"}
 
 
-async def test_result_over_the_size_limit_fails_the_task() -> None:
+async def test_result_over_the_size_limit_fails_the_task(make_server: MakeServer) -> None:
     server = make_server()
     server.tasks.max_result_bytes = 1000
     async with MemoryClient.connect(server, initialize=False) as client:
@@ -101,7 +128,7 @@ async def test_result_over_the_size_limit_fails_the_task() -> None:
         assert failed["status"] == "failed" and "1000 bytes" in failed["error"]["message"]
 
 
-async def test_answer_arriving_through_the_store_only_is_picked_up() -> None:
+async def test_answer_arriving_through_the_store_only_is_picked_up(make_server: MakeServer) -> None:
     """Another worker's tasks/update writes the store and cannot wake this worker: the
     waiting input call must find the answer by polling."""
     server = make_server()
@@ -114,7 +141,7 @@ async def test_answer_arriving_through_the_store_only_is_picked_up() -> None:
         assert done["result"]["content"][0]["text"] == "hi Ada"
 
 
-async def test_cancel_arriving_through_the_store_only_cancels_the_handler() -> None:
+async def test_cancel_arriving_through_the_store_only_cancels_the_handler(make_server: MakeServer) -> None:
     server = make_server()
     async with MemoryClient.connect(server, initialize=False) as client:
         task_id = await start(client, "wait", {"seconds": 30})
@@ -122,7 +149,7 @@ async def test_cancel_arriving_through_the_store_only_cancels_the_handler() -> N
         assert (await settle(client, task_id, "cancelled", "completed"))["status"] == "cancelled"
 
 
-async def test_mrtr_rounds_before_detach_then_a_task() -> None:
+async def test_mrtr_rounds_before_detach_then_a_task(make_server: MakeServer) -> None:
     async with MemoryClient.connect(make_server(), initialize=False) as client:
         first = await request(client, "tools/call", {"name": "gather_then_run", "arguments": {}})
         assert first["resultType"] == "input_required" and "taskId" not in first
@@ -138,7 +165,9 @@ async def test_mrtr_rounds_before_detach_then_a_task() -> None:
         assert done["result"]["content"][0]["text"] == "task for Alice"
 
 
-async def test_without_the_extension_optional_is_plain_and_required_is_refused() -> None:
+async def test_without_the_extension_optional_is_plain_and_required_is_refused(
+    make_server: MakeServer,
+) -> None:
     async with MemoryClient.connect(make_server(), initialize=False) as client:
         plain = await request(client, "tools/call", {"name": "wait", "arguments": {"seconds": 0}}, caps={})
         assert plain["resultType"] == "complete" and plain["content"][0]["text"] == "waited"
@@ -153,7 +182,7 @@ async def test_without_the_extension_optional_is_plain_and_required_is_refused()
         assert missing.value.code == -32601
 
 
-async def test_listen_with_task_ids_streams_task_states() -> None:
+async def test_listen_with_task_ids_streams_task_states(make_server: MakeServer) -> None:
     async with MemoryClient.connect(make_server(), initialize=False) as client:
         task_id = await start(client, "ask")
         await settle(client, task_id, "input_required")
@@ -187,7 +216,9 @@ async def test_listen_with_task_ids_streams_task_states() -> None:
         assert gated.value.code == -32021
 
 
-async def test_server_shutdown_fails_running_tasks_and_the_next_call_starts_afresh() -> None:
+async def test_server_shutdown_fails_running_tasks_and_the_next_call_starts_afresh(
+    make_server: MakeServer,
+) -> None:
     server = make_server()
     async with MemoryClient.connect(server, initialize=False) as client:
         task_id = await start(client, "wait", {"seconds": 30})
@@ -196,3 +227,26 @@ async def test_server_shutdown_fails_running_tasks_and_the_next_call_starts_afre
         assert stopped["status"] == "failed" and "server stopped" in stopped["error"]["message"]
         again = await settle(client, await start(client, "wait", {"seconds": 0}), "completed")
         assert again["result"]["content"][0]["text"] == "waited"
+
+
+async def test_a_task_failed_for_a_dead_worker_stops_its_handler(make_server: MakeServer) -> None:
+    """A worker taken for dead (paused past its lease, say) has its tasks failed by a survivor:
+    the handler still running here stops at its next store poll, and the failure stands."""
+    server = make_server()
+    stopped = anyio.Event()
+
+    @server.tool(task="optional")
+    async def long() -> str:
+        try:
+            await anyio.sleep(30)
+        finally:
+            stopped.set()
+        return "never"
+
+    async with MemoryClient.connect(server, initialize=False) as client:
+        task_id = await start(client, "long")
+        assert await server.tasks.store.fail_worker(server.tasks.store.worker) == [task_id]
+        with anyio.fail_after(5):
+            await stopped.wait()
+        failed = await settle(client, task_id, "failed", "cancelled", "completed")
+        assert failed["status"] == "failed" and "lease lapsed" in failed["error"]["message"]

@@ -73,7 +73,8 @@ class MCPServer:
     land on any of them. Default: one random key per process.
 
     ``task_store``: where tasks (2026-07-28 extension ``io.modelcontextprotocol/tasks``)
-    live; default an in-memory store (one worker). ``server.tasks`` is the
+    live; default an in-memory store (one worker); ``state.redis.RedisTaskStore`` shares them
+    between workers (docs/deployment.md). ``server.tasks`` is the
     :class:`~.tasks.TaskRunner` (TTL, poll interval and size bounds are its attributes).
     """
 

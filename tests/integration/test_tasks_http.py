@@ -1,11 +1,13 @@
 """Tasks (2026-07-28 extension io.modelcontextprotocol/tasks, SEP-2663) over a real uvicorn
 on 127.0.0.1: the lifecycle, input rounds with partial answers, cooperative cancellation,
 capability gating (-32021), Mcp-Name routing (-32020), removed methods (-32601), TTL expiry
-and the per-principal bound."""
+and the per-principal bound; each with the memory store and with Redis (a real
+redis-server)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -15,7 +17,7 @@ from pydantic import BaseModel
 from test_modern_http import Modern, messages
 
 from mcp_transport.server import Context, MCPServer
-from mcp_transport.server.tasks import MemoryTaskStore
+from mcp_transport.server.tasks import MemoryTaskStore, TaskStore
 
 pytestmark = pytest.mark.anyio
 
@@ -26,8 +28,24 @@ class Ok(BaseModel):
     ok: bool
 
 
-def make_server(**store: Any) -> MCPServer:
-    server = MCPServer("tasks-test", task_store=MemoryTaskStore(**store))
+Stores = Callable[..., TaskStore]
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
+    """``stores(**bounds)``: a new task store of the kind under test (Redis: on its own
+    connection and this test's own key prefix, first used on the server's event loop)."""
+    if request.param == "memory":
+        yield MemoryTaskStore
+        return
+    from mcp_transport.state.redis import RedisConnection, RedisTaskStore
+
+    url, prefix = request.getfixturevalue("redis_server").url, f"tasks-http-{uuid.uuid4().hex[:8]}:"
+    yield lambda **bounds: RedisTaskStore(RedisConnection(url, prefix=prefix), **bounds)
+
+
+def make_server(store: TaskStore) -> MCPServer:
+    server = MCPServer("tasks-test", task_store=store)
     server.tasks.poll_interval_ms = 50
 
     @server.tool(task="optional")
@@ -69,9 +87,9 @@ async def until(modern: Modern, task_id: str, *statuses: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def start(http_server: Callable[..., str]) -> Callable[..., Any]:
-    async def started(client: httpx.AsyncClient, **store: Any) -> Modern:
-        return Modern(client, http_server(make_server(**store)))
+def start(http_server: Callable[..., str], stores: Stores) -> Callable[..., Any]:
+    async def started(client: httpx.AsyncClient, **bounds: Any) -> Modern:
+        return Modern(client, http_server(make_server(stores(**bounds))))
 
     return started
 
@@ -159,8 +177,8 @@ async def test_ttl_expiry_and_per_principal_bound(start: Callable[..., Any]) -> 
         await until(modern, first["taskId"], "completed")
 
 
-async def test_ttl_elapsed_task_is_gone(http_server: Callable[..., str]) -> None:
-    server = make_server()
+async def test_ttl_elapsed_task_is_gone(http_server: Callable[..., str], stores: Stores) -> None:
+    server = make_server(stores())
     server.tasks.ttl_ms = 300
     async with httpx.AsyncClient(timeout=10) as client:
         modern = Modern(client, http_server(server))

@@ -16,15 +16,19 @@ MRTR rounds included.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import anyio
 
+from ...errors import StateUnavailable
+from ...state.tasks import TaskStore
 from ..context import Context, ResourceReader, ServerRequestContext, _well_formed
-from .store import TaskStore
 
 __all__ = ["TaskContext"]
+
+log = logging.getLogger("mcp_transport.tasks")
 
 
 class TaskAsker(Protocol):
@@ -67,7 +71,10 @@ class TaskContext(Context):
             await super().report_progress(progress, total, message)
             return
         shown = f"{progress:g}/{total:g}" if total is not None else f"{progress:g}"
-        await self._runner.store.set_message(self._task_id, f"{shown} {message}" if message else shown)
+        try:
+            await self._runner.store.set_message(self._task_id, f"{shown} {message}" if message else shown)
+        except StateUnavailable as exc:  # progress is advisory: a store outage must not fail the task
+            log.warning("task %s: progress not stored: %s", self._task_id, exc.message)
 
     async def log(self, level: str, data: Any, logger: str | None = None) -> None:
         if self._task_id is None:

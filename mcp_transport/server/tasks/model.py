@@ -1,20 +1,18 @@
-"""The task record and its wire shapes (2026-07-28 extension ``io.modelcontextprotocol/tasks``,
-SEP-2663 "Tasks" and "Task Status"): sans-IO, shared by every :class:`~.store.TaskStore`."""
+"""The wire shapes of a task (2026-07-28 extension ``io.modelcontextprotocol/tasks``, SEP-2663
+"Tasks" and "Task Status"), built from the stored :class:`~mcp_transport.state.tasks.TaskRecord`:
+sans-IO, the same for every task store."""
 
 from __future__ import annotations
 
 import secrets
-import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from ...errors import MissingClientCapability
+from ...state.tasks import TaskRecord
 
 __all__ = [
     "EXTENSION_ID",
-    "TERMINAL",
-    "TaskRecord",
     "create_result",
     "declares_tasks",
     "detailed_task",
@@ -24,8 +22,6 @@ __all__ = [
 ]
 
 EXTENSION_ID = "io.modelcontextprotocol/tasks"
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
-STATUSES = frozenset({"working", "input_required"}) | TERMINAL
 
 
 def new_task_id() -> str:
@@ -36,41 +32,6 @@ def new_task_id() -> str:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(slots=True)
-class TaskRecord:
-    """Everything a worker needs to answer ``tasks/get`` for a task: plain data, so a
-    store can serialise it (JSON) for other workers."""
-
-    task_id: str
-    principal: str
-    ttl_ms: int
-    poll_interval_ms: int
-    status: str = "working"
-    created_at: float = field(default_factory=time.time)
-    updated_at: float = 0.0
-    status_message: str | None = None
-    result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    # Outstanding input requests (key -> {method, params}) and answers not yet consumed.
-    input_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
-    answers: dict[str, Any] = field(default_factory=dict)
-    # Every key ever issued: a key is never reused over the task's life (SEP-2663
-    # "Task Update Requests").
-    issued_keys: list[str] = field(default_factory=list)
-    cancel_requested: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.updated_at:
-            self.updated_at = self.created_at
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL
-
-    def expires_at(self) -> float:
-        return self.created_at + self.ttl_ms / 1000
 
 
 def _base(record: TaskRecord) -> dict[str, Any]:

@@ -4,7 +4,7 @@ and the state changes ``tasks/update`` and ``tasks/cancel`` cause.
 
 The handler runs in this runner's own task group (started lazily on the running event loop,
 like the HTTP transport's), so it outlives the request that created it. Everything a poll
-can observe is written to the :class:`~.store.TaskStore`; this worker keeps only what
+can observe is written to the :class:`~mcp_transport.state.tasks.TaskStore`; this worker keeps only what
 cannot be shared: the cancel scope of each task it runs and wake-ups for waiting input
 calls. Work that must reach another worker (an answer or a cancel that arrived there) is
 found by polling the store every ``pollIntervalMs``.
@@ -16,21 +16,21 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import anyio
 import orjson
 from anyio.abc import TaskGroup
 
-from ...errors import InternalError, InvalidParams, MissingClientCapability, RPCError
+from ...errors import InternalError, InvalidParams, MissingClientCapability, RPCError, StateUnavailable
 from ...mrtr import InputRequired
 from ...protocol import Era
+from ...state.tasks import MemoryTaskStore, TaskRecord, TaskStore
 from ..context import ResourceReader, ServerRequestContext
 from ..tools import Tool, call_tool
 from .context import TaskContext
 from .model import (
-    TaskRecord,
     create_result,
     declares_tasks,
     detailed_task,
@@ -38,7 +38,6 @@ from .model import (
     new_task_id,
     require_extension,
 )
-from .store import MemoryTaskStore, TaskStore
 
 __all__ = [
     "DEFAULT_MAX_INPUT_REQUESTS",
@@ -55,6 +54,9 @@ DEFAULT_POLL_INTERVAL_MS = 500
 DEFAULT_MAX_RESULT_BYTES = 4 * 1024 * 1024  # a larger result fails the task (-32603)
 DEFAULT_MAX_INPUT_REQUESTS = 32  # outstanding inputRequests per task
 MAX_LISTEN_TASK_IDS = 100  # task ids one subscriptions/listen may follow
+# How long a task's outcome is retried while a shared store is unreachable; past that it is
+# logged and the task stays as last written until its ttlMs.
+SETTLE_RETRY_SECONDS = 10.0
 
 Principal = Callable[[ServerRequestContext], str]
 
@@ -121,9 +123,10 @@ class TaskRunner:
             return await call_tool(tool, arguments, ctx)
         principal = self.principal(request)
         if tool.task_start == "immediately":
+            group = await self._group()  # first: the store's upkeep (a lease) covers the task
             record = await self._create(principal)
             ctx._task_id = record.task_id
-            (await self._group()).start_soon(self._execute, tool, arguments, ctx, None)
+            group.start_soon(self._execute, tool, arguments, ctx, None)
             return create_result(record)
         return await self._call_detachable(tool, arguments, ctx, principal)
 
@@ -186,8 +189,9 @@ class TaskRunner:
             # pollers do not wait on a task nobody runs any more, then let it propagate.
             if ctx.task_id is not None:
                 stopped = InternalError("The server stopped while running this task; call the tool again")
-                with anyio.CancelScope(shield=True):
-                    await self.store.finish(ctx.task_id, "failed", error=_error_object(stopped))
+                await _write(
+                    ctx.task_id, self.store.finish, ctx.task_id, "failed", error=_error_object(stopped)
+                )
             raise
         finally:
             if ctx.task_id is not None:
@@ -200,18 +204,22 @@ class TaskRunner:
                 elif result is not None:
                     handoff.settle(result)
             return
-        with anyio.CancelScope(shield=True):
-            await self._settle(ctx.task_id, result, error, cancelled=scope.cancelled_caught)
+        await _write(ctx.task_id, self._settle, ctx.task_id, result, error, cancelled=scope.cancelled_caught)
 
     async def _watch(self, ctx: TaskContext, scope: anyio.CancelScope) -> None:
         """Cancel the handler when a ``tasks/cancel`` reached another worker, or the task
-        expired, as seen in the store every poll interval."""
+        expired or was failed for it (another worker took this one for dead), as seen in
+        the store every poll interval."""
         while True:
             await anyio.sleep(self.poll_interval_ms / 1000)
             if ctx.task_id is None:
                 continue
-            record = await self.store.get(ctx.task_id)
-            if record is None or record.cancel_requested:
+            try:
+                record = await self.store.get(ctx.task_id)
+            except StateUnavailable as exc:  # the store is out for now: let the handler run on
+                log.warning("task %s: %s", ctx.task_id, exc.message)
+                continue
+            if record is None or record.cancel_requested or record.terminal:
                 scope.cancel()
                 return
 
@@ -255,7 +263,7 @@ class TaskRunner:
         if not await self.store.add_input_request(task_id, key, request):
             raise InternalError(f"Task {task_id} is gone or finished, or reused input key {key!r}")
         await self._publish(task_id)
-        while (answer := await self.store.take_answer(task_id, key)) is None:
+        while (answer := await self._take_answer(task_id, key)) is None:
             wakeup = self._wakeups.setdefault(task_id, anyio.Event())
             with anyio.move_on_after(self.poll_interval_ms / 1000):
                 await wakeup.wait()
@@ -263,6 +271,13 @@ class TaskRunner:
                 del self._wakeups[task_id]
         await self._publish(task_id)
         return answer
+
+    async def _take_answer(self, task_id: str, key: str) -> Any | None:
+        try:
+            return await self.store.take_answer(task_id, key)
+        except StateUnavailable as exc:  # no answer yet, as far as we can tell: wait on
+            log.warning("task %s: %s", task_id, exc.message)
+            return None
 
     # -- tasks/* --------------------------------------------------------------------------------
 
@@ -310,6 +325,7 @@ class TaskRunner:
         same answer either way, so ids of other principals are not disclosed)."""
         if not isinstance(task_id, str) or not task_id:
             raise InvalidParams(f"{method} needs params.taskId (a string from a CreateTaskResult)")
+        await self._group()  # every worker serving tasks keeps the store's upkeep running
         record = await self.store.get(task_id)
         if record is None or record.principal != self.principal(request):
             raise InvalidParams(
@@ -343,14 +359,17 @@ class TaskRunner:
             host = self._hosts[loop] = _Host()
             host.task = loop.create_task(self._run(host))
         await host.started.wait()
-        assert host.group is not None
+        if host.group is None:  # the store could not start (Redis unreachable): the next call retries
+            raise host.error or InternalError("The task runner could not start; retry")
         return host.group
 
     async def _run(self, host: _Host) -> None:
-        """Host the task handlers, and remove tasks whose ``ttlMs`` has elapsed. Ends with
-        the event loop; the handlers still running then end ``failed`` (see _execute)."""
+        """Host the task handlers inside the store's upkeep (:meth:`TaskStore.running`: with
+        Redis, this worker's lease and failing the tasks of dead workers), and remove tasks
+        whose ``ttlMs`` has elapsed. Ends with the event loop; the handlers still running then
+        end ``failed`` (see _execute) before the upkeep stops."""
         try:
-            async with anyio.create_task_group() as tg:
+            async with self.store.running(), anyio.create_task_group() as tg:
                 host.group = tg
                 host.started.set()
                 while True:
@@ -362,18 +381,24 @@ class TaskRunner:
                                 scope.cancel()
                     except Exception:  # the sweeper must outlive one bad store call
                         log.exception("task expiry sweep failed")
+        except Exception as exc:
+            if host.started.is_set():
+                log.exception("the task runner stopped")
+            host.error = exc  # for the callers waiting on a host that never started
         finally:
+            host.started.set()
             if self._hosts.get(asyncio.get_running_loop()) is host:
                 del self._hosts[asyncio.get_running_loop()]
 
 
 class _Host:
-    __slots__ = ("group", "started", "task")
+    __slots__ = ("error", "group", "started", "task")
 
     def __init__(self) -> None:
         self.started = anyio.Event()
         self.group: TaskGroup | None = None
         self.task: asyncio.Task[None] | None = None
+        self.error: Exception | None = None
 
 
 class _Handoff:
@@ -395,6 +420,21 @@ class _Handoff:
         if not self.done.is_set():
             self.error = error
             self.done.set()
+
+
+async def _write(task_id: str, write: Callable[..., Awaitable[object]], *args: Any, **kwargs: Any) -> None:
+    """A task's outcome, written even while the task is being cancelled (shielded) and
+    retried while the store is unreachable, for at most SETTLE_RETRY_SECONDS: pollers must
+    not be left with a task nobody runs any more, and a store outage must not end the runner."""
+    with anyio.CancelScope(shield=True), anyio.move_on_after(SETTLE_RETRY_SECONDS):
+        while True:
+            try:
+                await write(*args, **kwargs)
+                return
+            except StateUnavailable as exc:
+                log.warning("task %s: its outcome waits for the store: %s", task_id, exc.message)
+                await anyio.sleep(exc.retry_after)
+    log.error("task %s: its outcome could not be stored within %g s", task_id, SETTLE_RETRY_SECONDS)
 
 
 def _error_object(error: RPCError) -> dict[str, Any]:

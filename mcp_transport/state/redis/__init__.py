@@ -17,6 +17,7 @@ from ._events import RedisEventLog
 from ._messaging import Broadcast, Inbox
 from ._registry import WorkerRegistry
 from ._sessions import RedisSessionStore
+from ._tasks import RedisTaskStore as RedisTaskStore  # exported (kept out of __all__: one line to merge)
 
 __all__ = [
     "DEFAULT_PREFIX",
