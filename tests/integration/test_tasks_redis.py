@@ -234,7 +234,7 @@ async def test_a_redis_outage_while_tasks_run_loses_nothing(tmp_path: Path) -> N
     (progress), the outcome is written once Redis is back, and the worker keeps serving."""
     from pydantic import BaseModel
 
-    from mcp_transport.server.testing import MemoryClient
+    from mcp_transport.testing import MemoryClient
 
     class Ok(BaseModel):
         ok: bool
