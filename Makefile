@@ -5,8 +5,11 @@ CONF01 := $(V01)/node_modules/.bin/node $(V01)/node_modules/@modelcontextprotoco
 CONF02 := $(V02)/node_modules/.bin/node $(V02)/node_modules/@modelcontextprotocol/conformance/dist/index.js
 VENV   := .venv/.installed
 CONF   := $(V01)/node_modules/.stamp $(V02)/node_modules/.stamp
+# the benchmark's extra peers and plots: fastmcp + matplotlib (the `bench` extra) and node 22 with
+# the official TypeScript SDK (bench/package-lock.json)
+BENCH_DEPS := .venv/.bench-installed bench/node_modules/.stamp
 
-.PHONY: run test fuzz lint bench conformance-report clean system-packages
+.PHONY: run test fuzz lint bench bench-quick bench-deps conformance-report clean system-packages
 
 run: $(VENV)
 	$(PY) -m servers.everything --port 8000
@@ -31,8 +34,19 @@ lint: $(VENV)
 	then echo 'lint: give each `type: ignore` above a reason: `# type: ignore[code]  # why`'; status=1; fi; \
 	exit $$status
 
-bench: $(VENV)
+# Every figure, target and scaling curve (plots in docs/performance/, table in docs/performance.md).
+bench: $(VENV) $(BENCH_DEPS)
 	$(PY) -m bench.run
+
+# The main ratios and targets in under 2 minutes (short runs, no curves; docs/ left alone).
+bench-quick: $(VENV) $(BENCH_DEPS)
+	$(PY) -m bench.run --quick --no-docs
+
+bench-deps: $(BENCH_DEPS)
+
+.venv/.bench-installed: pyproject.toml $(VENV)
+	$(PY) -m pip install -e '.[dev,bench]'
+	touch $@
 
 conformance-report: $(VENV) $(CONF)
 	$(PY) -m conformance.report
@@ -53,4 +67,4 @@ system-packages:
 	touch $@
 
 clean:
-	rm -rf .venv $(V01)/node_modules $(V02)/node_modules
+	rm -rf .venv $(V01)/node_modules $(V02)/node_modules bench/node_modules

@@ -27,6 +27,10 @@ RESULTS = ROOT / "bench" / "results"
 PY = sys.executable
 GEN_BOUND = 0.90  # generator CPU / wall above which the generator, not the server, is the limit
 FOREIGN = 0.15  # CPU (in cores) other processes took on our two cores during a figure: above it, "~"
+# The TypeScript SDK and the node 22 that runs it, installed from bench/package-lock.json by
+# `make bench-deps` (npm ci)
+NODE_MODULES = ROOT / "bench" / "node_modules"
+NODE = NODE_MODULES / ".bin" / "node"
 
 
 @dataclass
@@ -40,20 +44,28 @@ class ServerSpec:
     modern: bool = False  # also serves the stateless 2026-07-28 leg
     needs: tuple[str, ...] = ()  # importable modules it needs
     available_check: str = ""  # module whose presence means the server exists
+    launcher: tuple[str, ...] = ()  # the command that starts it; default: python -m <module>
+    needs_paths: tuple[Path, ...] = ()  # files it needs, from `make bench-deps`
+
+    def argv(self) -> list[str]:
+        return list(self.launcher) if self.launcher else [PY, "-m", self.module]
 
     def http_cmd(self, port: int, mode: str, idle_timeout: float | None = None) -> list[str]:
-        cmd = [PY, "-m", self.module, "--port", str(port), "--mode", mode]
+        cmd = [*self.argv(), "--port", str(port), "--mode", mode]
         if idle_timeout is not None:
             cmd += ["--session-idle-timeout", str(idle_timeout)]
         return cmd
 
     def stdio_cmd(self) -> list[str]:
-        return [PY, "-m", self.module, "--stdio"]
+        return [*self.argv(), "--stdio"]
 
     def missing(self) -> str | None:
         for mod in self.needs:
             if importlib.util.find_spec(mod) is None:
-                return f"module {mod!r} not installed (pip install -e '.[dev]')"
+                return f"module {mod!r} not installed (pip install -e '.[dev,bench]')"
+        for path in self.needs_paths:
+            if not path.exists():
+                return f"{path.relative_to(ROOT)} not installed (make bench-deps)"
         if self.available_check:
             try:
                 if importlib.util.find_spec(self.available_check) is None:
@@ -75,6 +87,15 @@ SERVERS = [
     ServerSpec(
         "official", "official Python SDK", "bench.servers.official_sdk", ("json", "sse"), needs=("mcp",)
     ),
+    ServerSpec(
+        "ts",
+        "official TypeScript SDK",
+        "bench/servers/ts_sdk.mjs",
+        ("json", "sse"),
+        launcher=(str(NODE), str(ROOT / "bench" / "servers" / "ts_sdk.mjs")),
+        needs_paths=(NODE, NODE_MODULES / "@modelcontextprotocol" / "sdk" / "package.json"),
+    ),
+    ServerSpec("fastmcp", "fastmcp", "bench.servers.fastmcp_server", ("json", "sse"), needs=("fastmcp",)),
     ServerSpec(
         "ours",
         "mcp_transport",

@@ -12,10 +12,14 @@ markdown (docs/performance.md).
 Servers under test (SERVERS below; ours is one more entry):
   plain     bench.servers.plain_echo    bare uvicorn ASGI echo: the practical ceiling
   official  bench.servers.official_sdk  the official MCP Python SDK (``mcp`` 2.3, MCPServer)
+  ts        bench/servers/ts_sdk.mjs    the official TypeScript SDK (@modelcontextprotocol/sdk), node 22
+  fastmcp   bench.servers.fastmcp_server  fastmcp 4 (PyPI)
   ours      bench.servers.ours          servers.everything on mcp_transport's run_http
 
 Needs: taskset (util-linux) and 2 cores for pinning (without them it runs unpinned and says so);
-the ``mcp`` package for the official SDK (``pip install -e '.[dev]'``, which ``make bench`` does).
+the ``mcp`` package for the official SDK (``pip install -e '.[dev]'``), fastmcp and matplotlib (the
+``bench`` extra) and node 22 with the TypeScript SDK (``make bench-deps``: npm ci in bench/); ``make
+bench`` installs all three. A peer whose install is missing is skipped and the run says so.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from bench.harness import (
@@ -55,6 +58,7 @@ from bench.harness import (
     one_calls_run,
     summarize,
 )
+from bench.table import build_table, render_markdown, render_text
 
 DOCS = ROOT / "docs" / "performance.md"
 
@@ -287,253 +291,6 @@ def stdio_phase(spec: ServerSpec, pin: Pinning, prof: Profile) -> dict:
     return out
 
 
-# --- the table -------------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    figure: str
-    path: tuple  # under results["http"|"sessions"|"stdio"][server]
-    fmt: str = "{:,.0f}"
-    higher_is_better: bool = True
-    target: str = ""
-    target_ratio: float | None = None  # ours/official must be >= this (or <= for lower-is-better)
-    target_abs: float | None = None  # ours must be <= this (lower-is-better) or >= (higher)
-    ours_mode: str | None = None  # use this mode's column for ours
-    ratio: bool = True  # show ours / SDK
-    section: str = "http"
-    gen_path: tuple | None = None
-
-
-def rows(prof: Profile) -> list[Row]:
-    idle = f"{prof.idle_sessions:,}"
-    R = []
-    for mode in ("json", "sse"):
-        M = mode.upper()
-        for c in (1, 32):
-            tr = {("json", 32): 4.0, ("sse", 32): 6.0}.get((mode, c))
-            R.append(
-                Row(
-                    f"tools/call req/s, {M}, c={c}",
-                    (mode, f"c{c}", "rps"),
-                    target=f">= {tr:g}x SDK" if tr else "",
-                    target_ratio=tr,
-                    gen_path=(mode, f"c{c}", "gen_cpu"),
-                )
-            )
-            R.append(
-                Row(
-                    f"p50 latency ms, {M}, c={c}",
-                    (mode, f"c{c}", "p50_ms"),
-                    "{:.3f}",
-                    False,
-                    target="<= 0.2 ms" if (mode, c) == ("json", 1) else "",
-                    target_abs=0.2 if (mode, c) == ("json", 1) else None,
-                )
-            )
-            R.append(Row(f"p99 latency ms, {M}, c={c}", (mode, f"c{c}", "p99_ms"), "{:.3f}", False))
-    R.append(Row("tools/call req/s, auto mode, c=32", ("auto", "c32", "rps"), ours_mode="auto"))
-    for mode in ("json", "sse"):
-        R.append(
-            Row(
-                f"tools/call req/s, {mode.upper()}, c=32, modern leg (no session)",
-                (mode, "modern_c32", "rps"),
-                ours_mode=mode,
-            )
-        )
-        R.append(
-            Row(
-                f"p50 latency ms, {mode.upper()}, c=1, modern leg",
-                (mode, "modern_c1", "p50_ms"),
-                "{:.3f}",
-                False,
-                ours_mode=mode,
-            )
-        )
-    R.append(
-        Row(
-            "progress notifications/s over SSE",
-            ("sse", "progress", "notifications_per_s"),
-            target=">= 5x SDK",
-            target_ratio=5.0,
-        )
-    )
-    R.append(Row("SSE time to first byte ms, c=1", ("sse", "c1", "ttfb_ms"), "{:.3f}", False))
-    R.append(
-        Row(
-            "SSE first progress event ms (progress_stream)",
-            ("sse", "progress", "first_progress_ms"),
-            "{:.3f}",
-            False,
-        )
-    )
-    R.append(
-        Row(
-            "server CPU-s per 1,000 calls, JSON c=32",
-            ("json", "c32", "server_cpu_s_per_1000"),
-            "{:.3f}",
-            False,
-        )
-    )
-    R.append(
-        Row(
-            "server CPU-s per 1,000 calls, SSE c=32", ("sse", "c32", "server_cpu_s_per_1000"), "{:.3f}", False
-        )
-    )
-    R.append(
-        Row(
-            "sessions created/s",
-            ("sessions_per_s",),
-            section="sessions",
-            target=">= 5x SDK",
-            target_ratio=5.0,
-        )
-    )
-    R.append(
-        Row(
-            f"RSS per idle session KB ({idle} open)",
-            ("rss_per_session_kb",),
-            "{:.2f}",
-            False,
-            section="sessions",
-            target="<= 4 KB",
-            target_abs=4.0,
-        )
-    )
-    R.append(
-        Row("idle session expired (its id then gets 404)", ("sessions_expired",), "{}", section="sessions")
-    )
-    R.append(
-        Row(
-            "RSS growth given back to the OS after expiry %",
-            ("rss_freed_pct",),
-            "{:.0f}",
-            section="sessions",
-            ratio=False,
-        )
-    )
-    R.append(
-        Row(
-            "RSS growth of a 2nd batch after expiry, % of the 1st",
-            ("second_batch_growth_pct",),
-            "{:.0f}",
-            False,
-            section="sessions",
-            target="freed (<= 25%)",
-            target_abs=25.0,
-            ratio=False,
-        )
-    )
-    R.append(Row("tools/call req/s, JSON, c=32, 32 sessions", ("c32_base", "rps"), section="sessions"))
-    R.append(
-        Row(f"tools/call req/s, JSON, c=32, +{idle} idle sessions", ("c32_idle", "rps"), section="sessions")
-    )
-    R.append(
-        Row(
-            "server CPU-s per 1,000 calls, JSON c=32, 32 sessions",
-            ("c32_base", "server_cpu_s_per_1000"),
-            "{:.3f}",
-            False,
-            section="sessions",
-        )
-    )
-    R.append(
-        Row(
-            f"server CPU-s per 1,000 calls, JSON c=32, +{idle} idle",
-            ("c32_idle", "server_cpu_s_per_1000"),
-            "{:.3f}",
-            False,
-            section="sessions",
-        )
-    )
-    R.append(
-        Row(
-            f"throughput drop with {idle} idle sessions %",
-            ("idle_drop_pct",),
-            "{:.1f}",
-            False,
-            section="sessions",
-            target="<= 15%",
-            target_abs=15.0,
-            ratio=False,
-        )
-    )
-    R.append(Row("stdio sequential tools/call /s", ("sequential_per_s",), section="stdio"))
-    R.append(Row("stdio concurrent (32 in flight) tools/call /s", ("concurrent_per_s",), section="stdio"))
-    return R
-
-
-def build_table(results: dict, prof: Profile) -> tuple[list[str], list[list[str]]]:
-    header = ["figure", "plain uvicorn echo", "official Python SDK", "ours", "ours / SDK", "target", "met"]
-    table = []
-    for row in rows(prof):
-
-        def where(server: str, row=row):
-            sec = results.get(row.section, {}).get(server)
-            if sec is None:
-                return None, ()
-            path = row.path
-            if server == "ours" and row.ours_mode and row.section == "http":
-                path = (row.ours_mode, *path[1:])
-            elif row.ours_mode and server != "ours":
-                return None, ()
-            return sec, path
-
-        def val(server: str):
-            sec, path = where(server)
-            return None if sec is None else _get(sec, *path)
-
-        def cell(server: str, row=row):
-            v = val(server)
-            if v is None or (isinstance(v, float) and v != v):
-                return "—"
-            s = ("yes" if v else "no") if isinstance(v, bool) else row.fmt.format(v)
-            sec, path = where(server)
-            parent = _get(sec, *path[:-1]) if len(path) > 1 else sec
-            if isinstance(parent, dict) and parent.get("errors"):
-                s += f" ({parent['errors']} errors)"
-            if isinstance(parent, dict) and (parent.get("foreign_cpu") or 0) > FOREIGN:
-                s += " ~"
-            if row.gen_path:
-                g = _get(results.get(row.section, {}).get(server) or {}, *row.gen_path)
-                if g is not None and g >= GEN_BOUND:
-                    s += " (gen-bound)"
-            return s
-
-        ours, sdk = val("ours"), val("official")
-        ratio, met = "—", ""
-        numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) and x == x for x in (ours, sdk))
-        if numeric and sdk and row.ratio:
-            q = ours / sdk
-            ratio = f"{q:.2f}x"
-            if row.target_ratio is not None:
-                met = "yes" if q >= row.target_ratio else "**no**"
-        if row.target_abs is not None and isinstance(ours, (int, float)) and ours == ours:
-            ok = ours <= row.target_abs if not row.higher_is_better else ours >= row.target_abs
-            met = "yes" if ok else "**no**"
-        if row.target and ours is None:
-            met = "not measured"
-        table.append([row.figure, cell("plain"), cell("official"), cell("ours"), ratio, row.target, met])
-    return header, table
-
-
-def render_text(header: list[str], table: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
-
-    def line(r: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
-
-    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, table)])
-
-
-def render_markdown(header: list[str], table: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in table]
-    return "\n".join(out)
-
-
 DOC_TEMPLATE = """# Performance
 
 Produced by `{command}` ({date}, {seconds:.0f} s) on this machine: {machine}.
@@ -614,7 +371,8 @@ def write_docs(results: dict, header, table, seconds: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="short runs, one repeat, 1,000 idle sessions")
-    p.add_argument("--servers", default="plain,official,ours", help="comma-separated: plain, official, ours")
+    names = ",".join(s.name for s in SERVERS)
+    p.add_argument("--servers", default=names, help=f"comma-separated, of: {names}")
     p.add_argument("--skip", default="", help="comma-separated phases to skip: http, sessions, stdio")
     p.add_argument("--repeat", type=int, help="override the repeat count")
     p.add_argument("--duration", type=float, help="override the seconds per HTTP run")
