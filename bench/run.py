@@ -59,6 +59,8 @@ from bench.harness import (
     summarize,
 )
 from bench.table import build_table, render_markdown, render_text
+from bench.targets import HEADER as TARGETS_HEADER
+from bench.targets import evaluate
 
 DOCS = ROOT / "docs" / "performance.md"
 
@@ -484,10 +486,14 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"load average at the end: {os.getloadavg()[0]:.1f}")
     header, table = build_table(results, prof)
     results["table"] = {"header": header, "rows": table}
+    goals = [t.cells() for t in evaluate(results, prof)]
+    results["targets"] = {"header": TARGETS_HEADER, "rows": goals}
     out = a.out or RESULTS / "latest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(render_text(header, table))
+    print("\nTargets (each a ratio of figures from this run):\n")
+    print(render_text(TARGETS_HEADER, goals))
     print(f"\n{seconds:.0f} s; results in {out}" + ("" if a.no_docs else f" and {DOCS}"))
     for n in notes:
         print("note: " + n)
