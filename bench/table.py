@@ -4,7 +4,7 @@ and the ratios of ours to each peer."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from bench.harness import FOREIGN, GEN_BOUND, SERVERS, Profile, _get
 
@@ -186,7 +186,7 @@ PEERS = ("official", "ts", "fastmcp")  # the MCP SDKs we compare with, each a co
 SHORT = {"official": "Py SDK", "ts": "TS SDK", "fastmcp": "fastmcp"}
 
 
-def _number(v: object) -> bool:
+def _number(v: object) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
 
 

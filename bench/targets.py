@@ -47,7 +47,6 @@ def _ratio_target(
 ) -> Target:
     if not (_number(ours) and _number(ref) and ref):
         return Target(name, _fmt(ours, fmt), f"{ref_label} {_fmt(ref, fmt)}", "—", f"{bound:g}x", None)
-    assert isinstance(ours, (int, float)) and isinstance(ref, (int, float))  # _number above
     q = ours / ref
     return Target(name, fmt.format(ours), f"{ref_label} {fmt.format(ref)}", f"{q:.2f}x", f"{bound:g}x", ok(q))
 
