@@ -108,6 +108,20 @@ SERVERS = [
 
 
 @dataclass
+class CurveProfile:
+    """The points of the scaling curves (bench.curves)."""
+
+    concurrency: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    duration: float = 1.0  # seconds per concurrency point, after the warm-up
+    warmup: float = 0.3
+    sessions: tuple[int, ...] = (1000, 2000, 5000, 10_000, 20_000, 50_000)
+    session_budget: float = 120.0  # seconds one server may take to open the idle sessions
+    resume_lengths: tuple[int, ...] = (10, 100, 1000, 10_000, 50_000)
+    resume_repeat: int = 7
+    streams: tuple[int, ...] = (100, 500, 1000, 2000, 5000)
+
+
+@dataclass
 class Profile:
     duration: float
     warmup: float
@@ -118,9 +132,10 @@ class Profile:
     idle_timeout: float = 60.0  # session idle timeout of the memory phase's servers
     progress: int = 1000
     stdio_calls: int = 2000
+    curves: CurveProfile | None = None  # None: no scaling curves
 
 
-FULL = Profile(duration=2.0, warmup=0.5, repeat=3)
+FULL = Profile(duration=2.0, warmup=0.5, repeat=3, curves=CurveProfile())
 QUICK = Profile(
     duration=0.5,
     warmup=0.2,
@@ -129,6 +144,28 @@ QUICK = Profile(
     idle_sessions=1000,
     idle_timeout=6.0,
     stdio_calls=300,
+)
+# Seconds per figure: proves that every phase and curve runs (the smoke test, a changed harness);
+# its figures mean nothing.
+TINY = Profile(
+    duration=0.2,
+    warmup=0.1,
+    repeat=1,
+    session_batch=100,
+    idle_sessions=300,
+    idle_timeout=3.0,
+    progress=100,
+    stdio_calls=100,
+    curves=CurveProfile(
+        concurrency=(1, 4, 16),
+        duration=0.2,
+        warmup=0.1,
+        sessions=(100, 300),
+        session_budget=20.0,
+        resume_lengths=(10, 100, 1000),
+        resume_repeat=2,
+        streams=(20, 60),
+    ),
 )
 
 
@@ -227,8 +264,11 @@ class Server:
         return proc_rss_kb(self.pid)
 
 
-def loadgen(pin: Pinning, port: int, kind: str, *args: str, timeout: float = 300) -> dict:
-    cmd = pin.generator([PY, "-m", "bench.loadgen", kind, "--port", str(port), *args])
+def loadgen(
+    pin: Pinning, port: int, kind: str, *args: str, timeout: float = 300, module: str = "bench.loadgen"
+) -> dict:
+    """One run of the load generator ``module`` (pinned to the generator's core): its JSON result."""
+    cmd = pin.generator([PY, "-m", module, kind, "--port", str(port), *args])
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
         raise RuntimeError(f"{shlex.join(cmd)} failed:\n{p.stderr[-2000:]}")

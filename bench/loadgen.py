@@ -81,6 +81,7 @@ class Conn(asyncio.Protocol):
         self.buf = bytearray()
         self.on_response: Callable[[Response], None] | None = None
         self.on_chunk: Callable[[bytes], None] | None = None  # sees each body chunk of a chunked response
+        self.on_head: Callable[[int], None] | None = None  # sees each response's status, head parsed
         self.lost = asyncio.get_running_loop().create_future()
         self._head: bytes | None = None
         self._raw_head = b""
@@ -129,6 +130,8 @@ class Conn(asyncio.Protocol):
                     self._clen = 0
             self._body = bytearray()
             self._pos = 0
+            if self.on_head is not None:
+                self.on_head(self._status)
         if not self._chunked:
             if len(buf) < self._clen:
                 return False

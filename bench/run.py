@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -37,6 +38,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.curves import curves_phase
 from bench.harness import (
     FOREIGN,
     FULL,
@@ -46,6 +48,7 @@ from bench.harness import (
     RESULTS,
     ROOT,
     SERVERS,
+    TINY,
     Pinning,
     Profile,
     Server,
@@ -58,11 +61,13 @@ from bench.harness import (
     one_calls_run,
     summarize,
 )
+from bench.plots import write_plots
 from bench.table import build_table, render_markdown, render_text
 from bench.targets import HEADER as TARGETS_HEADER
 from bench.targets import evaluate
 
 DOCS = ROOT / "docs" / "performance.md"
+PLOTS = ROOT / "docs" / "performance"  # the curves' PNGs, shown in DOCS
 
 
 def http_phase(
@@ -372,18 +377,27 @@ def write_docs(results: dict, header, table, seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="short runs, one repeat, 1,000 idle sessions")
+    p.add_argument(
+        "--quick", action="store_true", help="short runs, one repeat, 1,000 idle sessions, no curves"
+    )
+    p.add_argument(
+        "--tiny", action="store_true", help="seconds per figure, tiny curves: proves the harness runs"
+    )
     names = ",".join(s.name for s in SERVERS)
     p.add_argument("--servers", default=names, help=f"comma-separated, of: {names}")
-    p.add_argument("--skip", default="", help="comma-separated phases to skip: http, sessions, stdio")
+    p.add_argument("--skip", default="", help="comma-separated phases to skip: http, sessions, stdio, curves")
     p.add_argument("--repeat", type=int, help="override the repeat count")
     p.add_argument("--duration", type=float, help="override the seconds per HTTP run")
     p.add_argument("--out", type=Path, help="JSON results file (default bench/results/latest.json)")
-    p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
+    p.add_argument(
+        "--no-docs",
+        action="store_true",
+        help="do not rewrite docs/performance.md and docs/performance/ (plots go to bench/results/plots)",
+    )
     p.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     arglist = sys.argv[1:] if argv is None else list(argv)
     a = p.parse_args(arglist)
-    prof = copy.copy(QUICK if a.quick else FULL)
+    prof = copy.copy(TINY if a.tiny else QUICK if a.quick else FULL)
     if a.repeat:
         prof.repeat = a.repeat
     if a.duration:
@@ -428,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             "pinned": pin.enabled,
             "why_not_pinned": pin.why_not,
             "mcp_version": mcp_version,
-            "profile": prof.__dict__.copy(),
+            "profile": dataclasses.asdict(prof),
             "notes": notes,
         },
         "http": {},
@@ -454,6 +468,11 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:
                 failures.append(f"{spec.name} stdio: {exc}")
                 log(f"error: {spec.name} stdio phase: {exc}")
+    if prof.curves is not None and "curves" not in skip:
+        results["curves"] = curves_phase(specs, pin, prof.curves, logdir, failures)
+        outdir = RESULTS / "plots" if a.no_docs else PLOTS
+        written = write_plots(results["curves"], results["meta"]["machine"], results["meta"]["date"], outdir)
+        results["plots"] = [str(path.relative_to(ROOT)) for path in written]
     seconds = time.monotonic() - t0
     results["meta"]["seconds"] = seconds
     for f in failures:
