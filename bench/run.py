@@ -42,7 +42,6 @@ from bench.curves import curves_phase
 from bench.harness import (
     FOREIGN,
     FULL,
-    GEN_BOUND,
     PY,
     QUICK,
     RESULTS,
@@ -62,12 +61,12 @@ from bench.harness import (
     summarize,
 )
 from bench.plots import write_plots
-from bench.table import build_table, render_markdown, render_text
+from bench.report import DOCS, write_docs
+from bench.table import build_table, render_text
 from bench.targets import HEADER as TARGETS_HEADER
 from bench.targets import evaluate
 
-DOCS = ROOT / "docs" / "performance.md"
-PLOTS = ROOT / "docs" / "performance"  # the curves' PNGs, shown in DOCS
+PLOTS = ROOT / "docs" / "performance"  # the curves' PNGs, shown in docs/performance.md
 
 
 def http_phase(
@@ -298,83 +297,6 @@ def stdio_phase(spec: ServerSpec, pin: Pinning, prof: Profile) -> dict:
     return out
 
 
-DOC_TEMPLATE = """# Performance
-
-Produced by `{command}` ({date}, {seconds:.0f} s) on this machine: {machine}.
-Figures are medians of {repeat} run(s) each; each HTTP run drives the server for {duration:g} s after
-a {warmup:g} s warm-up. Raw numbers: `bench/results/latest.json` (written by each run, not committed).
-
-{table}
-
-How it is measured (`bench/`):
-
-* Each server runs on 127.0.0.1 pinned to core 0 (`taskset -c 0`); the load generator
-  (`bench/loadgen.py`) runs pinned to core 1. {pinning}
-* The generator is pure-Python asyncio on uvloop: raw sockets, HTTP/1.1 keep-alive, pre-built request
-  bytes, minimal parsing (Content-Length or chunked). One connection and one MCP session per virtual
-  client: `initialize`, read `Mcp-Session-Id`, `notifications/initialized`, then closed-loop
-  `tools/call` of `echo` with `Mcp-Session-Id` and `MCP-Protocol-Version`. A call counts only if it is a
-  200 whose JSON or SSE body holds a JSON-RPC result. "(gen-bound)" marks a figure where the generator
-  used >= {gen_bound:.0%} of its core (it was then the limit, not the server); the highest generator
-  load in this run was {max_gen:.0%} of a core.
-* Servers: `bench/servers/plain_echo.py` (bare uvicorn ASGI app, uvloop + httptools, no access log:
-  the ceiling), `bench/servers/official_sdk.py` (official `mcp` {mcp_version} `MCPServer`, streamable
-  HTTP, `json_response=True` for JSON / `False` for SSE), `bench/servers/ours.py`
-  (`servers.everything` on `mcp_transport.transports.http_server.run_http`). Access logs are off
-  everywhere.
-* Progress: one `tools/call` of `progress_stream` with `count={progress}` and a progress token, over SSE;
-  notifications/s = 1,000 / time to the final response.
-* SSE time to first byte: c=1 `tools/call` in SSE mode, request sent to first response byte (the
-  response is one event); and, for `progress_stream`, request sent to the first progress event.
-* Server CPU-seconds per 1,000 calls: the server process's user+system CPU over a run divided by the
-  calls it answered.
-* Sessions: a server started with a {idle_timeout:g} s session idle timeout; sessions/s opening
-  {session_batch:,} sessions over 32 connections (never deleted); RSS growth divided by the
-  {idle_sessions:,} sessions then open; `tools/call` c=32 with them open, in runs alternating with
-  runs on a twin server without them (the 32-session figure), so drift on a shared machine hits both
-  alike; RSS again after they expired.
-* stdio: the server as a child process; {stdio_calls:,} `tools/call` one at a time, then with 32 in
-  flight.
-
-{notes}
-"""
-
-
-def write_docs(results: dict, header, table, seconds: float) -> None:
-    meta = results["meta"]
-    gens = []
-
-    def walk(d):
-        if isinstance(d, dict):
-            for k, v in d.items():
-                if k.startswith("gen_cpu") and isinstance(v, (int, float)):
-                    gens.append(v)
-                else:
-                    walk(v)
-
-    walk(results)
-    notes = "\n".join(f"* {n}" for n in meta.get("notes", []))
-    notes = ("Notes from this run:\n\n" + notes) if notes else ""
-    extra = ROOT / "bench" / "profile_notes.md"
-    if extra.exists():
-        notes += "\n\n" + extra.read_text().strip()
-    DOCS.write_text(
-        DOC_TEMPLATE.format(
-            command=meta["command"],
-            date=meta["date"],
-            seconds=seconds,
-            machine=meta["machine"],
-            table=render_markdown(header, table),
-            pinning="" if meta["pinned"] else f"**Not pinned this run: {meta['why_not_pinned']}.**",
-            gen_bound=GEN_BOUND,
-            max_gen=max(gens) if gens else 0.0,
-            mcp_version=meta.get("mcp_version", "?"),
-            notes=notes.strip(),
-            **meta["profile"],
-        )
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
@@ -517,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in notes:
         print("note: " + n)
     if not a.no_docs:
-        write_docs(results, header, table, seconds)
+        write_docs(results, header, table, goals, seconds)
     return 1 if failures else 0
 
 

@@ -11,7 +11,8 @@ The targets:
 * legacy JSON c=32 throughput at least 65% of plain uvicorn's echo;
 * ahead of the official TypeScript SDK and of fastmcp on every row of the table where both
   were measured (higher is better for rates, lower for latency, CPU and memory);
-* stdio sequential calls/s at least 3x the official Python SDK's.
+* stdio sequential calls/s at least 3x the official Python SDK's;
+* resume latency flat: at the longest stream of the resume curve at most 2x that at the shortest.
 """
 
 from __future__ import annotations
@@ -129,6 +130,24 @@ def throughput_targets(results: dict) -> list[Target]:
     return out
 
 
+def resume_target(results: dict) -> Target:
+    """Resume latency must not grow with the length of the stream resumed (the resume curve)."""
+    points = _get(results, "curves", "resume", "ours", "points") or []
+    measured = [p for p in points if _number(p.get("p50_ms"))]
+    if len(measured) < 2:
+        return Target("resume latency flat over stream length", "—", "—", "—", "2x", None)
+    short, long = measured[0], measured[-1]
+    return _ratio_target(
+        f"resume latency flat: {long['length']:,} events <= 2x {short['length']:,}",
+        long["p50_ms"],
+        short["p50_ms"],
+        f"{short['length']:,} events",
+        2.0,
+        lambda q: q <= 2.0,
+        "{:.3f} ms",
+    )
+
+
 def advantage(row: Row, ours: float, theirs: float) -> float:
     """How far ahead ours is on ``row``: > 1 is ahead, whichever way the row is better."""
     return ours / theirs if row.higher_is_better else theirs / ours
@@ -155,4 +174,9 @@ def ahead_targets(results: dict, prof: Profile) -> list[Target]:
 
 
 def evaluate(results: dict, prof: Profile) -> list[Target]:
-    return [*tail_targets(results), *throughput_targets(results), *ahead_targets(results, prof)]
+    return [
+        *tail_targets(results),
+        *throughput_targets(results),
+        *ahead_targets(results, prof),
+        resume_target(results),
+    ]
