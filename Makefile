@@ -14,7 +14,7 @@ BENCH_DEPS := .venv/.bench-installed bench/node_modules/.stamp
 run: $(VENV)
 	$(PY) -m servers.everything --port 8000
 
-test: $(VENV) $(CONF) system-packages
+test: $(VENV) $(CONF) $(BENCH_DEPS) system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The properties of tests/fuzz with FUZZ_FACTOR times more examples each (minutes in all).
@@ -38,7 +38,8 @@ lint: $(VENV)
 bench: $(VENV) $(BENCH_DEPS)
 	$(PY) -m bench.run
 
-# The main ratios and targets in under 2 minutes (short runs, no curves; docs/ left alone).
+# The main ratios and targets in under 2 minutes (short runs; of the curves only resume, for its
+# target; docs/ left alone).
 bench-quick: $(VENV) $(BENCH_DEPS)
 	$(PY) -m bench.run --quick --no-docs
 

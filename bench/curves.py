@@ -114,14 +114,17 @@ def curves_phase(
     """Every curve for every server that can be measured on it; a failure is reported and the
     other curves still run."""
     out: dict = {"profile": copy.copy(cp.__dict__)}
-    out["concurrency"] = concurrency_curve(specs, pin, cp, logdir, failures)
+    if cp.concurrency:
+        out["concurrency"] = concurrency_curve(specs, pin, cp, logdir, failures)
     per_server = (
-        ("idle_sessions", idle_sessions_curve, lambda s: s.sessions),
+        ("idle_sessions", cp.sessions, idle_sessions_curve, lambda s: s.sessions),
         # ours only: the SDKs keep no event log unless given an event store, so they cannot resume
-        ("resume", resume_curve, lambda s: s.name == "ours"),
-        ("streams", streams_curve, lambda s: s.sessions),
+        ("resume", cp.resume_lengths, resume_curve, lambda s: s.name == "ours"),
+        ("streams", cp.streams, streams_curve, lambda s: s.sessions),
     )
-    for curve, run, applies in per_server:
+    for curve, points, run, applies in per_server:
+        if not points:
+            continue
         out[curve] = {}
         for spec in specs:
             if not applies(spec):

@@ -109,7 +109,7 @@ SERVERS = [
 
 @dataclass
 class CurveProfile:
-    """The points of the scaling curves (bench.curves)."""
+    """The points of the scaling curves (bench.curves); a curve with no points is not run."""
 
     concurrency: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
     duration: float = 1.0  # seconds per concurrency point, after the warm-up
@@ -144,6 +144,10 @@ QUICK = Profile(
     idle_sessions=1000,
     idle_timeout=6.0,
     stdio_calls=300,
+    # of the curves only resume (a few seconds), for its target; an empty curve is not run
+    curves=CurveProfile(
+        concurrency=(), sessions=(), streams=(), resume_lengths=(10, 10_000), resume_repeat=3
+    ),
 )
 # Seconds per figure: proves that every phase and curve runs (the smoke test, a changed harness);
 # its figures mean nothing.
