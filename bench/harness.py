@@ -135,7 +135,9 @@ class Profile:
     curves: CurveProfile | None = None  # None: no scaling curves
 
 
-FULL = Profile(duration=2.0, warmup=0.5, repeat=3, curves=CurveProfile())
+# The sessions phase's c=32 runs (3 repeats x 4 servers with sessions x twin) take ~75 s after the
+# idle sessions are opened: the idle timeout outlasts them, or sessions would expire mid-figure.
+FULL = Profile(duration=2.0, warmup=0.5, repeat=3, idle_timeout=120.0, curves=CurveProfile())
 QUICK = Profile(
     duration=0.5,
     warmup=0.2,
