@@ -116,6 +116,7 @@ class CurveProfile:
     warmup: float = 0.3
     sessions: tuple[int, ...] = (1000, 2000, 5000, 10_000, 20_000, 50_000)
     session_budget: float = 120.0  # seconds one server may take to open the idle sessions
+    session_rss_cap_mb: int = 4096  # a server past this RSS opens no more (the machine is shared)
     resume_lengths: tuple[int, ...] = (10, 100, 1000, 10_000, 50_000)
     resume_repeat: int = 7
     streams: tuple[int, ...] = (100, 500, 1000, 2000, 5000)
