@@ -4,7 +4,7 @@
   closed-loop clients, for every server and our modern leg; at each point the servers take turns,
   so a disturbance on the machine hits them alike.
 * ``idle_sessions``: server RSS against open idle sessions, one server at a time (each within
-  ``session_budget`` seconds: a slow one stops early and says where).
+  ``session_budget`` seconds and ``session_rss_cap_mb``: one past either stops early and says where).
 * ``resume``: our resume latency against the length of the stream resumed (bench.curve_load).
 * ``streams``: server RSS and c=32 throughput against open SSE (GET) streams (bench.curve_load).
 
@@ -76,6 +76,9 @@ def idle_sessions_curve(spec: ServerSpec, pin: Pinning, cp: CurveProfile, logdir
                 out["stopped"] = (
                     f"stopped before {n:,}: at {rate:,.0f} sessions/s it would outlast the budget"
                 )
+                break
+            if srv.rss_kb() > cp.session_rss_cap_mb * 1024:
+                out["stopped"] = f"stopped before {n:,}: RSS over {cp.session_rss_cap_mb:,} MiB"
                 break
             r = loadgen(pin, srv.port, "sessions", "--count", str(n - opened), "--clients", "32")
             opened, errors = n, errors + r["errors"]
