@@ -138,3 +138,17 @@ def curves_phase(
                 failures.append(f"curves/{curve} {spec.name}: {exc}")
                 log(f"error: curves/{curve} {spec.name}: {exc}")
     return out
+
+
+def curve_notes(curves: dict) -> list[str]:
+    """What a reader of the plots must know: a line that stopped early, streams a server refused."""
+    notes = [
+        f"idle-session curve, {name}: {c['stopped']}"
+        for name, c in curves.get("idle_sessions", {}).items()
+        if c.get("stopped")
+    ]
+    for name, c in curves.get("streams", {}).items():
+        refused = (c.get("points") or [{}])[-1].get("refused")
+        if refused:
+            notes.append(f"SSE-stream curve, {name}: GET streams refused (HTTP status: count) {refused}")
+    return notes

@@ -38,7 +38,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.curves import curves_phase
+from bench.curves import curve_notes, curves_phase
 from bench.harness import (
     FOREIGN,
     FULL,
@@ -392,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"error: {spec.name} stdio phase: {exc}")
     if prof.curves is not None and "curves" not in skip:
         results["curves"] = curves_phase(specs, pin, prof.curves, logdir, failures)
+        notes.extend(curve_notes(results["curves"]))
         outdir = RESULTS / "plots" if a.no_docs else PLOTS
         written = write_plots(results["curves"], results["meta"]["machine"], results["meta"]["date"], outdir)
         results["plots"] = [str(path.relative_to(ROOT)) for path in written]
