@@ -23,7 +23,8 @@ DOC_TEMPLATE = """# Performance
 Produced by `{command}` ({date}, {seconds:.0f} s) on this machine: {machine}.
 Figures are medians of {repeat} run(s) each; each HTTP run drives the server for {duration:g} s after
 a {warmup:g} s warm-up. Raw numbers: `bench/results/latest.json` (written by each run, not committed).
-`make bench-quick` prints the same targets from shorter runs (under 2 minutes, no curves).
+`make bench-quick` prints the same targets from shorter runs (under 2 minutes; of the curves only
+resume, for its target).
 
 ## Targets
 
