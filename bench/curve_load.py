@@ -22,23 +22,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import statistics
 import sys
 import time
 
-from bench.loadgen import PROTOCOL_VERSION, Conn, connect, open_session, post, run_calls
+from bench.harness import proc_rss_kb
+from bench.loadgen import (
+    PROTOCOL_VERSION,
+    Conn,
+    connect,
+    open_session,
+    post,
+    progress_call,
+    run_and_print,
+    run_calls,
+)
 
 _perf = time.perf_counter
-
-
-def rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def get(
@@ -88,12 +89,12 @@ async def run_streams(a: argparse.Namespace) -> dict:
             refused[status] = refused.get(status, 0) + 1
 
     points = []
-    base = rss_kb(a.server_pid)
+    base = proc_rss_kb(a.server_pid)
     for n in sorted(int(x) for x in a.points.split(",")):
         t0 = _perf()
         await asyncio.gather(*(one() for _ in range(n - len(conns))), return_exceptions=False)
         opened = _perf() - t0
-        mem = rss_kb(a.server_pid)
+        mem = proc_rss_kb(a.server_pid)
         calls = await run_calls(a)
         points.append(
             {
@@ -116,20 +117,8 @@ _ID = re.compile(rb"^id: ?(\S+)\r?$", re.M)
 async def resume_once(
     conn: Conn, a: argparse.Namespace, session: bytes | None, version: bytes, n: int
 ) -> dict:
-    body = json.dumps(
-        {
-            "jsonrpc": "2.0",
-            "id": n,
-            "method": "tools/call",
-            "params": {
-                "name": "progress_stream",
-                "arguments": {"count": a.length},
-                "_meta": {"progressToken": f"r{n}"},
-            },
-        },
-        separators=(",", ":"),
-    ).encode()
-    r = await conn.request(post(a.host, a.port, body, session, version, a.path))
+    call = progress_call(n, a.length, f"r{n}")
+    r = await conn.request(post(a.host, a.port, call, session, version, a.path))
     ids = _ID.findall(r.body)
     if r.status != 200 or len(ids) < 2:
         return {"error": f"HTTP {r.status}, {len(ids)} event ids: {r.body[:200]!r}"}
@@ -192,15 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     # what run_calls reads besides the above
     a.tool, a.text, a.arguments, a.modern = "echo", "hello", "{}", False
-    fn = {"streams": run_streams, "resume": run_resume}[a.kind]
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover
-        result = asyncio.run(fn(a))
-    else:
-        result = uvloop.run(fn(a))
-    json.dump(result, sys.stdout)
-    sys.stdout.write("\n")
+    run_and_print({"streams": run_streams, "resume": run_resume}[a.kind], a)
 
 
 if __name__ == "__main__":

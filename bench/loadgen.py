@@ -26,7 +26,7 @@ import re
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import cast
 
@@ -422,6 +422,13 @@ async def run_probe(a: argparse.Namespace) -> dict:
     return {"kind": "probe", "status": r.status}
 
 
+def progress_call(request_id: int, count: int, token: str) -> bytes:
+    """A tools/call of ``progress_stream`` (``count`` notifications) with a progress token."""
+    params = {"name": "progress_stream", "arguments": {"count": count}, "_meta": {"progressToken": token}}
+    call = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+    return json.dumps(call, separators=(",", ":")).encode()
+
+
 async def run_progress(a: argparse.Namespace) -> dict:
     """One tools/call of ``progress_stream`` (``count`` notifications), ``repeat`` times."""
     host, port = a.host, a.port
@@ -432,19 +439,7 @@ async def run_progress(a: argparse.Namespace) -> dict:
     cpu0 = _cpu()
     t_all = _perf()
     for n in range(a.repeat):
-        body = json.dumps(
-            {
-                "jsonrpc": "2.0",
-                "id": n + 1,
-                "method": "tools/call",
-                "params": {
-                    "name": "progress_stream",
-                    "arguments": {"count": a.count},
-                    "_meta": {"progressToken": f"p{n}"},
-                },
-            },
-            separators=(",", ":"),
-        ).encode()
+        body = progress_call(n + 1, a.count, f"p{n}")
         first = [0.0]
 
         def on_chunk(chunk: bytes, first=first) -> None:
@@ -497,7 +492,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--modern", action="store_true", help="calls: the stateless 2026-07-28 leg (no session)")
     p.add_argument("--repeat", type=int, default=3)
     a = p.parse_args(argv)
-    fn = {"calls": run_calls, "sessions": run_sessions, "progress": run_progress, "probe": run_probe}[a.kind]
+    run_and_print(
+        {"calls": run_calls, "sessions": run_sessions, "progress": run_progress, "probe": run_probe}[a.kind],
+        a,
+    )
+
+
+def run_and_print(
+    fn: Callable[[argparse.Namespace], Coroutine[None, None, dict]], a: argparse.Namespace
+) -> None:
+    """Run a load kind on uvloop (asyncio without it) and print its result as one JSON line."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover

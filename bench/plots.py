@@ -62,6 +62,20 @@ def _ticks(ax: Any, curves: list[list[int]]) -> None:
         ax.minorticks_off()
 
 
+def _axes(ax: Any, title: str, xs: list[list[int]], legend: bool = False, **labels: Any) -> None:
+    """Scales and labels (``labels``, as for ``Axes.set``), title, ticks at the points, grid."""
+    ax.set(**labels)
+    ax.set_title(title, fontsize=10)
+    _ticks(ax, xs)
+    ax.grid(True, alpha=0.3)
+    if legend:
+        ax.legend(fontsize=8)
+
+
+def _xs(curves: dict, key: str) -> list[list[int]]:
+    return [[p[key] for p in c.get("points", [])] for c in curves.values()]
+
+
 def plot_concurrency(lines: dict, path: Path, machine: str, date: str) -> Path:
     fig, (thr, lat) = plt.subplots(1, 2, figsize=(12, 4.8))
     for name, pts in lines.items():
@@ -69,15 +83,25 @@ def plot_concurrency(lines: dict, path: Path, machine: str, date: str) -> Path:
         _line(thr, name, xs, [p["rps"] for p in pts], label=LABELS.get(name, name))
         _line(lat, name, xs, [p["p99_ms"] for p in pts], label=f"{LABELS.get(name, name)} p99")
         _line(lat, name, xs, [p["p50_ms"] for p in pts], linestyle="--", linewidth=1, alpha=0.7)
-    thr.set(xscale="log", xlabel="concurrent clients", ylabel="tools/call per s (JSON)")
-    thr.set_title("Throughput against concurrency")
-    lat.set(xscale="log", yscale="log", xlabel="concurrent clients", ylabel="latency ms (log)")
-    lat.set_title("p99 (solid) and p50 (dashed) latency")
-    for ax in (thr, lat):
-        ax.set_xscale("log", base=2)
-        _ticks(ax, [[p["clients"] for p in pts] for pts in lines.values()])
-        ax.grid(True, alpha=0.3)
-    thr.legend(fontsize=8)
+    clients = [[p["clients"] for p in pts] for pts in lines.values()]
+    thr.set_xscale("log", base=2)
+    lat.set_xscale("log", base=2)
+    _axes(
+        thr,
+        "Throughput against concurrency",
+        clients,
+        True,
+        xlabel="concurrent clients",
+        ylabel="tools/call per s (JSON)",
+    )
+    _axes(
+        lat,
+        "p99 (solid) and p50 (dashed) latency",
+        clients,
+        yscale="log",
+        xlabel="concurrent clients",
+        ylabel="latency ms (log)",
+    )
     return _save(fig, path, machine, date)
 
 
@@ -87,11 +111,16 @@ def plot_idle_sessions(curves: dict, path: Path, machine: str, date: str) -> Pat
         pts = c.get("points", [])
         label = LABELS.get(name, name) + (" (stopped early)" if c.get("stopped") else "")
         _line(ax, name, [p["sessions"] for p in pts], [p["rss_kb"] / 1024 for p in pts], label=label)
-    ax.set(xscale="log", yscale="log", xlabel="open idle sessions", ylabel="server RSS MiB (log)")
-    _ticks(ax, [[p["sessions"] for p in c.get("points", [])] for c in curves.values()])
-    ax.set_title("Memory against open idle sessions")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    _axes(
+        ax,
+        "Memory against open idle sessions",
+        _xs(curves, "sessions"),
+        True,
+        xscale="log",
+        yscale="log",
+        xlabel="open idle sessions",
+        ylabel="server RSS MiB (log)",
+    )
     return _save(fig, path, machine, date)
 
 
@@ -102,12 +131,17 @@ def plot_resume(curves: dict, path: Path, machine: str, date: str) -> Path:
         xs = [p["length"] for p in pts]
         _line(ax, name, xs, [p["p50_ms"] for p in pts], label=f"{LABELS.get(name, name)} median")
         _line(ax, name, xs, [p["max_ms"] for p in pts], linestyle="--", linewidth=1, label="max")
-    ax.set(xscale="log", xlabel="events in the stream resumed", ylabel="ms to the replayed event")
+    title = "Resume latency (GET + Last-Event-ID of the next-to-last event): should stay flat"
+    _axes(
+        ax,
+        title,
+        _xs(curves, "length"),
+        True,
+        xscale="log",
+        xlabel="events in the stream resumed",
+        ylabel="ms to the replayed event",
+    )
     ax.set_ylim(bottom=0)
-    _ticks(ax, [[p["length"] for p in c.get("points", [])] for c in curves.values()])
-    ax.set_title("Resume latency (GET + Last-Event-ID of the next-to-last event): should stay flat")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
     return _save(fig, path, machine, date)
 
 
@@ -119,14 +153,24 @@ def plot_streams(curves: dict, path: Path, machine: str, date: str) -> Path:
         label = LABELS.get(name, name)
         _line(mem, name, xs, [p["rss_kb"] / 1024 for p in pts], label=label)
         _line(thr, name, xs, [p["rps"] for p in pts], label=label)
-    mem.set(xscale="log", xlabel="open SSE (GET) streams, one per session", ylabel="server RSS MiB")
-    mem.set_title("Memory against open SSE streams")
-    thr.set(xscale="log", xlabel="open SSE (GET) streams", ylabel="tools/call per s, c=32 (JSON)")
-    thr.set_title("Throughput with the streams open")
-    for ax in (mem, thr):
-        _ticks(ax, [[p["streams"] for p in c.get("points", [])] for c in curves.values()])
-        ax.grid(True, alpha=0.3)
-    mem.legend(fontsize=8)
+    streams = _xs(curves, "streams")
+    _axes(
+        mem,
+        "Memory against open SSE streams",
+        streams,
+        True,
+        xscale="log",
+        xlabel="open SSE (GET) streams, one per session",
+        ylabel="server RSS MiB",
+    )
+    _axes(
+        thr,
+        "Throughput with the streams open",
+        streams,
+        xscale="log",
+        xlabel="open SSE (GET) streams",
+        ylabel="tools/call per s, c=32 (JSON)",
+    )
     return _save(fig, path, machine, date)
 
 

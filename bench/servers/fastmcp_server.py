@@ -10,10 +10,10 @@ off as for every server in the bench), with its own limits left as they are.
 
 from __future__ import annotations
 
-import argparse
-
 import uvicorn
 from fastmcp import Context, FastMCP
+
+from bench.servers.cli import server_args
 
 server = FastMCP("bench-fastmcp", version="1.0.0")
 
@@ -33,15 +33,7 @@ async def progress_stream(count: int, ctx: Context) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--stdio", action="store_true")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--mode", choices=("json", "sse"), default="json")
-    parser.add_argument("--session-idle-timeout", type=float, default=None)
-    args = parser.parse_args(argv)
+    args = server_args(__doc__).parse_args(argv)
     if args.stdio:
         server.run("stdio", show_banner=False)
         return
