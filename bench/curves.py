@@ -19,7 +19,17 @@ import copy
 import time
 from pathlib import Path
 
-from bench.harness import CurveProfile, Pinning, Profile, Server, ServerSpec, loadgen, log, one_calls_run
+from bench.harness import (
+    GEN_BOUND,
+    CurveProfile,
+    Pinning,
+    Profile,
+    Server,
+    ServerSpec,
+    loadgen,
+    log,
+    one_calls_run,
+)
 
 # a session idle timeout longer than any curve, so none expires while it is measured
 NO_EXPIRY = 3600.0
@@ -141,12 +151,17 @@ def curves_phase(
 
 
 def curve_notes(curves: dict) -> list[str]:
-    """What a reader of the plots must know: a line that stopped early, streams a server refused."""
+    """What a reader of the plots must know: a point where the generator was the limit, a line
+    that stopped early, streams a server refused."""
     notes = [
         f"idle-session curve, {name}: {c['stopped']}"
         for name, c in curves.get("idle_sessions", {}).items()
         if c.get("stopped")
     ]
+    for name, pts in curves.get("concurrency", {}).items():
+        bound = [p["clients"] for p in pts if (p.get("gen_cpu") or 0) >= GEN_BOUND]
+        if bound:
+            notes.append(f"concurrency curve, {name}: the generator was the limit at c={bound}")
     for name, c in curves.get("streams", {}).items():
         refused = (c.get("points") or [{}])[-1].get("refused")
         if refused:
