@@ -2,11 +2,13 @@
 
 In one run it starts each server under test on 127.0.0.1 pinned to core 0, drives it with the
 same load generator (bench.loadgen) pinned to core 1, repeats each figure and quotes the median,
-prints a table of figures and ratios, and writes it as JSON (bench/results/latest.json) and as
-markdown (docs/performance.md).
+prints a table of figures and ratios and the targets (bench.targets) met or not, draws the scaling
+curves (bench.curves, bench.plots) into docs/performance/, and writes it all as JSON
+(bench/results/latest.json) and as markdown (docs/performance.md, bench.report).
 
-    python -m bench.run                  # the full run (< 10 minutes)
-    python -m bench.run --quick          # a short run: fewer, shorter repeats
+    python -m bench.run                  # the full run with the scaling curves (~20 minutes)
+    python -m bench.run --quick          # make bench-quick: fewer, shorter repeats, no curves but resume
+    python -m bench.run --tiny           # seconds per figure: proves every phase and curve runs
     python -m bench.run --servers plain,official --skip sessions,stdio
 
 Servers under test (SERVERS below; ours is one more entry):
