@@ -6,15 +6,18 @@ CONF02 := $(V02)/node_modules/.bin/node $(V02)/node_modules/@modelcontextprotoco
 INSP   := tests/inspector
 VENV   := .venv/.installed
 CONF   := $(V01)/node_modules/.stamp $(V02)/node_modules/.stamp
+# the benchmark's extra peers and plots: fastmcp + matplotlib (the `bench` extra) and node 22 with
+# the official TypeScript SDK (bench/package-lock.json)
+BENCH_DEPS := .venv/.bench-installed bench/node_modules/.stamp
 
-.PHONY: run test fuzz lint bench conformance-report clean system-packages
+.PHONY: run test fuzz lint bench bench-quick bench-deps conformance-report clean system-packages
 
 # make run PORT=8001: the example server on another port.
 PORT   ?= 8000
 run: $(VENV)
 	$(PY) -m servers.everything --port $(PORT)
 
-test: $(VENV) $(CONF) $(INSP)/node_modules/.stamp system-packages
+test: $(VENV) $(CONF) $(INSP)/node_modules/.stamp $(BENCH_DEPS) system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The properties of tests/fuzz with FUZZ_FACTOR times more examples each (minutes in all).
@@ -34,8 +37,20 @@ lint: $(VENV)
 	then echo 'lint: give each `type: ignore` above a reason: `# type: ignore[code]  # why`'; status=1; fi; \
 	exit $$status
 
-bench: $(VENV)
+# Every figure, target and scaling curve (plots in docs/performance/, table in docs/performance.md).
+bench: $(VENV) $(BENCH_DEPS)
 	$(PY) -m bench.run
+
+# The main ratios and targets in under 2 minutes (short runs; of the curves only resume, for its
+# target; docs/ left alone).
+bench-quick: $(VENV) $(BENCH_DEPS)
+	$(PY) -m bench.run --quick --no-docs
+
+bench-deps: $(BENCH_DEPS)
+
+.venv/.bench-installed: pyproject.toml $(VENV)
+	$(PY) -m pip install -e '.[dev,bench]'
+	touch $@
 
 conformance-report: $(VENV) $(CONF)
 	$(PY) -m conformance.report
@@ -57,4 +72,4 @@ system-packages:
 	touch $@
 
 clean:
-	rm -rf .venv $(V01)/node_modules $(V02)/node_modules $(INSP)/node_modules
+	rm -rf .venv $(V01)/node_modules $(V02)/node_modules $(INSP)/node_modules bench/node_modules

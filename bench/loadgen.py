@@ -26,7 +26,7 @@ import re
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import cast
 
@@ -81,6 +81,7 @@ class Conn(asyncio.Protocol):
         self.buf = bytearray()
         self.on_response: Callable[[Response], None] | None = None
         self.on_chunk: Callable[[bytes], None] | None = None  # sees each body chunk of a chunked response
+        self.on_head: Callable[[int], None] | None = None  # sees each response's status, head parsed
         self.lost = asyncio.get_running_loop().create_future()
         self._head: bytes | None = None
         self._raw_head = b""
@@ -129,6 +130,8 @@ class Conn(asyncio.Protocol):
                     self._clen = 0
             self._body = bytearray()
             self._pos = 0
+            if self.on_head is not None:
+                self.on_head(self._status)
         if not self._chunked:
             if len(buf) < self._clen:
                 return False
@@ -419,6 +422,13 @@ async def run_probe(a: argparse.Namespace) -> dict:
     return {"kind": "probe", "status": r.status}
 
 
+def progress_call(request_id: int, count: int, token: str) -> bytes:
+    """A tools/call of ``progress_stream`` (``count`` notifications) with a progress token."""
+    params = {"name": "progress_stream", "arguments": {"count": count}, "_meta": {"progressToken": token}}
+    call = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+    return json.dumps(call, separators=(",", ":")).encode()
+
+
 async def run_progress(a: argparse.Namespace) -> dict:
     """One tools/call of ``progress_stream`` (``count`` notifications), ``repeat`` times."""
     host, port = a.host, a.port
@@ -429,19 +439,7 @@ async def run_progress(a: argparse.Namespace) -> dict:
     cpu0 = _cpu()
     t_all = _perf()
     for n in range(a.repeat):
-        body = json.dumps(
-            {
-                "jsonrpc": "2.0",
-                "id": n + 1,
-                "method": "tools/call",
-                "params": {
-                    "name": "progress_stream",
-                    "arguments": {"count": a.count},
-                    "_meta": {"progressToken": f"p{n}"},
-                },
-            },
-            separators=(",", ":"),
-        ).encode()
+        body = progress_call(n + 1, a.count, f"p{n}")
         first = [0.0]
 
         def on_chunk(chunk: bytes, first=first) -> None:
@@ -494,7 +492,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--modern", action="store_true", help="calls: the stateless 2026-07-28 leg (no session)")
     p.add_argument("--repeat", type=int, default=3)
     a = p.parse_args(argv)
-    fn = {"calls": run_calls, "sessions": run_sessions, "progress": run_progress, "probe": run_probe}[a.kind]
+    run_and_print(
+        {"calls": run_calls, "sessions": run_sessions, "progress": run_progress, "probe": run_probe}[a.kind],
+        a,
+    )
+
+
+def run_and_print(
+    fn: Callable[[argparse.Namespace], Coroutine[None, None, dict]], a: argparse.Namespace
+) -> None:
+    """Run a load kind on uvloop (asyncio without it) and print its result as one JSON line."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.run import PY, RESULTS, ROOT, SERVERS, Pinning, Server, loadgen
+from bench.harness import PY, RESULTS, ROOT, SERVERS, Pinning, Server, loadgen
 
 
 def fold(raw: Path, top: int) -> str:

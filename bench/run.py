@@ -2,20 +2,26 @@
 
 In one run it starts each server under test on 127.0.0.1 pinned to core 0, drives it with the
 same load generator (bench.loadgen) pinned to core 1, repeats each figure and quotes the median,
-prints a table of figures and ratios, and writes it as JSON (bench/results/latest.json) and as
-markdown (docs/performance.md).
+prints a table of figures and ratios and the targets (bench.targets) met or not, draws the scaling
+curves (bench.curves, bench.plots) into docs/performance/, and writes it all as JSON
+(bench/results/latest.json) and as markdown (docs/performance.md, bench.report).
 
-    python -m bench.run                  # the full run (< 10 minutes)
-    python -m bench.run --quick          # a short run: fewer, shorter repeats
+    python -m bench.run                  # the full run with the scaling curves (~20 minutes)
+    python -m bench.run --quick          # make bench-quick: fewer, shorter repeats, no curves but resume
+    python -m bench.run --tiny           # seconds per figure: proves every phase and curve runs
     python -m bench.run --servers plain,official --skip sessions,stdio
 
 Servers under test (SERVERS below; ours is one more entry):
   plain     bench.servers.plain_echo    bare uvicorn ASGI echo: the practical ceiling
   official  bench.servers.official_sdk  the official MCP Python SDK (``mcp`` 2.3, MCPServer)
+  ts        bench/servers/ts_sdk.mjs    the official TypeScript SDK (@modelcontextprotocol/sdk), node 22
+  fastmcp   bench.servers.fastmcp_server  fastmcp 4 (PyPI)
   ours      bench.servers.ours          servers.everything on mcp_transport's run_http
 
 Needs: taskset (util-linux) and 2 cores for pinning (without them it runs unpinned and says so);
-the ``mcp`` package for the official SDK (``pip install -e '.[dev]'``, which ``make bench`` does).
+the ``mcp`` package for the official SDK (``pip install -e '.[dev]'``), fastmcp and matplotlib (the
+``bench`` extra) and node 22 with the TypeScript SDK (``make bench-deps``: npm ci in bench/); ``make
+bench`` installs all three. A peer whose install is missing is skipped and the run says so.
 """
 
 from __future__ import annotations
@@ -23,292 +29,46 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import dataclasses
 import datetime as _dt
-import importlib.util
 import json
 import os
-import platform
-import resource
 import shlex
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-DOCS = ROOT / "docs" / "performance.md"
-PY = sys.executable
-GEN_BOUND = 0.90  # generator CPU / wall above which the generator, not the server, is the limit
-FOREIGN = 0.15  # CPU (in cores) other processes took on our two cores during a figure: above it, "~"
-
-
-@dataclass
-class ServerSpec:
-    name: str
-    label: str
-    module: str
-    modes: tuple[str, ...]
-    sessions: bool = True  # real MCP sessions (memory and expiry figures)
-    stdio: bool = True
-    modern: bool = False  # also serves the stateless 2026-07-28 leg
-    needs: tuple[str, ...] = ()  # importable modules it needs
-    available_check: str = ""  # module whose presence means the server exists
-
-    def http_cmd(self, port: int, mode: str, idle_timeout: float | None = None) -> list[str]:
-        cmd = [PY, "-m", self.module, "--port", str(port), "--mode", mode]
-        if idle_timeout is not None:
-            cmd += ["--session-idle-timeout", str(idle_timeout)]
-        return cmd
-
-    def stdio_cmd(self) -> list[str]:
-        return [PY, "-m", self.module, "--stdio"]
-
-    def missing(self) -> str | None:
-        for mod in self.needs:
-            if importlib.util.find_spec(mod) is None:
-                return f"module {mod!r} not installed (pip install -e '.[dev]')"
-        if self.available_check:
-            try:
-                if importlib.util.find_spec(self.available_check) is None:
-                    return f"{self.available_check} does not exist yet"
-            except ModuleNotFoundError:
-                return f"{self.available_check} does not exist yet"
-        return None
-
-
-SERVERS = [
-    ServerSpec(
-        "plain",
-        "plain uvicorn echo",
-        "bench.servers.plain_echo",
-        ("json", "sse"),
-        sessions=False,
-        stdio=False,
-    ),
-    ServerSpec(
-        "official", "official Python SDK", "bench.servers.official_sdk", ("json", "sse"), needs=("mcp",)
-    ),
-    ServerSpec(
-        "ours",
-        "mcp_transport",
-        "bench.servers.ours",
-        ("json", "sse", "auto"),
-        modern=True,
-        available_check="mcp_transport.transports.http",
-    ),
-]
-
-
-@dataclass
-class Profile:
-    duration: float
-    warmup: float
-    repeat: int
-    concurrency: tuple[int, ...] = (1, 32)
-    session_batch: int = 2000  # sessions per sessions/s repeat
-    idle_sessions: int = 10_000
-    idle_timeout: float = 60.0  # session idle timeout of the memory phase's servers
-    progress: int = 1000
-    stdio_calls: int = 2000
-
-
-FULL = Profile(duration=2.0, warmup=0.5, repeat=3)
-QUICK = Profile(
-    duration=0.5,
-    warmup=0.2,
-    repeat=1,
-    session_batch=300,
-    idle_sessions=1000,
-    idle_timeout=6.0,
-    stdio_calls=300,
+from bench.curves import curve_notes, curves_phase
+from bench.harness import (
+    FOREIGN,
+    FULL,
+    PY,
+    QUICK,
+    RESULTS,
+    ROOT,
+    SERVERS,
+    TINY,
+    Pinning,
+    Profile,
+    Server,
+    ServerSpec,
+    _get,
+    loadgen,
+    log,
+    machine,
+    med,
+    one_calls_run,
+    summarize,
 )
+from bench.plots import write_plots
+from bench.report import DOCS, write_docs
+from bench.table import build_table, render_text
+from bench.targets import HEADER as TARGETS_HEADER
+from bench.targets import evaluate
 
-
-# --- machinery -------------------------------------------------------------------------------
-
-
-class Pinning:
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
-        self.why_not = None
-        if enabled and not self.enabled:
-            self.why_not = (
-                "taskset not found (apt-get install util-linux)"
-                if shutil.which("taskset") is None
-                else "fewer than 2 cores"
-            )
-
-    def server(self, cmd: list[str]) -> list[str]:
-        return ["taskset", "-c", "0", *cmd] if self.enabled else cmd
-
-    def generator(self, cmd: list[str]) -> list[str]:
-        return ["taskset", "-c", "1", *cmd] if self.enabled else cmd
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_cpu(pid: int) -> float:
-    """CPU-seconds (user + system) used so far by process ``pid``."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-class Server:
-    def __init__(
-        self,
-        spec: ServerSpec,
-        mode: str,
-        pin: Pinning,
-        idle_timeout: float | None = None,
-        log: Path | None = None,
-    ) -> None:
-        self.spec, self.mode = spec, mode
-        self.port = free_port()
-        self.cmd = pin.server(spec.http_cmd(self.port, mode, idle_timeout))
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Server:
-        out = open(self.log, "ab") if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{shlex.join(self.cmd)} exited with {self.proc.returncode}"
-                    + (f" (log: {self.log})" if self.log else "")
-                )
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return self
-            time.sleep(0.05)
-        self.__exit__()
-        raise RuntimeError(f"{shlex.join(self.cmd)} did not listen within 30 s")
-
-    def __exit__(self, *exc) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    @property
-    def pid(self) -> int:
-        if self.proc is None:
-            raise RuntimeError(f"{shlex.join(self.cmd)} is not started: use the Server in a with block")
-        return self.proc.pid  # taskset execs the command, so this is the server itself
-
-    def cpu(self) -> float:
-        return proc_cpu(self.pid)
-
-    def rss_kb(self) -> int:
-        return proc_rss_kb(self.pid)
-
-
-def loadgen(pin: Pinning, port: int, kind: str, *args: str, timeout: float = 300) -> dict:
-    cmd = pin.generator([PY, "-m", "bench.loadgen", kind, "--port", str(port), *args])
-    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    if p.returncode != 0:
-        raise RuntimeError(f"{shlex.join(cmd)} failed:\n{p.stderr[-2000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
-
-
-def med(values: Sequence[float | None]) -> float:
-    """The median of the values measured (None: not measured in that run)."""
-    measured = [v for v in values if v is not None]
-    return statistics.median(measured) if measured else float("nan")
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-# --- figures ---------------------------------------------------------------------------------
-
-
-def core_busy() -> list[float]:
-    """Busy CPU-seconds so far of each core (from /proc/stat)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = []
-    with open("/proc/stat") as f:
-        for line in f:
-            if line.startswith("cpu") and line[3].isdigit():
-                v = [int(x) for x in line.split()[1:]]
-                out.append((sum(v[:8]) - v[3] - v[4]) / tick)  # all but idle and iowait
-    return out
-
-
-def one_calls_run(srv: Server, pin: Pinning, prof: Profile, clients: int, *extra: str) -> dict:
-    """One loadgen ``calls`` run, with the server's CPU and the CPU others used on our two cores."""
-    cpu0, busy0 = srv.cpu(), core_busy()
-    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.monotonic()
-    r = loadgen(
-        pin,
-        srv.port,
-        "calls",
-        "--clients",
-        str(clients),
-        "--duration",
-        str(prof.duration),
-        "--warmup",
-        str(prof.warmup),
-        *extra,
-    )
-    wall = time.monotonic() - t0
-    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    busy1, server_cpu = core_busy(), srv.cpu() - cpu0
-    gen_cpu = (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
-    r["server_cpu_per_1000"] = server_cpu / max(1, r["total_calls"]) * 1000
-    r["server_core_load"] = server_cpu / wall
-    if pin.enabled and len(busy0) >= 2:
-        # what ran on our cores besides the server (core 0) and the generator (core 1)
-        r["foreign_cpu"] = max(
-            0.0, ((busy1[0] - busy0[0]) - server_cpu) / wall, ((busy1[1] - busy0[1]) - gen_cpu) / wall
-        )
-    return r
-
-
-def summarize(runs: list[dict]) -> dict:
-    return {
-        "rps": med([r["rps"] for r in runs]),
-        "p50_ms": med([r["p50_ms"] for r in runs]),
-        "p99_ms": med([r["p99_ms"] for r in runs]),
-        "ttfb_ms": med([r["ttfb_p50_ms"] for r in runs]),
-        "server_cpu_s_per_1000": med([r["server_cpu_per_1000"] for r in runs]),
-        "server_core_load": med([r["server_core_load"] for r in runs]),
-        "gen_cpu": max(r["gen_cpu"] for r in runs),
-        "foreign_cpu": med([r.get("foreign_cpu") for r in runs]),
-        "errors": sum(r["errors"] for r in runs),
-        "first_error": next((r["first_error"] for r in runs if r["first_error"]), None),
-        "runs": [round(r["rps"], 1) for r in runs],
-    }
-
-
-def calls_figure(srv: Server, pin: Pinning, prof: Profile, clients: int, *extra: str) -> dict:
-    """tools/call echo at ``clients`` concurrency, ``prof.repeat`` times; medians."""
-    return summarize([one_calls_run(srv, pin, prof, clients, *extra) for _ in range(prof.repeat)])
+PLOTS = ROOT / "docs" / "performance"  # the curves' PNGs, shown in docs/performance.md
 
 
 def http_phase(
@@ -539,363 +299,29 @@ def stdio_phase(spec: ServerSpec, pin: Pinning, prof: Profile) -> dict:
     return out
 
 
-# --- the table -------------------------------------------------------------------------------
-
-
-def _get(d: object, *path: str) -> Any:
-    """The JSON value at ``path`` inside ``d``, None where the path breaks off."""
-    for k in path:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
-@dataclass
-class Row:
-    figure: str
-    path: tuple  # under results["http"|"sessions"|"stdio"][server]
-    fmt: str = "{:,.0f}"
-    higher_is_better: bool = True
-    target: str = ""
-    target_ratio: float | None = None  # ours/official must be >= this (or <= for lower-is-better)
-    target_abs: float | None = None  # ours must be <= this (lower-is-better) or >= (higher)
-    ours_mode: str | None = None  # use this mode's column for ours
-    ratio: bool = True  # show ours / SDK
-    section: str = "http"
-    gen_path: tuple | None = None
-
-
-def rows(prof: Profile) -> list[Row]:
-    idle = f"{prof.idle_sessions:,}"
-    R = []
-    for mode in ("json", "sse"):
-        M = mode.upper()
-        for c in (1, 32):
-            tr = {("json", 32): 4.0, ("sse", 32): 6.0}.get((mode, c))
-            R.append(
-                Row(
-                    f"tools/call req/s, {M}, c={c}",
-                    (mode, f"c{c}", "rps"),
-                    target=f">= {tr:g}x SDK" if tr else "",
-                    target_ratio=tr,
-                    gen_path=(mode, f"c{c}", "gen_cpu"),
-                )
-            )
-            R.append(
-                Row(
-                    f"p50 latency ms, {M}, c={c}",
-                    (mode, f"c{c}", "p50_ms"),
-                    "{:.3f}",
-                    False,
-                    target="<= 0.2 ms" if (mode, c) == ("json", 1) else "",
-                    target_abs=0.2 if (mode, c) == ("json", 1) else None,
-                )
-            )
-            R.append(Row(f"p99 latency ms, {M}, c={c}", (mode, f"c{c}", "p99_ms"), "{:.3f}", False))
-    R.append(Row("tools/call req/s, auto mode, c=32", ("auto", "c32", "rps"), ours_mode="auto"))
-    for mode in ("json", "sse"):
-        R.append(
-            Row(
-                f"tools/call req/s, {mode.upper()}, c=32, modern leg (no session)",
-                (mode, "modern_c32", "rps"),
-                ours_mode=mode,
-            )
-        )
-        R.append(
-            Row(
-                f"p50 latency ms, {mode.upper()}, c=1, modern leg",
-                (mode, "modern_c1", "p50_ms"),
-                "{:.3f}",
-                False,
-                ours_mode=mode,
-            )
-        )
-    R.append(
-        Row(
-            "progress notifications/s over SSE",
-            ("sse", "progress", "notifications_per_s"),
-            target=">= 5x SDK",
-            target_ratio=5.0,
-        )
-    )
-    R.append(Row("SSE time to first byte ms, c=1", ("sse", "c1", "ttfb_ms"), "{:.3f}", False))
-    R.append(
-        Row(
-            "SSE first progress event ms (progress_stream)",
-            ("sse", "progress", "first_progress_ms"),
-            "{:.3f}",
-            False,
-        )
-    )
-    R.append(
-        Row(
-            "server CPU-s per 1,000 calls, JSON c=32",
-            ("json", "c32", "server_cpu_s_per_1000"),
-            "{:.3f}",
-            False,
-        )
-    )
-    R.append(
-        Row(
-            "server CPU-s per 1,000 calls, SSE c=32", ("sse", "c32", "server_cpu_s_per_1000"), "{:.3f}", False
-        )
-    )
-    R.append(
-        Row(
-            "sessions created/s",
-            ("sessions_per_s",),
-            section="sessions",
-            target=">= 5x SDK",
-            target_ratio=5.0,
-        )
-    )
-    R.append(
-        Row(
-            f"RSS per idle session KB ({idle} open)",
-            ("rss_per_session_kb",),
-            "{:.2f}",
-            False,
-            section="sessions",
-            target="<= 4 KB",
-            target_abs=4.0,
-        )
-    )
-    R.append(
-        Row("idle session expired (its id then gets 404)", ("sessions_expired",), "{}", section="sessions")
-    )
-    R.append(
-        Row(
-            "RSS growth given back to the OS after expiry %",
-            ("rss_freed_pct",),
-            "{:.0f}",
-            section="sessions",
-            ratio=False,
-        )
-    )
-    R.append(
-        Row(
-            "RSS growth of a 2nd batch after expiry, % of the 1st",
-            ("second_batch_growth_pct",),
-            "{:.0f}",
-            False,
-            section="sessions",
-            target="freed (<= 25%)",
-            target_abs=25.0,
-            ratio=False,
-        )
-    )
-    R.append(Row("tools/call req/s, JSON, c=32, 32 sessions", ("c32_base", "rps"), section="sessions"))
-    R.append(
-        Row(f"tools/call req/s, JSON, c=32, +{idle} idle sessions", ("c32_idle", "rps"), section="sessions")
-    )
-    R.append(
-        Row(
-            "server CPU-s per 1,000 calls, JSON c=32, 32 sessions",
-            ("c32_base", "server_cpu_s_per_1000"),
-            "{:.3f}",
-            False,
-            section="sessions",
-        )
-    )
-    R.append(
-        Row(
-            f"server CPU-s per 1,000 calls, JSON c=32, +{idle} idle",
-            ("c32_idle", "server_cpu_s_per_1000"),
-            "{:.3f}",
-            False,
-            section="sessions",
-        )
-    )
-    R.append(
-        Row(
-            f"throughput drop with {idle} idle sessions %",
-            ("idle_drop_pct",),
-            "{:.1f}",
-            False,
-            section="sessions",
-            target="<= 15%",
-            target_abs=15.0,
-            ratio=False,
-        )
-    )
-    R.append(Row("stdio sequential tools/call /s", ("sequential_per_s",), section="stdio"))
-    R.append(Row("stdio concurrent (32 in flight) tools/call /s", ("concurrent_per_s",), section="stdio"))
-    return R
-
-
-def build_table(results: dict, prof: Profile) -> tuple[list[str], list[list[str]]]:
-    header = ["figure", "plain uvicorn echo", "official Python SDK", "ours", "ours / SDK", "target", "met"]
-    table = []
-    for row in rows(prof):
-
-        def where(server: str, row=row):
-            sec = results.get(row.section, {}).get(server)
-            if sec is None:
-                return None, ()
-            path = row.path
-            if server == "ours" and row.ours_mode and row.section == "http":
-                path = (row.ours_mode, *path[1:])
-            elif row.ours_mode and server != "ours":
-                return None, ()
-            return sec, path
-
-        def val(server: str):
-            sec, path = where(server)
-            return None if sec is None else _get(sec, *path)
-
-        def cell(server: str, row=row):
-            v = val(server)
-            if v is None or (isinstance(v, float) and v != v):
-                return "—"
-            s = ("yes" if v else "no") if isinstance(v, bool) else row.fmt.format(v)
-            sec, path = where(server)
-            parent = _get(sec, *path[:-1]) if len(path) > 1 else sec
-            if isinstance(parent, dict) and parent.get("errors"):
-                s += f" ({parent['errors']} errors)"
-            if isinstance(parent, dict) and (parent.get("foreign_cpu") or 0) > FOREIGN:
-                s += " ~"
-            if row.gen_path:
-                g = _get(results.get(row.section, {}).get(server) or {}, *row.gen_path)
-                if g is not None and g >= GEN_BOUND:
-                    s += " (gen-bound)"
-            return s
-
-        ours, sdk = val("ours"), val("official")
-        ratio, met = "—", ""
-        numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) and x == x for x in (ours, sdk))
-        if numeric and sdk and row.ratio:
-            q = ours / sdk
-            ratio = f"{q:.2f}x"
-            if row.target_ratio is not None:
-                met = "yes" if q >= row.target_ratio else "**no**"
-        if row.target_abs is not None and isinstance(ours, (int, float)) and ours == ours:
-            ok = ours <= row.target_abs if not row.higher_is_better else ours >= row.target_abs
-            met = "yes" if ok else "**no**"
-        if row.target and ours is None:
-            met = "not measured"
-        table.append([row.figure, cell("plain"), cell("official"), cell("ours"), ratio, row.target, met])
-    return header, table
-
-
-def render_text(header: list[str], table: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
-
-    def line(r: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
-
-    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, table)])
-
-
-def render_markdown(header: list[str], table: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in table]
-    return "\n".join(out)
-
-
-DOC_TEMPLATE = """# Performance
-
-Produced by `{command}` ({date}, {seconds:.0f} s) on this machine: {machine}.
-Figures are medians of {repeat} run(s) each; each HTTP run drives the server for {duration:g} s after
-a {warmup:g} s warm-up. Raw numbers: `bench/results/latest.json` (written by each run, not committed).
-
-{table}
-
-How it is measured (`bench/`):
-
-* Each server runs on 127.0.0.1 pinned to core 0 (`taskset -c 0`); the load generator
-  (`bench/loadgen.py`) runs pinned to core 1. {pinning}
-* The generator is pure-Python asyncio on uvloop: raw sockets, HTTP/1.1 keep-alive, pre-built request
-  bytes, minimal parsing (Content-Length or chunked). One connection and one MCP session per virtual
-  client: `initialize`, read `Mcp-Session-Id`, `notifications/initialized`, then closed-loop
-  `tools/call` of `echo` with `Mcp-Session-Id` and `MCP-Protocol-Version`. A call counts only if it is a
-  200 whose JSON or SSE body holds a JSON-RPC result. "(gen-bound)" marks a figure where the generator
-  used >= {gen_bound:.0%} of its core (it was then the limit, not the server); the highest generator
-  load in this run was {max_gen:.0%} of a core.
-* Servers: `bench/servers/plain_echo.py` (bare uvicorn ASGI app, uvloop + httptools, no access log:
-  the ceiling), `bench/servers/official_sdk.py` (official `mcp` {mcp_version} `MCPServer`, streamable
-  HTTP, `json_response=True` for JSON / `False` for SSE), `bench/servers/ours.py`
-  (`servers.everything` on `mcp_transport.transports.http.run_http`). Access logs are off
-  everywhere.
-* Progress: one `tools/call` of `progress_stream` with `count={progress}` and a progress token, over SSE;
-  notifications/s = 1,000 / time to the final response.
-* SSE time to first byte: c=1 `tools/call` in SSE mode, request sent to first response byte (the
-  response is one event); and, for `progress_stream`, request sent to the first progress event.
-* Server CPU-seconds per 1,000 calls: the server process's user+system CPU over a run divided by the
-  calls it answered.
-* Sessions: a server started with a {idle_timeout:g} s session idle timeout; sessions/s opening
-  {session_batch:,} sessions over 32 connections (never deleted); RSS growth divided by the
-  {idle_sessions:,} sessions then open; `tools/call` c=32 with them open, in runs alternating with
-  runs on a twin server without them (the 32-session figure), so drift on a shared machine hits both
-  alike; RSS again after they expired.
-* stdio: the server as a child process; {stdio_calls:,} `tools/call` one at a time, then with 32 in
-  flight.
-
-{notes}
-"""
-
-
-def write_docs(results: dict, header, table, seconds: float) -> None:
-    meta = results["meta"]
-    gens = []
-
-    def walk(d):
-        if isinstance(d, dict):
-            for k, v in d.items():
-                if k.startswith("gen_cpu") and isinstance(v, (int, float)):
-                    gens.append(v)
-                else:
-                    walk(v)
-
-    walk(results)
-    notes = "\n".join(f"* {n}" for n in meta.get("notes", []))
-    notes = ("Notes from this run:\n\n" + notes) if notes else ""
-    extra = ROOT / "bench" / "profile_notes.md"
-    if extra.exists():
-        notes += "\n\n" + extra.read_text().strip()
-    DOCS.write_text(
-        DOC_TEMPLATE.format(
-            command=meta["command"],
-            date=meta["date"],
-            seconds=seconds,
-            machine=meta["machine"],
-            table=render_markdown(header, table),
-            pinning="" if meta["pinned"] else f"**Not pinned this run: {meta['why_not_pinned']}.**",
-            gen_bound=GEN_BOUND,
-            max_gen=max(gens) if gens else 0.0,
-            mcp_version=meta.get("mcp_version", "?"),
-            notes=notes.strip(),
-            **meta["profile"],
-        )
-    )
-
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    system = f"{platform.system()} {platform.release()}"
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="short runs, one repeat, 1,000 idle sessions")
-    p.add_argument("--servers", default="plain,official,ours", help="comma-separated: plain, official, ours")
-    p.add_argument("--skip", default="", help="comma-separated phases to skip: http, sessions, stdio")
+    p.add_argument(
+        "--quick", action="store_true", help="short runs, one repeat, 1,000 idle sessions, no curves"
+    )
+    p.add_argument(
+        "--tiny", action="store_true", help="seconds per figure, tiny curves: proves the harness runs"
+    )
+    names = ",".join(s.name for s in SERVERS)
+    p.add_argument("--servers", default=names, help=f"comma-separated, of: {names}")
+    p.add_argument("--skip", default="", help="comma-separated phases to skip: http, sessions, stdio, curves")
     p.add_argument("--repeat", type=int, help="override the repeat count")
     p.add_argument("--duration", type=float, help="override the seconds per HTTP run")
     p.add_argument("--out", type=Path, help="JSON results file (default bench/results/latest.json)")
-    p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
+    p.add_argument(
+        "--no-docs",
+        action="store_true",
+        help="do not rewrite docs/performance.md and docs/performance/ (plots go to bench/results/plots)",
+    )
     p.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     arglist = sys.argv[1:] if argv is None else list(argv)
     a = p.parse_args(arglist)
-    prof = copy.copy(QUICK if a.quick else FULL)
+    prof = copy.copy(TINY if a.tiny else QUICK if a.quick else FULL)
     if a.repeat:
         prof.repeat = a.repeat
     if a.duration:
@@ -940,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
             "pinned": pin.enabled,
             "why_not_pinned": pin.why_not,
             "mcp_version": mcp_version,
-            "profile": prof.__dict__.copy(),
+            "profile": dataclasses.asdict(prof),
             "notes": notes,
         },
         "http": {},
@@ -966,6 +392,12 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:
                 failures.append(f"{spec.name} stdio: {exc}")
                 log(f"error: {spec.name} stdio phase: {exc}")
+    if prof.curves is not None and "curves" not in skip:
+        results["curves"] = curves_phase(specs, pin, prof.curves, logdir, failures)
+        notes.extend(curve_notes(results["curves"]))
+        outdir = RESULTS / "plots" if a.no_docs else PLOTS
+        written = write_plots(results["curves"], results["meta"]["machine"], results["meta"]["date"], outdir)
+        results["plots"] = [str(path.relative_to(ROOT)) for path in written]
     seconds = time.monotonic() - t0
     results["meta"]["seconds"] = seconds
     for f in failures:
@@ -998,15 +430,19 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"load average at the end: {os.getloadavg()[0]:.1f}")
     header, table = build_table(results, prof)
     results["table"] = {"header": header, "rows": table}
+    goals = [t.cells() for t in evaluate(results, prof)]
+    results["targets"] = {"header": TARGETS_HEADER, "rows": goals}
     out = a.out or RESULTS / "latest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(render_text(header, table))
+    print("\nTargets (each a ratio of figures from this run):\n")
+    print(render_text(TARGETS_HEADER, goals))
     print(f"\n{seconds:.0f} s; results in {out}" + ("" if a.no_docs else f" and {DOCS}"))
     for n in notes:
         print("note: " + n)
     if not a.no_docs:
-        write_docs(results, header, table, seconds)
+        write_docs(results, header, table, goals, seconds)
     return 1 if failures else 0
 
 

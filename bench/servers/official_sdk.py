@@ -11,11 +11,11 @@ idle-session figure fits.
 
 from __future__ import annotations
 
-import argparse
-
 import anyio
 import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
+
+from bench.servers.cli import server_args
 
 server = MCPServer("bench-official", version="1.0.0", log_level="WARNING")
 
@@ -35,14 +35,7 @@ async def progress_stream(count: int, ctx: Context) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--stdio", action="store_true")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--mode", choices=("json", "sse"), default="json")
-    parser.add_argument("--session-idle-timeout", type=float, default=30 * 60)
+    parser = server_args(__doc__)
     parser.add_argument("--max-sessions", type=int, default=100_000)
     args = parser.parse_args(argv)
     if args.stdio:
@@ -50,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     app = server.streamable_http_app(
         json_response=args.mode == "json",
-        session_idle_timeout=args.session_idle_timeout,
+        session_idle_timeout=30 * 60 if args.session_idle_timeout is None else args.session_idle_timeout,
         max_sessions=args.max_sessions,
         host=args.host,
     )

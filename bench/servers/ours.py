@@ -11,9 +11,9 @@ the harness keeps working while the transport's signature settles.
 
 from __future__ import annotations
 
-import argparse
 import inspect
 
+from bench.servers.cli import server_args
 from servers.everything import server
 
 
@@ -47,15 +47,7 @@ def run_http_kwargs(run_http, mode: str, idle_timeout: float | None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--stdio", action="store_true")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--mode", choices=("json", "sse", "auto"), default="json")
-    parser.add_argument("--session-idle-timeout", type=float, default=None)
-    args = parser.parse_args(argv)
+    args = server_args(__doc__, ("json", "sse", "auto")).parse_args(argv)
     if args.stdio:
         server.run_stdio()
         return
