@@ -17,7 +17,7 @@ PORT   ?= 8000
 run: $(VENV)
 	$(PY) -m servers.everything --port $(PORT)
 
-test: $(VENV) $(CONF) $(INSP)/node_modules/.stamp $(BENCH_DEPS) system-packages
+test: $(VENV) $(CONF) $(INSP)/node_modules/.stamp $(BENCH_DEPS) system-packages lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The properties of tests/fuzz with FUZZ_FACTOR times more examples each (minutes in all).

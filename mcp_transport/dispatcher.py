@@ -485,7 +485,7 @@ class Dispatcher:
         outcome = entry.outcome
         if isinstance(outcome, Exception):
             raise outcome
-        return outcome  # type: ignore[return-value]
+        return outcome  # type: ignore[return-value]  # the handler's outcome is a Result or ErrorResponse by contract
 
     async def _abandon(self, rid: int, related_to: RequestId | None, reason: str) -> None:
         self._pending.forget(rid)

@@ -11,7 +11,6 @@ import anyio
 
 from mcp_transport import Client, MCPError
 from mcp_transport.jsonrpc import Message
-from tests.waiting import until
 
 __all__ = ["WATCHED", "Recording", "pending_calls_then", "touch_watched_resource", "wait_until"]
 
@@ -54,7 +53,7 @@ class Recording:
             self.received.append(message)
             await receive(message)
 
-        await super().start(recording, task_group, on_closed)  # type: ignore[misc]
+        await super().start(recording, task_group, on_closed)  # type: ignore[misc]  # the mixin calls the transport's start it is mixed into
 
 
 async def touch_watched_resource(client: Client, updates: list[str], timeout: float = 5) -> None:

@@ -293,7 +293,7 @@ def _context(metadata: dict[str, object], client: ClientInfo | None = None) -> A
 @pytest.mark.anyio
 async def test_no_pkce_s256_advertised_is_refused_before_the_user_is_asked() -> None:
     asked: list[str] = []
-    grant = AuthorizationCodeGrant(asked.append, "http://127.0.0.1/cb")  # type: ignore[arg-type]
+    grant = AuthorizationCodeGrant(asked.append, "http://127.0.0.1/cb")  # type: ignore[arg-type]  # deliberately the wrong type
     metadata = {
         "issuer": "https://a",
         "authorization_endpoint": "https://a/authorize",

@@ -30,7 +30,7 @@ def test_target_kinds() -> None:
     with pytest.raises(ValueError):
         Client("python -m x")
     with pytest.raises(TypeError):
-        Client(42)  # type: ignore[arg-type]
+        Client(42)  # type: ignore[arg-type]  # deliberately the wrong type
     with pytest.raises(ValueError):
         Client(["x"], era="both")
     assert Client(["x"]).mode == "auto"

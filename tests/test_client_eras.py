@@ -304,7 +304,7 @@ def test_probe_verdicts() -> None:
     def remote(code: int, status: int | None = None, data: Any = None) -> RemoteError:
         exc = RemoteError(code, "x", data)
         if status is not None:
-            exc.status = status  # type: ignore[attr-defined]
+            exc.status = status
         return exc
 
     assert (

@@ -18,8 +18,8 @@ from mcp_transport import (
     RequestTimeout,
     TransportError,
 )
-from mcp_transport.transports.http_client.http_errors import map_httpx_error, status_error
 from mcp_transport.errors import MCPError, SessionNotFound
+from mcp_transport.transports.http_client.http_errors import map_httpx_error, status_error
 
 pytestmark = pytest.mark.anyio
 

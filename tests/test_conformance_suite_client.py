@@ -48,7 +48,7 @@ def client_bug(monkeypatch: pytest.MonkeyPatch) -> object:
 
 @pytest.mark.anyio
 async def test_correct_independent_client_passes(client_bug: object) -> None:
-    client_bug(None)  # type: ignore[operator]
+    client_bug(None)  # type: ignore[operator]  # the fixture yields a callable
     run = await run_client_scenarios(BROKEN_CLIENT, timeout=20)
     assert all(r.status in (Status.PASS, Status.SKIP) for r in run.results), _explain(run)
     assert run.status_of("client-reconnect-spacing") is Status.PASS
@@ -57,7 +57,7 @@ async def test_correct_independent_client_passes(client_bug: object) -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("bug", sorted(CLIENT_BUGS))
 async def test_broken_client_is_flagged(bug: str, client_bug: object) -> None:
-    client_bug(bug)  # type: ignore[operator]
+    client_bug(bug)  # type: ignore[operator]  # the fixture yields a callable
     scenario, check, status = CLIENT_BUGS[bug]
     run = await run_client_scenarios(BROKEN_CLIENT, names=[scenario], timeout=20)
     assert run.status_of(check) is status, _explain(run)

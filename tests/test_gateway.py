@@ -107,7 +107,7 @@ async def exercise_with_sdk(url: str, mode: str, prefix: str) -> None:
         assert prefix + "add" in {tool.name for tool in tools.tools}
         await client.call_tool(prefix + "test_tool_with_progress", {}, progress_callback=on_progress)
         asked = await client.call_tool(prefix + "test_elicitation", {"message": "Who?"})
-        assert asked.content[0].text.endswith(json.dumps(ANSWER))  # type: ignore[union-attr]
+        assert asked.content[0].text.endswith(json.dumps(ANSWER))  # type: ignore[union-attr]  # the SDK types content as a union; this one is text
     assert progress == [0, 50, 100]
 
 

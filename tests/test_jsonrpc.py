@@ -60,7 +60,7 @@ def test_batches_only_when_allowed() -> None:
 
 def test_constructors_refuse_invalid_ids() -> None:
     with pytest.raises(ValueError):
-        Request(None, "x")  # type: ignore[arg-type]
+        Request(None, "x")  # type: ignore[arg-type]  # deliberately the wrong type
     with pytest.raises(ValueError):
         Result(True, {})
 

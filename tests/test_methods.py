@@ -88,7 +88,9 @@ def _imports(path: Path) -> list[tuple[str, list[str], int]]:
 def _declared_distributions() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requirements = list(project["dependencies"])
-    requirements += project["optional-dependencies"].get("redis", [])
+    # The library's own extras (redis, auth) count; dev and bench are for this repository.
+    extras = project["optional-dependencies"]
+    requirements += [r for name, reqs in extras.items() if name not in ("dev", "bench") for r in reqs]
     names = {r.split(";")[0].split("[")[0].split("=")[0].split(">")[0].split("<")[0] for r in requirements}
     # The project's own distribution (mcp_transport and conformance ship in it) is not a dependency.
     return {name.strip().lower().replace("_", "-") for name in names} | {project["name"]}

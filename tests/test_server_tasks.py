@@ -20,7 +20,7 @@ from mcp_transport.testing import MemoryClient
 
 pytestmark = pytest.mark.anyio
 
-TASKS = {"extensions": {"io.modelcontextprotocol/tasks": {}}, "elicitation": {}}
+TASKS: dict[str, Any] = {"extensions": {"io.modelcontextprotocol/tasks": {}}, "elicitation": {}}
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ async def settle(client: MemoryClient, task_id: str, *statuses: str) -> dict[str
 async def start(client: MemoryClient, tool: str, arguments: dict[str, Any] | None = None) -> str:
     created = await request(client, "tools/call", {"name": tool, "arguments": arguments or {}})
     assert created["resultType"] == "task", created
-    return created["taskId"]  # type: ignore[no-any-return]
+    return str(created["taskId"])
 
 
 async def test_tool_error_completes_with_is_error_and_rpc_error_fails(make_server: MakeServer) -> None:

@@ -66,7 +66,7 @@ async def test_create_then_get_returns_a_copy(make: Make) -> None:
     assert (got.principal, got.ttl_ms, got.poll_interval_ms) == ("alice", 60_000, 100)
     assert got.created_at == created.created_at and got.updated_at == created.created_at
     got.status = "completed"  # a copy: the store is not changed behind its back
-    assert (await store.get("t1")).status == "working"  # type: ignore[union-attr]
+    assert (await store.get("t1")).status == "working"  # type: ignore[union-attr]  # the task was created just above
     assert await store.get("nope") is None
 
 
@@ -79,7 +79,7 @@ async def test_results_and_answers_round_trip_exactly(make: Make) -> None:
     await store.answer("t1", {"k1": value})
     assert await store.take_answer("t1", "k1") == value
     assert await store.finish("t1", "completed", result={"content": [], "structuredContent": value})
-    assert (await store.get("t1")).result == {"content": [], "structuredContent": value}  # type: ignore[union-attr]
+    assert (await store.get("t1")).result == {"content": [], "structuredContent": value}  # type: ignore[union-attr]  # the task was created just above
 
 
 async def test_partial_answers_keep_input_required_until_all_are_in(make: Make) -> None:
@@ -99,7 +99,7 @@ async def test_partial_answers_keep_input_required_until_all_are_in(make: Make) 
     assert task is not None and task.status == "input_required" and list(task.input_requests) == ["b", "c"]
     await store.answer("t1", {"b": {"action": "decline"}})
     await store.answer("t1", {"c": {"action": "cancel"}, "a": {"action": "late"}})  # a: not outstanding
-    assert (await store.get("t1")).status == "working"  # type: ignore[union-attr]
+    assert (await store.get("t1")).status == "working"  # type: ignore[union-attr]  # the task was created just above
     assert await store.take_answer("t1", "a") == {"action": "accept"}
     assert await store.take_answer("t1", "a") is None  # consumed once
     assert not await store.add_input_request("t1", "a", {})  # a key is never reused
@@ -118,7 +118,7 @@ async def test_first_terminal_status_wins(make: Make) -> None:
     assert done is not None and done.status == "cancelled" and done.input_requests == {}
     assert not await store.add_input_request("t1", "k2", {})  # terminal: no more input
     await store.set_message("t1", "too late")
-    assert (await store.get("t1")).status_message is None  # type: ignore[union-attr]
+    assert (await store.get("t1")).status_message is None  # type: ignore[union-attr]  # the task was created just above
     await store.create(record("t2"))
     assert await store.finish("t2", "failed", error={"code": -32603, "message": "boom"})
     after = await store.request_cancel("t2")
@@ -131,13 +131,13 @@ async def test_first_terminal_status_wins(make: Make) -> None:
 async def test_status_message_and_last_updated(make: Make) -> None:
     store = make()
     await store.create(record())
-    created = (await store.get("t1")).updated_at  # type: ignore[union-attr]
+    created = (await store.get("t1")).updated_at  # type: ignore[union-attr]  # the task was created just above
     await anyio.sleep(0.01)
     await store.set_message("t1", "1/2 half way")
     task = await store.get("t1")
     assert task is not None and task.status_message == "1/2 half way" and task.updated_at > created
     await store.set_message("t1", None)
-    assert (await store.get("t1")).status_message is None  # type: ignore[union-attr]
+    assert (await store.get("t1")).status_message is None  # type: ignore[union-attr]  # the task was created just above
 
 
 async def test_ttl_expiry_removes_the_task(make: Make) -> None:
@@ -182,7 +182,7 @@ async def test_a_dead_workers_tasks_fail(make: Make) -> None:
         assert task is not None and task.status == "failed" and task.input_requests == {}
         assert task.error is not None and task.error["code"] == -32603
         assert "w-a" in task.error["message"] and "lease" in task.error["message"]
-    assert (await store.get("done")).status == "completed"  # type: ignore[union-attr]
+    assert (await store.get("done")).status == "completed"  # type: ignore[union-attr]  # the task was created just above
     assert not await store.finish("running", "completed", result={"content": []})  # too late
     assert await store.fail_worker("w-a") == [] and await store.fail_worker("w-other") == []
 

@@ -63,7 +63,7 @@ DATA_JSON = Rule(
 
 
 def _headers_ok(headers: object, rule: Rule) -> bool:
-    get = headers.get  # type: ignore[attr-defined]
+    get = headers.get  # type: ignore[attr-defined]  # httpx headers and a plain dict both have get
     if rule is CACHE_CONTROL:
         return "no-cache" in get("cache-control", "").lower()
     return get("x-accel-buffering", "").strip().lower() == "no"

@@ -64,7 +64,7 @@ class ServerRequestContext(RequestContext):
 
     @property
     def connection(self) -> ServerConnection:
-        return self.peer  # type: ignore[no-any-return]
+        return self.peer  # type: ignore[no-any-return]  # set by the connection's initialize; typed Any there
 
 
 class Context:
@@ -300,7 +300,7 @@ class Context:
         name = key if key is not None else current.next_key(method.partition("/")[0])
         answer = current.answers.get(name)
         if _well_formed(method, answer):
-            return answer  # type: ignore[return-value]
+            return answer  # type: ignore[return-value]  # the answer is the model the caller asked for
         # No answer yet, or a malformed one: ask (again).
         current.asked[name] = {"method": method, "params": params or {}}
         raise InputRequired(dict(current.asked))

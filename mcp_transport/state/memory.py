@@ -85,7 +85,8 @@ class MemorySessionStore(Generic[T]):
         gone = [
             s
             for s in self._sessions.values()
-            if not s.busy and (now - s.last_active > idle_timeout or (not s.ready and now - s.created > init_timeout))
+            if not s.busy
+            and (now - s.last_active > idle_timeout or (not s.ready and now - s.created > init_timeout))
         ]
         for s in gone:
             del self._sessions[s.id]

@@ -23,7 +23,8 @@ T = TypeVar("T", bound="LiveSession")
 
 
 def new_session_id() -> str:
-    """A session id: 192 bits from the OS CSPRNG, URL-safe visible ASCII (2025-11-25 basic/transports#session-management)."""
+    """A session id: 192 bits from the OS CSPRNG, URL-safe visible ASCII
+    (2025-11-25 basic/transports#session-management)."""
     return secrets.token_urlsafe(24)
 
 

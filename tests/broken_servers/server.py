@@ -236,10 +236,10 @@ def session_of(request: Request) -> tuple[Session, Response | None]:
     if session_id is None:
         if bug == "no_session_check":
             return Session(LEGACY[-1]), None
-        return None, rpc_error(-32600, "Missing session id")  # type: ignore[return-value]
+        return None, rpc_error(-32600, "Missing session id")  # type: ignore[return-value]  # the broken server answers errors where sessions go
     session = SESSIONS.get(session_id)
     if session is None:
-        return None, rpc_error(-32600, "Unknown session", status=400 if bug == "unknown_session_400" else 404)  # type: ignore[return-value]
+        return None, rpc_error(-32600, "Unknown session", status=400 if bug == "unknown_session_400" else 404)  # type: ignore[return-value]  # the broken server answers errors where sessions go
     return session, None
 
 

@@ -38,7 +38,7 @@ def endpoint() -> Iterator[FuzzEndpoint]:
     )
     thread = ServerThread(app)
     thread.start()
-    streamable = app.endpoint  # type: ignore[attr-defined]  # set by http_app
+    streamable = app.endpoint
     fuzz = FuzzEndpoint(f"http://127.0.0.1:{thread.port}/mcp", streamable)
     try:
         yield fuzz

@@ -73,7 +73,7 @@ def make_server() -> MCPServer:
     @server.tool()
     async def broadcast(tag: str, ctx: Context) -> str:
         """server.notify_all: one notification to every session's GET stream."""
-        await ctx.server.notify_all("notifications/message", {"level": "info", "data": tag})
+        await server.notify_all("notifications/message", {"level": "info", "data": tag})
         return "broadcast"
 
     @server.tool()

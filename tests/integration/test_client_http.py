@@ -139,7 +139,7 @@ async def test_user_supplied_http_client_with_asgi_transport() -> None:
         async with Client(
             "http://testserver/mcp", http_client=http, headers={"X-Test": "1"}, era="legacy"
         ) as client:
-            client.transport.open_get_stream = False  # type: ignore[attr-defined]
+            client.transport.open_get_stream = False  # type: ignore[attr-defined]  # a test switch on the HTTP transport, not in the contract
             assert (await client.call_tool("echo", {"text": "in-process"}))["content"][0][
                 "text"
             ] == "in-process"
@@ -208,6 +208,7 @@ async def test_close_deletes_the_session(http_server: Callable[..., str]) -> Non
     async with Client(url, era="legacy") as client:
         session = client.transport.session_id
         version = client.protocol_version
+    assert session is not None and version is not None
     headers = {
         "Mcp-Session-Id": session,
         "MCP-Protocol-Version": version,

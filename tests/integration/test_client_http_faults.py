@@ -23,10 +23,10 @@ from mcp_transport import (
     ResumeGap,
     StreamGap,
 )
-from mcp_transport.transports.http_client.streamable import HTTPTransport
-from mcp_transport.transports.http_client.reconnect import MIN_SERVER_RETRY
 from mcp_transport.jsonrpc import Result
 from mcp_transport.state.memory import MemoryEventLog
+from mcp_transport.transports.http_client.reconnect import MIN_SERVER_RETRY
+from mcp_transport.transports.http_client.streamable import HTTPTransport
 from tests.client_helpers import Recording, pending_calls_then, wait_until
 from tests.interop_servers import HERE, ServerProcess, free_port
 
@@ -131,7 +131,7 @@ async def test_get_stream_reconnects_then_fails_observably(faulty: ServerProcess
             await changed.wait()
             while client.channel_state is not ChannelState.FAILED:
                 if client.channel_state not in seen:
-                    seen.append(client.channel_state)  # type: ignore[arg-type]
+                    seen.append(client.channel_state)  # type: ignore[arg-type]  # channel_state is never None on HTTP
                 await anyio.sleep(0.005)
         assert ChannelState.RECONNECTING in seen
         # The dead channel does not affect requests.

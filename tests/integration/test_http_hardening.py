@@ -16,7 +16,6 @@ import pytest
 from hardening_server import CALLS, make_hardening_server
 from servers_for_tests import JSON_AND_SSE, RawSession, parse_sse
 
-from mcp_transport.transports.http.headers import request_headers
 from mcp_transport.jsonrpc import (
     HEADER_MISMATCH,
     INVALID_PARAMS,
@@ -25,6 +24,7 @@ from mcp_transport.jsonrpc import (
 )
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 from mcp_transport.transports.http import http_app
+from mcp_transport.transports.http.headers import request_headers
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -41,7 +41,7 @@ def served(serve_app: Callable[..., str]) -> Callable[[], tuple[str, Any]]:
 
     def start() -> tuple[str, Any]:
         app = http_app(make_hardening_server())
-        return serve_app(app), app.endpoint  # type: ignore[attr-defined]  # set by http_app
+        return serve_app(app), app.endpoint
 
     return start
 

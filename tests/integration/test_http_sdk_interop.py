@@ -26,9 +26,9 @@ async def test_official_client_initializes_lists_and_calls_with_progress(
         tools = await client.list_tools()
         assert {"echo", "ticker", "slow"} <= {t.name for t in tools.tools}
         echoed = await client.call_tool("echo", {"text": "hello"})
-        assert echoed.content[0].text == "hello"  # type: ignore[union-attr]
+        assert echoed.content[0].text == "hello"  # type: ignore[union-attr]  # the SDK types content as a union; this one is text
         result = await client.call_tool("ticker", {"count": 20}, progress_callback=on_progress)
-        assert result.content[0].text == "ticked 20"  # type: ignore[union-attr]
+        assert result.content[0].text == "ticked 20"  # type: ignore[union-attr]  # the SDK types content as a union; this one is text
     if mode == "json":
         # A JSON response cannot carry notifications: they travel on the session's GET
         # stream instead, so some may still be in flight when the result arrives.

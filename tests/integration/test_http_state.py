@@ -10,8 +10,8 @@ import anyio
 import pytest
 
 from mcp_transport.errors import RequestTooLarge, ResumeGap
-from mcp_transport.transports.http.security import OriginPolicy, read_body
 from mcp_transport.state import MemoryEventLog, format_event_id, parse_event_id
+from mcp_transport.transports.http.security import OriginPolicy, read_body
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,6 @@ import orjson
 import pytest
 from servers_for_tests import JSON_AND_SSE, RawSession, parse_sse
 
-from mcp_transport.transports.http.headers import request_headers
 from mcp_transport.protocol import (
     META_CLIENT_CAPABILITIES,
     META_LOG_LEVEL,
@@ -23,6 +22,7 @@ from mcp_transport.protocol import (
     META_SERVER_INFO,
 )
 from mcp_transport.server import MCPServer
+from mcp_transport.transports.http.headers import request_headers
 from servers.everything import server as everything
 
 pytestmark = pytest.mark.anyio

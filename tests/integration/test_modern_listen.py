@@ -15,9 +15,9 @@ import orjson
 import pytest
 from servers_for_tests import JSON_AND_SSE
 
-from mcp_transport.transports.http.headers import request_headers
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID
 from mcp_transport.server import MCPServer
+from mcp_transport.transports.http.headers import request_headers
 from tests.waiting import until
 
 pytestmark = pytest.mark.anyio

@@ -22,7 +22,7 @@ async def elicit(context: Any, params: types.ElicitRequestParams) -> types.Elici
 
 
 async def roots(context: Any) -> types.ListRootsResult:
-    return types.ListRootsResult(roots=[types.Root(uri="file:///work", name="work")])  # type: ignore[arg-type]
+    return types.ListRootsResult(roots=[types.Root(uri="file:///work", name="work")])  # type: ignore[arg-type]  # the SDK's Root takes a URL string at run time
 
 
 async def test_official_client_modern_mode(http_server: Callable[..., str]) -> None:
@@ -37,16 +37,16 @@ async def test_official_client_modern_mode(http_server: Callable[..., str]) -> N
         tools = await client.list_tools()
         assert "test_x_mcp_header" in {t.name for t in tools.tools}
         echoed = await client.call_tool("echo", {"text": "hello"})
-        assert echoed.content[0].text == "hello"  # type: ignore[union-attr]
+        assert echoed.content[0].text == "hello"  # type: ignore[union-attr]  # the SDK types content as a union; this one is text
         region = await client.call_tool("test_x_mcp_header", {"region": "Zürich"})  # Mcp-Param-Region, Base64
-        assert region.content[0].text == "region: Zürich"  # type: ignore[union-attr]
+        assert region.content[0].text == "region: Zürich"  # type: ignore[union-attr]  # the SDK types content as a union; this one is text
         await client.call_tool("test_tool_with_progress", {}, progress_callback=on_progress)
         greeted = await client.call_tool(
             "test_input_required_result_elicitation", {}
         )  # MRTR, resolved by the SDK
-        assert greeted.content[0].text == "Hello, Ada!"  # type: ignore[union-attr]
+        assert greeted.content[0].text == "Hello, Ada!"  # type: ignore[union-attr]  # the SDK types content as a union; this one is text
         listed = await client.call_tool("test_input_required_result_list_roots", {})
-        assert "file:///work" in listed.content[0].text  # type: ignore[union-attr]
+        assert "file:///work" in listed.content[0].text  # type: ignore[union-attr]  # the SDK types content as a union; this one is text
         async with client.listen(tools_list_changed=True) as subscription:
             await client.call_tool("test_trigger_tool_change", {})
             with anyio.fail_after(5):
@@ -64,4 +64,4 @@ async def test_official_client_legacy_mode_on_the_same_endpoint(http_server: Cal
         greeted = await client.call_tool(
             "test_input_required_result_elicitation", {}
         )  # a real elicitation/create
-        assert greeted.content[0].text == "Hello, Ada!"  # type: ignore[union-attr]
+        assert greeted.content[0].text == "Hello, Ada!"  # type: ignore[union-attr]  # the SDK types content as a union; this one is text

@@ -37,7 +37,7 @@ class _Named(BaseHTTPRequestHandler):
         if self.path == "/sse":
             self._sse()
             return
-        body = self.server.name.encode()  # type: ignore[attr-defined]
+        body = self.server.name.encode()  # type: ignore[attr-defined]  # the test sets a name attribute on its server
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -65,7 +65,7 @@ def backends() -> Iterator[list[ThreadingHTTPServer]]:
     for name in ("a", "b"):
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Named)
         server.daemon_threads = True
-        server.name = name  # type: ignore[attr-defined]
+        server.name = name  # type: ignore[attr-defined]  # the test sets a name attribute on its server
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
     yield servers

@@ -120,7 +120,7 @@ async def _raw_exchange(lines: list[bytes], expect: int) -> list[dict[str, Any]]
                 *complete, buffer = buffer.split(b"\n")
                 replies.extend(orjson.loads(item) for item in complete if item.strip())
     finally:
-        await process.stdin.aclose()  # type: ignore[union-attr]
+        await process.stdin.aclose()  # type: ignore[union-attr]  # the process was started with a stdin pipe
         with anyio.move_on_after(5):
             await process.wait()
         if process.returncode is None:

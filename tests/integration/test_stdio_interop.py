@@ -29,7 +29,7 @@ async def test_official_sdk_client_lists_and_calls_our_tools() -> None:
         assert not result.is_error
         assert result.structured_content == {"result": 5}
         echoed = await sdk.call_tool("echo", {"text": "from the SDK"})
-        assert echoed.content[0].text == "from the SDK"  # type: ignore[union-attr]
+        assert echoed.content[0].text == "from the SDK"  # type: ignore[union-attr]  # the SDK types content as a union; this one is text
 
 
 async def test_our_client_lists_and_calls_tools_on_an_sdk_server() -> None:

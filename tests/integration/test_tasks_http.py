@@ -21,7 +21,7 @@ from mcp_transport.server.tasks import MemoryTaskStore, TaskStore
 
 pytestmark = pytest.mark.anyio
 
-TASKS = {"extensions": {"io.modelcontextprotocol/tasks": {}}, "elicitation": {"form": {}}}
+TASKS: dict[str, Any] = {"extensions": {"io.modelcontextprotocol/tasks": {}}, "elicitation": {"form": {}}}
 
 
 class Ok(BaseModel):
@@ -63,10 +63,14 @@ def make_server(store: TaskStore) -> MCPServer:
 
 
 async def post(
-    modern: Modern, method: str, params: dict[str, Any], caps: dict[str, Any] | None = TASKS, **headers: str
+    modern: Modern,
+    method: str,
+    params: dict[str, Any],
+    caps: dict[str, Any] | None = TASKS,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     message = modern.message(method, params, caps)
-    return await modern.post(message, headers or None)
+    return await modern.post(message, headers)
 
 
 async def call(
@@ -75,7 +79,8 @@ async def call(
     response = await post(modern, method, params, caps)
     body = messages(response)[-1]
     assert "result" in body, body
-    return body["result"]  # type: ignore[no-any-return]
+    result: dict[str, Any] = body["result"]
+    return result
 
 
 async def until(modern: Modern, task_id: str, *statuses: str) -> dict[str, Any]:
@@ -157,7 +162,7 @@ async def test_gating_headers_and_removed_methods(start: Callable[..., Any]) -> 
         gated = messages(await post(modern, "tasks/get", {"taskId": "x"}, caps={}))[-1]
         assert gated["error"]["code"] == -32021
         task_id = (await call(modern, "tools/call", {"name": "work", "arguments": {"seconds": 5}}))["taskId"]
-        wrong = await post(modern, "tasks/get", {"taskId": task_id}, **{"Mcp-Name": "another-task"})
+        wrong = await post(modern, "tasks/get", {"taskId": task_id}, headers={"Mcp-Name": "another-task"})
         assert wrong.status_code == 400 and wrong.json()["error"]["code"] == -32020
         for removed in ("tasks/result", "tasks/list"):
             body = messages(await post(modern, removed, {"taskId": task_id}))[-1]

@@ -116,4 +116,4 @@ class TaskContext(Context):
             name = f"{key or method.partition('/')[0]}-{self._keys}"
             answer = await self._runner.ask(self._task_id, name, {"method": method, "params": params or {}})
             if _well_formed(method, answer):
-                return answer  # type: ignore[no-any-return]
+                return answer  # type: ignore[no-any-return]  # the answer is the model the caller asked for

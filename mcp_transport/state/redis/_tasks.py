@@ -269,7 +269,7 @@ class RedisTaskStore:
 
     async def get(self, task_id: str) -> TaskRecord | None:
         with self.conn.unavailable(f"reading task {task_id}"):
-            raw: dict[bytes, bytes] = await self.conn.client.hgetall(self._task(task_id))  # type: ignore[assignment]
+            raw: dict[bytes, bytes] = await self.conn.client.hgetall(self._task(task_id))  # type: ignore[assignment]  # redis-py types hgetall's awaitable loosely
         return _decode(task_id, raw)
 
     async def finish(
