@@ -360,3 +360,17 @@ async def test_a_three_method_transport_of_ones_own(era: str) -> None:
         assert result["structuredContent"] == {"result": 5.0}
         assert c.transport.session_id is None and c.channel_state is None
     assert own.process.returncode is not None  # closing the client closed the process
+
+
+async def test_a_server_that_dies_on_start_is_reported_with_its_stderr() -> None:
+    """The error names the real cause (the last lines of the server's stderr and its exit code),
+    not only "the server closed its output"."""
+    dies = "import sys; sys.stderr.write('Traceback (most recent call last):\\n' + 'x' * 5000 + '\\n'"
+    dies += " + 'ModuleNotFoundError: No module named acme_tools\\n'); sys.exit(3)"
+    with pytest.raises(ConnectionClosed) as caught:
+        async with Client([sys.executable, "-c", dies]):
+            pass
+    message = str(caught.value)
+    assert "exit code 3" in message
+    assert message.endswith("ModuleNotFoundError: No module named acme_tools")
+    assert len(message) < 1000  # a bounded tail, not the whole stderr

@@ -3,6 +3,7 @@ stdin/stdout (2025-11-25 basic/transports#stdio)."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -94,16 +95,28 @@ class StdioProcess(TransportDefaults):
         async def on_oversized(item: Oversized) -> None:
             log.warning("ignoring a %d-byte line from the server (limit %d)", item.size, self.max_line_bytes)
 
+        tail = StderrTail()
+        stderr_ended = anyio.Event()
+
         async def read_stdout() -> None:
             await pump_lines(stdout, on_line, on_oversized, self.max_line_bytes)
-            on_closed("the server closed its output" + _exit_note(process))
+            # A server that dies on start says why on stderr: wait (briefly) for its last words
+            # and its exit code, so the error names the real cause.
+            with anyio.move_on_after(_LAST_WORDS_WAIT):
+                await stderr_ended.wait()
+                await process.wait()
+            on_closed("the server closed its output" + _exit_note(process) + tail.note())
 
         async def read_stderr() -> None:
-            async for chunk in stderr:
-                if self.on_stderr is not None:
-                    self.on_stderr(chunk)
-                else:
-                    log.info("server stderr: %s", chunk.decode("utf-8", "replace").rstrip())
+            try:
+                async for chunk in stderr:
+                    tail.feed(chunk)
+                    if self.on_stderr is not None:
+                        self.on_stderr(chunk)
+                    else:
+                        log.info("server stderr: %s", chunk.decode("utf-8", "replace").rstrip())
+            finally:
+                stderr_ended.set()
 
         task_group.start_soon(read_stdout)
         task_group.start_soon(read_stderr)
@@ -134,6 +147,33 @@ class StdioProcess(TransportDefaults):
             for stream in (process.stdout, process.stderr):
                 if stream is not None:
                     await stream.aclose()
+
+
+_LAST_WORDS_WAIT = 0.5  # seconds to wait for stderr's end and the exit code once stdout closes
+
+
+class StderrTail:
+    """The last lines a server wrote on stderr, bounded (:attr:`MAX_LINES` lines of at most
+    :attr:`MAX_LINE_CHARS` characters), for the error that reports its exit."""
+
+    MAX_LINES = 10
+    MAX_LINE_CHARS = 300
+
+    def __init__(self) -> None:
+        self._lines: collections.deque[str] = collections.deque(maxlen=self.MAX_LINES)
+        self._partial = ""
+
+    def feed(self, chunk: bytes) -> None:
+        text = self._partial + chunk.decode("utf-8", "replace")
+        *complete, self._partial = text.split("\n")
+        self._partial = self._partial[-self.MAX_LINE_CHARS :]
+        for line in complete:
+            if line.strip():
+                self._lines.append(line.rstrip()[: self.MAX_LINE_CHARS])
+
+    def note(self) -> str:
+        lines = [*self._lines, self._partial.rstrip()] if self._partial.strip() else list(self._lines)
+        return "; its stderr ended with:\n" + "\n".join(lines[-self.MAX_LINES :]) if lines else ""
 
 
 def _exit_note(process: Process) -> str:
