@@ -173,7 +173,8 @@ class StderrTail:
 
     def note(self) -> str:
         lines = [*self._lines, self._partial.rstrip()] if self._partial.strip() else list(self._lines)
-        return "; its stderr ended with:\n" + "\n".join(lines[-self.MAX_LINES :]) if lines else ""
+        # One line (a CLI prints the reason on one line): the stderr lines joined with " | ".
+        return "; its stderr ended with: " + " | ".join(lines[-self.MAX_LINES :]) if lines else ""
 
 
 def _exit_note(process: Process) -> str:
