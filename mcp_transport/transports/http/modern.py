@@ -57,7 +57,10 @@ def check_request(app: Application, request: Request, headers: dict[str, str]) -
             f'"{META_CLIENT_CAPABILITIES}" (an object; {{}} declares none); '
             "for the session protocol send initialize"
         )
-    validate_request_headers(headers, request.method, params, app.param_schema(request.method, params))
+    schema = app.param_schema(request.method, params)
+    validate_request_headers(
+        headers, request.method, params, schema, protocol_version=envelope.protocol_version
+    )
     check_modern_version(envelope.protocol_version)  # last: -32022 listing the supported ones
     return envelope
 
