@@ -104,3 +104,15 @@ def test_server_accepts_matching_headers_and_rejects_mismatches() -> None:
     # a null argument needs no header
     no_region = {**params, "arguments": {"opts": {"count": 3}}}
     validate_request_headers(Headers(missing), "tools/call", no_region, SCHEMA)
+
+
+def test_server_checks_the_version_of_the_envelope_it_parsed() -> None:
+    """The modern leg hands over the envelope's version: it is what the header must mirror,
+    whatever ``params._meta`` holds (the envelope is parsed once per request)."""
+    params = {"name": "weather", "arguments": {"region": "eu", "opts": {"count": 3}}}
+    good = request_headers("tools/call", {**params, "_meta": META}, SCHEMA)
+    validate_request_headers(
+        Headers(good), "tools/call", params, SCHEMA, protocol_version=good["MCP-Protocol-Version"]
+    )
+    with pytest.raises(HeaderMismatch, match="MCP-Protocol-Version"):
+        validate_request_headers(Headers(good), "tools/call", params, SCHEMA, protocol_version="2099-01-01")

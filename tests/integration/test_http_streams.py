@@ -251,6 +251,24 @@ async def test_cancel_and_keepalive(http_server: Callable[..., str], client: htt
     assert not any("result" in (e.get("data") or {}) for e in seen)
 
 
+async def test_get_stream_keepalive_is_the_same_comment(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
+    """The idle GET stream gets the same ``: keepalive`` bytes, on the configured interval,
+    as the POST streams (one keepalive clock for every stream)."""
+    raw = RawSession(client, http_server(make_server(), keepalive=0.2))
+    await raw.initialize()
+    received = b""
+    async with raw.stream("GET") as response:
+        assert response.status_code == 200
+        with anyio.fail_after(3):
+            async for chunk in response.aiter_raw():
+                received += chunk
+                if received.count(b": keepalive") >= 2:
+                    break
+    assert received.count(b": keepalive\n\n") >= 2, received
+
+
 async def test_resume_gap_is_explicit(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
     raw = RawSession(client, http_server(make_server(), event_log=MemoryEventLog(max_stream_events=10)))
     await raw.initialize()

@@ -21,6 +21,7 @@ from ...protocol import META_PROTOCOL_VERSION
 
 __all__ = [
     "NAMED_METHODS",
+    "body_protocol_version",
     "decode_value",
     "encode_value",
     "header_params",
@@ -155,9 +156,9 @@ def request_headers(
     """The metadata headers a modern client sends with a request."""
     params = params or {}
     headers = {"Mcp-Method": method}
-    meta = params.get("_meta")
-    if isinstance(meta, Mapping) and isinstance(meta.get(META_PROTOCOL_VERSION), str):
-        headers["MCP-Protocol-Version"] = meta[META_PROTOCOL_VERSION]
+    version = body_protocol_version(params)
+    if isinstance(version, str):
+        headers["MCP-Protocol-Version"] = version
     field = NAMED_METHODS.get(method)
     if field is not None and isinstance(params.get(field), str):
         headers["Mcp-Name"] = encode_value(params[field])
@@ -180,17 +181,26 @@ def _same(header_value: str, body_value: Any) -> bool:
     return bool(header_value == body_value)
 
 
+def body_protocol_version(params: Mapping[str, Any]) -> Any:
+    """``params._meta`` protocolVersion as the body carries it (None when absent)."""
+    meta = params.get("_meta")
+    return meta.get(META_PROTOCOL_VERSION) if isinstance(meta, Mapping) else None
+
+
 def validate_request_headers(
     headers: Mapping[str, str],
     method: str,
     params: Mapping[str, Any] | None,
     input_schema: Mapping[str, Any] | None = None,
+    *,
+    protocol_version: str | None = None,
 ) -> None:
     """Raise HeaderMismatch unless the headers mirror the body. ``headers`` must be a
-    case-insensitive mapping (Starlette's Headers) or use lower-case keys."""
+    case-insensitive mapping (Starlette's Headers) or use lower-case keys.
+    ``protocol_version``: the version of the envelope the caller parsed already (the server's
+    modern leg); without it the version is read from ``params._meta``."""
     params = params or {}
-    meta = params.get("_meta")
-    body_version = meta.get(META_PROTOCOL_VERSION) if isinstance(meta, Mapping) else None
+    body_version = protocol_version if protocol_version is not None else body_protocol_version(params)
     checks: list[tuple[str, Any]] = [("MCP-Protocol-Version", body_version), ("Mcp-Method", method)]
     field = NAMED_METHODS.get(method)
     if field is not None:

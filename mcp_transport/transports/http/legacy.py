@@ -274,9 +274,13 @@ class LegacyLeg:
             stream_id, after = await self._resume_point(session, last_event_id)
             streams = self.streams
             tail = streams.tail(
-                stream_id, after, keepalive=None, session=session, get_stream=stream_id == session.get_stream
+                stream_id,
+                after,
+                keepalive=streams.keepalive,
+                session=session,
+                get_stream=stream_id == session.get_stream,
             )
-            response = sse.long_lived_response(tail, keepalive=streams.keepalive)
+            response = sse.long_lived_response(tail)
             await response(scope, receive, send)
 
     async def _resume_point(self, session: Session, last_event_id: str | None) -> tuple[str, int]:

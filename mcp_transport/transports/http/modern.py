@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import anyio
 from anyio.abc import TaskGroup
@@ -58,7 +57,10 @@ def check_request(app: Application, request: Request, headers: dict[str, str]) -
             f'"{META_CLIENT_CAPABILITIES}" (an object; {{}} declares none); '
             "for the session protocol send initialize"
         )
-    validate_request_headers(headers, request.method, params, app.param_schema(request.method, params))
+    schema = app.param_schema(request.method, params)
+    validate_request_headers(
+        headers, request.method, params, schema, protocol_version=envelope.protocol_version
+    )
     check_modern_version(envelope.protocol_version)  # last: -32022 listing the supported ones
     return envelope
 
@@ -66,15 +68,14 @@ def check_request(app: Application, request: Request, headers: dict[str, str]) -
 class _Response:
     """One modern POST's answer: JSON until the handler sends a notification, then SSE."""
 
-    __slots__ = ("idle_since", "keepalive_every", "keepalive_task", "lock", "mode", "send", "streaming")
+    __slots__ = ("clock", "keepalive_task", "lock", "mode", "send", "streaming")
 
     def __init__(self, send: Send, mode: str, keepalive: float) -> None:
         self.send = send
         self.mode = mode  # "auto" | "json" | "sse"
-        self.keepalive_every = keepalive
         self.streaming = False
         self.lock: anyio.Lock | None = None  # created by the first SSE write (JSON answers need none)
-        self.idle_since = time.monotonic()
+        self.clock = sse.Keepalive(keepalive)
         self.keepalive_task: asyncio.Task[None] | None = None
 
     async def _write(self, chunk: bytes, *, more: bool = True) -> None:
@@ -87,7 +88,7 @@ class _Response:
                 if more:
                     self.keepalive_task = asyncio.get_running_loop().create_task(self.keepalive())
             await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
-            self.idle_since = time.monotonic()
+            self.clock.touch()
 
     async def related(self, message: Message, related_to: RequestId | None) -> None:
         """The dispatcher's send: notifications of this request (its response comes back
@@ -115,12 +116,8 @@ class _Response:
 
     async def keepalive(self) -> None:
         """``:`` comments while an SSE answer is idle (listen streams, slow tools)."""
-        interval = self.keepalive_every
         try:
-            while True:
-                await anyio.sleep(max(interval - (time.monotonic() - self.idle_since), 0.01))
-                if time.monotonic() - self.idle_since >= interval:
-                    await self._write(sse.KEEPALIVE)
+            await self.clock.run(self._write)
         except Exception:  # the connection is gone: the disconnect watcher cancels the request
             log.debug("keepalive stopped", exc_info=True)
 

@@ -4,20 +4,24 @@ event-stream format). The only module that imports sse-starlette.
 Short streams (a POST answered with a few events) are framed here and written by the HTTP
 handler directly; a full sse-starlette response costs more than the rest of such a request
 (docs/performance.md). Long-lived streams (the GET stream) use sse-starlette's EventSourceResponse,
-which handles disconnect detection and keepalive pings.
+which handles disconnect detection. Every stream gets its keepalive comments from one
+:class:`Keepalive` clock (sse-starlette's own ping is off, so the bytes are the same everywhere).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-from sse_starlette import EventSourceResponse, ServerSentEvent
+import anyio
+from sse_starlette import EventSourceResponse
 
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
     "DEFAULT_RETRY_MS",
     "KEEPALIVE",
     "SSE_HEADERS",
+    "Keepalive",
     "event",
     "long_lived_response",
     "priming",
@@ -30,6 +34,38 @@ DEFAULT_KEEPALIVE_SECONDS = 15.0
 DEFAULT_RETRY_MS = 1000
 
 KEEPALIVE = b": keepalive\n\n"
+
+
+class Keepalive:
+    """The one keepalive clock of an event stream: a :data:`KEEPALIVE` comment once the stream
+    has been idle for ``every`` seconds. A stream tailed by a loop that waits anyway asks
+    :meth:`remaining` / :meth:`due` (no extra task); a stream written from elsewhere runs
+    :meth:`run` as a task, started only once it is a stream (a JSON answer never gets one)."""
+
+    __slots__ = ("every", "idle_since")
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.idle_since = time.monotonic()
+
+    def touch(self) -> None:
+        """Something was written: the stream is not idle."""
+        self.idle_since = time.monotonic()
+
+    def remaining(self) -> float:
+        """Seconds until the next comment is due (0 when due)."""
+        return max(self.every - (time.monotonic() - self.idle_since), 0.0)
+
+    def due(self) -> bool:
+        return time.monotonic() - self.idle_since >= self.every
+
+    async def run(self, write: Callable[[bytes], Awaitable[None]]) -> None:
+        """Write a comment whenever due, until cancelled; ``write`` must :meth:`touch`."""
+        while True:
+            await anyio.sleep(max(self.remaining(), 0.01))
+            if self.due():
+                await write(KEEPALIVE)
+
 
 # Raw ASGI headers of every event stream: no caching or transformation by intermediaries,
 # no proxy buffering (nginx honours X-Accel-Buffering), never compressed.
@@ -56,9 +92,10 @@ def priming(event_id: str, retry_ms: int) -> bytes:
 
 
 def long_lived_response(
-    chunks: AsyncIterator[bytes], *, keepalive: float, headers: dict[str, str] | None = None
+    chunks: AsyncIterator[bytes], *, headers: dict[str, str] | None = None
 ) -> EventSourceResponse:
-    """An sse-starlette response over pre-framed chunks, with ``:`` keepalive comments."""
+    """An sse-starlette response over pre-framed chunks. Its ping is off: ``chunks`` carries
+    the keepalive comments (a :class:`Keepalive` in the tail that yields them)."""
     return EventSourceResponse(
         chunks,
         headers={
@@ -67,6 +104,5 @@ def long_lived_response(
             "Content-Encoding": "identity",
             **(headers or {}),
         },
-        ping=keepalive,
-        ping_message_factory=lambda: ServerSentEvent(comment="keepalive"),
+        ping=0,
     )

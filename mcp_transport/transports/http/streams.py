@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import math
 import secrets
-import time
 import weakref
 from collections.abc import AsyncGenerator
 
@@ -243,7 +241,7 @@ class Streams:
         stream_id: str,
         after: int,
         *,
-        keepalive: float | None,
+        keepalive: float,
         session: Session,
         post: Post | None = None,
         request_id: RequestId | None = None,
@@ -253,13 +251,13 @@ class Streams:
         """Yield SSE chunks of a stream from ``after`` on: a priming event, then the events
         as they are appended. Ends when the stream closes, when a newer connection takes the
         stream over, or when the handler cuts its POST stream (polling). ``keepalive``: the
-        idle time after which a ``:`` comment is written (None: the caller pings)."""
+        idle time after which a ``:`` comment is written (:class:`.sse.Keepalive`)."""
         token = object()
         self._readers[stream_id] = token
         self.log.wake(stream_id)  # an older connection on this stream ends (takeover)
         await self.log.delivered(stream_id, after)
         chunk = sse.priming(format_event_id(stream_id, after), self.retry_ms) if prime else b""
-        idle = keepalive if keepalive is not None else math.inf
+        clock = sse.Keepalive(keepalive)
         try:
             while True:
                 try:
@@ -283,6 +281,7 @@ class Streams:
                 if chunk:
                     yield chunk
                     chunk = b""
+                    clock.touch()
                     if self._readers.get(stream_id) is not token:
                         return
                     await self.log.delivered(stream_id, after)  # writers waiting for this reader go on
@@ -290,11 +289,10 @@ class Streams:
                         session.get_delivered = after
                 if closed or (post is not None and post.cut):
                     return
-                before = time.monotonic()
                 # No cancel check here: the request's own task closes its stream on every path
                 # (response appended, or closed when cancelled), after the handler is done.
-                await self.log.wait(stream_id, after, min(idle, 3600.0))
-                if keepalive is not None and time.monotonic() - before >= keepalive:
+                await self.log.wait(stream_id, after, min(clock.remaining(), 3600.0))
+                if clock.due():
                     chunk = sse.KEEPALIVE
         finally:
             if self._readers.get(stream_id) is token:
