@@ -130,6 +130,22 @@ async def iter_sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
                 yield event
 
 
+def initialize_request(
+    id: int = 1, version: str = "2025-11-25", capabilities: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A well-formed ``initialize`` request, for tests that post it raw."""
+    return {
+        "jsonrpc": "2.0",
+        "id": id,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": version,
+            "capabilities": capabilities or {},
+            "clientInfo": {"name": "raw", "version": "1"},
+        },
+    }
+
+
 class RawSession:
     """A legacy MCP session driven with raw httpx requests."""
 
@@ -162,16 +178,7 @@ class RawSession:
         response = await self.client.post(
             self.url,
             headers=JSON_AND_SSE,
-            json={
-                "jsonrpc": "2.0",
-                "id": self.next_id(),
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": version,
-                    "capabilities": capabilities or {},
-                    "clientInfo": {"name": "raw", "version": "1"},
-                },
-            },
+            json=initialize_request(self.next_id(), version, capabilities),
         )
         assert response.status_code == 200, response.text
         self.session_id = response.headers["mcp-session-id"]

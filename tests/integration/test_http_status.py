@@ -10,7 +10,7 @@ import anyio
 import httpx
 import pytest
 from fastapi import FastAPI
-from servers_for_tests import JSON_AND_SSE, RawSession, make_server
+from servers_for_tests import JSON_AND_SSE, RawSession, initialize_request, make_server
 
 from mcp_transport import jsonrpc
 from mcp_transport.transports.http import mcp_router
@@ -107,16 +107,7 @@ async def test_batch_in_a_2025_03_26_session(
 
 async def test_403_origin_and_host(http_server: Callable[..., str], client: httpx.AsyncClient) -> None:
     url = http_server(make_server())
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "x", "version": "1"},
-        },
-    }
+    init = initialize_request()
     response = await client.post(url, headers={**JSON_AND_SSE, "origin": "https://evil.example"}, json=init)
     assert_error(response, 403, jsonrpc.INVALID_REQUEST, "Origin", "allowed_origins")
     response = await client.post(url, headers={**JSON_AND_SSE, "host": "evil.example"}, json=init)
@@ -254,16 +245,7 @@ async def test_503_session_cap(http_server: Callable[..., str], client: httpx.As
     response = await client.post(
         url,
         headers=JSON_AND_SSE,
-        json={
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "x", "version": "1"},
-            },
-        },
+        json=initialize_request(),
     )
     body = assert_error(response, 503, jsonrpc.SERVER_OVERLOADED, "retry")
     assert response.headers["retry-after"] == "7" and body["id"] == 1
@@ -317,16 +299,7 @@ async def test_session_bound_to_principal(http_server: Callable[..., str], clien
     response = await client.post(
         url,
         headers={**JSON_AND_SSE, "x-user": "alice"},
-        json={
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "x", "version": "1"},
-            },
-        },
+        json=initialize_request(),
     )
     alice.session_id = response.headers["mcp-session-id"]
     assert (await alice.post(alice.request("ping"), {"x-user": "alice"})).status_code == 200
