@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.integration.servers_for_tests import initialize_request
 from tests.interop_servers import ServerProcess, free_port
 
 PY = sys.executable
@@ -33,17 +34,9 @@ def server() -> Iterator[ServerProcess]:
 
 
 def open_session(url: str) -> str:
-    """A legacy session that stays open, with two tool calls (one failing) and a modern call."""
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": CLIENT_NAME, "version": "1.2.3"},
-        },
-    }
+    """A legacy session that stays open, with two tool calls (one failing)."""
+    init = initialize_request()
+    init["params"]["clientInfo"] = {"name": CLIENT_NAME, "version": "1.2.3"}
     answer = httpx.post(url, headers=JSON_SSE, json=init)
     session = answer.headers["mcp-session-id"]
     headers = {**JSON_SSE, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25"}
