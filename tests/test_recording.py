@@ -94,6 +94,10 @@ def test_http_proxy_record_then_replay(tmp_path: Path, servers: list[ServerProce
         wait_listening(proxy, port)
         url = f"http://127.0.0.1:{port}/mcp"
         call_add_through([url, "--header", "Authorization=Bearer sekrit"], era)
+        # an SSE answer with notifications, and a server request answered by the client
+        for tool in (["test_tool_with_progress"], ["test_elicitation", "message=hi", "--no-input"]):
+            done = cli("call", url, *tool, "--era", era)
+            assert done.returncode == 0, done.stderr
     finally:
         proxy.terminate()
         proxy.wait(10)
@@ -107,6 +111,9 @@ def test_http_proxy_record_then_replay(tmp_path: Path, servers: list[ServerProce
     assert all(line["status"] in (200, 202) for line in answers)
     if era == "legacy":
         assert all(line.get("session") for line in answers)  # the session id, on every answer
+        assert any(line.get("stream") for line in answers)  # SSE answers name their stream
+        asked = [line for line in lines if (line["message"] or {}).get("method") == "elicitation/create"]
+        assert asked and asked[0]["dir"] == "s2c"  # (2026-07-28 asks with an MRTR result instead)
 
     same = replay(path, "--against", everything.url)
     assert same.returncode == 0, same.stdout + same.stderr

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 __all__ = ["add_replay"]
@@ -115,9 +115,13 @@ class Target:
         self.changed = anyio.Event()
         self.unreachable: str | None = None
         self.busy = 0  # exchanges still running (HTTP)
+        self.on_arrival: Callable[[Key, Any], None] = lambda key, message: None
 
     def arrived(self, message: Any, exchange: int | None, status: int | None = None) -> None:
-        self.seen.setdefault(self.keys.key(message, exchange), (message, status))
+        key = self.keys.key(message, exchange)
+        if key not in self.seen:
+            self.seen[key] = (message, status)
+            self.on_arrival(key, message)
         self.notify()
 
     def notify(self) -> None:
@@ -313,6 +317,10 @@ class Replay:
         timeout: float,
     ) -> None:
         self.target = target
+        target.on_arrival = self._learn_volatile
+        # a volatile value the server gave (requestState, taskId, cursor...) -> this run's value,
+        # substituted into the client messages that echo it
+        self.substitutes: dict[str, Any] = {}
         self.volatile = volatile
         self.speed = speed
         self.timeout = timeout
@@ -353,7 +361,7 @@ class Replay:
                 await self._wait_for(awaited)
                 if self.speed > 0:
                     await anyio.sleep(max(0.0, started + line["t"] / self.speed - time.monotonic()))
-                await self.target.send(line, tg)
+                await self.target.send({**line, "message": self._substitute(line["message"])}, tg)
             if not self.target.unreachable:
                 # a missing message costs one --timeout
                 await self._wait_for(list(self.expected), idle=True)
@@ -363,6 +371,20 @@ class Replay:
             print(f"mcp-transport replay: error: {self.target.unreachable}", file=sys.stderr)
             return EXIT_UNREACHABLE
         return self._report()
+
+    def _learn_volatile(self, key: Key, message: Any) -> None:
+        expected = self.expected.get(key)
+        if expected is not None:
+            _pair_volatile(expected[0], message, self.volatile, self.substitutes)
+
+    def _substitute(self, value: Any, key: str | None = None) -> Any:
+        if isinstance(value, dict):
+            return {k: self._substitute(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._substitute(v, key) for v in value]
+        if key in self.volatile and isinstance(value, str):
+            return self.substitutes.get(value, value)
+        return value
 
     async def _wait_for(self, keys: list[Key], *, idle: bool = False) -> None:
         """Until the run has these keys (and, with ``idle``, no exchange is running)."""
@@ -401,6 +423,22 @@ class Replay:
             return EXIT_DIFFERENT
         print(f"no difference: {len(self.expected)} server messages match")
         return EXIT_MATCH
+
+
+def _pair_volatile(recorded: Any, actual: Any, volatile: frozenset[str], out: dict[str, Any]) -> None:
+    """Map each volatile string of a recorded server message to the run's value at the same
+    place (the recorded client echoes the recorded value; the new server wants its own)."""
+    if isinstance(recorded, dict) and isinstance(actual, dict):
+        for key, value in recorded.items():
+            if key not in actual:
+                continue
+            if key in volatile and isinstance(value, str):
+                out[value] = actual[key]
+            else:
+                _pair_volatile(value, actual[key], volatile, out)
+    elif isinstance(recorded, list) and isinstance(actual, list):
+        for r, a in zip(recorded, actual, strict=False):
+            _pair_volatile(r, a, volatile, out)
 
 
 def _describe(key: Key) -> str:
