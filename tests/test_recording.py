@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -164,3 +165,28 @@ def test_unreachable_target_exits_3(tmp_path: Path) -> None:
     assert "cannot connect" in done.stderr
     done = cli("replay", str(path), "--against-stdio", "/nonexistent/server --stdio")
     assert done.returncode == 3, done.stdout + done.stderr
+
+
+def test_proxy_bounds_and_unreachable_upstream(tmp_path: Path) -> None:
+    """The proxy refuses a body over 4 MiB (413, nothing forwarded or held) and answers 502
+    with a JSON-RPC error when the upstream is down; both are recorded."""
+    path, port = tmp_path / "run.ndjson", free_port()
+    upstream = f"http://127.0.0.1:{free_port()}/mcp"  # nothing listens there
+    proxy = subprocess.Popen(
+        [PY, "-m", "mcp_transport", "record", upstream, "-o", str(path), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_listening(proxy, port)
+        url = f"http://127.0.0.1:{port}/mcp"
+        headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+        big = httpx.post(url, content=b" " * (4 * 1024 * 1024 + 1), headers=headers)
+        assert big.status_code == 413 and "4194304 bytes" in big.json()["error"]["message"]
+        down = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers=headers)
+        assert down.status_code == 502 and "unreachable" in down.json()["error"]["message"]
+    finally:
+        proxy.terminate()
+        proxy.wait(10)
+    _, lines = read_recording(path)
+    assert [(line["dir"], line.get("status")) for line in lines] == [("c2s", None), ("s2c", 502)]
