@@ -52,6 +52,7 @@ class Watch:
         "_body",
         "_collector",
         "_send",
+        "client",
         "era",
         "http",
         "method",
@@ -80,12 +81,13 @@ class Watch:
         self.sse = False
         self.outcome = "ok"
         self.method, self.tool, self.request_id = "batch", None, None
+        self.client: dict[str, Any] | None = None  # initialize's clientInfo, until the session id is known
         if isinstance(message, Request):
             self.method, self.request_id = message.method, message.id
             params = message.params if isinstance(message.params, dict) else {}
             if message.method == "tools/call" and isinstance(params.get("name"), str):
                 self.tool = params["name"][:100]
-            collector.saw_client(params, session)
+            self.client = collector.saw_client(params, session)
         elif not isinstance(message, list):
             self.method = getattr(message, "method", "response")
 
@@ -101,7 +103,8 @@ class Watch:
         for name, value in message.get("headers", ()):
             if name == b"mcp-session-id" and self.session is None:
                 self.session = value.decode("latin-1")
-                self._collector.learned_session(self.session)
+                if self.client is not None:
+                    _remember(self._collector.clients, self.session, self.client, MAX_CLIENTS)
             elif name == b"content-type" and value.startswith(b"text/event-stream"):
                 self.sse = True
                 self._collector.stream(self.session, +1)
@@ -154,28 +157,22 @@ class StatusCollector:
         self.tasks: OrderedDict[str, str] = OrderedDict()  # task id -> last status seen
         self.streams: dict[str | None, int] = {}  # session -> open SSE streams
         self.in_flight_modern = 0
-        self._pending_client: Any = None  # initialize's clientInfo until its session id is known
 
     def watch(self, send: Send, message: Message | list[Message], era: str, session: str | None) -> Watch:
         if era == "modern":
             self.in_flight_modern += 1
         return Watch(self, send, message, era, session)
 
-    def saw_client(self, params: dict[str, Any], session: str | None) -> None:
+    def saw_client(self, params: dict[str, Any], session: str | None) -> dict[str, Any] | None:
+        """Remember a modern request's client info; return an ``initialize``'s, which is
+        remembered once its answer names the new session."""
         meta = params.get("_meta")
         info = meta.get(META_CLIENT_INFO) if isinstance(meta, dict) else None
         if isinstance(info, dict):
             _remember(self.clients, f"modern:{info.get('name')}", {**info, "seen": time.time()}, MAX_CLIENTS)
         elif session is None and isinstance(params.get("clientInfo"), dict):
-            self._pending_client = {
-                "clientInfo": params["clientInfo"],
-                "version": params.get("protocolVersion"),
-            }
-
-    def learned_session(self, session: str) -> None:
-        if self._pending_client is not None:
-            _remember(self.clients, session, self._pending_client, MAX_CLIENTS)
-            self._pending_client = None
+            return {"clientInfo": params["clientInfo"], "version": params.get("protocolVersion")}
+        return None
 
     def stream(self, session: str | None, delta: int) -> None:
         count = self.streams.get(session, 0) + delta
