@@ -41,7 +41,7 @@ def open_session(url: str) -> str:
     session = answer.headers["mcp-session-id"]
     headers = {**JSON_SSE, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25"}
     httpx.post(url, headers=headers, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
-    for id, name in ((2, "add"), (3, "test_error_handling")):
+    for id, name in ((2, "add"), (3, "test_error_handling"), (4, "test_tool_with_progress")):
         call = {
             "jsonrpc": "2.0",
             "id": id,
@@ -64,6 +64,8 @@ def test_status_json_shows_sessions_requests_and_tools(server: ServerProcess) ->
     assert tools["test_error_handling"]["failures"] >= 1
     outcomes = {(r["tool"], r["outcome"]) for r in data["recent"] if r["session"] == session}
     assert ("add", "ok") in outcomes and ("test_error_handling", "tool error") in outcomes
+    progress = next(r for r in data["recent"] if r["tool"] == "test_tool_with_progress")  # an SSE answer
+    assert progress["outcome"] == "ok" and progress["ms"] >= 100  # three steps ~50 ms apart
     assert data["eventLog"]["maxBytes"] > 0
 
 
@@ -113,3 +115,24 @@ def test_browser_shows_the_session_and_the_tool_latency(server: ServerProcess, t
         f"no latency entry for add; screenshot: {screenshot}"
     )
     assert '<span id="status" class="ok">live</span>' in dom
+
+
+def test_collector_is_bounded() -> None:
+    from mcp_transport.jsonrpc import Request
+    from mcp_transport.transports.http import status
+
+    collector = status.StatusCollector()
+
+    async def send(message: object) -> None:
+        pass
+
+    for n in range(status.MAX_TOOLS + 50):
+        request = Request(n, "tools/call", {"name": f"tool-{n}", "arguments": {}})
+        collector.watch(send, request, "legacy", "s").finish()
+    assert len(collector.recent) == status.MAX_RECENT
+    assert len(collector.tools) == status.MAX_TOOLS
+    for _ in range(status.MAX_SAMPLES + 10):
+        collector.watch(send, Request(1, "tools/call", {"name": "tool-0"}), "modern", None).finish()
+    assert len(collector.tools["tool-0"]) == status.MAX_SAMPLES
+    assert collector.tool_counts["tool-0"][0] == status.MAX_SAMPLES + 11
+    assert collector.in_flight_modern == 0
