@@ -190,3 +190,14 @@ def test_proxy_bounds_and_unreachable_upstream(tmp_path: Path) -> None:
         proxy.wait(10)
     _, lines = read_recording(path)
     assert [(line["dir"], line.get("status")) for line in lines] == [("c2s", None), ("s2c", 502)]
+
+
+def test_help_names_every_option() -> None:
+    for command, options in (
+        ("record", ("--stdio", "-o", "--port", "--host", "--path")),
+        ("replay", ("--against", "--against-stdio", "--speed", "--timeout", "--ignore")),
+    ):
+        shown = cli(command, "--help")
+        assert shown.returncode == 0, shown.stderr
+        for option in options:
+            assert option in shown.stdout, (command, option)

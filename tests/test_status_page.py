@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.servers_for_tests import initialize_request
 from tests.interop_servers import ServerProcess, free_port
 
 PY = sys.executable
@@ -35,8 +34,9 @@ def server() -> Iterator[ServerProcess]:
 
 def open_session(url: str) -> str:
     """A legacy session that stays open, with two tool calls (one failing)."""
-    init = initialize_request()
-    init["params"]["clientInfo"] = {"name": CLIENT_NAME, "version": "1.2.3"}
+    client_info = {"name": CLIENT_NAME, "version": "1.2.3"}
+    params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client_info}
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
     answer = httpx.post(url, headers=JSON_SSE, json=init)
     session = answer.headers["mcp-session-id"]
     headers = {**JSON_SSE, "mcp-session-id": session, "mcp-protocol-version": "2025-11-25"}
