@@ -493,7 +493,8 @@ class LegacyLeg:
     async def _on_unget(self, data: dict[str, Any]) -> None:
         """Another worker took the GET stream over: this worker's response on it ends."""
         session = self.live.get(data["s"])
-        if session is not None and session.get_holder != self.worker:
+        if session is not None:
+            session.get_holder = None
             self.streams.forget_reader(data["g"])
             self.streams.log.wake(data["g"])
 
