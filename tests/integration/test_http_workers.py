@@ -123,7 +123,8 @@ async def test_a_session_served_by_three_workers(cluster: Any, client: httpx.Asy
                         continue
                     if "method" in message:  # the server's request: answer it on worker 2
                         assert isinstance(message["id"], str)  # names the waiting worker
-                        reply = await raw.on(2).post({"jsonrpc": "2.0", "id": message["id"], "result": answer})
+                        answered = {"jsonrpc": "2.0", "id": message["id"], "result": answer}
+                        reply = await raw.on(2).post(answered)
                         assert reply.status_code == 202, reply.text
                         continue
                     assert message["result"]["content"][0]["text"] == expected
