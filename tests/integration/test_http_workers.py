@@ -20,6 +20,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from redis import Redis
 from servers_for_tests import RawSession, iter_sse
 
 from mcp_transport.jsonrpc import WORKER_STOPPED
@@ -67,6 +68,14 @@ def cluster(redis_server: RedisServer) -> Iterator[tuple[RedisServer, str, list[
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=httpx.Timeout(20.0)) as client:
         yield client
+
+
+@pytest.fixture
+def store(cluster: Any) -> Iterator[Redis]:
+    """A plain client of the cluster's redis, to look at its keys."""
+    client = Redis.from_url(cluster[0].url)
+    yield client
+    client.close()
 
 
 class Session(RawSession):
@@ -163,18 +172,23 @@ async def test_a_cancel_posted_to_one_worker_stops_the_request_on_another(
 
 
 async def test_delete_on_one_worker_ends_the_streams_on_the_others(
-    cluster: Any, client: httpx.AsyncClient
+    cluster: Any, client: httpx.AsyncClient, store: Redis
 ) -> None:
-    _, _, urls = cluster
+    _, prefix, urls = cluster
     raw = Session(client, urls)
     await raw.on(0).initialize()
     ended: list[str] = []
 
+    def writing(stream_id: str) -> bool:
+        return any(store.hexists(key, stream_id) for key in store.keys(prefix + "writing:*"))
+
+    streams: dict[str, str] = {}
+
     async def read(name: str, source: Any) -> None:
         async with source as response:
             assert response.status_code == 200
-            async for _ in iter_sse(response):
-                pass
+            async for event in iter_sse(response):
+                streams.setdefault(name, event["id"].rpartition(":")[0])
         ended.append(name)
 
     with anyio.fail_after(10):
@@ -183,11 +197,17 @@ async def test_delete_on_one_worker_ends_the_streams_on_the_others(
             tg.start_soon(read, "post", raw.on(0).stream("POST", raw.tool_call("sleep", {"seconds": 30})))
             await anyio.sleep(0.5)  # both streams are open
             assert ended == []
+            assert writing(streams["post"]), "worker 0 is the registered writer of the POST stream"
             response = await client.delete(urls[2], headers=raw.headers)
             assert response.status_code == 204, response.text
     assert sorted(ended) == ["get", "post"]
     for worker in range(3):
         assert (await raw.on(worker).post(raw.request("ping"))).status_code == 404
+    # The handler on worker 0 was cancelled too (not left sleeping on a deleted session):
+    # it finished, so its worker no longer counts itself the writer of its stream.
+    with anyio.fail_after(5):
+        while writing(streams["post"]):
+            await anyio.sleep(0.1)
 
 
 async def test_a_get_on_another_worker_takes_the_stream_over(cluster: Any, client: httpx.AsyncClient) -> None:
