@@ -26,6 +26,7 @@ from servers_for_tests import RawSession, iter_sse
 from mcp_transport.jsonrpc import WORKER_STOPPED
 from tests.interop_servers import ServerProcess, free_port
 from tests.services import RedisServer
+from tests.waiting import until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -205,9 +206,7 @@ async def test_delete_on_one_worker_ends_the_streams_on_the_others(
         assert (await raw.on(worker).post(raw.request("ping"))).status_code == 404
     # The handler on worker 0 was cancelled too (not left sleeping on a deleted session):
     # it finished, so its worker no longer counts itself the writer of its stream.
-    with anyio.fail_after(5):
-        while writing(streams["post"]):
-            await anyio.sleep(0.1)
+    await until(lambda: not writing(streams["post"]), interval=0.1)
 
 
 async def test_a_get_on_another_worker_takes_the_stream_over(cluster: Any, client: httpx.AsyncClient) -> None:
