@@ -144,6 +144,40 @@ async def test_a_session_served_by_three_workers(cluster: Any, client: httpx.Asy
         assert (await raw.on(worker).call("ping"))["result"] == {}
 
 
+async def test_what_one_worker_records_of_a_session_holds_on_the_others(
+    cluster: Any, client: httpx.AsyncClient
+) -> None:
+    _, _, urls = cluster
+    raw = Session(client, urls)
+    await raw.on(0).initialize()
+    # logging/setLevel on worker 1 applies to a tool running on worker 2
+    assert (await raw.on(1).call("logging/setLevel", {"level": "error"}))["result"] == {}
+    response = await raw.on(2).post(raw.tool_call("test_tool_with_logging", {}, progress=False))
+    # a JSON answer: no info-level message came first (the first would have made it a stream)
+    assert response.headers["content-type"] == "application/json", response.text
+    assert response.json()["result"]["content"][0]["text"] == "Tool with logging executed successfully"
+    # resources/subscribe on worker 1 reaches worker 0, which holds the GET stream (and
+    # so delivers the session's notifications) since before the subscription
+    uri = "test://watched-resource"
+    async with stream(raw.on(0), "GET") as events:
+        await anyio.sleep(0.2)  # the GET is held
+        assert (await raw.on(1).call("resources/subscribe", {"uri": uri}))["result"] == {}
+        other = Session(client, urls)
+        await other.on(0).initialize()
+        await anyio.sleep(0.2)  # (the news travels through worker 0's inbox)
+        touched = await other.on(0).call("tools/call", {"name": "touch_watched_resource", "arguments": {}})
+        assert "result" in touched, touched
+        with anyio.fail_after(5):
+            async for event in events:
+                if event.get("data"):
+                    assert event["data"] == {
+                        "jsonrpc": "2.0",
+                        "method": "notifications/resources/updated",
+                        "params": {"uri": uri},
+                    }
+                    break
+
+
 async def test_a_cancel_posted_to_one_worker_stops_the_request_on_another(
     cluster: Any, client: httpx.AsyncClient
 ) -> None:
