@@ -309,8 +309,6 @@ class LegacyLeg:
                 stream_id,
                 after,
                 keepalive=streams.keepalive,
-                session=session,
-                get_stream=stream_id == session.get_stream,
             )
             response = sse.long_lived_response(tail)
             await response(scope, receive, send)
@@ -344,7 +342,7 @@ class LegacyLeg:
         stream_id = await self.streams.open_get_stream(session)
         if stream_id is None:
             raise session_not_found()  # it ended meanwhile
-        after = session.get_delivered
+        after = await log_.cursor(stream_id)  # what the last GET response (on any worker) delivered
         try:
             await log_.read(stream_id, after)
         except ResumeGap as gap:  # undelivered events were evicted: continue from the oldest held
