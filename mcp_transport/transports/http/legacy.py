@@ -368,6 +368,37 @@ class LegacyLeg:
     async def record(self, scope: Scope, headers: dict[str, str]) -> AsyncIterator[SessionRecord]:
         """The record of the session a request names, held busy for the whole request (no
         worker's sweeper expires it under the request; its idle time counts from the end)."""
+        record = await self._acquire(scope, headers)
+        try:
+            yield record
+        finally:
+            await self.sessions.release(record.id)
+
+    @contextlib.asynccontextmanager
+    async def session(
+        self, scope: Scope, headers: dict[str, str], tg: TaskGroup | None
+    ) -> AsyncIterator[Session]:
+        """The live part of the session a request names (built from its record if this
+        worker has none), held busy for the whole request."""
+        record = await self._acquire(scope, headers)
+        try:
+            session = self.live.get(record.id)
+            if session is None:
+                assert tg is not None  # the endpoint starts its task group before any request
+                session = self.live[record.id] = self._new_live(record.id, tg)
+                session.connection.restore(_peer_state(record), record.ready)
+                session.get_stream = record.get_stream
+            elif self.cluster is not None:
+                self._refresh(session, record)
+            session.ready = record.ready
+            session.get_holder = record.get_holder
+            yield session
+        finally:
+            await self.sessions.release(record.id)
+
+    async def _acquire(self, scope: Scope, headers: dict[str, str]) -> SessionRecord:
+        """Mark the session a request names busy (pair with ``release``); 400 without a
+        session id, 404 for an unknown session or another principal's."""
         session_id = headers.get(SESSION_HEADER)
         if session_id is None:
             raise HTTPError(
@@ -382,28 +413,10 @@ class LegacyLeg:
             raise session_not_found()
         try:
             self._check_session(scope, headers, record)
-            yield record
-        finally:
+        except BaseException:
             await self.sessions.release(record.id)
-
-    @contextlib.asynccontextmanager
-    async def session(
-        self, scope: Scope, headers: dict[str, str], tg: TaskGroup | None
-    ) -> AsyncIterator[Session]:
-        """The live part of the session a request names (built from its record if this
-        worker has none), held busy for the whole request."""
-        async with self.record(scope, headers) as record:
-            session = self.live.get(record.id)
-            if session is None:
-                assert tg is not None  # the endpoint starts its task group before any request
-                session = self.live[record.id] = self._new_live(record.id, tg)
-                session.connection.restore(_peer_state(record), record.ready)
-                session.get_stream = record.get_stream
-            elif self.cluster is not None:
-                self._refresh(session, record)
-            session.ready = record.ready
-            session.get_holder = record.get_holder
-            yield session
+            raise
+        return record
 
     def _new_live(self, session_id: str, tg: TaskGroup) -> Session:
         session = Session(session_id)
