@@ -368,6 +368,7 @@ def test_touched_changes_only_the_bookkeeping() -> None:
     # SessionRecord.touched calls the constructor positionally (for speed): it must keep
     # every other field where it was.
     full = SessionRecord(
-        "s", "p", "2025-11-25", {"c": {}}, {"name": "n"}, "info", frozenset({"u"}), "g", "w", True, 1.0, 2.0, 3
+        *("s", "p", "2025-11-25", {"c": {}}, {"name": "n"}, "info", frozenset({"u"})),
+        *("g", "w", True, 1.0, 2.0, 3),
     )
     assert full.touched(7, 9.0) == dataclasses.replace(full, busy=7, last_active=9.0)
