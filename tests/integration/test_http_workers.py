@@ -323,3 +323,36 @@ async def test_a_killed_worker_ends_its_streams_with_a_typed_error(cluster: Any,
         assert call["result"]["content"][0]["text"] == "still here"
     finally:
         doomed.stop()
+
+
+async def test_a_killed_get_holder_loses_nothing(cluster: Any, raw: Session) -> None:
+    redis, prefix, _ = cluster
+    doomed = start_worker(redis, prefix)
+    try:
+        raw.urls.append(doomed.url)
+        await raw.on(0).initialize()
+        json_only = {"accept": "application/json"}  # related messages go to the GET stream
+        seen: list[dict[str, Any]] = []
+        with anyio.fail_after(15):
+            async with stream(raw.on(3), "GET") as events:
+                response = await raw.on(2).post(raw.tool_call("test_tool_with_progress", {}), json_only)
+                assert response.status_code == 200, response.text
+                async for event in events:
+                    if event.get("data"):
+                        seen.append(event)
+                        if len(seen) == 3:
+                            break
+                doomed.kill()  # the GET's worker dies while its response is open
+            # more goes to the GET stream while nobody holds it; then the client comes back
+            response = await raw.on(2).post(raw.tool_call("test_tool_with_progress", {}), json_only)
+            assert response.status_code == 200, response.text
+            async with stream(raw.on(1), "GET", **{"last-event-id": seen[-1]["id"]}) as events:
+                async for event in events:
+                    if event.get("data"):
+                        seen.append(event)
+                        if len(seen) == 6:
+                            break
+        assert [e["data"]["params"]["progress"] for e in seen] == [0, 50, 100] * 2
+        assert len({e["id"] for e in seen}) == 6
+    finally:
+        doomed.stop()
