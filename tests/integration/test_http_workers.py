@@ -356,3 +356,30 @@ async def test_a_killed_get_holder_loses_nothing(cluster: Any, raw: Session) -> 
         assert len({e["id"] for e in seen}) == 6
     finally:
         doomed.stop()
+
+
+async def test_a_session_redis_dropped_ends_on_the_worker_at_its_next_request(
+    cluster: Any, raw: Session, store: Redis
+) -> None:
+    prefix = cluster[1]
+    await raw.on(0).initialize()
+    stream_ids: list[str] = []
+
+    async def read() -> None:
+        async with raw.stream("POST", raw.tool_call("sleep", {"seconds": 30})) as response:
+            async for event in iter_sse(response):
+                if not stream_ids:
+                    stream_ids.append(event["id"].rpartition(":")[0])
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read)
+            await until(lambda: bool(stream_ids))
+            writing = prefix + "writing:*"
+            assert any(store.hexists(key, stream_ids[0]) for key in store.keys(writing))
+            # Redis loses the record (its TTL ran out and no sweeper saw it): the next request
+            # finds no session, and worker 0 ends what it still ran for it.
+            store.delete(f"{prefix}session:{raw.session_id}")
+            assert (await raw.on(0).post(raw.request("ping"))).status_code == 404
+            await until(lambda: not any(store.hexists(key, stream_ids[0]) for key in store.keys(writing)))
+            tg.cancel_scope.cancel()

@@ -410,6 +410,9 @@ class LegacyLeg:
             )
         record = await self.sessions.acquire(session_id.strip())
         if record is None:
+            stale = self.live.pop(session_id.strip(), None)
+            if stale is not None:  # its record went without an end message (Redis dropped it)
+                self._end_live(stale, "the session expired")
             raise session_not_found()
         try:
             self._check_session(scope, headers, record)
