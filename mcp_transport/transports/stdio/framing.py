@@ -7,6 +7,7 @@ between byte streams. Logs go to stderr, never stdout.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable
 
@@ -174,25 +175,60 @@ async def pump_lines(
 
 
 class FdReceiveStream(ByteReceiveStream):
-    """Non-blocking reads from a file descriptor without a thread per read."""
+    """Non-blocking reads from a file descriptor without a thread per read.
+
+    On asyncio the descriptor stays registered with the loop between reads, so a read that
+    waits costs one wake-up, not a registration and a removal every message (anyio's
+    ``wait_readable``); it unregisters only when input comes while nobody waits for it."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         os.set_blocking(fd, False)
+        self._loop: asyncio.AbstractEventLoop | None = None  # set while registered
+        self._readable: asyncio.Future[None] | None = None
 
     async def receive(self, max_bytes: int = _READ_CHUNK) -> bytes:
         while True:
             try:
                 data = os.read(self._fd, max_bytes)
             except BlockingIOError:
-                await anyio.wait_readable(self._fd)
+                await self._wait_readable()
                 continue
             if not data:
                 raise anyio.EndOfStream
             return data
 
+    async def _wait_readable(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # another anyio backend (trio)
+            await anyio.wait_readable(self._fd)
+            return
+        if self._loop is not loop:
+            self._unregister()
+            loop.add_reader(self._fd, self._on_readable)
+            self._loop = loop
+        self._readable = loop.create_future()
+        try:
+            await self._readable
+        finally:
+            self._readable = None
+
+    def _on_readable(self) -> None:
+        waiter = self._readable
+        if waiter is None or waiter.done():
+            self._unregister()  # input while nobody waits: stop the loop from calling again
+        else:
+            waiter.set_result(None)
+
+    def _unregister(self) -> None:
+        if self._loop is not None:
+            if not self._loop.is_closed():
+                self._loop.remove_reader(self._fd)
+            self._loop = None
+
     async def aclose(self) -> None:
-        pass
+        self._unregister()
 
 
 class FdSendStream(ByteSendStream):
