@@ -10,13 +10,11 @@ messages.
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
 from anyio.abc import TaskGroup
 
 from ..connection import SendUnrelated
@@ -25,7 +23,7 @@ from ..jsonrpc import Notification
 from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
 from ..protocol import META_SERVER_INFO, Envelope, Era, LifecycleState, PeerState
-from ..transports.stdio import serve_stdio
+from ..transports.stdio import run_stdio
 from . import handlers
 from . import resources as _resources
 from .api import MethodHandler
@@ -481,7 +479,7 @@ class MCPServer:
     def run_stdio(self, *, max_concurrent_requests: int = DEFAULT_MAX_INBOUND_REQUESTS) -> None:
         """Serve on this process's stdin/stdout until stdin closes; at most
         ``max_concurrent_requests`` requests run at once (more get -32010)."""
-        anyio.run(functools.partial(serve_stdio, self, max_concurrent_requests=max_concurrent_requests))
+        run_stdio(self, max_concurrent_requests=max_concurrent_requests)
 
     # -- 2026-07-28 results ------------------------------------------------------------------
 

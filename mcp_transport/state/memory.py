@@ -192,10 +192,14 @@ class MemoryEventLog:
     async def read(self, stream_id: str, after: int) -> tuple[list[Event], bool]:
         stream = self._streams[stream_id]
         check_cursor(stream_id, after, stream.first, stream.last)
-        if after >= stream.last:
+        count = stream.last - after
+        if count <= 0:
             return [], stream.closed
-        events = islice(stream.events, after + 1 - stream.first, None)
-        return [(seq, data) for seq, data, _, _ in events], stream.closed
+        # From the newest end: O(events replayed), not O(events held). A deque is walked, not
+        # indexed, so skipping the older events from the left would cost the whole stream.
+        events = [(seq, data) for seq, data, _, _ in islice(reversed(stream.events), count)]
+        events.reverse()
+        return events, stream.closed
 
     async def wait(self, stream_id: str, after: int, timeout: float) -> None:
         stream = self._streams.get(stream_id)

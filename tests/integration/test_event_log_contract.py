@@ -97,6 +97,9 @@ async def test_event_bound_gives_an_explicit_gap_never_a_partial_replay(
     for i in range(5):
         await log.append("s", b"%d" % i)
     assert await peer(log).read("s", 2) == ([(3, b"2"), (4, b"3"), (5, b"4")], False)
+    # From a cursor inside what is held, after evictions: exactly the later events, in order.
+    assert await log.read("s", 3) == ([(4, b"3"), (5, b"4")], False)
+    assert await log.read("s", 4) == ([(5, b"4")], False)
     for after in (0, 1):  # event 2 (or 1 and 2) is gone: no replay of 3..5 as if complete
         with pytest.raises(ResumeGap) as gap:
             await peer(log).read("s", after)
