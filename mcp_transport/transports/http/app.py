@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...connection import Application
 from ...errors import InvalidRequest
-from .asgi import Receive, Scope, Send, send_error
+from .asgi import Receive, Scope, Send, send_error, tag_worker
 from .endpoint import StreamableHTTP
 
 if TYPE_CHECKING:
@@ -34,7 +34,9 @@ class HTTPApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in self._paths:
-            await send_error(send, 404, InvalidRequest(f"Not found: the MCP endpoint is {self.path}"))
+            await send_error(
+                tag_worker(send), 404, InvalidRequest(f"Not found: the MCP endpoint is {self.path}")
+            )
             return
         await self.endpoint(scope, receive, send)
 

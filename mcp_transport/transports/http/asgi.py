@@ -2,7 +2,8 @@
 an HTTP status and a JSON-RPC error out of a handler, and the small response writers.
 
 Every 4xx/5xx the endpoint sends has a JSON-RPC error body whose message says what to fix,
-and echoes the request id whenever it could be read.
+and echoes the request id whenever it could be read. Every response carries ``Mcp-Worker``
+(:func:`tag_worker`), the id of the worker process that wrote it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from typing import Any
 from ... import jsonrpc
 from ...errors import InvalidRequest, RPCError
 from ...jsonrpc import ErrorResponse, RequestId
+from ...state.workers import worker_id
 
 __all__ = [
     "JSON_TYPES",
     "SSE_TYPES",
+    "WORKER_HEADER",
     "HTTPError",
     "Receive",
     "Scope",
@@ -26,6 +29,7 @@ __all__ = [
     "send_empty",
     "send_error",
     "send_json",
+    "tag_worker",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -37,6 +41,25 @@ JSON_TYPES = ("application/json", "application/*", "*/*")
 SSE_TYPES = ("text/event-stream", "text/*", "*/*")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _UTF8 = ("utf-8", "utf8")
+# The worker process that wrote a response: stable for the life of the process, different in
+# every process (state.workers.worker_id), so a client or an operator behind a load balancer
+# can tell which worker served (on a POST: ran the handler) and correlate with its logs.
+WORKER_HEADER = b"mcp-worker"
+
+
+def tag_worker(send: Send) -> Send:
+    """``send`` with the ``Mcp-Worker`` header added to the response head: the one place it
+    is set, so every response of the endpoint carries it (errors, 403s and 404s included).
+    The id is read per request, not at import: a worker forked from a parent gets its own."""
+    header = (WORKER_HEADER, worker_id().encode())
+
+    async def send_tagged(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            # A new list: the head lists of the response writers are shared constants.
+            message["headers"] = [*message.get("headers", ()), header]
+        await send(message)
+
+    return send_tagged
 
 
 class HTTPError(Exception):

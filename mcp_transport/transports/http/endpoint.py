@@ -33,7 +33,7 @@ from ...state.events import EventLog
 from ...state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
 from ...state.sessions import SessionStore
 from . import sse
-from .asgi import HTTPError, Receive, Scope, Send, check_post_headers, send_error
+from .asgi import HTTPError, Receive, Scope, Send, check_post_headers, send_error, tag_worker
 from .legacy import LegacyLeg, LegacyOptions
 from .modern import ModernLeg
 from .security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
@@ -214,6 +214,7 @@ class StreamableHTTP:
             return
         if scope["type"] != "http":
             return
+        send = tag_worker(send)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
         if problem is not None:
