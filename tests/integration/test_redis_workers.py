@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 import pytest
@@ -138,6 +138,32 @@ async def test_a_clean_exit_is_not_a_death(connect: Connect) -> None:
             assert set(await watcher.live()) == {"watcher", "leaver"}
         await anyio.sleep(0.8)
         assert set(await watcher.live()) == {"watcher"} and lapsed == []
+
+
+async def test_nested_holders_share_one_heartbeat_and_each_hears_every_death(connect: Connect) -> None:
+    """The endpoint holds the lease from the worker's start and the task store nests inside:
+    one lease, renewed by one heartbeat, and both clean-ups run for a dead worker."""
+    await WorkerRegistry(connect(), worker="gone", lease=0.3).renew()
+    heard: dict[str, list[str]] = {"sessions": [], "tasks": []}
+    both = anyio.Event()
+
+    def hears(name: str) -> Callable[[str], Awaitable[None]]:
+        async def on_lapsed(worker: str) -> None:
+            heard[name].append(worker)
+            if all(heard.values()):
+                both.set()
+
+        return on_lapsed
+
+    registry = WorkerRegistry(connect(), worker="both", lease=0.3)
+    async with registry.running(hears("sessions")):
+        async with registry.running(hears("tasks")):
+            with anyio.fail_after(5):
+                await both.wait()
+        await anyio.sleep(0.5)  # the inner block left: the lease is still renewed
+        assert set(await registry.live()) == {"both"}
+    assert heard == {"sessions": ["gone"], "tasks": ["gone"]}
+    assert await registry.live() == {}  # the outermost block left
 
 
 async def test_inbox_between_two_workers(connect: Connect) -> None:

@@ -22,7 +22,7 @@ from test_modern_http import Modern, messages
 from mcp_transport.server import Context, MCPServer
 from mcp_transport.state.redis import RedisConnection, RedisTaskStore, WorkerRegistry
 from tests.interop_servers import ServerProcess, our_server
-from tests.services import RedisServer
+from tests.services import RedisServer, worker_options
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -38,7 +38,7 @@ def prefix() -> str:
 @pytest.fixture
 def workers(redis_server: RedisServer, prefix: str) -> Iterator[list[ServerProcess]]:
     """Two servers.everything processes sharing tasks through this test's Redis prefix."""
-    shared = ["--redis-url", redis_server.url, "--redis-prefix", prefix, "--worker-lease", str(LEASE)]
+    shared = worker_options(redis_server.url, prefix, LEASE)
     started: list[ServerProcess] = []
     try:
         for _ in range(2):

@@ -11,17 +11,20 @@ it at ``path`` and ``path/`` (never a redirect).
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 from ...connection import Application
 from ...errors import InvalidRequest
+from ...state.cluster import ENV_REDIS_URL, Cluster, ClusterMember
 from .asgi import Receive, Scope, Send, send_error, tag_worker
 from .endpoint import StreamableHTTP
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
-__all__ = ["HTTPApp", "http_app", "mcp_router", "run_http"]
+__all__ = ["HTTPApp", "http_app", "join_cluster", "mcp_router", "reuse_port_socket", "run_http"]
 
 
 class HTTPApp:
@@ -81,12 +84,28 @@ def run_http(
     *,
     path: str = "/mcp",
     log_level: str = "info",
+    redis_url: str | None = None,
+    redis_prefix: str = "mcp:",
+    worker_lease: float = 10.0,
+    reuse_port: bool = False,
     **options: Any,
 ) -> None:
     """Serve ``app`` over Streamable HTTP with uvicorn (uvloop, httptools, no access log)
-    until interrupted. Options: see :class:`StreamableHTTP`."""
+    until interrupted. Options: see :class:`StreamableHTTP`.
+
+    ``redis_url`` (default: the environment variable ``MCP_TRANSPORT_REDIS_URL``): this
+    process is one worker of several sharing their state in that Redis under the key prefix
+    ``redis_prefix`` (docs/deployment.md); a worker silent for ``worker_lease`` seconds counts
+    as dead. The application joins the cluster (ValueError, before serving, if it cannot:
+    say, no shared MRTR keys). ``reuse_port``: bind with ``SO_REUSEPORT``, so several worker
+    processes listen on one port and the kernel spreads connections between them
+    (``mcp-transport serve --workers N``).
+    """
     import uvicorn  # the server is needed only here: mounting an endpoint does not need it
 
+    redis_url = redis_url or os.environ.get(ENV_REDIS_URL) or None
+    if redis_url:
+        options["cluster"] = join_cluster(app, redis_url, redis_prefix, worker_lease)
     asgi = http_app(app, path, **options)
     config = uvicorn.Config(
         asgi,
@@ -105,4 +124,27 @@ def run_http(
             asgi.endpoint.shutting_down()
             super().handle_exit(sig, frame)
 
-    Server(config).run()
+    Server(config).run(sockets=[reuse_port_socket(host, port)] if reuse_port else None)
+
+
+def join_cluster(app: Application, redis_url: str, prefix: str, lease: float) -> Cluster:
+    """The cluster of workers on ``redis_url``, joined by ``app`` when it can share."""
+    from ...state.redis import RedisCluster  # redis-py is needed only with Redis
+
+    cluster = RedisCluster.from_url(redis_url, prefix=prefix, lease=lease)
+    if isinstance(app, ClusterMember):
+        app.join_cluster(cluster)
+    return cluster
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with ``SO_REUSEPORT``: every worker process binds its
+    own, and the kernel balances new connections between the listening ones (a worker that
+    dies takes only the connections it had accepted)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock

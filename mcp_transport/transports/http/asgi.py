@@ -8,11 +8,12 @@ and echoes the request id whenever it could be read. Every response carries ``Mc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ... import jsonrpc
-from ...errors import InvalidRequest, RPCError
+from ...errors import InvalidRequest, RPCError, StateUnavailable
 from ...jsonrpc import ErrorResponse, RequestId
 from ...state.workers import worker_id
 
@@ -26,6 +27,7 @@ __all__ = [
     "Send",
     "accepted_types",
     "check_post_headers",
+    "retry_after",
     "send_empty",
     "send_error",
     "send_json",
@@ -110,6 +112,14 @@ async def send_error(
     id: RequestId | None = None,
 ) -> None:
     await send_json(send, status, jsonrpc.dump(ErrorResponse(id, error.to_error())), headers)
+
+
+def retry_after(error: RPCError) -> list[tuple[bytes, bytes]]:
+    """``Retry-After`` for an error that says when to come back: the shared state store
+    (Redis) is unreachable (503). Whole seconds, at least 1 (RFC 9110 10.2.3 delay-seconds)."""
+    if isinstance(error, StateUnavailable):
+        return [(b"retry-after", b"%d" % max(1, math.ceil(error.retry_after)))]
+    return []
 
 
 def accepted_types(accept: str) -> tuple[bool, bool]:

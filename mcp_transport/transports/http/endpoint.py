@@ -29,11 +29,12 @@ from ...errors import InvalidRequest, RPCError
 from ...jsonrpc import InvalidMessage, Message, Notification, Request
 from ...protocol import LEGACY_VERSIONS, claims_modern
 from ...state.bus import Bus
+from ...state.cluster import Cluster
 from ...state.events import EventLog
 from ...state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
 from ...state.sessions import SessionStore
 from . import sse
-from .asgi import HTTPError, Receive, Scope, Send, check_post_headers, send_error, tag_worker
+from .asgi import HTTPError, Receive, Scope, Send, check_post_headers, retry_after, send_error, tag_worker
 from .legacy import LegacyLeg, LegacyOptions
 from .modern import ModernLeg
 from .security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
@@ -109,7 +110,8 @@ class StreamableHTTP:
     [10,000 -> 503]; ``init_timeout`` [60 s]; ``max_body_bytes`` [4 MiB -> 413];
     ``keepalive`` [15 s]; ``retry_ms`` [1000]; ``allowed_hosts`` / ``allowed_origins``
     [loopback rule]; ``principal(scope) -> str | None`` binds sessions to an identity;
-    ``event_log`` / ``sessions`` / ``bus`` replace the in-memory state.
+    ``event_log`` / ``sessions`` / ``bus`` replace the in-memory state; ``cluster``
+    (:mod:`mcp_transport.state.cluster`) runs for the life of the endpoint.
     """
 
     def __init__(
@@ -132,6 +134,7 @@ class StreamableHTTP:
         event_log: EventLog | None = None,
         sessions: SessionStore[Session] | None = None,
         bus: Bus | None = None,
+        cluster: Cluster | None = None,
     ) -> None:
         if response_mode not in ("auto", "json", "sse"):
             raise ValueError(f"response_mode must be 'auto', 'json' or 'sse', not {response_mode!r}")
@@ -145,6 +148,7 @@ class StreamableHTTP:
         self.log: EventLog = event_log if event_log is not None else MemoryEventLog()
         self.sessions: SessionStore[Session] = sessions if sessions is not None else MemorySessionStore()
         self.bus: Bus = bus if bus is not None else MemoryBus()
+        self.cluster = cluster
         self.streams = Streams(self.log, get_stream=get_stream, keepalive=keepalive, retry_ms=retry_ms)
         options = LegacyOptions(response_mode, allow_delete, max_sessions, retry_after, principal)
         self.legacy = LegacyLeg(app, options, self.sessions, self.bus, self.streams)
@@ -171,6 +175,8 @@ class StreamableHTTP:
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = self.streams.task_group = tg
+                if self.cluster is not None:  # the worker's lease from its start, the fan-out
+                    tg.start_soon(self.cluster.run)
                 assert self._started is not None
                 self._started.set()
                 interval = min(max(min(self.idle_timeout, self.init_timeout) / 4, 0.05), 5.0)
@@ -224,8 +230,8 @@ class StreamableHTTP:
             await self._route(scope, receive, send, headers)
         except HTTPError as exc:
             await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
-        except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409)
-            await send_error(send, exc.http_status, exc)
+        except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409), StateUnavailable (503)
+            await send_error(send, exc.http_status, exc, headers=retry_after(exc))
 
     async def _route(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         method = scope["method"]
