@@ -6,12 +6,19 @@ stopped under load costs 503s with JSON-RPC bodies, never a worker (docs/deploym
 from __future__ import annotations
 
 import itertools
+import os
+import signal
+import subprocess
+import sys
 import time
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
+import orjson
 import pytest
 
 from conformance.context import Options
@@ -20,8 +27,12 @@ from conformance.runner import run_scenarios, select
 from conformance.scenarios import SCENARIOS
 from mcp_transport import jsonrpc
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
+from mcp_transport.server import MCPServer
+from mcp_transport.state.cluster import ENV_REDIS_URL
+from mcp_transport.transports.http import run_http
+from tests.interop_servers import REPO, free_port, wait_listening
 from tests.official_suite import run_suite, summary
-from tests.services import CLUSTER_WORKERS, Cluster
+from tests.services import CLUSTER_WORKERS, Cluster, RedisServer, worker_options
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(360)]
 
@@ -140,26 +151,7 @@ async def test_redis_stopped_under_load_answers_503_and_service_resumes(cluster:
 
     async with httpx.AsyncClient(timeout=15) as client:
         # A legacy session: every request on it needs the shared session store.
-        init = await client.post(
-            cluster.url,
-            headers=JSON_AND_SSE,
-            json={
-                "jsonrpc": "2.0",
-                "id": 0,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "load", "version": "1"},
-                },
-            },
-        )
-        assert init.status_code == 200, init.text
-        session = {**JSON_AND_SSE, "mcp-session-id": init.headers["mcp-session-id"]}
-        session["mcp-protocol-version"] = "2025-11-25"
-        await client.post(
-            cluster.url, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"}
-        )
+        session = await legacy_session(client, cluster.url)
 
         async def legacy_load(stop: anyio.Event) -> None:
             rid = 1000
@@ -206,3 +198,156 @@ async def test_redis_stopped_under_load_answers_503_and_service_resumes(cluster:
                 break
             await anyio.sleep(0.5)
         assert answers == [200] * len(answers) and len(seen) == CLUSTER_WORKERS, (answers, cluster.logs())
+
+
+async def sse_data(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    """The JSON-RPC messages of an SSE response, as they arrive."""
+    async for line in response.aiter_lines():
+        if line.startswith("data:") and line[5:].strip():
+            yield orjson.loads(line[5:])
+
+
+async def next_method(stream: AsyncIterator[dict[str, Any]], method: str) -> dict[str, Any]:
+    with anyio.fail_after(10):
+        async for message in stream:
+            if message.get("method") == method:
+                return message
+    raise AssertionError(f"the stream ended before {method}")
+
+
+@pytest.mark.anyio
+async def test_server_wide_notifications_reach_the_clients_of_other_workers(cluster: Cluster) -> None:
+    """``list_changed`` and ``resources/updated`` emitted on one worker reach a 2026-07-28
+    ``subscriptions/listen`` stream and a legacy session's GET stream held by another worker
+    (2026-07-28 basic/patterns/subscriptions; 2025-11-25 server/tools#list-changed-notification)."""
+    listener, legacy_worker, emitter, toucher = (cluster.workers[n].url for n in (0, 1, 2, 2))
+    async with httpx.AsyncClient(timeout=15) as client:
+        wanted = {"toolsListChanged": True, "resourceSubscriptions": ["test://watched-resource"]}
+        listen = modern_call(1, "subscriptions/listen", {"notifications": wanted})
+        raw = await legacy_session(client, legacy_worker)
+        get_headers = {**raw, "accept": "text/event-stream"}
+        get_headers.pop("content-type")
+        async with (
+            client.stream(
+                "POST", listener, headers=modern_headers("subscriptions/listen"), content=orjson.dumps(listen)
+            ) as modern_stream,
+            client.stream("GET", legacy_worker, headers=get_headers) as get_stream,
+        ):
+            assert modern_stream.status_code == 200 and get_stream.status_code == 200
+            modern_messages, legacy_messages = sse_data(modern_stream), sse_data(get_stream)
+            await next_method(modern_messages, "notifications/subscriptions/acknowledged")
+            for _ in range(2):  # adds dynamic_tool on the emitter, then removes it
+                response = await echo_tool(client, emitter, "test_trigger_tool_change")
+                assert response.headers["mcp-worker"] != modern_stream.headers["mcp-worker"]
+                await next_method(modern_messages, "notifications/tools/list_changed")
+                await next_method(legacy_messages, "notifications/tools/list_changed")
+            await echo_tool(client, toucher, "touch_watched_resource")
+            updated = await next_method(modern_messages, "notifications/resources/updated")
+            assert updated["params"]["uri"] == "test://watched-resource"
+
+
+async def echo_tool(client: httpx.AsyncClient, url: str, tool: str) -> httpx.Response:
+    message = modern_call(7, "tools/call", {"name": tool, "arguments": {}})
+    response = await client.post(url, headers=modern_headers("tools/call", tool), json=message)
+    assert response.status_code == 200 and "result" in response.text, response.text
+    return response
+
+
+async def legacy_session(client: httpx.AsyncClient, url: str) -> dict[str, str]:
+    """Initialize a 2025-11-25 session at ``url``; the headers of its later requests."""
+    init = await client.post(
+        url,
+        headers=JSON_AND_SSE,
+        json={
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
+    )
+    assert init.status_code == 200, init.text
+    headers = {
+        **JSON_AND_SSE,
+        "mcp-session-id": init.headers["mcp-session-id"],
+        "mcp-protocol-version": "2025-11-25",
+    }
+    ack = await client.post(
+        url, headers=headers, json={"jsonrpc": "2.0", "method": "notifications/initialized"}
+    )
+    assert ack.status_code == 202, ack.text
+    return headers
+
+
+def test_serve_workers_n_runs_n_workers_on_one_port(redis_server: RedisServer, tmp_path: Path) -> None:
+    """``mcp-transport serve MODULE:ATTR --workers 2``: two worker processes share one port
+    (SO_REUSEPORT), the kernel spreads new connections over them, a killed worker is
+    replaced, and SIGTERM stops them all."""
+    port = free_port()
+    options = worker_options(redis_server.url, f"serve-{uuid.uuid4().hex[:8]}:")
+    argv = [sys.executable, "-m", "mcp_transport", "serve", "servers.everything:server", "--port", str(port)]
+    log = (tmp_path / "serve.log").open("wb")
+    parent = subprocess.Popen([*argv, "--workers", "2", *options], cwd=REPO, stdout=log, stderr=log)
+    try:
+        wait_listening(parent, port)
+
+        def served_by() -> set[str]:
+            seen = set()
+            for rid in range(40):  # a new connection each: the kernel picks the worker
+                with httpx.Client(timeout=10) as client:
+                    message = modern_call(rid, "tools/list")
+                    response = client.post(
+                        f"http://127.0.0.1:{port}/mcp", headers=modern_headers("tools/list"), json=message
+                    )
+                assert response.status_code == 200, response.text
+                seen.add(response.headers["mcp-worker"])
+            return seen
+
+        first = served_by()
+        assert len(first) == 2, first
+        children = [int(pid) for pid in subprocess.check_output(["pgrep", "-P", str(parent.pid)]).split()]
+        assert len(children) == 2
+        os.kill(children[0], signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while len(served_by() - first) < 1:  # the replacement is a new worker (a new id)
+            assert time.monotonic() < deadline, "no replacement worker"
+            time.sleep(0.5)
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(40) == 0
+        for pid in children[1:]:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        log.close()
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--workers", "2"], "--redis-url"),
+        (["--redis-url", "redis://127.0.0.1:1/0"], "MCP_TRANSPORT_REQUEST_STATE_KEYS"),
+        (["--redis-url", "redis://127.0.0.1:1/0", "--request-state-key", "abc"], "at least 32 hex digits"),
+    ],
+)
+def test_serve_refuses_a_worker_that_cannot_share(extra: list[str], says: str) -> None:
+    """Several workers without Redis, or Redis without shared MRTR keys: refused at start, with
+    the option to set (a worker with its own random key would refuse every other's rounds)."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("MCP_TRANSPORT_REQUEST_STATE_KEYS", ENV_REDIS_URL)
+    }
+    argv = [sys.executable, "-m", "servers.everything", "--port", str(free_port()), *extra]
+    done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_run_http_refuses_redis_without_shared_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run_http(server, redis_url=...)``, the library's one way: the server joins the cluster
+    before anything is served, and refuses to without keys."""
+    monkeypatch.delenv("MCP_TRANSPORT_REQUEST_STATE_KEYS", raising=False)
+    with pytest.raises(ValueError, match="MCP_TRANSPORT_REQUEST_STATE_KEYS"):
+        run_http(MCPServer("alone"), port=free_port(), redis_url="redis://127.0.0.1:1/0")
