@@ -366,7 +366,7 @@ class MCPServer:
         (``notifications/resources/updated``; legacy ``resources/subscribe`` or a listen
         stream's ``resourceSubscriptions``)."""
         if self._cluster is not None:
-            self._cluster.publish(RESOURCE_UPDATED, {"uri": uri})
+            self._cluster.publish(RESOURCE_UPDATED, {"uri": uri}, everyone=True)
         await self._notify_here(RESOURCE_UPDATED, {"uri": uri}, lambda c: uri in c.subscriptions)
 
     def join_cluster(self, cluster: Cluster) -> None:
@@ -384,8 +384,12 @@ class MCPServer:
         self._cluster = cluster
         cluster.on_notification(self._from_cluster)
 
-    async def _from_cluster(self, method: str, params: dict[str, Any] | None) -> None:
-        """A notification another worker emitted: to this worker's clients, as it would."""
+    async def _from_cluster(self, method: str, params: dict[str, Any] | None, everyone: bool) -> None:
+        """A notification another worker emitted: to this worker's clients, as it would
+        (``everyone``: legacy sessions too; else only listen streams, as :meth:`publish`)."""
+        if not everyone:
+            self._offer(method, params)
+            return
         uri = params.get("uri") if params and method == RESOURCE_UPDATED else None
         await self._notify_here(method, params, None if uri is None else lambda c: uri in c.subscriptions)
 
@@ -400,14 +404,14 @@ class MCPServer:
         and to every ``subscriptions/listen`` stream that opted in to it. With several
         workers (:meth:`join_cluster`) an unfiltered one reaches their clients too."""
         if self._cluster is not None and only is None:
-            self._cluster.publish(method, params)
+            self._cluster.publish(method, params, everyone=True)
         await self._notify_here(method, params, only)
 
     async def _notify_here(
         self, method: str, params: dict[str, Any] | None, only: Callable[[ServerConnection], bool] | None
     ) -> None:
         """Deliver to this worker's legacy connections and listen streams only."""
-        self.publish(method, params)
+        self._offer(method, params)
         message = Notification(method, params)
         for connection in list(self.connections):
             if (
@@ -421,7 +425,15 @@ class MCPServer:
 
     def publish(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Offer a change notification to every open ``subscriptions/listen`` stream; each
-        keeps it only if it opted in (sync: streams forward it from their own tasks)."""
+        keeps it only if it opted in (sync: streams forward it from their own tasks). With
+        several workers (:meth:`join_cluster`) the streams of every worker get the offer
+        (``notifications/tasks`` of a task running on one worker, listened to on another)."""
+        if self._cluster is not None:
+            self._cluster.publish(method, params, everyone=False)
+        self._offer(method, params)
+
+    def _offer(self, method: str, params: dict[str, Any] | None) -> None:
+        """:meth:`publish` on this worker only."""
         for subscription in list(self.subscriptions):
             subscription.push(method, params)
 
@@ -438,9 +450,9 @@ class MCPServer:
         Registration is synchronous (decorators), so delivery runs in each connection's task
         group. At import time there are no connections and nothing is sent.
         """
-        self.publish(f"notifications/{kind}/list_changed")
+        self._offer(f"notifications/{kind}/list_changed", None)
         if self._cluster is not None:
-            self._cluster.publish(f"notifications/{kind}/list_changed", None)
+            self._cluster.publish(f"notifications/{kind}/list_changed", None, everyone=True)
         message = Notification(f"notifications/{kind}/list_changed")
         for connection in list(self.connections):
             send, tg = connection.send_unrelated, connection.task_group

@@ -20,8 +20,9 @@ __all__ = ["ENV_REDIS_URL", "Cluster", "ClusterMember", "Deliver"]
 # The Redis of a deployment when no URL is given (run_http, mcp-transport serve).
 ENV_REDIS_URL = "MCP_TRANSPORT_REDIS_URL"
 
-# Deliver a notification that another worker emitted to this worker's clients.
-Deliver = Callable[[str, dict[str, Any] | None], Awaitable[None]]
+# Deliver a notification that another worker emitted to this worker's clients:
+# ``(method, params, everyone)``, everyone: legacy sessions too, else listen streams only.
+Deliver = Callable[[str, dict[str, Any] | None, bool], Awaitable[None]]
 
 
 class Cluster(Protocol):
@@ -36,12 +37,14 @@ class Cluster(Protocol):
         """A task store every worker sees, held under this worker's lease."""
         ...
 
-    def publish(self, method: str, params: dict[str, Any] | None) -> None:
-        """Send a server-wide notification to every other worker (sync: it is queued)."""
+    def publish(self, method: str, params: dict[str, Any] | None, *, everyone: bool) -> None:
+        """Send a server-wide notification to every other worker (sync: it is queued);
+        ``everyone``: for legacy sessions too, else for ``subscriptions/listen`` streams only."""
         ...
 
     def on_notification(self, deliver: Deliver) -> None:
-        """Call ``deliver(method, params)`` for each notification another worker publishes."""
+        """Call ``deliver(method, params, everyone)`` for each notification another worker
+        publishes."""
         ...
 
     async def run(self) -> None:

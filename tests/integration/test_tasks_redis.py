@@ -97,6 +97,24 @@ async def test_created_on_one_worker_polled_answered_and_cancelled_on_another(
         assert (await call(b, "tasks/cancel", {"taskId": slow["taskId"]}))["resultType"] == "complete"
 
 
+async def test_task_status_reaches_a_listen_stream_on_another_worker(workers: list[ServerProcess]) -> None:
+    """``notifications/tasks`` (SEP-2663 "Task Status Notifications") of a task running on
+    worker A reach a ``subscriptions/listen`` stream held by worker B."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        a, b = (Modern(client, worker.url) for worker in workers)
+        created = await call(a, "tools/call", {"name": "slow_compute", "arguments": {"seconds": 60}})
+        task_id = created["taskId"]
+        listen = b.message("subscriptions/listen", {"notifications": {"taskIds": [task_id]}}, TASKS)
+        async with client.stream("POST", b.url, headers=b.headers_for(listen), json=listen) as stream:
+            assert stream.status_code == 200
+            lines = stream.aiter_lines()
+            await call(b, "tasks/cancel", {"taskId": task_id})  # A stops the handler, then publishes
+            with anyio.fail_after(10):
+                async for line in lines:
+                    if line.startswith("data:") and '"notifications/tasks"' in line and "cancelled" in line:
+                        break
+
+
 async def test_a_killed_worker_leaves_its_task_failed_in_bounded_time(workers: list[ServerProcess]) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         a, b = (Modern(client, worker.url) for worker in workers)

@@ -26,14 +26,17 @@ log = logging.getLogger("mcp_transport.state.redis")
 # publish this many is cut off from Redis, where they would be lost anyway (pub/sub keeps
 # nothing for a listener that is not there).
 DEFAULT_OUTBOX = 1_000
+# The kind of broadcast message that carries a notification.
+NOTIFY = "notify"
 # Pause after a failed subscribe or receive before the listener tries again.
 _RELISTEN_SECONDS = 1.0
 
 
 class RedisCluster:
     """``Cluster`` on Redis: ``registry`` (default: one for this worker on ``conn``) is the
-    lease; notifications travel on ``{prefix}broadcast`` as ``{"w": worker, "m": method,
-    "p": params}``, and each worker skips its own."""
+    lease; notifications travel on ``{prefix}broadcast`` as ``{"k": "notify", "w": worker,
+    "m": method, "p": params, "e": everyone}``; each worker skips its own, and other kinds of
+    message on the channel (the HTTP transport's) are not for it."""
 
     def __init__(
         self,
@@ -60,9 +63,10 @@ class RedisCluster:
     def task_store(self) -> TaskStore:
         return RedisTaskStore(self.conn, registry=self.registry)
 
-    def publish(self, method: str, params: dict[str, Any] | None) -> None:
+    def publish(self, method: str, params: dict[str, Any] | None, *, everyone: bool) -> None:
+        message = {"k": NOTIFY, "w": self.worker, "m": method, "p": params, "e": everyone}
         try:
-            self._send.send_nowait(orjson.dumps({"w": self.worker, "m": method, "p": params}))
+            self._send.send_nowait(orjson.dumps(message))
         except anyio.WouldBlock:
             log.warning("worker %s: %s not sent to the other workers (outbox full)", self.worker, method)
 
@@ -110,14 +114,14 @@ class RedisCluster:
     async def _received(self, data: bytes) -> None:
         try:
             message = orjson.loads(data)
-            if message["w"] == self.worker:
+            if message.get("k") != NOTIFY or message["w"] == self.worker:
                 return
-            method, params = message["m"], message["p"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+            method, params, everyone = message["m"], message["p"], bool(message["e"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
             log.warning("worker %s: ignored a malformed broadcast (%d bytes)", self.worker, len(data))
             return
         for deliver in self._deliver:
             try:
-                await deliver(method, params)
+                await deliver(method, params, everyone)
             except Exception:  # one failing delivery must not stop this worker hearing the others
                 log.exception("worker %s: delivering %s from another worker failed", self.worker, method)
