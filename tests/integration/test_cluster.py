@@ -351,3 +351,182 @@ def test_run_http_refuses_redis_without_shared_keys(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("MCP_TRANSPORT_REQUEST_STATE_KEYS", raising=False)
     with pytest.raises(ValueError, match="MCP_TRANSPORT_REQUEST_STATE_KEYS"):
         run_http(MCPServer("alone"), port=free_port(), redis_url="redis://127.0.0.1:1/0")
+
+
+# -- a worker killed with SIGKILL (runs last: each test restarts the worker it killed) ---------
+
+WORKER_STOPPED = -32014  # jsonrpc.WORKER_STOPPED: "the worker running this request stopped"
+# The client must get the typed error within this many seconds of the death (the worker lease
+# of the test cluster, 3 s, plus a heartbeat and the client's resume).
+DEATH_NOTICED_WITHIN = 30.0
+
+
+class Seen:
+    """Which worker answered each of a client's requests (an httpx response hook)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[bytes, str]] = []  # (request body, Mcp-Worker)
+        self.gets: list[str] = []
+
+    async def hook(self, response: httpx.Response) -> None:
+        worker = response.headers.get("mcp-worker", "")
+        if response.request.method == "GET":
+            self.gets.append(worker)
+        elif response.request.method == "POST":
+            self.posts.append((bytes(response.request.content), worker))
+
+    def ran(self, word: bytes) -> str:
+        """The worker that answered the POST whose body holds ``word``."""
+        return next(worker for body, worker in reversed(self.posts) if word in body)
+
+
+def worker_index(cluster: Cluster, worker: str) -> int:
+    return worker_ids_direct(cluster).index(worker)
+
+
+@pytest.mark.anyio
+async def test_kill_9_of_the_worker_running_a_tool_our_client(cluster: Cluster) -> None:
+    """The worker running ``sleep`` dies mid-stream: our Client's call fails with the typed
+    error (-32014) within bounded time, and the next request of the same session succeeds
+    on a surviving worker."""
+    from mcp_transport import Client
+
+    seen = Seen()
+    progressed = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        progressed.set()
+
+    async with (
+        httpx.AsyncClient(timeout=60, event_hooks={"response": [seen.hook]}) as http,
+        Client(cluster.url, era="legacy", http_client=http) as client,
+    ):
+        outcome: dict[str, Any] = {}
+
+        async def call() -> None:
+            try:
+                outcome["result"] = await client.call_tool("sleep", {"seconds": 120}, on_progress=on_progress)
+            except Exception as exc:
+                outcome["error"] = exc
+            outcome["at"] = time.monotonic()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call)
+            with anyio.fail_after(10):
+                await progressed.wait()
+            victim_id = seen.ran(b'"sleep"')
+            victim = worker_index(cluster, victim_id)
+            cluster.kill_worker(victim)
+            killed = time.monotonic()
+            with anyio.fail_after(DEATH_NOTICED_WITHIN + 10):
+                while "at" not in outcome:  # noqa: ASYNC110  (the call's own outcome is the event)
+                    await anyio.sleep(0.1)
+        try:
+            error = outcome.get("error")
+            assert getattr(error, "code", None) == WORKER_STOPPED, (outcome, cluster.logs())
+            assert outcome["at"] - killed < DEATH_NOTICED_WITHIN, outcome["at"] - killed
+            after = await client.call_tool("echo", {"text": "after"})
+            assert after["content"][0]["text"] == "after"
+            assert seen.ran(b'"after"') != victim_id
+        finally:
+            cluster.restart_worker(victim)
+
+
+@pytest.mark.anyio
+async def test_kill_9_of_the_worker_running_a_tool_official_sdk_client(cluster: Cluster) -> None:
+    """The same death seen by the official MCP Python SDK client (``mcp`` 2.3, legacy
+    mode): it resumes the broken stream with ``Last-Event-ID`` through the balancer, gets the
+    error event from a surviving worker as a JSON-RPC error, and its session goes on."""
+    from mcp import Client as SDKClient
+    from mcp.shared.exceptions import MCPError
+
+    progressed = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        progressed.set()
+
+    ids = worker_ids_direct(cluster)
+    async with SDKClient(cluster.url, mode="legacy") as client:
+        outcome: dict[str, Any] = {}
+
+        async def call() -> None:
+            try:
+                outcome["result"] = await client.call_tool(
+                    "sleep", {"seconds": 120}, progress_callback=on_progress
+                )
+            except MCPError as exc:
+                outcome["error"] = exc
+            outcome["at"] = time.monotonic()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call)
+            with anyio.fail_after(10):
+                await progressed.wait()
+            victim = await running_sleep(cluster, ids)
+            cluster.kill_worker(victim)
+            killed = time.monotonic()
+            with anyio.fail_after(DEATH_NOTICED_WITHIN + 10):
+                while "at" not in outcome:  # noqa: ASYNC110  (the call's own outcome is the event)
+                    await anyio.sleep(0.1)
+        try:
+            error = outcome.get("error")
+            assert error is not None and error.code == WORKER_STOPPED, (outcome, cluster.logs())
+            assert outcome["at"] - killed < DEATH_NOTICED_WITHIN
+            after = await client.call_tool("echo", {"text": "after"})
+            assert after.content[0].text == "after"  # type: ignore[union-attr]  # a text block
+        finally:
+            cluster.restart_worker(victim)
+
+
+async def running_sleep(cluster: Cluster, ids: list[str]) -> int:
+    """The index of the worker whose busy set in Redis holds a session running ``sleep``: the
+    one worker busy with a session that is not that session's GET holder."""
+    import redis.asyncio as aioredis
+
+    store = aioredis.Redis.from_url(cluster.redis.url, decode_responses=True)
+    try:
+        with anyio.fail_after(10):
+            while True:
+                for n, worker in enumerate(ids):
+                    for member in await store.smembers(f"{cluster.prefix}busy:{worker}"):
+                        session = member if isinstance(member, str) else member.decode()
+                        holder = await store.hget(f"{cluster.prefix}session:{session}", "h")
+                        if holder is None or orjson.loads(holder) != worker:
+                            return n
+                await anyio.sleep(0.05)
+    finally:
+        await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_kill_9_of_the_worker_holding_only_the_get_stream(cluster: Cluster) -> None:
+    """The worker holding a session's GET stream dies: the client resumes the stream on
+    another worker (``Last-Event-ID``) and receives what was sent to the session meanwhile."""
+    from mcp_transport import Client
+
+    seen = Seen()
+    changed = anyio.Event()
+
+    async def on_notification(method: str, params: dict[str, Any] | None) -> None:
+        if method == "notifications/tools/list_changed":
+            changed.set()
+
+    async with (
+        httpx.AsyncClient(timeout=60, event_hooks={"response": [seen.hook]}) as http,
+        Client(cluster.url, era="legacy", http_client=http, on_notification=on_notification) as client,
+    ):
+        with anyio.fail_after(10):
+            while not seen.gets:  # noqa: ASYNC110  (the hook records the GET)
+                await anyio.sleep(0.05)
+        holder_id = seen.gets[-1]
+        victim = worker_index(cluster, holder_id)
+        cluster.kill_worker(victim)
+        try:
+            # Sent to the session right after the death, before the client resumed: it is in
+            # the session's log and the resumed GET delivers it.
+            await client.call_tool("test_trigger_tool_change", {})
+            with anyio.fail_after(DEATH_NOTICED_WITHIN):
+                await changed.wait()
+            assert len(seen.gets) >= 2 and seen.gets[-1] != holder_id, seen.gets
+        finally:
+            cluster.restart_worker(victim)
