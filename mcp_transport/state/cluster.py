@@ -1,9 +1,11 @@
 """What an application needs of the state several workers share (docs/deployment.md).
 
-The transport builds the cluster (``run_http(..., redis_url=...)``: a
+The HTTP endpoint, given shared state (``run_http(..., redis_url=...)`` or
+``StreamableHTTP(app, state=SharedState.redis(url))``), builds the cluster (a
 :class:`~mcp_transport.state.redis.RedisCluster`), hands it to the application if the
-application is a :class:`ClusterMember` (an ``MCPServer`` is), and runs ``cluster.run()`` in
-its background task group for the life of the worker. The application keeps there what every
+application is a :class:`ClusterMember` (an ``MCPServer`` is), runs ``cluster.run()`` in its
+background task group for the life of the worker, and hands it the broadcast messages of kind
+:data:`NOTIFY` (``received``). The application keeps there what every
 worker must see the same way: its tasks, and its server-wide notifications (``list_changed``,
 ``resources/updated``), which each worker delivers to the clients connected to it.
 """
@@ -15,10 +17,13 @@ from typing import Any, Protocol, runtime_checkable
 
 from .tasks import TaskStore
 
-__all__ = ["ENV_REDIS_URL", "Cluster", "ClusterMember", "Deliver"]
+__all__ = ["ENV_REDIS_URL", "NOTIFY", "Cluster", "ClusterMember", "Deliver"]
 
 # The Redis of a deployment when no URL is given (run_http, mcp-transport serve).
 ENV_REDIS_URL = "MCP_TRANSPORT_REDIS_URL"
+
+# The kind (``"k"``) of the broadcast messages that carry an application's notifications.
+NOTIFY = "notify"
 
 # Deliver a notification that another worker emitted to this worker's clients:
 # ``(method, params, everyone)``, everyone: legacy sessions too, else listen streams only.
@@ -48,7 +53,11 @@ class Cluster(Protocol):
         ...
 
     async def run(self) -> None:
-        """Hold this worker's lease and carry the notifications, until cancelled."""
+        """Send the published notifications, until cancelled."""
+        ...
+
+    async def received(self, message: dict[str, Any]) -> None:
+        """A broadcast message of kind :data:`NOTIFY` (this worker's own are skipped)."""
         ...
 
 

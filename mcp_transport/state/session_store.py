@@ -5,9 +5,6 @@ The store holds :class:`~mcp_transport.state.records.SessionRecord` values (plai
 a worker's live objects: each worker keeps its own dispatcher and open responses for the
 sessions it runs, and re-hydrates a session it has not seen from the record.
 ``mcp_transport.state.redis.RedisSessionStore`` is the shared implementation.
-
-(Transitional: the HTTP transport still uses the live-object store of
-``state/sessions.py``; when it adopts this protocol that one goes.)
 """
 
 from __future__ import annotations

@@ -139,7 +139,13 @@ class WorkerRegistry:
 
     @asynccontextmanager
     async def _holding(self) -> AsyncIterator[None]:
-        await self.renew()
+        try:
+            await self.renew()
+        except StateUnavailable as exc:
+            # A worker that starts while Redis is away still starts: its heartbeat takes the
+            # lease once Redis answers, and it serves 503s until then.
+            log.warning("worker %s: no lease yet: %s", self.id, exc.message)
+            self._claim_after = time.monotonic() + self.lease
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._heartbeat, tg)

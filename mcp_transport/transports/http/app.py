@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from ...connection import Application
 from ...errors import InvalidRequest
-from ...state.cluster import ENV_REDIS_URL, Cluster, ClusterMember
+from ...state.cluster import ENV_REDIS_URL
+from ...state.shared import SharedState
 from .asgi import Receive, Scope, Send, send_error, tag_worker
 from .endpoint import StreamableHTTP
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
-__all__ = ["HTTPApp", "http_app", "join_cluster", "mcp_router", "reuse_port_socket", "run_http"]
+__all__ = ["HTTPApp", "http_app", "mcp_router", "reuse_port_socket", "run_http", "shared_state"]
 
 
 class HTTPApp:
@@ -105,7 +106,8 @@ def run_http(
 
     redis_url = redis_url or os.environ.get(ENV_REDIS_URL) or None
     if redis_url:
-        options["cluster"] = join_cluster(app, redis_url, redis_prefix, worker_lease)
+        idle = options.get("session_idle_timeout")
+        options["state"] = shared_state(redis_url, redis_prefix, worker_lease, idle)
     asgi = http_app(app, path, **options)
     config = uvicorn.Config(
         asgi,
@@ -127,14 +129,14 @@ def run_http(
     Server(config).run(sockets=[reuse_port_socket(host, port)] if reuse_port else None)
 
 
-def join_cluster(app: Application, redis_url: str, prefix: str, lease: float) -> Cluster:
-    """The cluster of workers on ``redis_url``, joined by ``app`` when it can share."""
-    from ...state.redis import RedisCluster  # redis-py is needed only with Redis
+def shared_state(redis_url: str, prefix: str, lease: float, idle_timeout: float | None) -> SharedState:
+    """The state of one worker of several, on ``redis_url`` under ``prefix``."""
+    from ...state.redis import WorkerRegistry  # redis-py is needed only with Redis
 
-    cluster = RedisCluster.from_url(redis_url, prefix=prefix, lease=lease)
-    if isinstance(app, ClusterMember):
-        app.join_cluster(cluster)
-    return cluster
+    state = SharedState.redis(redis_url, prefix=prefix, session_idle_timeout=idle_timeout)
+    assert state.connection is not None  # SharedState.redis made one
+    state.registry = WorkerRegistry(state.connection, lease=lease)  # the deployment's lease, not the default
+    return state
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
