@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.interop_servers import ServerProcess, free_port, our_server
 
@@ -66,10 +67,17 @@ class RedisServer(ServerProcess):
         argv += ["--save", "", "--appendonly", "no", "--logfile", str(directory / "redis.log")]
         super().__init__(argv, port)
         self.url = f"redis://127.0.0.1:{port}/0"
+        self.directory = directory
 
     @contextmanager
-    def stopped(self, *, kill: bool = False) -> Iterator[None]:
-        """Redis is down inside the block (SIGKILL with ``kill``), back on the same port after."""
+    def stopped(self, *, kill: bool = False, keep_data: bool = False) -> Iterator[None]:
+        """Redis is down inside the block (SIGKILL with ``kill``), back on the same port after;
+        with ``keep_data`` it comes back with its data (a snapshot taken just before it stops,
+        as a Redis with persistence would), else empty."""
+        snapshot = self.directory / "dump.rdb"
+        if keep_data:
+            with redis.Redis.from_url(self.url, socket_timeout=5) as client:
+                client.save()
         if kill:
             self.kill()
         else:
@@ -78,6 +86,7 @@ class RedisServer(ServerProcess):
             yield
         finally:
             self.start()
+            snapshot.unlink(missing_ok=True)  # loaded (or never taken): later restarts come back empty
 
 
 @pytest.fixture(scope="session")

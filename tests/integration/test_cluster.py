@@ -170,7 +170,7 @@ async def test_redis_stopped_under_load_answers_503_and_service_resumes(cluster:
             tg.start_soon(load, client, stop)
             tg.start_soon(legacy_load, stop)
             await anyio.sleep(0.5)
-            with cluster.redis.stopped():
+            with cluster.redis.stopped(keep_data=True):  # as a Redis with persistence restarts
                 await anyio.sleep(3)
             await anyio.sleep(0.5)
             stop.set()
