@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -392,44 +392,62 @@ async def test_kill_9_of_the_worker_running_a_tool_our_client(cluster: Cluster) 
     from mcp_transport import Client
 
     seen = Seen()
-    progressed = anyio.Event()
-
-    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
-        progressed.set()
-
     async with (
         httpx.AsyncClient(timeout=60, event_hooks={"response": [seen.hook]}) as http,
         Client(cluster.url, era="legacy", http_client=http) as client,
     ):
-        outcome: dict[str, Any] = {}
+        victim_id: list[str] = []
 
-        async def call() -> None:
-            try:
-                outcome["result"] = await client.call_tool("sleep", {"seconds": 120}, on_progress=on_progress)
-            except Exception as exc:
-                outcome["error"] = exc
-            outcome["at"] = time.monotonic()
+        async def victim() -> int:
+            victim_id.append(seen.ran(b'"sleep"'))
+            return worker_index(cluster, victim_id[0])
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(call)
-            with anyio.fail_after(10):
-                await progressed.wait()
-            victim_id = seen.ran(b'"sleep"')
-            victim = worker_index(cluster, victim_id)
-            cluster.kill_worker(victim)
-            killed = time.monotonic()
-            with anyio.fail_after(DEATH_NOTICED_WITHIN + 10):
-                while "at" not in outcome:  # noqa: ASYNC110  (the call's own outcome is the event)
-                    await anyio.sleep(0.1)
+        def call(on_progress: Any) -> Awaitable[Any]:
+            return client.call_tool("sleep", {"seconds": 120}, on_progress=on_progress)
+
+        outcome, killed = await kill_during(cluster, call, victim)
         try:
             error = outcome.get("error")
             assert getattr(error, "code", None) == WORKER_STOPPED, (outcome, cluster.logs())
-            assert outcome["at"] - killed < DEATH_NOTICED_WITHIN, outcome["at"] - killed
+            assert outcome["after"] < DEATH_NOTICED_WITHIN, outcome
             after = await client.call_tool("echo", {"text": "after"})
             assert after["content"][0]["text"] == "after"
-            assert seen.ran(b'"after"') != victim_id
+            assert seen.ran(b'"after"') != victim_id[0]
         finally:
-            cluster.restart_worker(victim)
+            cluster.restart_worker(killed)
+
+
+async def kill_during(
+    cluster: Cluster, call: Callable[[Any], Awaitable[Any]], victim: Callable[[], Awaitable[int]]
+) -> tuple[dict[str, Any], int]:
+    """Start ``call(on_progress)``; at its first progress kill -9 the worker ``victim()``
+    names; wait for the call's outcome. Returns ``{"result" or "error", "after": seconds
+    from the death to the outcome}`` and the index of the killed worker."""
+    progressed = anyio.Event()
+    outcome: dict[str, Any] = {}
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        progressed.set()
+
+    async def run() -> None:
+        try:
+            outcome["result"] = await call(on_progress)
+        except Exception as exc:  # the typed error is the point: checked by the caller
+            outcome["error"] = exc
+        outcome["at"] = time.monotonic()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        with anyio.fail_after(10):
+            await progressed.wait()
+        killed = await victim()
+        cluster.kill_worker(killed)
+        death = time.monotonic()
+        with anyio.fail_after(DEATH_NOTICED_WITHIN + 10):
+            while "at" not in outcome:  # noqa: ASYNC110  (the call's own outcome is the event)
+                await anyio.sleep(0.1)
+    outcome["after"] = outcome["at"] - death
+    return outcome, killed
 
 
 @pytest.mark.anyio
@@ -440,42 +458,21 @@ async def test_kill_9_of_the_worker_running_a_tool_official_sdk_client(cluster: 
     from mcp import Client as SDKClient
     from mcp.shared.exceptions import MCPError
 
-    progressed = anyio.Event()
-
-    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
-        progressed.set()
-
     ids = worker_ids_direct(cluster)
     async with SDKClient(cluster.url, mode="legacy") as client:
-        outcome: dict[str, Any] = {}
 
-        async def call() -> None:
-            try:
-                outcome["result"] = await client.call_tool(
-                    "sleep", {"seconds": 120}, progress_callback=on_progress
-                )
-            except MCPError as exc:
-                outcome["error"] = exc
-            outcome["at"] = time.monotonic()
+        def call(on_progress: Any) -> Awaitable[Any]:
+            return client.call_tool("sleep", {"seconds": 120}, progress_callback=on_progress)
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(call)
-            with anyio.fail_after(10):
-                await progressed.wait()
-            victim = await running_sleep(cluster, ids)
-            cluster.kill_worker(victim)
-            killed = time.monotonic()
-            with anyio.fail_after(DEATH_NOTICED_WITHIN + 10):
-                while "at" not in outcome:  # noqa: ASYNC110  (the call's own outcome is the event)
-                    await anyio.sleep(0.1)
+        outcome, killed = await kill_during(cluster, call, lambda: running_sleep(cluster, ids))
         try:
             error = outcome.get("error")
-            assert error is not None and error.code == WORKER_STOPPED, (outcome, cluster.logs())
-            assert outcome["at"] - killed < DEATH_NOTICED_WITHIN
+            assert isinstance(error, MCPError) and error.code == WORKER_STOPPED, (outcome, cluster.logs())
+            assert outcome["after"] < DEATH_NOTICED_WITHIN, outcome
             after = await client.call_tool("echo", {"text": "after"})
             assert after.content[0].text == "after"  # type: ignore[union-attr]  # a text block
         finally:
-            cluster.restart_worker(victim)
+            cluster.restart_worker(killed)
 
 
 async def running_sleep(cluster: Cluster, ids: list[str]) -> int:
