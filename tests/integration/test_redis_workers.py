@@ -4,6 +4,7 @@ survivor), the per-worker inbox and the broadcast channel, each across separate 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -230,3 +231,18 @@ def test_worker_id_is_short_stable_and_per_process() -> None:
     os.waitpid(pid, 0)
     forked = os.read(read, 64).decode()
     assert len({worker_id(), other, forked}) == 3
+
+
+async def test_a_worker_starting_while_redis_is_away_takes_its_lease_when_it_returns(
+    connect: Connect, redis_server: RedisServer
+) -> None:
+    """A worker is not refused at start by an outage: it holds its lease once Redis answers."""
+    registry = WorkerRegistry(connect(), worker="early", lease=0.6)
+    async with contextlib.AsyncExitStack() as stack:
+        with redis_server.stopped():
+            async with registry.running():  # a clean exit while Redis is away: no error either
+                await anyio.sleep(0.3)
+            await stack.enter_async_context(registry.running())
+        with anyio.fail_after(10):
+            while "early" not in await registry.live():  # noqa: ASYNC110  (polling Redis is the point)
+                await anyio.sleep(0.1)
