@@ -62,6 +62,11 @@ class Connection(Protocol):
         """Start receiving broadcasts (``send_unrelated``): the peer is established."""
         ...
 
+    def mute(self) -> None:
+        """Stop receiving broadcasts, and nothing else: another worker delivers them to
+        this peer now (the requests it is running here go on)."""
+        ...
+
     def end_streams(self) -> None:
         """End this peer's ``subscriptions/listen`` requests gracefully (each answered with
         its result): its input ended, the requests already read still finish."""

@@ -591,6 +591,9 @@ class ServedConnection:
     def open(self) -> None:
         self.server.attach(self.peer)
 
+    def mute(self) -> None:
+        self.server.detach(self.peer)
+
     def end_streams(self) -> None:
         self.server.close_subscriptions(self.peer)
 

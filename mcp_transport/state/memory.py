@@ -230,6 +230,10 @@ class MemoryEventLog:
             self._release_writers(stream)
             self._forget_if_done(stream)
 
+    async def cursor(self, stream_id: str) -> int:
+        stream = self._streams.get(stream_id)
+        return stream.delivered if stream is not None else 0
+
     async def owner(self, stream_id: str) -> str | None:
         stream = self._streams.get(stream_id)
         return stream.session if stream is not None else None

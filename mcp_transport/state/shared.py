@@ -69,10 +69,12 @@ class SharedState:
         *,
         prefix: str | None = None,
         session_idle_timeout: float | None = None,
+        worker_lease: float | None = None,
         **connection: Any,
     ) -> SharedState:
         """Every worker started with the same ``url`` and ``prefix`` serves the same
         sessions. ``session_idle_timeout``: the endpoint's (sets the records' TTL);
+        ``worker_lease``: seconds after which a silent worker counts as dead (10 s);
         ``connection``: further :class:`~mcp_transport.state.redis.RedisConnection` options.
         Needs the ``mcp-transport[redis]`` extra."""
         from . import redis as r  # optional dependency: imported only when asked for
@@ -93,7 +95,9 @@ class SharedState:
             connection=conn,
             inbox=r.Inbox(conn),
             broadcast=r.Broadcast(conn),
-            registry=r.WorkerRegistry(conn),
+            registry=r.WorkerRegistry(conn)
+            if worker_lease is None
+            else r.WorkerRegistry(conn, lease=worker_lease),
             writers=StreamWriters(conn),
             release_busy=sessions.release_worker,
         )

@@ -25,7 +25,7 @@ from .endpoint import StreamableHTTP
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
-__all__ = ["HTTPApp", "http_app", "mcp_router", "reuse_port_socket", "run_http", "shared_state"]
+__all__ = ["HTTPApp", "http_app", "mcp_router", "reuse_port_socket", "run_http"]
 
 
 class HTTPApp:
@@ -106,8 +106,12 @@ def run_http(
 
     redis_url = redis_url or os.environ.get(ENV_REDIS_URL) or None
     if redis_url:
-        idle = options.get("session_idle_timeout")
-        options["state"] = shared_state(redis_url, redis_prefix, worker_lease, idle)
+        options["state"] = SharedState.redis(
+            redis_url,
+            prefix=redis_prefix,
+            session_idle_timeout=options.get("session_idle_timeout"),
+            worker_lease=worker_lease,
+        )
     asgi = http_app(app, path, **options)
     config = uvicorn.Config(
         asgi,
@@ -127,16 +131,6 @@ def run_http(
             super().handle_exit(sig, frame)
 
     Server(config).run(sockets=[reuse_port_socket(host, port)] if reuse_port else None)
-
-
-def shared_state(redis_url: str, prefix: str, lease: float, idle_timeout: float | None) -> SharedState:
-    """The state of one worker of several, on ``redis_url`` under ``prefix``."""
-    from ...state.redis import WorkerRegistry  # redis-py is needed only with Redis
-
-    state = SharedState.redis(redis_url, prefix=prefix, session_idle_timeout=idle_timeout)
-    assert state.connection is not None  # SharedState.redis made one
-    state.registry = WorkerRegistry(state.connection, lease=lease)  # the deployment's lease, not the default
-    return state
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:

@@ -250,9 +250,11 @@ class StreamableHTTP:
             for session_id in list(self.legacy.live):
                 await self.legacy.end_session(session_id, "the server is shutting down")
         else:
-            self.legacy.end_live("the server is shutting down")
+            # The error events first: ending the live sessions cancels their handlers,
+            # which then take their entries out of the writer table.
             with contextlib.suppress(Exception):
                 await self.legacy.end_orphans(self.state.worker)
+            self.legacy.end_live("the server is shutting down")
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
         if self._runner is not None:

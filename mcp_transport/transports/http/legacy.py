@@ -84,7 +84,9 @@ class LegacyLeg:
         self.live: dict[str, Session] = {}
         self.cluster = cluster
         if cluster is not None:
-            cluster.handlers.update({"msg": self._on_message, "end": self._on_end, "unget": self._on_unget})
+            cluster.handlers.update(
+                {"msg": self._on_message, "end": self._on_end, "unget": self._on_unget, "sync": self._on_sync}
+            )
 
     # -- POST -------------------------------------------------------------------------------
 
@@ -307,8 +309,6 @@ class LegacyLeg:
                 stream_id,
                 after,
                 keepalive=streams.keepalive,
-                session=session,
-                get_stream=stream_id == session.get_stream,
             )
             response = sse.long_lived_response(tail)
             await response(scope, receive, send)
@@ -342,7 +342,7 @@ class LegacyLeg:
         stream_id = await self.streams.open_get_stream(session)
         if stream_id is None:
             raise session_not_found()  # it ended meanwhile
-        after = session.get_delivered
+        after = await log_.cursor(stream_id)  # what the last GET response (on any worker) delivered
         try:
             await log_.read(stream_id, after)
         except ResumeGap as gap:  # undelivered events were evicted: continue from the oldest held
@@ -453,6 +453,10 @@ class LegacyLeg:
             record = await self.sessions.update(session.id, expect={"subscriptions": old}, subscriptions=new)
             if record is not None:
                 session.connection.restore(_peer_state(record), session.ready)
+                holder = record.get_holder
+                if self.cluster is not None and holder is not None and holder != self.worker:
+                    # The holder delivers resources/updated: it must know the new set now.
+                    await self.cluster.send(holder, "sync", s=session.id)
                 return
             record = await self.sessions.get(session.id)
         log.warning("session %s: could not record its subscriptions (too much contention)", session.id)
@@ -490,17 +494,30 @@ class LegacyLeg:
         if session is not None:
             self._end_live(session, data["r"])
 
-    async def _on_unget(self, data: dict[str, Any]) -> None:
-        """Another worker took the GET stream over: this worker's response on it ends."""
+    async def _on_sync(self, data: dict[str, Any]) -> None:
+        """Another worker changed the session's record: refresh this worker's copy."""
         session = self.live.get(data["s"])
-        if session is not None and session.get_holder != self.worker:
+        record = await self.sessions.get(data["s"]) if session is not None else None
+        if session is not None and record is not None:
+            self._refresh(session, record)
+
+    async def _on_unget(self, data: dict[str, Any]) -> None:
+        """Another worker took the GET stream over: this worker's response on it ends, and
+        that worker delivers the session's broadcasts from now on."""
+        session = self.live.get(data["s"])
+        if session is not None:
+            session.get_holder = None
+            session.connection.mute()
             self.streams.forget_reader(data["g"])
             self.streams.log.wake(data["g"])
 
     async def _take_get_stream(self, session: Session, stream_id: str) -> None:
         """Make this worker the GET stream's holder (compare-and-set on the record's
         ``get_holder``) and tell the previous holder to end its response: one response per
-        stream (2025-11-25 basic/transports#multiple-connections)."""
+        stream (2025-11-25 basic/transports#multiple-connections). The holder (at first the
+        worker that created the session) is the one worker whose copy of the session
+        receives the server's broadcasts (list_changed, resources/updated), so each reaches
+        the session once."""
         assert self.cluster is not None
         seen = session.get_holder
         for _ in range(_CAS_ATTEMPTS):
@@ -511,8 +528,20 @@ class LegacyLeg:
                 raise session_not_found()
             seen = record.get_holder
         session.get_holder = self.worker
+        session.connection.open()
         if seen is not None and seen != self.worker:
             await self.cluster.send(seen, "unget", s=session.id, g=stream_id)
+
+    async def send_to_session(self, session_id: str, message: Message) -> bool:
+        """Put a message that belongs to no request on a session's GET stream, from any
+        worker (the holder of its GET response, wherever it is, tails the shared log).
+        False if the session is gone or this server offers no GET stream."""
+        if not self.streams.get_stream:
+            return False
+        stream_id = await self.streams.get_stream_of(session_id)
+        if stream_id is None:
+            return False
+        return await self.streams.log.append(stream_id, jsonrpc.dump(message)) > 0
 
     async def end_orphans(self, dead: str) -> int:
         """Worker ``dead`` stopped: end every POST stream it was answering with a final

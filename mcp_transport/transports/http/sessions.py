@@ -56,7 +56,6 @@ class Session:
     __slots__ = (
         "__weakref__",
         "connection",
-        "get_delivered",
         "get_holder",
         "get_opening",
         "get_stream",
@@ -72,7 +71,6 @@ class Session:
         self.posts: dict[RequestId, Post] | None = None
         self.get_stream: str | None = None  # stream id of the standalone GET stream, once created
         self.get_opening: anyio.Event | None = None  # set while that stream is being created
-        self.get_delivered = 0  # last GET-stream seq written to a client connection
         self.connection: Connection
 
     @property

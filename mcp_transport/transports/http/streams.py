@@ -267,7 +267,6 @@ class Streams:
                 after,
                 keepalive=self.keepalive,
                 post=post,
-                session=session,
                 request_id=request_id,
                 prime=not started,
             )
@@ -288,10 +287,8 @@ class Streams:
         after: int,
         *,
         keepalive: float,
-        session: Session,
         post: Post | None = None,
         request_id: RequestId | None = None,
-        get_stream: bool = False,
         prime: bool = True,
     ) -> AsyncGenerator[bytes, None]:
         """Yield SSE chunks of a stream from ``after`` on: a priming event, then the events
@@ -331,8 +328,6 @@ class Streams:
                     if self._readers.get(stream_id) is not token:
                         return
                     await self.log.delivered(stream_id, after)  # writers waiting for this reader go on
-                    if get_stream:
-                        session.get_delivered = after
                 if closed or (post is not None and post.cut):
                     return
                 # No cancel check here: the request's own task closes its stream on every path
