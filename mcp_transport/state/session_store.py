@@ -102,15 +102,13 @@ class MemorySessionStore:
     async def acquire(self, session_id: str) -> SessionRecord | None:
         record = self._records.get(session_id)
         if record is not None:
-            record = self._records[session_id] = replace(
-                record, busy=record.busy + 1, last_active=time.time()
-            )
+            record = self._records[session_id] = record.touched(record.busy + 1, time.time())
         return record
 
     async def release(self, session_id: str) -> None:
         record = self._records.get(session_id)
         if record is not None:
-            self._records[session_id] = replace(record, busy=max(record.busy - 1, 0), last_active=time.time())
+            self._records[session_id] = record.touched(max(record.busy - 1, 0), time.time())
 
     async def update(
         self, session_id: str, *, expect: Mapping[str, Any] | None = None, **changes: Any

@@ -10,7 +10,6 @@ session: a newer one takes over) and basic/utilities/cancellation.
 
 from __future__ import annotations
 
-import random
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +20,7 @@ import anyio
 import httpx
 import pytest
 from redis import Redis
-from servers_for_tests import RawSession, iter_sse
+from servers_for_tests import RawSession, iter_sse, read_with_random_cuts
 
 from mcp_transport.jsonrpc import WORKER_STOPPED
 from tests.interop_servers import ServerProcess, free_port
@@ -91,6 +90,12 @@ class Session(RawSession):
         return self
 
 
+@pytest.fixture
+def raw(cluster: Any, client: httpx.AsyncClient) -> Session:
+    """A new session's client over the three workers (not initialized yet)."""
+    return Session(client, list(cluster[2]))
+
+
 @asynccontextmanager
 async def stream(raw: RawSession, method: str, body: Any = None, **headers: str) -> AsyncIterator[Any]:
     async with raw.stream(method, body, headers=headers or None) as response:
@@ -98,9 +103,7 @@ async def stream(raw: RawSession, method: str, body: Any = None, **headers: str)
         yield iter_sse(response)
 
 
-async def test_a_session_served_by_three_workers(cluster: Any, client: httpx.AsyncClient) -> None:
-    _, _, urls = cluster
-    raw = Session(client, urls)
+async def test_a_session_served_by_three_workers(raw: Session) -> None:
     await raw.on(0).initialize(capabilities={"elicitation": {}, "sampling": {}})
     # tools/call with progress on another worker: the progress and the result on its stream
     request = raw.tool_call("test_tool_with_progress", {})
@@ -144,11 +147,7 @@ async def test_a_session_served_by_three_workers(cluster: Any, client: httpx.Asy
         assert (await raw.on(worker).call("ping"))["result"] == {}
 
 
-async def test_what_one_worker_records_of_a_session_holds_on_the_others(
-    cluster: Any, client: httpx.AsyncClient
-) -> None:
-    _, _, urls = cluster
-    raw = Session(client, urls)
+async def test_what_one_worker_records_of_a_session_holds_on_the_others(raw: Session) -> None:
     await raw.on(0).initialize()
     # logging/setLevel on worker 1 applies to a tool running on worker 2
     assert (await raw.on(1).call("logging/setLevel", {"level": "error"}))["result"] == {}
@@ -162,7 +161,7 @@ async def test_what_one_worker_records_of_a_session_holds_on_the_others(
     async with stream(raw.on(0), "GET") as events:
         await anyio.sleep(0.2)  # the GET is held
         assert (await raw.on(1).call("resources/subscribe", {"uri": uri}))["result"] == {}
-        other = Session(client, urls)
+        other = Session(raw.client, raw.urls)
         await other.on(0).initialize()
         await anyio.sleep(0.2)  # (the news travels through worker 0's inbox)
         touched = await other.on(0).call("tools/call", {"name": "touch_watched_resource", "arguments": {}})
@@ -178,11 +177,7 @@ async def test_what_one_worker_records_of_a_session_holds_on_the_others(
                     break
 
 
-async def test_a_cancel_posted_to_one_worker_stops_the_request_on_another(
-    cluster: Any, client: httpx.AsyncClient
-) -> None:
-    _, _, urls = cluster
-    raw = Session(client, urls)
+async def test_a_cancel_posted_to_one_worker_stops_the_request_on_another(raw: Session) -> None:
     await raw.on(2).initialize()
     request = raw.tool_call("sleep", {"seconds": 30})
     with anyio.fail_after(10):
@@ -207,10 +202,9 @@ async def test_a_cancel_posted_to_one_worker_stops_the_request_on_another(
 
 
 async def test_delete_on_one_worker_ends_the_streams_on_the_others(
-    cluster: Any, client: httpx.AsyncClient, store: Redis
+    cluster: Any, raw: Session, store: Redis
 ) -> None:
-    _, prefix, urls = cluster
-    raw = Session(client, urls)
+    prefix = cluster[1]
     await raw.on(0).initialize()
     ended: list[str] = []
 
@@ -233,7 +227,7 @@ async def test_delete_on_one_worker_ends_the_streams_on_the_others(
             await anyio.sleep(0.5)  # both streams are open
             assert ended == []
             assert writing(streams["post"]), "worker 0 is the registered writer of the POST stream"
-            response = await client.delete(urls[2], headers=raw.headers)
+            response = await raw.client.delete(raw.urls[2], headers=raw.headers)
             assert response.status_code == 204, response.text
     assert sorted(ended) == ["get", "post"]
     for worker in range(3):
@@ -243,9 +237,7 @@ async def test_delete_on_one_worker_ends_the_streams_on_the_others(
     await until(lambda: not writing(streams["post"]), interval=0.1)
 
 
-async def test_a_get_on_another_worker_takes_the_stream_over(cluster: Any, client: httpx.AsyncClient) -> None:
-    _, _, urls = cluster
-    raw = Session(client, urls)
+async def test_a_get_on_another_worker_takes_the_stream_over(raw: Session) -> None:
     await raw.on(0).initialize()
     json_only = {"accept": "application/json"}  # related messages of a JSON answer go to the GET stream
 
@@ -282,53 +274,26 @@ async def test_a_get_on_another_worker_takes_the_stream_over(cluster: Any, clien
     assert len(set(ids)) == 6  # nothing delivered twice
 
 
-async def test_resume_on_other_workers_at_100_random_cuts_of_a_1000_event_stream(
-    cluster: Any, client: httpx.AsyncClient
-) -> None:
-    _, _, urls = cluster
-    raw = Session(client, urls)
+async def test_resume_on_other_workers_at_100_random_cuts_of_a_1000_event_stream(raw: Session) -> None:
     await raw.on(0).initialize()
-    rng = random.Random(13)
-    cuts = sorted(rng.sample(range(1, 1000), 100))
-    received: list[dict[str, Any]] = []
-    last_id: str | None = None
-    result: dict[str, Any] | None = None
-    request = raw.tool_call("progress_stream", {"count": 1000}, progress=True)
-    connection = 0
-    while result is None:
-        stop_at = cuts[connection] if connection < len(cuts) else None
+    request = raw.tool_call("progress_stream", {"count": 1000})
+
+    def resume(connection: int, last_id: str) -> Any:
         # the events are produced on worker 0; every resume reads them on worker 1 or 2
-        source = (
-            raw.on(0).stream("POST", request)
-            if last_id is None
-            else raw.on(1 + connection % 2).stream("GET", headers={"last-event-id": last_id})
-        )
-        async with source as response:
-            assert response.status_code == 200, await response.aread()
-            with anyio.fail_after(20):
-                async for event in iter_sse(response):
-                    last_id = event.get("id", last_id)
-                    if not event.get("data"):
-                        continue
-                    if "result" in event["data"]:
-                        result = event["data"]
-                        break
-                    received.append(event["data"])
-                    if stop_at is not None and len(received) >= stop_at:
-                        break  # cut the connection here
-        connection += 1
+        return raw.on(1 + connection % 2).stream("GET", headers={"last-event-id": last_id})
+
+    raw.on(0)
+    received, result, connection = await read_with_random_cuts(raw, request, 1000, resume, seed=13)
     assert [m["params"]["progress"] for m in received] == list(range(1, 1001))
     assert result["id"] == request["id"] and result["result"]["content"][0]["text"] == "sent 1000"
     assert connection == 101
 
 
-async def test_a_killed_worker_ends_its_streams_with_a_typed_error(
-    cluster: Any, client: httpx.AsyncClient
-) -> None:
-    redis, prefix, urls = cluster
+async def test_a_killed_worker_ends_its_streams_with_a_typed_error(cluster: Any, raw: Session) -> None:
+    redis, prefix, _ = cluster
     doomed = start_worker(redis, prefix)
     try:
-        raw = Session(client, [*urls, doomed.url])
+        raw.urls.append(doomed.url)
         await raw.on(0).initialize()
         request = raw.tool_call("sleep", {"seconds": 60})
         last_id = None
@@ -342,6 +307,7 @@ async def test_a_killed_worker_ends_its_streams_with_a_typed_error(
         started = anyio.current_time()
         # The client resumes on a survivor before the death is noticed; the stream stays open
         # and ends with the typed error once the lease lapses.
+        message: dict[str, Any] = {}
         with anyio.fail_after(30):
             async with stream(raw.on(1), "GET", **{"last-event-id": last_id}) as events:
                 async for event in events:
@@ -357,3 +323,63 @@ async def test_a_killed_worker_ends_its_streams_with_a_typed_error(
         assert call["result"]["content"][0]["text"] == "still here"
     finally:
         doomed.stop()
+
+
+async def test_a_killed_get_holder_loses_nothing(cluster: Any, raw: Session) -> None:
+    redis, prefix, _ = cluster
+    doomed = start_worker(redis, prefix)
+    try:
+        raw.urls.append(doomed.url)
+        await raw.on(0).initialize()
+        json_only = {"accept": "application/json"}  # related messages go to the GET stream
+        seen: list[dict[str, Any]] = []
+        with anyio.fail_after(15):
+            async with stream(raw.on(3), "GET") as events:
+                response = await raw.on(2).post(raw.tool_call("test_tool_with_progress", {}), json_only)
+                assert response.status_code == 200, response.text
+                async for event in events:
+                    if event.get("data"):
+                        seen.append(event)
+                        if len(seen) == 3:
+                            break
+                doomed.kill()  # the GET's worker dies while its response is open
+            # more goes to the GET stream while nobody holds it; then the client comes back
+            response = await raw.on(2).post(raw.tool_call("test_tool_with_progress", {}), json_only)
+            assert response.status_code == 200, response.text
+            async with stream(raw.on(1), "GET", **{"last-event-id": seen[-1]["id"]}) as events:
+                async for event in events:
+                    if event.get("data"):
+                        seen.append(event)
+                        if len(seen) == 6:
+                            break
+        assert [e["data"]["params"]["progress"] for e in seen] == [0, 50, 100] * 2
+        assert len({e["id"] for e in seen}) == 6
+    finally:
+        doomed.stop()
+
+
+async def test_a_session_redis_dropped_ends_on_the_worker_at_its_next_request(
+    cluster: Any, raw: Session, store: Redis
+) -> None:
+    prefix = cluster[1]
+    await raw.on(0).initialize()
+    stream_ids: list[str] = []
+
+    async def read() -> None:
+        async with raw.stream("POST", raw.tool_call("sleep", {"seconds": 30})) as response:
+            async for event in iter_sse(response):
+                if not stream_ids:
+                    stream_ids.append(event["id"].rpartition(":")[0])
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read)
+            await until(lambda: bool(stream_ids))
+            writing = prefix + "writing:*"
+            assert any(store.hexists(key, stream_ids[0]) for key in store.keys(writing))
+            # Redis loses the record (its TTL ran out and no sweeper saw it): the next request
+            # finds no session, and worker 0 ends what it still ran for it.
+            store.delete(f"{prefix}session:{raw.session_id}")
+            assert (await raw.on(0).post(raw.request("ping"))).status_code == 404
+            await until(lambda: not any(store.hexists(key, stream_ids[0]) for key in store.keys(writing)))
+            tg.cancel_scope.cancel()

@@ -368,20 +368,8 @@ class LegacyLeg:
     async def record(self, scope: Scope, headers: dict[str, str]) -> AsyncIterator[SessionRecord]:
         """The record of the session a request names, held busy for the whole request (no
         worker's sweeper expires it under the request; its idle time counts from the end)."""
-        session_id = headers.get(SESSION_HEADER)
-        if session_id is None:
-            raise HTTPError(
-                400,
-                InvalidRequest(
-                    "Missing Mcp-Session-Id header: send initialize first, "
-                    "then the session id it returned on every request"
-                ),
-            )
-        record = await self.sessions.acquire(session_id.strip())
-        if record is None:
-            raise session_not_found()
+        record = await self._acquire(scope, headers)
         try:
-            self._check_session(scope, headers, record)
             yield record
         finally:
             await self.sessions.release(record.id)
@@ -392,7 +380,8 @@ class LegacyLeg:
     ) -> AsyncIterator[Session]:
         """The live part of the session a request names (built from its record if this
         worker has none), held busy for the whole request."""
-        async with self.record(scope, headers) as record:
+        record = await self._acquire(scope, headers)
+        try:
             session = self.live.get(record.id)
             if session is None:
                 assert tg is not None  # the endpoint starts its task group before any request
@@ -404,6 +393,33 @@ class LegacyLeg:
             session.ready = record.ready
             session.get_holder = record.get_holder
             yield session
+        finally:
+            await self.sessions.release(record.id)
+
+    async def _acquire(self, scope: Scope, headers: dict[str, str]) -> SessionRecord:
+        """Mark the session a request names busy (pair with ``release``); 400 without a
+        session id, 404 for an unknown session or another principal's."""
+        session_id = headers.get(SESSION_HEADER)
+        if session_id is None:
+            raise HTTPError(
+                400,
+                InvalidRequest(
+                    "Missing Mcp-Session-Id header: send initialize first, "
+                    "then the session id it returned on every request"
+                ),
+            )
+        record = await self.sessions.acquire(session_id.strip())
+        if record is None:
+            stale = self.live.pop(session_id.strip(), None)
+            if stale is not None:  # its record went without an end message (Redis dropped it)
+                self._end_live(stale, "the session expired")
+            raise session_not_found()
+        try:
+            self._check_session(scope, headers, record)
+        except BaseException:
+            await self.sessions.release(record.id)
+            raise
+        return record
 
     def _new_live(self, session_id: str, tg: TaskGroup) -> Session:
         session = Session(session_id)
