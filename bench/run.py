@@ -10,6 +10,7 @@ curves (bench.curves, bench.plots) into docs/performance/, and writes it all as 
     python -m bench.run --quick          # make bench-quick: fewer, shorter repeats, no curves but resume
     python -m bench.run --tiny           # seconds per figure: proves every phase and curve runs
     python -m bench.run --servers plain,official --skip sessions,stdio
+    python -m bench.run --servers ours --skip http,sessions,stdio,curves   # the Redis rows alone
 
 Servers under test (SERVERS below; ours is one more entry):
   plain     bench.servers.plain_echo    bare uvicorn ASGI echo: the practical ceiling
@@ -63,6 +64,8 @@ from bench.harness import (
     summarize,
 )
 from bench.plots import write_plots
+from bench.redis_rows import redis_phase
+from bench.redis_rows import render as render_redis
 from bench.report import DOCS, write_docs
 from bench.table import build_table, render_text
 from bench.targets import HEADER as TARGETS_HEADER
@@ -309,7 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     names = ",".join(s.name for s in SERVERS)
     p.add_argument("--servers", default=names, help=f"comma-separated, of: {names}")
-    p.add_argument("--skip", default="", help="comma-separated phases to skip: http, sessions, stdio, curves")
+    p.add_argument(
+        "--skip", default="", help="comma-separated phases to skip: http, sessions, stdio, redis, curves"
+    )
     p.add_argument("--repeat", type=int, help="override the repeat count")
     p.add_argument("--duration", type=float, help="override the seconds per HTTP run")
     p.add_argument("--out", type=Path, help="JSON results file (default bench/results/latest.json)")
@@ -392,6 +397,12 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:
                 failures.append(f"{spec.name} stdio: {exc}")
                 log(f"error: {spec.name} stdio phase: {exc}")
+    if "redis" not in skip and any(spec.name == "ours" for spec in specs):
+        try:
+            results["redis"] = redis_phase(pin, prof, logdir)
+        except Exception as exc:
+            failures.append(f"redis: {exc}")
+            log(f"error: redis phase: {exc}")
     if prof.curves is not None and "curves" not in skip:
         results["curves"] = curves_phase(specs, pin, prof.curves, logdir, failures)
         notes.extend(curve_notes(results["curves"]))
@@ -438,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     print(render_text(header, table))
     print("\nTargets (each a ratio of figures from this run):\n")
     print(render_text(TARGETS_HEADER, goals))
+    if results.get("redis"):
+        print("\n" + render_redis(results["redis"]))
     print(f"\n{seconds:.0f} s; results in {out}" + ("" if a.no_docs else f" and {DOCS}"))
     for n in notes:
         print("note: " + n)

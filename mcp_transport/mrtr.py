@@ -73,6 +73,9 @@ class RequestStateCodec:
     """
 
     def __init__(self, keys: Sequence[bytes] | None = None, ttl: float = DEFAULT_STATE_TTL) -> None:
+        # Whether the keys came from the configuration (several workers can share them)
+        # or are this process's own random one.
+        self.configured = bool(keys)
         self.keys = list(keys) if keys else [os.urandom(32)]
         if any(len(k) < 16 for k in self.keys):
             raise ValueError("requestState keys must be at least 16 bytes")

@@ -5,8 +5,8 @@ answer both (input calls become `input_required` rounds in 2026-07-28). Run it:
 
     python -m servers.everything --stdio
     python -m servers.everything --port 8000     # http://127.0.0.1:8000/mcp
-    python -m servers.everything --port 8001 --redis-url redis://127.0.0.1:6379/0
-                                                 # tasks shared with every worker on that Redis
+    python -m servers.everything --port 8001 --redis-url redis://127.0.0.1:6379/0 \\
+        --request-state-key $KEY                 # one worker of several sharing that Redis
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 import anyio
 from pydantic import BaseModel, Field
 
+from mcp_transport.cli import add_worker_options
 from mcp_transport.errors import InternalError
 from mcp_transport.server import (
     Audio,
@@ -626,34 +627,18 @@ server.add_skill_directory(Path(__file__).parent / "skills" / "pdf-forms")
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The options of ``mcp-transport serve servers.everything:server`` (one worker per
+    invocation; ``--workers N`` for several on one port)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--stdio", action="store_true", help="serve on stdin/stdout")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument(
-        "--status-page", action="store_true", help="serve the live status page at /mcp/status"
-    )
-    shared = parser.add_argument_group("several workers (Redis; for now only tasks are shared)")
-    shared.add_argument("--redis-url", help="keep tasks in this Redis (redis://host:port/db)")
-    shared.add_argument("--redis-prefix", default="mcp:", help="the deployment's key prefix")
-    shared.add_argument(
-        "--worker-lease", type=float, default=10.0, help="seconds after which a silent worker is dead"
-    )
+    add_worker_options(parser)
+    parser.set_defaults(target="servers.everything:server")
     args = parser.parse_args(argv)
-    if args.redis_url:
-        from mcp_transport.state.redis import RedisTaskStore
-
-        server.tasks.store = RedisTaskStore.from_url(
-            args.redis_url, prefix=args.redis_prefix, lease=args.worker_lease
-        )
-    if args.stdio:
-        server.run_stdio()
-    else:
-        from mcp_transport.transports.http import run_http
-
-        run_http(server, host=args.host, port=args.port, status_page=args.status_page)
+    raise SystemExit(args.run(args, server))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ _STAMP = re.compile(r"-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$")
 
 Checks = dict[str, list[dict[str, object]]]
 
-__all__ = ["Checks", "run_against_everything", "scenario_results", "suite", "summary"]
+__all__ = ["Checks", "run_against_everything", "run_suite", "scenario_results", "suite", "summary"]
 
 
 def suite(line: str) -> list[str]:
@@ -81,22 +81,23 @@ def run_against_everything(
         )
         try:
             wait_listening(server, port)
-            out = tmp_path / "results"
-            run = subprocess.run(
-                [
-                    *suite(line),
-                    "server",
-                    "--url",
-                    f"http://localhost:{port}/mcp",
-                    *suite_args,
-                    "-o",
-                    str(out),
-                ],
-                cwd=REPO,
-                capture_output=True,
-                timeout=300,
-            )
+            results, run = run_suite(line, tmp_path, f"http://localhost:{port}/mcp", *suite_args)
         finally:
             server.terminate()
             server.wait(10)
-    return scenario_results(out), run, log_path.read_text(errors="replace")
+    return results, run, log_path.read_text(errors="replace")
+
+
+def run_suite(
+    line: str, tmp_path: Path, url: str, *suite_args: str
+) -> tuple[dict[str, Checks], subprocess.CompletedProcess[bytes]]:
+    """Run ``server --url URL *suite_args`` of one suite line against a running server;
+    the results and the suite's process."""
+    out = tmp_path / "results"
+    run = subprocess.run(
+        [*suite(line), "server", "--url", url, *suite_args, "-o", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        timeout=300,
+    )
+    return scenario_results(out), run

@@ -7,6 +7,9 @@
   uses its own key prefix, and a test that stops it uses ``stopped()`` so it comes back.
 * ``haproxy`` (factory): ``haproxy([port, ...]) -> Haproxy``, a plain round-robin HTTP load
   balancer in front of the given loopback ports, stopped at the end of the test.
+* ``cluster`` (module): three ``servers.everything`` workers on ``redis_server`` (a key prefix
+  of their own) behind haproxy: ``.url`` is the balancer's endpoint, ``.workers`` the
+  processes (``.kill_worker(n)``, ``.restart_worker(n)`` for fault tests), ``.logs()`` theirs.
 
 Registered for the whole suite from ``tests/conftest.py``.
 """
@@ -18,16 +21,30 @@ import io
 import shutil
 import socket
 import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 
-from tests.interop_servers import ServerProcess, free_port
+from tests.interop_servers import ServerProcess, free_port, our_server
 
-__all__ = ["Haproxy", "RedisServer", "haproxy", "haproxy_config", "redis_server"]
+__all__ = [
+    "CLUSTER_WORKERS",
+    "REQUEST_STATE_KEY",
+    "Cluster",
+    "Haproxy",
+    "RedisServer",
+    "cluster",
+    "haproxy",
+    "haproxy_config",
+    "redis_server",
+    "worker_options",
+]
 
 # haproxy lives in /usr/sbin, often missing from a non-root PATH.
 _SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
@@ -50,10 +67,17 @@ class RedisServer(ServerProcess):
         argv += ["--save", "", "--appendonly", "no", "--logfile", str(directory / "redis.log")]
         super().__init__(argv, port)
         self.url = f"redis://127.0.0.1:{port}/0"
+        self.directory = directory
 
     @contextmanager
-    def stopped(self, *, kill: bool = False) -> Iterator[None]:
-        """Redis is down inside the block (SIGKILL with ``kill``), back on the same port after."""
+    def stopped(self, *, kill: bool = False, keep_data: bool = False) -> Iterator[None]:
+        """Redis is down inside the block (SIGKILL with ``kill``), back on the same port after;
+        with ``keep_data`` it comes back with its data (a snapshot taken just before it stops,
+        as a Redis with persistence would), else empty."""
+        snapshot = self.directory / "dump.rdb"
+        if keep_data:
+            with redis.Redis.from_url(self.url, socket_timeout=5) as client:
+                client.save()
         if kill:
             self.kill()
         else:
@@ -62,6 +86,7 @@ class RedisServer(ServerProcess):
             yield
         finally:
             self.start()
+            snapshot.unlink(missing_ok=True)  # loaded (or never taken): later restarts come back empty
 
 
 @pytest.fixture(scope="session")
@@ -165,3 +190,86 @@ def haproxy(tmp_path: Path) -> Iterator[Callable[..., Haproxy]]:
     yield start
     for proxy in running:
         proxy.stop()
+
+
+# The MRTR requestState key every test worker shares (a retried round may land on any worker).
+REQUEST_STATE_KEY = "6d63702d7472616e73706f72742074657374206b6579206f6e6c792121212121"
+CLUSTER_WORKERS = 3
+# Short, so that a killed worker is noticed within a test's patience (lease + lease/3).
+CLUSTER_LEASE = 3.0
+
+
+def worker_options(redis_url: str, prefix: str, lease: float = CLUSTER_LEASE) -> list[str]:
+    """The command-line options of one worker of a test deployment."""
+    return [
+        "--redis-url",
+        redis_url,
+        "--redis-prefix",
+        prefix,
+        "--worker-lease",
+        str(lease),
+        "--request-state-key",
+        REQUEST_STATE_KEY,
+    ]
+
+
+class Cluster:
+    """``count`` workers of ``servers.everything`` sharing ``redis`` under ``prefix``, behind
+    one haproxy (``haproxy_config``: round robin, keep-alive, no stickiness)."""
+
+    def __init__(self, directory: Path, redis: RedisServer, count: int = CLUSTER_WORKERS) -> None:
+        self.directory = directory
+        self.redis = redis
+        self.prefix = f"cluster-{uuid.uuid4().hex[:8]}:"
+        self.options = worker_options(redis.url, self.prefix)
+        self.workers = [
+            our_server(None, *self.options).with_log(directory / f"worker{n}.log") for n in range(count)
+        ]
+        self.proxy = Haproxy(directory, [worker.port for worker in self.workers])
+        self.url = self.proxy.url + "/mcp"
+        # The URL the official suite needs (its DNS-rebinding scenario wants the host localhost).
+        self.localhost_url = f"http://localhost:{self.proxy.port}/mcp"
+
+    def start(self) -> Cluster:
+        for worker in self.workers:
+            worker.start()
+        self.proxy.start()
+        self.proxy.wait_states({f"w{n}": "UP" for n in range(len(self.workers))})
+        return self
+
+    def stop(self) -> None:
+        self.proxy.stop()
+        for worker in self.workers:
+            worker.stop()
+
+    def kill_worker(self, n: int) -> None:
+        """SIGKILL worker ``n``: it dies holding whatever it was doing."""
+        self.workers[n].kill()
+
+    def restart_worker(self, n: int) -> None:
+        """Worker ``n`` again (a new process, so a new worker id), up in the balancer."""
+        self.workers[n].start()
+        self.proxy.wait_states({f"w{i}": "UP" for i in range(len(self.workers))})
+
+    def alive(self) -> list[bool]:
+        return [w.process is not None and w.process.poll() is None for w in self.workers]
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- worker{n} ---\n" + (self.directory / f"worker{n}.log").read_text(errors="replace")[-4000:]
+            for n in range(len(self.workers))
+        )
+
+
+@pytest.fixture(scope="module")
+def cluster(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Three workers on Redis behind haproxy, started once per test module."""
+    running = Cluster(tmp_path_factory.mktemp("cluster"), redis_server).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        for n in range(len(running.workers)):  # a worker that crashed leaves a traceback
+            text = (running.directory / f"worker{n}.log").read_text(errors="replace")
+            if "Traceback" in text:
+                print(f"worker{n} log:\n{text[-6000:]}", file=sys.stderr)

@@ -47,7 +47,11 @@ def run_http_kwargs(run_http, mode: str, idle_timeout: float | None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = server_args(__doc__, ("json", "sse", "auto")).parse_args(argv)
+    parser = server_args(__doc__, ("json", "sse", "auto"))
+    parser.add_argument("--redis-url", help="one worker of several on this Redis (bench.redis_rows)")
+    parser.add_argument("--redis-prefix", default="mcp:")
+    args = parser.parse_args(argv)
+    shared = {"redis_url": args.redis_url, "redis_prefix": args.redis_prefix} if args.redis_url else {}
     if args.stdio:
         server.run_stdio()
         return
@@ -58,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         **run_http_kwargs(run_http, args.mode, args.session_idle_timeout),
+        **shared,
     )
 
 

@@ -2,6 +2,8 @@
 
     mcp-transport serve servers.everything:server --port 8000    # HTTP on 127.0.0.1:8000/mcp
     mcp-transport serve servers.everything:server --stdio        # stdin/stdout
+    mcp-transport serve servers.everything:server --port 8000 --workers 3 \\
+        --redis-url redis://127.0.0.1:6379/0 --request-state-key $KEY   # 3 workers, one port
     mcp-transport tools http://127.0.0.1:8000/mcp                # talk to any MCP server
     mcp-transport call --stdio "python -m servers.everything --stdio" add a=1 b=2
     mcp-transport proxy --stdio "npx -y @acme/mcp-server" --port 8001   # stdio -> HTTP gateway
@@ -22,8 +24,9 @@ import sys
 from typing import NoReturn
 
 from . import _commands, _proxy, _record, _replay, _serve
+from ._serve import add_worker_options
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_SIGPIPE", "main"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_SIGPIPE", "add_worker_options", "main"]
 
 EXIT_SIGPIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a Ctrl-C

@@ -22,7 +22,9 @@ from ..dispatcher import DEFAULT_MAX_INBOUND_REQUESTS, Dispatcher, SendFn
 from ..jsonrpc import Notification
 from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
+from ..mrtr_keys import request_state_keys, require_shared_keys
 from ..protocol import META_SERVER_INFO, Envelope, Era, LifecycleState, PeerState
+from ..state.cluster import Cluster
 from ..transports.stdio import run_stdio
 from . import handlers
 from . import resources as _resources
@@ -40,6 +42,8 @@ from .tasks import EXTENSION_ID as TASKS_EXTENSION
 from .tasks import TaskRunner, TaskStore
 from .tasks import methods as task_methods
 from .tools import Tool
+
+RESOURCE_UPDATED = "notifications/resources/updated"
 
 __all__ = ["MCPServer", "Tool"]
 
@@ -111,6 +115,8 @@ class MCPServer:
         # 2026-07-28 extensions this server offers (server/discover capabilities.extensions).
         self.extensions: dict[str, dict[str, Any]] = {}
         self.tasks = TaskRunner(self, task_store)
+        self._task_store_given = task_store is not None
+        self._cluster: Cluster | None = None  # several workers: join_cluster
         self.skills: dict[str, Skill] = {}  # SKILL.md URI -> skill (extension io.modelcontextprotocol/skills)
         handlers.register(self)
         task_methods.register(self)
@@ -357,9 +363,33 @@ class MCPServer:
         """Tell every client subscribed to ``uri`` that it changed
         (``notifications/resources/updated``; legacy ``resources/subscribe`` or a listen
         stream's ``resourceSubscriptions``)."""
-        await self.notify_all(
-            "notifications/resources/updated", {"uri": uri}, only=lambda c: uri in c.subscriptions
-        )
+        if self._cluster is not None:
+            self._cluster.publish(RESOURCE_UPDATED, {"uri": uri}, everyone=True)
+        await self._notify_here(RESOURCE_UPDATED, {"uri": uri}, lambda c: uri in c.subscriptions)
+
+    def join_cluster(self, cluster: Cluster) -> None:
+        """Serve as one of several workers (:class:`~mcp_transport.state.cluster.ClusterMember`;
+        ``run_http(..., redis_url=...)`` calls it): tasks go to the cluster's shared store
+        unless a store was given, and server-wide notifications reach the clients of every
+        worker. Raises ValueError without shared MRTR keys (a round sealed by one worker
+        must open on any other)."""
+        if not self.request_state.configured:
+            keys = request_state_keys()  # MCP_TRANSPORT_REQUEST_STATE_KEYS
+            require_shared_keys(keys, redis_url="cluster")
+            self.request_state = RequestStateCodec(keys, self.request_state.ttl)
+        if not self._task_store_given:
+            self.tasks.store = cluster.task_store()
+        self._cluster = cluster
+        cluster.on_notification(self._from_cluster)
+
+    async def _from_cluster(self, method: str, params: dict[str, Any] | None, everyone: bool) -> None:
+        """A notification another worker emitted: to this worker's clients, as it would
+        (``everyone``: legacy sessions too; else only listen streams, as :meth:`publish`)."""
+        if not everyone:
+            self._offer(method, params)
+            return
+        uri = params.get("uri") if params and method == RESOURCE_UPDATED else None
+        await self._notify_here(method, params, None if uri is None else lambda c: uri in c.subscriptions)
 
     async def notify_all(
         self,
@@ -369,8 +399,17 @@ class MCPServer:
         only: Callable[[ServerConnection], bool] | None = None,
     ) -> None:
         """Send a notification to every initialized legacy connection (``only`` filters)
-        and to every ``subscriptions/listen`` stream that opted in to it."""
-        self.publish(method, params)
+        and to every ``subscriptions/listen`` stream that opted in to it. With several
+        workers (:meth:`join_cluster`) an unfiltered one reaches their clients too."""
+        if self._cluster is not None and only is None:
+            self._cluster.publish(method, params, everyone=True)
+        await self._notify_here(method, params, only)
+
+    async def _notify_here(
+        self, method: str, params: dict[str, Any] | None, only: Callable[[ServerConnection], bool] | None
+    ) -> None:
+        """Deliver to this worker's legacy connections and listen streams only."""
+        self._offer(method, params)
         message = Notification(method, params)
         for connection in list(self.connections):
             if (
@@ -384,7 +423,15 @@ class MCPServer:
 
     def publish(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Offer a change notification to every open ``subscriptions/listen`` stream; each
-        keeps it only if it opted in (sync: streams forward it from their own tasks)."""
+        keeps it only if it opted in (sync: streams forward it from their own tasks). With
+        several workers (:meth:`join_cluster`) the streams of every worker get the offer
+        (``notifications/tasks`` of a task running on one worker, listened to on another)."""
+        if self._cluster is not None:
+            self._cluster.publish(method, params, everyone=False)
+        self._offer(method, params)
+
+    def _offer(self, method: str, params: dict[str, Any] | None) -> None:
+        """:meth:`publish` on this worker only."""
         for subscription in list(self.subscriptions):
             subscription.push(method, params)
 
@@ -401,7 +448,9 @@ class MCPServer:
         Registration is synchronous (decorators), so delivery runs in each connection's task
         group. At import time there are no connections and nothing is sent.
         """
-        self.publish(f"notifications/{kind}/list_changed")
+        self._offer(f"notifications/{kind}/list_changed", None)
+        if self._cluster is not None:
+            self._cluster.publish(f"notifications/{kind}/list_changed", None, everyone=True)
         message = Notification(f"notifications/{kind}/list_changed")
         for connection in list(self.connections):
             send, tg = connection.send_unrelated, connection.task_group

@@ -1,5 +1,6 @@
 """Every status path of the legacy Streamable HTTP leg, each with its JSON-RPC error body,
-against a real uvicorn on 127.0.0.1 (raw httpx requests)."""
+against a real uvicorn on 127.0.0.1 (raw httpx requests). Every response of every test here,
+errors included, must name this worker in ``Mcp-Worker`` (checked by the client's hook)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from servers_for_tests import JSON_AND_SSE, RawSession, initialize_request, make_server
 
 from mcp_transport import jsonrpc
+from mcp_transport.state.workers import worker_id
 from mcp_transport.transports.http import mcp_router
 
 pytestmark = pytest.mark.anyio
@@ -29,9 +31,14 @@ def assert_error(response: httpx.Response, status: int, code: int, *words: str) 
     return body
 
 
+async def names_this_worker(response: httpx.Response) -> None:
+    # The servers run in this process (a uvicorn thread): their worker id is ours.
+    assert response.headers.get("mcp-worker") == worker_id(), (response.status_code, response.headers)
+
+
 @pytest.fixture
 async def client() -> Any:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, event_hooks={"response": [names_this_worker]}) as client:
         yield client
 
 
@@ -326,3 +333,22 @@ async def test_modern_requests_are_answered_statelessly(
     assert response.status_code == 200 and "mcp-session-id" not in response.headers
     body = response.json()
     assert body["result"]["resultType"] == "complete" and body["result"]["tools"]
+
+
+async def test_every_kind_of_response_names_the_worker(
+    http_server: Callable[..., str], client: httpx.AsyncClient
+) -> None:
+    """``Mcp-Worker`` (checked by the client's hook) on the responses the status tests above
+    do not make: an SSE answer, the GET stream, a DELETE and a 404 outside the endpoint."""
+    url = http_server(make_server())
+    raw = RawSession(client, url)
+    await raw.initialize()
+    response = await raw.post(raw.tool_call("ticker", {"count": 3}))
+    assert response.headers["content-type"].startswith("text/event-stream")
+    async with raw.stream("GET") as get:
+        assert get.status_code == 200 and get.headers["mcp-worker"] == worker_id()
+    assert (await client.delete(url, headers=raw.headers)).status_code in (200, 204)
+    response = await client.post(
+        url.replace("/mcp", "/elsewhere"), headers=JSON_AND_SSE, json=initialize_request()
+    )
+    assert_error(response, 404, jsonrpc.INVALID_REQUEST, "/mcp")

@@ -4,12 +4,13 @@ survivor), the per-worker inbox and the broadcast channel, each across separate 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 import pytest
@@ -140,6 +141,32 @@ async def test_a_clean_exit_is_not_a_death(connect: Connect) -> None:
         assert set(await watcher.live()) == {"watcher"} and lapsed == []
 
 
+async def test_nested_holders_share_one_heartbeat_and_each_hears_every_death(connect: Connect) -> None:
+    """The endpoint holds the lease from the worker's start and the task store nests inside:
+    one lease, renewed by one heartbeat, and both clean-ups run for a dead worker."""
+    await WorkerRegistry(connect(), worker="gone", lease=0.3).renew()
+    heard: dict[str, list[str]] = {"sessions": [], "tasks": []}
+    both = anyio.Event()
+
+    def hears(name: str) -> Callable[[str], Awaitable[None]]:
+        async def on_lapsed(worker: str) -> None:
+            heard[name].append(worker)
+            if all(heard.values()):
+                both.set()
+
+        return on_lapsed
+
+    registry = WorkerRegistry(connect(), worker="both", lease=0.3)
+    async with registry.running(hears("sessions")):
+        async with registry.running(hears("tasks")):
+            with anyio.fail_after(5):
+                await both.wait()
+        await anyio.sleep(0.5)  # the inner block left: the lease is still renewed
+        assert set(await registry.live()) == {"both"}
+    assert heard == {"sessions": ["gone"], "tasks": ["gone"]}
+    assert await registry.live() == {}  # the outermost block left
+
+
 async def test_inbox_between_two_workers(connect: Connect) -> None:
     a, b = Inbox(connect(), "a", maxlen=5), Inbox(connect(), "b")
     for i in range(3):
@@ -204,3 +231,18 @@ def test_worker_id_is_short_stable_and_per_process() -> None:
     os.waitpid(pid, 0)
     forked = os.read(read, 64).decode()
     assert len({worker_id(), other, forked}) == 3
+
+
+async def test_a_worker_starting_while_redis_is_away_takes_its_lease_when_it_returns(
+    connect: Connect, redis_server: RedisServer
+) -> None:
+    """A worker is not refused at start by an outage: it holds its lease once Redis answers."""
+    registry = WorkerRegistry(connect(), worker="early", lease=0.6)
+    async with contextlib.AsyncExitStack() as stack:
+        with redis_server.stopped():
+            async with registry.running():  # a clean exit while Redis is away: no error either
+                await anyio.sleep(0.3)
+            await stack.enter_async_context(registry.running())
+        with anyio.fail_after(10):
+            while "early" not in await registry.live():  # noqa: ASYNC110  (polling Redis is the point)
+                await anyio.sleep(0.1)

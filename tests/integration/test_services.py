@@ -8,11 +8,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import redis
 
-from tests.services import Haproxy, RedisServer
+from tests.services import Haproxy, RedisServer, haproxy_config
 
 
 def test_redis_server_is_private_unpersisted_and_restartable(redis_server: RedisServer) -> None:
@@ -126,3 +127,11 @@ def test_haproxy_passes_an_event_stream_through_unbuffered(
         assert response.read() == b"data: 1\n\n"
     finally:
         conn.close()
+
+
+def test_the_documented_haproxy_configuration_is_the_tested_one() -> None:
+    """docs/deployment.md shows the configuration the cluster tests run, byte for byte (three
+    workers on 8001-8003, the balancer on 8000): an operator copies what is tested."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "deployment.md").read_text()
+    expected = haproxy_config(8000, [8001, 8002, 8003], Path("/run/haproxy/admin.sock"), None)
+    assert f"```\n{expected}```" in docs

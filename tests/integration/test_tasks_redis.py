@@ -22,7 +22,7 @@ from test_modern_http import Modern, messages
 from mcp_transport.server import Context, MCPServer
 from mcp_transport.state.redis import RedisConnection, RedisTaskStore, WorkerRegistry
 from tests.interop_servers import ServerProcess, our_server
-from tests.services import RedisServer
+from tests.services import RedisServer, worker_options
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -38,7 +38,7 @@ def prefix() -> str:
 @pytest.fixture
 def workers(redis_server: RedisServer, prefix: str) -> Iterator[list[ServerProcess]]:
     """Two servers.everything processes sharing tasks through this test's Redis prefix."""
-    shared = ["--redis-url", redis_server.url, "--redis-prefix", prefix, "--worker-lease", str(LEASE)]
+    shared = worker_options(redis_server.url, prefix, LEASE)
     started: list[ServerProcess] = []
     try:
         for _ in range(2):
@@ -95,6 +95,24 @@ async def test_created_on_one_worker_polled_answered_and_cancelled_on_another(
         cancelled = await until(a, slow["taskId"], "cancelled", "completed", "failed", within=5)
         assert cancelled["status"] == "cancelled"
         assert (await call(b, "tasks/cancel", {"taskId": slow["taskId"]}))["resultType"] == "complete"
+
+
+async def test_task_status_reaches_a_listen_stream_on_another_worker(workers: list[ServerProcess]) -> None:
+    """``notifications/tasks`` (SEP-2663 "Task Status Notifications") of a task running on
+    worker A reach a ``subscriptions/listen`` stream held by worker B."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        a, b = (Modern(client, worker.url) for worker in workers)
+        created = await call(a, "tools/call", {"name": "slow_compute", "arguments": {"seconds": 60}})
+        task_id = created["taskId"]
+        listen = b.message("subscriptions/listen", {"notifications": {"taskIds": [task_id]}}, TASKS)
+        async with client.stream("POST", b.url, headers=b.headers_for(listen), json=listen) as stream:
+            assert stream.status_code == 200
+            lines = stream.aiter_lines()
+            await call(b, "tasks/cancel", {"taskId": task_id})  # A stops the handler, then publishes
+            with anyio.fail_after(10):
+                async for line in lines:
+                    if line.startswith("data:") and '"notifications/tasks"' in line and "cancelled" in line:
+                        break
 
 
 async def test_a_killed_worker_leaves_its_task_failed_in_bounded_time(workers: list[ServerProcess]) -> None:

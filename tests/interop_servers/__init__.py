@@ -53,22 +53,31 @@ def wait_listening(process: subprocess.Popen[bytes], port: int, timeout: float =
 class ServerProcess:
     """A server subprocess listening on 127.0.0.1:port; ``stop()`` kills it for good."""
 
-    def __init__(self, argv: list[str], port: int) -> None:
+    def __init__(self, argv: list[str], port: int, log: Path | None = None) -> None:
         self.argv = argv
         self.port = port
         self.url = f"http://127.0.0.1:{port}/mcp"
+        self.log = log  # where its stdout and stderr go (appended; None: nowhere)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        self.process = subprocess.Popen(
-            self.argv, cwd=str(REPO), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        out = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
+        try:
+            self.process = subprocess.Popen(self.argv, cwd=str(REPO), env=env, stdout=out, stderr=out)
+        finally:
+            if not isinstance(out, int):
+                out.close()  # the child holds its own descriptor
         try:
             wait_listening(self.process, self.port, timeout)
         except RuntimeError:
             self.stop()
             raise
+        return self
+
+    def with_log(self, path: Path) -> ServerProcess:
+        """Send its output to ``path`` (appended over restarts)."""
+        self.log = path
         return self
 
     def kill(self) -> None:

@@ -12,6 +12,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("mcp_transport.state.redis needs redis-py: pip install 'mcp-transport[redis]'") from exc
 
+from ._cluster import RedisCluster
 from ._connection import DEFAULT_PREFIX, RedisConnection
 from ._events import RedisEventLog
 from ._messaging import Broadcast, Inbox
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_PREFIX",
     "Broadcast",
     "Inbox",
+    "RedisCluster",
     "RedisConnection",
     "RedisEventLog",
     "RedisSessionStore",

@@ -74,6 +74,8 @@ class WorkerRegistry:
         self._live = conn.client.register_script(_LIVE)
         self._claim = conn.client.register_script(_CLAIM)
         self._claim_after = 0.0
+        self._callbacks: list[OnLapsed] = []  # of every running() block, outermost first
+        self._holders = 0  # running() blocks open: the first owns the heartbeat
 
     async def renew(self) -> bool:
         """Write this worker's lease; False when it had lapsed (or this is the first time)."""
@@ -109,13 +111,46 @@ class WorkerRegistry:
     async def running(self, on_lapsed: OnLapsed | None = None) -> AsyncIterator[WorkerRegistry]:
         """Hold the lease while the block runs (a heartbeat task renews it every lease/3) and
         call ``on_lapsed(worker_id)`` for each dead worker this one claims; leave at the end.
-        A callback that raises is logged and its worker is put back to be claimed again."""
-        await self.renew()
+        A callback that raises is logged and its worker is put back to be claimed again.
+
+        Blocks may nest (the HTTP endpoint holds the lease from the worker's start, a task
+        store inside it): an inner block adds its callback to the running heartbeat, and
+        every callback is called for each dead worker. The outermost block owns the heartbeat.
+        """
+        if on_lapsed is not None:
+            self._callbacks.append(on_lapsed)
         try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._heartbeat, on_lapsed, tg)
+            if self._holders:
+                self._holders += 1
                 try:
                     yield self
+                finally:
+                    self._holders -= 1
+                return
+            self._holders = 1
+            try:
+                async with self._holding():
+                    yield self
+            finally:
+                self._holders = 0
+        finally:
+            if on_lapsed is not None:
+                self._callbacks.remove(on_lapsed)
+
+    @asynccontextmanager
+    async def _holding(self) -> AsyncIterator[None]:
+        try:
+            await self.renew()
+        except StateUnavailable as exc:
+            # A worker that starts while Redis is away still starts: its heartbeat takes the
+            # lease once Redis answers, and it serves 503s until then.
+            log.warning("worker %s: no lease yet: %s", self.id, exc.message)
+            self._claim_after = time.monotonic() + self.lease
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._heartbeat, tg)
+                try:
+                    yield
                 finally:
                     tg.cancel_scope.cancel()
         finally:
@@ -127,25 +162,26 @@ class WorkerRegistry:
             ):
                 await self.leave()
 
-    async def _heartbeat(self, on_lapsed: OnLapsed | None, tg: anyio.abc.TaskGroup) -> None:
+    async def _heartbeat(self, tg: anyio.abc.TaskGroup) -> None:
         while True:
             await anyio.sleep(self.lease / 3)
             try:
                 if not await self.renew():
                     log.warning("worker %s: its lease had lapsed (paused over %g s?)", self.id, self.lease)
-                if on_lapsed is not None and time.monotonic() >= self._claim_after:
+                if self._callbacks and time.monotonic() >= self._claim_after:
                     for dead in await self.claim_lapsed():
                         # In its own task: a slow clean-up must not delay the next renewal.
-                        tg.start_soon(self._clean_up, on_lapsed, dead)
+                        tg.start_soon(self._clean_up, dead)
             except StateUnavailable as exc:
                 log.warning("worker %s: heartbeat failed: %s", self.id, exc.message)
                 # While we could not reach Redis, the others' leases may have lapsed there
                 # too: give them a lease period to renew before anyone is declared dead.
                 self._claim_after = time.monotonic() + self.lease
 
-    async def _clean_up(self, on_lapsed: OnLapsed, dead: str) -> None:
+    async def _clean_up(self, dead: str) -> None:
         try:
-            await on_lapsed(dead)
+            for on_lapsed in list(self._callbacks):
+                await on_lapsed(dead)
         except Exception:
             log.exception(
                 "worker %s: cleaning up after dead worker %s failed; it will be retried", self.id, dead

@@ -11,20 +11,24 @@ it at ``path`` and ``path/`` (never a redirect).
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ...connection import Application
 from ...errors import InvalidRequest
-from .asgi import Receive, Scope, Send, send_error, send_json
+from ...state.cluster import ENV_REDIS_URL
+from ...state.shared import SharedState
+from .asgi import Receive, Scope, Send, send_error, send_json, tag_worker
 from .endpoint import StreamableHTTP
 from .status import snapshot
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
-__all__ = ["HTTPApp", "http_app", "mcp_router", "run_http"]
+__all__ = ["HTTPApp", "http_app", "mcp_router", "reuse_port_socket", "run_http"]
 
 
 class HTTPApp:
@@ -41,10 +45,12 @@ class HTTPApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in self._status:
-            await serve_status(self.endpoint, scope, send)
+            await serve_status(self.endpoint, scope, tag_worker(send))
             return
         if scope["type"] == "http" and scope["path"] not in self._paths:
-            await send_error(send, 404, InvalidRequest(f"Not found: the MCP endpoint is {self.path}"))
+            await send_error(
+                tag_worker(send), 404, InvalidRequest(f"Not found: the MCP endpoint is {self.path}")
+            )
             return
         await self.endpoint(scope, receive, send)
 
@@ -89,13 +95,34 @@ def run_http(
     *,
     path: str = "/mcp",
     log_level: str = "info",
+    redis_url: str | None = None,
+    redis_prefix: str = "mcp:",
+    worker_lease: float = 10.0,
+    reuse_port: bool = False,
     **options: Any,
 ) -> None:
     """Serve ``app`` over Streamable HTTP with uvicorn (uvloop, httptools, no access log)
-    until interrupted. Options: see :class:`StreamableHTTP` (``status_page=True``: the live
-    page at ``path/status``, docs/guides/status-page.md)."""
+    until interrupted. Options: see :class:`StreamableHTTP`.
+
+    ``redis_url`` (default: the environment variable ``MCP_TRANSPORT_REDIS_URL``): this
+    process is one worker of several sharing their state in that Redis under the key prefix
+    ``redis_prefix`` (docs/deployment.md); a worker silent for ``worker_lease`` seconds counts
+    as dead. The application joins the cluster (ValueError, before serving, if it cannot:
+    say, no shared MRTR keys). ``reuse_port``: bind with ``SO_REUSEPORT``, so several worker
+    processes listen on one port and the kernel spreads connections between them
+    (``mcp-transport serve --workers N``). ``status_page=True``: the live page at
+    ``path/status`` (docs/guides/status-page.md).
+    """
     import uvicorn  # the server is needed only here: mounting an endpoint does not need it
 
+    redis_url = redis_url or os.environ.get(ENV_REDIS_URL) or None
+    if redis_url:
+        options["state"] = SharedState.redis(
+            redis_url,
+            prefix=redis_prefix,
+            session_idle_timeout=options.get("session_idle_timeout"),
+            worker_lease=worker_lease,
+        )
     asgi = http_app(app, path, **options)
     config = uvicorn.Config(
         asgi,
@@ -114,7 +141,7 @@ def run_http(
             asgi.endpoint.shutting_down()
             super().handle_exit(sig, frame)
 
-    Server(config).run()
+    Server(config).run(sockets=[reuse_port_socket(host, port)] if reuse_port else None)
 
 
 async def serve_status(endpoint: StreamableHTTP, scope: Scope, send: Send) -> None:
@@ -143,3 +170,16 @@ async def serve_status(endpoint: StreamableHTTP, scope: Scope, send: Send) -> No
     ]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": PAGE})
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with ``SO_REUSEPORT``: every worker process binds its
+    own, and the kernel balances new connections between the listening ones (a worker that
+    dies takes only the connections it had accepted)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock

@@ -2,30 +2,36 @@
 an HTTP status and a JSON-RPC error out of a handler, and the small response writers.
 
 Every 4xx/5xx the endpoint sends has a JSON-RPC error body whose message says what to fix,
-and echoes the request id whenever it could be read.
+and echoes the request id whenever it could be read. Every response carries ``Mcp-Worker``
+(:func:`tag_worker`), the id of the worker process that wrote it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ... import jsonrpc
-from ...errors import InvalidRequest, RPCError
+from ...errors import InvalidRequest, RPCError, StateUnavailable
 from ...jsonrpc import ErrorResponse, RequestId
+from ...state.workers import worker_id
 
 __all__ = [
     "JSON_TYPES",
     "SSE_TYPES",
+    "WORKER_HEADER",
     "HTTPError",
     "Receive",
     "Scope",
     "Send",
     "accepted_types",
     "check_post_headers",
+    "retry_after",
     "send_empty",
     "send_error",
     "send_json",
+    "tag_worker",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -37,6 +43,25 @@ JSON_TYPES = ("application/json", "application/*", "*/*")
 SSE_TYPES = ("text/event-stream", "text/*", "*/*")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _UTF8 = ("utf-8", "utf8")
+# The worker process that wrote a response: stable for the life of the process, different in
+# every process (state.workers.worker_id), so a client or an operator behind a load balancer
+# can tell which worker served (on a POST: ran the handler) and correlate with its logs.
+WORKER_HEADER = b"mcp-worker"
+
+
+def tag_worker(send: Send) -> Send:
+    """``send`` with the ``Mcp-Worker`` header added to the response head: the one place it
+    is set, so every response of the endpoint carries it (errors, 403s and 404s included).
+    The id is read per request, not at import: a worker forked from a parent gets its own."""
+    header = (WORKER_HEADER, worker_id().encode())
+
+    async def send_tagged(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            # A new list: the head lists of the response writers are shared constants.
+            message["headers"] = [*message.get("headers", ()), header]
+        await send(message)
+
+    return send_tagged
 
 
 class HTTPError(Exception):
@@ -87,6 +112,14 @@ async def send_error(
     id: RequestId | None = None,
 ) -> None:
     await send_json(send, status, jsonrpc.dump(ErrorResponse(id, error.to_error())), headers)
+
+
+def retry_after(error: RPCError) -> list[tuple[bytes, bytes]]:
+    """``Retry-After`` for an error that says when to come back: the shared state store
+    (Redis) is unreachable (503). Whole seconds, at least 1 (RFC 9110 10.2.3 delay-seconds)."""
+    if isinstance(error, StateUnavailable):
+        return [(b"retry-after", b"%d" % max(1, math.ceil(error.retry_after)))]
+    return []
 
 
 def accepted_types(accept: str) -> tuple[bool, bool]:

@@ -27,14 +27,15 @@ from anyio.abc import TaskGroup
 
 from ... import jsonrpc
 from ...connection import Application
-from ...errors import InvalidRequest, RPCError
+from ...errors import InvalidRequest, RPCError, StateUnavailable
 from ...jsonrpc import InvalidMessage, Message, Notification, Request
 from ...protocol import LEGACY_VERSIONS, claims_modern
+from ...state.cluster import NOTIFY, Cluster, ClusterMember
 from ...state.events import EventLog
 from ...state.session_store import SessionStore
 from ...state.shared import SharedState
 from . import sse
-from .asgi import HTTPError, Receive, Scope, Send, check_post_headers, send_error
+from .asgi import HTTPError, Receive, Scope, Send, check_post_headers, retry_after, send_error, tag_worker
 from .cluster import ClusterLink
 from .legacy import LegacyLeg, LegacyOptions
 from .modern import ModernLeg
@@ -114,7 +115,9 @@ class StreamableHTTP:
     [loopback rule]; ``principal(scope) -> str | None`` binds sessions to an identity;
     ``state`` [in memory: :meth:`SharedState.memory`]: where sessions and streams live,
     ``SharedState.redis(url)`` for several workers; ``event_log`` / ``sessions`` replace
-    one part of the in-memory state (not with ``state``).
+    one part of the in-memory state (not with ``state``). With shared state, an
+    application that is a :class:`~mcp_transport.state.cluster.ClusterMember` (an ``MCPServer``)
+    joins the cluster here: shared tasks, notifications fanned out to every worker.
     ``status_page`` [False] collects what ``/mcp/status`` shows (:mod:`.status`; served by
     :class:`.app.HTTPApp`).
     """
@@ -158,6 +161,14 @@ class StreamableHTTP:
         self.log: EventLog = state.events
         self.sessions: SessionStore = state.sessions
         self.cluster = ClusterLink(state) if state.shared else None
+        self.members: Cluster | None = None  # the application's side of the cluster
+        if self.cluster is not None and isinstance(app, ClusterMember):
+            from ...state.redis import RedisCluster  # shared state is Redis (an optional extra)
+
+            assert state.connection and state.registry and state.broadcast  # shared: all there
+            self.members = RedisCluster(state.connection, state.registry, state.broadcast)
+            app.join_cluster(self.members)  # ValueError (say, no shared MRTR keys): refused now
+            self.cluster.handlers[NOTIFY] = self.members.received
         self.streams = Streams(
             self.log,
             self.sessions,
@@ -194,6 +205,8 @@ class StreamableHTTP:
                 self._tg = self.streams.task_group = tg
                 if self.cluster is not None:
                     self.cluster.run(tg)
+                if self.members is not None:
+                    tg.start_soon(self.members.run)
                 assert self._started is not None
                 self._started.set()
                 interval = min(max(min(self.idle_timeout, self.init_timeout) / 4, 0.05), 5.0)
@@ -222,6 +235,8 @@ class StreamableHTTP:
             for record in await self.sessions.expire(time.time(), self.idle_timeout, self.init_timeout):
                 await self.legacy.end_session(record.id, "the session expired", removed=True)
             await self.log.sweep()
+        except StateUnavailable as exc:  # Redis is away: the next sweep does it (no traceback)
+            log.warning("session sweep skipped: %s", exc.message)
         except Exception:  # the sweeper must outlive any one bad session
             log.exception("session sweep failed")
 
@@ -260,6 +275,7 @@ class StreamableHTTP:
             return
         if scope["type"] != "http":
             return
+        send = tag_worker(send)
         headers = await self.admit(scope, send)
         if headers is None:
             return
@@ -267,8 +283,8 @@ class StreamableHTTP:
             await self._route(scope, receive, send, headers)
         except HTTPError as exc:
             await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
-        except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409)
-            await send_error(send, exc.http_status, exc)
+        except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409), StateUnavailable (503)
+            await send_error(send, exc.http_status, exc, headers=retry_after(exc))
 
     async def admit(self, scope: Scope, send: Send) -> dict[str, str] | None:
         """The request's headers, or None once it was refused: the checks every request to

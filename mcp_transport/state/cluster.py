@@ -1,0 +1,71 @@
+"""What an application needs of the state several workers share (docs/deployment.md).
+
+The HTTP endpoint, given shared state (``run_http(..., redis_url=...)`` or
+``StreamableHTTP(app, state=SharedState.redis(url))``), builds the cluster (a
+:class:`~mcp_transport.state.redis.RedisCluster`), hands it to the application if the
+application is a :class:`ClusterMember` (an ``MCPServer`` is), runs ``cluster.run()`` in its
+background task group for the life of the worker, and hands it the broadcast messages of kind
+:data:`NOTIFY` (``received``). The application keeps there what every
+worker must see the same way: its tasks, and its server-wide notifications (``list_changed``,
+``resources/updated``), which each worker delivers to the clients connected to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
+
+from .tasks import TaskStore
+
+__all__ = ["ENV_REDIS_URL", "NOTIFY", "Cluster", "ClusterMember", "Deliver"]
+
+# The Redis of a deployment when no URL is given (run_http, mcp-transport serve).
+ENV_REDIS_URL = "MCP_TRANSPORT_REDIS_URL"
+
+# The kind (``"k"``) of the broadcast messages that carry an application's notifications.
+NOTIFY = "notify"
+
+# Deliver a notification that another worker emitted to this worker's clients:
+# ``(method, params, everyone)``, everyone: legacy sessions too, else listen streams only.
+Deliver = Callable[[str, dict[str, Any] | None, bool], Awaitable[None]]
+
+
+class Cluster(Protocol):
+    """The workers of one deployment, as the application sees them."""
+
+    @property
+    def worker(self) -> str:
+        """This worker's id (the ``Mcp-Worker`` header)."""
+        ...
+
+    def task_store(self) -> TaskStore:
+        """A task store every worker sees, held under this worker's lease."""
+        ...
+
+    def publish(self, method: str, params: dict[str, Any] | None, *, everyone: bool) -> None:
+        """Send a server-wide notification to every other worker (sync: it is queued);
+        ``everyone``: for legacy sessions too, else for ``subscriptions/listen`` streams only."""
+        ...
+
+    def on_notification(self, deliver: Deliver) -> None:
+        """Call ``deliver(method, params, everyone)`` for each notification another worker
+        publishes."""
+        ...
+
+    async def run(self) -> None:
+        """Send the published notifications, until cancelled."""
+        ...
+
+    async def received(self, message: dict[str, Any]) -> None:
+        """A broadcast message of kind :data:`NOTIFY` (this worker's own are skipped)."""
+        ...
+
+
+@runtime_checkable
+class ClusterMember(Protocol):
+    """An application that serves from shared state when several workers run it."""
+
+    def join_cluster(self, cluster: Cluster) -> None:
+        """Use ``cluster`` for tasks and server-wide notifications. Raises ValueError when the
+        application cannot be shared as configured (say, no shared MRTR keys)."""
+        ...
