@@ -32,21 +32,15 @@ pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 # Seconds after which a silent worker counts as dead (short, so the kill test is quick).
 LEASE = 1.5
 
-# One worker: the example server on the shared state.
-_WORKER = """
-import sys, uvicorn
-from servers.everything import server
-from mcp_transport.state import SharedState
-from mcp_transport.transports.http import http_app
-url, prefix, port, lease = sys.argv[1:5]
-state = SharedState.redis(url, prefix=prefix, worker_lease=float(lease))
-uvicorn.run(http_app(server, state=state), host="127.0.0.1", port=int(port), log_level="warning")
-"""
+# The MRTR requestState key every worker shares (a cluster refuses to start without one).
+REQUEST_STATE_KEY = "ab" * 16
 
 
 def start_worker(redis: RedisServer, prefix: str) -> ServerProcess:
+    """One worker: the example server on the shared state, as an operator starts it."""
     port = free_port()
-    argv = [sys.executable, "-c", _WORKER, redis.url, prefix, str(port), str(LEASE)]
+    argv = [sys.executable, "-m", "servers.everything", "--port", str(port), "--redis-url", redis.url]
+    argv += ["--redis-prefix", prefix, "--worker-lease", str(LEASE), "--request-state-key", REQUEST_STATE_KEY]
     return ServerProcess(argv, port).start()
 
 
