@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
+from . import telemetry
 from .errors import (
     ConnectionClosed,
     InternalError,
@@ -318,6 +319,11 @@ class Dispatcher:
         request that belongs to no connection yet (``initialize`` minting an HTTP session, a
         stateless 2026-07-28 request); everything else goes through :meth:`run`.
         """
+        if telemetry.STATE.on:  # a SERVER span and the request metrics (mcp_transport.telemetry)
+            return await telemetry.serve(request, self.peer, self._respond)
+        return await self._respond(request)
+
+    async def _respond(self, request: Request) -> Result | ErrorResponse:
         ctx = self._context_class(self, request, self.peer)
         try:
             return Result(request.id, await self.methods.call(ctx, request.method, request.params))
@@ -462,6 +468,20 @@ class Dispatcher:
         notifications/cancelled) or ConnectionClosed. Never waits forever: ``timeout`` is
         the idle limit (progress resets it), bounded by MAX_REQUEST_TIMEOUT_FACTOR times it.
         """
+        if telemetry.STATE.on:  # a CLIENT span, its trace context in params._meta
+            return await telemetry.call(
+                method, params, lambda sent: self._request(method, sent, timeout, related_to, on_progress)
+            )
+        return await self._request(method, params, timeout, related_to, on_progress)
+
+    async def _request(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        timeout: float | None,
+        related_to: RequestId | None,
+        on_progress: ProgressCallback | None,
+    ) -> dict[str, Any]:
         limit = self._default_timeout if timeout is None else timeout
         rid, entry = self._pending.open(on_progress, limit)
         if on_progress is not None:

@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 import anyio
 from pydantic import BaseModel, Field
 
+from mcp_transport import telemetry_sdk
 from mcp_transport.errors import InternalError
 from mcp_transport.server import (
     Audio,
@@ -638,7 +639,9 @@ def main(argv: list[str] | None = None) -> None:
     shared.add_argument(
         "--worker-lease", type=float, default=10.0, help="seconds after which a silent worker is dead"
     )
+    telemetry_sdk.add_arguments(parser)
     args = parser.parse_args(argv)
+    metrics = telemetry_sdk.apply(args)
     if args.redis_url:
         from mcp_transport.state.redis import RedisTaskStore
 
@@ -650,7 +653,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from mcp_transport.transports.http import run_http
 
-        run_http(server, host=args.host, port=args.port)
+        run_http(server, host=args.host, port=args.port, metrics=metrics)
 
 
 if __name__ == "__main__":

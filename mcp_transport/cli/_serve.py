@@ -16,15 +16,19 @@ def add_serve(commands: Any) -> None:
     serve.add_argument("--stdio", action="store_true", help="serve on stdin/stdout instead of HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    from ..telemetry_sdk import add_arguments  # argparse only: the SDK is imported when asked for
+
+    add_arguments(serve)
     serve.set_defaults(run=_serve)
 
 
-def serve_http(server: Any, host: str, port: int) -> None:
-    """Serve ``server`` at http://HOST:PORT/mcp until interrupted. The one place the command
-    line reaches into the transports (the public API has no ``MCPServer.run_http``)."""
+def serve_http(server: Any, host: str, port: int, *, metrics: bool = False) -> None:
+    """Serve ``server`` at http://HOST:PORT/mcp (and Prometheus ``/metrics`` with
+    ``metrics``) until interrupted. The one place the command line reaches into the
+    transports (the public API has no ``MCPServer.run_http``)."""
     from ..transports.http import run_http
 
-    run_http(server, host=host, port=port)
+    run_http(server, host=host, port=port, metrics=metrics)
 
 
 def _load(target: str) -> Any:
@@ -47,10 +51,13 @@ def _serve(args: argparse.Namespace) -> None:
     if "" not in sys.path:
         sys.path.insert(0, "")  # the user's module:attribute resolves from the working directory
     server = _load(args.target)
+    from ..telemetry_sdk import apply
+
+    metrics = apply(args)
     if args.stdio:
         server.run_stdio()
         return
-    serve_http(server, args.host, args.port)
+    serve_http(server, args.host, args.port, metrics=metrics)
 
 
 def add_conformance(commands: Any) -> None:

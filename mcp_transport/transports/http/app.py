@@ -79,15 +79,22 @@ def run_http(
     *,
     path: str = "/mcp",
     log_level: str = "info",
+    metrics: bool = False,
     **options: Any,
 ) -> None:
     """Serve ``app`` over Streamable HTTP with uvicorn (uvloop, httptools, no access log)
-    until interrupted. Options: see :class:`StreamableHTTP`."""
+    until interrupted. ``metrics``: Prometheus metrics at ``/metrics`` on the same host and
+    port (mcp_transport.telemetry_sdk). Options: see :class:`StreamableHTTP`."""
     import uvicorn  # the server is needed only here: mounting an endpoint does not need it
 
     asgi = http_app(app, path, **options)
+    served: Any = asgi
+    if metrics:
+        from ...telemetry_sdk import with_metrics
+
+        served = with_metrics(asgi)
     config = uvicorn.Config(
-        asgi,
+        served,
         host=host,
         port=port,
         loop="uvloop",

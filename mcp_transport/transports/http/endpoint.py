@@ -23,9 +23,17 @@ from collections.abc import Callable, Iterable
 import anyio
 from anyio.abc import TaskGroup
 
-from ... import jsonrpc
+from ... import jsonrpc, telemetry
 from ...connection import Application
-from ...errors import InvalidRequest, RPCError
+from ...errors import (
+    HeaderMismatch,
+    InvalidRequest,
+    RequestTooLarge,
+    ResumeGap,
+    RPCError,
+    SessionNotFound,
+    UnsupportedProtocolVersion,
+)
 from ...jsonrpc import InvalidMessage, Message, Notification, Request
 from ...protocol import LEGACY_VERSIONS, claims_modern
 from ...state.bus import Bus
@@ -217,13 +225,16 @@ class StreamableHTTP:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
         if problem is not None:
+            telemetry.count("rejected", reason="host" if problem.startswith("Host") else "origin")
             await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
             return
         try:
             await self._route(scope, receive, send, headers)
         except HTTPError as exc:
+            telemetry.count("rejected", reason=rejection(exc.status, exc.error))
             await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
         except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409)
+            telemetry.count("rejected", reason=rejection(exc.http_status, exc))
             await send_error(send, exc.http_status, exc)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
@@ -272,6 +283,25 @@ class StreamableHTTP:
             )
         else:
             await self.legacy.post(scope, message, send, headers, tg, accept_json, accept_sse)
+
+
+_REJECTIONS: tuple[tuple[type[RPCError], str], ...] = (
+    (RequestTooLarge, "size"),
+    (SessionNotFound, "session"),
+    (UnsupportedProtocolVersion, "version"),
+    (HeaderMismatch, "headers"),
+    (ResumeGap, "resume_gap"),
+)
+
+
+def rejection(status: int, error: RPCError) -> str:
+    """The ``reason`` label of a request refused before dispatch (mcp.server.requests.rejected)."""
+    for kind, reason in _REJECTIONS:
+        if isinstance(error, kind):
+            return reason
+    if "Protocol-Version" in error.message:  # a legacy session's version header mismatch
+        return "version"
+    return "http" if status in (405, 406, 415) else "invalid"
 
 
 async def _lifespan(app: StreamableHTTP, receive: Receive, send: Send) -> None:

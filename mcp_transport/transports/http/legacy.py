@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from anyio.abc import TaskGroup
 
-from ... import jsonrpc
+from ... import jsonrpc, telemetry
 from ...connection import Application
 from ...errors import InvalidRequest, ResumeGap, ServerOverloaded
 from ...jsonrpc import Message, Request, RequestId, Result
@@ -205,6 +205,7 @@ class LegacyLeg:
                 )
             self.bus.subscribe(session.id, session.dispatcher.receive)
             session.connection.open()
+            telemetry.count("sessions", 1)
             headers.append((SESSION_HEADER.encode(), session.id.encode()))
         data = jsonrpc.dump(response)
         if accept_json and options.response_mode != "sse":
@@ -299,7 +300,10 @@ class LegacyLeg:
                     ),
                 )
             try:
-                await log_.read(*parsed)  # raises ResumeGap before any byte is sent
+                replay, _ = await log_.read(*parsed)  # raises ResumeGap before any byte is sent
+            except ResumeGap:
+                telemetry.count("resume_gaps")
+                raise
             except ValueError:  # beyond the last event: resuming there would skip what comes next
                 raise HTTPError(
                     400,
@@ -308,6 +312,8 @@ class LegacyLeg:
                         "reconnect with the id of the last event you received, or without one"
                     ),
                 ) from None
+            telemetry.count("resumes")
+            telemetry.count("replayed", len(replay))
             return parsed
         stream_id = await self.streams.open_get_stream(session)
         after = session.get_delivered
@@ -348,10 +354,12 @@ class LegacyLeg:
         session = await self.sessions.acquire(session_id.strip())
         if session is None:
             raise session_not_found()
+        token = telemetry.SESSION_ID.set(session.id)  # mcp.session.id on this request's spans
         try:
             self._check_session(scope, headers, session)
             yield session
         finally:
+            telemetry.SESSION_ID.reset(token)
             await self.sessions.release(session)
 
     def _check_session(self, scope: Scope, headers: dict[str, str], session: Session) -> None:
@@ -385,7 +393,8 @@ class LegacyLeg:
             )
 
     async def end_session(self, session: Session, reason: str) -> None:
-        await self.sessions.remove(session.id)
+        if await self.sessions.remove(session.id) is not None:
+            telemetry.count("sessions", -1)
         self.bus.unsubscribe(session.id)
         session.connection.close(reason)
         for request_id in list(session.posts or ()):
