@@ -280,15 +280,23 @@ def _span(
 
 
 def _record(method: str, outcome: str, attributes: dict[str, Any], seconds: float) -> None:
+    """Count one request. Labels stay bounded whatever a peer sends: a method the server does
+    not have is ``other``, and a failed request's tool or prompt name (anything the client
+    typed) is left out; per-request values (ids, URIs) are on spans only."""
     instruments = STATE.instruments
     if instruments is None:
         return
+    failed = "rpc.response.status_code" in attributes
+    if failed and attributes["rpc.response.status_code"] == _METHOD_NOT_FOUND:
+        method = attributes["mcp.method.name"] = "other"
     instruments.requests.add(1, {"method": method, "outcome": outcome})
-    instruments.duration.record(seconds, {k: v for k, v in attributes.items() if k not in _NOT_ON_METRICS})
+    dropped = _FAILED_NOT_ON_METRICS if failed else _NOT_ON_METRICS
+    instruments.duration.record(seconds, {k: v for k, v in attributes.items() if k not in dropped})
 
 
-# High-cardinality attributes stay on spans, off metrics.
+_METHOD_NOT_FOUND = "-32601"
 _NOT_ON_METRICS = frozenset({"jsonrpc.request.id", "mcp.session.id", "mcp.resource.uri"})
+_FAILED_NOT_ON_METRICS = _NOT_ON_METRICS | {"gen_ai.tool.name", "gen_ai.prompt.name"}
 
 
 # -- outbound -----------------------------------------------------------------------------

@@ -22,12 +22,16 @@ import anyio
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
 
-from mcp_transport import Client, telemetry
+from mcp_transport import Client, RemoteError, telemetry
+from mcp_transport.server import MCPServer
+from mcp_transport.server.tasks import MemoryTaskStore
+from mcp_transport.testing import MemoryClient
 from tests.interop_servers import ServerProcess, free_port, our_server
 
 pytestmark = pytest.mark.anyio
@@ -299,13 +303,16 @@ def test_trace_context_from_a_hostile_meta_is_ignored() -> None:
 
 async def test_metrics_endpoint_shows_requests_and_a_rejection(monkeypatch: pytest.MonkeyPatch) -> None:
     """``--metrics``: a real uvicorn serves Prometheus text at /metrics on the MCP port; it
-    counts the calls by method and outcome, and the request refused for its Origin."""
+    counts the calls by method and outcome (an unknown method as ``other``: a client cannot
+    mint labels), and the request refused for its Origin."""
     monkeypatch.delenv("MCP_TRANSPORT_OTEL", raising=False)
     server = our_server(None, "--metrics").start()
     try:
         async with Client(server.url, era="modern") as client:
             await client.call_tool("add", {"a": 1, "b": 2})
             await client.call_tool("test_error_handling")
+            with pytest.raises(RemoteError):
+                await client.request("bogus/method-0123456789")  # a label it must not become
         async with httpx.AsyncClient() as http:
             refused = await http.post(
                 server.url,
@@ -319,6 +326,8 @@ async def test_metrics_endpoint_shows_requests_and_a_rejection(monkeypatch: pyte
         assert 'mcp_server_requests_total{method="tools/call",outcome="ok"} 1.0' in text
         assert 'mcp_server_requests_total{method="tools/call",outcome="error"} 1.0' in text
         assert 'mcp_server_requests_rejected_total{reason="origin"} 1.0' in text
+        assert 'mcp_server_requests_total{method="other",outcome="error"} 1.0' in text
+        assert "bogus" not in text
         assert "mcp_server_operation_duration_seconds_bucket" in text
     finally:
         server.stop()
@@ -330,3 +339,45 @@ def test_api_only_costs_one_check() -> None:
     telemetry.configure()
     assert telemetry.STATE.on is False
     assert telemetry.STATE.tracer is None and telemetry.STATE.instruments is None
+
+
+def points(reader: InMemoryMetricReader, name: str) -> dict[tuple[tuple[str, Any], ...], float]:
+    data = reader.get_metrics_data()
+    return {
+        tuple(sorted(p.attributes.items())): p.value
+        for rm in (data.resource_metrics if data else [])
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == name
+        for p in m.data.data_points
+    }
+
+
+async def test_tasks_are_counted_by_state() -> None:
+    """A task is ``working`` while it runs and moves to its terminal state when it ends
+    (the 2026-07-28 tasks extension; SEP-2663 "Task Status")."""
+    server = MCPServer("tasks", task_store=MemoryTaskStore())
+    release = anyio.Event()
+
+    @server.tool(task="optional")
+    async def slow() -> str:
+        await release.wait()
+        return "done"
+
+    reader = InMemoryMetricReader()
+    telemetry.configure(meter_provider=MeterProvider(metric_readers=[reader]))
+    try:
+        async with MemoryClient.connect(server, initialize=False) as client:
+            caps = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
+            created = await client.modern_request(
+                "tools/call", {"name": "slow", "arguments": {}}, capabilities=caps
+            )
+            assert created["resultType"] == "task"
+            assert points(reader, "mcp.server.tasks")[(("state", "working"),)] == 1
+            release.set()
+            with anyio.fail_after(5):
+                while points(reader, "mcp.server.tasks").get((("state", "completed"),)) != 1:  # noqa: ASYNC110  (a reader has no event)
+                    await anyio.sleep(0.01)
+            assert points(reader, "mcp.server.tasks")[(("state", "working"),)] == 0
+    finally:
+        telemetry.configure()
