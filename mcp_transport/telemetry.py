@@ -37,6 +37,7 @@ __all__ = [
     "INSTRUMENTATION",
     "SESSION_ID",
     "STATE",
+    "answering",
     "call",
     "configure",
     "count",
@@ -56,10 +57,11 @@ class _Rounds:
     is a request of its own; the second and later are children of the first's CLIENT span,
     so the rounds of one tool call form one trace even when the caller traces nothing."""
 
-    __slots__ = ("first", "number")
+    __slots__ = ("first", "last", "number")
 
     def __init__(self) -> None:
         self.first: trace.Span | None = None
+        self.last: trace.Span | None = None  # the round whose input requests are being answered
         self.number = 0
 
 
@@ -324,8 +326,10 @@ async def call(
             parent = trace.set_span_in_context(rounds.first)
     started = time.perf_counter()
     with _span(name, trace.SpanKind.CLIENT, attributes, parent) as span:
-        if rounds is not None and rounds.first is None:
-            rounds.first = span
+        if rounds is not None:
+            rounds.last = span
+            if rounds.first is None:
+                rounds.first = span
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         if carrier:
@@ -356,6 +360,20 @@ def rounds() -> Iterator[None]:
         yield
     finally:
         _ROUNDS.reset(token)
+
+
+@contextmanager
+def answering(method: str) -> Iterator[None]:
+    """Around the client's answer to one input request of a round (elicitation, sampling,
+    roots: the 2026-07-28 form of a server->client request, basic/patterns/mrtr): a SERVER
+    span, as a legacy server->client request gets, under the round that asked."""
+    rounds = _ROUNDS.get()
+    if STATE.tracer is None or rounds is None or rounds.last is None:
+        yield
+        return
+    parent = trace.set_span_in_context(rounds.last)
+    with _span(method, trace.SpanKind.SERVER, {"mcp.method.name": method}, parent):
+        yield
 
 
 def current_span() -> trace.Span | None:

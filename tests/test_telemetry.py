@@ -282,6 +282,8 @@ async def test_mrtr_rounds_are_one_trace_under_the_first(
         first, second = rounds
         assert second.parent_id == first.span_id and first.parent_id == ""
         assert second.trace_id == first.trace_id
+        mine = [local(s) for s in exported.get_finished_spans()]
+        child_of(mine, first, "elicitation/create", "SERVER")  # the answer to round 1's question
         remote = await arrived(receiver, first.trace_id, 2)
         for round_span in rounds:
             child_of(remote, round_span, "tools/call test_elicitation", "SERVER")
