@@ -94,32 +94,22 @@ class _Instruments:
         )
         # Everything else is a named count; an up-down counter where the value goes down too.
         self.counts: dict[str, metrics.Counter | metrics.UpDownCounter] = {
-            "sessions": meter.create_up_down_counter(
-                "mcp.server.sessions.active", description="Live legacy HTTP sessions on this worker"
-            ),
-            "streams": meter.create_up_down_counter(
-                "mcp.server.sse.streams.open", description="SSE responses being written now"
-            ),
-            "tasks": meter.create_up_down_counter(
-                "mcp.server.tasks", description="Tasks by state (2026-07-28 tasks extension)"
-            ),
-            "appended": meter.create_counter(
-                "mcp.server.events.appended", description="SSE events written to the event logs"
-            ),
-            "replayed": meter.create_counter(
-                "mcp.server.events.replayed", description="SSE events sent again to a resuming client"
-            ),
-            "resumes": meter.create_counter(
-                "mcp.server.resumes", description="Streams resumed with Last-Event-ID"
-            ),
-            "resume_gaps": meter.create_counter(
-                "mcp.server.resume.gaps", description="Resumes refused: the events after the cursor are gone"
-            ),
-            "rejected": meter.create_counter(
-                "mcp.server.requests.rejected",
-                description="HTTP requests refused before dispatch, by reason (origin, size, version...)",
-            ),
+            key: (meter.create_up_down_counter if down else meter.create_counter)(name, description=text)
+            for key, down, name, text in _COUNTS
         }
+
+
+# (key for count(), goes down too, instrument name, description)
+_COUNTS = (
+    ("sessions", True, "mcp.server.sessions.active", "Live legacy HTTP sessions on this worker"),
+    ("streams", True, "mcp.server.sse.streams.open", "SSE responses being written now"),
+    ("tasks", True, "mcp.server.tasks", "Tasks by state (2026-07-28 tasks extension)"),
+    ("appended", False, "mcp.server.events.appended", "SSE events written to the event logs"),
+    ("replayed", False, "mcp.server.events.replayed", "SSE events sent again to a resuming client"),
+    ("resumes", False, "mcp.server.resumes", "Streams resumed with Last-Event-ID"),
+    ("resume_gaps", False, "mcp.server.resume.gaps", "Resumes refused: the events after the cursor are gone"),
+    ("rejected", False, "mcp.server.requests.rejected", "HTTP requests refused before dispatch, by reason"),
+)
 
 
 class _State:
@@ -223,7 +213,7 @@ def _outcome(response: Response | None, attributes: dict[str, Any], span: trace.
         if span is not None:
             span.set_status(trace.StatusCode.ERROR, response.error.message[:256])
         return "error"
-    if isinstance(response, Result) and response.result.get("isError") is True:
+    if response.result.get("isError") is True:
         attributes["error.type"] = "tool_error"
         if span is not None:
             span.set_status(trace.StatusCode.ERROR, "tool_error")

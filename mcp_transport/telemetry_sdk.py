@@ -96,7 +96,7 @@ def install(*, export: bool = True, prometheus: bool = False) -> None:
             _add_span_exporter(tracer_provider, name)
         readers += [reader for name in _names("OTEL_METRICS_EXPORTER") if (reader := _metric_reader(name))]
     if prometheus and not any(type(r).__name__ == "PrometheusMetricReader" for r in readers):
-        readers.append(_metric_reader("prometheus"))  # type: ignore[arg-type]  # never None for prometheus
+        readers.append(_metric_reader("prometheus"))
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)

@@ -237,6 +237,17 @@ async def test_one_trace_client_stdio_gateway_http_server(
         server.stop()
 
 
+async def elicited(url: str, era: str, memory: InMemorySpanExporter) -> list[Span]:
+    """Call the tool that asks the user; the spans this process recorded."""
+
+    async def answer(params: dict[str, Any]) -> dict[str, Any]:
+        return ANSWER
+
+    async with Client(url, era=era, elicitation_handler=answer) as client:
+        await client.call_tool("test_elicitation", {"message": "Who?"})
+    return [local(s) for s in memory.get_finished_spans()]
+
+
 async def test_elicitation_is_a_span_pair_under_its_tool_call(
     exported: InMemorySpanExporter, receiver: Receiver
 ) -> None:
@@ -244,13 +255,7 @@ async def test_elicitation_is_a_span_pair_under_its_tool_call(
     and the client answers it in a SERVER span under that."""
     server = our_server().start()
     try:
-
-        async def answer(params: dict[str, Any]) -> dict[str, Any]:
-            return ANSWER
-
-        async with Client(server.url, era="legacy", elicitation_handler=answer) as client:
-            await client.call_tool("test_elicitation", {"message": "Who?"})
-        mine = [local(s) for s in exported.get_finished_spans()]
+        mine = await elicited(server.url, "legacy", exported)
         [root] = [s for s in mine if s.name == "tools/call test_elicitation"]
         remote = await arrived(receiver, root.trace_id, 2)
         served = child_of(remote, root, "tools/call test_elicitation", "SERVER")
@@ -268,21 +273,15 @@ async def test_mrtr_rounds_are_one_trace_under_the_first(
     each round's SERVER span is the child of its round."""
     server = our_server().start()
     try:
-
-        async def answer(params: dict[str, Any]) -> dict[str, Any]:
-            return ANSWER
-
-        async with Client(server.url, era="modern", elicitation_handler=answer) as client:
-            await client.call_tool("test_elicitation", {"message": "Who?"})
+        mine = await elicited(server.url, "modern", exported)
         rounds = sorted(
-            (local(s) for s in exported.get_finished_spans() if s.name == "tools/call test_elicitation"),
+            (s for s in mine if s.name == "tools/call test_elicitation"),
             key=lambda s: s.attributes["mcp.request.round"],
         )
         assert [s.attributes["mcp.request.round"] for s in rounds] == [1, 2]
         first, second = rounds
         assert second.parent_id == first.span_id and first.parent_id == ""
         assert second.trace_id == first.trace_id
-        mine = [local(s) for s in exported.get_finished_spans()]
         child_of(mine, first, "elicitation/create", "SERVER")  # the answer to round 1's question
         remote = await arrived(receiver, first.trace_id, 2)
         for round_span in rounds:
@@ -346,7 +345,7 @@ def test_api_only_costs_one_check() -> None:
 def points(reader: InMemoryMetricReader, name: str) -> dict[tuple[tuple[str, Any], ...], float]:
     data = reader.get_metrics_data()
     return {
-        tuple(sorted(p.attributes.items())): p.value
+        tuple(sorted((p.attributes or {}).items())): getattr(p, "value", 0.0)
         for rm in (data.resource_metrics if data else [])
         for sm in rm.scope_metrics
         for m in sm.metrics
@@ -370,7 +369,7 @@ async def test_tasks_are_counted_by_state() -> None:
     telemetry.configure(meter_provider=MeterProvider(metric_readers=[reader]))
     try:
         async with MemoryClient.connect(server, initialize=False) as client:
-            caps = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
+            caps: dict[str, Any] = {"extensions": {"io.modelcontextprotocol/tasks": {}}}
             created = await client.modern_request(
                 "tools/call", {"name": "slow", "arguments": {}}, capabilities=caps
             )
