@@ -334,6 +334,32 @@ async def test_metrics_endpoint_shows_requests_and_a_rejection(monkeypatch: pyte
         server.stop()
 
 
+async def test_metrics_endpoint_shows_sessions_streams_and_events() -> None:
+    """A legacy session is counted while it lives; a call whose progress turns its POST
+    answer into an SSE stream appends events and opens a stream, closed again at its end."""
+    server = our_server(None, "--metrics").start()
+    metrics_url = server.url.removesuffix("/mcp") + "/metrics"
+
+    async def ignore(value: float, total: float | None, message: str | None) -> None:
+        pass
+
+    try:
+        async with httpx.AsyncClient() as http:
+            async with Client(server.url, era="legacy") as client:
+                await client.call_tool("test_tool_with_progress", on_progress=ignore)
+                during = (await http.get(metrics_url)).text
+            after = (await http.get(metrics_url)).text
+        assert "mcp_server_sessions_active 1.0" in during
+        assert "mcp_server_sessions_active 0.0" in after
+        appended = [
+            line for line in during.splitlines() if line.startswith("mcp_server_events_appended_total ")
+        ]
+        assert appended and float(appended[0].split()[1]) >= 3  # the progress events and the result
+        assert "mcp_server_sse_streams_open 0.0" in after
+    finally:
+        server.stop()
+
+
 def test_api_only_costs_one_check() -> None:
     """Without an SDK provider, the first request resolves telemetry off and later ones only
     test ``STATE.on``."""
