@@ -22,6 +22,7 @@ switch: with no meter provider nothing is recorded.
 from __future__ import annotations
 
 import contextvars
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 INSTRUMENTATION = "mcp_transport"
+
+log = logging.getLogger("mcp_transport.telemetry")
 
 # The transport that knows the MCP session (legacy HTTP) sets it around a request it runs.
 SESSION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("mcp_session_id", default=None)
@@ -181,6 +184,19 @@ def _meta(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _extract(params: Mapping[str, Any] | None) -> otel_context.Context | None:
+    """The trace context a peer sent in ``_meta``; None (a new trace) when it sent none or
+    the configured propagators fail on it: the peer's values must never fail the request."""
+    meta = _meta(params)
+    if not any(key in meta for key in _TRACE_KEYS):
+        return None
+    try:
+        return propagate.extract(meta, getter=_GETTER)
+    except Exception:
+        log.debug("ignoring the trace context in _meta", exc_info=True)
+        return None
+
+
 def _describe(method: str, params: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
     """The span name ``{method} {target}`` and the attributes the request itself tells."""
     attributes: dict[str, Any] = {"mcp.method.name": method}
@@ -240,9 +256,7 @@ async def serve(
         attributes["mcp.session.id"] = session
     response: Result | ErrorResponse | None = None
     started = time.perf_counter()
-    with _span(
-        name, trace.SpanKind.SERVER, attributes, propagate.extract(_meta(request.params), getter=_GETTER)
-    ) as span:
+    with _span(name, trace.SpanKind.SERVER, attributes, _extract(request.params)) as span:
         try:
             response = await respond(request)
             return response

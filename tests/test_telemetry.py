@@ -11,6 +11,7 @@ in-memory exporter. Trace context travels only in ``params._meta``
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -290,16 +291,32 @@ async def test_mrtr_rounds_are_one_trace_under_the_first(
         server.stop()
 
 
-def test_trace_context_from_a_hostile_meta_is_ignored() -> None:
-    """A ``traceparent`` that is not a string is absent, not an error."""
-    from opentelemetry import propagate
+async def test_the_server_span_continues_the_meta_trace_and_ignores_a_hostile_one(
+    exported: InMemorySpanExporter,
+) -> None:
+    """A valid ``traceparent`` in ``_meta`` is the SERVER span's parent; one that is not a
+    string is absent (a new trace), and the request is answered all the same."""
+    server = MCPServer("meta")
 
-    from mcp_transport.telemetry import _GETTER
+    @server.tool()
+    async def add(a: float, b: float) -> float:
+        return a + b
 
-    context = propagate.extract({"traceparent": 12, "baggage": ["x"]}, getter=_GETTER)
-    from opentelemetry import trace
-
-    assert not trace.get_current_span(context).get_span_context().is_valid
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    async with MemoryClient.connect(server) as client:
+        for meta in (
+            {"traceparent": parent, "baggage": "tenant=a"},
+            {"traceparent": 12, "tracestate": ["x"]},
+        ):
+            result = await client.call_tool("add", {"a": 1, "b": 2}, _meta=meta)
+            assert result["structuredContent"] == {"result": 3}
+    continued, fresh = [local(s) for s in exported.get_finished_spans() if s.name == "tools/call add"]
+    assert (continued.trace_id, continued.parent_id) == (
+        "0af7651916cd43dd8448eb211c80319c",
+        "b7ad6b7169203331",
+    )
+    assert continued.kind == "SERVER" and continued.attributes["mcp.protocol.version"]
+    assert fresh.parent_id == "" and fresh.trace_id != continued.trace_id
 
 
 async def test_metrics_endpoint_shows_requests_and_a_rejection(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -408,3 +425,13 @@ async def test_tasks_are_counted_by_state() -> None:
             assert points(reader, "mcp.server.tasks")[(("state", "working"),)] == 0
     finally:
         telemetry.configure()
+
+
+@pytest.mark.parametrize("mode", [[], ["--sdk"]])
+def test_the_cost_bench_runs(mode: list[str]) -> None:
+    """bench/telemetry_cost.py (docs/performance.md, "What telemetry costs") runs as documented."""
+    done = subprocess.run(
+        [PY, "-m", "bench.telemetry_cost", "-n", "100", *mode], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("sdk: " if mode else "api-only: ") and "us per tools/call" in done.stdout
