@@ -429,7 +429,7 @@ async def test_tasks_are_counted_by_state() -> None:
 
 @pytest.mark.parametrize("mode", [[], ["--sdk"]])
 def test_the_cost_bench_runs(mode: list[str]) -> None:
-    """bench/telemetry_cost.py (docs/performance.md, "What telemetry costs") runs as documented."""
+    """bench/telemetry_cost.py (docs/guides/observability.md, "What it costs") runs as documented."""
     done = subprocess.run(
         [PY, "-m", "bench.telemetry_cost", "-n", "100", *mode], capture_output=True, text=True, timeout=60
     )

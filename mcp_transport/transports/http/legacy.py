@@ -354,12 +354,14 @@ class LegacyLeg:
         session = await self.sessions.acquire(session_id.strip())
         if session is None:
             raise session_not_found()
-        token = telemetry.SESSION_ID.set(session.id)  # mcp.session.id on this request's spans
+        # mcp.session.id on this request's spans (nothing to pay when telemetry is off)
+        token = telemetry.SESSION_ID.set(session.id) if telemetry.STATE.on else None
         try:
             self._check_session(scope, headers, session)
             yield session
         finally:
-            telemetry.SESSION_ID.reset(token)
+            if token is not None:
+                telemetry.SESSION_ID.reset(token)
             await self.sessions.release(session)
 
     def _check_session(self, scope: Scope, headers: dict[str, str], session: Session) -> None:
