@@ -166,9 +166,15 @@ def with_metrics(app: ASGIApp, path: str = "/metrics") -> ASGIApp:
     exposition = make_asgi_app()
 
     async def routed(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] == path:
+        if scope["type"] != "http" or scope["path"] != path:
+            await app(scope, receive, send)
+        elif scope["method"] in ("GET", "HEAD"):
             await exposition(scope, receive, send)
         else:
-            await app(scope, receive, send)
+            body = b"Method not allowed: /metrics is read with GET\n"
+            headers = [(b"allow", b"GET, HEAD"), (b"content-type", b"text/plain; charset=utf-8")]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": 405, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
 
     return routed

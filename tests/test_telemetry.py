@@ -339,6 +339,8 @@ async def test_metrics_endpoint_shows_requests_and_a_rejection(monkeypatch: pyte
             )
             assert refused.status_code == 403
             scraped = await http.get(server.url.removesuffix("/mcp") + "/metrics")
+            posted = await http.post(server.url.removesuffix("/mcp") + "/metrics")
+        assert posted.status_code == 405 and posted.headers["allow"] == "GET, HEAD"
         assert scraped.status_code == 200
         text = scraped.text
         assert 'mcp_server_requests_total{method="tools/call",outcome="ok"} 1.0' in text
