@@ -46,6 +46,7 @@ from .legacy import LegacyLeg, LegacyOptions
 from .modern import ModernLeg
 from .security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
 from .sessions import SESSION_HEADER, Session
+from .status import StatusCollector
 from .streams import Streams
 
 __all__ = [
@@ -117,7 +118,8 @@ class StreamableHTTP:
     [10,000 -> 503]; ``init_timeout`` [60 s]; ``max_body_bytes`` [4 MiB -> 413];
     ``keepalive`` [15 s]; ``retry_ms`` [1000]; ``allowed_hosts`` / ``allowed_origins``
     [loopback rule]; ``principal(scope) -> str | None`` binds sessions to an identity;
-    ``event_log`` / ``sessions`` / ``bus`` replace the in-memory state.
+    ``event_log`` / ``sessions`` / ``bus`` replace the in-memory state; ``status_page``
+    [False] collects what ``/mcp/status`` shows (:mod:`.status`; served by :class:`.app.HTTPApp`).
     """
 
     def __init__(
@@ -140,6 +142,7 @@ class StreamableHTTP:
         event_log: EventLog | None = None,
         sessions: SessionStore[Session] | None = None,
         bus: Bus | None = None,
+        status_page: bool = False,
     ) -> None:
         if response_mode not in ("auto", "json", "sse"):
             raise ValueError(f"response_mode must be 'auto', 'json' or 'sse', not {response_mode!r}")
@@ -157,6 +160,7 @@ class StreamableHTTP:
         options = LegacyOptions(response_mode, allow_delete, max_sessions, retry_after, principal)
         self.legacy = LegacyLeg(app, options, self.sessions, self.bus, self.streams)
         self.modern = ModernLeg(app, response_mode=response_mode, keepalive=keepalive)
+        self.status: StatusCollector | None = StatusCollector() if status_page else None
         self._tg: TaskGroup | None = None
         self._started: anyio.Event | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -222,11 +226,8 @@ class StreamableHTTP:
             return
         if scope["type"] != "http":
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
-        if problem is not None:
-            telemetry.count("rejected", reason="host" if problem.startswith("Host") else "origin")
-            await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
+        headers = await self.admit(scope, send)
+        if headers is None:
             return
         try:
             await self._route(scope, receive, send, headers)
@@ -236,6 +237,18 @@ class StreamableHTTP:
         except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409)
             telemetry.count("rejected", reason=rejection(exc.http_status, exc))
             await send_error(send, exc.http_status, exc)
+
+    async def admit(self, scope: Scope, send: Send) -> dict[str, str] | None:
+        """The request's headers, or None once it was refused: the checks every request to
+        this endpoint passes, the status page's included (Host/Origin now; the resource
+        server's token check belongs here too)."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
+        if problem is not None:
+            telemetry.count("rejected", reason="host" if problem.startswith("Host") else "origin")
+            await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
+            return None
+        return headers
 
     async def _route(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         method = scope["method"]
@@ -252,7 +265,15 @@ class StreamableHTTP:
             await self._post(scope, receive, send, headers)
         elif method == "GET":
             await self._ensure_started()
-            await self.legacy.get(scope, receive, send, headers)
+            if self.status is None:
+                await self.legacy.get(scope, receive, send, headers)
+                return
+            session = headers[SESSION_HEADER]
+            self.status.stream(session, +1)
+            try:
+                await self.legacy.get(scope, receive, send, headers)
+            finally:
+                self.status.stream(session, -1)
         elif method == "DELETE":
             await self.legacy.delete(scope, send, headers)
         else:
@@ -277,12 +298,26 @@ class StreamableHTTP:
             and claims_modern_header(headers)
             and await self.sessions.get(session_id.strip()) is not None
         )
-        if classify_post(headers, message, live_session=live) is Leg.MODERN:
-            await self.modern.post(
-                message, headers, receive, send, accept_json=accept_json, accept_sse=accept_sse, task_group=tg
-            )
-        else:
-            await self.legacy.post(scope, message, send, headers, tg, accept_json, accept_sse)
+        leg = classify_post(headers, message, live_session=live)
+        watch = None
+        if self.status is not None:  # the status page's one seam: time the POST, look at its answer
+            watch = send = self.status.watch(send, message, leg.value, session_id)
+        try:
+            if leg is Leg.MODERN:
+                await self.modern.post(
+                    message,
+                    headers,
+                    receive,
+                    send,
+                    accept_json=accept_json,
+                    accept_sse=accept_sse,
+                    task_group=tg,
+                )
+            else:
+                await self.legacy.post(scope, message, send, headers, tg, accept_json, accept_sse)
+        finally:
+            if watch is not None:
+                watch.finish()
 
 
 _REJECTIONS: tuple[tuple[type[RPCError], str], ...] = (
