@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
+from . import telemetry
 from .errors import (
     ConnectionClosed,
     InternalError,
@@ -315,18 +316,24 @@ class Dispatcher:
         elif self._on_notification is not None:
             await contained(self._on_notification(self, message), "the %s handler", message.method)
 
-    async def handle(self, request: Request) -> Result | ErrorResponse:
+    async def handle(self, request: Request, *, observed: bool = False) -> Result | ErrorResponse:
         """Run one request to completion and return its response without sending it.
 
         Untracked: not counted, not cancellable through notifications/cancelled. For a
         request that belongs to no connection yet (``initialize`` minting an HTTP session, a
         stateless 2026-07-28 request); everything else goes through :meth:`run`.
+        ``observed``: telemetry already wraps this call (internal).
         """
+        if telemetry.STATE.on and not observed:  # a SERVER span and the request metrics
+            return await telemetry.serve(request, self.peer, self._observed_handle)
         ctx = self._context_class(self, request, self.peer)
         try:
             return Result(request.id, await self.methods.call(ctx, request.method, request.params))
         except Exception as exc:
             return ErrorResponse(request.id, _error_object(request, exc))
+
+    def _observed_handle(self, request: Request) -> Awaitable[Result | ErrorResponse]:
+        return self.handle(request, observed=True)
 
     async def run(self, request: Request) -> Result | ErrorResponse | None:
         """Like :meth:`handle`, in the caller's task, but tracked as in flight: a duplicate
@@ -459,13 +466,28 @@ class Dispatcher:
         timeout: float | None = None,
         related_to: RequestId | None = None,
         on_progress: ProgressCallback | None = None,
+        observed: bool = False,
     ) -> dict[str, Any]:
         """Send a request to the peer and wait for its result.
 
         Raises RemoteError (the peer answered with an error), RequestTimeout (after sending
         notifications/cancelled) or ConnectionClosed. Never waits forever: ``timeout`` is
         the idle limit (progress resets it), bounded by MAX_REQUEST_TIMEOUT_FACTOR times it.
+        ``observed``: telemetry already wraps this call (internal).
         """
+        if telemetry.STATE.on and not observed:  # a CLIENT span, its trace context in params._meta
+            return await telemetry.call(
+                method,
+                params,
+                lambda sent: self.request(
+                    method,
+                    sent,
+                    timeout=timeout,
+                    related_to=related_to,
+                    on_progress=on_progress,
+                    observed=True,
+                ),
+            )
         limit = self._default_timeout if timeout is None else timeout
         rid, entry = self._pending.open(on_progress, limit)
         if on_progress is not None:

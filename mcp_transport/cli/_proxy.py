@@ -63,6 +63,9 @@ def add_proxy(commands: Any) -> None:
         choices=("debug", "info", "warning", "error"),
         help="the gateway's own log level, on stderr (default warning)",
     )
+    from ..telemetry_sdk import add_arguments
+
+    add_arguments(proxy, metrics=False)
     proxy.set_defaults(run=_run)
 
 
@@ -104,6 +107,9 @@ def _run(args: argparse.Namespace) -> int:
     import anyio
 
     from ..gateway import serve_http, serve_stdio
+    from ..telemetry_sdk import apply
+
+    apply(args)
 
     try:
         if http:

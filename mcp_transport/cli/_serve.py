@@ -65,6 +65,9 @@ def add_worker_options(parser: argparse.ArgumentParser) -> None:
         help="run N worker processes on one port (SO_REUSEPORT; needs --redis-url when N > 1)",
     )
     shared.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # one of --workers N
+    from ..telemetry_sdk import add_arguments  # argparse only: the SDK is imported when asked for
+
+    add_arguments(parser)
     parser.set_defaults(run=_serve)
 
 
@@ -85,7 +88,7 @@ def serve_http(server: Any, args: argparse.Namespace) -> None:
         options.update(
             redis_url=args.redis_url, redis_prefix=args.redis_prefix, worker_lease=args.worker_lease
         )
-    options.update(status_page=args.status_page, reuse_port=args.reuse_port)
+    options.update(status_page=args.status_page, reuse_port=args.reuse_port, metrics=args.metrics)
     run_http(server, host=args.host, port=args.port, **options)
 
 
@@ -115,6 +118,9 @@ def _serve(args: argparse.Namespace, server: Any = None) -> int:
         if "" not in sys.path:
             sys.path.insert(0, "")  # the user's module:attribute resolves from the working directory
         server = _load(args.target)
+    from ..telemetry_sdk import apply  # installs the SDK's providers for --otel / --metrics
+
+    apply(args)
     if args.stdio:
         server.run_stdio()
         return 0
@@ -129,6 +135,7 @@ def _worker_argv(args: argparse.Namespace) -> list[str]:
     argv += ["--redis-prefix", args.redis_prefix, "--worker-lease", str(args.worker_lease)]
     for key in args.request_state_key or ():
         argv += ["--request-state-key", key]
+    argv += [flag for flag, on in _PASSED_FLAGS.items() if getattr(args, on)]
     return argv
 
 
@@ -181,6 +188,9 @@ def _supervise(args: argparse.Namespace) -> int:
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+# Switches every worker of --workers N gets as given (flag -> its argparse name).
+_PASSED_FLAGS = {"--status-page": "status_page", "--otel": "otel", "--metrics": "metrics"}
 
 
 def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 
+from .. import telemetry
 from ..dispatcher import Dispatcher, ProgressCallback
 from ..errors import RequestTimeout, UsageError
 from ..jsonrpc import Notification
@@ -295,16 +296,17 @@ class Client(ServerCalls):
             await self._retries.ensure_tool_schema(params)
         base = dict(params or {})
         round_params = base
-        for _ in range(self.max_input_rounds + 1):
-            result = await self._retries.run(method, round_params, self._sender(timeout, on_progress))
-            result_type = result.get("resultType", "complete")
-            if result_type == "complete":
-                return result
-            if result_type != "input_required":
-                raise InputRequiredError(
-                    f"{method}: unknown resultType {result_type!r} in the server's result"
-                )
-            round_params = {**base, **await self._inputs.fulfil(method, result)}
+        with telemetry.rounds():  # each round's span links to the first's
+            for _ in range(self.max_input_rounds + 1):
+                result = await self._retries.run(method, round_params, self._sender(timeout, on_progress))
+                result_type = result.get("resultType", "complete")
+                if result_type == "complete":
+                    return result
+                if result_type != "input_required":
+                    raise InputRequiredError(
+                        f"{method}: unknown resultType {result_type!r} in the server's result"
+                    )
+                round_params = {**base, **await self._inputs.fulfil(method, result)}
         raise InputRequiredError(
             f"{method}: the server still requires input after {self.max_input_rounds} rounds"
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .. import telemetry
 from ..errors import MCPError
 from .answers import RequestHandler, apply_schema_defaults
 
@@ -56,12 +57,13 @@ class InputAnswerer:
         wanted = input_request["method"]
         raw = input_request.get("params")
         params: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        if wanted == "elicitation/create" and self.elicitation is not None:
-            return apply_schema_defaults(params, await self.elicitation(params))
-        if wanted == "sampling/createMessage" and self.sampling is not None:
-            return await self.sampling(params)
-        if wanted == "roots/list" and self.roots is not None:
-            return {"roots": await self.roots()}
+        with telemetry.answering(wanted):
+            if wanted == "elicitation/create" and self.elicitation is not None:
+                return apply_schema_defaults(params, await self.elicitation(params))
+            if wanted == "sampling/createMessage" and self.sampling is not None:
+                return await self.sampling(params)
+            if wanted == "roots/list" and self.roots is not None:
+                return {"roots": await self.roots()}
         raise InputRequiredError(
             f"{method}: the server asked for {wanted} (input {key!r}), which this client has no handler for"
         )

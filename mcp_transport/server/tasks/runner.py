@@ -23,6 +23,7 @@ import anyio
 import orjson
 from anyio.abc import TaskGroup
 
+from ... import telemetry
 from ...errors import InternalError, InvalidParams, MissingClientCapability, RPCError, StateUnavailable
 from ...mrtr import InputRequired
 from ...protocol import Era
@@ -161,6 +162,7 @@ class TaskRunner:
     async def _create(self, principal: str) -> TaskRecord:
         record = TaskRecord(new_task_id(), principal, self.ttl_ms, self.poll_interval_ms)
         await self.store.create(record)  # durable before the CreateTaskResult (SEP-2663)
+        telemetry.shift("tasks", None, "working")
         return record
 
     async def _execute(
@@ -192,6 +194,7 @@ class TaskRunner:
                 await _write(
                     ctx.task_id, self.store.finish, ctx.task_id, "failed", error=_error_object(stopped)
                 )
+                telemetry.shift("tasks", "working", "failed")
             raise
         finally:
             if ctx.task_id is not None:
@@ -234,20 +237,23 @@ class TaskRunner:
         """Record the terminal status: a tool error is ``completed`` + ``isError``, only a
         JSON-RPC error is ``failed`` (SEP-2663 "Task Status")."""
         if cancelled:
-            await self.store.finish(task_id, "cancelled")
+            status, outcome = "cancelled", {}
         elif isinstance(error, RPCError):
-            await self.store.finish(task_id, "failed", error=_error_object(error))
+            status, outcome = "failed", {"error": _error_object(error)}
         elif error is not None or result is None:
-            await self.store.finish(
-                task_id, "failed", error=_error_object(InternalError("the tool ended without a result"))
+            status, outcome = (
+                "failed",
+                {"error": _error_object(InternalError("the tool ended without a result"))},
             )
         elif len(orjson.dumps(result)) > self.max_result_bytes:
             too_big = InternalError(
                 f"The tool's result exceeds this server's task result limit of {self.max_result_bytes} bytes"
             )
-            await self.store.finish(task_id, "failed", error=_error_object(too_big))
+            status, outcome = "failed", {"error": _error_object(too_big)}
         else:
-            await self.store.finish(task_id, "completed", result=result)
+            status, outcome = "completed", {"result": result}
+        await self.store.finish(task_id, status, **outcome)
+        telemetry.shift("tasks", "working", status)
         await self._publish(task_id)
 
     # -- input ----------------------------------------------------------------------------------
@@ -263,12 +269,16 @@ class TaskRunner:
         if not await self.store.add_input_request(task_id, key, request):
             raise InternalError(f"Task {task_id} is gone or finished, or reused input key {key!r}")
         await self._publish(task_id)
-        while (answer := await self._take_answer(task_id, key)) is None:
-            wakeup = self._wakeups.setdefault(task_id, anyio.Event())
-            with anyio.move_on_after(self.poll_interval_ms / 1000):
-                await wakeup.wait()
-            if wakeup.is_set() and self._wakeups.get(task_id) is wakeup:
-                del self._wakeups[task_id]
+        telemetry.shift("tasks", "working", "input_required")
+        try:
+            while (answer := await self._take_answer(task_id, key)) is None:
+                wakeup = self._wakeups.setdefault(task_id, anyio.Event())
+                with anyio.move_on_after(self.poll_interval_ms / 1000):
+                    await wakeup.wait()
+                if wakeup.is_set() and self._wakeups.get(task_id) is wakeup:
+                    del self._wakeups[task_id]
+        finally:
+            telemetry.shift("tasks", "input_required", "working")
         await self._publish(task_id)
         return answer
 

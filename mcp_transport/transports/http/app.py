@@ -99,6 +99,7 @@ def run_http(
     redis_prefix: str = "mcp:",
     worker_lease: float = 10.0,
     reuse_port: bool = False,
+    metrics: bool = False,
     **options: Any,
 ) -> None:
     """Serve ``app`` over Streamable HTTP with uvicorn (uvloop, httptools, no access log)
@@ -111,7 +112,8 @@ def run_http(
     say, no shared MRTR keys). ``reuse_port``: bind with ``SO_REUSEPORT``, so several worker
     processes listen on one port and the kernel spreads connections between them
     (``mcp-transport serve --workers N``). ``status_page=True``: the live page at
-    ``path/status`` (docs/guides/status-page.md).
+    ``path/status`` (docs/guides/status-page.md). ``metrics``: Prometheus metrics at
+    ``/metrics`` on the same host and port (mcp_transport.telemetry_sdk).
     """
     import uvicorn  # the server is needed only here: mounting an endpoint does not need it
 
@@ -124,8 +126,13 @@ def run_http(
             worker_lease=worker_lease,
         )
     asgi = http_app(app, path, **options)
+    served: Any = asgi
+    if metrics:
+        from ...telemetry_sdk import with_metrics
+
+        served = with_metrics(asgi)
     config = uvicorn.Config(
-        asgi,
+        served,
         host=host,
         port=port,
         loop="uvloop",

@@ -25,9 +25,18 @@ from collections.abc import Callable, Iterable
 import anyio
 from anyio.abc import TaskGroup
 
-from ... import jsonrpc
+from ... import jsonrpc, telemetry
 from ...connection import Application
-from ...errors import InvalidRequest, RPCError, StateUnavailable
+from ...errors import (
+    HeaderMismatch,
+    InvalidRequest,
+    RequestTooLarge,
+    ResumeGap,
+    RPCError,
+    SessionNotFound,
+    StateUnavailable,
+    UnsupportedProtocolVersion,
+)
 from ...jsonrpc import InvalidMessage, Message, Notification, Request
 from ...protocol import LEGACY_VERSIONS, claims_modern
 from ...state.cluster import NOTIFY, Cluster, ClusterMember
@@ -282,8 +291,10 @@ class StreamableHTTP:
         try:
             await self._route(scope, receive, send, headers)
         except HTTPError as exc:
+            telemetry.count("rejected", reason=rejection(exc.status, exc.error))
             await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
         except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409), StateUnavailable (503)
+            telemetry.count("rejected", reason=rejection(exc.http_status, exc))
             await send_error(send, exc.http_status, exc, headers=retry_after(exc))
 
     async def admit(self, scope: Scope, send: Send) -> dict[str, str] | None:
@@ -293,6 +304,7 @@ class StreamableHTTP:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
         if problem is not None:
+            telemetry.count("rejected", reason="host" if problem.startswith("Host") else "origin")
             await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
             return None
         return headers
@@ -366,6 +378,26 @@ class StreamableHTTP:
         finally:
             if watch is not None:
                 watch.finish()
+
+
+_REJECTIONS: tuple[tuple[type[RPCError], str], ...] = (
+    (RequestTooLarge, "size"),
+    (SessionNotFound, "session"),
+    (UnsupportedProtocolVersion, "version"),
+    (HeaderMismatch, "headers"),
+    (ResumeGap, "resume_gap"),
+    (StateUnavailable, "state_unavailable"),
+)
+
+
+def rejection(status: int, error: RPCError) -> str:
+    """The ``reason`` label of a request refused before dispatch (mcp.server.requests.rejected)."""
+    for kind, reason in _REJECTIONS:
+        if isinstance(error, kind):
+            return reason
+    if "Protocol-Version" in error.message:  # a legacy session's version header mismatch
+        return "version"
+    return "http" if status in (405, 406, 415) else "invalid"
 
 
 async def _lifespan(app: StreamableHTTP, receive: Receive, send: Send) -> None:

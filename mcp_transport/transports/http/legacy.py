@@ -18,7 +18,7 @@ from typing import Any
 
 from anyio.abc import TaskGroup
 
-from ... import jsonrpc
+from ... import jsonrpc, telemetry
 from ...connection import Application
 from ...errors import InvalidRequest, ResumeGap, ServerOverloaded, WorkerStopped
 from ...jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Result
@@ -239,6 +239,7 @@ class LegacyLeg:
                 )
             self.live[session.id] = session
             session.connection.open()
+            telemetry.count("sessions", 1)
             headers.append((SESSION_HEADER.encode(), session.id.encode()))
         data = jsonrpc.dump(response)
         if accept_json and options.response_mode != "sse":
@@ -329,7 +330,10 @@ class LegacyLeg:
                     ),
                 )
             try:
-                await log_.read(*parsed)  # raises ResumeGap before any byte is sent
+                replay, _ = await log_.read(*parsed)  # raises ResumeGap before any byte is sent
+            except ResumeGap:
+                telemetry.count("resume_gaps")
+                raise
             except ValueError:  # beyond the last event: resuming there would skip what comes next
                 raise HTTPError(
                     400,
@@ -338,6 +342,8 @@ class LegacyLeg:
                         "reconnect with the id of the last event you received, or without one"
                     ),
                 ) from None
+            telemetry.count("resumes")
+            telemetry.count("replayed", len(replay))
             return parsed
         stream_id = await self.streams.open_get_stream(session)
         if stream_id is None:
@@ -381,11 +387,14 @@ class LegacyLeg:
         """The live part of the session a request names (built from its record if this
         worker has none), held busy for the whole request."""
         record = await self._acquire(scope, headers)
+        # mcp.session.id on this request's spans (nothing to pay when telemetry is off)
+        token = telemetry.SESSION_ID.set(record.id) if telemetry.STATE.on else None
         try:
             session = self.live.get(record.id)
             if session is None:
                 assert tg is not None  # the endpoint starts its task group before any request
                 session = self.live[record.id] = self._new_live(record.id, tg)
+                telemetry.count("sessions", 1)
                 session.connection.restore(_peer_state(record), record.ready)
                 session.get_stream = record.get_stream
             elif self.cluster is not None:
@@ -394,6 +403,8 @@ class LegacyLeg:
             session.get_holder = record.get_holder
             yield session
         finally:
+            if token is not None:
+                telemetry.SESSION_ID.reset(token)
             await self.sessions.release(record.id)
 
     async def _acquire(self, scope: Scope, headers: dict[str, str]) -> SessionRecord:
@@ -622,6 +633,7 @@ class LegacyLeg:
             self._end_live(session, reason)
 
     def _end_live(self, session: Session, reason: str) -> None:
+        telemetry.count("sessions", -1)  # every live part leaves self.live through here
         session.connection.close(reason)
         for request_id in list(session.posts or ()):
             self.streams.finish_post(session, request_id, None)

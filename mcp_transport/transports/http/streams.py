@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import anyio
 from anyio.abc import TaskGroup
 
-from ... import jsonrpc
+from ... import jsonrpc, telemetry
 from ...errors import ConnectionClosed, ResumeGap
 from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
 from ...state.events import EventLog, format_event_id
@@ -125,7 +125,7 @@ class Streams:
             await self.upgrade(session, post, related_to)
             await self._flush_first(session, post, related_to, jsonrpc.dump(message))
             return
-        await self.log.append(post.stream_id, jsonrpc.dump(message), last=final)
+        await self._append(post.stream_id, jsonrpc.dump(message), last=final)
         if final:
             await self.writer_done(post)
             self.finish_post(session, related_to, None)
@@ -154,7 +154,7 @@ class Streams:
         when the handler next yields), then let a task tail the rest."""
         stream_id = post.stream_id
         assert stream_id is not None and self.task_group is not None
-        seq = await self.log.append(stream_id, data)
+        seq = await self._append(stream_id, data)
         body = sse.priming(format_event_id(stream_id, 0), self.retry_ms)
         if seq:
             body += sse.event(format_event_id(stream_id, seq), data)
@@ -193,7 +193,13 @@ class Streams:
             return
         stream_id = await self.open_get_stream(session)
         if stream_id is not None:
-            await self.log.append(stream_id, jsonrpc.dump(message))
+            await self._append(stream_id, jsonrpc.dump(message))
+
+    async def _append(self, stream_id: str, data: bytes, *, last: bool = False) -> int:
+        seq = await self.log.append(stream_id, data, last=last)
+        if seq:
+            telemetry.count("appended")
+        return seq
 
     async def open_get_stream(self, session: Session) -> str | None:
         """The session's GET stream, created on first use (None: the session is gone).
@@ -301,6 +307,7 @@ class Streams:
         await self.log.delivered(stream_id, after)
         chunk = sse.priming(format_event_id(stream_id, after), self.retry_ms) if prime else b""
         clock = sse.Keepalive(keepalive)
+        telemetry.count("streams", 1)
         try:
             while True:
                 try:
@@ -336,6 +343,7 @@ class Streams:
                 if clock.due():
                     chunk = sse.KEEPALIVE
         finally:
+            telemetry.count("streams", -1)
             if self._readers.get(stream_id) is token:
                 del self._readers[stream_id]
                 await self.log.detach(stream_id)
