@@ -8,6 +8,7 @@ from .client import DEFAULT_TIMEOUT, Client, ClientState, NotificationCallback
 from .era import ERA_CACHE, EraCache
 from .inputs import InputRequiredError
 from .listen import Subscription
+from .tasks import TaskCancelled, ToolTask
 from .transport import Transport
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "StreamGap",
     "StreamLost",
     "Subscription",
+    "TaskCancelled",
+    "ToolTask",
     "Transport",
     "apply_schema_defaults",
 ]
