@@ -39,6 +39,7 @@ from mcp_transport.auth import (
     JwtBearerGrant,
     OAuth,
 )
+from mcp_transport.client import SkillVerificationError
 
 __all__ = ["main"]
 
@@ -185,6 +186,28 @@ async def schema_preservation(url: str) -> None:
         await client.call_tool("json_schema_echo", {"schema": focal.get("inputSchema")})
 
 
+async def skills_no_prefetch(url: str) -> None:
+    async with _client(url) as client:
+        skills = await client.list_skills()  # listing reads no skill file (SEP-2640)
+        log.info("skills: %s", [skill.get("uri") for skill in skills])
+
+
+async def skills_verify(url: str) -> None:
+    """Load every listed skill and read its files, each verified; a skill that fails
+    verification is rejected (logged) and none of its other files is read."""
+    async with _client(url) as client:
+        for skill in await client.list_skills():
+            try:
+                await client.load_skill(skill)
+            except SkillVerificationError as exc:
+                log.warning("rejected skill %s: %s", skill.get("uri"), exc)
+                continue
+            for resource in skill.get("resources") or []:
+                if resource.get("uri") != skill.get("uri"):
+                    await client.read_skill_file(skill, resource["uri"])
+            log.info("loaded skill %s", skill.get("uri"))
+
+
 # The suite's fixed client ID metadata document URL (auth/basic-cimd) and redirect URI.
 CIMD_URL = "https://conformance-test.local/client-metadata.json"
 REDIRECT_URI = "http://localhost:3000/callback"
@@ -252,6 +275,10 @@ SCENARIOS: dict[str, Callable[[str], Awaitable[None]]] = {
     "http-invalid-tool-headers": invalid_tool_headers,
     "json-schema-ref-no-deref": ref_no_deref,
     "json-schema-2020-12-preservation": schema_preservation,
+    "sep-2640-client-no-prefetch": skills_no_prefetch,
+    "sep-2640-client-verify-digest": skills_verify,
+    "sep-2640-client-verify-size": skills_verify,
+    "sep-2640-client-verify-frontmatter": skills_verify,
 }
 
 

@@ -1,6 +1,7 @@
 """The client side: ``Client`` and the parts it is composed of. Its transports live with the
 other transports, in :mod:`mcp_transport.transports`."""
 
+from ..skill_files import SkillVerificationError
 from ..transports.contract import ChannelState, StreamLost
 from ..transports.http_client.reconnect import ReconnectPolicy, StreamGap
 from .answers import RequestHandler, apply_schema_defaults
@@ -22,6 +23,7 @@ __all__ = [
     "NotificationCallback",
     "ReconnectPolicy",
     "RequestHandler",
+    "SkillVerificationError",
     "StreamGap",
     "StreamLost",
     "Subscription",
