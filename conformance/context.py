@@ -31,6 +31,8 @@ class Options:
     keepalive_wait: float = 20.0  # seconds to wait for a keepalive comment on an idle stream
     stream_tool: str | None = None  # a tool that sends progress over time; None = look for one
     stream_tool_args: dict[str, Any] | None = None
+    task_tool: str | None = None  # a tool the server runs as a task; None = look for one
+    task_tool_args: dict[str, Any] | None = None
     body_limit_bytes: int = 5 * 1024 * 1024
     stdio_command: str | None = None
 
