@@ -62,9 +62,12 @@ HTTP_BUGS: dict[str, tuple[str, str, set[Status]]] = {
     "tasks_no_gating": ("modern-tasks", "tasks-methods-need-extension-32021", {Status.FAIL}),
     "tasks_task_without_extension": ("modern-tasks", "tasks-none-without-extension", {Status.FAIL}),
     "tasks_no_name_check": ("modern-tasks", "tasks-mcp-name-mismatch-32020", {Status.FAIL}),
+    "tasks_name_optional": ("modern-tasks", "tasks-mcp-name-missing-32020", {Status.FAIL}),
     "tasks_list_exists": ("modern-tasks", "tasks-removed-methods-32601", {Status.FAIL}),
     "tasks_not_found_at_once": ("modern-tasks", "tasks-get-finds-new-task", {Status.FAIL}),
     "tasks_never_finish": ("modern-tasks", "tasks-poll-to-terminal", {Status.FAIL}),
+    "tasks_create_with_request_state": ("modern-tasks", "tasks-create-result-shape", {Status.FAIL}),
+    "tasks_cancel_finished_error": ("modern-tasks", "tasks-cancel-acknowledged", {Status.FAIL}),
 }
 # bug -> (check that must not pass, its status)
 STDIO_BUGS: dict[str, tuple[str, Status]] = {

@@ -65,6 +65,9 @@ BUGS = {
     "tasks_list_exists": "still answers the removed tasks/list method",
     "tasks_not_found_at_once": "creates the task only after answering tools/call with it",
     "tasks_never_finish": "never finishes a task",
+    "tasks_create_with_request_state": "puts requestState on the CreateTaskResult",
+    "tasks_cancel_finished_error": "answers tasks/cancel of a finished task with an error",
+    "tasks_name_optional": "checks Mcp-Name on tasks/* only when the header is there",
 }
 
 LEGACY = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
@@ -497,30 +500,35 @@ def task_method(
     if method == "tools/call":
         if not declared and bug != "tasks_task_without_extension":
             return result(rid, {"resultType": "complete", "content": [{"type": "text", "text": "job done"}]})
-        task_id = secrets.token_urlsafe(12)
+        new_id = secrets.token_urlsafe(12)
         if bug != "tasks_not_found_at_once":
-            JOBS[task_id] = {"created": time.time(), "cancelled": False}
+            JOBS[new_id] = {"created": time.time(), "cancelled": False}
         else:
-            asyncio.get_running_loop().call_later(0.5, JOBS.__setitem__, task_id, {"created": time.time()})
-        return result(
-            rid, {"resultType": "task", **task_view(task_id, JOBS.get(task_id) or {"created": time.time()})}
-        )
+            asyncio.get_running_loop().call_later(0.5, JOBS.__setitem__, new_id, {"created": time.time()})
+        created = {"resultType": "task", **task_view(new_id, JOBS.get(new_id) or {"created": time.time()})}
+        if bug == "tasks_create_with_request_state":
+            created["requestState"] = "opaque"
+        return result(rid, created)
     if method not in ("tasks/get", "tasks/cancel") and not (
         method == "tasks/list" and bug == "tasks_list_exists"
     ):
         return rpc_error(-32601, f"Method not found: {method}", rid, status=404)
     if not declared and bug != "tasks_no_gating":
-        data = {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}}
+        data: dict[str, Any] = {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}}
         return rpc_error(-32021, "Declare the tasks extension", rid, data=data)
     if method == "tasks/list":
         return result(rid, {"resultType": "complete", "tasks": []})
     task_id = params.get("taskId")
-    if bug != "tasks_no_name_check" and request.headers.get("mcp-name", "").strip() != task_id:
+    header = request.headers.get("mcp-name")
+    unchecked = bug == "tasks_no_name_check" or (bug == "tasks_name_optional" and header is None)
+    if not unchecked and (header or "").strip() != task_id:
         return rpc_error(-32020, "Mcp-Name does not match the taskId", rid)
     job = JOBS.get(task_id) if isinstance(task_id, str) else None
-    if job is None:
+    if job is None or not isinstance(task_id, str):
         return rpc_error(-32602, f"Unknown task {task_id!r}", rid)
     if method == "tasks/cancel":
+        if bug == "tasks_cancel_finished_error" and task_view(task_id, job)["status"] != "working":
+            return rpc_error(-32602, "The task has already finished", rid)
         job["cancelled"] = job.get("cancelled") or task_view(task_id, job)["status"] == "working"
         return result(rid, {"resultType": "complete"})
     return result(rid, {"resultType": "complete", **task_view(task_id, job)})
