@@ -30,6 +30,7 @@ from typing import Any
 import anyio
 import httpx
 
+from conformance.context import sample_arguments
 from mcp_transport import Client
 from mcp_transport.auth import (
     ClientCredentialsGrant,
@@ -68,18 +69,6 @@ def _context() -> dict[str, Any]:
 
 def _client(url: str, **kwargs: Any) -> Client:
     return Client(url, era=_era(), client_info=CLIENT_INFO, **kwargs)
-
-
-def _arguments_for(schema: dict[str, Any]) -> dict[str, Any]:
-    """Plausible arguments for a tool: a value of the right type for every required property."""
-    props = schema.get("properties")
-    samples = {"string": "us-west1", "integer": 1, "number": 1.5, "boolean": True, "object": {}, "array": []}
-    args: dict[str, Any] = {}
-    for name in schema.get("required") or []:
-        prop = props.get(name) if isinstance(props, dict) else None
-        kind = prop.get("type") if isinstance(prop, dict) else None
-        args[name] = samples.get(kind, "x") if isinstance(kind, str) else "x"
-    return args
 
 
 async def initialize(url: str) -> None:
@@ -122,7 +111,7 @@ async def request_metadata(url: str) -> None:
         log.info("discovered: %s %s", client.protocol_version, client.server_info)
         tools = await client.list_tools()
         for tool in tools[:1]:
-            await client.call_tool(tool["name"], _arguments_for(tool.get("inputSchema") or {}))
+            await client.call_tool(tool["name"], sample_arguments(tool.get("inputSchema") or {}))
 
 
 async def mrtr_request_state(url: str) -> None:
@@ -147,7 +136,7 @@ async def mrtr_request_state(url: str) -> None:
 async def standard_headers(url: str) -> None:
     async with _client(url) as client:
         for tool in await client.list_tools():
-            await client.call_tool(tool["name"], _arguments_for(tool.get("inputSchema") or {}))
+            await client.call_tool(tool["name"], sample_arguments(tool.get("inputSchema") or {}))
         for resource in await client.list_resources():
             await client.read_resource(resource["uri"])
         for prompt in await client.list_prompts():
@@ -168,7 +157,7 @@ async def invalid_tool_headers(url: str) -> None:
         tools = await client.list_tools()  # tools with invalid x-mcp-header are dropped here
         log.info("usable tools: %s", [tool["name"] for tool in tools])
         for tool in tools:
-            await client.call_tool(tool["name"], _arguments_for(tool.get("inputSchema") or {}))
+            await client.call_tool(tool["name"], sample_arguments(tool.get("inputSchema") or {}))
 
 
 async def ref_no_deref(url: str) -> None:

@@ -81,6 +81,19 @@ def modern_params(
     return out
 
 
+def sample_arguments(schema: dict[str, Any]) -> dict[str, Any]:
+    """Plausible arguments for a tool: a value of the schema's type for every required
+    property (the official suite's fixtures accept these too)."""
+    props = schema.get("properties")
+    samples = {"string": "us-west1", "integer": 1, "number": 1.5, "boolean": True, "object": {}, "array": []}
+    args: dict[str, Any] = {}
+    for name in schema.get("required") or []:
+        prop = props.get(name) if isinstance(props, dict) else None
+        kind = prop.get("type") if isinstance(prop, dict) else None
+        args[name] = samples.get(kind, "x") if isinstance(kind, str) else "x"
+    return args
+
+
 def modern_headers(method: str, name: str | None = None, version: str = MODERN_VERSION) -> dict[str, str]:
     headers = {
         "Accept": ACCEPT_BOTH,

@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 
-from ..context import Context, modern_params
+from ..context import Context, modern_params, sample_arguments
 from ..http import Reply
 from ..model import Level, Rule, Scenario, Unsupported
 
@@ -114,7 +114,7 @@ async def _task_tool(ctx: Context) -> tuple[str, dict[str, Any], dict[str, Any],
     if ctx.options.task_tool:
         candidates = [(ctx.options.task_tool, dict(ctx.options.task_tool_args or {}))]
     else:
-        candidates = [(t["name"], _arguments(t.get("inputSchema") or {})) for t in await _tools(ctx)]
+        candidates = [(t["name"], sample_arguments(t.get("inputSchema") or {})) for t in await _tools(ctx)]
     for name, args in candidates:
         reply, rid = await _call(ctx, name, args, DECLARED)
         result = (reply.response(rid) or {}).get("result")
@@ -137,17 +137,6 @@ async def _tools(ctx: Context) -> list[dict[str, Any]]:
         if not isinstance(cursor, str) or not page.get("tools"):
             break
     return tools[:MAX_CANDIDATES]
-
-
-def _arguments(schema: dict[str, Any]) -> dict[str, Any]:
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    samples = {"string": "x", "integer": 1, "number": 0.5, "boolean": True, "object": {}, "array": []}
-    out: dict[str, Any] = {}
-    for key in schema.get("required") or []:
-        prop = props.get(key) if isinstance(props, dict) else None
-        kind = prop.get("type") if isinstance(prop, dict) else None
-        out[key] = samples.get(kind, "x") if isinstance(kind, str) else "x"
-    return out
 
 
 async def _call(ctx: Context, name: str, args: dict[str, Any], caps: dict[str, Any]) -> tuple[Reply, int]:
