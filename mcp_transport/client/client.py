@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
@@ -386,6 +386,9 @@ class Client(ServerCalls):
 
     async def _answer_inputs(self, method: str, task: dict[str, Any]) -> dict[str, Any]:
         return await self._inputs.fulfil(method, task)
+
+    def _listen_tasks(self, task_ids: list[str]) -> AbstractAsyncContextManager[Subscription]:
+        return self.listen(notifications={"taskIds": task_ids})
 
     def _sender(
         self, timeout: float | None, on_progress: ProgressCallback | None

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 import anyio
 
 from ..errors import MCPError, RemoteError, UsageError
+from .listen import Subscription
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
@@ -37,6 +39,9 @@ TERMINAL = frozenset({"completed", "failed", "cancelled"})
 DEFAULT_POLL_INTERVAL = 1.0
 MIN_POLL_INTERVAL = 0.01
 MAX_POLL_INTERVAL = 30.0
+# While notifications/tasks arrive through a listen, a poll still runs at least this often:
+# a notification dropped for a slow reader or a lost stream must not stall the wait.
+LISTEN_BACKSTOP = 10.0
 
 
 class TaskCancelled(MCPError):
@@ -52,6 +57,8 @@ class TaskPeer(Protocol):
     ) -> dict[str, Any]: ...
 
     async def _answer_inputs(self, method: str, task: dict[str, Any]) -> dict[str, Any]: ...
+
+    def _listen_tasks(self, task_ids: list[str]) -> AbstractAsyncContextManager[Subscription]: ...
 
 
 def declare_tasks(capabilities: dict[str, Any]) -> dict[str, Any]:
@@ -76,10 +83,11 @@ class ToolTask:
     ``CreateTaskResult`` or a ``tasks/get`` result).
 
     * ``await task.status()``: the current ``DetailedTask`` (``tasks/get``);
-    * ``await task.result(timeout=None)``: wait for the end; the ``CallToolResult`` when
-      ``completed`` (a tool error is a result with ``isError``), RemoteError when ``failed``,
-      TaskCancelled when ``cancelled``; TimeoutError after ``timeout`` seconds (the task
-      goes on on the server);
+    * ``await task.result(timeout=None, listen=False)``: wait for the end; the
+      ``CallToolResult`` when ``completed`` (a tool error is a result with ``isError``),
+      RemoteError when ``failed``, TaskCancelled when ``cancelled``; TimeoutError after
+      ``timeout`` seconds (the task goes on on the server). ``listen`` wakes on the
+      server's ``notifications/tasks`` instead of waiting out each poll interval;
     * ``await task.cancel()``: ask the server to cancel it (idempotent; cooperative: the
       task may still complete).
     """
@@ -127,17 +135,41 @@ class ToolTask:
         if self.task_id is not None:
             await self._peer.request("tasks/cancel", self._params())
 
-    async def result(self, *, timeout: float | None = None) -> dict[str, Any]:
-        """Poll until the task ends and return its result (see the class docstring)."""
+    async def result(self, *, timeout: float | None = None, listen: bool = False) -> dict[str, Any]:
+        """Poll until the task ends and return its result (see the class docstring). With
+        ``listen``, a ``subscriptions/listen`` for this task's ``notifications/tasks`` wakes
+        the wait as soon as the task changes (polls go on every 10 s at least); a server that
+        refuses the listen or leaves ``taskIds`` out of its acknowledgement is polled."""
         with anyio.fail_after(math.inf if timeout is None else timeout):
-            task = await self.status()
-            while task["status"] not in TERMINAL:
-                if task["status"] == "input_required":
-                    await self._answer(task)
-                else:
-                    await anyio.sleep(poll_interval(task))
-                task = await self.status()
+            task = await self._listening() if listen and self.task_id is not None else None
+            if task is None:
+                task = await self._until_done(None)
         return self._outcome(task)
+
+    async def _listening(self) -> dict[str, Any] | None:
+        """The task's end, waited for under a listen; None if the server has no such listen."""
+        assert self.task_id is not None
+        try:
+            async with self._peer._listen_tasks([self.task_id]) as subscription:
+                if subscription.honoured.get("taskIds"):
+                    return await self._until_done(subscription)
+        except RemoteError as exc:
+            if exc.code not in (-32601, -32602, -32021):  # not "no such listen": a real error
+                raise
+        return None
+
+    async def _until_done(self, subscription: Subscription | None) -> dict[str, Any]:
+        task = await self.status()
+        while task["status"] not in TERMINAL:
+            if task["status"] == "input_required":
+                await self._answer(task)
+            elif subscription is None:
+                await anyio.sleep(poll_interval(task))
+            else:
+                with anyio.move_on_after(max(poll_interval(task), LISTEN_BACKSTOP)):
+                    await _next_change(subscription)
+            task = await self.status()
+        return task
 
     async def _answer(self, task: dict[str, Any]) -> None:
         if not task.get("inputRequests"):  # all answered already: wait for the server to move on
@@ -147,6 +179,7 @@ class ToolTask:
         await self._peer.request("tasks/update", self._params(inputResponses=answers["inputResponses"]))
 
     def _outcome(self, task: dict[str, Any]) -> dict[str, Any]:
+        """The result of a task in a terminal status, or its error raised."""
         status = task["status"]
         if status == "completed":
             result = task.get("result")
@@ -165,3 +198,12 @@ class ToolTask:
         raise TaskCancelled(
             f"task {self.task_id!r} was cancelled: {task.get('statusMessage') or 'no result'}"
         )
+
+
+async def _next_change(subscription: Subscription) -> None:
+    """Wait for the next notification on the listen (any: it only wakes a poll); an ended
+    listen waits forever, leaving the backstop poll."""
+    try:
+        await subscription.__anext__()
+    except StopAsyncIteration:
+        await anyio.sleep_forever()

@@ -207,3 +207,16 @@ async def test_unknown_task_id_is_a_clear_error(http_server: Callable[..., str])
         with pytest.raises(RemoteError) as unknown:
             await client.task("no-such-task").status()
         assert unknown.value.code == -32602
+
+
+async def test_result_with_listen_wakes_on_the_tasks_notification(http_server: Callable[..., str]) -> None:
+    server = make_server()
+    server.tasks.poll_interval_ms = 60_000  # polling alone would wait 30 s (our cap) per round
+    url = http_server(server)
+    async with Client(url, era="modern", elicitation_handler=accept) as client:
+        task = await client.start_tool_task("slow", {"seconds": 0.3})
+        with anyio.fail_after(8):
+            assert (await task.result(listen=True))["content"][0]["text"] == "slept 0.3"
+        asking = await client.start_tool_task("confirm")
+        with anyio.fail_after(8):
+            assert (await asking.result(listen=True))["content"][0]["text"] == "True,True,True"
