@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from mcp_transport import Client
 from mcp_transport.client import TaskCancelled
-from mcp_transport.errors import InternalError, RemoteError
+from mcp_transport.errors import InternalError, RemoteError, UsageError
 from mcp_transport.server import Context, MCPServer
 from mcp_transport.server.tasks import TaskContext
 
@@ -57,6 +57,10 @@ def make_server() -> MCPServer:
         )
         third = await ctx.elicit("Sure?", Confirm, key="a")  # a key reused in a later round
         return ",".join(str(bool(x.data and x.data.send)) for x in (first, second, third))
+
+    @server.tool()
+    async def plain() -> str:
+        return "never a task"
 
     @server.tool(task="required")
     async def broken() -> str:
@@ -220,3 +224,17 @@ async def test_result_with_listen_wakes_on_the_tasks_notification(http_server: C
         asking = await client.start_tool_task("confirm")
         with anyio.fail_after(8):
             assert (await asking.result(listen=True))["content"][0]["text"] == "True,True,True"
+
+
+async def test_a_call_the_server_answers_at_once_gives_a_finished_handle(
+    http_server: Callable[..., str],
+) -> None:
+    url = http_server(make_server())
+    async with Client(url, era="modern") as client:
+        handle = await client.start_tool_task("plain")
+        assert handle.task_id is None and (await handle.status())["status"] == "completed"
+        await handle.cancel()  # nothing to cancel
+        assert (await handle.result())["content"][0]["text"] == "never a task"
+    async with Client(url, era="modern", tasks=False) as client:
+        with pytest.raises(UsageError, match="tasks=False"):
+            await client.start_tool_task("plain")
