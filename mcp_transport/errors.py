@@ -6,6 +6,7 @@
     │   ├── HeaderMismatch, MissingClientCapability, UnsupportedProtocolVersion   (2026-07-28)
     │   ├── SessionNotFound, ServerOverloaded, ResumeGap, RequestTooLarge         (transport)
     │   ├── StateUnavailable               the shared state store (Redis) is unreachable
+    │   ├── WorkerStopped                  the worker running a request died
     │   └── RemoteError                    the peer answered our request with an error
     ├── TransportError
     │   ├── ConnectError                   could not reach the peer
@@ -47,6 +48,7 @@ __all__ = [
     "TransportError",
     "UnsupportedProtocolVersion",
     "UsageError",
+    "WorkerStopped",
     "error_for_code",
     "http_status_for",
 ]
@@ -142,6 +144,15 @@ class StateUnavailable(RPCError):
         self.retry_after = retry_after
 
 
+class WorkerStopped(RPCError):
+    """The worker process running this request stopped (it was killed or lost its lease)
+    before answering: the request's result will never come. Sent by a surviving worker as
+    the final event of the request's stream; the session lives on, re-send the request."""
+
+    code, http_status = jsonrpc.WORKER_STOPPED, 503
+    MESSAGE = "the worker running this request stopped"
+
+
 class RemoteError(RPCError):
     """The peer answered our request with a JSON-RPC error."""
 
@@ -188,6 +199,7 @@ _BY_CODE: dict[int, type[RPCError]] = {
         ResumeGap,
         RequestTooLarge,
         StateUnavailable,
+        WorkerStopped,
     )
 }
 

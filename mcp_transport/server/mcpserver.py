@@ -24,7 +24,7 @@ from ..dispatcher import DEFAULT_MAX_INBOUND_REQUESTS, Dispatcher, SendFn
 from ..jsonrpc import Notification
 from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
-from ..protocol import META_SERVER_INFO, Envelope, Era, LifecycleState
+from ..protocol import META_SERVER_INFO, Envelope, Era, LifecycleState, PeerState
 from ..transports.stdio import serve_stdio
 from . import handlers
 from . import resources as _resources
@@ -516,8 +516,34 @@ class ServedConnection:
     def protocol_version(self) -> str | None:
         return self.peer.state.protocol_version if self.peer.state is not None else None
 
+    def snapshot(self) -> dict[str, Any]:
+        state, peer = self.peer.state, self.peer
+        return {
+            "version": state.protocol_version if state is not None else None,
+            "capabilities": state.client_capabilities if state is not None else {},
+            "client_info": (state.client_info or {}) if state is not None else {},
+            "log_level": state.log_level if state is not None else None,
+            "subscriptions": frozenset(peer.subscriptions),
+        }
+
+    def restore(self, state: Mapping[str, Any], ready: bool) -> None:
+        peer = self.peer
+        version = state.get("version")
+        if version is not None:
+            if peer.state is None or peer.state.protocol_version != version:
+                info = dict(state.get("client_info") or {}) or None
+                peer.state = PeerState(version, dict(state.get("capabilities") or {}), info)
+                peer.lifecycle.state = LifecycleState.INITIALIZING
+            peer.state.log_level = state.get("log_level")
+        peer.subscriptions = set(state.get("subscriptions") or ())
+        if ready:
+            peer.lifecycle.state = LifecycleState.READY
+
     def open(self) -> None:
         self.server.attach(self.peer)
+
+    def mute(self) -> None:
+        self.server.detach(self.peer)
 
     def end_streams(self) -> None:
         self.server.close_subscriptions(self.peer)

@@ -133,6 +133,22 @@ async def test_age_bound_on_sweep(backend: tuple[Factory, Factory]) -> None:
     assert await log.owner("closed") is None  # closed and fully evicted: nothing to resume
 
 
+async def test_the_cursor_outlives_its_reader(backend: tuple[Factory, Factory]) -> None:
+    # A GET stream's next response, on any worker, continues where the last one stopped.
+    new_log, peer = backend
+    log: EventLog = new_log()
+    await log.create("s", "one")
+    assert await log.cursor("s") == 0 and await log.cursor("unknown") == 0
+    for data in (b"a", b"b", b"c"):
+        await log.append("s", data)
+    await log.delivered("s", 2)
+    assert await peer(log).cursor("s") == 2
+    await log.detach("s")
+    assert await peer(log).cursor("s") == 2
+    await peer(log).delivered("s", 3)
+    assert await log.cursor("s") == 3
+
+
 async def test_drop_session(backend: tuple[Factory, Factory]) -> None:
     new_log, peer = backend
     log: EventLog = new_log()

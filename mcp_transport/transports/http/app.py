@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ...connection import Application
 from ...errors import InvalidRequest
-from .asgi import Receive, Scope, Send, send_error
+from .asgi import Receive, Scope, Send, send_error, send_json
 from .endpoint import StreamableHTTP
+from .status import snapshot
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -25,14 +28,21 @@ __all__ = ["HTTPApp", "http_app", "mcp_router", "run_http"]
 
 
 class HTTPApp:
-    """A standalone ASGI app: the endpoint at ``path``, a JSON-RPC 404 everywhere else."""
+    """A standalone ASGI app: the endpoint at ``path``, a JSON-RPC 404 everywhere else; with
+    the endpoint's ``status_page``, the page at ``path/status`` and its data at
+    ``path/status.json``, behind the endpoint's own admission checks."""
 
     def __init__(self, endpoint: StreamableHTTP, path: str) -> None:
         self.endpoint = endpoint
         self.path = path
-        self._paths = {path.rstrip("/") or "/", path.rstrip("/") + "/"}
+        base = path.rstrip("/")
+        self._paths = {base or "/", base + "/"}
+        self._status = {base + "/status", base + "/status.json"} if endpoint.status is not None else set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self._status:
+            await serve_status(self.endpoint, scope, send)
+            return
         if scope["type"] == "http" and scope["path"] not in self._paths:
             await send_error(send, 404, InvalidRequest(f"Not found: the MCP endpoint is {self.path}"))
             return
@@ -82,7 +92,8 @@ def run_http(
     **options: Any,
 ) -> None:
     """Serve ``app`` over Streamable HTTP with uvicorn (uvloop, httptools, no access log)
-    until interrupted. Options: see :class:`StreamableHTTP`."""
+    until interrupted. Options: see :class:`StreamableHTTP` (``status_page=True``: the live
+    page at ``path/status``, docs/guides/status-page.md)."""
     import uvicorn  # the server is needed only here: mounting an endpoint does not need it
 
     asgi = http_app(app, path, **options)
@@ -104,3 +115,31 @@ def run_http(
             super().handle_exit(sig, frame)
 
     Server(config).run()
+
+
+async def serve_status(endpoint: StreamableHTTP, scope: Scope, send: Send) -> None:
+    """GET ``/mcp/status`` (the page) or ``/mcp/status.json`` (its data), after the same
+    admission as the MCP endpoint (Host/Origin, and auth when configured)."""
+    from .status_page import CSP, PAGE
+
+    if await endpoint.admit(scope, send) is None:
+        return
+    assert endpoint.status is not None
+    if scope["method"] != "GET":
+        error = InvalidRequest(f"Method {scope['method']} not allowed: the status page answers GET")
+        await send_error(send, 405, error, headers=[(b"allow", b"GET")])
+        return
+    common = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+    if scope["path"].endswith(".json"):
+        live = endpoint.legacy.live
+        body = orjson.dumps(await snapshot(endpoint.status, endpoint.sessions, live, endpoint.log))
+        await send_json(send, 200, body, common)
+        return
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", b"%d" % len(PAGE)),
+        (b"content-security-policy", CSP.encode()),
+        *common,
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": PAGE})
