@@ -27,8 +27,10 @@ DECLARED: dict[str, Any] = {"extensions": {EXTENSION: {}}}
 PAGE = "extensions/tasks"
 STATUSES = frozenset({"working", "input_required", "completed", "failed", "cancelled"})
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
-# Tools tried when looking for one that becomes a task (each is called once).
+# Tools tried when looking for one that becomes a task (each is called once), out of at most
+# MAX_LISTED listed ones: those whose name or description mentions a task first.
 MAX_CANDIDATES = 8
+MAX_LISTED = 200
 
 
 def _rule(rule_id: str, heading: str, text: str, level: Level = Level.MUST) -> Rule:
@@ -124,10 +126,11 @@ async def _task_tool(ctx: Context) -> tuple[str, dict[str, Any], dict[str, Any],
 
 
 async def _tools(ctx: Context) -> list[dict[str, Any]]:
-    """The first MAX_CANDIDATES listed tools, following nextCursor."""
+    """The MAX_CANDIDATES likeliest task tools of the first MAX_LISTED listed (nextCursor
+    followed): a name or description that mentions a task first, then in listed order."""
     tools: list[dict[str, Any]] = []
     cursor = None
-    while len(tools) < MAX_CANDIDATES:
+    while len(tools) < MAX_LISTED:
         listed, lid = await ctx.modern("tools/list", {"cursor": cursor} if cursor else None)
         page = (listed.response(lid) or {}).get("result") or {}
         tools += [
@@ -136,7 +139,11 @@ async def _tools(ctx: Context) -> list[dict[str, Any]]:
         cursor = page.get("nextCursor")
         if not isinstance(cursor, str) or not page.get("tools"):
             break
-    return tools[:MAX_CANDIDATES]
+
+    def unlikely(tool: dict[str, Any]) -> bool:
+        return "task" not in f"{tool['name']} {tool.get('description') or ''}".lower()
+
+    return sorted(tools[:MAX_LISTED], key=unlikely)[:MAX_CANDIDATES]
 
 
 async def _call(ctx: Context, name: str, args: dict[str, Any], caps: dict[str, Any]) -> tuple[Reply, int]:
