@@ -30,6 +30,7 @@ from typing import Any
 import anyio
 import httpx
 
+from conformance.context import sample_arguments
 from mcp_transport import Client
 from mcp_transport.auth import (
     ClientCredentialsGrant,
@@ -39,6 +40,7 @@ from mcp_transport.auth import (
     JwtBearerGrant,
     OAuth,
 )
+from mcp_transport.client import SkillVerificationError
 
 __all__ = ["main"]
 
@@ -67,18 +69,6 @@ def _context() -> dict[str, Any]:
 
 def _client(url: str, **kwargs: Any) -> Client:
     return Client(url, era=_era(), client_info=CLIENT_INFO, **kwargs)
-
-
-def _arguments_for(schema: dict[str, Any]) -> dict[str, Any]:
-    """Plausible arguments for a tool: a value of the right type for every required property."""
-    props = schema.get("properties")
-    samples = {"string": "us-west1", "integer": 1, "number": 1.5, "boolean": True, "object": {}, "array": []}
-    args: dict[str, Any] = {}
-    for name in schema.get("required") or []:
-        prop = props.get(name) if isinstance(props, dict) else None
-        kind = prop.get("type") if isinstance(prop, dict) else None
-        args[name] = samples.get(kind, "x") if isinstance(kind, str) else "x"
-    return args
 
 
 async def initialize(url: str) -> None:
@@ -121,7 +111,7 @@ async def request_metadata(url: str) -> None:
         log.info("discovered: %s %s", client.protocol_version, client.server_info)
         tools = await client.list_tools()
         for tool in tools[:1]:
-            await client.call_tool(tool["name"], _arguments_for(tool.get("inputSchema") or {}))
+            await client.call_tool(tool["name"], sample_arguments(tool.get("inputSchema") or {}))
 
 
 async def mrtr_request_state(url: str) -> None:
@@ -146,7 +136,7 @@ async def mrtr_request_state(url: str) -> None:
 async def standard_headers(url: str) -> None:
     async with _client(url) as client:
         for tool in await client.list_tools():
-            await client.call_tool(tool["name"], _arguments_for(tool.get("inputSchema") or {}))
+            await client.call_tool(tool["name"], sample_arguments(tool.get("inputSchema") or {}))
         for resource in await client.list_resources():
             await client.read_resource(resource["uri"])
         for prompt in await client.list_prompts():
@@ -167,7 +157,7 @@ async def invalid_tool_headers(url: str) -> None:
         tools = await client.list_tools()  # tools with invalid x-mcp-header are dropped here
         log.info("usable tools: %s", [tool["name"] for tool in tools])
         for tool in tools:
-            await client.call_tool(tool["name"], _arguments_for(tool.get("inputSchema") or {}))
+            await client.call_tool(tool["name"], sample_arguments(tool.get("inputSchema") or {}))
 
 
 async def ref_no_deref(url: str) -> None:
@@ -183,6 +173,28 @@ async def schema_preservation(url: str) -> None:
         if focal is None or "json_schema_echo" not in tools:
             raise SystemExit(f"the server lacks the schema tools: {sorted(tools)}")
         await client.call_tool("json_schema_echo", {"schema": focal.get("inputSchema")})
+
+
+async def skills_no_prefetch(url: str) -> None:
+    async with _client(url) as client:
+        skills = await client.list_skills()  # listing reads no skill file (SEP-2640)
+        log.info("skills: %s", [skill.get("uri") for skill in skills])
+
+
+async def skills_verify(url: str) -> None:
+    """Load every listed skill and read its files, each verified; a skill that fails
+    verification is rejected (logged) and none of its other files is read."""
+    async with _client(url) as client:
+        for skill in await client.list_skills():
+            try:
+                await client.load_skill(skill)
+            except SkillVerificationError as exc:
+                log.warning("rejected skill %s: %s", skill.get("uri"), exc)
+                continue
+            for resource in skill.get("resources") or []:
+                if resource.get("uri") != skill.get("uri"):
+                    await client.read_skill_file(skill, resource["uri"])
+            log.info("loaded skill %s", skill.get("uri"))
 
 
 # The suite's fixed client ID metadata document URL (auth/basic-cimd) and redirect URI.
@@ -252,6 +264,10 @@ SCENARIOS: dict[str, Callable[[str], Awaitable[None]]] = {
     "http-invalid-tool-headers": invalid_tool_headers,
     "json-schema-ref-no-deref": ref_no_deref,
     "json-schema-2020-12-preservation": schema_preservation,
+    "sep-2640-client-no-prefetch": skills_no_prefetch,
+    "sep-2640-client-verify-digest": skills_verify,
+    "sep-2640-client-verify-size": skills_verify,
+    "sep-2640-client-verify-frontmatter": skills_verify,
 }
 
 

@@ -39,6 +39,13 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--stream-tool-args", metavar="JSON", default=None, help="arguments for --stream-tool"
     )
     server.add_argument(
+        "--task-tool",
+        metavar="NAME",
+        help="a tool the server runs as a task (tasks extension; default: the first listed tool "
+        "that answers with a task)",
+    )
+    server.add_argument("--task-tool-args", metavar="JSON", default=None, help="arguments for --task-tool")
+    server.add_argument(
         "--keepalive-wait",
         type=float,
         default=20.0,
@@ -83,19 +90,26 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _options(args: argparse.Namespace) -> Any:
     from .context import Options
 
-    stream_args = None
-    if getattr(args, "stream_tool_args", None):
-        try:
-            stream_args = json.loads(args.stream_tool_args)
-        except ValueError as exc:
-            raise SystemExit(f"error: --stream-tool-args is not JSON: {exc}") from None
     return Options(
         timeout=args.timeout,
         keepalive_wait=getattr(args, "keepalive_wait", 20.0),
         stream_tool=getattr(args, "stream_tool", None),
-        stream_tool_args=stream_args,
+        stream_tool_args=_json_option(args, "stream_tool_args"),
+        task_tool=getattr(args, "task_tool", None),
+        task_tool_args=_json_option(args, "task_tool_args"),
         stdio_command=getattr(args, "stdio", None),
     )
+
+
+def _json_option(args: argparse.Namespace, name: str) -> Any:
+    raw = getattr(args, name, None)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        flag = "--" + name.replace("_", "-")
+        raise SystemExit(f"error: {flag} is not JSON: {exc}") from None
 
 
 def _finish(run: Any, args: argparse.Namespace) -> None:

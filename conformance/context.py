@@ -31,6 +31,8 @@ class Options:
     keepalive_wait: float = 20.0  # seconds to wait for a keepalive comment on an idle stream
     stream_tool: str | None = None  # a tool that sends progress over time; None = look for one
     stream_tool_args: dict[str, Any] | None = None
+    task_tool: str | None = None  # a tool the server runs as a task; None = look for one
+    task_tool_args: dict[str, Any] | None = None
     body_limit_bytes: int = 5 * 1024 * 1024
     stdio_command: str | None = None
 
@@ -77,6 +79,19 @@ def modern_params(
     meta["io.modelcontextprotocol/clientInfo"] = {"name": "mcp-transport-conformance", "version": "0.1"}
     out["_meta"] = meta
     return out
+
+
+def sample_arguments(schema: dict[str, Any]) -> dict[str, Any]:
+    """Plausible arguments for a tool: a value of the schema's type for every required
+    property (the official suite's fixtures accept these too)."""
+    props = schema.get("properties")
+    samples = {"string": "us-west1", "integer": 1, "number": 1.5, "boolean": True, "object": {}, "array": []}
+    args: dict[str, Any] = {}
+    for name in schema.get("required") or []:
+        prop = props.get(name) if isinstance(props, dict) else None
+        kind = prop.get("type") if isinstance(prop, dict) else None
+        args[name] = samples.get(kind, "x") if isinstance(kind, str) else "x"
+    return args
 
 
 def modern_headers(method: str, name: str | None = None, version: str = MODERN_VERSION) -> dict[str, str]:

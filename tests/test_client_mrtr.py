@@ -116,6 +116,7 @@ async def test_input_requests_are_fulfilled_and_the_request_retried() -> None:
         "roots": {},
         "sampling": {},
         "elicitation": {"form": {}},
+        "extensions": {"io.modelcontextprotocol/tasks": {}},  # declared by default (SEP-2663)
     }
 
 
@@ -211,7 +212,17 @@ async def test_input_the_client_cannot_give_is_a_clear_error() -> None:
 
 
 async def test_unknown_result_types_are_invalid() -> None:
-    server = Server(lambda body, n: {"resultType": "task", "task": {}})
+    server = Server(lambda body, n: {"resultType": "deferred", "task": {}})
     async with server.client() as c:
         with pytest.raises(InputRequiredError, match="unknown resultType"):
             await c.call_tool("ask")
+
+
+async def test_a_task_result_must_be_a_task_on_tools_call() -> None:
+    # SEP-2663 "Capability Negotiation": a CreateTaskResult anywhere else is invalid.
+    server = Server(lambda body, n: {"resultType": "task", "task": {}})
+    async with server.client() as c:
+        with pytest.raises(InputRequiredError, match="has no taskId"):
+            await c.call_tool("ask")
+        with pytest.raises(InputRequiredError, match="invalid for this request"):
+            await c.get_prompt("p")

@@ -58,6 +58,16 @@ HTTP_BUGS: dict[str, tuple[str, str, set[Status]]] = {
     "modern_unknown_method_200": ("modern-headers", "unknown-method-404-32601", {Status.FAIL}),
     "modern_no_discover": ("modern-discover", "discover-implemented", {Status.FAIL}),
     "modern_server_request": ("modern-streaming", "modern-no-requests-on-stream", {Status.FAIL}),
+    "tasks_float_ttl": ("modern-tasks", "tasks-ttl-poll-integers", {Status.FAIL}),
+    "tasks_no_gating": ("modern-tasks", "tasks-methods-need-extension-32021", {Status.FAIL}),
+    "tasks_task_without_extension": ("modern-tasks", "tasks-none-without-extension", {Status.FAIL}),
+    "tasks_no_name_check": ("modern-tasks", "tasks-mcp-name-mismatch-32020", {Status.FAIL}),
+    "tasks_name_optional": ("modern-tasks", "tasks-mcp-name-missing-32020", {Status.FAIL}),
+    "tasks_list_exists": ("modern-tasks", "tasks-removed-methods-32601", {Status.FAIL}),
+    "tasks_not_found_at_once": ("modern-tasks", "tasks-get-finds-new-task", {Status.FAIL}),
+    "tasks_never_finish": ("modern-tasks", "tasks-poll-to-terminal", {Status.FAIL}),
+    "tasks_create_with_request_state": ("modern-tasks", "tasks-create-result-shape", {Status.FAIL}),
+    "tasks_cancel_finished_error": ("modern-tasks", "tasks-cancel-acknowledged", {Status.FAIL}),
 }
 # bug -> (check that must not pass, its status)
 STDIO_BUGS: dict[str, tuple[str, Status]] = {
@@ -213,9 +223,11 @@ async def test_our_http_server_passes_every_legacy_must() -> None:
 @pytest.mark.anyio
 async def test_our_http_server_passes_every_modern_must() -> None:
     with _serve("-m", "servers.everything") as url:
-        run = await _run(url, era="modern", options=Options(timeout=5.0))
+        options = Options(timeout=5.0, task_tool="slow_compute", task_tool_args={"seconds": 0.3})
+        run = await _run(url, era="modern", options=options)
     failed = [r for r in run.results if r.status in (Status.FAIL, Status.ERROR)]
     assert not failed, _explain(run)
+    assert run.status_of("tasks-poll-to-terminal") is Status.PASS, _explain(run)  # the tasks checks ran
 
 
 def test_every_rule_is_cited_and_unique() -> None:

@@ -15,6 +15,7 @@ from . import (
     modern_discover,
     modern_headers,
     modern_streaming,
+    modern_tasks,
     notifications,
     origin,
     pagination,
@@ -49,6 +50,7 @@ SCENARIOS: tuple[Scenario, ...] = tuple(
         modern_discover,
         modern_headers,
         modern_streaming,
+        modern_tasks,
         stdio_framing,
     )
 )

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..dispatcher import ProgressCallback
+from ..skill_files import content_bytes, manifest_entry, verify_file, verify_front_matter
 
 __all__ = ["MAX_PAGES", "ServerCalls"]
 
@@ -78,6 +79,30 @@ class ServerCalls(ABC):
     async def unsubscribe_resource(self, uri: str, *, timeout: float | None = None) -> None:
         """Stop notifications about ``uri`` (legacy)."""
         await self.request("resources/unsubscribe", {"uri": uri}, timeout=timeout)
+
+    async def list_skills(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Every skill entry of ``skills/list`` (extension ``io.modelcontextprotocol/skills``,
+        SEP-2640): ``uri``, ``frontmatter`` and the ``resources`` manifest. Nothing is read:
+        a skill's files are fetched only when it is loaded (SEP-2640: no prefetch)."""
+        return await self._collect("skills/list", "skills", timeout=timeout)
+
+    async def load_skill(self, skill: Mapping[str, Any], *, timeout: float | None = None) -> str:
+        """Read a listed skill's SKILL.md and return its text once verified: size and digest
+        against the manifest, front matter field by field against the entry (SEP-2640
+        "Integrity and Verification"). SkillVerificationError otherwise: do not use it."""
+        data = await self.read_skill_file(skill, str(skill.get("uri")), timeout=timeout)
+        verify_front_matter(skill, data)
+        return data.decode("utf-8")
+
+    async def read_skill_file(
+        self, skill: Mapping[str, Any], uri: str, *, timeout: float | None = None
+    ) -> bytes:
+        """Read one file of a listed skill, verified against its manifest entry (size and
+        digest); SkillVerificationError for a mismatch or a file the manifest does not list."""
+        resource = manifest_entry(skill, uri)
+        data = content_bytes(await self.read_resource(uri, timeout=timeout), uri)
+        verify_file(resource, data)
+        return data
 
     async def list_prompts(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
         """Every prompt the server offers (all pages)."""

@@ -21,7 +21,7 @@ import math
 import os
 import shlex
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
@@ -46,6 +46,7 @@ from .handshake import Handshake, Negotiated
 from .inputs import InputAnswerer, InputRequiredError
 from .listen import Listener, Subscription, listen_filter
 from .retries import RequestRetries
+from .tasks import TaskCancelled, ToolTask, declare_tasks
 from .transport import HTTPOptions, transport_for
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ __all__ = [
     "ClientState",
     "InputRequiredError",
     "NotificationCallback",
+    "TaskCancelled",
+    "ToolTask",
 ]
 
 log = logging.getLogger("mcp_transport.client")
@@ -108,6 +111,12 @@ class Client(ServerCalls):
     ``on_stream_gap``) is logged and ignored: it never fails a call or the client. The HTTP
     options (``headers``, ``auth``, ``http_client``, ``reconnect``, ``on_stream_gap``) and
     the stdio ones (``env``, ``cwd``) are passed to the transport built from ``target``.
+    ``tasks`` (default True) declares the 2026-07-28 tasks extension
+    (``io.modelcontextprotocol/tasks``, SEP-2663) on every modern request: the server may
+    then answer a ``tools/call`` with a task, which ``call_tool`` polls to its result
+    (honouring ``pollIntervalMs``, answering input rounds with the handlers above), and
+    :meth:`start_tool_task` / :meth:`task` hand out a :class:`~.tasks.ToolTask` instead;
+    ``tasks=False`` never declares it (a tool that runs only as a task then fails -32021).
     ``record=path`` writes every message in both directions to ``path`` in the format of
     ``mcp-transport record`` (docs/recording.md), so the run can be replayed against another
     server with ``mcp-transport replay``.
@@ -143,6 +152,7 @@ class Client(ServerCalls):
         on_stream_gap: StreamGapCallback | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
+        tasks: bool = True,
         record: str | os.PathLike[str] | None = None,
     ) -> None:
         # Long because the client has many options (see the class docstring): each line
@@ -152,6 +162,7 @@ class Client(ServerCalls):
         self.max_input_rounds = max_input_rounds
         self.on_notification = on_notification
         self.log_level = log_level
+        self.tasks = tasks
         self._roots = [dict(r) for r in roots] if roots is not None else None
         self._sampling_handler = sampling_handler
         self._elicitation_handler = elicitation_handler
@@ -186,10 +197,15 @@ class Client(ServerCalls):
 
     def _capabilities_for(self, era: Era) -> dict[str, Any]:
         if self._user_capabilities is not None:
-            return dict(self._user_capabilities)
-        return default_capabilities(
-            era, self._sampling_handler, self._elicitation_handler, self._roots is not None
-        )
+            caps = dict(self._user_capabilities)
+        else:
+            caps = default_capabilities(
+                era, self._sampling_handler, self._elicitation_handler, self._roots is not None
+            )
+        # The tasks extension exists in the 2026-07-28 era only; declaring it is safe by
+        # default because request() drives a task to its result (SEP-2663 "Polymorphic
+        # Results": a client that declares it MUST handle a CreateTaskResult).
+        return declare_tasks(caps) if self.tasks and era is Era.MODERN else caps
 
     # -- what was negotiated (read-only; the handshake decides) ---------------------------
 
@@ -289,7 +305,29 @@ class Client(ServerCalls):
         Modern era: an ``input_required`` result (MRTR) is fulfilled with the client's
         handlers and the request retried (new id, ``inputResponses``, ``requestState``
         echoed) until it completes; a -32022 is retried once with a version the server
-        supports; a lost response stream is retried once."""
+        supports; a lost response stream is retried once. A ``tools/call`` the server turns
+        into a task (``resultType: "task"``, SEP-2663) is polled to its end, ``timeout``
+        bounding each poll rather than the whole task; cancelling the call cancels the task.
+        """
+        result = await self._request_rounds(method, params, timeout, on_progress)
+        if result.get("resultType") != "task":
+            return result
+        task = self._task_from(method, result)
+        try:
+            return await task.result()
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True), anyio.move_on_after(min(self.timeout, 5.0)):
+                await task.cancel()  # best effort: nobody is waiting for this task any more
+            raise
+
+    async def _request_rounds(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        timeout: float | None,
+        on_progress: ProgressCallback | None,
+    ) -> dict[str, Any]:
+        """The request through its MRTR rounds, to a ``complete`` or ``task`` result."""
         if self.era is not Era.MODERN:
             return await self._retries.run(method, params, self._sender(timeout, on_progress))
         if method == "tools/call":
@@ -300,7 +338,7 @@ class Client(ServerCalls):
             for _ in range(self.max_input_rounds + 1):
                 result = await self._retries.run(method, round_params, self._sender(timeout, on_progress))
                 result_type = result.get("resultType", "complete")
-                if result_type == "complete":
+                if result_type in ("complete", "task"):
                     return result
                 if result_type != "input_required":
                     raise InputRequiredError(
@@ -310,6 +348,60 @@ class Client(ServerCalls):
         raise InputRequiredError(
             f"{method}: the server still requires input after {self.max_input_rounds} rounds"
         )
+
+    def _task_from(self, method: str, result: dict[str, Any]) -> ToolTask:
+        # Only tools/call may become a task, and only when we declared the extension
+        # (SEP-2663 "Capability Negotiation": anything else is an invalid response).
+        if method != "tools/call" or not self.tasks:
+            raise InputRequiredError(
+                f"{method}: the server answered with a task, which is invalid for this request"
+                + ("" if self.tasks else " (this client did not declare the tasks extension)")
+            )
+        task_id = result.get("taskId")
+        if not isinstance(task_id, str) or not task_id:
+            raise InputRequiredError(f"{method}: the server's task result has no taskId: {result!r}")
+        return ToolTask(self, task_id, result)
+
+    # -- tasks (2026-07-28 extension io.modelcontextprotocol/tasks) -----------------------
+
+    async def start_tool_task(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> ToolTask:
+        """Call a tool and return a :class:`~.tasks.ToolTask` handle without waiting for
+        its end: ``await handle.result()``, ``status()``, ``cancel()``; keep
+        ``handle.task_id`` to pick the task up later with :meth:`task`. The server decides
+        whether the call becomes a task; if it answers at once, the handle is already
+        finished (``task_id`` None). ``timeout`` bounds the call (and any MRTR rounds
+        before the task exists), not the task."""
+        self._require_tasks("start_tool_task")
+        params = {"name": name, "arguments": dict(arguments or {})}
+        result = await self._request_rounds("tools/call", params, timeout, on_progress)
+        if result.get("resultType") == "task":
+            return self._task_from("tools/call", result)
+        return ToolTask.finished(self, result)
+
+    def task(self, task_id: str) -> ToolTask:
+        """A handle on an existing task by its id, e.g. one another client or an earlier run
+        of this program started: the server holds the task, the handle only names it."""
+        self._require_tasks("task")
+        return ToolTask(self, task_id)
+
+    def _require_tasks(self, what: str) -> None:
+        if not self.tasks:
+            raise UsageError(f"{what}: this client was made with tasks=False")
+        if self.era is not Era.MODERN:
+            raise UsageError(f"{what}: tasks are a 2026-07-28 extension; this server speaks {self.era.value}")
+
+    async def _answer_inputs(self, method: str, task: dict[str, Any]) -> dict[str, Any]:
+        return await self._inputs.fulfil(method, task)
+
+    def _listen_tasks(self, task_ids: list[str]) -> AbstractAsyncContextManager[Subscription]:
+        return self.listen(notifications={"taskIds": task_ids})
 
     def _sender(
         self, timeout: float | None, on_progress: ProgressCallback | None

@@ -14,8 +14,6 @@ rules.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import mimetypes
 import re
 from collections.abc import Callable
@@ -24,9 +22,8 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no type stubs
-
 from ..errors import InvalidParams
+from ..skill_files import EXTENSION_ID, SKILL_MD, digest_of, parse_front_matter
 from .api import MethodHandler
 from .context import ServerRequestContext
 from .pagination import paginate
@@ -41,46 +38,12 @@ __all__ = [
     "parse_front_matter",
 ]
 
-EXTENSION_ID = "io.modelcontextprotocol/skills"
 MAX_SKILL_FILES = 512
 MAX_SKILL_BYTES = 16 * 1024 * 1024
 DIRECTORY_MIME = "inode/directory"
-SKILL_MD = "SKILL.md"
 _NAME = re.compile(r"^(?!.*--)[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")
-_FRONT_MATTER = re.compile(r"^---\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", re.DOTALL)
 # A skill's lists change only when skills are registered; they are the same for everyone.
 LIST_TTL_MS = 60_000
-
-
-class _Yaml12Loader(yaml.SafeLoader):  # type: ignore[misc]  # (PyYAML ships no types)
-    """YAML 1.2 core schema as clients parse it: ``2026-01-01`` stays a string (YAML 1.1
-    timestamps would turn it into a date, and the front matter we serve would differ from
-    the one a host parses out of SKILL.md)."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def parse_front_matter(text: str) -> dict[str, Any]:
-    """The YAML front matter of a SKILL.md as a JSON object; ValueError if there is none,
-    it is not a mapping of JSON values, or it lacks ``name`` or ``description``."""
-    match = _FRONT_MATTER.match(text.removeprefix("\ufeff"))
-    if match is None:
-        raise ValueError("SKILL.md must begin with a --- delimited YAML front matter block")
-    data = yaml.load(match.group(1), Loader=_Yaml12Loader)  # a SafeLoader subclass
-    if not isinstance(data, dict):
-        raise ValueError("SKILL.md front matter must be a YAML mapping")
-    try:
-        json.dumps(data)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"SKILL.md front matter must hold JSON values only: {exc}") from None
-    for key in ("name", "description"):
-        if not isinstance(data.get(key), str) or not data[key]:
-            raise ValueError(f"SKILL.md front matter needs a non-empty string {key!r}")
-    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +70,7 @@ class Skill:
             "resources": [
                 {
                     "uri": f"{self.base}/{path}",
-                    "digest": "sha256:" + hashlib.sha256(data).hexdigest(),
+                    "digest": digest_of(data),
                     "size": len(data),
                 }
                 for path, data in self.files.items()

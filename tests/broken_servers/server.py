@@ -6,7 +6,8 @@ used to prove the conformance suite: with no bug it is correct (the suite must p
     python tests/broken_servers/server.py --port 8123 --bug batch_accepted
 
 Legacy 2025-03-26..2025-11-25 sessions with resumable SSE, plus a 2026-07-28 stateless path
-(server/discover, tools/list, tools/call) with header validation.
+(server/discover, tools/list, tools/call) with header validation, and the tasks extension
+(io.modelcontextprotocol/tasks: the ``job`` tool becomes a task; tasks/get and tasks/cancel).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import base64
 import json
 import secrets
+import time
 from typing import Any
 
 import uvicorn
@@ -56,6 +58,16 @@ BUGS = {
     "(a resume after the call ended replays everything)",
     "no_priming": "opens a POST's SSE stream without a priming event (its events do have ids)",
     "no_event_ids": "puts no event ids on any SSE event (not resumable: not a bug, the checks must skip)",
+    "tasks_float_ttl": "sends ttlMs and pollIntervalMs as fractional numbers",
+    "tasks_no_gating": "answers tasks/get from a client that did not declare the tasks extension",
+    "tasks_task_without_extension": "answers tools/call with a task to a client without the extension",
+    "tasks_no_name_check": "does not check Mcp-Name against the taskId on tasks/*",
+    "tasks_list_exists": "still answers the removed tasks/list method",
+    "tasks_not_found_at_once": "creates the task only after answering tools/call with it",
+    "tasks_never_finish": "never finishes a task",
+    "tasks_create_with_request_state": "puts requestState on the CreateTaskResult",
+    "tasks_cancel_finished_error": "answers tasks/cancel of a finished task with an error",
+    "tasks_name_optional": "checks Mcp-Name on tasks/* only when the header is there",
 }
 
 LEGACY = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
@@ -79,7 +91,15 @@ TOOLS = [
         "description": "Add two numbers.",
         "inputSchema": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}},
     },
+    {
+        "name": "job",
+        "description": "A short job: a task when the client declares the tasks extension.",
+        "inputSchema": {"type": "object", "properties": {}},
+    },
 ]
+TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
+JOB_SECONDS = 0.2
+JOBS: dict[str, dict[str, Any]] = {}  # task id -> {"created": epoch, "cancelled": bool}
 LOOPBACK_ORIGINS = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 bug: str | None = None
 poll = False  # --poll: a correct variant that closes each resumed stream after its replay (SSE polling)
@@ -269,6 +289,12 @@ async def answer(session: Session | None, message: dict[str, Any]) -> dict[str, 
                 "id": rid,
                 "result": {"content": [{"type": "text", "text": str(args.get("text"))}]},
             }
+        if params.get("name") == "job":
+            return {
+                "jsonrpc": "2.0",
+                "id": rid,
+                "result": {"content": [{"type": "text", "text": "job done"}]},
+            }
         if params.get("name") == "add":
             return {
                 "jsonrpc": "2.0",
@@ -436,13 +462,15 @@ async def modern(request: Request, message: Any) -> Response:
             {
                 "resultType": "complete",
                 "supportedVersions": [MODERN, *LEGACY],
-                "capabilities": {"tools": {}},
+                "capabilities": {"tools": {}, "extensions": {TASKS_EXTENSION: {}}},
                 "serverInfo": {"name": "broken-server", "version": "0"},
                 "ttlMs": 0,
                 "cacheScope": "public",
                 "_meta": info,
             },
         )
+    if method.startswith("tasks/") or (method == "tools/call" and params.get("name") == "job"):
+        return task_method(request, rid, method, params, meta)
     if method == "tools/call" and params.get("name") == "sleep":
         return StreamingResponse(
             modern_sleep(rid, params, info), media_type="text/event-stream", headers=sse_headers()
@@ -457,6 +485,71 @@ async def modern(request: Request, message: Any) -> Response:
     if bug == "modern_unknown_method_200":
         return result(rid, {"resultType": "complete"})
     return rpc_error(-32601, f"Method not found: {method}", rid, status=404)
+
+
+def task_method(
+    request: Request,
+    rid: Any,
+    method: str,
+    params: dict[str, Any],
+    meta: dict[str, Any],
+) -> Response:
+    """The tasks extension, just enough for the suite's checks: ``job`` runs JOB_SECONDS."""
+    caps = meta.get("io.modelcontextprotocol/clientCapabilities")
+    declared = isinstance(caps, dict) and TASKS_EXTENSION in (caps.get("extensions") or {})
+    if method == "tools/call":
+        if not declared and bug != "tasks_task_without_extension":
+            return result(rid, {"resultType": "complete", "content": [{"type": "text", "text": "job done"}]})
+        new_id = secrets.token_urlsafe(12)
+        if bug != "tasks_not_found_at_once":
+            JOBS[new_id] = {"created": time.time(), "cancelled": False}
+        else:
+            asyncio.get_running_loop().call_later(0.5, JOBS.__setitem__, new_id, {"created": time.time()})
+        created = {"resultType": "task", **task_view(new_id, JOBS.get(new_id) or {"created": time.time()})}
+        if bug == "tasks_create_with_request_state":
+            created["requestState"] = "opaque"
+        return result(rid, created)
+    if method not in ("tasks/get", "tasks/cancel") and not (
+        method == "tasks/list" and bug == "tasks_list_exists"
+    ):
+        return rpc_error(-32601, f"Method not found: {method}", rid, status=404)
+    if not declared and bug != "tasks_no_gating":
+        data: dict[str, Any] = {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}}
+        return rpc_error(-32021, "Declare the tasks extension", rid, data=data)
+    if method == "tasks/list":
+        return result(rid, {"resultType": "complete", "tasks": []})
+    task_id = params.get("taskId")
+    header = request.headers.get("mcp-name")
+    unchecked = bug == "tasks_no_name_check" or (bug == "tasks_name_optional" and header is None)
+    if not unchecked and (header or "").strip() != task_id:
+        return rpc_error(-32020, "Mcp-Name does not match the taskId", rid)
+    job = JOBS.get(task_id) if isinstance(task_id, str) else None
+    if job is None or not isinstance(task_id, str):
+        return rpc_error(-32602, f"Unknown task {task_id!r}", rid)
+    if method == "tasks/cancel":
+        if bug == "tasks_cancel_finished_error" and task_view(task_id, job)["status"] != "working":
+            return rpc_error(-32602, "The task has already finished", rid)
+        job["cancelled"] = job.get("cancelled") or task_view(task_id, job)["status"] == "working"
+        return result(rid, {"resultType": "complete"})
+    return result(rid, {"resultType": "complete", **task_view(task_id, job)})
+
+
+def task_view(task_id: str, job: dict[str, Any]) -> dict[str, Any]:
+    created = job["created"]
+    done = time.time() - created >= JOB_SECONDS and bug != "tasks_never_finish"
+    status = "cancelled" if job.get("cancelled") else "completed" if done else "working"
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created))
+    view: dict[str, Any] = {
+        "taskId": task_id,
+        "status": status,
+        "createdAt": stamp,
+        "lastUpdatedAt": stamp,
+        "ttlMs": 60000.5 if bug == "tasks_float_ttl" else 60000,
+        "pollIntervalMs": 50.5 if bug == "tasks_float_ttl" else 50,
+    }
+    if status == "completed":
+        view["result"] = {"content": [{"type": "text", "text": "job done"}], "isError": False}
+    return view
 
 
 async def modern_sleep(rid: Any, params: dict[str, Any], info: dict[str, Any]) -> Any:

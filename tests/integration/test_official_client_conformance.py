@@ -9,7 +9,9 @@ check would pass.
 * 0.2.0-alpha.12 with ``--spec-version 2026-07-28``: every non-auth client scenario, on the
   stateless wire;
 * 0.2.0-alpha.12 with ``--spec-version 2025-11-25``: the handshake scenarios and
-  json-schema-2020-12-preservation (it spans both eras).
+  json-schema-2020-12-preservation (it spans both eras);
+* 0.2.0-alpha.12, no spec version: the skills extension's ``sep-2640-client-*`` scenarios,
+  with the handshake, the stateless wire and the auto probe.
 
 The 0.1.16 and 2026-07-28 legs run twice: with the era the suite names, and with
 ``Client(era="auto")`` probing for it (``MCP_TRANSPORT_CLIENT_ERA=auto``). The ``auth/*``
@@ -40,6 +42,14 @@ MODERN_SCENARIOS = [
     "json-schema-ref-no-deref",
     "json-schema-2020-12-preservation",
 ]
+# The skills extension's client scenarios (SEP-2640; the suite runs extension scenarios
+# without a spec version): no prefetch, and verification of digest, size and front matter.
+SKILLS_SCENARIOS = [
+    "sep-2640-client-no-prefetch",
+    "sep-2640-client-verify-digest",
+    "sep-2640-client-verify-size",
+    "sep-2640-client-verify-frontmatter",
+]
 # (suite, scenario, extra CLI arguments, client era): the era the suite names, and again
 # with Client(era="auto") finding it by itself.
 LEGS = [
@@ -49,6 +59,7 @@ LEGS = [
         ("v02", s, ("--spec-version", "2025-11-25"), "")
         for s in [*LEGACY_SCENARIOS, "json-schema-2020-12-preservation"]
     ],
+    *[("v02", s, (), era) for era in ("", "modern", "auto") for s in SKILLS_SCENARIOS],
 ]
 
 pytestmark = [pytest.mark.conformance, pytest.mark.timeout(200)]
@@ -103,6 +114,19 @@ def test_official_client_scenario(
     if not ok:  # timing-sensitive checks can flake on 2 shared cores: one re-run on its own
         ok, report = _run(suite, scenario, extra, era, tmp_path / "again")
     assert ok, report
+
+
+def test_every_non_auth_client_scenario_of_the_suite_is_run() -> None:
+    """No scenario is left out quietly: the suite's own list, minus auth/* (their own test
+    file), is exactly what LEGS runs on 0.2.0-alpha.12."""
+    node, cli = _suite("v02")
+    listing = subprocess.run(
+        [str(node), str(cli), "list"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    client_part = listing.split("Client scenarios", 1)[1].split("\n\n", 1)[0]
+    offered = {line.split()[1] for line in client_part.splitlines() if line.strip().startswith("- ")}
+    run = {scenario for suite, scenario, _, _ in LEGS if suite == "v02"}
+    assert {s for s in offered if not s.startswith("auth/")} == run
 
 
 def test_unknown_scenario_exits_non_zero() -> None:
