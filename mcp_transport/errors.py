@@ -29,6 +29,7 @@ __all__ = [
     "ConnectError",
     "ConnectionClosed",
     "HeaderMismatch",
+    "InsufficientScope",
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
@@ -45,6 +46,7 @@ __all__ = [
     "SessionNotFound",
     "StateUnavailable",
     "TransportError",
+    "Unauthorized",
     "UnsupportedProtocolVersion",
     "UsageError",
     "error_for_code",
@@ -142,6 +144,20 @@ class StateUnavailable(RPCError):
         self.retry_after = retry_after
 
 
+class Unauthorized(RPCError):
+    """No valid access token: 401 with a ``WWW-Authenticate`` challenge (2026-07-28
+    basic/authorization#error-handling)."""
+
+    code, http_status = jsonrpc.UNAUTHORIZED, 401
+
+
+class InsufficientScope(RPCError):
+    """The token lacks scopes this request needs: 403 ``insufficient_scope`` (step-up, 2026-07-28
+    basic/authorization#scope-challenge-handling). ``data.requiredScopes`` names them."""
+
+    code, http_status = jsonrpc.INSUFFICIENT_SCOPE, 403
+
+
 class RemoteError(RPCError):
     """The peer answered our request with a JSON-RPC error."""
 
@@ -184,6 +200,8 @@ _BY_CODE: dict[int, type[RPCError]] = {
         MissingClientCapability,
         UnsupportedProtocolVersion,
         SessionNotFound,
+        Unauthorized,
+        InsufficientScope,
         ServerOverloaded,
         ResumeGap,
         RequestTooLarge,

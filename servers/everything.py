@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 import anyio
 from pydantic import BaseModel, Field
 
+from mcp_transport.auth.options import add_auth_arguments, auth_from_args
 from mcp_transport.errors import InternalError
 from mcp_transport.server import (
     Audio,
@@ -638,7 +639,9 @@ def main(argv: list[str] | None = None) -> None:
     shared.add_argument(
         "--worker-lease", type=float, default=10.0, help="seconds after which a silent worker is dead"
     )
+    add_auth_arguments(parser)
     args = parser.parse_args(argv)
+    server.auth = auth_from_args(args)  # None unless --auth-issuer (docs/guides/auth.md)
     if args.redis_url:
         from mcp_transport.state.redis import RedisTaskStore
 

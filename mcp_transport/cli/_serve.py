@@ -7,6 +7,8 @@ import importlib
 import sys
 from typing import Any
 
+from ..auth.options import add_auth_arguments, auth_from_args
+
 __all__ = ["add_conformance", "add_serve", "serve_http"]
 
 
@@ -16,6 +18,7 @@ def add_serve(commands: Any) -> None:
     serve.add_argument("--stdio", action="store_true", help="serve on stdin/stdout instead of HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    add_auth_arguments(serve)
     serve.set_defaults(run=_serve)
 
 
@@ -47,6 +50,12 @@ def _serve(args: argparse.Namespace) -> None:
     if "" not in sys.path:
         sys.path.insert(0, "")  # the user's module:attribute resolves from the working directory
     server = _load(args.target)
+    try:
+        auth = auth_from_args(args)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if auth is not None:
+        server.auth = auth
     if args.stdio:
         server.run_stdio()
         return

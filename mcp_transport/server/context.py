@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from anyio.abc import TaskGroup
 from pydantic import BaseModel
 
+from ..auth.principal import Principal, current_principal
 from ..dispatcher import Dispatcher, RequestContext
 from ..errors import MissingClientCapability, UsageError
 from ..jsonrpc import Message, Request, RequestId
@@ -100,6 +101,12 @@ class Context:
     def peer(self) -> PeerState | None:
         """The client's protocol version, capabilities and info for this request."""
         return self._request.state
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who this request acts for: the verified access token's subject, client, scopes and
+        claims (HTTP with ``auth=``); None without authorization."""
+        return current_principal.get()
 
     @property
     def era(self) -> Era:

@@ -14,11 +14,12 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
 
+from ..auth.principal import current_identity
 from ..connection import SendUnrelated
 from ..dispatcher import DEFAULT_MAX_INBOUND_REQUESTS, Dispatcher, SendFn
 from ..jsonrpc import Notification
@@ -44,6 +45,9 @@ from .tasks import methods as task_methods
 from .tools import Tool
 
 __all__ = ["MCPServer", "Tool"]
+
+if TYPE_CHECKING:
+    from ..auth.resource import ResourceServer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,6 +80,9 @@ class MCPServer:
     live; default an in-memory store (one worker); ``state.redis.RedisTaskStore`` shares them
     between workers (docs/deployment.md). ``server.tasks`` is the
     :class:`~.tasks.TaskRunner` (TTL, poll interval and size bounds are its attributes).
+
+    ``auth``: a :class:`~mcp_transport.auth.ResourceServer`: over HTTP every request then
+    needs a valid access token (docs/guides/auth.md); ``ctx.principal`` names its owner.
     """
 
     def __init__(
@@ -89,6 +96,7 @@ class MCPServer:
         request_state_keys: Sequence[bytes] | None = None,
         request_state_ttl: float = DEFAULT_STATE_TTL,
         task_store: TaskStore | None = None,
+        auth: ResourceServer | None = None,
     ) -> None:
         self.name = name
         self.version = version
@@ -112,7 +120,9 @@ class MCPServer:
         self.request_state = RequestStateCodec(request_state_keys, request_state_ttl)
         # 2026-07-28 extensions this server offers (server/discover capabilities.extensions).
         self.extensions: dict[str, dict[str, Any]] = {}
-        self.tasks = TaskRunner(self, task_store)
+        self.tasks = TaskRunner(self, task_store, principal=_task_owner)
+        # Served by http_app / run_http / mcp_router unless they are given their own.
+        self.auth = auth
         self.skills: dict[str, Skill] = {}  # SKILL.md URI -> skill (extension io.modelcontextprotocol/skills)
         handlers.register(self)
         task_methods.register(self)
@@ -155,6 +165,7 @@ class MCPServer:
         meta: dict[str, Any] | None = None,
         task: str = "forbidden",
         task_start: str = "immediately",
+        scopes: Sequence[str] = (),
     ) -> Callable[[F], F]:
         """Register a function as a tool.
 
@@ -168,6 +179,9 @@ class MCPServer:
         default); see docs/guides/tasks.md. ``task_start="on_detach"``: the call stays a
         plain request (MRTR input rounds included) until the handler calls
         ``await ctx.detach()``.
+
+        ``scopes``: OAuth scopes a call needs when the server is protected (``auth=``); a
+        token without them gets 403 ``insufficient_scope`` naming them (step-up).
         """
         if task not in TASK_MODES or task_start not in TASK_STARTS:
             raise ValueError(f"task must be one of {TASK_MODES} and task_start one of {TASK_STARTS}")
@@ -191,6 +205,7 @@ class MCPServer:
                 context_param=args.context_param,
                 task=task,
                 task_start=task_start,
+                scopes=tuple(scopes),
             )
             if task != "forbidden":
                 self.extensions[TASKS_EXTENSION] = {}
@@ -211,12 +226,14 @@ class MCPServer:
         annotations: dict[str, Any] | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        scopes: Sequence[str] = (),
     ) -> Callable[[F], F]:
         """Register a function as a resource; it returns the contents (str: text, bytes:
         blob, or a list of contents).
 
         A URI with ``{var}`` expressions (RFC 6570) registers a template: the function's
         parameters receive the matched values, converted to their annotated types.
+        ``scopes``: OAuth scopes a read needs when the server is protected (as for tools).
         """
 
         def decorator(fn: F) -> F:
@@ -235,6 +252,7 @@ class MCPServer:
                 annotations=annotations,
                 icons=icons,
                 meta=meta,
+                scopes=tuple(scopes),
             )
             self._list_changed("resources")
             return fn
@@ -461,6 +479,18 @@ class MCPServer:
         tool = self.tools.get(name) if isinstance(name, str) else None
         return tool.input_schema if tool is not None else None
 
+    def required_scopes(self, method: str, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The scopes the tool (``tools/call``) or resource (``resources/read``) a request
+        names needs; () for anything else or an unknown name (which fails on its own)."""
+        name, uri = params.get("name"), params.get("uri")
+        if method == "tools/call" and isinstance(name, str):
+            tool = self.tools.get(name)
+            return tool.scopes if tool is not None else ()
+        if method == "resources/read" and isinstance(uri, str):
+            found = _resources.resolve(self.resources, self.templates, uri)
+            return found[0].scopes if found is not None else ()
+        return ()
+
     def shutting_down(self) -> None:
         """End every open ``subscriptions/listen`` stream with its result (process stop)."""
         self.close_subscriptions()
@@ -530,6 +560,11 @@ class ServedConnection:
 async def _deliver(send: Callable[[Notification], Awaitable[None]], message: Notification) -> None:
     with contextlib.suppress(Exception):  # a dead peer; the transport detaches it
         await send(message)
+
+
+def _task_owner(request: ServerRequestContext) -> str:
+    """Tasks belong to the verified principal of the request that made them ("" without auth)."""
+    return current_identity() or ""
 
 
 def _doc(fn: Callable[..., Any]) -> str:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ...connection import Application
 from ...errors import InvalidRequest
-from .asgi import Receive, Scope, Send, send_error
+from .asgi import Receive, Scope, Send, send_error, send_json
 from .endpoint import StreamableHTTP
 
 if TYPE_CHECKING:
@@ -25,25 +27,54 @@ __all__ = ["HTTPApp", "http_app", "mcp_router", "run_http"]
 
 
 class HTTPApp:
-    """A standalone ASGI app: the endpoint at ``path``, a JSON-RPC 404 everywhere else."""
+    """A standalone ASGI app: the endpoint at ``path``, its protected resource metadata when
+    it has ``auth`` (RFC 9728 §3.1), a JSON-RPC 404 everywhere else."""
 
     def __init__(self, endpoint: StreamableHTTP, path: str) -> None:
         self.endpoint = endpoint
         self.path = path
         self._paths = {path.rstrip("/") or "/", path.rstrip("/") + "/"}
+        auth = endpoint.auth
+        self._metadata_paths = auth.metadata_paths(path) if auth is not None else set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self._metadata_paths:
+            await _send_metadata(self.endpoint, scope, send)
+            return
         if scope["type"] == "http" and scope["path"] not in self._paths:
             await send_error(send, 404, InvalidRequest(f"Not found: the MCP endpoint is {self.path}"))
             return
         await self.endpoint(scope, receive, send)
 
 
+async def _send_metadata(endpoint: StreamableHTTP, scope: Scope, send: Send) -> None:
+    """The protected resource metadata document: public (no token), GET only."""
+    assert endpoint.auth is not None
+    if scope["method"] not in ("GET", "HEAD"):
+        await send_error(
+            send,
+            405,
+            InvalidRequest("the protected resource metadata is read with GET"),
+            headers=[(b"allow", b"GET")],
+        )
+        return
+    await send_json(send, 200, orjson.dumps(endpoint.auth.metadata()), [(b"cache-control", b"max-age=300")])
+
+
+def _with_auth(app: Application, options: dict[str, Any]) -> dict[str, Any]:
+    """``auth`` defaults to the application's own (``MCPServer(auth=...)``)."""
+    if options.get("auth") is None and getattr(app, "auth", None) is not None:
+        options = {**options, "auth": app.auth}  # type: ignore[attr-defined]  # checked just above
+    return options
+
+
 def http_app(app: Application, path: str = "/mcp", **options: Any) -> HTTPApp:
     """A standalone ASGI app serving ``app`` at ``path`` and ``path/`` (no redirect);
-    every other path is a 404 with a JSON-RPC body. Options: see :class:`StreamableHTTP`.
+    every other path is a 404 with a JSON-RPC body. Options: see :class:`StreamableHTTP`
+    (``auth`` defaults to ``app.auth``: then the protected resource metadata is served at
+    ``/.well-known/oauth-protected-resource`` and its path-inserted forms).
     ``.endpoint`` is the endpoint."""
-    return HTTPApp(StreamableHTTP(app, **options), path)
+    return HTTPApp(StreamableHTTP(app, **_with_auth(app, options)), path)
 
 
 def mcp_router(app: Application, path: str = "/mcp", **options: Any) -> APIRouter:
@@ -62,12 +93,19 @@ def mcp_router(app: Application, path: str = "/mcp", **options: Any) -> APIRoute
     from starlette.routing import Route
 
     router = APIRouter()
-    endpoint = StreamableHTTP(app, **options)
+    endpoint = StreamableHTTP(app, **_with_auth(app, options))
     base = path.rstrip("/")
     for route_path in (base, base + "/"):
         router.routes.append(
             Route(route_path, endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
         )
+    if endpoint.auth is not None:
+
+        async def metadata(scope: Scope, receive: Receive, send: Send) -> None:
+            await _send_metadata(endpoint, scope, send)
+
+        for route_path in sorted(endpoint.auth.metadata_paths(path)):
+            router.routes.append(Route(route_path, metadata, methods=["GET"], include_in_schema=False))
     router.mcp = endpoint  # type: ignore[attr-defined]  # APIRouter has no slot for it; documented above
     return router
 

@@ -19,11 +19,14 @@ import enum
 import logging
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import TaskGroup
 
 from ... import jsonrpc
+from ...auth.errors import AuthError
+from ...auth.principal import current_identity, current_principal
 from ...connection import Application
 from ...errors import InvalidRequest, RPCError
 from ...jsonrpc import InvalidMessage, Message, Notification, Request
@@ -39,6 +42,9 @@ from .modern import ModernLeg
 from .security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
 from .sessions import SESSION_HEADER, Session
 from .streams import Streams
+
+if TYPE_CHECKING:
+    from ...auth.resource import ResourceServer
 
 __all__ = [
     "DEFAULT_INIT_TIMEOUT",
@@ -109,6 +115,8 @@ class StreamableHTTP:
     [10,000 -> 503]; ``init_timeout`` [60 s]; ``max_body_bytes`` [4 MiB -> 413];
     ``keepalive`` [15 s]; ``retry_ms`` [1000]; ``allowed_hosts`` / ``allowed_origins``
     [loopback rule]; ``principal(scope) -> str | None`` binds sessions to an identity;
+    ``auth``: a :class:`~mcp_transport.auth.ResourceServer` that every request must satisfy
+    (its verified principal then binds sessions, MRTR state and tasks);
     ``event_log`` / ``sessions`` / ``bus`` replace the in-memory state.
     """
 
@@ -129,6 +137,7 @@ class StreamableHTTP:
         allowed_hosts: Iterable[str] | None = None,
         allowed_origins: Iterable[str] | None = None,
         principal: Callable[[Scope], str | None] | None = None,
+        auth: ResourceServer | None = None,
         event_log: EventLog | None = None,
         sessions: SessionStore[Session] | None = None,
         bus: Bus | None = None,
@@ -142,6 +151,9 @@ class StreamableHTTP:
         self.init_timeout = init_timeout
         self.max_body_bytes = max_body_bytes
         self.policy = OriginPolicy(allowed_hosts, allowed_origins)
+        self.auth = auth
+        if auth is not None and principal is None:
+            principal = _verified_identity  # a session belongs to the principal that created it
         self.log: EventLog = event_log if event_log is not None else MemoryEventLog()
         self.sessions: SessionStore[Session] = sessions if sessions is not None else MemorySessionStore()
         self.bus: Bus = bus if bus is not None else MemoryBus()
@@ -220,7 +232,20 @@ class StreamableHTTP:
             await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
             return
         try:
-            await self._route(scope, receive, send, headers)
+            if self.auth is not None:
+                # Every method, both eras (2026-07-28 basic/authorization#token-requirements:
+                # authorization is included in every HTTP request).
+                reset = current_principal.set(
+                    await self.auth.authenticate(headers, scope.get("query_string", b""))
+                )
+                try:
+                    await self._route(scope, receive, send, headers)
+                finally:
+                    current_principal.reset(reset)
+            else:
+                await self._route(scope, receive, send, headers)
+        except AuthError as exc:
+            await send_error(send, exc.status, exc.error, headers=[_challenge(exc)])
         except HTTPError as exc:
             await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
         except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409)
@@ -259,6 +284,7 @@ class StreamableHTTP:
             message = jsonrpc.parse(body, allow_batch=True)
         except InvalidMessage as exc:
             raise HTTPError(400, InvalidRequest(exc.message, code=exc.code), id=exc.id) from None
+        self._check_scopes(message)
         tg = await self._ensure_started()
         session_id = headers.get(SESSION_HEADER)
         live = (
@@ -272,6 +298,33 @@ class StreamableHTTP:
             )
         else:
             await self.legacy.post(scope, message, send, headers, tg, accept_json, accept_sse)
+
+    def _check_scopes(self, message: Message | list[Message]) -> None:
+        """A 403 step-up before dispatch when the tool/resource/prompt a request names needs
+        scopes its token lacks (2026-07-28 basic/authorization#runtime-insufficient-scope-errors).
+        The handler checks again (batches, other transports) with a JSON-RPC error."""
+        principal = current_principal.get()
+        if principal is None or self.auth is None or not isinstance(message, Request):
+            return
+        required = self.app.required_scopes(message.method, message.params or {})
+        missing = principal.missing(required)
+        if missing:
+            exc = self.auth.insufficient_scope(missing, _what(message))
+            raise HTTPError(exc.status, exc.error, headers=[_challenge(exc)], id=message.id)
+
+
+def _verified_identity(scope: Scope) -> str | None:
+    return current_identity()
+
+
+def _challenge(exc: AuthError) -> tuple[bytes, bytes]:
+    return (b"www-authenticate", exc.www_authenticate.encode("latin-1", "replace"))
+
+
+def _what(request: Request) -> str:
+    params = request.params or {}
+    name = params.get("name", params.get("uri"))
+    return f"{request.method} {name!r}" if isinstance(name, str) else request.method
 
 
 async def _lifespan(app: StreamableHTTP, receive: Receive, send: Send) -> None:
