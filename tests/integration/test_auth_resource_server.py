@@ -1,0 +1,317 @@
+"""The resource-server half of authorization end to end: a real authorization server process
+(tests/auth_rs/authorization_server.py: RS256 JWTs signed with joserfc, JWKS, introspection)
+and our protected server as another process (``mcp-transport serve ... --auth-issuer``), over
+real HTTP. Our OAuth ``Client`` discovers the metadata from a 401 and gets a token; tokens for
+another audience, expired, badly signed or from a rotated key; 403 step-up; a session, an MRTR
+retry or a task of one principal used by another (2026-07-28 basic/authorization)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import httpx
+import orjson
+import pytest
+
+from mcp_transport import Client
+from mcp_transport.auth import OAuth
+from mcp_transport.auth.challenge import parse_www_authenticate
+from mcp_transport.auth.introspection import IntrospectionVerifier
+from mcp_transport.auth.verify import InvalidToken, JWTVerifier
+from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
+from mcp_transport.transports.http.headers import request_headers
+from tests.interop_servers import ServerProcess, free_port
+
+pytestmark = pytest.mark.anyio
+
+ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+MODERN = "2026-07-28"
+TASKS = "io.modelcontextprotocol/tasks"
+
+
+class Servers:
+    def __init__(self, issuer: str, mcp: str) -> None:
+        self.issuer = issuer
+        self.mcp = mcp
+        self.audience = mcp
+
+    def mint(self, **body: Any) -> str:
+        body.setdefault("aud", self.audience)
+        token: str = httpx.post(f"{self.issuer}/test/mint", json=body).json()["access_token"]
+        return token
+
+    def control(self, what: str, **body: Any) -> None:
+        httpx.post(f"{self.issuer}/test/{what}", json=body).raise_for_status()
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[Servers]:
+    as_port, mcp_port = free_port(), free_port()
+    issuer, mcp = f"http://127.0.0.1:{as_port}", f"http://127.0.0.1:{mcp_port}/mcp"
+    authorization = ServerProcess(
+        [sys.executable, "-m", "tests.auth_rs.authorization_server", "--port", str(as_port)], as_port
+    )
+    protected = ServerProcess(
+        [
+            sys.executable,
+            "-m",
+            "mcp_transport",
+            "serve",
+            "tests.auth_rs.protected_server:server",
+            "--port",
+            str(mcp_port),
+            "--auth-issuer",
+            issuer,
+            "--auth-audience",
+            mcp,
+            "--auth-scope",
+            "mcp",
+        ],
+        mcp_port,
+    )
+    authorization.start()
+    try:
+        protected.start()
+        try:
+            yield Servers(issuer, mcp)
+        finally:
+            protected.stop()
+    finally:
+        authorization.stop()
+
+
+async def approve(url: str) -> str:
+    """The user agent: the authorization server auto-approves, so its redirect is the answer."""
+    async with httpx.AsyncClient() as http:
+        return (await http.get(url)).headers["location"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def modern(method: str, params: dict[str, Any], caps: dict[str, Any] | None = None) -> dict[str, Any]:
+    meta = {META_PROTOCOL_VERSION: MODERN, META_CLIENT_CAPABILITIES: caps or {}}
+    return {"jsonrpc": "2.0", "id": 7, "method": method, "params": {**params, "_meta": meta}}
+
+
+async def post(url: str, message: dict[str, Any], token: str | None, **headers: str) -> httpx.Response:
+    all_headers = {**ACCEPT, **(bearer(token) if token else {}), **headers}
+    if "_meta" in message.get("params", {}):
+        all_headers.update(request_headers(message["method"], message["params"], None))
+    async with httpx.AsyncClient() as http:
+        return await http.post(url, content=orjson.dumps(message), headers=all_headers)
+
+
+def challenge(response: httpx.Response) -> dict[str, str]:
+    [found] = parse_www_authenticate(response.headers.get_list("www-authenticate"))
+    assert found.scheme == "bearer"
+    return found.params
+
+
+# -- the HTTP surface ------------------------------------------------------------------------
+
+
+async def test_no_token_is_401_with_the_metadata_url_scope_and_a_jsonrpc_body(servers: Servers) -> None:
+    for method in ("POST", "GET", "DELETE"):
+        async with httpx.AsyncClient() as http:
+            response = await http.request(method, servers.mcp, headers={**ACCEPT, "mcp-session-id": "x"})
+        assert response.status_code == 401, (method, response.text)
+        params = challenge(response)
+        port = httpx.URL(servers.mcp).port
+        assert (
+            params["resource_metadata"] == f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"
+        )
+        assert params["scope"] == "mcp"
+        body = response.json()
+        assert body["jsonrpc"] == "2.0" and body["error"]["code"] == -32014
+        assert "access token" in body["error"]["message"]
+
+
+async def test_protected_resource_metadata_at_both_well_known_uris(servers: Servers) -> None:
+    base = servers.mcp.removesuffix("/mcp")
+    async with httpx.AsyncClient() as http:
+        for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"):
+            document = (await http.get(base + path)).json()
+            assert document == {
+                "resource": servers.mcp,
+                "authorization_servers": [servers.issuer],
+                "bearer_methods_supported": ["header"],
+                "scopes_supported": ["mcp"],
+            }
+
+
+async def test_tokens_in_the_query_string_are_refused(servers: Servers) -> None:
+    token = servers.mint()
+    response = await post(f"{servers.mcp}?access_token={token}", modern("tools/list", {}), None)
+    assert response.status_code == 400
+    assert "query string" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("mint", "words"),
+    [
+        ({"aud": "http://127.0.0.1:1/other"}, "not issued for this server"),
+        ({"claims": {"exp": int(time.time()) - 600, "iat": int(time.time()) - 900}}, "expired"),
+        ({"stray_key": True}, "signature"),
+        ({"typ": "JWT"}, "typ"),
+        ({"claims": {"iss": "http://evil.example"}}, "issuer"),
+    ],
+    ids=["wrong-audience", "expired", "bad-signature", "not-an-access-token", "wrong-issuer"],
+)
+async def test_invalid_tokens_are_401_invalid_token(
+    servers: Servers, mint: dict[str, Any], words: str
+) -> None:
+    response = await post(servers.mcp, modern("tools/list", {}), servers.mint(**mint))
+    assert response.status_code == 401, response.text
+    assert challenge(response)["error"] == "invalid_token"
+    assert words in response.json()["error"]["message"].lower()
+
+
+# -- the client flow -------------------------------------------------------------------------
+
+
+async def test_our_client_discovers_authorizes_and_steps_up(servers: Servers) -> None:
+    auth = OAuth(on_authorize=approve)
+    async with Client(servers.mcp, auth=auth) as client:
+        result = await client.call_tool("whoami", {})
+        # offline_access: the client asks for a refresh token (the AS lists it).
+        assert result["content"][0]["text"] == "alice mcp offline_access"
+        # purge needs "admin": 403 insufficient_scope, the client re-authorizes with mcp + admin.
+        result = await client.call_tool("purge", {})
+        assert result["content"][0]["text"] == "purged"
+        result = await client.call_tool("whoami", {})
+        assert result["content"][0]["text"] == "alice admin mcp offline_access"
+
+
+async def test_insufficient_scope_is_403_with_the_needed_scopes(servers: Servers) -> None:
+    token = servers.mint(scope="mcp")
+    for message in (
+        modern("tools/call", {"name": "purge", "arguments": {}}),
+        modern("resources/read", {"uri": "secret://plans"}),
+    ):
+        response = await post(servers.mcp, message, token)
+        assert response.status_code == 403, response.text
+        params = challenge(response)
+        assert params["error"] == "insufficient_scope" and params["scope"] == "mcp admin"
+        body = response.json()
+        assert body["id"] == 7 and body["error"]["code"] == -32015
+        assert body["error"]["data"]["requiredScopes"] == ["mcp", "admin"]
+    response = await post(
+        servers.mcp, modern("tools/call", {"name": "purge", "arguments": {}}), servers.mint(scope="mcp admin")
+    )
+    assert response.status_code == 200 and response.json()["result"]["content"][0]["text"] == "purged"
+
+
+async def test_a_token_without_the_servers_scope_is_403(servers: Servers) -> None:
+    response = await post(servers.mcp, modern("tools/list", {}), servers.mint(scope="other"))
+    assert response.status_code == 403
+    assert challenge(response)["scope"] == "mcp"
+
+
+# -- bindings --------------------------------------------------------------------------------
+
+
+async def test_a_legacy_session_is_bound_to_its_principal(servers: Servers) -> None:
+    alice, bob = servers.mint(sub="alice"), servers.mint(sub="bob")
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "0"},
+        },
+    }
+    response = await post(servers.mcp, init, alice)
+    assert response.status_code == 200, response.text
+    session = response.headers["mcp-session-id"]
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    headers = {"mcp-session-id": session, "mcp-protocol-version": "2025-11-25"}
+    assert (
+        await post(servers.mcp, {"jsonrpc": "2.0", "method": "notifications/initialized"}, alice, **headers)
+    ).status_code == 202
+    assert (await post(servers.mcp, listing, alice, **headers)).status_code == 200
+    # Alice's refreshed token (same subject) keeps the session; Bob's token does not find it.
+    assert (await post(servers.mcp, listing, servers.mint(sub="alice"), **headers)).status_code == 200
+    stolen = await post(servers.mcp, listing, bob, **headers)
+    assert stolen.status_code == 404, stolen.text
+    async with httpx.AsyncClient() as http:
+        deleted = await http.delete(servers.mcp, headers={**bearer(bob), **headers})
+    assert deleted.status_code == 404
+
+
+async def test_an_mrtr_retry_replayed_by_another_principal_is_refused(servers: Servers) -> None:
+    alice, bob = servers.mint(sub="alice"), servers.mint(sub="bob")
+    caps = {"elicitation": {"form": {}}}
+    first = await post(servers.mcp, modern("tools/call", {"name": "greet", "arguments": {}}, caps), alice)
+    result = first.json()["result"]
+    assert result["resultType"] == "input_required"
+    [key] = result["inputRequests"]
+    retry = {
+        "name": "greet",
+        "arguments": {},
+        "requestState": result["requestState"],
+        "inputResponses": {key: {"action": "accept", "content": {"name": "Al"}}},
+    }
+    replayed = await post(servers.mcp, modern("tools/call", retry, caps), bob)
+    error = replayed.json()["error"]
+    assert error["code"] == -32602 and "another principal" in error["message"]
+    own = await post(servers.mcp, modern("tools/call", retry, caps), alice)
+    assert own.json()["result"]["content"][0]["text"] == "hello Al"
+
+
+async def test_a_task_is_visible_only_to_its_principal(servers: Servers) -> None:
+    alice, bob = servers.mint(sub="alice"), servers.mint(sub="bob")
+    caps = {"extensions": {TASKS: {}}}
+    created = await post(servers.mcp, modern("tools/call", {"name": "slow", "arguments": {}}, caps), alice)
+    task_id = created.json()["result"]["taskId"]
+    own = await post(servers.mcp, modern("tasks/get", {"taskId": task_id}, caps), alice)
+    assert own.json().get("result", {}).get("taskId") == task_id, own.text
+    other = await post(servers.mcp, modern("tasks/get", {"taskId": task_id}, caps), bob)
+    assert other.json()["error"]["code"] == -32602, other.text
+
+
+# -- the verifiers on their own, against the real authorization server ------------------------
+
+
+async def test_jwt_verifier_discovers_the_jwks_and_follows_key_rotation(servers: Servers) -> None:
+    verifier = JWTVerifier(servers.issuer, servers.audience, min_refetch=2.0)  # jwks_uri from the metadata
+    assert (await verifier.verify(servers.mint(sub="carol"))).subject == "carol"
+    servers.control("rotate")
+    rotated = servers.mint(sub="dave")  # signed by the new key, an unknown kid for now
+    with pytest.raises(InvalidToken, match="does not publish"):
+        await verifier.verify(rotated)  # within the refetch floor: no new fetch yet
+    await anyio.sleep(2.1)
+    assert (await verifier.verify(rotated)).subject == "dave"
+
+
+async def test_jwt_verifier_refuses_symmetric_algorithms() -> None:
+    with pytest.raises(ValueError, match="asymmetric"):
+        JWTVerifier("http://i", "http://a", algorithms=["HS256"])
+
+
+async def test_introspection_refuses_inactive_tokens_and_caches_active_ones(servers: Servers) -> None:
+    verifier = IntrospectionVerifier(
+        servers.issuer, servers.audience, client_id="rs", client_secret="rs-secret", cache_ttl=60
+    )  # the endpoint from the metadata
+    token = servers.mint(sub="erin", scope="mcp admin")
+    principal = await verifier.verify(token)
+    assert principal.subject == "erin" and principal.scopes == {"mcp", "admin"}
+    servers.control("revoke", token=token)
+    assert (await verifier.verify(token)).subject == "erin"  # cached (bounded by cache_ttl and exp)
+    fresh = IntrospectionVerifier(servers.issuer, servers.audience, client_id="rs", client_secret="rs-secret")
+    with pytest.raises(InvalidToken, match="not active"):
+        await fresh.verify(token)
+    with pytest.raises(InvalidToken, match="not issued for this server"):
+        await fresh.verify(servers.mint(aud="http://127.0.0.1:1/other"))
+    wrong_client = IntrospectionVerifier(
+        servers.issuer, servers.audience, client_id="rs", client_secret="nope"
+    )
+    with pytest.raises(InvalidToken, match="introspection endpoint failed"):
+        await wrong_client.verify(servers.mint())
