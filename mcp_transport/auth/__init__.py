@@ -8,12 +8,12 @@ docs/guides/auth.md. JWT work (DPoP proofs, ``private_key_jwt``, JWT access toke
 
 from typing import TYPE_CHECKING, Any
 
+from ..principal import Principal
 from .errors import OAuthError
 from .grants import AuthorizationCodeGrant, ClientCredentialsGrant, EnterpriseGrant, Grant, JwtBearerGrant
 from .loopback import LoopbackRedirect
 from .models import ClientInfo, Tokens
 from .oauth import OAuth
-from .principal import Principal
 from .storage import FileTokenStorage, InMemoryTokenStorage, TokenStorage
 
 if TYPE_CHECKING:

@@ -1,11 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..errors import RPCError
-
-__all__ = ["AuthError", "OAuthError"]
+__all__ = ["OAuthError"]
 
 
 class OAuthError(Exception):
@@ -17,14 +12,3 @@ class OAuthError(Exception):
     def __init__(self, message: str, error: str | None = None) -> None:
         super().__init__(message)
         self.error = error
-
-
-class AuthError(Exception):
-    """A protected server refuses a request: answer ``status`` with the ``WWW-Authenticate``
-    value ``www_authenticate`` and ``error`` (a JSON-RPC error) as the body."""
-
-    def __init__(self, status: int, error: RPCError, www_authenticate: str) -> None:
-        super().__init__(error.message)
-        self.status = status
-        self.error = error
-        self.www_authenticate = www_authenticate

@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 import httpx
 
-from .principal import Principal, principal_from_claims
+from ..principal import Principal, principal_from_claims
 from .verify import HTTP_TIMEOUT, InvalidToken, discover_metadata
 
 __all__ = ["DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL", "IntrospectionVerifier"]
@@ -50,17 +50,17 @@ class IntrospectionVerifier:
         self._cache: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
-        digest = hashlib.sha256(token.encode()).digest()
-        cached = self._cache.get(digest)
+        token_hash = hashlib.sha256(token.encode()).digest()
+        cached = self._cache.get(token_hash)
         if cached is not None and cached[0] > time.time():
-            self._cache.move_to_end(digest)
+            self._cache.move_to_end(token_hash)
             return cached[1]
-        self._cache.pop(digest, None)
+        self._cache.pop(token_hash, None)
         principal = await self._introspect(token)
         until = time.time() + self.cache_ttl
         if principal.expires_at is not None:
             until = min(until, principal.expires_at)
-        self._cache[digest] = (until, principal)
+        self._cache[token_hash] = (until, principal)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return principal

@@ -7,9 +7,8 @@ HTTP endpoint needs to act as an OAuth 2.1 resource server.
   basic/authorization#token-requirements), checked by a :class:`~.verify.TokenVerifier`;
 * the ``WWW-Authenticate`` challenges: 401 with ``resource_metadata`` and ``scope``
   (#scope-selection-strategy), 403 ``insufficient_scope`` naming the scopes the request needs
-  (#scope-challenge-handling), each as :class:`AuthError` with a JSON-RPC error.
-
-Sans-IO apart from the verifier: the endpoint turns an :class:`AuthError` into a response.
+  (#scope-challenge-handling), each an :class:`~..transports.http.asgi.HTTPError` carrying a
+  JSON-RPC error, which the endpoint sends as it sends every other refusal.
 """
 
 from __future__ import annotations
@@ -20,13 +19,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import InsufficientScope, InvalidRequest, RPCError, Unauthorized
+from ..principal import Principal
+from ..transports.http.asgi import HTTPError
 from .discovery import canonical_resource, origin
-from .errors import AuthError
 from .introspection import IntrospectionVerifier
-from .principal import Principal
 from .verify import InvalidToken, JWTVerifier, TokenVerifier
 
-__all__ = ["PRM_PATH", "AuthError", "ResourceServer"]
+__all__ = ["PRM_PATH", "ResourceServer"]
 
 PRM_PATH = "/.well-known/oauth-protected-resource"
 # RFC 6750 §2.1: "Bearer" 1*SP b64token.
@@ -130,7 +129,7 @@ class ResourceServer:
             params.append(f"error_description={_quote(_NOT_DESCRIPTION.sub('?', description))}")
         return "Bearer " + ", ".join(params)
 
-    def _error(self, status: int, error: str | None, message: str, scopes: list[str]) -> AuthError:
+    def _error(self, status: int, error: str | None, message: str, scopes: list[str]) -> HTTPError:
         data: dict[str, Any] = {"resourceMetadata": self.metadata_url}
         if error is not None:
             data["oauthError"] = error
@@ -144,9 +143,10 @@ class ResourceServer:
         else:
             rpc = Unauthorized(message, data)
         description = message if error is not None else None
-        return AuthError(status, rpc, self.challenge(scopes, error, description))
+        challenge = self.challenge(scopes, error, description).encode("latin-1", "replace")
+        return HTTPError(status, rpc, headers=[(b"www-authenticate", challenge)])
 
-    def insufficient_scope(self, missing: list[str], what: str) -> AuthError:
+    def insufficient_scope(self, missing: list[str], what: str) -> HTTPError:
         """403 for a principal without the scopes ``what`` needs: the challenge names every
         scope the operation needs, in one go (2026-07-28 basic/authorization#scope-challenge-handling)."""
         needed = list(dict.fromkeys([*self.scopes, *missing]))
@@ -160,7 +160,7 @@ class ResourceServer:
     # -- requests ------------------------------------------------------------------------------
 
     async def authenticate(self, headers: Mapping[str, str], query_string: bytes = b"") -> Principal:
-        """The principal of a request's bearer token, or :class:`AuthError` (400/401/403)."""
+        """The principal of a request's bearer token, or an HTTPError (400/401/403)."""
         if any(name == "access_token" for name, _ in parse_qsl(query_string.decode("latin-1"))):
             raise self._error(
                 400,

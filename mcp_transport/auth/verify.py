@@ -16,9 +16,9 @@ import anyio
 import httpx
 import jwt
 
+from ..principal import Principal, principal_from_claims
 from .discovery import as_metadata_urls, check_as_metadata
 from .errors import OAuthError
-from .principal import Principal, principal_from_claims
 
 __all__ = [
     "DEFAULT_ALGORITHMS",

@@ -13,11 +13,11 @@ from typing import Any, Protocol
 from anyio.abc import TaskGroup
 from pydantic import BaseModel
 
-from ..auth.principal import Principal, current_principal
 from ..dispatcher import Dispatcher, RequestContext
 from ..errors import MissingClientCapability, UsageError
 from ..jsonrpc import Message, Request, RequestId
 from ..mrtr import MRTR_METHODS, InputRequired, Round
+from ..principal import Principal, current_principal
 from ..protocol import LOG_LEVELS, Envelope, Era, Lifecycle, PeerState
 from .client_features import ElicitResult, Root, SamplingResult, elicitation_schema, sampling_messages
 

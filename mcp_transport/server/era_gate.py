@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..auth.principal import current_identity, current_principal
 from ..errors import InsufficientScope, MethodNotFound
 from ..mrtr import MRTR_METHODS, InputRequired, Round
+from ..principal import current_identity, current_principal
 from ..protocol import parse_envelope
 from .api import MethodHandler, ServerAPI
 from .context import ServerRequestContext

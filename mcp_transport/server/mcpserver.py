@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from anyio.abc import TaskGroup
 
-from ..auth.principal import current_identity
 from ..connection import SendUnrelated
 from ..dispatcher import DEFAULT_MAX_INBOUND_REQUESTS, Dispatcher, SendFn
 from ..jsonrpc import Notification
 from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
+from ..principal import current_identity
 from ..protocol import META_SERVER_INFO, Envelope, Era, LifecycleState
 from ..transports.stdio import serve_stdio
 from . import handlers

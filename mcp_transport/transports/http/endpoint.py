@@ -18,18 +18,17 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 import anyio
 from anyio.abc import TaskGroup
 
 from ... import jsonrpc
-from ...auth.errors import AuthError
-from ...auth.principal import current_identity, current_principal
 from ...connection import Application
 from ...errors import InvalidRequest, RPCError
 from ...jsonrpc import InvalidMessage, Message, Notification, Request
+from ...principal import Principal, current_identity, current_principal
 from ...protocol import LEGACY_VERSIONS, claims_modern
 from ...state.bus import Bus
 from ...state.events import EventLog
@@ -43,13 +42,11 @@ from .security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
 from .sessions import SESSION_HEADER, Session
 from .streams import Streams
 
-if TYPE_CHECKING:
-    from ...auth.resource import ResourceServer
-
 __all__ = [
     "DEFAULT_INIT_TIMEOUT",
     "DEFAULT_MAX_SESSIONS",
     "DEFAULT_SESSION_IDLE_TIMEOUT",
+    "Authenticator",
     "Leg",
     "StreamableHTTP",
     "claims_modern_header",
@@ -63,6 +60,27 @@ DEFAULT_SESSION_IDLE_TIMEOUT = 30 * 60.0  # from the end of the last in-flight r
 DEFAULT_MAX_SESSIONS = 10_000  # then 503 + Retry-After (the official SDK's cap since PR #3395)
 DEFAULT_INIT_TIMEOUT = 60.0  # a session that never completes initialize
 DEFAULT_RETRY_AFTER = 5  # seconds, on 503
+
+
+class Authenticator(Protocol):
+    """What a protected endpoint needs of its authorization (``mcp_transport.auth.ResourceServer``):
+    each refusal is an :class:`HTTPError` carrying its ``WWW-Authenticate`` challenge."""
+
+    def metadata(self) -> dict[str, Any]:
+        """The protected resource metadata document (RFC 9728 §2)."""
+        ...
+
+    def metadata_paths(self, endpoint_path: str) -> set[str]:
+        """The request paths that serve it."""
+        ...
+
+    async def authenticate(self, headers: Mapping[str, str], query_string: bytes) -> Principal:
+        """The request's principal, or HTTPError 400/401/403."""
+        ...
+
+    def insufficient_scope(self, missing: list[str], what: str) -> HTTPError:
+        """The 403 step-up refusal for ``what``, which needs ``missing``."""
+        ...
 
 
 class Leg(enum.Enum):
@@ -115,7 +133,7 @@ class StreamableHTTP:
     [10,000 -> 503]; ``init_timeout`` [60 s]; ``max_body_bytes`` [4 MiB -> 413];
     ``keepalive`` [15 s]; ``retry_ms`` [1000]; ``allowed_hosts`` / ``allowed_origins``
     [loopback rule]; ``principal(scope) -> str | None`` binds sessions to an identity;
-    ``auth``: a :class:`~mcp_transport.auth.ResourceServer` that every request must satisfy
+    ``auth``: an :class:`Authenticator` (``mcp_transport.auth.ResourceServer``) every request must satisfy
     (its verified principal then binds sessions, MRTR state and tasks);
     ``event_log`` / ``sessions`` / ``bus`` replace the in-memory state.
     """
@@ -137,7 +155,7 @@ class StreamableHTTP:
         allowed_hosts: Iterable[str] | None = None,
         allowed_origins: Iterable[str] | None = None,
         principal: Callable[[Scope], str | None] | None = None,
-        auth: ResourceServer | None = None,
+        auth: Authenticator | None = None,
         event_log: EventLog | None = None,
         sessions: SessionStore[Session] | None = None,
         bus: Bus | None = None,
@@ -244,8 +262,6 @@ class StreamableHTTP:
                     current_principal.reset(reset)
             else:
                 await self._route(scope, receive, send, headers)
-        except AuthError as exc:
-            await send_error(send, exc.status, exc.error, headers=[_challenge(exc)])
         except HTTPError as exc:
             await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
         except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409)
@@ -309,16 +325,13 @@ class StreamableHTTP:
         required = self.app.required_scopes(message.method, message.params or {})
         missing = principal.missing(required)
         if missing:
-            exc = self.auth.insufficient_scope(missing, _what(message))
-            raise HTTPError(exc.status, exc.error, headers=[_challenge(exc)], id=message.id)
+            refusal = self.auth.insufficient_scope(missing, _what(message))
+            refusal.id = message.id
+            raise refusal
 
 
 def _verified_identity(scope: Scope) -> str | None:
     return current_identity()
-
-
-def _challenge(exc: AuthError) -> tuple[bytes, bytes]:
-    return (b"www-authenticate", exc.www_authenticate.encode("latin-1", "replace"))
 
 
 def _what(request: Request) -> str:

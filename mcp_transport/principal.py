@@ -1,4 +1,6 @@
-"""Who a request acts for: the :class:`Principal` a verified access token names.
+"""Who a request acts for: the :class:`Principal` a verified access token names (the
+resource-server half of :mod:`mcp_transport.auth` fills it; transports and the server read it,
+so it sits below both).
 
 The HTTP endpoint verifies the token and sets :data:`current_principal` for the rest of the
 request; handler tasks inherit it (asyncio copies the context when a task starts), so
