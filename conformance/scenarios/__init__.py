@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..model import Scenario
 from . import (
     accept_content_type,
+    authorization,
     batch,
     body_limit,
     cancellation,
@@ -49,6 +50,7 @@ SCENARIOS: tuple[Scenario, ...] = tuple(
         modern_discover,
         modern_headers,
         modern_streaming,
+        authorization,
         stdio_framing,
     )
 )

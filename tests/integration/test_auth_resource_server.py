@@ -17,6 +17,10 @@ import httpx
 import orjson
 import pytest
 
+from conformance.context import Options
+from conformance.model import Status
+from conformance.runner import run_scenarios, select
+from conformance.scenarios import SCENARIOS
 from mcp_transport import Client
 from mcp_transport.auth import OAuth
 from mcp_transport.auth.challenge import parse_www_authenticate
@@ -315,3 +319,17 @@ async def test_introspection_refuses_inactive_tokens_and_caches_active_ones(serv
     )
     with pytest.raises(InvalidToken, match="introspection endpoint failed"):
         await wrong_client.verify(servers.mint())
+
+
+async def test_our_server_passes_the_conformance_authorization_checks(servers: Servers) -> None:
+    options = Options(
+        timeout=5.0,
+        bearer=servers.mint(scope="mcp"),
+        bearer_other_audience=servers.mint(aud="http://127.0.0.1:1/other"),
+        scoped_tool="purge",
+    )
+    chosen = select(SCENARIOS, target="http", names=["authorization"])
+    run = await run_scenarios(chosen, url=servers.mcp, options=options)
+    assert [r.status for r in run.results] == [Status.PASS] * 8, [
+        (r.name, r.status, r.message) for r in run.results
+    ]
