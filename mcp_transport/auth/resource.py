@@ -129,7 +129,7 @@ class ResourceServer:
             params.append(f"error_description={_quote(_NOT_DESCRIPTION.sub('?', description))}")
         return "Bearer " + ", ".join(params)
 
-    def _error(self, status: int, error: str | None, message: str, scopes: list[str]) -> HTTPError:
+    def _refusal(self, status: int, error: str | None, message: str, scopes: list[str]) -> HTTPError:
         data: dict[str, Any] = {"resourceMetadata": self.metadata_url}
         if error is not None:
             data["oauthError"] = error
@@ -150,7 +150,7 @@ class ResourceServer:
         """403 for a principal without the scopes ``what`` needs: the challenge names every
         scope the operation needs, in one go (2026-07-28 basic/authorization#scope-challenge-handling)."""
         needed = list(dict.fromkeys([*self.scopes, *missing]))
-        return self._error(
+        return self._refusal(
             403,
             "insufficient_scope",
             f"{what} needs the scope(s) {' '.join(missing)}: authorize again with them (step-up)",
@@ -162,7 +162,7 @@ class ResourceServer:
     async def authenticate(self, headers: Mapping[str, str], query_string: bytes = b"") -> Principal:
         """The principal of a request's bearer token, or an HTTPError (400/401/403)."""
         if any(name == "access_token" for name, _ in parse_qsl(query_string.decode("latin-1"))):
-            raise self._error(
+            raise self._refusal(
                 400,
                 "invalid_request",
                 "Access tokens are not accepted in the query string: send Authorization: Bearer <token>",
@@ -170,7 +170,7 @@ class ResourceServer:
             )
         header = headers.get("authorization")
         if header is None:
-            raise self._error(
+            raise self._refusal(
                 401,
                 None,
                 "Unauthorized: this server needs an OAuth access token (Authorization: Bearer)",
@@ -178,7 +178,7 @@ class ResourceServer:
             )
         match = _BEARER.match(header)
         if match is None:
-            raise self._error(
+            raise self._refusal(
                 401,
                 "invalid_token",
                 "Unauthorized: the Authorization header must be 'Bearer <token>'",
@@ -187,7 +187,7 @@ class ResourceServer:
         try:
             principal = await self.verifier.verify(match.group(1))
         except InvalidToken as exc:
-            raise self._error(401, "invalid_token", f"Unauthorized: {exc}", self.scopes) from None
+            raise self._refusal(401, "invalid_token", f"Unauthorized: {exc}", self.scopes) from None
         missing = principal.missing(self.scopes)
         if missing:
             raise self.insufficient_scope(missing, "This server")

@@ -6,7 +6,8 @@ approved for user ``alice``: the redirect comes straight back), refresh tokens, 
 access tokens (RFC 9068, signed with joserfc, Authlib's JOSE library) carrying the RFC 8707
 ``resource`` as ``aud``, a JWKS endpoint and RFC 7662 introspection (client_secret_basic as
 ``rs``/``rs-secret``). Test-only endpoints: ``POST /test/mint`` (a token with any claims,
-signed by the current key or a stray one) and ``POST /test/rotate`` (a new signing key).
+signed by the first key, the newest one or a stray one), ``POST /test/rotate`` (publish a new
+signing key) and ``POST /test/revoke``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class AuthorizationServer:
         self.revoked: set[str] = set()
 
     def mint(self, claims: dict[str, Any], *, key: RSAKey | None = None, typ: str = "at+jwt") -> str:
-        key = key or self.keys[-1]
+        key = key or self.keys[0]
         header = {"alg": "RS256", "kid": key.kid, "typ": typ}
         token = jwt.encode(header, claims, key)
         self.issued[token] = claims
@@ -165,7 +166,11 @@ class AuthorizationServer:
             body.get("sub", "alice"), "test-client", body.get("scope", "mcp"), body.get("aud")
         )
         claims.update(body.get("claims", {}))
-        key = self.stray if body.get("stray_key") else None
+        # The newest published key only when asked: tokens of other tests keep the first key, which
+        # the protected server already holds (its JWKS refetch floor would delay the new one).
+        key = (
+            self.stray if body.get("stray_key") else self.keys[-1] if body.get("newest_key") else self.keys[0]
+        )
         return JSONResponse({"access_token": self.mint(claims, key=key, typ=body.get("typ", "at+jwt"))})
 
     async def test_rotate(self, request: Request) -> Response:

@@ -288,7 +288,7 @@ async def test_jwt_verifier_discovers_the_jwks_and_follows_key_rotation(servers:
     verifier = JWTVerifier(servers.issuer, servers.audience, min_refetch=2.0)  # jwks_uri from the metadata
     assert (await verifier.verify(servers.mint(sub="carol"))).subject == "carol"
     servers.control("rotate")
-    rotated = servers.mint(sub="dave")  # signed by the new key, an unknown kid for now
+    rotated = servers.mint(sub="dave", newest_key=True)  # signed by the new key, an unknown kid for now
     with pytest.raises(InvalidToken, match="does not publish"):
         await verifier.verify(rotated)  # within the refetch floor: no new fetch yet
     await anyio.sleep(2.1)
@@ -333,3 +333,73 @@ async def test_our_server_passes_the_conformance_authorization_checks(servers: S
     assert [r.status for r in run.results] == [Status.PASS] * 8, [
         (r.name, r.status, r.message) for r in run.results
     ]
+
+
+async def test_the_official_sdk_client_authorizes_and_steps_up(servers: Servers) -> None:
+    """The official ``mcp`` SDK's own OAuth client (its httpx2 auth) against our resource server."""
+    import httpx2
+    from mcp import Client as SdkClient
+    from mcp.client.auth import OAuthClientProvider
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
+
+    redirected: list[str] = []
+
+    class Memory:
+        tokens: Any = None
+        client: Any = None
+
+        async def get_tokens(self) -> Any:
+            return self.tokens
+
+        async def set_tokens(self, tokens: Any) -> None:
+            self.tokens = tokens
+
+        async def get_client_info(self) -> Any:
+            return self.client
+
+        async def set_client_info(self, client: Any) -> None:
+            self.client = client
+
+    async def redirect(url: str) -> None:
+        redirected.append(await approve(url))
+
+    async def callback() -> AuthorizationCodeResult:
+        query = httpx.URL(redirected[-1]).params
+        return AuthorizationCodeResult(code=query["code"], state=query.get("state"), iss=query.get("iss"))
+
+    metadata = OAuthClientMetadata(redirect_uris=["http://127.0.0.1:1/callback"])  # type: ignore[list-item]
+    provider = OAuthClientProvider(servers.mcp, metadata, Memory(), redirect, callback)
+    http = httpx2.AsyncClient(auth=provider)
+    async with (
+        http,
+        SdkClient(streamable_http_client(servers.mcp, http_client=http), mode="legacy") as client,
+    ):
+        whoami = await client.call_tool("whoami", {})
+        assert whoami.content[0].text.startswith("alice mcp")  # type: ignore[union-attr]  # a text block
+        purged = await client.call_tool("purge", {})  # 403 insufficient_scope, then step-up
+        assert purged.content[0].text == "purged"  # type: ignore[union-attr]  # a text block
+    assert len(redirected) == 2
+
+
+@pytest.mark.parametrize("verifier", ["jwks", "introspection"])
+async def test_the_everything_server_takes_the_auth_options(
+    servers: Servers, verifier: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    option = ["--auth-jwks", f"{servers.issuer}/jwks"]
+    if verifier == "introspection":
+        option = ["--auth-introspection", f"{servers.issuer}/introspect"]
+        monkeypatch.setenv("MCP_TRANSPORT_INTROSPECTION_CLIENT_ID", "rs")
+        monkeypatch.setenv("MCP_TRANSPORT_INTROSPECTION_CLIENT_SECRET", "rs-secret")
+    argv = [sys.executable, "-m", "servers.everything", "--port", str(port), "--auth-issuer", servers.issuer]
+    everything = ServerProcess([*argv, "--auth-audience", url, *option], port).start()
+    try:
+        assert (await post(url, modern("tools/list", {}), None)).status_code == 401
+        listed = await post(url, modern("tools/list", {}), servers.mint(aud=url))
+        assert listed.status_code == 200 and listed.json()["result"]["tools"], listed.text
+        other = await post(url, modern("tools/list", {}), servers.mint(aud="http://127.0.0.1:1/other"))
+        assert other.status_code == 401
+    finally:
+        everything.stop()
