@@ -1,0 +1,70 @@
+"""The principal below the transports (no HTTP here): scope checks of the era gate for any
+transport, ``ctx.principal``, and MRTR state bound to the principal (2026-07-28
+basic/authorization#runtime-insufficient-scope-errors, basic/patterns/mrtr)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcp_transport.errors import InvalidParams, RemoteError
+from mcp_transport.mrtr import RequestStateCodec, Round
+from mcp_transport.principal import Principal, current_principal, principal_from_claims
+from mcp_transport.server import Context, MCPServer
+from mcp_transport.testing import MemoryClient
+
+pytestmark = pytest.mark.anyio
+
+ALICE = Principal("alice", issuer="https://idp", scopes=frozenset({"mcp"}))
+
+
+def make_server() -> MCPServer:
+    server = MCPServer("scoped")
+
+    @server.tool(scopes=["admin"])
+    async def purge() -> str:
+        return "purged"
+
+    @server.tool()
+    async def whoami(ctx: Context) -> str:
+        return ctx.principal.subject if ctx.principal else "nobody"
+
+    return server
+
+
+async def test_a_missing_scope_is_a_jsonrpc_error_naming_it() -> None:
+    reset = current_principal.set(ALICE)
+    try:
+        async with MemoryClient.connect(make_server()) as client:
+            with pytest.raises(RemoteError) as caught:
+                await client.call_tool("purge")
+            assert (await client.call_tool("whoami"))["content"][0]["text"] == "alice"
+    finally:
+        current_principal.reset(reset)
+    assert caught.value.code == -32015 and caught.value.data == {"requiredScopes": ["admin"]}
+    assert "admin" in caught.value.message and "step-up" in caught.value.message
+
+
+async def test_without_authorization_scopes_are_not_checked() -> None:
+    async with MemoryClient.connect(make_server()) as client:
+        assert (await client.call_tool("purge"))["content"][0]["text"] == "purged"
+        assert (await client.call_tool("whoami"))["content"][0]["text"] == "nobody"
+
+
+def test_request_state_is_bound_to_its_principal() -> None:
+    codec = RequestStateCodec()
+    params = {"name": "greet", "arguments": {}}
+    state = Round(answers={"a": 1}).result(codec, "tools/call", params, "idp alice")["requestState"]
+    retry = {**params, "requestState": state}
+    assert Round.from_request(codec, "tools/call", retry, "idp alice").answers == {"a": 1}
+    for other in ("idp bob", None):
+        with pytest.raises(InvalidParams, match="another principal"):
+            Round.from_request(codec, "tools/call", retry, other)
+
+
+def test_principal_from_claims() -> None:
+    principal = principal_from_claims(
+        {"client_id": "svc", "scope": "a b", "iss": "https://idp", "exp": 5}, None
+    )
+    assert principal is not None and principal.subject == "svc" and principal.scopes == {"a", "b"}
+    assert principal.identity == "https://idp svc" and principal.expires_at == 5.0
+    assert principal_from_claims({"scope": "a"}, "https://idp") is None
