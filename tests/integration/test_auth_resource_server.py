@@ -16,6 +16,7 @@ import anyio
 import httpx
 import orjson
 import pytest
+from servers_for_tests import initialize_request
 
 from conformance.context import Options
 from conformance.model import Status
@@ -222,16 +223,7 @@ async def test_a_token_without_the_servers_scope_is_403(servers: Servers) -> Non
 
 async def test_a_legacy_session_is_bound_to_its_principal(servers: Servers) -> None:
     alice, bob = servers.mint(sub="alice"), servers.mint(sub="bob")
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "0"},
-        },
-    }
+    init = initialize_request()
     response = await post(servers.mcp, init, alice)
     assert response.status_code == 200, response.text
     session = response.headers["mcp-session-id"]
