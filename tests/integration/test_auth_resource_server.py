@@ -244,7 +244,7 @@ async def test_a_legacy_session_is_bound_to_its_principal(servers: Servers) -> N
 
 async def test_an_mrtr_retry_replayed_by_another_principal_is_refused(servers: Servers) -> None:
     alice, bob = servers.mint(sub="alice"), servers.mint(sub="bob")
-    caps = {"elicitation": {"form": {}}}
+    caps: dict[str, Any] = {"elicitation": {"form": {}}}
     first = await post(servers.mcp, modern("tools/call", {"name": "greet", "arguments": {}}, caps), alice)
     result = first.json()["result"]
     assert result["resultType"] == "input_required"
@@ -264,7 +264,7 @@ async def test_an_mrtr_retry_replayed_by_another_principal_is_refused(servers: S
 
 async def test_a_task_is_visible_only_to_its_principal(servers: Servers) -> None:
     alice, bob = servers.mint(sub="alice"), servers.mint(sub="bob")
-    caps = {"extensions": {TASKS: {}}}
+    caps: dict[str, Any] = {"extensions": {TASKS: {}}}
     created = await post(servers.mcp, modern("tools/call", {"name": "slow", "arguments": {}}, caps), alice)
     task_id = created.json()["result"]["taskId"]
     own = await post(servers.mcp, modern("tasks/get", {"taskId": task_id}, caps), alice)
