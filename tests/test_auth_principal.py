@@ -4,6 +4,9 @@ basic/authorization#runtime-insufficient-scope-errors, basic/patterns/mrtr)."""
 
 from __future__ import annotations
 
+import base64
+
+import httpx
 import pytest
 
 from mcp_transport.errors import InvalidParams, RemoteError
@@ -68,3 +71,27 @@ def test_principal_from_claims() -> None:
     assert principal is not None and principal.subject == "svc" and principal.scopes == {"a", "b"}
     assert principal.identity == "https://idp svc" and principal.expires_at == 5.0
     assert principal_from_claims({"scope": "a"}, "https://idp") is None
+
+
+async def test_an_unreachable_issuer_is_503_not_401() -> None:
+    """Nothing listens at the issuer: the token cannot be checked, which is not the token's fault."""
+    from mcp_transport.auth import ResourceServer
+    from mcp_transport.transports.http import http_app
+    from tests.interop_servers import free_port
+
+    issuer = f"http://127.0.0.1:{free_port()}"
+    header = base64.urlsafe_b64encode(b'{"alg":"RS256","typ":"at+jwt","kid":"k1"}').rstrip(b"=").decode()
+    server = MCPServer("protected", auth=ResourceServer(issuer=issuer, audience="http://testserver/mcp"))
+    transport = httpx.ASGITransport(app=http_app(server))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.post(
+            "/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+            headers={
+                "authorization": f"Bearer {header}.e30.c2ln",
+                "accept": "application/json, text/event-stream",
+            },
+        )
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    error = response.json()["error"]
+    assert error["code"] == -32013 and "cannot discover the metadata" in error["message"]

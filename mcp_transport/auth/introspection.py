@@ -10,7 +10,7 @@ from collections import OrderedDict
 import httpx
 
 from ..principal import Principal, principal_from_claims
-from .verify import HTTP_TIMEOUT, InvalidToken, discover_metadata
+from .verify import HTTP_TIMEOUT, InvalidToken, VerifierUnavailable, discover_metadata
 
 __all__ = ["DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL", "IntrospectionVerifier"]
 
@@ -69,7 +69,7 @@ class IntrospectionVerifier:
         if self.endpoint is None:
             found = (await discover_metadata(self.http, self.issuer)).get("introspection_endpoint")
             if not isinstance(found, str):
-                raise InvalidToken(f"issuer {self.issuer} publishes no introspection_endpoint")
+                raise VerifierUnavailable(f"issuer {self.issuer} publishes no introspection_endpoint")
             self.endpoint = found
         return self.endpoint
 
@@ -85,7 +85,7 @@ class IntrospectionVerifier:
             response.raise_for_status()
             claims = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise InvalidToken(f"cannot check the token: the introspection endpoint failed ({exc})") from None
+            raise VerifierUnavailable(f"the introspection endpoint failed ({exc})") from None
         if not isinstance(claims, dict) or claims.get("active") is not True:
             raise InvalidToken("the access token is not active (revoked, expired or unknown)")
         if "iss" in claims and claims["iss"] != self.issuer:

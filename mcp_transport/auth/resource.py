@@ -18,16 +18,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ..errors import InsufficientScope, InvalidRequest, RPCError, Unauthorized
+from ..errors import InsufficientScope, InvalidRequest, RPCError, StateUnavailable, Unauthorized
 from ..principal import Principal
 from ..transports.http.asgi import HTTPError
 from .discovery import canonical_resource, origin
 from .introspection import IntrospectionVerifier
-from .verify import InvalidToken, JWTVerifier, TokenVerifier
+from .verify import InvalidToken, JWTVerifier, TokenVerifier, VerifierUnavailable
 
 __all__ = ["PRM_PATH", "ResourceServer"]
 
 PRM_PATH = "/.well-known/oauth-protected-resource"
+RETRY_AFTER = 5  # seconds, on 503 when the issuer cannot be reached
 # RFC 6750 §2.1: "Bearer" 1*SP b64token.
 # error_description is restricted to %x20-21 / %x23-5B / %x5D-7E (RFC 6750 §3).
 _NOT_DESCRIPTION = re.compile(r"[^ !#-\[\]-~]")
@@ -188,6 +189,12 @@ class ResourceServer:
             principal = await self.verifier.verify(match.group(1))
         except InvalidToken as exc:
             raise self._refusal(401, "invalid_token", f"Unauthorized: {exc}", self.scopes) from None
+        except VerifierUnavailable as exc:
+            # Not the token's fault: a 401 would send the client to re-authorize in a loop.
+            message = f"Cannot check access tokens right now ({exc}); retry in {RETRY_AFTER} s"
+            raise HTTPError(
+                503, StateUnavailable(message), headers=[(b"retry-after", b"%d" % RETRY_AFTER)]
+            ) from None
         missing = principal.missing(self.scopes)
         if missing:
             raise self.insufficient_scope(missing, "This server")

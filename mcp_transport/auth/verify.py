@@ -27,6 +27,7 @@ __all__ = [
     "JWKSCache",
     "JWTVerifier",
     "TokenVerifier",
+    "VerifierUnavailable",
     "discover_metadata",
 ]
 
@@ -45,8 +46,14 @@ class InvalidToken(Exception):
     says why (it goes to the client, never the token itself)."""
 
 
+class VerifierUnavailable(Exception):
+    """The token cannot be checked now (the issuer's metadata, keys or introspection endpoint
+    did not answer): answered 503, not 401, so clients retry instead of re-authorizing."""
+
+
 class TokenVerifier(Protocol):
-    """Checks an access token for this resource: the principal, or :class:`InvalidToken`."""
+    """Checks an access token for this resource: the principal, or :class:`InvalidToken`
+    (:class:`VerifierUnavailable` when it cannot tell now)."""
 
     async def verify(self, token: str) -> Principal: ...
 
@@ -63,7 +70,7 @@ async def discover_metadata(http: httpx.AsyncClient, issuer: str) -> dict[str, A
             problems.append(f"{url}: HTTP {response.status_code}")
         except (httpx.HTTPError, ValueError, OAuthError) as exc:
             problems.append(f"{url}: {exc}")
-    raise InvalidToken(f"cannot discover the metadata of issuer {issuer}: {'; '.join(problems)}")
+    raise VerifierUnavailable(f"cannot discover the metadata of issuer {issuer}: {'; '.join(problems)}")
 
 
 class JWKSCache:
@@ -106,7 +113,7 @@ class JWKSCache:
             keys = jwt.PyJWKSet.from_dict(response.json()).keys
         except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
             if not self._keys:
-                raise InvalidToken(f"cannot fetch the issuer's keys from {self.uri}: {exc}") from None
+                raise VerifierUnavailable(f"cannot fetch the issuer's keys from {self.uri}: {exc}") from None
             return  # keep the keys we have until the issuer answers again
         self._keys = {k.key_id: k for k in keys if k.public_key_use in (None, "sig")}
         if len(self._keys) == 1 and None not in self._keys:
@@ -153,7 +160,7 @@ class JWTVerifier:
             if uri is None:
                 uri = (await discover_metadata(self.http, self.issuer)).get("jwks_uri")
                 if not isinstance(uri, str):
-                    raise InvalidToken(f"issuer {self.issuer} publishes no jwks_uri in its metadata")
+                    raise VerifierUnavailable(f"issuer {self.issuer} publishes no jwks_uri in its metadata")
             self._jwks = JWKSCache(self.http, uri, min_refetch=self.min_refetch)
         return self._jwks
 

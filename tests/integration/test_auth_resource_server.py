@@ -26,7 +26,7 @@ from mcp_transport import Client
 from mcp_transport.auth import OAuth
 from mcp_transport.auth.challenge import parse_www_authenticate
 from mcp_transport.auth.introspection import IntrospectionVerifier
-from mcp_transport.auth.verify import InvalidToken, JWTVerifier
+from mcp_transport.auth.verify import InvalidToken, JWTVerifier, VerifierUnavailable
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 from mcp_transport.transports.http.headers import request_headers
 from tests.interop_servers import ServerProcess, free_port
@@ -309,7 +309,7 @@ async def test_introspection_refuses_inactive_tokens_and_caches_active_ones(serv
     wrong_client = IntrospectionVerifier(
         servers.issuer, servers.audience, client_id="rs", client_secret="nope"
     )
-    with pytest.raises(InvalidToken, match="introspection endpoint failed"):
+    with pytest.raises(VerifierUnavailable, match="introspection endpoint failed"):
         await wrong_client.verify(servers.mint())
 
 
