@@ -360,7 +360,7 @@ async def test_the_official_sdk_client_authorizes_and_steps_up(servers: Servers)
         query = httpx.URL(redirected[-1]).params
         return AuthorizationCodeResult(code=query["code"], state=query.get("state"), iss=query.get("iss"))
 
-    metadata = OAuthClientMetadata(redirect_uris=["http://127.0.0.1:1/callback"])  # type: ignore[list-item]
+    metadata = OAuthClientMetadata(redirect_uris=["http://127.0.0.1:1/callback"])  # type: ignore[list-item]  # pydantic coerces str to AnyUrl
     provider = OAuthClientProvider(servers.mcp, metadata, Memory(), redirect, callback)
     http = httpx2.AsyncClient(auth=provider)
     async with (
