@@ -633,6 +633,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stdio", action="store_true", help="serve on stdin/stdout")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--status-page", action="store_true", help="serve the live status page at /mcp/status"
+    )
     shared = parser.add_argument_group("several workers (Redis; for now only tasks are shared)")
     shared.add_argument("--redis-url", help="keep tasks in this Redis (redis://host:port/db)")
     shared.add_argument("--redis-prefix", default="mcp:", help="the deployment's key prefix")
@@ -653,7 +656,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from mcp_transport.transports.http import run_http
 
-        run_http(server, host=args.host, port=args.port)
+        run_http(server, host=args.host, port=args.port, status_page=args.status_page)
 
 
 if __name__ == "__main__":

@@ -95,3 +95,26 @@ async def test_an_unreachable_issuer_is_503_not_401() -> None:
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     error = response.json()["error"]
     assert error["code"] == -32013 and "cannot discover the metadata" in error["message"]
+
+
+async def test_the_status_page_of_a_protected_server_needs_a_token() -> None:
+    from mcp_transport.auth import InvalidToken, ResourceServer
+    from mcp_transport.transports.http import http_app
+
+    class OneToken:
+        async def verify(self, token: str) -> Principal:
+            if token != "ops":
+                raise InvalidToken("unknown token")
+            return ALICE
+
+    auth = ResourceServer(issuer="https://idp", audience="http://testserver/mcp", verifier=OneToken())
+    app = http_app(MCPServer("protected", auth=auth), status_page=True)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
+        refused = await http.get("/mcp/status.json")
+        assert refused.status_code == 401 and "resource_metadata" in refused.headers["www-authenticate"]
+        assert (
+            await http.get("/mcp/status.json", headers={"authorization": "Bearer ops"})
+        ).status_code == 200
+        assert (await http.get("/.well-known/oauth-protected-resource")).status_code == 200  # public

@@ -6,6 +6,8 @@
     mcp-transport call --stdio "python -m servers.everything --stdio" add a=1 b=2
     mcp-transport proxy --stdio "npx -y @acme/mcp-server" --port 8001   # stdio -> HTTP gateway
     mcp-transport conformance server http://127.0.0.1:8000/mcp   # test any MCP server
+    mcp-transport record --stdio "python server.py" -o run.ndjson  # record, then replay:
+    mcp-transport replay run.ndjson --against-stdio "python server.py"
 
 Startup stays cheap: this module and the parsers import only argparse; each command imports
 what it needs when it runs (``--help`` answers in a few tens of milliseconds).
@@ -19,7 +21,7 @@ import signal
 import sys
 from typing import NoReturn
 
-from . import _commands, _proxy, _serve
+from . import _commands, _proxy, _record, _replay, _serve
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_SIGPIPE", "main"]
 
@@ -41,6 +43,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     _serve.add_serve(commands)
     intermixed = _commands.add_client_commands(commands)
     _proxy.add_proxy(commands)
+    _record.add_record(commands)
+    _replay.add_replay(commands)
     _serve.add_conformance(commands)
     return parser, intermixed
 

@@ -18,16 +18,19 @@ def add_serve(commands: Any) -> None:
     serve.add_argument("--stdio", action="store_true", help="serve on stdin/stdout instead of HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    serve.add_argument(
+        "--status-page", action="store_true", help="serve the live status page at /mcp/status (HTTP)"
+    )
     add_auth_arguments(serve)
     serve.set_defaults(run=_serve)
 
 
-def serve_http(server: Any, host: str, port: int) -> None:
+def serve_http(server: Any, host: str, port: int, *, status_page: bool = False) -> None:
     """Serve ``server`` at http://HOST:PORT/mcp until interrupted. The one place the command
     line reaches into the transports (the public API has no ``MCPServer.run_http``)."""
     from ..transports.http import run_http
 
-    run_http(server, host=host, port=port)
+    run_http(server, host=host, port=port, status_page=status_page)
 
 
 def _load(target: str) -> Any:
@@ -59,7 +62,7 @@ def _serve(args: argparse.Namespace) -> None:
     if args.stdio:
         server.run_stdio()
         return
-    serve_http(server, args.host, args.port)
+    serve_http(server, args.host, args.port, status_page=args.status_page)
 
 
 def add_conformance(commands: Any) -> None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import shlex
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Self
@@ -34,6 +36,7 @@ from ..protocol import (
     META_PROTOCOL_VERSION,
     Era,
 )
+from ..recording import Recorder
 from ..transports.contract import ChannelState, ClientTransport, MessageTransport
 from .answers import RequestHandler, default_capabilities, method_table
 from .calls import ServerCalls
@@ -104,6 +107,9 @@ class Client(ServerCalls):
     ``on_stream_gap``) is logged and ignored: it never fails a call or the client. The HTTP
     options (``headers``, ``auth``, ``http_client``, ``reconnect``, ``on_stream_gap``) and
     the stdio ones (``env``, ``cwd``) are passed to the transport built from ``target``.
+    ``record=path`` writes every message in both directions to ``path`` in the format of
+    ``mcp-transport record`` (docs/recording.md), so the run can be replayed against another
+    server with ``mcp-transport replay``.
 
     Raises :class:`~mcp_transport.errors.RemoteError` when the server answers with an
     error, :class:`~mcp_transport.errors.RequestTimeout`,
@@ -136,6 +142,7 @@ class Client(ServerCalls):
         on_stream_gap: StreamGapCallback | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
+        record: str | os.PathLike[str] | None = None,
     ) -> None:
         # Long because the client has many options (see the class docstring): each line
         # stores one of them or builds one part; there is no logic worth a helper here.
@@ -159,7 +166,11 @@ class Client(ServerCalls):
             on_stream_gap=on_stream_gap,
         )
         transport = transport_for(target, http, env=env, cwd=cwd)
-        self._connection = Connection(transport, self.methods, self._notification, self.timeout)
+        recorder = None
+        if record is not None:  # every message both ways, in the format of docs/recording.md
+            url = transport.url
+            recorder = Recorder(record, transport="http" if url else "stdio", target=url or _describe(target))
+        self._connection = Connection(transport, self.methods, self._notification, self.timeout, recorder)
         self._handshake = Handshake(
             Negotiated.initial(era, protocol_version, self._capabilities_for),
             self,
@@ -402,3 +413,12 @@ class Client(ServerCalls):
         if self.on_notification is not None:
             # Contained by the dispatcher, like on_progress: a raising callback is logged.
             await self.on_notification(message.method, params)
+
+
+def _describe(target: object) -> str:
+    """A stdio command (or a user transport) as the recording's ``target``."""
+    if isinstance(target, str):
+        return target
+    if isinstance(target, Sequence):
+        return shlex.join(str(word) for word in target)
+    return type(target).__name__

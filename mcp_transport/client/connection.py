@@ -16,6 +16,7 @@ from ..dispatcher import Dispatcher, NotificationHandler
 from ..errors import MCPError, UsageError
 from ..jsonrpc import Message, Notification, Request, RequestId
 from ..methods import MethodTable
+from ..recording import Recorder
 from ..transports.contract import ClientTransport
 
 __all__ = ["ClientState", "Connection"]
@@ -39,8 +40,10 @@ class Connection:
         methods: MethodTable,
         on_notification: NotificationHandler,
         timeout: float,
+        recorder: Recorder | None = None,
     ) -> None:
         self.transport = transport
+        self.recorder = recorder  # Client(record=path): every message both ways, docs/recording.md
         self.state = ClientState.UNOPENED
         self.dispatcher: Dispatcher | None = None
         self.task_group: TaskGroup | None = None
@@ -67,7 +70,7 @@ class Connection:
                 default_timeout=self._timeout,
             )
             self.transport.bind(self._request_failed, handshake)
-            await self.transport.start(self.dispatcher.receive, self.task_group, self._transport_closed)
+            await self.transport.start(self._receiver(), self.task_group, self._transport_closed)
             await handshake()
         except BaseException:
             await self.close()
@@ -87,6 +90,8 @@ class Connection:
                 await self.transport.close()
             except Exception:  # closing must not fail; the transport is gone either way
                 log.debug("transport close failed", exc_info=True)
+        if self.recorder is not None:
+            self.recorder.close()
 
     async def exit_task_group(self) -> None:
         # Only at the nesting level where the task group was entered may its scope be
@@ -110,7 +115,7 @@ class Connection:
         if dispatcher is None or task_group is None:
             raise UsageError("cannot replace the transport: the client is not open")
         try:
-            await new.start(dispatcher.receive, task_group, self._transport_closed)
+            await new.start(self._receiver(), task_group, self._transport_closed)
         except BaseException:
             await new.close()
             raise
@@ -121,7 +126,27 @@ class Connection:
         if self.dispatcher is not None:
             self.dispatcher.close(reason)
 
+    def _receiver(self) -> Callable[[Message], Awaitable[None]]:
+        """What the transport delivers server messages to: the dispatcher, through the
+        recorder when there is one (no cost otherwise)."""
+        assert self.dispatcher is not None
+        if self.recorder is None:
+            return self.dispatcher.receive
+        receive = self.dispatcher.receive
+
+        async def recording(message: Message) -> None:
+            self._record("s2c", message)
+            await receive(message)
+
+        return recording
+
+    def _record(self, direction: str, message: Message) -> None:
+        if self.recorder is not None:
+            session = self.transport.session_id
+            self.recorder.record(direction, message.to_dict(), session=session)
+
     async def _send(self, message: Message, related_to: RequestId | None) -> None:
+        self._record("c2s", message)
         if isinstance(message, (Request, Notification)):
             await self.transport.send(message, related_to)
             return

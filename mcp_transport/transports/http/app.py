@@ -19,6 +19,7 @@ from ...connection import Application
 from ...errors import InvalidRequest
 from .asgi import Receive, Scope, Send, send_error, send_json
 from .endpoint import StreamableHTTP
+from .status import snapshot
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -27,19 +28,26 @@ __all__ = ["HTTPApp", "http_app", "mcp_router", "run_http"]
 
 
 class HTTPApp:
-    """A standalone ASGI app: the endpoint at ``path``, its protected resource metadata when
-    it has ``auth`` (RFC 9728 §3.1), a JSON-RPC 404 everywhere else."""
+    """A standalone ASGI app: the endpoint at ``path``, a JSON-RPC 404 everywhere else; with
+    the endpoint's ``status_page``, the page at ``path/status`` and its data at
+    ``path/status.json``, behind the endpoint's own admission checks (and its ``auth``); with
+    ``auth``, the protected resource metadata (RFC 9728 §3.1)."""
 
     def __init__(self, endpoint: StreamableHTTP, path: str) -> None:
         self.endpoint = endpoint
         self.path = path
-        self._paths = {path.rstrip("/") or "/", path.rstrip("/") + "/"}
+        base = path.rstrip("/")
+        self._paths = {base or "/", base + "/"}
+        self._status = {base + "/status", base + "/status.json"} if endpoint.status is not None else set()
         auth = endpoint.auth
         self._metadata_paths = auth.metadata_paths(path) if auth is not None else set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in self._metadata_paths:
             await _send_metadata(self.endpoint, scope, send)
+            return
+        if scope["type"] == "http" and scope["path"] in self._status:
+            await serve_status(self.endpoint, scope, send)
             return
         if scope["type"] == "http" and scope["path"] not in self._paths:
             await send_error(send, 404, InvalidRequest(f"Not found: the MCP endpoint is {self.path}"))
@@ -120,7 +128,8 @@ def run_http(
     **options: Any,
 ) -> None:
     """Serve ``app`` over Streamable HTTP with uvicorn (uvloop, httptools, no access log)
-    until interrupted. Options: see :class:`StreamableHTTP`."""
+    until interrupted. Options: see :class:`StreamableHTTP` (``status_page=True``: the live
+    page at ``path/status``, docs/guides/status-page.md)."""
     import uvicorn  # the server is needed only here: mounting an endpoint does not need it
 
     asgi = http_app(app, path, **options)
@@ -142,3 +151,30 @@ def run_http(
             super().handle_exit(sig, frame)
 
     Server(config).run()
+
+
+async def serve_status(endpoint: StreamableHTTP, scope: Scope, send: Send) -> None:
+    """GET ``/mcp/status`` (the page) or ``/mcp/status.json`` (its data), after the same
+    admission as the MCP endpoint (Host/Origin, and auth when configured)."""
+    from .status_page import CSP, PAGE
+
+    if await endpoint.admit(scope, send) is None:
+        return
+    assert endpoint.status is not None
+    if scope["method"] != "GET":
+        error = InvalidRequest(f"Method {scope['method']} not allowed: the status page answers GET")
+        await send_error(send, 405, error, headers=[(b"allow", b"GET")])
+        return
+    common = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+    if scope["path"].endswith(".json"):
+        body = orjson.dumps(await snapshot(endpoint.status, endpoint.sessions, endpoint.log))
+        await send_json(send, 200, body, common)
+        return
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", b"%d" % len(PAGE)),
+        (b"content-security-policy", CSP.encode()),
+        *common,
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": PAGE})

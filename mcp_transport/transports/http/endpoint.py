@@ -40,12 +40,14 @@ from .legacy import LegacyLeg, LegacyOptions
 from .modern import ModernLeg
 from .security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
 from .sessions import SESSION_HEADER, Session
+from .status import StatusCollector
 from .streams import Streams
 
 __all__ = [
     "DEFAULT_INIT_TIMEOUT",
     "DEFAULT_MAX_SESSIONS",
     "DEFAULT_SESSION_IDLE_TIMEOUT",
+    "PRINCIPAL_KEY",
     "Authenticator",
     "Leg",
     "StreamableHTTP",
@@ -60,6 +62,10 @@ DEFAULT_SESSION_IDLE_TIMEOUT = 30 * 60.0  # from the end of the last in-flight r
 DEFAULT_MAX_SESSIONS = 10_000  # then 503 + Retry-After (the official SDK's cap since PR #3395)
 DEFAULT_INIT_TIMEOUT = 60.0  # a session that never completes initialize
 DEFAULT_RETRY_AFTER = 5  # seconds, on 503
+
+
+# Where admit() leaves the verified principal in the ASGI scope (as Starlette's "user").
+PRINCIPAL_KEY = "mcp_transport.principal"
 
 
 class Authenticator(Protocol):
@@ -133,9 +139,10 @@ class StreamableHTTP:
     [10,000 -> 503]; ``init_timeout`` [60 s]; ``max_body_bytes`` [4 MiB -> 413];
     ``keepalive`` [15 s]; ``retry_ms`` [1000]; ``allowed_hosts`` / ``allowed_origins``
     [loopback rule]; ``principal(scope) -> str | None`` binds sessions to an identity;
-    ``auth``: an :class:`Authenticator` (``mcp_transport.auth.ResourceServer``) every request must satisfy
-    (its verified principal then binds sessions, MRTR state and tasks);
-    ``event_log`` / ``sessions`` / ``bus`` replace the in-memory state.
+    ``auth``: an :class:`Authenticator` (``mcp_transport.auth.ResourceServer``) every request must
+    satisfy (its verified principal then binds sessions, MRTR state and tasks);
+    ``event_log`` / ``sessions`` / ``bus`` replace the in-memory state; ``status_page``
+    [False] collects what ``/mcp/status`` shows (:mod:`.status`; served by :class:`.app.HTTPApp`).
     """
 
     def __init__(
@@ -159,6 +166,7 @@ class StreamableHTTP:
         event_log: EventLog | None = None,
         sessions: SessionStore[Session] | None = None,
         bus: Bus | None = None,
+        status_page: bool = False,
     ) -> None:
         if response_mode not in ("auto", "json", "sse"):
             raise ValueError(f"response_mode must be 'auto', 'json' or 'sse', not {response_mode!r}")
@@ -179,6 +187,7 @@ class StreamableHTTP:
         options = LegacyOptions(response_mode, allow_delete, max_sessions, retry_after, principal)
         self.legacy = LegacyLeg(app, options, self.sessions, self.bus, self.streams)
         self.modern = ModernLeg(app, response_mode=response_mode, keepalive=keepalive)
+        self.status: StatusCollector | None = StatusCollector() if status_page else None
         self._tg: TaskGroup | None = None
         self._started: anyio.Event | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -244,28 +253,36 @@ class StreamableHTTP:
             return
         if scope["type"] != "http":
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
-        if problem is not None:
-            await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
+        headers = await self.admit(scope, send)
+        if headers is None:
             return
+        reset = current_principal.set(scope.get(PRINCIPAL_KEY))
         try:
-            if self.auth is not None:
-                # Every method, both eras (2026-07-28 basic/authorization#token-requirements:
-                # authorization is included in every HTTP request).
-                reset = current_principal.set(
-                    await self.auth.authenticate(headers, scope.get("query_string", b""))
-                )
-                try:
-                    await self._route(scope, receive, send, headers)
-                finally:
-                    current_principal.reset(reset)
-            else:
-                await self._route(scope, receive, send, headers)
+            await self._route(scope, receive, send, headers)
         except HTTPError as exc:
             await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
         except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409)
             await send_error(send, exc.http_status, exc)
+        finally:
+            current_principal.reset(reset)
+
+    async def admit(self, scope: Scope, send: Send) -> dict[str, str] | None:
+        """The request's headers, or None once it was refused: the checks every request to
+        this endpoint passes, the status page's included: Host/Origin, then with ``auth`` the
+        access token, on every method and in both eras (2026-07-28
+        basic/authorization#token-requirements); its principal goes to ``scope[PRINCIPAL_KEY]``."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
+        if problem is not None:
+            await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
+            return None
+        if self.auth is not None:
+            try:
+                scope[PRINCIPAL_KEY] = await self.auth.authenticate(headers, scope.get("query_string", b""))
+            except HTTPError as exc:
+                await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
+                return None
+        return headers
 
     async def _route(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         method = scope["method"]
@@ -282,7 +299,15 @@ class StreamableHTTP:
             await self._post(scope, receive, send, headers)
         elif method == "GET":
             await self._ensure_started()
-            await self.legacy.get(scope, receive, send, headers)
+            if self.status is None:
+                await self.legacy.get(scope, receive, send, headers)
+                return
+            session = headers[SESSION_HEADER]
+            self.status.stream(session, +1)
+            try:
+                await self.legacy.get(scope, receive, send, headers)
+            finally:
+                self.status.stream(session, -1)
         elif method == "DELETE":
             await self.legacy.delete(scope, send, headers)
         else:
@@ -308,12 +333,26 @@ class StreamableHTTP:
             and claims_modern_header(headers)
             and await self.sessions.get(session_id.strip()) is not None
         )
-        if classify_post(headers, message, live_session=live) is Leg.MODERN:
-            await self.modern.post(
-                message, headers, receive, send, accept_json=accept_json, accept_sse=accept_sse, task_group=tg
-            )
-        else:
-            await self.legacy.post(scope, message, send, headers, tg, accept_json, accept_sse)
+        leg = classify_post(headers, message, live_session=live)
+        watch = None
+        if self.status is not None:  # the status page's one seam: time the POST, look at its answer
+            watch = send = self.status.watch(send, message, leg.value, session_id)
+        try:
+            if leg is Leg.MODERN:
+                await self.modern.post(
+                    message,
+                    headers,
+                    receive,
+                    send,
+                    accept_json=accept_json,
+                    accept_sse=accept_sse,
+                    task_group=tg,
+                )
+            else:
+                await self.legacy.post(scope, message, send, headers, tg, accept_json, accept_sse)
+        finally:
+            if watch is not None:
+                watch.finish()
 
     def _check_scopes(self, message: Message | list[Message]) -> None:
         """A 403 step-up before dispatch when the tool/resource/prompt a request names needs
