@@ -118,3 +118,27 @@ async def test_the_status_page_of_a_protected_server_needs_a_token() -> None:
             await http.get("/mcp/status.json", headers={"authorization": "Bearer ops"})
         ).status_code == 200
         assert (await http.get("/.well-known/oauth-protected-resource")).status_code == 200  # public
+
+
+async def test_a_fastapi_mount_serves_the_metadata_and_refuses_without_a_token() -> None:
+    from fastapi import FastAPI
+
+    from mcp_transport.auth import InvalidToken, ResourceServer
+    from mcp_transport.transports.http import mcp_router
+
+    class NoTokens:
+        async def verify(self, token: str) -> Principal:
+            raise InvalidToken("no token is valid here")
+
+    auth = ResourceServer(
+        issuer="https://idp", audience="http://testserver/mcp", verifier=NoTokens(), scopes=["mcp"]
+    )
+    app = FastAPI()
+    app.include_router(mcp_router(MCPServer("protected", auth=auth)))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
+        for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"):
+            assert (await http.get(path)).json()["scopes_supported"] == ["mcp"]
+        refused = await http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == -32014

@@ -69,6 +69,17 @@ async def _send_metadata(endpoint: StreamableHTTP, scope: Scope, send: Send) -> 
     await send_json(send, 200, orjson.dumps(endpoint.auth.metadata()), [(b"cache-control", b"max-age=300")])
 
 
+class _MetadataApp:
+    """The metadata document as a raw ASGI app (a Starlette route calls a plain function with a
+    Request instead)."""
+
+    def __init__(self, endpoint: StreamableHTTP) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _send_metadata(self.endpoint, scope, send)
+
+
 def _with_auth(app: Application, options: dict[str, Any]) -> dict[str, Any]:
     """``auth`` defaults to the application's own (``MCPServer(auth=...)``)."""
     if options.get("auth") is None and getattr(app, "auth", None) is not None:
@@ -108,10 +119,7 @@ def mcp_router(app: Application, path: str = "/mcp", **options: Any) -> APIRoute
             Route(route_path, endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
         )
     if endpoint.auth is not None:
-
-        async def metadata(scope: Scope, receive: Receive, send: Send) -> None:
-            await _send_metadata(endpoint, scope, send)
-
+        metadata = _MetadataApp(endpoint)
         for route_path in sorted(endpoint.auth.metadata_paths(path)):
             router.routes.append(Route(route_path, metadata, methods=["GET"], include_in_schema=False))
     router.mcp = endpoint  # type: ignore[attr-defined]  # APIRouter has no slot for it; documented above
