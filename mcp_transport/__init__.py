@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         TransportError,
         UnsupportedProtocolVersion,
         UsageError,
+        WorkerStopped,
     )
     from .server import Context, MCPServer
 
@@ -74,6 +75,7 @@ __all__ = [
     "TransportError",
     "UnsupportedProtocolVersion",
     "UsageError",
+    "WorkerStopped",
 ]
 
 

@@ -46,8 +46,25 @@ class Connection(Protocol):
         """The version the legacy handshake negotiated (None before it, and when stateless)."""
         ...
 
+    def snapshot(self) -> dict[str, Any]:
+        """The peer's protocol state as plain data, to store and :meth:`restore` elsewhere:
+        ``version``, ``capabilities``, ``client_info``, ``log_level``, ``subscriptions``
+        (the legacy ``resources/subscribe`` URIs)."""
+        ...
+
+    def restore(self, state: Mapping[str, Any], ready: bool) -> None:
+        """Take over a peer served before by another worker: the fields of
+        :meth:`snapshot` (``version`` None: not initialized yet), and whether the handshake
+        had completed."""
+        ...
+
     def open(self) -> None:
         """Start receiving broadcasts (``send_unrelated``): the peer is established."""
+        ...
+
+    def mute(self) -> None:
+        """Stop receiving broadcasts, and nothing else: another worker delivers them to
+        this peer now (the requests it is running here go on)."""
         ...
 
     def end_streams(self) -> None:

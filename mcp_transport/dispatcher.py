@@ -98,25 +98,29 @@ class PendingTable:
     an event loop.
     """
 
-    __slots__ = ("_next_id", "_pending", "closed")
+    __slots__ = ("_next_id", "_pending", "closed", "prefix")
 
     def __init__(self) -> None:
         self._next_id = 0
         self._pending: dict[RequestId, _Pending] = {}
         self.closed: Exception | None = None
+        # With a prefix, ids are strings "<prefix><n>": a peer's answer then names who waits
+        # for it (an HTTP session served by several workers routes it to the right one).
+        self.prefix: str | None = None
 
     def __len__(self) -> int:
         return len(self._pending)
 
     def open(
         self, on_progress: ProgressCallback | None = None, timeout: float = math.inf
-    ) -> tuple[int, _Pending]:
+    ) -> tuple[RequestId, _Pending]:
         if self.closed is not None:
             raise ConnectionClosed(f"the connection is closed: {self.closed}")
         self._next_id += 1
+        rid: RequestId = self._next_id if self.prefix is None else f"{self.prefix}{self._next_id}"
         entry = _Pending(on_progress, timeout)
-        self._pending[self._next_id] = entry
-        return self._next_id, entry
+        self._pending[rid] = entry
+        return rid, entry
 
     def get(self, request_id: Any) -> _Pending | None:
         """The pending request with this id. The key comes from the peer (a progress token
@@ -287,10 +291,10 @@ class Dispatcher:
         outbound requests awaiting an answer."""
         return len(self._inbound) + len(self._pending) + self._batches
 
-    def is_handling(self, request_id: RequestId) -> bool:
+    def is_handling(self, request_id: object) -> bool:
         """Whether an inbound request started by :meth:`receive` is still running (a
         cancelled one stops without a response; transports use this to stop waiting)."""
-        return request_id in self._inbound
+        return type(request_id) in (str, int) and request_id in self._inbound
 
     async def receive(self, message: Message) -> None:
         """Feed one parsed message from the peer. A request runs in its own task and its
@@ -487,7 +491,7 @@ class Dispatcher:
             raise outcome
         return outcome  # type: ignore[return-value]  # the handler's outcome is a Result or ErrorResponse by contract
 
-    async def _abandon(self, rid: int, related_to: RequestId | None, reason: str) -> None:
+    async def _abandon(self, rid: RequestId, related_to: RequestId | None, reason: str) -> None:
         self._pending.forget(rid)
         if self._pending.closed is not None:
             return
@@ -497,6 +501,10 @@ class Dispatcher:
             )
         except Exception:  # the connection may be gone; the request is already abandoned
             log.debug("could not send cancellation for request %s", rid, exc_info=True)
+
+    def id_prefix(self, prefix: str) -> None:
+        """Make the ids of outbound requests strings ``<prefix><n>`` (see PendingTable)."""
+        self._pending.prefix = prefix
 
     def fail(self, request_id: RequestId, error: Exception) -> bool:
         """Fail one pending outbound request with a local error, for a transport that lost

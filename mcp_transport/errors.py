@@ -6,6 +6,7 @@
     │   ├── HeaderMismatch, MissingClientCapability, UnsupportedProtocolVersion   (2026-07-28)
     │   ├── SessionNotFound, ServerOverloaded, ResumeGap, RequestTooLarge         (transport)
     │   ├── StateUnavailable               the shared state store (Redis) is unreachable
+    │   ├── WorkerStopped                  the worker running a request died
     │   └── RemoteError                    the peer answered our request with an error
     ├── TransportError
     │   ├── ConnectError                   could not reach the peer
@@ -49,6 +50,7 @@ __all__ = [
     "Unauthorized",
     "UnsupportedProtocolVersion",
     "UsageError",
+    "WorkerStopped",
     "error_for_code",
     "http_status_for",
 ]
@@ -144,6 +146,15 @@ class StateUnavailable(RPCError):
         self.retry_after = retry_after
 
 
+class WorkerStopped(RPCError):
+    """The worker process running this request stopped (it was killed or lost its lease)
+    before answering: the request's result will never come. Sent by a surviving worker as
+    the final event of the request's stream; the session lives on, re-send the request."""
+
+    code, http_status = jsonrpc.WORKER_STOPPED, 503
+    MESSAGE = "the worker running this request stopped"
+
+
 class Unauthorized(RPCError):
     """No valid access token: 401 with a ``WWW-Authenticate`` challenge (2026-07-28
     basic/authorization#error-handling)."""
@@ -206,6 +217,7 @@ _BY_CODE: dict[int, type[RPCError]] = {
         ResumeGap,
         RequestTooLarge,
         StateUnavailable,
+        WorkerStopped,
     )
 }
 

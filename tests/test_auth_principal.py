@@ -43,7 +43,7 @@ async def test_a_missing_scope_is_a_jsonrpc_error_naming_it() -> None:
             assert (await client.call_tool("whoami"))["content"][0]["text"] == "alice"
     finally:
         current_principal.reset(reset)
-    assert caught.value.code == -32015 and caught.value.data == {"requiredScopes": ["admin"]}
+    assert caught.value.code == -32016 and caught.value.data == {"requiredScopes": ["admin"]}
     assert "admin" in caught.value.message and "step-up" in caught.value.message
 
 
@@ -141,4 +141,4 @@ async def test_a_fastapi_mount_serves_the_metadata_and_refuses_without_a_token()
         for path in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"):
             assert (await http.get(path)).json()["scopes_supported"] == ["mcp"]
         refused = await http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
-        assert refused.status_code == 401 and refused.json()["error"]["code"] == -32014
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == -32015

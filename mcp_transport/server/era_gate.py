@@ -64,7 +64,7 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
 
 
 def _check_scopes(server: ServerAPI, name: str, params: dict[str, Any]) -> None:
-    """InsufficientScope (-32015, HTTP 403) when the verified principal lacks a scope the named
+    """InsufficientScope (-32016, HTTP 403) when the verified principal lacks a scope the named
     tool or resource needs (2026-07-28 basic/authorization#runtime-insufficient-scope-errors);
     a request with no principal (no authorization configured, stdio) is not checked."""
     principal = current_principal.get()

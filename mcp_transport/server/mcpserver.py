@@ -10,13 +10,11 @@ messages.
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
 from anyio.abc import TaskGroup
 
 from ..connection import SendUnrelated
@@ -25,8 +23,8 @@ from ..jsonrpc import Notification
 from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
 from ..principal import current_identity
-from ..protocol import META_SERVER_INFO, Envelope, Era, LifecycleState
-from ..transports.stdio import serve_stdio
+from ..protocol import META_SERVER_INFO, Envelope, Era, LifecycleState, PeerState
+from ..transports.stdio import run_stdio
 from . import handlers
 from . import resources as _resources
 from .api import MethodHandler
@@ -511,7 +509,7 @@ class MCPServer:
     def run_stdio(self, *, max_concurrent_requests: int = DEFAULT_MAX_INBOUND_REQUESTS) -> None:
         """Serve on this process's stdin/stdout until stdin closes; at most
         ``max_concurrent_requests`` requests run at once (more get -32010)."""
-        anyio.run(functools.partial(serve_stdio, self, max_concurrent_requests=max_concurrent_requests))
+        run_stdio(self, max_concurrent_requests=max_concurrent_requests)
 
     # -- 2026-07-28 results ------------------------------------------------------------------
 
@@ -546,8 +544,34 @@ class ServedConnection:
     def protocol_version(self) -> str | None:
         return self.peer.state.protocol_version if self.peer.state is not None else None
 
+    def snapshot(self) -> dict[str, Any]:
+        state, peer = self.peer.state, self.peer
+        return {
+            "version": state.protocol_version if state is not None else None,
+            "capabilities": state.client_capabilities if state is not None else {},
+            "client_info": (state.client_info or {}) if state is not None else {},
+            "log_level": state.log_level if state is not None else None,
+            "subscriptions": frozenset(peer.subscriptions),
+        }
+
+    def restore(self, state: Mapping[str, Any], ready: bool) -> None:
+        peer = self.peer
+        version = state.get("version")
+        if version is not None:
+            if peer.state is None or peer.state.protocol_version != version:
+                info = dict(state.get("client_info") or {}) or None
+                peer.state = PeerState(version, dict(state.get("capabilities") or {}), info)
+                peer.lifecycle.state = LifecycleState.INITIALIZING
+            peer.state.log_level = state.get("log_level")
+        peer.subscriptions = set(state.get("subscriptions") or ())
+        if ready:
+            peer.lifecycle.state = LifecycleState.READY
+
     def open(self) -> None:
         self.server.attach(self.peer)
+
+    def mute(self) -> None:
+        self.server.detach(self.peer)
 
     def end_streams(self) -> None:
         self.server.close_subscriptions(self.peer)

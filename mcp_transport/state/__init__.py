@@ -1,20 +1,23 @@
-"""State behind interfaces (docs/architecture.md, "Where state lives"): sessions, SSE event logs and
-the inbound message bus. Each is a small async protocol with an in-memory implementation;
-nothing else in mcp_transport holds session state.
+"""State behind interfaces (docs/architecture.md, "Where state lives"): legacy session
+records and SSE event logs, each a small async protocol with an in-memory implementation
+(one worker) and a Redis one (``mcp_transport.state.redis``, several workers), gathered in
+one :class:`SharedState` per endpoint. Nothing else in mcp_transport holds session state.
 """
 
-from .bus import Bus
 from .events import EventLog, format_event_id, parse_event_id
-from .memory import MemoryBus, MemoryEventLog, MemorySessionStore
-from .sessions import SessionStore, new_session_id
+from .memory import MemoryEventLog
+from .records import SessionRecord
+from .session_store import MemorySessionStore, SessionStore
+from .sessions import new_session_id
+from .shared import SharedState
 
 __all__ = [
-    "Bus",
     "EventLog",
-    "MemoryBus",
     "MemoryEventLog",
     "MemorySessionStore",
+    "SessionRecord",
     "SessionStore",
+    "SharedState",
     "format_event_id",
     "new_session_id",
     "parse_event_id",

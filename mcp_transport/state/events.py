@@ -95,6 +95,10 @@ class EventLog(Protocol):
     async def detach(self, stream_id: str) -> None:
         """The live reader is gone: appends stop waiting and the bounds apply."""
 
+    async def cursor(self, stream_id: str) -> int:
+        """The last ``seq`` a live reader reported delivered (kept after it detaches, so a
+        new reader on any worker continues from there); 0 for a new or unknown stream."""
+
     def wake(self, stream_id: str) -> None:
         """Release the waiters of a stream (a reader was taken over or told to stop)."""
 

@@ -9,14 +9,10 @@ from __future__ import annotations
 import time
 from collections import deque
 from itertools import islice
-from typing import Generic, TypeVar
 
 import anyio
 
-from ..jsonrpc import Message
-from .bus import Deliver
 from .events import Event, check_cursor
-from .sessions import LiveSession
 
 __all__ = [
     "DEFAULT_EVENT_MAX_AGE",
@@ -24,12 +20,8 @@ __all__ = [
     "DEFAULT_MAX_STREAM_BYTES",
     "DEFAULT_MAX_STREAM_EVENTS",
     "DEFAULT_MAX_TOTAL_BYTES",
-    "MemoryBus",
     "MemoryEventLog",
-    "MemorySessionStore",
 ]
-
-T = TypeVar("T", bound=LiveSession)
 
 # Event-log bounds. A stream keeps at most this many events and bytes (the oldest go first);
 # the whole log at most DEFAULT_MAX_TOTAL_BYTES; an event older than DEFAULT_EVENT_MAX_AGE
@@ -42,55 +34,6 @@ DEFAULT_EVENT_MAX_AGE = 300.0
 # How long a writer waits for a live reader that is a full stream bound behind before the
 # bounds apply anyway (a reader that stops reading must not hold a handler forever).
 DEFAULT_FLOW_WAIT = 10.0
-
-
-class MemorySessionStore(Generic[T]):
-    """A dict of live sessions with idle expiry (transitional: see ``state/sessions.py``; the
-    record store is ``session_store.MemorySessionStore``)."""
-
-    __slots__ = ("_sessions",)
-
-    def __init__(self) -> None:
-        self._sessions: dict[str, T] = {}
-
-    async def add(self, session: T, limit: int) -> bool:
-        if len(self._sessions) >= limit:
-            return False
-        self._sessions[session.id] = session
-        return True
-
-    async def get(self, session_id: str) -> T | None:
-        return self._sessions.get(session_id)
-
-    async def acquire(self, session_id: str) -> T | None:
-        session = self._sessions.get(session_id)
-        if session is not None:
-            session.busy += 1
-        return session
-
-    async def release(self, session: T) -> None:
-        session.busy -= 1
-        session.last_active = time.monotonic()
-
-    async def remove(self, session_id: str) -> T | None:
-        return self._sessions.pop(session_id, None)
-
-    async def count(self) -> int:
-        return len(self._sessions)
-
-    async def all(self) -> list[T]:
-        return list(self._sessions.values())
-
-    async def expire(self, now: float, idle_timeout: float, init_timeout: float) -> list[T]:
-        gone = [
-            s
-            for s in self._sessions.values()
-            if not s.busy
-            and (now - s.last_active > idle_timeout or (not s.ready and now - s.created > init_timeout))
-        ]
-        for s in gone:
-            del self._sessions[s.id]
-        return gone
 
 
 # Events shorter than this are copied when stored, so what the log holds is what it counts.
@@ -249,10 +192,14 @@ class MemoryEventLog:
     async def read(self, stream_id: str, after: int) -> tuple[list[Event], bool]:
         stream = self._streams[stream_id]
         check_cursor(stream_id, after, stream.first, stream.last)
-        if after >= stream.last:
+        count = stream.last - after
+        if count <= 0:
             return [], stream.closed
-        events = islice(stream.events, after + 1 - stream.first, None)
-        return [(seq, data) for seq, data, _, _ in events], stream.closed
+        # From the newest end: O(events replayed), not O(events held). A deque is walked, not
+        # indexed, so skipping the older events from the left would cost the whole stream.
+        events = [(seq, data) for seq, data, _, _ in islice(reversed(stream.events), count)]
+        events.reverse()
+        return events, stream.closed
 
     async def wait(self, stream_id: str, after: int, timeout: float) -> None:
         stream = self._streams.get(stream_id)
@@ -286,6 +233,10 @@ class MemoryEventLog:
             stream.reader = stream.stalled = False
             self._release_writers(stream)
             self._forget_if_done(stream)
+
+    async def cursor(self, stream_id: str) -> int:
+        stream = self._streams.get(stream_id)
+        return stream.delivered if stream is not None else 0
 
     async def owner(self, stream_id: str) -> str | None:
         stream = self._streams.get(stream_id)
@@ -380,25 +331,3 @@ class MemoryEventLog:
             del owner.streams[stream.id]
             if not owner.streams:
                 del self._owners[stream.session]
-
-
-class MemoryBus:
-    """Direct delivery on this worker."""
-
-    __slots__ = ("_subscribers",)
-
-    def __init__(self) -> None:
-        self._subscribers: dict[str, Deliver] = {}
-
-    def subscribe(self, session_id: str, deliver: Deliver) -> None:
-        self._subscribers[session_id] = deliver
-
-    def unsubscribe(self, session_id: str) -> None:
-        self._subscribers.pop(session_id, None)
-
-    async def publish(self, session_id: str, message: Message) -> bool:
-        deliver = self._subscribers.get(session_id)
-        if deliver is None:
-            return False
-        await deliver(message)
-        return True

@@ -56,6 +56,26 @@ class SessionRecord:
         now = time.time()
         return cls(session_id, principal, **{"created": now, "last_active": now, **data})
 
+    def touched(self, busy: int, last_active: float) -> SessionRecord:
+        """This record with new bookkeeping (every request does this twice on the memory
+        store): the constructor called directly, a few times faster than
+        ``dataclasses.replace``."""
+        return SessionRecord(
+            self.id,
+            self.principal,
+            self.version,
+            self.capabilities,
+            self.client_info,
+            self.log_level,
+            self.subscriptions,
+            self.get_stream,
+            self.get_holder,
+            self.ready,
+            self.created,
+            last_active,
+            busy,
+        )
+
     def to_json(self) -> bytes:
         """Compact JSON: short keys (the ones :func:`encode_fields` uses), ``id`` and ``b``."""
         out = {"id": self.id, "b": self.busy}

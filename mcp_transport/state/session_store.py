@@ -5,9 +5,6 @@ The store holds :class:`~mcp_transport.state.records.SessionRecord` values (plai
 a worker's live objects: each worker keeps its own dispatcher and open responses for the
 sessions it runs, and re-hydrates a session it has not seen from the record.
 ``mcp_transport.state.redis.RedisSessionStore`` is the shared implementation.
-
-(Transitional: the HTTP transport still uses the live-object store of
-``state/sessions.py``; when it adopts this protocol that one goes.)
 """
 
 from __future__ import annotations
@@ -105,15 +102,13 @@ class MemorySessionStore:
     async def acquire(self, session_id: str) -> SessionRecord | None:
         record = self._records.get(session_id)
         if record is not None:
-            record = self._records[session_id] = replace(
-                record, busy=record.busy + 1, last_active=time.time()
-            )
+            record = self._records[session_id] = record.touched(record.busy + 1, time.time())
         return record
 
     async def release(self, session_id: str) -> None:
         record = self._records.get(session_id)
         if record is not None:
-            self._records[session_id] = replace(record, busy=max(record.busy - 1, 0), last_active=time.time())
+            self._records[session_id] = record.touched(max(record.busy - 1, 0), time.time())
 
     async def update(
         self, session_id: str, *, expect: Mapping[str, Any] | None = None, **changes: Any

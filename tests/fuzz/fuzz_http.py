@@ -203,8 +203,9 @@ def assert_bounded(endpoint: Any) -> None:
     the byte counts agree with what is held."""
     sessions = endpoint.sessions
     log = endpoint.log
-    live = set(sessions._sessions)
+    live = set(sessions._records)
     assert len(live) <= endpoint.max_sessions
+    assert set(endpoint.legacy.live) <= live, "a live session part outlives its record"
     streams = list(log._streams.values())
     newest_bytes = 0
     for stream in streams:

@@ -6,7 +6,8 @@ headers, SSE event ids), which a full client would hide.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -228,3 +229,36 @@ class RawSession:
             all_headers["accept"] = "text/event-stream"
             return self.client.stream("GET", self.url, headers=all_headers)
         return self.client.stream("POST", self.url, headers=all_headers, content=orjson.dumps(message))
+
+
+async def read_with_random_cuts(
+    raw: RawSession, request: dict[str, Any], count: int, resume: Callable[[int, str], Any], *, seed: int
+) -> tuple[list[dict[str, Any]], dict[str, Any], int]:
+    """POST ``request`` (a tool that sends ``count`` progress notifications) and read its
+    stream with 100 connection cuts at random places, resuming each time with
+    ``resume(connection, last_event_id)`` (a GET stream context). Returns the messages
+    before the result, the result and the number of connections used
+    (2025-11-25 basic/transports#resumability-and-redelivery)."""
+    cuts = sorted(random.Random(seed).sample(range(1, count), 100))
+    received: list[dict[str, Any]] = []
+    last_id: str | None = None
+    result: dict[str, Any] | None = None
+    connection = 0
+    while result is None:
+        stop_at = cuts[connection] if connection < len(cuts) else None
+        source = raw.stream("POST", request) if last_id is None else resume(connection, last_id)
+        async with source as response:
+            assert response.status_code == 200, await response.aread()
+            with anyio.fail_after(20):
+                async for event in iter_sse(response):
+                    last_id = event.get("id", last_id)
+                    if not event.get("data"):
+                        continue
+                    if "result" in event["data"]:
+                        result = event["data"]
+                        break
+                    received.append(event["data"])
+                    if stop_at is not None and len(received) >= stop_at:
+                        break  # cut the connection here
+        connection += 1
+    return received, result, connection

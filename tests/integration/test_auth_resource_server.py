@@ -133,7 +133,7 @@ async def test_no_token_is_401_with_the_metadata_url_scope_and_a_jsonrpc_body(se
         )
         assert params["scope"] == "mcp"
         body = response.json()
-        assert body["jsonrpc"] == "2.0" and body["error"]["code"] == -32014
+        assert body["jsonrpc"] == "2.0" and body["error"]["code"] == -32015
         assert "access token" in body["error"]["message"]
 
 
@@ -204,7 +204,7 @@ async def test_insufficient_scope_is_403_with_the_needed_scopes(servers: Servers
         params = challenge(response)
         assert params["error"] == "insufficient_scope" and params["scope"] == "mcp admin"
         body = response.json()
-        assert body["id"] == 7 and body["error"]["code"] == -32015
+        assert body["id"] == 7 and body["error"]["code"] == -32016
         assert body["error"]["data"]["requiredScopes"] == ["mcp", "admin"]
     response = await post(
         servers.mcp, modern("tools/call", {"name": "purge", "arguments": {}}), servers.mint(scope="mcp admin")

@@ -97,6 +97,9 @@ async def test_event_bound_gives_an_explicit_gap_never_a_partial_replay(
     for i in range(5):
         await log.append("s", b"%d" % i)
     assert await peer(log).read("s", 2) == ([(3, b"2"), (4, b"3"), (5, b"4")], False)
+    # From a cursor inside what is held, after evictions: exactly the later events, in order.
+    assert await log.read("s", 3) == ([(4, b"3"), (5, b"4")], False)
+    assert await log.read("s", 4) == ([(5, b"4")], False)
     for after in (0, 1):  # event 2 (or 1 and 2) is gone: no replay of 3..5 as if complete
         with pytest.raises(ResumeGap) as gap:
             await peer(log).read("s", after)
@@ -131,6 +134,22 @@ async def test_age_bound_on_sweep(backend: tuple[Factory, Factory]) -> None:
         await log.read("open", 0)
     assert await log.read("open", 1) == ([(2, b"new")], False)
     assert await log.owner("closed") is None  # closed and fully evicted: nothing to resume
+
+
+async def test_the_cursor_outlives_its_reader(backend: tuple[Factory, Factory]) -> None:
+    # A GET stream's next response, on any worker, continues where the last one stopped.
+    new_log, peer = backend
+    log: EventLog = new_log()
+    await log.create("s", "one")
+    assert await log.cursor("s") == 0 and await log.cursor("unknown") == 0
+    for data in (b"a", b"b", b"c"):
+        await log.append("s", data)
+    await log.delivered("s", 2)
+    assert await peer(log).cursor("s") == 2
+    await log.detach("s")
+    assert await peer(log).cursor("s") == 2
+    await peer(log).delivered("s", 3)
+    assert await log.cursor("s") == 3
 
 
 async def test_drop_session(backend: tuple[Factory, Factory]) -> None:

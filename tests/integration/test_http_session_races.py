@@ -17,7 +17,7 @@ from mcp_transport.state import MemorySessionStore
 pytestmark = pytest.mark.anyio
 
 
-class RoundTripStore(MemorySessionStore[Any]):
+class RoundTripStore(MemorySessionStore):
     """The in-memory store behind a network: each operation is atomic, but its answer reaches
     the caller only ``latency`` seconds later, and other tasks run meanwhile."""
 
@@ -63,7 +63,7 @@ async def test_session_cap_holds_under_concurrent_initializes(http_server: Calla
             for rid in range(20):
                 tg.start_soon(initialize, rid)
     assert statuses.count(200) == 3 and statuses.count(503) == 17, statuses
-    assert len(store._sessions) == 3
+    assert len(store._records) == 3
 
 
 async def test_a_request_that_found_its_session_outlives_the_sweep(http_server: Callable[..., str]) -> None:

@@ -4,14 +4,13 @@ cross-session isolation."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from servers_for_tests import RawSession, iter_sse, make_server, parse_sse
+from servers_for_tests import RawSession, iter_sse, make_server, parse_sse, read_with_random_cuts
 
 from mcp_transport import jsonrpc
 from mcp_transport.state import MemoryEventLog
@@ -129,34 +128,12 @@ async def test_resume_at_100_random_cuts_of_a_1000_event_stream(
 ) -> None:
     raw = RawSession(client, http_server(make_server()))
     await raw.initialize()
-    rng = random.Random(8)
-    cuts = sorted(rng.sample(range(1, 1000), 100))
-    received: list[dict[str, Any]] = []
-    last_id: str | None = None
-    result: dict[str, Any] | None = None
     request = raw.tool_call("ticker", {"count": 1000})
-    connection = 0
-    while result is None:
-        stop_at = cuts[connection] if connection < len(cuts) else None
-        source = (
-            raw.stream("POST", request)
-            if last_id is None
-            else raw.stream("GET", headers={"last-event-id": last_id})
-        )
-        async with source as response:
-            assert response.status_code == 200, await response.aread()
-            with anyio.fail_after(10):
-                async for event in iter_sse(response):
-                    last_id = event.get("id", last_id)
-                    if not event.get("data"):
-                        continue
-                    if "result" in event["data"]:
-                        result = event["data"]
-                        break
-                    received.append(event["data"])
-                    if stop_at is not None and len(received) >= stop_at:
-                        break  # cut the connection here
-        connection += 1
+
+    def resume(_: int, last_id: str) -> Any:
+        return raw.stream("GET", headers={"last-event-id": last_id})
+
+    received, result, connection = await read_with_random_cuts(raw, request, 1000, resume, seed=8)
     assert [m["params"]["progress"] for m in received] == list(range(1, 1001))
     assert result["id"] == request["id"] and result["result"]["content"][0]["text"] == "ticked 1000"
     assert connection == 101

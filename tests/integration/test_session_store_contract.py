@@ -6,6 +6,7 @@ worker's busy marks, Redis down."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -361,3 +362,13 @@ async def test_redis_down_is_state_unavailable_and_service_resumes(
     assert await store.get("s1") is None
     assert await store.create(record(), 10)
     assert (await store.acquire("s1")) is not None
+
+
+def test_touched_changes_only_the_bookkeeping() -> None:
+    # SessionRecord.touched calls the constructor positionally (for speed): it must keep
+    # every other field where it was.
+    full = SessionRecord(
+        *("s", "p", "2025-11-25", {"c": {}}, {"name": "n"}, "info", frozenset({"u"})),
+        *("g", "w", True, 1.0, 2.0, 3),
+    )
+    assert full.touched(7, 9.0) == dataclasses.replace(full, busy=7, last_active=9.0)

@@ -167,6 +167,11 @@ class RedisEventLog:
         for scope in self._waiters.get(stream_id, ()):
             scope.cancel()  # the blocked XREAD's connection is dropped, not reused
 
+    async def cursor(self, stream_id: str) -> int:
+        with self.conn.unavailable(f"reading the cursor of stream {stream_id}"):
+            seq = await self.conn.client.hget(self._key(stream_id), "delivered")
+        return int(seq) if seq is not None else 0
+
     async def owner(self, stream_id: str) -> str | None:
         with self.conn.unavailable(f"looking up stream {stream_id}"):
             session = await self.conn.client.hget(self._key(stream_id), "session")

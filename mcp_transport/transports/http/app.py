@@ -175,7 +175,8 @@ async def serve_status(endpoint: StreamableHTTP, scope: Scope, send: Send) -> No
         return
     common = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
     if scope["path"].endswith(".json"):
-        body = orjson.dumps(await snapshot(endpoint.status, endpoint.sessions, endpoint.log))
+        live = endpoint.legacy.live
+        body = orjson.dumps(await snapshot(endpoint.status, endpoint.sessions, live, endpoint.log))
         await send_json(send, 200, body, common)
         return
     headers = [

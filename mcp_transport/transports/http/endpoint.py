@@ -5,16 +5,18 @@ Each POST is classified by :func:`classify_post`: 2026-07-28 requests are answer
 statelessly by :mod:`.modern`; everything else goes to the session leg of :mod:`.legacy`.
 GET and DELETE without a session id are 405 (``Allow: POST``), as on a modern-only server.
 
-Session state lives behind the protocols of :mod:`mcp_transport.state`: the SessionStore
-holds sessions, the EventLog holds every SSE stream (writers append, responses tail it,
-``Last-Event-ID`` resumes it), the Bus routes a client's POSTed responses to the waiting
-dispatcher. The endpoint knows the application only through
+Session state lives behind :class:`~mcp_transport.state.shared.SharedState`: the SessionStore
+holds session records, the EventLog holds every SSE stream (writers append, responses tail
+it, ``Last-Event-ID`` resumes it); with several workers (Redis), the inbox and broadcast
+channel carry what one worker must tell another (:mod:`.cluster`) and the worker registry
+notices a worker that died. The endpoint knows the application only through
 :class:`mcp_transport.connection.Application`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import time
@@ -30,16 +32,16 @@ from ...errors import InvalidRequest, RPCError
 from ...jsonrpc import InvalidMessage, Message, Notification, Request
 from ...principal import Principal, current_identity, current_principal
 from ...protocol import LEGACY_VERSIONS, claims_modern
-from ...state.bus import Bus
 from ...state.events import EventLog
-from ...state.memory import MemoryBus, MemoryEventLog, MemorySessionStore
-from ...state.sessions import SessionStore
+from ...state.session_store import SessionStore
+from ...state.shared import SharedState
 from . import sse
 from .asgi import HTTPError, Receive, Scope, Send, check_post_headers, send_error
+from .cluster import ClusterLink
 from .legacy import LegacyLeg, LegacyOptions
 from .modern import ModernLeg
 from .security import DEFAULT_MAX_BODY_BYTES, OriginPolicy, read_body
-from .sessions import SESSION_HEADER, Session
+from .sessions import SESSION_HEADER
 from .status import StatusCollector
 from .streams import Streams
 
@@ -141,8 +143,11 @@ class StreamableHTTP:
     [loopback rule]; ``principal(scope) -> str | None`` binds sessions to an identity;
     ``auth``: an :class:`Authenticator` (``mcp_transport.auth.ResourceServer``) every request must
     satisfy (its verified principal then binds sessions, MRTR state and tasks);
-    ``event_log`` / ``sessions`` / ``bus`` replace the in-memory state; ``status_page``
-    [False] collects what ``/mcp/status`` shows (:mod:`.status`; served by :class:`.app.HTTPApp`).
+    ``state`` [in memory: :meth:`SharedState.memory`]: where sessions and streams live,
+    ``SharedState.redis(url)`` for several workers; ``event_log`` / ``sessions`` replace
+    one part of the in-memory state (not with ``state``).
+    ``status_page`` [False] collects what ``/mcp/status`` shows (:mod:`.status`; served by
+    :class:`.app.HTTPApp`).
     """
 
     def __init__(
@@ -164,12 +169,16 @@ class StreamableHTTP:
         principal: Callable[[Scope], str | None] | None = None,
         auth: Authenticator | None = None,
         event_log: EventLog | None = None,
-        sessions: SessionStore[Session] | None = None,
-        bus: Bus | None = None,
+        sessions: SessionStore | None = None,
+        state: SharedState | None = None,
         status_page: bool = False,
     ) -> None:
         if response_mode not in ("auto", "json", "sse"):
             raise ValueError(f"response_mode must be 'auto', 'json' or 'sse', not {response_mode!r}")
+        if state is None:
+            state = SharedState.memory(events=event_log, sessions=sessions)
+        elif event_log is not None or sessions is not None:
+            raise ValueError("pass the event log and session store in state=, not beside it")
         self.app = app
         self.get_stream = get_stream
         self.idle_timeout = session_idle_timeout
@@ -180,12 +189,20 @@ class StreamableHTTP:
         self.auth = auth
         if auth is not None and principal is None:
             principal = _verified_identity  # a session belongs to the principal that created it
-        self.log: EventLog = event_log if event_log is not None else MemoryEventLog()
-        self.sessions: SessionStore[Session] = sessions if sessions is not None else MemorySessionStore()
-        self.bus: Bus = bus if bus is not None else MemoryBus()
-        self.streams = Streams(self.log, get_stream=get_stream, keepalive=keepalive, retry_ms=retry_ms)
+        self.state = state
+        self.log: EventLog = state.events
+        self.sessions: SessionStore = state.sessions
+        self.cluster = ClusterLink(state) if state.shared else None
+        self.streams = Streams(
+            self.log,
+            self.sessions,
+            get_stream=get_stream,
+            keepalive=keepalive,
+            retry_ms=retry_ms,
+            writers=state.writers,
+        )
         options = LegacyOptions(response_mode, allow_delete, max_sessions, retry_after, principal)
-        self.legacy = LegacyLeg(app, options, self.sessions, self.bus, self.streams)
+        self.legacy = LegacyLeg(app, options, state, self.streams, self.cluster)
         self.modern = ModernLeg(app, response_mode=response_mode, keepalive=keepalive)
         self.status: StatusCollector | None = StatusCollector() if status_page else None
         self._tg: TaskGroup | None = None
@@ -208,8 +225,10 @@ class StreamableHTTP:
         """The background task group (handler tasks, stream tailers) and the sweeper that
         expires idle sessions and old events."""
         try:
-            async with anyio.create_task_group() as tg:
+            async with anyio.create_task_group() as tg, self._registered():
                 self._tg = self.streams.task_group = tg
+                if self.cluster is not None:
+                    self.cluster.run(tg)
                 assert self._started is not None
                 self._started.set()
                 interval = min(max(min(self.idle_timeout, self.init_timeout) / 4, 0.05), 5.0)
@@ -220,10 +239,23 @@ class StreamableHTTP:
             # If the group ever fails, the next request starts a fresh one.
             self._tg = self.streams.task_group = self._started = None
 
+    def _registered(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """With several workers: this worker's lease in the registry, and the clean-up
+        after each worker whose lease lapses (claimed by exactly one survivor)."""
+        registry = self.state.registry
+        return contextlib.nullcontext() if registry is None else registry.running(self._worker_lapsed)
+
+    async def _worker_lapsed(self, dead: str) -> None:
+        """Worker ``dead`` stopped: its streams get their WorkerStopped error, its busy
+        marks go (its sessions live on, served by any other worker)."""
+        ended = await self.legacy.end_orphans(dead)
+        freed = await self.state.release_worker(dead)
+        log.warning("worker %s stopped: ended %d of its streams, freed %d sessions", dead, ended, freed)
+
     async def _sweep(self) -> None:
         try:
-            for session in await self.sessions.expire(time.monotonic(), self.idle_timeout, self.init_timeout):
-                await self.legacy.end_session(session, "the session expired")
+            for record in await self.sessions.expire(time.time(), self.idle_timeout, self.init_timeout):
+                await self.legacy.end_session(record.id, "the session expired", removed=True)
             await self.log.sweep()
         except Exception:  # the sweeper must outlive any one bad session
             log.exception("session sweep failed")
@@ -234,10 +266,20 @@ class StreamableHTTP:
         self.app.shutting_down()
 
     async def aclose(self) -> None:
-        """End every session and stop the background task group (lifespan shutdown)."""
+        """End this worker's sessions and stop the background task group (lifespan
+        shutdown). With one worker the sessions go; with several their records stay for
+        the other workers, and the streams this worker was answering end with
+        WorkerStopped (their requests die with it)."""
         self.shutting_down()
-        for session in await self.sessions.all():
-            await self.legacy.end_session(session, "the server is shutting down")
+        if self.cluster is None:
+            for session_id in list(self.legacy.live):
+                await self.legacy.end_session(session_id, "the server is shutting down")
+        else:
+            # The error events first: ending the live sessions cancels their handlers,
+            # which then take their entries out of the writer table.
+            with contextlib.suppress(Exception):
+                await self.legacy.end_orphans(self.state.worker)
+            self.legacy.end_live("the server is shutting down")
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
         if self._runner is not None:
@@ -309,6 +351,7 @@ class StreamableHTTP:
             finally:
                 self.status.stream(session, -1)
         elif method == "DELETE":
+            await self._ensure_started()
             await self.legacy.delete(scope, send, headers)
         else:
             allow = "GET, POST, DELETE" if self.get_stream else "POST, DELETE"

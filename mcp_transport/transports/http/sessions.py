@@ -1,14 +1,15 @@
-"""A legacy (2025-era) session on this worker and the POSTs it is answering.
+"""The live part of a legacy (2025-era) session on this worker and the POSTs it is answering.
 
 2025-11-25 basic/transports#session-management: ``initialize`` mints the session; every
-later request names it in ``Mcp-Session-Id``. Small, slotted and cycle-free: the dispatcher
-reaches back to the transport only through a weak reference (see :class:`.streams.Link`), so
+later request names it in ``Mcp-Session-Id``. What every worker needs to know of a session
+is its :class:`~mcp_transport.state.records.SessionRecord` in the session store; this object
+holds only what cannot leave the worker (dispatcher, running handlers, open responses), and
+any worker builds one from the record. Small, slotted and cycle-free: the dispatcher reaches
+back to the transport only through a weak reference (see :class:`.streams.Link`), so
 sessions are freed by reference counting alone.
 """
 
 from __future__ import annotations
-
-import time
 
 import anyio
 
@@ -50,42 +51,31 @@ class Post:
 
 
 class Session:
-    """One legacy session on this worker."""
+    """The live part of one legacy session on this worker."""
 
     __slots__ = (
         "__weakref__",
-        "busy",
         "connection",
-        "created",
-        "get_delivered",
+        "get_holder",
         "get_opening",
         "get_stream",
         "id",
-        "last_active",
         "posts",
-        "principal",
-        "used",
+        "ready",
     )
 
-    def __init__(self, session_id: str, principal: str | None) -> None:
+    def __init__(self, session_id: str) -> None:
         self.id = session_id
-        self.principal = principal
-        self.created = self.last_active = time.monotonic()
-        self.busy = 0
-        self.used = False
+        self.ready = False  # the record says ready (saves a store update per request once it is)
+        self.get_holder: str | None = None  # the record's GET holder when last seen (several workers)
         self.posts: dict[RequestId, Post] | None = None
         self.get_stream: str | None = None  # stream id of the standalone GET stream, once created
         self.get_opening: anyio.Event | None = None  # set while that stream is being created
-        self.get_delivered = 0  # last GET-stream seq written to a client connection
         self.connection: Connection
 
     @property
     def dispatcher(self) -> Dispatcher:
         return self.connection.dispatcher
-
-    @property
-    def ready(self) -> bool:
-        return self.used or self.connection.ready
 
     @property
     def version(self) -> str | None:
@@ -100,6 +90,4 @@ class Session:
         if not posts:
             self.posts = None
         post.response = response
-        self.busy -= 1
-        self.last_active = time.monotonic()
         return post

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import orjson
@@ -23,9 +23,8 @@ from ...jsonrpc import Message, Request
 from ...protocol import META_CLIENT_INFO
 from ...state.events import EventLog
 from ...state.memory import MemoryEventLog
-from ...state.sessions import SessionStore
+from ...state.session_store import SessionStore
 from .asgi import Send
-from .sessions import Session
 
 __all__ = ["MAX_RECENT", "MAX_TOOLS", "StatusCollector", "Watch", "snapshot"]
 
@@ -233,23 +232,27 @@ class StatusCollector:
 
 
 async def snapshot(
-    collector: StatusCollector, sessions: SessionStore[Session], log: EventLog
+    collector: StatusCollector, sessions: SessionStore, live: Iterable[str], log: EventLog
 ) -> dict[str, Any]:
-    """What the page shows, as one JSON document (``/mcp/status.json``)."""
-    now_mono, now = time.monotonic(), time.time()
+    """What the page shows, as one JSON document (``/mcp/status.json``): the sessions this worker
+    holds live (``live``: their ids), read from their records (wall clock, busy over all workers)."""
+    now = time.time()
     rows = []
-    for session in (await sessions.all())[:MAX_SESSION_ROWS]:
-        info = collector.clients.get(session.id) or {}
+    for session_id in list(live)[:MAX_SESSION_ROWS]:
+        record = await sessions.get(session_id)
+        if record is None:
+            continue
+        info = collector.clients.get(record.id) or {}
         rows.append(
             {
-                "id": session.id,
+                "id": record.id,
                 "era": "legacy",
-                "version": session.version,
-                "client": info.get("clientInfo"),
-                "age": round(now_mono - session.created, 1),
-                "idle": round(now_mono - session.last_active, 1),
-                "inFlight": session.busy,
-                "streams": collector.streams.get(session.id, 0),
+                "version": record.version,
+                "client": info.get("clientInfo") or dict(record.client_info) or None,
+                "age": round(now - record.created, 1),
+                "idle": round(now - record.last_active, 1),
+                "inFlight": record.busy,
+                "streams": collector.streams.get(record.id, 0),
             }
         )
     modern = [

@@ -16,6 +16,7 @@ import logging
 import secrets
 import weakref
 from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import TaskGroup
@@ -24,8 +25,12 @@ from ... import jsonrpc
 from ...errors import ConnectionClosed, ResumeGap
 from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
 from ...state.events import EventLog, format_event_id
+from ...state.session_store import SessionStore
 from . import sse
 from .sessions import Post, Session
+
+if TYPE_CHECKING:
+    from ...state.redis._writers import StreamWriters
 
 __all__ = ["Link", "Streams"]
 
@@ -74,8 +79,21 @@ class Streams:
     """Routing and tailing of one endpoint's legacy streams. ``task_group`` is the
     endpoint's background group (set while it runs): tailers of POST streams run there."""
 
-    def __init__(self, event_log: EventLog, *, get_stream: bool, keepalive: float, retry_ms: int) -> None:
+    def __init__(
+        self,
+        event_log: EventLog,
+        sessions: SessionStore,
+        *,
+        get_stream: bool,
+        keepalive: float,
+        retry_ms: int,
+        writers: StreamWriters | None = None,
+    ) -> None:
         self.log = event_log
+        self.sessions = sessions
+        # Several workers: which POST streams this worker writes, for a survivor to end
+        # them if it dies (None with one worker).
+        self.writers = writers
         self.get_stream = get_stream
         self.keepalive = keepalive
         self.retry_ms = retry_ms
@@ -104,14 +122,15 @@ class Streams:
             if not post.accept_sse:
                 await self.to_get_stream(session, message)
                 return
-            await self.upgrade(session, post)
+            await self.upgrade(session, post, related_to)
             await self._flush_first(session, post, related_to, jsonrpc.dump(message))
             return
         await self.log.append(post.stream_id, jsonrpc.dump(message), last=final)
         if final:
+            await self.writer_done(post)
             self.finish_post(session, related_to, None)
 
-    async def upgrade(self, session: Session, post: Post) -> None:
+    async def upgrade(self, session: Session, post: Post, request_id: RequestId) -> None:
         """Turn a POST's answer into a logged SSE stream (its first related message came,
         or in "sse" mode the handler is slow). The id is published only once the log holds
         the stream, so a concurrent writer (waiting on ``post.opening``) never appends to a
@@ -122,6 +141,8 @@ class Streams:
         try:
             await self.log.create(stream_id, session.id)
             await self.log.delivered(stream_id, 0)  # the POST's response is its live reader from the start
+            if self.writers is not None:
+                await self.writers.start(stream_id, request_id)
             post.stream_id = stream_id
         finally:
             post.opening = None
@@ -153,6 +174,13 @@ class Streams:
         if post is not None and response is None and post.stream_id is not None:
             self.log.wake(post.stream_id)  # cancelled or session ended: its tailer stops
 
+    async def writer_done(self, post: Post) -> None:
+        """The request answered on ``post`` finished (its stream has its last event, or
+        was closed): nothing is left for a survivor to end if this worker dies."""
+        if self.writers is not None and post.stream_id is not None:
+            with anyio.CancelScope(shield=True):
+                await self.writers.stop(post.stream_id)
+
     async def to_get_stream(self, session: Session, message: Message) -> None:
         if not self.get_stream:
             if isinstance(message, Request):
@@ -163,24 +191,42 @@ class Streams:
                 )
             log.debug("dropping %s: no GET stream is offered", type(message).__name__)
             return
-        await self.log.append(await self.open_get_stream(session), jsonrpc.dump(message))
+        stream_id = await self.open_get_stream(session)
+        if stream_id is not None:
+            await self.log.append(stream_id, jsonrpc.dump(message))
 
-    async def open_get_stream(self, session: Session) -> str:
-        """The session's GET stream, created on first use. Its id is published once the log
-        holds it; concurrent writers wait for that (``session.get_opening``)."""
+    async def open_get_stream(self, session: Session) -> str | None:
+        """The session's GET stream, created on first use (None: the session is gone).
+        Concurrent writers on this worker wait for its creation (``session.get_opening``)."""
         while session.get_stream is None:
             if session.get_opening is not None:
                 await session.get_opening.wait()
                 continue
             opening = session.get_opening = anyio.Event()
             try:
-                stream_id = secrets.token_urlsafe(12)
-                await self.log.create(stream_id, session.id)
+                stream_id = await self.get_stream_of(session.id)
+                if stream_id is None:
+                    return None
                 session.get_stream = stream_id
             finally:
                 session.get_opening = None
                 opening.set()
         return session.get_stream
+
+    async def get_stream_of(self, session_id: str) -> str | None:
+        """The GET stream in the session's record, created if it has none. The log holds
+        the stream before its id is published in the record (a writer on any worker that
+        finds the id can append at once); a compare-and-set publishes it, so two workers
+        creating it at once agree on one. None if the session is gone."""
+        record = await self.sessions.get(session_id)
+        if record is None or record.get_stream is not None:
+            return record.get_stream if record is not None else None
+        stream_id = secrets.token_urlsafe(12)
+        await self.log.create(stream_id, session_id)
+        if await self.sessions.update(session_id, expect={"get_stream": None}, get_stream=stream_id):
+            return stream_id
+        record = await self.sessions.get(session_id)  # another worker won: use its stream
+        return record.get_stream if record is not None else None
 
     # -- POST streams -----------------------------------------------------------------------------
 
@@ -194,7 +240,7 @@ class Streams:
     async def _open_post_stream(self, session: Session, post: Post, request_id: RequestId) -> None:
         if not self._unopened(session, post, request_id):
             return  # answered, or a related message opened the stream meanwhile
-        await self.upgrade(session, post)
+        await self.upgrade(session, post, request_id)
         await self.stream_post(session, post, request_id)
 
     @staticmethod
@@ -221,7 +267,6 @@ class Streams:
                 after,
                 keepalive=self.keepalive,
                 post=post,
-                session=session,
                 request_id=request_id,
                 prime=not started,
             )
@@ -242,10 +287,8 @@ class Streams:
         after: int,
         *,
         keepalive: float,
-        session: Session,
         post: Post | None = None,
         request_id: RequestId | None = None,
-        get_stream: bool = False,
         prime: bool = True,
     ) -> AsyncGenerator[bytes, None]:
         """Yield SSE chunks of a stream from ``after`` on: a priming event, then the events
@@ -285,8 +328,6 @@ class Streams:
                     if self._readers.get(stream_id) is not token:
                         return
                     await self.log.delivered(stream_id, after)  # writers waiting for this reader go on
-                    if get_stream:
-                        session.get_delivered = after
                 if closed or (post is not None and post.cut):
                     return
                 # No cancel check here: the request's own task closes its stream on every path

@@ -2,6 +2,6 @@
 
 from .framing import MAX_LINE_BYTES, LineBuffer, Oversized
 from .process import StdioProcess
-from .server import serve_stdio
+from .server import run_stdio, serve_stdio
 
-__all__ = ["MAX_LINE_BYTES", "LineBuffer", "Oversized", "StdioProcess", "serve_stdio"]
+__all__ = ["MAX_LINE_BYTES", "LineBuffer", "Oversized", "StdioProcess", "run_stdio", "serve_stdio"]

@@ -7,6 +7,7 @@ between byte streams. Logs go to stderr, never stdout.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable
 
@@ -112,13 +113,18 @@ def oversized_error(item: Oversized, limit: int) -> ErrorResponse:
 
 
 class LineWriter:
-    """Serialized writes of one message per line; a failed write closes the connection."""
+    """Serialized writes of one message per line; a failed write closes the connection.
+
+    A line the output takes whole at once (the usual case: a pipe with room) is written
+    without awaiting anything, so an answer costs no extra turn of the event loop; only
+    the rest of a line the pipe could not take is written under the lock, which later
+    writers then queue behind, so lines never interleave."""
 
     __slots__ = ("_lock", "_stream", "broken")
 
     def __init__(self, stream: ByteSendStream) -> None:
         self._stream = stream
-        self._lock = anyio.Lock()
+        self._lock = anyio.Lock(fast_acquire=True)
         self.broken = False
 
     async def write(self, message: Message) -> None:
@@ -127,12 +133,18 @@ class LineWriter:
     async def write_line(self, data: bytes) -> None:
         if self.broken:
             raise ConnectionClosed("the output pipe is closed")
-        async with self._lock:
-            try:
-                await self._stream.send(data)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
-                self.broken = True
-                raise ConnectionClosed(f"the output pipe is closed: {exc}") from exc
+        stream = self._stream
+        try:
+            if isinstance(stream, FdSendStream) and not self._lock.locked():
+                written = stream.send_nowait(data)
+                if written == len(data):
+                    return
+                data = data[written:]  # no await since the write: nobody got in between
+            async with self._lock:
+                await stream.send(data)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+            self.broken = True
+            raise ConnectionClosed(f"the output pipe is closed: {exc}") from exc
 
 
 async def pump_lines(
@@ -163,31 +175,73 @@ async def pump_lines(
 
 
 class FdReceiveStream(ByteReceiveStream):
-    """Non-blocking reads from a file descriptor without a thread per read."""
+    """Non-blocking reads from a file descriptor without a thread per read.
+
+    On asyncio the descriptor stays registered with the loop between reads, so a read that
+    waits costs one wake-up, not a registration and a removal every message (anyio's
+    ``wait_readable``); it unregisters only when input comes while nobody waits for it."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         os.set_blocking(fd, False)
+        self._loop: asyncio.AbstractEventLoop | None = None  # set while registered
+        self._readable: asyncio.Future[None] | None = None
 
     async def receive(self, max_bytes: int = _READ_CHUNK) -> bytes:
         while True:
             try:
                 data = os.read(self._fd, max_bytes)
             except BlockingIOError:
-                await anyio.wait_readable(self._fd)
+                await self._wait_readable()
                 continue
             if not data:
                 raise anyio.EndOfStream
             return data
 
+    async def _wait_readable(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # another anyio backend (trio)
+            await anyio.wait_readable(self._fd)
+            return
+        if self._loop is not loop:
+            self._unregister()
+            loop.add_reader(self._fd, self._on_readable)
+            self._loop = loop
+        self._readable = loop.create_future()
+        try:
+            await self._readable
+        finally:
+            self._readable = None
+
+    def _on_readable(self) -> None:
+        waiter = self._readable
+        if waiter is None or waiter.done():
+            self._unregister()  # input while nobody waits: stop the loop from calling again
+        else:
+            waiter.set_result(None)
+
+    def _unregister(self) -> None:
+        if self._loop is not None:
+            if not self._loop.is_closed():
+                self._loop.remove_reader(self._fd)
+            self._loop = None
+
     async def aclose(self) -> None:
-        pass
+        self._unregister()
 
 
 class FdSendStream(ByteSendStream):
     def __init__(self, fd: int) -> None:
         self._fd = fd
         os.set_blocking(fd, False)
+
+    def send_nowait(self, item: bytes) -> int:
+        """Write what the descriptor takes now; the number of bytes written."""
+        try:
+            return os.write(self._fd, item)
+        except BlockingIOError:
+            return 0
 
     async def send(self, item: bytes) -> None:
         view = memoryview(item)

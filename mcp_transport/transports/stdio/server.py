@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 
 import anyio
@@ -25,10 +26,18 @@ from .framing import (
     pump_lines,
 )
 
-__all__ = ["EOF_GRACE_SECONDS", "serve_stdio"]
+__all__ = ["EOF_GRACE_SECONDS", "run_stdio", "serve_stdio"]
 
 # After stdin closes, requests already read get this long to finish before the server exits.
 EOF_GRACE_SECONDS = 5.0
+
+
+def run_stdio(app: Application, *, max_concurrent_requests: int = DEFAULT_MAX_INBOUND_REQUESTS) -> None:
+    """:func:`serve_stdio` on this process's stdin/stdout, on a new uvloop event loop (as
+    ``run_http`` serves HTTP): every message costs a few turns of the loop, and uvloop's
+    turns cost a fraction of the pure-Python loop's."""
+    serve = functools.partial(serve_stdio, app, max_concurrent_requests=max_concurrent_requests)
+    anyio.run(serve, backend_options={"use_uvloop": True})
 
 
 async def serve_stdio(

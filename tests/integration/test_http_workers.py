@@ -1,0 +1,385 @@
+"""One legacy session served by several workers: three uvicorn processes running
+servers.everything on one real redis-server (``SharedState.redis``), each request of the
+session sent straight to a different worker than the one before (no balancer here; the
+balanced cluster has its own tests).
+
+2025-11-25 basic/transports#session-management (any request names its session),
+#resumability-and-redelivery (a resume on any worker), #multiple-connections (one GET per
+session: a newer one takes over) and basic/utilities/cancellation.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from redis import Redis
+from servers_for_tests import RawSession, iter_sse, read_with_random_cuts
+
+from mcp_transport.jsonrpc import WORKER_STOPPED
+from tests.interop_servers import ServerProcess, free_port
+from tests.services import RedisServer
+from tests.waiting import until
+
+pytestmark = [pytest.mark.anyio, pytest.mark.redis]
+
+# Seconds after which a silent worker counts as dead (short, so the kill test is quick).
+LEASE = 1.5
+
+# One worker: the example server on the shared state.
+_WORKER = """
+import sys, uvicorn
+from servers.everything import server
+from mcp_transport.state import SharedState
+from mcp_transport.transports.http import http_app
+url, prefix, port, lease = sys.argv[1:5]
+state = SharedState.redis(url, prefix=prefix, worker_lease=float(lease))
+uvicorn.run(http_app(server, state=state), host="127.0.0.1", port=int(port), log_level="warning")
+"""
+
+
+def start_worker(redis: RedisServer, prefix: str) -> ServerProcess:
+    port = free_port()
+    argv = [sys.executable, "-c", _WORKER, redis.url, prefix, str(port), str(LEASE)]
+    return ServerProcess(argv, port).start()
+
+
+@pytest.fixture(scope="module")
+def cluster(redis_server: RedisServer) -> Iterator[tuple[RedisServer, str, list[str]]]:
+    """Three workers sharing one prefix on the redis server, for the whole module."""
+    prefix = f"workers-{uuid.uuid4().hex[:8]}:"
+    workers: list[ServerProcess] = []
+    try:
+        for _ in range(3):
+            workers.append(start_worker(redis_server, prefix))
+        yield redis_server, prefix, [w.url for w in workers]
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(20.0)) as client:
+        yield client
+
+
+@pytest.fixture
+def store(cluster: Any) -> Iterator[Redis]:
+    """A plain client of the cluster's redis, to look at its keys."""
+    client = Redis.from_url(cluster[0].url)
+    yield client
+    client.close()
+
+
+class Session(RawSession):
+    """A raw session whose requests go to the worker named by ``on``."""
+
+    def __init__(self, client: httpx.AsyncClient, urls: list[str]) -> None:
+        super().__init__(client, urls[0])
+        self.urls = urls
+
+    def on(self, worker: int) -> Session:
+        self.url = self.urls[worker]
+        return self
+
+
+@pytest.fixture
+def raw(cluster: Any, client: httpx.AsyncClient) -> Session:
+    """A new session's client over the three workers (not initialized yet)."""
+    return Session(client, list(cluster[2]))
+
+
+@asynccontextmanager
+async def stream(raw: RawSession, method: str, body: Any = None, **headers: str) -> AsyncIterator[Any]:
+    async with raw.stream(method, body, headers=headers or None) as response:
+        assert response.status_code == 200, await response.aread()
+        yield iter_sse(response)
+
+
+async def test_a_session_served_by_three_workers(raw: Session) -> None:
+    await raw.on(0).initialize(capabilities={"elicitation": {}, "sampling": {}})
+    # tools/call with progress on another worker: the progress and the result on its stream
+    request = raw.tool_call("test_tool_with_progress", {})
+    async with stream(raw.on(1), "POST", request) as events:
+        got = [event["data"] async for event in events if event.get("data")]
+    assert [m["params"]["progress"] for m in got[:-1]] == [0, 50, 100]
+    assert got[-1]["result"]["content"][0]["text"] == "Tool with progress executed successfully"
+    # elicitation and sampling: the handler waits on worker 1 / 0, the answer lands on worker 2
+    for worker, tool, arguments, answer, expected in [
+        (
+            1,
+            "test_elicitation",
+            {"message": "who?"},
+            {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}},
+            'User response: action=accept, content={"username": "ada", "email": "ada@example.com"}',
+        ),
+        (
+            0,
+            "test_sampling",
+            {"prompt": "hi"},
+            {"role": "assistant", "content": {"type": "text", "text": "hello"}, "model": "m"},
+            "LLM response: hello",
+        ),
+    ]:
+        async with stream(raw.on(worker), "POST", raw.tool_call(tool, arguments, progress=False)) as events:
+            with anyio.fail_after(10):
+                async for event in events:
+                    message = event.get("data")
+                    if not message:
+                        continue
+                    if "method" in message:  # the server's request: answer it on worker 2
+                        assert isinstance(message["id"], str)  # names the waiting worker
+                        answered = {"jsonrpc": "2.0", "id": message["id"], "result": answer}
+                        reply = await raw.on(2).post(answered)
+                        assert reply.status_code == 202, reply.text
+                        continue
+                    assert message["result"]["content"][0]["text"] == expected
+                    break
+    # the session is still good everywhere
+    for worker in range(3):
+        assert (await raw.on(worker).call("ping"))["result"] == {}
+
+
+async def test_what_one_worker_records_of_a_session_holds_on_the_others(raw: Session) -> None:
+    await raw.on(0).initialize()
+    # logging/setLevel on worker 1 applies to a tool running on worker 2
+    assert (await raw.on(1).call("logging/setLevel", {"level": "error"}))["result"] == {}
+    response = await raw.on(2).post(raw.tool_call("test_tool_with_logging", {}, progress=False))
+    # a JSON answer: no info-level message came first (the first would have made it a stream)
+    assert response.headers["content-type"] == "application/json", response.text
+    assert response.json()["result"]["content"][0]["text"] == "Tool with logging executed successfully"
+    # resources/subscribe on worker 1 reaches worker 0, which holds the GET stream (and
+    # so delivers the session's notifications) since before the subscription
+    uri = "test://watched-resource"
+    async with stream(raw.on(0), "GET") as events:
+        await anyio.sleep(0.2)  # the GET is held
+        assert (await raw.on(1).call("resources/subscribe", {"uri": uri}))["result"] == {}
+        other = Session(raw.client, raw.urls)
+        await other.on(0).initialize()
+        await anyio.sleep(0.2)  # (the news travels through worker 0's inbox)
+        touched = await other.on(0).call("tools/call", {"name": "touch_watched_resource", "arguments": {}})
+        assert "result" in touched, touched
+        with anyio.fail_after(5):
+            async for event in events:
+                if event.get("data"):
+                    assert event["data"] == {
+                        "jsonrpc": "2.0",
+                        "method": "notifications/resources/updated",
+                        "params": {"uri": uri},
+                    }
+                    break
+
+
+async def test_a_cancel_posted_to_one_worker_stops_the_request_on_another(raw: Session) -> None:
+    await raw.on(2).initialize()
+    request = raw.tool_call("sleep", {"seconds": 30})
+    with anyio.fail_after(10):
+        async with stream(raw.on(0), "POST", request) as events:
+            progressed = False
+            async for event in events:
+                message = event.get("data")
+                if not message:
+                    continue
+                assert "result" not in message and "error" not in message, message
+                if not progressed:  # the handler runs: cancel it through worker 1
+                    progressed = True
+                    cancel = {"requestId": request["id"], "reason": "test"}
+                    response = await raw.on(1).post(
+                        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancel}
+                    )
+                    assert response.status_code == 202, response.text
+    # The stream ended without a response (2025-11-25 basic/utilities/cancellation), long
+    # before the 30 s sleep could end; the session goes on.
+    assert progressed
+    assert (await raw.on(0).call("ping"))["result"] == {}
+
+
+async def test_delete_on_one_worker_ends_the_streams_on_the_others(
+    cluster: Any, raw: Session, store: Redis
+) -> None:
+    prefix = cluster[1]
+    await raw.on(0).initialize()
+    ended: list[str] = []
+
+    def writing(stream_id: str) -> bool:
+        return any(store.hexists(key, stream_id) for key in store.keys(prefix + "writing:*"))
+
+    streams: dict[str, str] = {}
+
+    async def read(name: str, source: Any) -> None:
+        async with source as response:
+            assert response.status_code == 200
+            async for event in iter_sse(response):
+                streams.setdefault(name, event["id"].rpartition(":")[0])
+        ended.append(name)
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read, "get", raw.on(1).stream("GET"))
+            tg.start_soon(read, "post", raw.on(0).stream("POST", raw.tool_call("sleep", {"seconds": 30})))
+            await anyio.sleep(0.5)  # both streams are open
+            assert ended == []
+            assert writing(streams["post"]), "worker 0 is the registered writer of the POST stream"
+            response = await raw.client.delete(raw.urls[2], headers=raw.headers)
+            assert response.status_code == 204, response.text
+    assert sorted(ended) == ["get", "post"]
+    for worker in range(3):
+        assert (await raw.on(worker).post(raw.request("ping"))).status_code == 404
+    # The handler on worker 0 was cancelled too (not left sleeping on a deleted session):
+    # it finished, so its worker no longer counts itself the writer of its stream.
+    await until(lambda: not writing(streams["post"]), interval=0.1)
+
+
+async def test_a_get_on_another_worker_takes_the_stream_over(raw: Session) -> None:
+    await raw.on(0).initialize()
+    json_only = {"accept": "application/json"}  # related messages of a JSON answer go to the GET stream
+
+    async def progress_on_get_stream() -> None:
+        response = await raw.on(2).post(raw.tool_call("test_tool_with_progress", {}), json_only)
+        assert response.status_code == 200, response.text
+
+    first: list[dict[str, Any]] = []
+    second: list[dict[str, Any]] = []
+    with anyio.fail_after(15):
+        async with stream(raw.on(0), "GET") as events:
+            await progress_on_get_stream()
+            async for event in events:
+                if event.get("data"):
+                    first.append(event)
+                    if len(first) == 3:
+                        break
+        held = raw.on(0).stream("GET")  # worker 0 holds the GET stream again ...
+        async with held as old:
+            assert old.status_code == 200
+            # ... until worker 1 takes it over (no Last-Event-ID: it continues from what was
+            # delivered on worker 0): worker 0's response ends
+            async with stream(raw.on(1), "GET") as events:
+                async for _ in iter_sse(old):
+                    pass
+                await progress_on_get_stream()
+                async for event in events:
+                    if event.get("data"):
+                        second.append(event)
+                        if len(second) == 3:
+                            break
+    assert [e["data"]["params"]["progress"] for e in first + second] == [0, 50, 100] * 2
+    ids = [e["id"] for e in first + second]
+    assert len(set(ids)) == 6  # nothing delivered twice
+
+
+async def test_resume_on_other_workers_at_100_random_cuts_of_a_1000_event_stream(raw: Session) -> None:
+    await raw.on(0).initialize()
+    request = raw.tool_call("progress_stream", {"count": 1000})
+
+    def resume(connection: int, last_id: str) -> Any:
+        # the events are produced on worker 0; every resume reads them on worker 1 or 2
+        return raw.on(1 + connection % 2).stream("GET", headers={"last-event-id": last_id})
+
+    raw.on(0)
+    received, result, connection = await read_with_random_cuts(raw, request, 1000, resume, seed=13)
+    assert [m["params"]["progress"] for m in received] == list(range(1, 1001))
+    assert result["id"] == request["id"] and result["result"]["content"][0]["text"] == "sent 1000"
+    assert connection == 101
+
+
+async def test_a_killed_worker_ends_its_streams_with_a_typed_error(cluster: Any, raw: Session) -> None:
+    redis, prefix, _ = cluster
+    doomed = start_worker(redis, prefix)
+    try:
+        raw.urls.append(doomed.url)
+        await raw.on(0).initialize()
+        request = raw.tool_call("sleep", {"seconds": 60})
+        last_id = None
+        async with stream(raw.on(3), "POST", request) as events:
+            async for event in events:
+                last_id = event.get("id", last_id)
+                if event.get("data"):
+                    break  # the tool runs on the doomed worker
+        assert last_id is not None
+        doomed.kill()
+        started = anyio.current_time()
+        # The client resumes on a survivor before the death is noticed; the stream stays open
+        # and ends with the typed error once the lease lapses.
+        message: dict[str, Any] = {}
+        with anyio.fail_after(30):
+            async with stream(raw.on(1), "GET", **{"last-event-id": last_id}) as events:
+                async for event in events:
+                    message = event.get("data")
+                    if message and "error" in message:
+                        break
+        assert message["id"] == request["id"]
+        assert message["error"]["code"] == WORKER_STOPPED
+        assert message["error"]["message"] == "the worker running this request stopped"
+        assert anyio.current_time() - started < 30
+        # the session outlives the worker
+        call = await raw.on(2).call("tools/call", {"name": "echo", "arguments": {"text": "still here"}})
+        assert call["result"]["content"][0]["text"] == "still here"
+    finally:
+        doomed.stop()
+
+
+async def test_a_killed_get_holder_loses_nothing(cluster: Any, raw: Session) -> None:
+    redis, prefix, _ = cluster
+    doomed = start_worker(redis, prefix)
+    try:
+        raw.urls.append(doomed.url)
+        await raw.on(0).initialize()
+        json_only = {"accept": "application/json"}  # related messages go to the GET stream
+        seen: list[dict[str, Any]] = []
+        with anyio.fail_after(15):
+            async with stream(raw.on(3), "GET") as events:
+                response = await raw.on(2).post(raw.tool_call("test_tool_with_progress", {}), json_only)
+                assert response.status_code == 200, response.text
+                async for event in events:
+                    if event.get("data"):
+                        seen.append(event)
+                        if len(seen) == 3:
+                            break
+                doomed.kill()  # the GET's worker dies while its response is open
+            # more goes to the GET stream while nobody holds it; then the client comes back
+            response = await raw.on(2).post(raw.tool_call("test_tool_with_progress", {}), json_only)
+            assert response.status_code == 200, response.text
+            async with stream(raw.on(1), "GET", **{"last-event-id": seen[-1]["id"]}) as events:
+                async for event in events:
+                    if event.get("data"):
+                        seen.append(event)
+                        if len(seen) == 6:
+                            break
+        assert [e["data"]["params"]["progress"] for e in seen] == [0, 50, 100] * 2
+        assert len({e["id"] for e in seen}) == 6
+    finally:
+        doomed.stop()
+
+
+async def test_a_session_redis_dropped_ends_on_the_worker_at_its_next_request(
+    cluster: Any, raw: Session, store: Redis
+) -> None:
+    prefix = cluster[1]
+    await raw.on(0).initialize()
+    stream_ids: list[str] = []
+
+    async def read() -> None:
+        async with raw.stream("POST", raw.tool_call("sleep", {"seconds": 30})) as response:
+            async for event in iter_sse(response):
+                if not stream_ids:
+                    stream_ids.append(event["id"].rpartition(":")[0])
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read)
+            await until(lambda: bool(stream_ids))
+            writing = prefix + "writing:*"
+            assert any(store.hexists(key, stream_ids[0]) for key in store.keys(writing))
+            # Redis loses the record (its TTL ran out and no sweeper saw it): the next request
+            # finds no session, and worker 0 ends what it still ran for it.
+            store.delete(f"{prefix}session:{raw.session_id}")
+            assert (await raw.on(0).post(raw.request("ping"))).status_code == 404
+            await until(lambda: not any(store.hexists(key, stream_ids[0]) for key in store.keys(writing)))
+            tg.cancel_scope.cancel()
