@@ -395,3 +395,37 @@ async def test_the_everything_server_takes_the_auth_options(
         assert other.status_code == 401
     finally:
         everything.stop()
+
+
+async def test_with_redis_a_task_stays_bound_to_its_principal_across_workers(
+    servers: Servers, redis_server: Any
+) -> None:
+    """Two protected workers sharing tasks through Redis: Alice's task is hers on the other worker
+    too, and Bob's token cannot see it there. (MRTR state needs no store: it is sealed with the
+    deployment's shared keys and carries its principal, see test_mrtr / test_auth_principal.)"""
+    audience = "http://127.0.0.1/mcp"  # one resource behind both workers
+    ports = [free_port(), free_port()]
+    auth = [
+        "--auth-issuer",
+        servers.issuer,
+        "--auth-audience",
+        audience,
+        "--auth-jwks",
+        f"{servers.issuer}/jwks",
+    ]
+    redis = ["--redis-url", redis_server.url, "--redis-prefix", f"auth-{ports[0]}:"]
+    argv = [sys.executable, "-m", "servers.everything", *redis, *auth, "--port"]
+    workers = [ServerProcess([*argv, str(port)], port).start() for port in ports]
+    one, two = (w.url for w in workers)
+    try:
+        alice, bob = servers.mint(sub="alice", aud=audience), servers.mint(sub="bob", aud=audience)
+        caps: dict[str, Any] = {"extensions": {TASKS: {}}}
+        call = modern("tools/call", {"name": "slow_compute", "arguments": {"seconds": 0.1}}, caps)
+        task_id = (await post(one, call, alice)).json()["result"]["taskId"]
+        mine = (await post(two, modern("tasks/get", {"taskId": task_id}, caps), alice)).json()
+        assert mine["result"]["taskId"] == task_id, mine
+        theirs = (await post(two, modern("tasks/get", {"taskId": task_id}, caps), bob)).json()
+        assert theirs["error"]["code"] == -32602, theirs
+    finally:
+        for worker in workers:
+            worker.stop()
