@@ -85,6 +85,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="write a report: json, markdown or junit (repeatable)",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    auth = parser.add_argument_group("a protected server (scenario authorization)")
+    auth.add_argument("--bearer", metavar="TOKEN", help="a valid access token, sent on every request")
+    auth.add_argument("--bearer-other-audience", metavar="TOKEN", help="a valid token for another resource")
+    auth.add_argument("--scoped-tool", metavar="NAME", help="a tool the --bearer token lacks a scope for")
 
 
 def _options(args: argparse.Namespace) -> Any:
@@ -98,6 +102,9 @@ def _options(args: argparse.Namespace) -> Any:
         task_tool=getattr(args, "task_tool", None),
         task_tool_args=_json_option(args, "task_tool_args"),
         stdio_command=getattr(args, "stdio", None),
+        bearer=getattr(args, "bearer", None),
+        bearer_other_audience=getattr(args, "bearer_other_audience", None),
+        scoped_tool=getattr(args, "scoped_tool", None),
     )
 
 

@@ -35,6 +35,9 @@ class Options:
     task_tool_args: dict[str, Any] | None = None
     body_limit_bytes: int = 5 * 1024 * 1024
     stdio_command: str | None = None
+    bearer: str | None = None  # an access token sent on every request (a protected server)
+    bearer_other_audience: str | None = None  # a valid token for another resource: must get 401
+    scoped_tool: str | None = None  # a tool the bearer token lacks a scope for: must get 403
 
 
 @dataclass(slots=True)

@@ -164,7 +164,8 @@ async def run_scenarios(
     progress.begin(len(scenarios))
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=0)
     timeout = httpx.Timeout(options.timeout, read=None)
-    async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+    headers = {"Authorization": f"Bearer {options.bearer}"} if options.bearer else None
+    async with httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers) as client:
         failed = await _preflight(scenarios, url, options, client, run.era)
         for scenario in scenarios:
             progress.scenario(scenario.name)

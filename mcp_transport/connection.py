@@ -13,7 +13,7 @@ these protocols only; :class:`~mcp_transport.server.MCPServer` implements them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from anyio.abc import TaskGroup
@@ -99,6 +99,11 @@ class Application(Protocol):
     def param_schema(self, method: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The JSON Schema the ``Mcp-Param-*`` headers of a request are checked against
         (2026-07-28: a tool's ``inputSchema`` for ``tools/call``), or None."""
+        ...
+
+    def required_scopes(self, method: str, params: Mapping[str, Any]) -> Sequence[str]:
+        """The OAuth scopes a request needs beyond the server's own (a tool's or resource's
+        ``scopes``): a protected endpoint answers 403 ``insufficient_scope`` without them."""
         ...
 
     def shutting_down(self) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "ConnectError",
     "ConnectionClosed",
     "HeaderMismatch",
+    "InsufficientScope",
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
@@ -46,6 +47,7 @@ __all__ = [
     "SessionNotFound",
     "StateUnavailable",
     "TransportError",
+    "Unauthorized",
     "UnsupportedProtocolVersion",
     "UsageError",
     "WorkerStopped",
@@ -153,6 +155,20 @@ class WorkerStopped(RPCError):
     MESSAGE = "the worker running this request stopped"
 
 
+class Unauthorized(RPCError):
+    """No valid access token: 401 with a ``WWW-Authenticate`` challenge (2026-07-28
+    basic/authorization#error-handling)."""
+
+    code, http_status = jsonrpc.UNAUTHORIZED, 401
+
+
+class InsufficientScope(RPCError):
+    """The token lacks scopes this request needs: 403 ``insufficient_scope`` (step-up, 2026-07-28
+    basic/authorization#scope-challenge-handling). ``data.requiredScopes`` names them."""
+
+    code, http_status = jsonrpc.INSUFFICIENT_SCOPE, 403
+
+
 class RemoteError(RPCError):
     """The peer answered our request with a JSON-RPC error."""
 
@@ -195,6 +211,8 @@ _BY_CODE: dict[int, type[RPCError]] = {
         MissingClientCapability,
         UnsupportedProtocolVersion,
         SessionNotFound,
+        Unauthorized,
+        InsufficientScope,
         ServerOverloaded,
         ResumeGap,
         RequestTooLarge,

@@ -80,6 +80,8 @@ RESUME_GAP = -32011
 REQUEST_TOO_LARGE = -32012
 STATE_UNAVAILABLE = -32013  # the shared state (Redis) is unreachable: back off and retry
 WORKER_STOPPED = -32014  # the worker running a request died: its result will never come; re-send it
+UNAUTHORIZED = -32015  # no valid access token (HTTP 401; 2026-07-28 basic/authorization#error-handling)
+INSUFFICIENT_SCOPE = -32016  # the token lacks a scope the request needs (HTTP 403)
 
 # The deepest nesting of arrays and objects a message may have (the top-level object is
 # depth 1). Far beyond what any MCP message needs, and far below orjson's serialization limit

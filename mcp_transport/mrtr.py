@@ -116,16 +116,25 @@ class Round:
     _counter: int = 0
 
     @classmethod
-    def from_request(cls, codec: RequestStateCodec, method: str, params: Mapping[str, Any]) -> Round:
+    def from_request(
+        cls, codec: RequestStateCodec, method: str, params: Mapping[str, Any], principal: str | None = None
+    ) -> Round:
         """Rebuild the round from a (possibly retried) request: verified earlier answers from
         ``requestState`` plus this retry's ``inputResponses`` (unknown keys are kept but never
-        asked for, so they are ignored)."""
+        asked for, so they are ignored). ``principal``: who this request acts for; a state
+        sealed for someone else is refused (a captured retry cannot be replayed by another
+        user)."""
         answers: dict[str, Any] = {}
         app_state = None
         if "requestState" in params:
             payload = codec.open(params["requestState"])
             if payload.get("d") != salient_digest(method, params):
                 raise InvalidParams("Invalid requestState: it belongs to a different request")
+            if payload.get("p") != principal:
+                raise InvalidParams(
+                    "Invalid requestState: it was issued to another principal; "
+                    "start the request again without it"
+                )
             answers.update(payload.get("a") or {})
             app_state = payload.get("s")
         responses = params.get("inputResponses")
@@ -139,10 +148,12 @@ class Round:
         self._counter += 1
         return f"{prefix}-{self._counter}"
 
-    def result(self, codec: RequestStateCodec, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The InputRequiredResult for what this round asked."""
+    def result(
+        self, codec: RequestStateCodec, method: str, params: Mapping[str, Any], principal: str | None = None
+    ) -> dict[str, Any]:
+        """The InputRequiredResult for what this round asked, its state bound to ``principal``."""
         carried = {k: v for k, v in self.answers.items() if k not in self.asked}
-        state: dict[str, Any] = {"d": salient_digest(method, params), "a": carried}
+        state: dict[str, Any] = {"d": salient_digest(method, params), "a": carried, "p": principal}
         if self.app_state is not None:
             state["s"] = self.app_state
         return {

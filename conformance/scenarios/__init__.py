@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..model import Scenario
 from . import (
     accept_content_type,
+    authorization,
     batch,
     body_limit,
     cancellation,
@@ -51,6 +52,7 @@ SCENARIOS: tuple[Scenario, ...] = tuple(
         modern_headers,
         modern_streaming,
         modern_tasks,
+        authorization,
         stdio_framing,
     )
 )

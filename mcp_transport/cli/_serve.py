@@ -11,6 +11,8 @@ import sys
 import time
 from typing import Any
 
+from ..auth.options import add_auth_arguments, auth_from_args
+
 __all__ = ["ENV_REDIS_URL", "add_conformance", "add_serve", "add_worker_options", "serve_http"]
 
 
@@ -68,6 +70,7 @@ def add_worker_options(parser: argparse.ArgumentParser) -> None:
     from ..telemetry_sdk import add_arguments  # argparse only: the SDK is imported when asked for
 
     add_arguments(parser)
+    add_auth_arguments(parser)
     parser.set_defaults(run=_serve)
 
 
@@ -118,6 +121,12 @@ def _serve(args: argparse.Namespace, server: Any = None) -> int:
         if "" not in sys.path:
             sys.path.insert(0, "")  # the user's module:attribute resolves from the working directory
         server = _load(args.target)
+    try:
+        auth = auth_from_args(args)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if auth is not None:
+        server.auth = auth
     from ..telemetry_sdk import apply  # installs the SDK's providers for --otel / --metrics
 
     apply(args)
@@ -136,6 +145,10 @@ def _worker_argv(args: argparse.Namespace) -> list[str]:
     for key in args.request_state_key or ():
         argv += ["--request-state-key", key]
     argv += [flag for flag, on in _PASSED_FLAGS.items() if getattr(args, on)]
+    for option, name in _PASSED_OPTIONS.items():
+        values = getattr(args, name)
+        for value in values if isinstance(values, list) else [values] if values else []:
+            argv += [option, value]
     return argv
 
 
@@ -191,6 +204,14 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 # Switches every worker of --workers N gets as given (flag -> its argparse name).
 _PASSED_FLAGS = {"--status-page": "status_page", "--otel": "otel", "--metrics": "metrics"}
+# Options every worker gets with the values given (option -> its argparse name; lists repeat).
+_PASSED_OPTIONS = {
+    "--auth-issuer": "auth_issuer",
+    "--auth-audience": "auth_audience",
+    "--auth-jwks": "auth_jwks",
+    "--auth-introspection": "auth_introspection",
+    "--auth-scope": "auth_scope",
+}
 
 
 def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:

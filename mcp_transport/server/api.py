@@ -7,7 +7,7 @@ server package has no import cycle (tests/test_architecture.py checks it).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from ..mrtr import RequestStateCodec
@@ -56,3 +56,5 @@ class ServerAPI(Protocol):
     def modern_result(self, result: dict[str, Any]) -> dict[str, Any]: ...
 
     def is_modern(self, ctx: ServerRequestContext) -> bool: ...
+
+    def required_scopes(self, method: str, params: Mapping[str, Any]) -> tuple[str, ...]: ...

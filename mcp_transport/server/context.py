@@ -17,6 +17,7 @@ from ..dispatcher import Dispatcher, RequestContext
 from ..errors import MissingClientCapability, UsageError
 from ..jsonrpc import Message, Request, RequestId
 from ..mrtr import MRTR_METHODS, InputRequired, Round
+from ..principal import Principal, current_principal
 from ..protocol import LOG_LEVELS, Envelope, Era, Lifecycle, PeerState
 from .client_features import ElicitResult, Root, SamplingResult, elicitation_schema, sampling_messages
 
@@ -100,6 +101,12 @@ class Context:
     def peer(self) -> PeerState | None:
         """The client's protocol version, capabilities and info for this request."""
         return self._request.state
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who this request acts for: the verified access token's subject, client, scopes and
+        claims (HTTP with ``auth=``); None without authorization."""
+        return current_principal.get()
 
     @property
     def era(self) -> Era:

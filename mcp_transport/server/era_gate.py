@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import MethodNotFound
+from ..errors import InsufficientScope, MethodNotFound
 from ..mrtr import MRTR_METHODS, InputRequired, Round
+from ..principal import current_identity, current_principal
 from ..protocol import parse_envelope
 from .api import MethodHandler, ServerAPI
 from .context import ServerRequestContext
@@ -30,6 +31,7 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
     mrtr = name in MRTR_METHODS
 
     async def handler(ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        _check_scopes(server, name, params)
         envelope = ctx.connection.envelope or parse_envelope(params)
         if envelope is not None:
             if not modern:
@@ -39,11 +41,12 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
             ctx.state = envelope.peer()
             if not mrtr:
                 return server.modern_result(await fn(ctx, params))
-            ctx.round = Round.from_request(server.request_state, name, params)
+            owner = current_identity()
+            ctx.round = Round.from_request(server.request_state, name, params, owner)
             try:
                 result = await fn(ctx, params)
             except InputRequired:
-                result = ctx.round.result(server.request_state, name, params)
+                result = ctx.round.result(server.request_state, name, params, owner)
             return server.modern_result(result)
         if not legacy:
             raise MethodNotFound(
@@ -58,3 +61,18 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
         return result
 
     return handler
+
+
+def _check_scopes(server: ServerAPI, name: str, params: dict[str, Any]) -> None:
+    """InsufficientScope (-32016, HTTP 403) when the verified principal lacks a scope the named
+    tool or resource needs (2026-07-28 basic/authorization#runtime-insufficient-scope-errors);
+    a request with no principal (no authorization configured, stdio) is not checked."""
+    principal = current_principal.get()
+    if principal is None:
+        return
+    missing = principal.missing(server.required_scopes(name, params))
+    if missing:
+        raise InsufficientScope(
+            f"{name} needs the scope(s) {' '.join(missing)}: authorize again with them (step-up)",
+            {"requiredScopes": missing},
+        )

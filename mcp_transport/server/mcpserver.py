@@ -13,7 +13,7 @@ import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from anyio.abc import TaskGroup
 
@@ -23,6 +23,7 @@ from ..jsonrpc import Notification
 from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
 from ..mrtr_keys import request_state_keys, require_shared_keys
+from ..principal import current_identity
 from ..protocol import META_SERVER_INFO, Envelope, Era, LifecycleState, PeerState
 from ..state.cluster import Cluster
 from ..transports.stdio import run_stdio
@@ -46,6 +47,9 @@ from .tools import Tool
 RESOURCE_UPDATED = "notifications/resources/updated"
 
 __all__ = ["MCPServer", "Tool"]
+
+if TYPE_CHECKING:
+    from ..auth.resource import ResourceServer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,6 +82,9 @@ class MCPServer:
     live; default an in-memory store (one worker); ``state.redis.RedisTaskStore`` shares them
     between workers (docs/deployment.md). ``server.tasks`` is the
     :class:`~.tasks.TaskRunner` (TTL, poll interval and size bounds are its attributes).
+
+    ``auth``: a :class:`~mcp_transport.auth.ResourceServer`: over HTTP every request then
+    needs a valid access token (docs/guides/auth.md); ``ctx.principal`` names its owner.
     """
 
     def __init__(
@@ -91,6 +98,7 @@ class MCPServer:
         request_state_keys: Sequence[bytes] | None = None,
         request_state_ttl: float = DEFAULT_STATE_TTL,
         task_store: TaskStore | None = None,
+        auth: ResourceServer | None = None,
     ) -> None:
         self.name = name
         self.version = version
@@ -114,9 +122,11 @@ class MCPServer:
         self.request_state = RequestStateCodec(request_state_keys, request_state_ttl)
         # 2026-07-28 extensions this server offers (server/discover capabilities.extensions).
         self.extensions: dict[str, dict[str, Any]] = {}
-        self.tasks = TaskRunner(self, task_store)
+        self.tasks = TaskRunner(self, task_store, principal=_task_owner)
         self._task_store_given = task_store is not None
         self._cluster: Cluster | None = None  # several workers: join_cluster
+        # Served by http_app / run_http / mcp_router unless they are given their own.
+        self.auth = auth
         self.skills: dict[str, Skill] = {}  # SKILL.md URI -> skill (extension io.modelcontextprotocol/skills)
         handlers.register(self)
         task_methods.register(self)
@@ -159,6 +169,7 @@ class MCPServer:
         meta: dict[str, Any] | None = None,
         task: str = "forbidden",
         task_start: str = "immediately",
+        scopes: Sequence[str] = (),
     ) -> Callable[[F], F]:
         """Register a function as a tool.
 
@@ -172,6 +183,9 @@ class MCPServer:
         default); see docs/guides/tasks.md. ``task_start="on_detach"``: the call stays a
         plain request (MRTR input rounds included) until the handler calls
         ``await ctx.detach()``.
+
+        ``scopes``: OAuth scopes a call needs when the server is protected (``auth=``); a
+        token without them gets 403 ``insufficient_scope`` naming them (step-up).
         """
         if task not in TASK_MODES or task_start not in TASK_STARTS:
             raise ValueError(f"task must be one of {TASK_MODES} and task_start one of {TASK_STARTS}")
@@ -195,6 +209,7 @@ class MCPServer:
                 context_param=args.context_param,
                 task=task,
                 task_start=task_start,
+                scopes=tuple(scopes),
             )
             if task != "forbidden":
                 self.extensions[TASKS_EXTENSION] = {}
@@ -215,12 +230,14 @@ class MCPServer:
         annotations: dict[str, Any] | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        scopes: Sequence[str] = (),
     ) -> Callable[[F], F]:
         """Register a function as a resource; it returns the contents (str: text, bytes:
         blob, or a list of contents).
 
         A URI with ``{var}`` expressions (RFC 6570) registers a template: the function's
         parameters receive the matched values, converted to their annotated types.
+        ``scopes``: OAuth scopes a read needs when the server is protected (as for tools).
         """
 
         def decorator(fn: F) -> F:
@@ -239,6 +256,7 @@ class MCPServer:
                 annotations=annotations,
                 icons=icons,
                 meta=meta,
+                scopes=tuple(scopes),
             )
             self._list_changed("resources")
             return fn
@@ -508,6 +526,18 @@ class MCPServer:
         tool = self.tools.get(name) if isinstance(name, str) else None
         return tool.input_schema if tool is not None else None
 
+    def required_scopes(self, method: str, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The scopes the tool (``tools/call``) or resource (``resources/read``) a request
+        names needs; () for anything else or an unknown name (which fails on its own)."""
+        name, uri = params.get("name"), params.get("uri")
+        if method == "tools/call" and isinstance(name, str):
+            tool = self.tools.get(name)
+            return tool.scopes if tool is not None else ()
+        if method == "resources/read" and isinstance(uri, str):
+            found = _resources.resolve(self.resources, self.templates, uri)
+            return found[0].scopes if found is not None else ()
+        return ()
+
     def shutting_down(self) -> None:
         """End every open ``subscriptions/listen`` stream with its result (process stop)."""
         self.close_subscriptions()
@@ -603,6 +633,11 @@ class ServedConnection:
 async def _deliver(send: Callable[[Notification], Awaitable[None]], message: Notification) -> None:
     with contextlib.suppress(Exception):  # a dead peer; the transport detaches it
         await send(message)
+
+
+def _task_owner(request: ServerRequestContext) -> str:
+    """Tasks belong to the verified principal of the request that made them ("" without auth)."""
+    return current_identity() or ""
 
 
 def _doc(fn: Callable[..., Any]) -> str:

@@ -51,6 +51,7 @@ class Resource:
     annotations: dict[str, Any] | None = None
     icons: list[dict[str, Any]] | None = None
     meta: dict[str, Any] | None = None
+    scopes: tuple[str, ...] = ()  # OAuth scopes a read needs (HTTP with auth)
 
     def to_dict(self) -> dict[str, Any]:
         return _describe({"uri": self.uri, "name": self.name}, self)
@@ -70,6 +71,7 @@ class ResourceTemplate:
     annotations: dict[str, Any] | None = None
     icons: list[dict[str, Any]] | None = None
     meta: dict[str, Any] | None = None
+    scopes: tuple[str, ...] = ()  # OAuth scopes a read needs (HTTP with auth)
 
     @property
     def uri_template(self) -> str:

@@ -40,6 +40,8 @@ class Tool:
     # calls ``ctx.detach()`` (2026-07-28 extension io.modelcontextprotocol/tasks).
     task: str = "forbidden"
     task_start: str = "immediately"
+    # OAuth scopes a call needs (HTTP with auth): without them, 403 insufficient_scope (step-up).
+    scopes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

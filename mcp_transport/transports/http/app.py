@@ -34,7 +34,8 @@ __all__ = ["HTTPApp", "http_app", "mcp_router", "reuse_port_socket", "run_http"]
 class HTTPApp:
     """A standalone ASGI app: the endpoint at ``path``, a JSON-RPC 404 everywhere else; with
     the endpoint's ``status_page``, the page at ``path/status`` and its data at
-    ``path/status.json``, behind the endpoint's own admission checks."""
+    ``path/status.json``, behind the endpoint's own admission checks (and its ``auth``); with
+    ``auth``, the protected resource metadata (RFC 9728 §3.1)."""
 
     def __init__(self, endpoint: StreamableHTTP, path: str) -> None:
         self.endpoint = endpoint
@@ -42,8 +43,13 @@ class HTTPApp:
         base = path.rstrip("/")
         self._paths = {base or "/", base + "/"}
         self._status = {base + "/status", base + "/status.json"} if endpoint.status is not None else set()
+        auth = endpoint.auth
+        self._metadata_paths = auth.metadata_paths(path) if auth is not None else set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self._metadata_paths:
+            await _send_metadata(self.endpoint, scope, send)
+            return
         if scope["type"] == "http" and scope["path"] in self._status:
             await serve_status(self.endpoint, scope, tag_worker(send))
             return
@@ -55,11 +61,45 @@ class HTTPApp:
         await self.endpoint(scope, receive, send)
 
 
+async def _send_metadata(endpoint: StreamableHTTP, scope: Scope, send: Send) -> None:
+    """The protected resource metadata document: public (no token), GET only."""
+    assert endpoint.auth is not None
+    if scope["method"] not in ("GET", "HEAD"):
+        await send_error(
+            send,
+            405,
+            InvalidRequest("the protected resource metadata is read with GET"),
+            headers=[(b"allow", b"GET")],
+        )
+        return
+    await send_json(send, 200, orjson.dumps(endpoint.auth.metadata()), [(b"cache-control", b"max-age=300")])
+
+
+class _MetadataApp:
+    """The metadata document as a raw ASGI app (a Starlette route calls a plain function with a
+    Request instead)."""
+
+    def __init__(self, endpoint: StreamableHTTP) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _send_metadata(self.endpoint, scope, send)
+
+
+def _with_auth(app: Application, options: dict[str, Any]) -> dict[str, Any]:
+    """``auth`` defaults to the application's own (``MCPServer(auth=...)``)."""
+    if options.get("auth") is None and getattr(app, "auth", None) is not None:
+        options = {**options, "auth": app.auth}  # type: ignore[attr-defined]  # checked just above
+    return options
+
+
 def http_app(app: Application, path: str = "/mcp", **options: Any) -> HTTPApp:
     """A standalone ASGI app serving ``app`` at ``path`` and ``path/`` (no redirect);
-    every other path is a 404 with a JSON-RPC body. Options: see :class:`StreamableHTTP`.
+    every other path is a 404 with a JSON-RPC body. Options: see :class:`StreamableHTTP`
+    (``auth`` defaults to ``app.auth``: then the protected resource metadata is served at
+    ``/.well-known/oauth-protected-resource`` and its path-inserted forms).
     ``.endpoint`` is the endpoint."""
-    return HTTPApp(StreamableHTTP(app, **options), path)
+    return HTTPApp(StreamableHTTP(app, **_with_auth(app, options)), path)
 
 
 def mcp_router(app: Application, path: str = "/mcp", **options: Any) -> APIRouter:
@@ -78,12 +118,16 @@ def mcp_router(app: Application, path: str = "/mcp", **options: Any) -> APIRoute
     from starlette.routing import Route
 
     router = APIRouter()
-    endpoint = StreamableHTTP(app, **options)
+    endpoint = StreamableHTTP(app, **_with_auth(app, options))
     base = path.rstrip("/")
     for route_path in (base, base + "/"):
         router.routes.append(
             Route(route_path, endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
         )
+    if endpoint.auth is not None:
+        metadata = _MetadataApp(endpoint)
+        for route_path in sorted(endpoint.auth.metadata_paths(path)):
+            router.routes.append(Route(route_path, metadata, methods=["GET"], include_in_schema=False))
     router.mcp = endpoint  # type: ignore[attr-defined]  # APIRouter has no slot for it; documented above
     return router
 

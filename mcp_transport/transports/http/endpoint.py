@@ -20,7 +20,8 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 import anyio
 from anyio.abc import TaskGroup
@@ -38,6 +39,7 @@ from ...errors import (
     UnsupportedProtocolVersion,
 )
 from ...jsonrpc import InvalidMessage, Message, Notification, Request
+from ...principal import Principal, current_identity, current_principal
 from ...protocol import LEGACY_VERSIONS, claims_modern
 from ...state.cluster import NOTIFY, Cluster, ClusterMember
 from ...state.events import EventLog
@@ -57,6 +59,8 @@ __all__ = [
     "DEFAULT_INIT_TIMEOUT",
     "DEFAULT_MAX_SESSIONS",
     "DEFAULT_SESSION_IDLE_TIMEOUT",
+    "PRINCIPAL_KEY",
+    "Authenticator",
     "Leg",
     "StreamableHTTP",
     "claims_modern_header",
@@ -70,6 +74,31 @@ DEFAULT_SESSION_IDLE_TIMEOUT = 30 * 60.0  # from the end of the last in-flight r
 DEFAULT_MAX_SESSIONS = 10_000  # then 503 + Retry-After (the official SDK's cap since PR #3395)
 DEFAULT_INIT_TIMEOUT = 60.0  # a session that never completes initialize
 DEFAULT_RETRY_AFTER = 5  # seconds, on 503
+
+
+# Where admit() leaves the verified principal in the ASGI scope (as Starlette's "user").
+PRINCIPAL_KEY = "mcp_transport.principal"
+
+
+class Authenticator(Protocol):
+    """What a protected endpoint needs of its authorization (``mcp_transport.auth.ResourceServer``):
+    each refusal is an :class:`HTTPError` carrying its ``WWW-Authenticate`` challenge."""
+
+    def metadata(self) -> dict[str, Any]:
+        """The protected resource metadata document (RFC 9728 §2)."""
+        ...
+
+    def metadata_paths(self, endpoint_path: str) -> set[str]:
+        """The request paths that serve it."""
+        ...
+
+    async def authenticate(self, headers: Mapping[str, str], query_string: bytes) -> Principal:
+        """The request's principal, or HTTPError 400/401/403."""
+        ...
+
+    def insufficient_scope(self, missing: list[str], what: str) -> HTTPError:
+        """The 403 step-up refusal for ``what``, which needs ``missing``."""
+        ...
 
 
 class Leg(enum.Enum):
@@ -122,6 +151,8 @@ class StreamableHTTP:
     [10,000 -> 503]; ``init_timeout`` [60 s]; ``max_body_bytes`` [4 MiB -> 413];
     ``keepalive`` [15 s]; ``retry_ms`` [1000]; ``allowed_hosts`` / ``allowed_origins``
     [loopback rule]; ``principal(scope) -> str | None`` binds sessions to an identity;
+    ``auth``: an :class:`Authenticator` (``mcp_transport.auth.ResourceServer``) every request must
+    satisfy (its verified principal then binds sessions, MRTR state and tasks);
     ``state`` [in memory: :meth:`SharedState.memory`]: where sessions and streams live,
     ``SharedState.redis(url)`` for several workers; ``event_log`` / ``sessions`` replace
     one part of the in-memory state (not with ``state``). With shared state, an
@@ -148,6 +179,7 @@ class StreamableHTTP:
         allowed_hosts: Iterable[str] | None = None,
         allowed_origins: Iterable[str] | None = None,
         principal: Callable[[Scope], str | None] | None = None,
+        auth: Authenticator | None = None,
         event_log: EventLog | None = None,
         sessions: SessionStore | None = None,
         state: SharedState | None = None,
@@ -166,6 +198,9 @@ class StreamableHTTP:
         self.init_timeout = init_timeout
         self.max_body_bytes = max_body_bytes
         self.policy = OriginPolicy(allowed_hosts, allowed_origins)
+        self.auth = auth
+        if auth is not None and principal is None:
+            principal = _verified_identity  # a session belongs to the principal that created it
         self.state = state
         self.log: EventLog = state.events
         self.sessions: SessionStore = state.sessions
@@ -288,6 +323,7 @@ class StreamableHTTP:
         headers = await self.admit(scope, send)
         if headers is None:
             return
+        reset = current_principal.set(scope.get(PRINCIPAL_KEY))
         try:
             await self._route(scope, receive, send, headers)
         except HTTPError as exc:
@@ -296,17 +332,26 @@ class StreamableHTTP:
         except RPCError as exc:  # RequestTooLarge (413), ResumeGap (409), StateUnavailable (503)
             telemetry.count("rejected", reason=rejection(exc.http_status, exc))
             await send_error(send, exc.http_status, exc, headers=retry_after(exc))
+        finally:
+            current_principal.reset(reset)
 
     async def admit(self, scope: Scope, send: Send) -> dict[str, str] | None:
         """The request's headers, or None once it was refused: the checks every request to
-        this endpoint passes, the status page's included (Host/Origin now; the resource
-        server's token check belongs here too)."""
+        this endpoint passes, the status page's included: Host/Origin, then with ``auth`` the
+        access token, on every method and in both eras (2026-07-28
+        basic/authorization#token-requirements); its principal goes to ``scope[PRINCIPAL_KEY]``."""
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
         if problem is not None:
             telemetry.count("rejected", reason="host" if problem.startswith("Host") else "origin")
             await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
             return None
+        if self.auth is not None:
+            try:
+                scope[PRINCIPAL_KEY] = await self.auth.authenticate(headers, scope.get("query_string", b""))
+            except HTTPError as exc:
+                await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
+                return None
         return headers
 
     async def _route(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
@@ -351,6 +396,7 @@ class StreamableHTTP:
             message = jsonrpc.parse(body, allow_batch=True)
         except InvalidMessage as exc:
             raise HTTPError(400, InvalidRequest(exc.message, code=exc.code), id=exc.id) from None
+        self._check_scopes(message)
         tg = await self._ensure_started()
         session_id = headers.get(SESSION_HEADER)
         live = (
@@ -378,6 +424,30 @@ class StreamableHTTP:
         finally:
             if watch is not None:
                 watch.finish()
+
+    def _check_scopes(self, message: Message | list[Message]) -> None:
+        """A 403 step-up before dispatch when the tool/resource/prompt a request names needs
+        scopes its token lacks (2026-07-28 basic/authorization#runtime-insufficient-scope-errors).
+        The handler checks again (batches, other transports) with a JSON-RPC error."""
+        principal = current_principal.get()
+        if principal is None or self.auth is None or not isinstance(message, Request):
+            return
+        required = self.app.required_scopes(message.method, message.params or {})
+        missing = principal.missing(required)
+        if missing:
+            refusal = self.auth.insufficient_scope(missing, _what(message))
+            refusal.id = message.id
+            raise refusal
+
+
+def _verified_identity(scope: Scope) -> str | None:
+    return current_identity()
+
+
+def _what(request: Request) -> str:
+    params = request.params or {}
+    name = params.get("name", params.get("uri"))
+    return f"{request.method} {name!r}" if isinstance(name, str) else request.method
 
 
 _REJECTIONS: tuple[tuple[type[RPCError], str], ...] = (
