@@ -237,7 +237,10 @@ async def test_modern_requests_carry_the_envelope_and_mirror_headers() -> None:
     assert "mcp-session-id" not in call.headers
     meta = json.loads(call.content)["params"]["_meta"]
     assert meta["io.modelcontextprotocol/protocolVersion"] == "2026-07-28"
-    assert meta["io.modelcontextprotocol/clientCapabilities"] == {}
+    # A modern client declares the tasks extension by default (Client(tasks=True)).
+    assert meta["io.modelcontextprotocol/clientCapabilities"] == {
+        "extensions": {"io.modelcontextprotocol/tasks": {}}
+    }
     assert not any(r.method == "DELETE" for r in recorded)
 
 

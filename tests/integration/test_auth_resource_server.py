@@ -414,6 +414,7 @@ async def test_with_redis_a_task_stays_bound_to_its_principal_across_workers(
         f"{servers.issuer}/jwks",
     ]
     redis = ["--redis-url", redis_server.url, "--redis-prefix", f"auth-{ports[0]}:"]
+    redis += ["--request-state-key", "cd" * 16]  # the workers of a cluster share their MRTR key
     argv = [sys.executable, "-m", "servers.everything", *redis, *auth, "--port"]
     workers = [ServerProcess([*argv, str(port)], port).start() for port in ports]
     one, two = (w.url for w in workers)

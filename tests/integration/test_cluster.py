@@ -478,8 +478,9 @@ async def test_kill_9_of_the_worker_running_a_tool_official_sdk_client(cluster: 
 
 
 async def running_sleep(cluster: Cluster, ids: list[str]) -> int:
-    """The index of the worker whose busy set in Redis holds a session running ``sleep``: the
-    one worker busy with a session that is not that session's GET holder."""
+    """The index of the worker answering a POST stream (the ``sleep`` call, the one request
+    in flight): the one whose writer table in Redis (``{prefix}writing:{worker}``) has an
+    entry. The GET stream is not in that table, wherever it landed."""
     import redis.asyncio as aioredis
 
     store = aioredis.Redis.from_url(cluster.redis.url, decode_responses=True)
@@ -487,11 +488,8 @@ async def running_sleep(cluster: Cluster, ids: list[str]) -> int:
         with anyio.fail_after(10):
             while True:
                 for n, worker in enumerate(ids):
-                    for member in await store.smembers(f"{cluster.prefix}busy:{worker}"):
-                        session = member if isinstance(member, str) else member.decode()
-                        holder = await store.hget(f"{cluster.prefix}session:{session}", "h")
-                        if holder is None or orjson.loads(holder) != worker:
-                            return n
+                    if await store.hlen(f"{cluster.prefix}writing:{worker}"):
+                        return n
                 await anyio.sleep(0.05)
     finally:
         await store.aclose()
