@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import httpx
 import orjson
+from redis import Redis
 
 from mcp_transport.jsonrpc import Notification
 from mcp_transport.server import Context, MCPServer
@@ -297,6 +298,12 @@ def cancellation(request: dict[str, Any]) -> dict[str, Any]:
     """The ``notifications/cancelled`` of ``request``."""
     params = {"requestId": request["id"], "reason": "test"}
     return {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params}
+
+
+def has_writer(store: Redis, prefix: str, stream_id: str) -> bool:
+    """Whether a worker sharing ``store`` under ``prefix`` counts itself the writer of the SSE
+    stream ``stream_id`` (a handler of it still runs there)."""
+    return any(store.hexists(key, stream_id) for key in store.keys(prefix + "writing:*"))
 
 
 async def read_with_random_cuts(

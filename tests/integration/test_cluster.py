@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,13 @@ import anyio
 import httpx
 import orjson
 import pytest
+from redis import Redis
 from servers_for_tests import (
     ASKING_TOOLS,
     RawSession,
     cancel_midway,
     cancellation,
+    has_writer,
     read_with_random_cuts,
     response_of,
     sse_stream,
@@ -43,6 +45,7 @@ from mcp_transport.transports.http import run_http
 from tests.interop_servers import REPO, free_port, wait_listening
 from tests.official_suite import run_suite, summary
 from tests.services import CLUSTER_WORKERS, Cluster, RedisServer, worker_options
+from tests.waiting import until
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(360)]
 
@@ -320,6 +323,14 @@ async def legacy_session(client: httpx.AsyncClient, url: str) -> dict[str, str]:
 # client that sends its requests one after another sees them land on worker after worker.
 
 
+@pytest.fixture
+def store(cluster: Cluster) -> Iterator[Redis]:
+    """A plain client of the cluster's Redis, to look at its keys."""
+    client = Redis.from_url(cluster.redis.url)
+    yield client
+    client.close()
+
+
 def spread(seen: Seen, cluster: Cluster) -> None:
     """Every request landed on another worker than the one before, and all workers served."""
     assert all(a != b for a, b in itertools.pairwise(seen.order)), seen.order
@@ -327,7 +338,9 @@ def spread(seen: Seen, cluster: Cluster) -> None:
 
 
 @pytest.mark.anyio
-async def test_a_legacy_session_through_the_balancer_spread_over_the_workers(cluster: Cluster) -> None:
+async def test_a_legacy_session_through_the_balancer_spread_over_the_workers(
+    cluster: Cluster, store: Redis
+) -> None:
     """A whole 2025-11-25 session through round robin, no affinity: progress on the worker
     the call lands on; elicitation and sampling answers land elsewhere and reach the waiting
     handler; a cancel lands elsewhere and stops the request; DELETE lands on a third worker
@@ -376,9 +389,12 @@ async def test_a_legacy_session_through_the_balancer_spread_over_the_workers(clu
             sse_stream(raw, "POST", raw.tool_call("sleep", {"seconds": 31})) as post_events,
         ):
             holders = {seen.gets[-1], seen.ran(b'"seconds":31')}
+            post_stream = ""
             async for event in post_events:
                 if event.get("data"):
+                    post_stream = event["id"].rpartition(":")[0]
                     break  # the handler runs
+            assert has_writer(store, cluster.prefix, post_stream)
             deleted = await client.delete(cluster.url, headers=raw.headers)
             assert deleted.status_code == 204, deleted.text
             with anyio.fail_after(10):
@@ -386,6 +402,8 @@ async def test_a_legacy_session_through_the_balancer_spread_over_the_workers(clu
         assert not [e for e in after if "result" in (e.get("data") or {})], after
         assert len(holders) == 2 and deleted.headers["mcp-worker"] not in holders, seen.order
         assert (await raw.post(raw.request("ping"))).status_code == 404
+    # The handler on the POST's worker was cancelled too, not left running for a deleted session.
+    await until(lambda: not has_writer(store, cluster.prefix, post_stream), interval=0.1)
     spread(seen, cluster)
 
 

@@ -24,6 +24,7 @@ from servers_for_tests import (
     RawSession,
     cancel_midway,
     cancellation,
+    has_writer,
     iter_sse,
     read_with_random_cuts,
     response_of,
@@ -174,9 +175,6 @@ async def test_delete_on_one_worker_ends_the_streams_on_the_others(
     await raw.on(0).initialize()
     ended: list[str] = []
 
-    def writing(stream_id: str) -> bool:
-        return any(store.hexists(key, stream_id) for key in store.keys(prefix + "writing:*"))
-
     streams: dict[str, str] = {}
 
     async def read(name: str, source: Any) -> None:
@@ -192,7 +190,9 @@ async def test_delete_on_one_worker_ends_the_streams_on_the_others(
             tg.start_soon(read, "post", raw.on(0).stream("POST", raw.tool_call("sleep", {"seconds": 30})))
             await anyio.sleep(0.5)  # both streams are open
             assert ended == []
-            assert writing(streams["post"]), "worker 0 is the registered writer of the POST stream"
+            assert has_writer(store, prefix, streams["post"]), (
+                "worker 0 is the registered writer of the POST stream"
+            )
             response = await raw.client.delete(raw.urls[2], headers=raw.headers)
             assert response.status_code == 204, response.text
     assert sorted(ended) == ["get", "post"]
@@ -200,7 +200,7 @@ async def test_delete_on_one_worker_ends_the_streams_on_the_others(
         assert (await raw.on(worker).post(raw.request("ping"))).status_code == 404
     # The handler on worker 0 was cancelled too (not left sleeping on a deleted session):
     # it finished, so its worker no longer counts itself the writer of its stream.
-    await until(lambda: not writing(streams["post"]), interval=0.1)
+    await until(lambda: not has_writer(store, prefix, streams["post"]), interval=0.1)
 
 
 async def test_a_get_on_another_worker_takes_the_stream_over(raw: Session) -> None:
@@ -341,11 +341,10 @@ async def test_a_session_redis_dropped_ends_on_the_worker_at_its_next_request(
         async with anyio.create_task_group() as tg:
             tg.start_soon(read)
             await until(lambda: bool(stream_ids))
-            writing = prefix + "writing:*"
-            assert any(store.hexists(key, stream_ids[0]) for key in store.keys(writing))
+            assert has_writer(store, prefix, stream_ids[0])
             # Redis loses the record (its TTL ran out and no sweeper saw it): the next request
             # finds no session, and worker 0 ends what it still ran for it.
             store.delete(f"{prefix}session:{raw.session_id}")
             assert (await raw.on(0).post(raw.request("ping"))).status_code == 404
-            await until(lambda: not any(store.hexists(key, stream_ids[0]) for key in store.keys(writing)))
+            await until(lambda: not has_writer(store, prefix, stream_ids[0]))
             tg.cancel_scope.cancel()
