@@ -1,7 +1,9 @@
 """Three workers of ``servers.everything`` on one real redis-server behind a real haproxy
 (round robin, keep-alive, no stickiness): requests are spread over the workers, every
-response names its worker, the conformance suites pass through the balancer, and Redis
-stopped under load costs 503s with JSON-RPC bodies, never a worker (docs/deployment.md)."""
+response names its worker, one legacy session (answers, cancels, DELETE, resumes, a GET
+takeover) works with each request on another worker than the one before, the conformance
+suites pass through the balancer, and Redis stopped under load costs 503s with JSON-RPC
+bodies, never a worker (docs/deployment.md)."""
 
 from __future__ import annotations
 
@@ -439,6 +441,7 @@ async def test_resume_through_the_balancer_at_100_random_cuts_of_a_1000_event_st
     assert connections == 101 and len(read_on) == 100
     producer = seen.ran(b'"progress_stream"')
     assert set(read_on) == set(worker_ids_direct(cluster)) - {producer}, (producer, read_on)
+    spread(seen, cluster)
 
 
 async def first_messages(events: AsyncIterator[dict[str, Any]], count: int) -> list[dict[str, Any]]:
