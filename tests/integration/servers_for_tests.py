@@ -7,12 +7,14 @@ headers, SSE event ids), which a full client would hide.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx
 import orjson
+from redis import Redis
 
 from mcp_transport.jsonrpc import Notification
 from mcp_transport.server import Context, MCPServer
@@ -229,6 +231,79 @@ class RawSession:
             all_headers["accept"] = "text/event-stream"
             return self.client.stream("GET", self.url, headers=all_headers)
         return self.client.stream("POST", self.url, headers=all_headers, content=orjson.dumps(message))
+
+
+@asynccontextmanager
+async def sse_stream(raw: RawSession, method: str, body: Any = None, **headers: str) -> AsyncIterator[Any]:
+    """``raw.stream(...)`` answered 200: its SSE events as they arrive."""
+    async with raw.stream(method, body, headers=headers or None) as response:
+        assert response.status_code == 200, await response.aread()
+        yield iter_sse(response)
+
+
+# The tools of servers.everything that ask the client something, the answer a test gives and
+# the result that shows the answer reached the tool (2025-11-25 client/elicitation,
+# client/sampling): (tool, arguments, answer, result text).
+ASKING_TOOLS: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+    (
+        "test_elicitation",
+        {"message": "who?"},
+        {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}},
+        'User response: action=accept, content={"username": "ada", "email": "ada@example.com"}',
+    ),
+    (
+        "test_sampling",
+        {"prompt": "hi"},
+        {"role": "assistant", "content": {"type": "text", "text": "hello"}, "model": "m"},
+        "LLM response: hello",
+    ),
+]
+
+
+async def response_of(
+    events: AsyncIterator[dict[str, Any]], on_request: Callable[[dict[str, Any]], Awaitable[None]]
+) -> dict[str, Any]:
+    """Read a POST's SSE events to its response, handing every server request on the stream
+    to ``on_request`` (which answers it) on the way."""
+    with anyio.fail_after(10):
+        async for event in events:
+            message = event.get("data")
+            if not message or ("method" in message and "id" not in message):
+                continue  # a priming event or a notification
+            if "method" in message:
+                await on_request(message)
+                continue
+            return message
+    raise AssertionError("the stream ended without a response")
+
+
+async def cancel_midway(events: AsyncIterator[dict[str, Any]], cancel: Callable[[], Awaitable[None]]) -> None:
+    """Read the POST stream of a long tool; at its first message (the handler runs) call
+    ``cancel()``; the stream must then end without a response, long before the tool would
+    (2025-11-25 basic/utilities/cancellation)."""
+    progressed = False
+    with anyio.fail_after(10):
+        async for event in events:
+            message = event.get("data")
+            if not message:
+                continue
+            assert "result" not in message and "error" not in message, message
+            if not progressed:
+                progressed = True
+                await cancel()
+    assert progressed, "the stream ended before the tool ran"
+
+
+def cancellation(request: dict[str, Any]) -> dict[str, Any]:
+    """The ``notifications/cancelled`` of ``request``."""
+    params = {"requestId": request["id"], "reason": "test"}
+    return {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params}
+
+
+def has_writer(store: Redis, prefix: str, stream_id: str) -> bool:
+    """Whether a worker sharing ``store`` under ``prefix`` counts itself the writer of the SSE
+    stream ``stream_id`` (a handler of it still runs there)."""
+    return any(store.hexists(key, stream_id) for key in store.keys(prefix + "writing:*"))
 
 
 async def read_with_random_cuts(

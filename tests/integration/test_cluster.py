@@ -1,7 +1,9 @@
 """Three workers of ``servers.everything`` on one real redis-server behind a real haproxy
 (round robin, keep-alive, no stickiness): requests are spread over the workers, every
-response names its worker, the conformance suites pass through the balancer, and Redis
-stopped under load costs 503s with JSON-RPC bodies, never a worker (docs/deployment.md)."""
+response names its worker, one legacy session (answers, cancels, DELETE, resumes, a GET
+takeover) works with each request on another worker than the one before, the conformance
+suites pass through the balancer, and Redis stopped under load costs 503s with JSON-RPC
+bodies, never a worker (docs/deployment.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,17 @@ import anyio
 import httpx
 import orjson
 import pytest
+from redis import Redis
+from servers_for_tests import (
+    ASKING_TOOLS,
+    RawSession,
+    cancel_midway,
+    cancellation,
+    has_writer,
+    read_with_random_cuts,
+    response_of,
+    sse_stream,
+)
 
 from conformance.context import Options
 from conformance.model import Status
@@ -33,6 +47,7 @@ from mcp_transport.transports.http import run_http
 from tests.interop_servers import REPO, free_port, wait_listening
 from tests.official_suite import run_suite, summary
 from tests.services import CLUSTER_WORKERS, Cluster, RedisServer, worker_options
+from tests.waiting import until
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(360)]
 
@@ -68,6 +83,29 @@ def worker_ids_direct(cluster: Cluster) -> list[str]:
         assert response.status_code == 200, response.text
         ids.append(response.headers["mcp-worker"])
     return ids
+
+
+class Seen:
+    """Which worker answered each of a client's requests (an httpx response hook)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[bytes, str]] = []  # (request body, Mcp-Worker)
+        self.gets: list[str] = []
+        self.resumed_from: list[str | None] = []  # each GET's Last-Event-ID
+        self.order: list[str] = []  # every response's, in the order they came
+
+    async def hook(self, response: httpx.Response) -> None:
+        worker = response.headers.get("mcp-worker", "")
+        self.order.append(worker)
+        if response.request.method == "GET":
+            self.resumed_from.append(response.request.headers.get("last-event-id"))
+            self.gets.append(worker)
+        elif response.request.method == "POST":
+            self.posts.append((bytes(response.request.content), worker))
+
+    def ran(self, word: bytes) -> str:
+        """The worker that answered the POST whose body holds ``word``."""
+        return next(worker for body, worker in reversed(self.posts) if word in body)
 
 
 @pytest.mark.anyio
@@ -282,6 +320,176 @@ async def legacy_session(client: httpx.AsyncClient, url: str) -> dict[str, str]:
     return headers
 
 
+# -- one legacy session through the balancer -------------------------------------------------
+# haproxy's round robin hands each request to the next worker, whatever the connection, so a
+# client that sends its requests one after another sees them land on worker after worker.
+
+
+@pytest.fixture
+def store(cluster: Cluster) -> Iterator[Redis]:
+    """A plain client of the cluster's Redis, to look at its keys."""
+    client = Redis.from_url(cluster.redis.url)
+    yield client
+    client.close()
+
+
+def spread(seen: Seen, cluster: Cluster) -> None:
+    """Every request landed on another worker than the one before, and all workers served."""
+    assert all(a != b for a, b in itertools.pairwise(seen.order)), seen.order
+    assert set(seen.order) == set(worker_ids_direct(cluster)), seen.order
+
+
+@pytest.mark.anyio
+async def test_a_legacy_session_through_the_balancer_spread_over_the_workers(
+    cluster: Cluster, store: Redis
+) -> None:
+    """A whole 2025-11-25 session through round robin, no affinity: progress on the worker
+    the call lands on; elicitation and sampling answers land elsewhere and reach the waiting
+    handler; a cancel lands elsewhere and stops the request; DELETE lands on a third worker
+    and ends the GET and POST streams the other two hold (2025-11-25
+    basic/transports#session-management, basic/utilities/cancellation)."""
+    seen = Seen()
+    async with httpx.AsyncClient(timeout=20, event_hooks={"response": [seen.hook]}) as client:
+        raw = RawSession(client, cluster.url)
+        await raw.initialize(capabilities={"elicitation": {}, "sampling": {}})
+        request = raw.tool_call("test_tool_with_progress", {})
+        async with sse_stream(raw, "POST", request) as events:
+            got = [event["data"] async for event in events if event.get("data")]
+        assert [m["params"]["progress"] for m in got[:-1]] == [0, 50, 100]
+        assert got[-1]["result"]["content"][0]["text"] == "Tool with progress executed successfully"
+
+        answered_on: list[str] = []  # the worker of each answer, in order
+        for asked, (tool, arguments, answer, expected) in enumerate(ASKING_TOOLS, 1):
+
+            async def reply(message: dict[str, Any], answer: dict[str, Any] = answer) -> None:
+                answered = await raw.post({"jsonrpc": "2.0", "id": message["id"], "result": answer})
+                assert answered.status_code == 202, answered.text
+                answered_on.append(answered.headers["mcp-worker"])
+
+            async with sse_stream(raw, "POST", raw.tool_call(tool, arguments, progress=False)) as events:
+                response = await response_of(events, reply)
+            assert response["result"]["content"][0]["text"] == expected  # the answer reached it
+            assert len(answered_on) == asked, answered_on
+            assert answered_on[-1] != seen.ran(tool.encode()), (tool, seen.order)  # answered elsewhere
+
+        request = raw.tool_call("sleep", {"seconds": 30})
+        cancelled_on: list[str] = []
+
+        async def cancel() -> None:
+            response = await raw.post(cancellation(request))
+            assert response.status_code == 202, response.text
+            cancelled_on.append(response.headers["mcp-worker"])
+
+        async with sse_stream(raw, "POST", request) as events:
+            await cancel_midway(events, cancel)
+        assert len(cancelled_on) == 1 and cancelled_on[0] != seen.ran(b'"sleep"'), seen.order
+        assert (await raw.call("ping"))["result"] == {}
+
+        # DELETE ends the session's streams held by the two other workers.
+        async with (
+            sse_stream(raw, "GET") as get_events,
+            sse_stream(raw, "POST", raw.tool_call("sleep", {"seconds": 31})) as post_events,
+        ):
+            holders = {seen.gets[-1], seen.ran(b'"seconds":31')}
+            post_stream = ""
+            async for event in post_events:
+                if event.get("data"):
+                    post_stream = event["id"].rpartition(":")[0]
+                    break  # the handler runs
+            assert has_writer(store, cluster.prefix, post_stream)
+            deleted = await client.delete(cluster.url, headers=raw.headers)
+            assert deleted.status_code == 204, deleted.text
+            with anyio.fail_after(10):
+                after = [event async for event in get_events] + [event async for event in post_events]
+        assert not [e for e in after if "result" in (e.get("data") or {})], after
+        assert len(holders) == 2 and deleted.headers["mcp-worker"] not in holders, seen.order
+        assert (await raw.post(raw.request("ping"))).status_code == 404
+    # The handler on the POST's worker was cancelled too, not left running for a deleted session.
+    await until(lambda: not has_writer(store, cluster.prefix, post_stream), interval=0.1)
+    spread(seen, cluster)
+
+
+@pytest.mark.anyio
+async def test_resume_through_the_balancer_at_100_random_cuts_of_a_1000_event_stream(
+    cluster: Cluster,
+) -> None:
+    """The POST's stream is cut at 100 random places and resumed with Last-Event-ID through
+    the balancer, every resume read on a worker other than the one running the tool: every
+    event exactly once and in order (2025-11-25 basic/transports#resumability-and-redelivery)."""
+    seen = Seen()
+    read_on: list[str] = []
+    async with httpx.AsyncClient(timeout=20, event_hooks={"response": [seen.hook]}) as client:
+        raw = RawSession(client, cluster.url)
+        await raw.initialize()
+        request = raw.tool_call("progress_stream", {"count": 1000})
+
+        @asynccontextmanager
+        async def resume(connection: int, last_id: str) -> AsyncIterator[httpx.Response]:
+            producer = seen.ran(b'"progress_stream"')
+            for _ in range(CLUSTER_WORKERS):
+                async with raw.stream("GET", headers={"last-event-id": last_id}) as response:
+                    if response.headers["mcp-worker"] != producer:
+                        read_on.append(response.headers["mcp-worker"])
+                        yield response
+                        return
+                # The balancer chose the producer itself: left unread; the next goes elsewhere.
+            raise AssertionError(f"every resume landed on the producer: {seen.gets}")
+
+        received, result, connections = await read_with_random_cuts(raw, request, 1000, resume, seed=13)
+    assert [m["params"]["progress"] for m in received] == list(range(1, 1001))
+    assert result["id"] == request["id"] and result["result"]["content"][0]["text"] == "sent 1000"
+    assert connections == 101 and len(read_on) == 100
+    producer = seen.ran(b'"progress_stream"')
+    assert set(read_on) == set(worker_ids_direct(cluster)) - {producer}, (producer, read_on)
+    spread(seen, cluster)
+
+
+async def first_messages(events: AsyncIterator[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """The next ``count`` events that carry a message."""
+    got: list[dict[str, Any]] = []
+    with anyio.fail_after(10):
+        async for event in events:
+            if event.get("data"):
+                got.append(event)
+                if len(got) == count:
+                    return got
+    raise AssertionError(f"the stream ended after {got}")
+
+
+@pytest.mark.anyio
+async def test_a_get_through_the_balancer_takes_the_stream_over(cluster: Cluster) -> None:
+    """A second GET of the session, landing on another worker, takes the GET stream over: the
+    first response ends, and what the session emits afterwards (a tool's progress, running on
+    yet another worker) arrives once, on the new stream (2025-11-25
+    basic/transports#multiple-connections)."""
+    seen = Seen()
+    async with httpx.AsyncClient(timeout=20, event_hooks={"response": [seen.hook]}) as client:
+        raw = RawSession(client, cluster.url)
+        await raw.initialize()
+
+        async def progress_to_the_get_stream() -> None:
+            # Answered with JSON: the tool's progress goes to the session's GET stream.
+            response = await raw.post(
+                raw.tool_call("test_tool_with_progress", {}), {"accept": "application/json"}
+            )
+            assert response.status_code == 200, response.text
+
+        with anyio.fail_after(20):
+            async with sse_stream(raw, "GET") as first:
+                await progress_to_the_get_stream()
+                before = await first_messages(first, 3)
+                async with sse_stream(raw, "GET") as second:
+                    rest = [event async for event in first]  # the first response ends
+                    await progress_to_the_get_stream()
+                    await progress_to_the_get_stream()
+                    after = await first_messages(second, 6)
+    assert len(set(seen.gets)) == 2, seen.gets  # the two GETs landed on different workers
+    assert [e["data"]["params"]["progress"] for e in before + after] == [0, 50, 100] * 3
+    assert not [e for e in rest if e.get("data")], rest
+    assert len({e["id"] for e in before + after}) == 9  # nothing delivered twice
+    spread(seen, cluster)
+
+
 def test_serve_workers_n_runs_n_workers_on_one_port(redis_server: RedisServer, tmp_path: Path) -> None:
     """``mcp-transport serve MODULE:ATTR --workers 2``: two worker processes share one port
     (SO_REUSEPORT), the kernel spreads new connections over them, a killed worker is
@@ -359,27 +567,6 @@ WORKER_STOPPED = -32014  # jsonrpc.WORKER_STOPPED: "the worker running this requ
 # The client must get the typed error within this many seconds of the death (the worker lease
 # of the test cluster, 3 s, plus a heartbeat and the client's resume).
 DEATH_NOTICED_WITHIN = 30.0
-
-
-class Seen:
-    """Which worker answered each of a client's requests (an httpx response hook)."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[bytes, str]] = []  # (request body, Mcp-Worker)
-        self.gets: list[str] = []
-        self.resumed_from: list[str | None] = []  # each GET's Last-Event-ID
-
-    async def hook(self, response: httpx.Response) -> None:
-        worker = response.headers.get("mcp-worker", "")
-        if response.request.method == "GET":
-            self.resumed_from.append(response.request.headers.get("last-event-id"))
-            self.gets.append(worker)
-        elif response.request.method == "POST":
-            self.posts.append((bytes(response.request.content), worker))
-
-    def ran(self, word: bytes) -> str:
-        """The worker that answered the POST whose body holds ``word``."""
-        return next(worker for body, worker in reversed(self.posts) if word in body)
 
 
 def worker_index(cluster: Cluster, worker: str) -> int:

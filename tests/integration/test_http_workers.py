@@ -13,14 +13,23 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 from redis import Redis
-from servers_for_tests import RawSession, iter_sse, read_with_random_cuts
+from servers_for_tests import (
+    ASKING_TOOLS,
+    RawSession,
+    cancel_midway,
+    cancellation,
+    has_writer,
+    iter_sse,
+    read_with_random_cuts,
+    response_of,
+    sse_stream,
+)
 
 from mcp_transport.jsonrpc import WORKER_STOPPED
 from tests.interop_servers import ServerProcess, free_port
@@ -90,52 +99,26 @@ def raw(cluster: Any, client: httpx.AsyncClient) -> Session:
     return Session(client, list(cluster[2]))
 
 
-@asynccontextmanager
-async def stream(raw: RawSession, method: str, body: Any = None, **headers: str) -> AsyncIterator[Any]:
-    async with raw.stream(method, body, headers=headers or None) as response:
-        assert response.status_code == 200, await response.aread()
-        yield iter_sse(response)
-
-
 async def test_a_session_served_by_three_workers(raw: Session) -> None:
     await raw.on(0).initialize(capabilities={"elicitation": {}, "sampling": {}})
     # tools/call with progress on another worker: the progress and the result on its stream
     request = raw.tool_call("test_tool_with_progress", {})
-    async with stream(raw.on(1), "POST", request) as events:
+    async with sse_stream(raw.on(1), "POST", request) as events:
         got = [event["data"] async for event in events if event.get("data")]
     assert [m["params"]["progress"] for m in got[:-1]] == [0, 50, 100]
     assert got[-1]["result"]["content"][0]["text"] == "Tool with progress executed successfully"
     # elicitation and sampling: the handler waits on worker 1 / 0, the answer lands on worker 2
-    for worker, tool, arguments, answer, expected in [
-        (
-            1,
-            "test_elicitation",
-            {"message": "who?"},
-            {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}},
-            'User response: action=accept, content={"username": "ada", "email": "ada@example.com"}',
-        ),
-        (
-            0,
-            "test_sampling",
-            {"prompt": "hi"},
-            {"role": "assistant", "content": {"type": "text", "text": "hello"}, "model": "m"},
-            "LLM response: hello",
-        ),
-    ]:
-        async with stream(raw.on(worker), "POST", raw.tool_call(tool, arguments, progress=False)) as events:
-            with anyio.fail_after(10):
-                async for event in events:
-                    message = event.get("data")
-                    if not message:
-                        continue
-                    if "method" in message:  # the server's request: answer it on worker 2
-                        assert isinstance(message["id"], str)  # names the waiting worker
-                        answered = {"jsonrpc": "2.0", "id": message["id"], "result": answer}
-                        reply = await raw.on(2).post(answered)
-                        assert reply.status_code == 202, reply.text
-                        continue
-                    assert message["result"]["content"][0]["text"] == expected
-                    break
+    for worker, (tool, arguments, answer, expected) in zip((1, 0), ASKING_TOOLS, strict=True):
+
+        async def reply(message: dict[str, Any], answer: dict[str, Any] = answer) -> None:
+            assert isinstance(message["id"], str)  # names the waiting worker
+            answered = await raw.on(2).post({"jsonrpc": "2.0", "id": message["id"], "result": answer})
+            assert answered.status_code == 202, answered.text
+
+        request = raw.tool_call(tool, arguments, progress=False)
+        async with sse_stream(raw.on(worker), "POST", request) as events:
+            response = await response_of(events, reply)
+        assert response["result"]["content"][0]["text"] == expected
     # the session is still good everywhere
     for worker in range(3):
         assert (await raw.on(worker).call("ping"))["result"] == {}
@@ -152,7 +135,7 @@ async def test_what_one_worker_records_of_a_session_holds_on_the_others(raw: Ses
     # resources/subscribe on worker 1 reaches worker 0, which holds the GET stream (and
     # so delivers the session's notifications) since before the subscription
     uri = "test://watched-resource"
-    async with stream(raw.on(0), "GET") as events:
+    async with sse_stream(raw.on(0), "GET") as events:
         await anyio.sleep(0.2)  # the GET is held
         assert (await raw.on(1).call("resources/subscribe", {"uri": uri}))["result"] == {}
         other = Session(raw.client, raw.urls)
@@ -174,24 +157,14 @@ async def test_what_one_worker_records_of_a_session_holds_on_the_others(raw: Ses
 async def test_a_cancel_posted_to_one_worker_stops_the_request_on_another(raw: Session) -> None:
     await raw.on(2).initialize()
     request = raw.tool_call("sleep", {"seconds": 30})
-    with anyio.fail_after(10):
-        async with stream(raw.on(0), "POST", request) as events:
-            progressed = False
-            async for event in events:
-                message = event.get("data")
-                if not message:
-                    continue
-                assert "result" not in message and "error" not in message, message
-                if not progressed:  # the handler runs: cancel it through worker 1
-                    progressed = True
-                    cancel = {"requestId": request["id"], "reason": "test"}
-                    response = await raw.on(1).post(
-                        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancel}
-                    )
-                    assert response.status_code == 202, response.text
-    # The stream ended without a response (2025-11-25 basic/utilities/cancellation), long
-    # before the 30 s sleep could end; the session goes on.
-    assert progressed
+
+    async def cancel() -> None:  # the handler runs on worker 0: cancel it through worker 1
+        response = await raw.on(1).post(cancellation(request))
+        assert response.status_code == 202, response.text
+
+    async with sse_stream(raw.on(0), "POST", request) as events:
+        await cancel_midway(events, cancel)
+    # the session goes on
     assert (await raw.on(0).call("ping"))["result"] == {}
 
 
@@ -201,9 +174,6 @@ async def test_delete_on_one_worker_ends_the_streams_on_the_others(
     prefix = cluster[1]
     await raw.on(0).initialize()
     ended: list[str] = []
-
-    def writing(stream_id: str) -> bool:
-        return any(store.hexists(key, stream_id) for key in store.keys(prefix + "writing:*"))
 
     streams: dict[str, str] = {}
 
@@ -220,7 +190,9 @@ async def test_delete_on_one_worker_ends_the_streams_on_the_others(
             tg.start_soon(read, "post", raw.on(0).stream("POST", raw.tool_call("sleep", {"seconds": 30})))
             await anyio.sleep(0.5)  # both streams are open
             assert ended == []
-            assert writing(streams["post"]), "worker 0 is the registered writer of the POST stream"
+            assert has_writer(store, prefix, streams["post"]), (
+                "worker 0 is the registered writer of the POST stream"
+            )
             response = await raw.client.delete(raw.urls[2], headers=raw.headers)
             assert response.status_code == 204, response.text
     assert sorted(ended) == ["get", "post"]
@@ -228,7 +200,7 @@ async def test_delete_on_one_worker_ends_the_streams_on_the_others(
         assert (await raw.on(worker).post(raw.request("ping"))).status_code == 404
     # The handler on worker 0 was cancelled too (not left sleeping on a deleted session):
     # it finished, so its worker no longer counts itself the writer of its stream.
-    await until(lambda: not writing(streams["post"]), interval=0.1)
+    await until(lambda: not has_writer(store, prefix, streams["post"]), interval=0.1)
 
 
 async def test_a_get_on_another_worker_takes_the_stream_over(raw: Session) -> None:
@@ -242,7 +214,7 @@ async def test_a_get_on_another_worker_takes_the_stream_over(raw: Session) -> No
     first: list[dict[str, Any]] = []
     second: list[dict[str, Any]] = []
     with anyio.fail_after(15):
-        async with stream(raw.on(0), "GET") as events:
+        async with sse_stream(raw.on(0), "GET") as events:
             await progress_on_get_stream()
             async for event in events:
                 if event.get("data"):
@@ -254,7 +226,7 @@ async def test_a_get_on_another_worker_takes_the_stream_over(raw: Session) -> No
             assert old.status_code == 200
             # ... until worker 1 takes it over (no Last-Event-ID: it continues from what was
             # delivered on worker 0): worker 0's response ends
-            async with stream(raw.on(1), "GET") as events:
+            async with sse_stream(raw.on(1), "GET") as events:
                 async for _ in iter_sse(old):
                     pass
                 await progress_on_get_stream()
@@ -291,7 +263,7 @@ async def test_a_killed_worker_ends_its_streams_with_a_typed_error(cluster: Any,
         await raw.on(0).initialize()
         request = raw.tool_call("sleep", {"seconds": 60})
         last_id = None
-        async with stream(raw.on(3), "POST", request) as events:
+        async with sse_stream(raw.on(3), "POST", request) as events:
             async for event in events:
                 last_id = event.get("id", last_id)
                 if event.get("data"):
@@ -303,7 +275,7 @@ async def test_a_killed_worker_ends_its_streams_with_a_typed_error(cluster: Any,
         # and ends with the typed error once the lease lapses.
         message: dict[str, Any] = {}
         with anyio.fail_after(30):
-            async with stream(raw.on(1), "GET", **{"last-event-id": last_id}) as events:
+            async with sse_stream(raw.on(1), "GET", **{"last-event-id": last_id}) as events:
                 async for event in events:
                     message = event.get("data")
                     if message and "error" in message:
@@ -328,7 +300,7 @@ async def test_a_killed_get_holder_loses_nothing(cluster: Any, raw: Session) -> 
         json_only = {"accept": "application/json"}  # related messages go to the GET stream
         seen: list[dict[str, Any]] = []
         with anyio.fail_after(15):
-            async with stream(raw.on(3), "GET") as events:
+            async with sse_stream(raw.on(3), "GET") as events:
                 response = await raw.on(2).post(raw.tool_call("test_tool_with_progress", {}), json_only)
                 assert response.status_code == 200, response.text
                 async for event in events:
@@ -340,7 +312,7 @@ async def test_a_killed_get_holder_loses_nothing(cluster: Any, raw: Session) -> 
             # more goes to the GET stream while nobody holds it; then the client comes back
             response = await raw.on(2).post(raw.tool_call("test_tool_with_progress", {}), json_only)
             assert response.status_code == 200, response.text
-            async with stream(raw.on(1), "GET", **{"last-event-id": seen[-1]["id"]}) as events:
+            async with sse_stream(raw.on(1), "GET", **{"last-event-id": seen[-1]["id"]}) as events:
                 async for event in events:
                     if event.get("data"):
                         seen.append(event)
@@ -369,11 +341,10 @@ async def test_a_session_redis_dropped_ends_on_the_worker_at_its_next_request(
         async with anyio.create_task_group() as tg:
             tg.start_soon(read)
             await until(lambda: bool(stream_ids))
-            writing = prefix + "writing:*"
-            assert any(store.hexists(key, stream_ids[0]) for key in store.keys(writing))
+            assert has_writer(store, prefix, stream_ids[0])
             # Redis loses the record (its TTL ran out and no sweeper saw it): the next request
             # finds no session, and worker 0 ends what it still ran for it.
             store.delete(f"{prefix}session:{raw.session_id}")
             assert (await raw.on(0).post(raw.request("ping"))).status_code == 404
-            await until(lambda: not any(store.hexists(key, stream_ids[0]) for key in store.keys(writing)))
+            await until(lambda: not has_writer(store, prefix, stream_ids[0]))
             tg.cancel_scope.cancel()
