@@ -193,6 +193,8 @@ def request_headers(
 
 
 def _same(header_value: str, body_value: Any) -> bool:
+    if type(body_value) is str:  # the common case first: method, name, version
+        return header_value == body_value
     if isinstance(body_value, bool):
         return header_value == ("true" if body_value else "false")
     if isinstance(body_value, (int, float)):
@@ -239,15 +241,26 @@ def validate_request_headers(
 
 
 _BODY = "the request body"
+# decode_value of recent header values: a client repeats the same few (its version, the
+# method, the tool name) on every request. Bounded in entries and in the length of each.
+_DECODED: dict[str, str] = {}
+_DECODED_SIZE = 1024
+_DECODED_MAX_LEN = 256
 
 
 def _check_mirror(raw: str | None, header: str, expected: Any, where: str) -> None:
     """Raise HeaderMismatch unless header ``raw`` carries ``expected`` (from ``where``)."""
     if raw is None:
         raise HeaderMismatch(f"Missing header {header}: it must mirror {where} ({preview(expected)})")
-    try:
-        value = decode_value(raw)
-    except ValueError as exc:
-        raise HeaderMismatch(f"Invalid {header} header: {exc}") from None
+    value = _DECODED.get(raw)
+    if value is None:
+        try:
+            value = decode_value(raw)
+        except ValueError as exc:
+            raise HeaderMismatch(f"Invalid {header} header: {exc}") from None
+        if len(raw) <= _DECODED_MAX_LEN:
+            if len(_DECODED) >= _DECODED_SIZE:
+                _DECODED.clear()
+            _DECODED[raw] = value
     if not _same(value, expected):
         raise HeaderMismatch(f"{header} header {preview(value)} does not match {where} ({preview(expected)})")

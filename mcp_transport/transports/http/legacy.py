@@ -84,8 +84,13 @@ class LegacyLeg:
             if existing is None:
                 await self._initialize(scope, message, send, tg, accept_json)
                 return
-        async with self.session(scope, headers) as session:
+        # acquire/release spelled out: the per-POST path skips the async context manager's
+        # generator machinery (session() below is the same for GET and DELETE)
+        session = await self._acquire(scope, headers)
+        try:
             await self._post_to_session(session, message, send, accept_json, accept_sse)
+        finally:
+            await self.sessions.release(session)
 
     async def _post_to_session(
         self,
@@ -336,6 +341,14 @@ class LegacyLeg:
     async def session(self, scope: Scope, headers: dict[str, str]) -> AsyncIterator[Session]:
         """The session a request names, held busy for the whole request (the sweeper cannot
         expire it under the request; its idle time counts from the request's end)."""
+        session = await self._acquire(scope, headers)
+        try:
+            yield session
+        finally:
+            await self.sessions.release(session)
+
+    async def _acquire(self, scope: Scope, headers: dict[str, str]) -> Session:
+        """The session a request names, acquired (the caller releases it), or HTTPError."""
         session_id = headers.get(SESSION_HEADER)
         if session_id is None:
             raise HTTPError(
@@ -350,9 +363,10 @@ class LegacyLeg:
             raise session_not_found()
         try:
             self._check_session(scope, headers, session)
-            yield session
-        finally:
+        except BaseException:
             await self.sessions.release(session)
+            raise
+        return session
 
     def _check_session(self, scope: Scope, headers: dict[str, str], session: Session) -> None:
         """Refuse a session of another principal (as if unknown) or a mismatched version header."""
