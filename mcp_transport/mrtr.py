@@ -117,6 +117,8 @@ class Round:
         """Rebuild the round from a (possibly retried) request: verified earlier answers from
         ``requestState`` plus this retry's ``inputResponses`` (unknown keys are kept but never
         asked for, so they are ignored)."""
+        if "requestState" not in params and "inputResponses" not in params:
+            return cls()  # a first round (most requests): nothing to verify or merge
         answers: dict[str, Any] = {}
         app_state = None
         if "requestState" in params:

@@ -68,14 +68,15 @@ def check_request(app: Application, request: Request, headers: dict[str, str]) -
 class _Response:
     """One modern POST's answer: JSON until the handler sends a notification, then SSE."""
 
-    __slots__ = ("clock", "keepalive_task", "lock", "mode", "send", "streaming")
+    __slots__ = ("clock", "every", "keepalive_task", "lock", "mode", "send", "streaming")
 
     def __init__(self, send: Send, mode: str, keepalive: float) -> None:
         self.send = send
         self.mode = mode  # "auto" | "json" | "sse"
         self.streaming = False
         self.lock: anyio.Lock | None = None  # created by the first SSE write (JSON answers need none)
-        self.clock = sse.Keepalive(keepalive)
+        self.every = keepalive
+        self.clock: sse.Keepalive | None = None  # created by the first SSE write
         self.keepalive_task: asyncio.Task[None] | None = None
 
     async def _write(self, chunk: bytes, *, more: bool = True) -> None:
@@ -84,10 +85,12 @@ class _Response:
         async with self.lock:
             if not self.streaming:
                 self.streaming = True
+                self.clock = sse.Keepalive(self.every)
                 await self.send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
                 if more:
                     self.keepalive_task = asyncio.get_running_loop().create_task(self.keepalive())
             await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
+            assert self.clock is not None  # set with streaming, above
             self.clock.touch()
 
     async def related(self, message: Message, related_to: RequestId | None) -> None:
@@ -116,6 +119,7 @@ class _Response:
 
     async def keepalive(self) -> None:
         """``:`` comments while an SSE answer is idle (listen streams, slow tools)."""
+        assert self.clock is not None  # started by the first SSE write, which sets it
         try:
             await self.clock.run(self._write)
         except Exception:  # the connection is gone: the disconnect watcher cancels the request
