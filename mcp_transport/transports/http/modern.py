@@ -113,7 +113,7 @@ class _Response:
         elif isinstance(response, ErrorResponse) and json_ok:
             await send_json(self.send, http_status_for(response.error.code), data)
         elif self.mode == "sse":
-            await self._write(sse.event(None, data), more=False)
+            await sse.send_one_shot(self.send, data)  # nothing streamed: one write, with a length
         else:
             await send_json(self.send, 200, data)
 
