@@ -8,8 +8,8 @@ a server->client request made while handling it), or None for unrelated traffic;
 to pick the SSE stream, stdio ignores it.
 
 Bookkeeping (id allocation, the pending table, progress monotonicity, "close resolves every
-pending request") lives in :class:`PendingTable`, which is synchronous and tested without an
-event loop. The :class:`Dispatcher` is the thin async shell around it: task spawning,
+pending request") lives in :class:`~mcp_transport.pending.PendingTable`, which is
+synchronous and tested without an event loop. The :class:`Dispatcher` is the thin async shell around it: task spawning,
 timeouts and cancellation.
 """
 
@@ -27,7 +27,6 @@ from .errors import (
     ConnectionClosed,
     InternalError,
     InvalidRequest,
-    RemoteError,
     RequestTimeout,
     RPCError,
     ServerOverloaded,
@@ -44,6 +43,7 @@ from .jsonrpc import (
     preview,
 )
 from .methods import MethodTable
+from .pending import PendingTable, ProgressCallback
 
 __all__ = [
     "DEFAULT_MAX_INBOUND_REQUESTS",
@@ -61,7 +61,6 @@ log = logging.getLogger("mcp_transport.dispatcher")
 
 SendFn = Callable[[Message, "RequestId | None"], Awaitable[None]]
 BatchReply = Callable[[list[Response]], Awaitable[None]]
-ProgressCallback = Callable[[float, "float | None", "str | None"], Awaitable[None]]
 NotificationHandler = Callable[["Dispatcher", Notification], Awaitable[None]]
 
 # Outbound requests time out after this many seconds unless the caller says otherwise. Progress
@@ -76,86 +75,6 @@ MAX_REQUEST_TIMEOUT_FACTOR = 10
 DEFAULT_MAX_INBOUND_REQUESTS = 1000
 
 _INTERNAL_ERROR_MESSAGE = "Internal error: the handler failed; the details are in the server log"
-
-
-class _Pending:
-    __slots__ = ("done", "hard_deadline", "on_progress", "outcome", "scope", "timeout")
-
-    def __init__(self, on_progress: ProgressCallback | None, timeout: float) -> None:
-        self.done = anyio.Event()
-        self.outcome: dict[str, Any] | Exception | None = None
-        self.on_progress = on_progress
-        self.scope: anyio.CancelScope | None = None
-        self.timeout = timeout
-        self.hard_deadline = math.inf
-
-
-class PendingTable:
-    """Outbound requests awaiting a response: id allocation and resolution.
-
-    Synchronous on purpose: every state change is a plain method call, so the rules ("a
-    response resolves exactly one request", "close resolves all of them") are tested without
-    an event loop.
-    """
-
-    __slots__ = ("_next_id", "_pending", "closed")
-
-    def __init__(self) -> None:
-        self._next_id = 0
-        self._pending: dict[RequestId, _Pending] = {}
-        self.closed: Exception | None = None
-
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def open(
-        self, on_progress: ProgressCallback | None = None, timeout: float = math.inf
-    ) -> tuple[int, _Pending]:
-        if self.closed is not None:
-            raise ConnectionClosed(f"the connection is closed: {self.closed}")
-        self._next_id += 1
-        entry = _Pending(on_progress, timeout)
-        self._pending[self._next_id] = entry
-        return self._next_id, entry
-
-    def get(self, request_id: Any) -> _Pending | None:
-        """The pending request with this id. The key comes from the peer (a progress token
-        may be any JSON value): anything but a string or an integer is simply unknown."""
-        return self._pending.get(request_id) if type(request_id) in (str, int) else None
-
-    def resolve(self, message: Result | ErrorResponse) -> bool:
-        """Complete the request this response answers. False for an unknown id (ignored)."""
-        entry = self._pending.pop(message.id, None) if message.id is not None else None
-        if entry is None:
-            return False
-        if isinstance(message, Result):
-            entry.outcome = message.result
-        else:
-            err = message.error
-            entry.outcome = RemoteError(err.code, err.message, err.data)
-        entry.done.set()
-        return True
-
-    def fail(self, request_id: Any, error: Exception) -> bool:
-        """Complete a request with a local error (its transport lost it). False if unknown."""
-        entry = self._pending.pop(request_id, None)
-        if entry is None:
-            return False
-        entry.outcome = error
-        entry.done.set()
-        return True
-
-    def forget(self, request_id: RequestId) -> None:
-        self._pending.pop(request_id, None)
-
-    def close(self, reason: str) -> None:
-        """Fail every pending request with ConnectionClosed; later opens fail at once."""
-        if self.closed is None:
-            self.closed = ConnectionClosed(reason)
-        pending, self._pending = self._pending, {}
-        for entry in pending.values():
-            entry.outcome = ConnectionClosed(f"the connection closed before the response arrived: {reason}")
-            entry.done.set()
 
 
 class RequestContext:
