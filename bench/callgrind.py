@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.harness import PY, ROOT, SERVERS, free_port
@@ -59,12 +60,13 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None
     raise RuntimeError("server did not start")
 
 
-async def _drive(port: int, a: argparse.Namespace, between: list) -> None:
+async def _drive(port: int, a: argparse.Namespace, between: list[Callable[[], None]]) -> None:
     """``a.warmup`` then ``a.requests`` tools/call echo requests spread over ``a.clients``
     connections; ``between`` (callables) run after the warm-up and after the measured requests."""
     conns: list[Conn] = [await connect("127.0.0.1", port) for _ in range(a.clients)]
     extra: tuple[bytes, ...] = ()
     meta = b""
+    sessions: list[tuple[bytes | None, bytes]]
     if a.modern:
         sessions = [(None, MODERN_VERSION.encode())] * len(conns)
         meta = b',"_meta":' + json.dumps(MODERN_META, separators=(",", ":")).encode()
