@@ -28,6 +28,7 @@ from anyio.abc import TaskGroup
 
 from ... import jsonrpc
 from ...connection import Application
+from ...dispatcher import RequestScope
 from ...errors import InvalidParams, InvalidRequest, RPCError, http_status_for
 from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
 from ...protocol import (
@@ -178,23 +179,22 @@ class ModernLeg:
     ) -> None:
         out = _Response(send, mode, self.keepalive)
         dispatcher = self.app.connect(out.related, task_group, envelope=envelope).dispatcher
-        response: Result | ErrorResponse | None = None
         loop = asyncio.get_running_loop()
-        with anyio.CancelScope() as request_scope:
-            # The disconnect watcher is a plain asyncio task started by a call_soon callback:
-            # it exists only if the handler yields to the event loop (a handler that answers
-            # without suspending cannot be cancelled anyway), so the JSON fast path of a
-            # quick handler spawns no task at all.
-            watch = _Watch(receive, request_scope)
-            handle = loop.call_soon(watch.start)
-            try:
-                response = await dispatcher.handle(request)
-            finally:
-                handle.cancel()
-                if watch.task is not None:
-                    watch.task.cancel()
-                if out.keepalive_task is not None:
-                    out.keepalive_task.cancel()
+        request_scope = RequestScope()
+        # The disconnect watcher is a plain asyncio task started by a call_soon callback: it
+        # exists only if the handler yields to the event loop (a handler that answers without
+        # suspending cannot be cancelled anyway), so the JSON fast path of a quick handler
+        # spawns no task at all.
+        watch = _Watch(receive, request_scope)
+        handle = loop.call_soon(watch.start)
+        try:
+            response = await request_scope.run(dispatcher.handle(request))
+        finally:
+            handle.cancel()
+            if watch.task is not None:
+                watch.task.cancel()
+            if out.keepalive_task is not None:
+                out.keepalive_task.cancel()
         if response is None:
             log.debug("request %r cancelled: the client closed its connection", request.id)
             return
@@ -206,7 +206,7 @@ class _Watch:
 
     __slots__ = ("receive", "scope", "task")
 
-    def __init__(self, receive: Receive, scope: anyio.CancelScope) -> None:
+    def __init__(self, receive: Receive, scope: RequestScope) -> None:
         self.receive = receive
         self.scope = scope
         self.task: asyncio.Task[None] | None = None
@@ -215,7 +215,7 @@ class _Watch:
         self.task = asyncio.get_running_loop().create_task(_cancel_on_disconnect(self.receive, self.scope))
 
 
-async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+async def _cancel_on_disconnect(receive: Receive, scope: RequestScope) -> None:
     """Closing the response stream is the modern cancel signal (2026-07-28
     basic/transports#cancellation). The body
     has been read, so the next ASGI message is the disconnect."""
