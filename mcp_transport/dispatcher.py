@@ -8,17 +8,18 @@ a server->client request made while handling it), or None for unrelated traffic;
 to pick the SSE stream, stdio ignores it.
 
 Bookkeeping (id allocation, the pending table, progress monotonicity, "close resolves every
-pending request") lives in :class:`PendingTable`, which is synchronous and tested without an
-event loop. The :class:`Dispatcher` is the thin async shell around it: task spawning,
-timeouts and cancellation.
+pending request") lives in :class:`~mcp_transport.pending.PendingTable`, which is
+synchronous and tested without an event loop. The :class:`Dispatcher` is the thin async shell
+around it: task spawning, timeouts and cancellation.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
@@ -28,7 +29,6 @@ from .errors import (
     ConnectionClosed,
     InternalError,
     InvalidRequest,
-    RemoteError,
     RequestTimeout,
     RPCError,
     ServerOverloaded,
@@ -45,6 +45,7 @@ from .jsonrpc import (
     preview,
 )
 from .methods import MethodTable
+from .pending import PendingTable, ProgressCallback
 
 __all__ = [
     "DEFAULT_MAX_INBOUND_REQUESTS",
@@ -54,15 +55,17 @@ __all__ = [
     "PendingTable",
     "ProgressCallback",
     "RequestContext",
+    "RequestScope",
     "SendFn",
     "contained",
 ]
 
 log = logging.getLogger("mcp_transport.dispatcher")
 
+_T = TypeVar("_T")
+
 SendFn = Callable[[Message, "RequestId | None"], Awaitable[None]]
 BatchReply = Callable[[list[Response]], Awaitable[None]]
-ProgressCallback = Callable[[float, "float | None", "str | None"], Awaitable[None]]
 NotificationHandler = Callable[["Dispatcher", Notification], Awaitable[None]]
 
 # Outbound requests time out after this many seconds unless the caller says otherwise. Progress
@@ -77,90 +80,6 @@ MAX_REQUEST_TIMEOUT_FACTOR = 10
 DEFAULT_MAX_INBOUND_REQUESTS = 1000
 
 _INTERNAL_ERROR_MESSAGE = "Internal error: the handler failed; the details are in the server log"
-
-
-class _Pending:
-    __slots__ = ("done", "hard_deadline", "on_progress", "outcome", "scope", "timeout")
-
-    def __init__(self, on_progress: ProgressCallback | None, timeout: float) -> None:
-        self.done = anyio.Event()
-        self.outcome: dict[str, Any] | Exception | None = None
-        self.on_progress = on_progress
-        self.scope: anyio.CancelScope | None = None
-        self.timeout = timeout
-        self.hard_deadline = math.inf
-
-
-class PendingTable:
-    """Outbound requests awaiting a response: id allocation and resolution.
-
-    Synchronous on purpose: every state change is a plain method call, so the rules ("a
-    response resolves exactly one request", "close resolves all of them") are tested without
-    an event loop.
-    """
-
-    __slots__ = ("_next_id", "_pending", "closed", "prefix")
-
-    def __init__(self) -> None:
-        self._next_id = 0
-        self._pending: dict[RequestId, _Pending] = {}
-        self.closed: Exception | None = None
-        # With a prefix, ids are strings "<prefix><n>": a peer's answer then names who waits
-        # for it (an HTTP session served by several workers routes it to the right one).
-        self.prefix: str | None = None
-
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def open(
-        self, on_progress: ProgressCallback | None = None, timeout: float = math.inf
-    ) -> tuple[RequestId, _Pending]:
-        if self.closed is not None:
-            raise ConnectionClosed(f"the connection is closed: {self.closed}")
-        self._next_id += 1
-        rid: RequestId = self._next_id if self.prefix is None else f"{self.prefix}{self._next_id}"
-        entry = _Pending(on_progress, timeout)
-        self._pending[rid] = entry
-        return rid, entry
-
-    def get(self, request_id: Any) -> _Pending | None:
-        """The pending request with this id. The key comes from the peer (a progress token
-        may be any JSON value): anything but a string or an integer is simply unknown."""
-        return self._pending.get(request_id) if type(request_id) in (str, int) else None
-
-    def resolve(self, message: Result | ErrorResponse) -> bool:
-        """Complete the request this response answers. False for an unknown id (ignored)."""
-        entry = self._pending.pop(message.id, None) if message.id is not None else None
-        if entry is None:
-            return False
-        if isinstance(message, Result):
-            entry.outcome = message.result
-        else:
-            err = message.error
-            entry.outcome = RemoteError(err.code, err.message, err.data)
-        entry.done.set()
-        return True
-
-    def fail(self, request_id: Any, error: Exception) -> bool:
-        """Complete a request with a local error (its transport lost it). False if unknown."""
-        entry = self._pending.pop(request_id, None)
-        if entry is None:
-            return False
-        entry.outcome = error
-        entry.done.set()
-        return True
-
-    def forget(self, request_id: RequestId) -> None:
-        self._pending.pop(request_id, None)
-
-    def close(self, reason: str) -> None:
-        """Fail every pending request with ConnectionClosed; later opens fail at once."""
-        if self.closed is None:
-            self.closed = ConnectionClosed(reason)
-        pending, self._pending = self._pending, {}
-        for entry in pending.values():
-            entry.outcome = ConnectionClosed(f"the connection closed before the response arrived: {reason}")
-            entry.done.set()
 
 
 class RequestContext:
@@ -240,6 +159,57 @@ async def contained(call: Awaitable[object], what: str, *args: Any) -> None:
         log.exception(what + " failed; the connection carries on", *map(preview, args))
 
 
+class RequestScope:
+    """The cancel scope of one inbound request: :meth:`cancel` (from
+    ``notifications/cancelled``, :meth:`Dispatcher.close`, a transport's disconnect watcher)
+    interrupts the task running it at its next ``await`` and :meth:`run` then returns None.
+
+    Native asyncio cancellation, counted the way ``asyncio.timeout`` counts it (``uncancel``),
+    so a cancellation of the task from outside still propagates. Not an ``anyio.CancelScope``:
+    entering and leaving one cost ~46,000 instructions per request, more than the rest of the
+    dispatch (docs/performance.md). A cancelled handler gets one ``CancelledError``; anyio code
+    inside it (task groups, sleeps) sees it as a cancellation from outside, as it should.
+    """
+
+    __slots__ = ("_task", "cancel_called")
+
+    def __init__(self) -> None:
+        self.cancel_called = False
+        self._task: asyncio.Task[Any] | None = None
+
+    def cancel(self) -> None:
+        if not self.cancel_called:
+            self.cancel_called = True
+            if self._task is not None:
+                self._task.cancel()
+
+    def _cancelled(self) -> bool:
+        # a method, not the attribute: a type checker would keep the attribute narrowed to
+        # False across the await that cancel() interrupts
+        return self.cancel_called
+
+    async def run(self, call: Coroutine[Any, Any, _T]) -> _T | None:
+        """Await ``call`` in the current task under this scope; None if it was cancelled
+        (also when the handler swallowed the cancellation and returned)."""
+        if self.cancel_called:  # cancelled before it started: it never runs
+            call.close()
+            return None
+        task = self._task = asyncio.current_task()
+        assert task is not None  # always awaited from a task
+        try:
+            result = await call
+        except asyncio.CancelledError:
+            self._task = None
+            if self._cancelled() and task.uncancel() == 0:
+                return None
+            raise  # (also) cancelled from outside
+        self._task = None
+        if self._cancelled():  # interrupted, but the handler caught it and returned
+            task.uncancel()
+            return None
+        return result
+
+
 class Dispatcher:
     """JSON-RPC for one connection (a stdio pipe, or one HTTP session on this worker).
 
@@ -279,7 +249,7 @@ class Dispatcher:
         self._batches = 0  # batches received with receive_batch whose reply is not written yet
         self._pending = PendingTable()
         # Inbound requests in progress: id -> (method, the cancel scope of its handler).
-        self._inbound: dict[RequestId, tuple[str, anyio.CancelScope]] = {}
+        self._inbound: dict[RequestId, tuple[str, RequestScope]] = {}
         # Set by a transport that can end a request's response stream early (HTTP SSE);
         # called with the request id by RequestContext.close_stream.
         self.on_close_stream: Callable[[RequestId], None] | None = None
@@ -397,27 +367,23 @@ class Dispatcher:
             return None
         return ErrorResponse(request.id, err.to_error())
 
-    def _track(self, request: Request) -> anyio.CancelScope:
-        scope = anyio.CancelScope()
+    def _track(self, request: Request) -> RequestScope:
+        scope = RequestScope()
         self._inbound[request.id] = (request.method, scope)
         return scope
 
-    async def _handle(self, request: Request, scope: anyio.CancelScope) -> None:
+    async def _handle(self, request: Request, scope: RequestScope) -> None:
         response = await self._execute(request, scope)
         if response is not None:
             await self._reply(response, request.id)
 
-    async def _execute(self, request: Request, scope: anyio.CancelScope) -> Result | ErrorResponse | None:
-        """Run a tracked request in its scope; None when it was cancelled."""
-        response: Result | ErrorResponse | None = None
+    async def _execute(self, request: Request, scope: RequestScope) -> Result | ErrorResponse | None:
+        """Run a tracked request in its scope; None when it was cancelled: no response, even
+        from a handler that finished anyway (2025-11-25 basic/utilities/cancellation)."""
         try:
-            with scope:
-                response = await self.handle(request)
+            return await scope.run(self.handle(request))
         finally:
             self._inbound.pop(request.id, None)
-        # Cancelled: no response, even from a handler that finished anyway
-        # (2025-11-25 basic/utilities/cancellation).
-        return None if scope.cancel_called else response
 
     async def _reply(self, response: Response, request_id: RequestId) -> None:
         """Send one response; a failure to write it fails this response only."""

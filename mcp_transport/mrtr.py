@@ -124,6 +124,8 @@ class Round:
         asked for, so they are ignored). ``principal``: who this request acts for; a state
         sealed for someone else is refused (a captured retry cannot be replayed by another
         user)."""
+        if "requestState" not in params and "inputResponses" not in params:
+            return cls()  # a first round (most requests): nothing to verify or merge
         answers: dict[str, Any] = {}
         app_state = None
         if "requestState" in params:

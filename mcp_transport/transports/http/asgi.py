@@ -122,9 +122,24 @@ def retry_after(error: RPCError) -> list[tuple[bytes, bytes]]:
     return []
 
 
+# accepted_types by Accept value: a client sends the same one on every request. Bounded:
+# cleared when full.
+_ACCEPTED: dict[str, tuple[bool, bool]] = {}
+_ACCEPTED_SIZE = 256
+
+
 def accepted_types(accept: str) -> tuple[bool, bool]:
     """Whether an ``Accept`` value allows a JSON body and an event stream: its media ranges,
     parameters ignored except ``q=0`` (RFC 9110 12.5.1: that range is refused)."""
+    verdict = _ACCEPTED.get(accept)
+    if verdict is None:
+        if len(_ACCEPTED) >= _ACCEPTED_SIZE:
+            _ACCEPTED.clear()
+        verdict = _ACCEPTED[accept] = _parse_accept(accept)
+    return verdict
+
+
+def _parse_accept(accept: str) -> tuple[bool, bool]:
     ranges = set()
     for item in accept.split(","):
         media, *params = item.split(";")

@@ -73,7 +73,8 @@ def decode_value(raw: str) -> str:
             return base64.b64decode(inner, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise ValueError(f"malformed Base64 header value {raw!r}") from exc
-    if any(ord(c) < 0x20 or ord(c) > 0x7E for c in text):
+    # visible ASCII and space only (for ASCII text, isprintable() is exactly 0x20-0x7E)
+    if not (text.isascii() and text.isprintable()):
         raise ValueError(f"header value {raw!r} has characters that must be Base64-wrapped")
     return text
 
@@ -85,21 +86,42 @@ def header_params(input_schema: Mapping[str, Any]) -> dict[str, tuple[str, ...]]
     basic/transports#request-metadata-headers).
     """
     found: dict[str, tuple[str, ...]] = {}
-
-    def walk(schema: Mapping[str, Any], path: tuple[str, ...]) -> None:
-        props = schema.get("properties")
-        if not isinstance(props, Mapping):
-            return
-        for key, sub in props.items():
-            if not isinstance(sub, Mapping):
-                continue
-            name = sub.get("x-mcp-header")
-            if isinstance(name, str):
-                found[name] = (*path, key)
-            walk(sub, (*path, key))
-
-    walk(input_schema, ())
+    _walk_header_params(input_schema, (), found)
     return found
+
+
+# header_params of the schemas requests were checked against, by identity: a tool's input
+# schema is fixed once registered, and walking it on every modern tools/call cost more than the
+# rest of the header check. Bounded: cleared when full (a server with more tools than this
+# only walks again).
+_PARAMS_CACHE: dict[int, tuple[Mapping[str, Any], dict[str, tuple[str, ...]]]] = {}
+_PARAMS_CACHE_SIZE = 1024
+
+
+def _cached_header_params(input_schema: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    hit = _PARAMS_CACHE.get(id(input_schema))
+    if hit is not None and hit[0] is input_schema:
+        return hit[1]
+    if len(_PARAMS_CACHE) >= _PARAMS_CACHE_SIZE:
+        _PARAMS_CACHE.clear()
+    found = header_params(input_schema)
+    _PARAMS_CACHE[id(input_schema)] = (input_schema, found)
+    return found
+
+
+def _walk_header_params(
+    schema: Mapping[str, Any], path: tuple[str, ...], found: dict[str, tuple[str, ...]]
+) -> None:
+    props = schema.get("properties")
+    if not isinstance(props, Mapping):
+        return
+    for key, sub in props.items():
+        if not isinstance(sub, Mapping):
+            continue
+        name = sub.get("x-mcp-header")
+        if isinstance(name, str):
+            found[name] = (*path, key)
+        _walk_header_params(sub, (*path, key), found)
 
 
 def invalid_header_annotations(input_schema: Mapping[str, Any]) -> list[str]:
@@ -171,6 +193,8 @@ def request_headers(
 
 
 def _same(header_value: str, body_value: Any) -> bool:
+    if type(body_value) is str:  # the common case first: method, name, version
+        return header_value == body_value
     if isinstance(body_value, bool):
         return header_value == ("true" if body_value else "false")
     if isinstance(body_value, (int, float)):
@@ -201,14 +225,13 @@ def validate_request_headers(
     modern leg); without it the version is read from ``params._meta``."""
     params = params or {}
     body_version = protocol_version if protocol_version is not None else body_protocol_version(params)
-    checks: list[tuple[str, Any]] = [("MCP-Protocol-Version", body_version), ("Mcp-Method", method)]
+    _check_mirror(headers.get("mcp-protocol-version"), "MCP-Protocol-Version", body_version, _BODY)
+    _check_mirror(headers.get("mcp-method"), "Mcp-Method", method, _BODY)
     field = NAMED_METHODS.get(method)
     if field is not None:
-        checks.append(("Mcp-Name", params.get(field)))
-    for header, expected in checks:
-        _check_mirror(headers.get(header.lower()), header, expected, "the request body")
+        _check_mirror(headers.get("mcp-name"), "Mcp-Name", params.get(field), _BODY)
     if method == "tools/call" and input_schema is not None:
-        for name, path in header_params(input_schema).items():
+        for name, path in _cached_header_params(input_schema).items():
             expected = _argument_at(params.get("arguments"), path)
             if expected is not None:
                 where = f"argument {'.'.join(path)}"
@@ -217,13 +240,27 @@ def validate_request_headers(
                 )
 
 
+_BODY = "the request body"
+# decode_value of recent header values: a client repeats the same few (its version, the
+# method, the tool name) on every request. Bounded in entries and in the length of each.
+_DECODED: dict[str, str] = {}
+_DECODED_SIZE = 1024
+_DECODED_MAX_LEN = 256
+
+
 def _check_mirror(raw: str | None, header: str, expected: Any, where: str) -> None:
     """Raise HeaderMismatch unless header ``raw`` carries ``expected`` (from ``where``)."""
     if raw is None:
         raise HeaderMismatch(f"Missing header {header}: it must mirror {where} ({preview(expected)})")
-    try:
-        value = decode_value(raw)
-    except ValueError as exc:
-        raise HeaderMismatch(f"Invalid {header} header: {exc}") from None
+    value = _DECODED.get(raw)
+    if value is None:
+        try:
+            value = decode_value(raw)
+        except ValueError as exc:
+            raise HeaderMismatch(f"Invalid {header} header: {exc}") from None
+        if len(raw) <= _DECODED_MAX_LEN:
+            if len(_DECODED) >= _DECODED_SIZE:
+                _DECODED.clear()
+            _DECODED[raw] = value
     if not _same(value, expected):
         raise HeaderMismatch(f"{header} header {preview(value)} does not match {where} ({preview(expected)})")

@@ -255,12 +255,7 @@ class LegacyLeg:
         advertised (an id would invite a resume the log cannot serve; the priming event of
         2025-11-25 basic/transports#sending-messages-to-the-server exists to make a stream
         resumable)."""
-        body = sse.event(None, data)
-        head = [*sse.SSE_HEADERS, (b"content-length", b"%d" % len(body))]
-        if headers:
-            head += headers
-        await send({"type": "http.response.start", "status": 200, "headers": head})
-        await send({"type": "http.response.body", "body": body})
+        await sse.send_one_shot(send, data, headers)
 
     async def _post_batch(self, session: Session, batch: list[Message], send: Send) -> None:
         """2025-03-26 batches (2025-03-26 basic#batching): the dispatcher's batch runner (the

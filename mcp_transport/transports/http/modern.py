@@ -28,6 +28,7 @@ from anyio.abc import TaskGroup
 
 from ... import jsonrpc
 from ...connection import Application
+from ...dispatcher import RequestScope
 from ...errors import InvalidParams, InvalidRequest, RPCError, http_status_for
 from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
 from ...protocol import (
@@ -68,14 +69,15 @@ def check_request(app: Application, request: Request, headers: dict[str, str]) -
 class _Response:
     """One modern POST's answer: JSON until the handler sends a notification, then SSE."""
 
-    __slots__ = ("clock", "keepalive_task", "lock", "mode", "send", "streaming")
+    __slots__ = ("clock", "every", "keepalive_task", "lock", "mode", "send", "streaming")
 
     def __init__(self, send: Send, mode: str, keepalive: float) -> None:
         self.send = send
         self.mode = mode  # "auto" | "json" | "sse"
         self.streaming = False
         self.lock: anyio.Lock | None = None  # created by the first SSE write (JSON answers need none)
-        self.clock = sse.Keepalive(keepalive)
+        self.every = keepalive
+        self.clock: sse.Keepalive | None = None  # created by the first SSE write
         self.keepalive_task: asyncio.Task[None] | None = None
 
     async def _write(self, chunk: bytes, *, more: bool = True) -> None:
@@ -84,10 +86,12 @@ class _Response:
         async with self.lock:
             if not self.streaming:
                 self.streaming = True
+                self.clock = sse.Keepalive(self.every)
                 await self.send({"type": "http.response.start", "status": 200, "headers": sse.SSE_HEADERS})
                 if more:
                     self.keepalive_task = asyncio.get_running_loop().create_task(self.keepalive())
             await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
+            assert self.clock is not None  # set with streaming, above
             self.clock.touch()
 
     async def related(self, message: Message, related_to: RequestId | None) -> None:
@@ -110,12 +114,13 @@ class _Response:
         elif isinstance(response, ErrorResponse) and json_ok:
             await send_json(self.send, http_status_for(response.error.code), data)
         elif self.mode == "sse":
-            await self._write(sse.event(None, data), more=False)
+            await sse.send_one_shot(self.send, data)  # nothing streamed: one write, with a length
         else:
             await send_json(self.send, 200, data)
 
     async def keepalive(self) -> None:
         """``:`` comments while an SSE answer is idle (listen streams, slow tools)."""
+        assert self.clock is not None  # started by the first SSE write, which sets it
         try:
             await self.clock.run(self._write)
         except Exception:  # the connection is gone: the disconnect watcher cancels the request
@@ -174,23 +179,22 @@ class ModernLeg:
     ) -> None:
         out = _Response(send, mode, self.keepalive)
         dispatcher = self.app.connect(out.related, task_group, envelope=envelope).dispatcher
-        response: Result | ErrorResponse | None = None
         loop = asyncio.get_running_loop()
-        with anyio.CancelScope() as request_scope:
-            # The disconnect watcher is a plain asyncio task started by a call_soon callback:
-            # it exists only if the handler yields to the event loop (a handler that answers
-            # without suspending cannot be cancelled anyway), so the JSON fast path of a
-            # quick handler spawns no task at all.
-            watch = _Watch(receive, request_scope)
-            handle = loop.call_soon(watch.start)
-            try:
-                response = await dispatcher.handle(request)
-            finally:
-                handle.cancel()
-                if watch.task is not None:
-                    watch.task.cancel()
-                if out.keepalive_task is not None:
-                    out.keepalive_task.cancel()
+        request_scope = RequestScope()
+        # The disconnect watcher is a plain asyncio task started by a call_soon callback: it
+        # exists only if the handler yields to the event loop (a handler that answers without
+        # suspending cannot be cancelled anyway), so the JSON fast path of a quick handler
+        # spawns no task at all.
+        watch = _Watch(receive, request_scope)
+        handle = loop.call_soon(watch.start)
+        try:
+            response = await request_scope.run(dispatcher.handle(request))
+        finally:
+            handle.cancel()
+            if watch.task is not None:
+                watch.task.cancel()
+            if out.keepalive_task is not None:
+                out.keepalive_task.cancel()
         if response is None:
             log.debug("request %r cancelled: the client closed its connection", request.id)
             return
@@ -202,7 +206,7 @@ class _Watch:
 
     __slots__ = ("receive", "scope", "task")
 
-    def __init__(self, receive: Receive, scope: anyio.CancelScope) -> None:
+    def __init__(self, receive: Receive, scope: RequestScope) -> None:
         self.receive = receive
         self.scope = scope
         self.task: asyncio.Task[None] | None = None
@@ -211,7 +215,7 @@ class _Watch:
         self.task = asyncio.get_running_loop().create_task(_cancel_on_disconnect(self.receive, self.scope))
 
 
-async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+async def _cancel_on_disconnect(receive: Receive, scope: RequestScope) -> None:
     """Closing the response stream is the modern cancel signal (2026-07-28
     basic/transports#cancellation). The body
     has been read, so the next ASGI message is the disconnect."""

@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import anyio
 from sse_starlette import EventSourceResponse
 
+from .asgi import Send
+
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
     "DEFAULT_RETRY_MS",
@@ -25,6 +27,7 @@ __all__ = [
     "event",
     "long_lived_response",
     "priming",
+    "send_one_shot",
 ]
 
 # A `:` comment this often keeps proxies from cutting an idle stream (TS SDK keepAliveMs; the
@@ -82,6 +85,19 @@ def event(event_id: str | None, data: bytes) -> bytes:
     if event_id is None:
         return b"event: message\ndata: " + data + b"\n\n"
     return b"id: " + event_id.encode() + b"\nevent: message\ndata: " + data + b"\n\n"
+
+
+async def send_one_shot(send: Send, data: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """A complete SSE answer in one write: one event, no id, with ``Content-Length`` (without it
+    uvicorn chunk-encodes the body). Nothing is logged: a client that gets any of it gets all of
+    it, so there is nothing to resume, and no event id is advertised (an id would invite a resume
+    no log can serve)."""
+    body = event(None, data)
+    head = [*SSE_HEADERS, (b"content-length", b"%d" % len(body))]
+    if headers:
+        head += headers
+    await send({"type": "http.response.start", "status": 200, "headers": head})
+    await send({"type": "http.response.body", "body": body})
 
 
 def priming(event_id: str, retry_ms: int) -> bytes:
