@@ -25,6 +25,7 @@ from conformance.scenarios import SCENARIOS
 from mcp_transport import Client
 from mcp_transport.auth import OAuth
 from mcp_transport.auth.challenge import parse_www_authenticate
+from mcp_transport.auth.discovery import canonical_resource
 from mcp_transport.auth.introspection import IntrospectionVerifier
 from mcp_transport.auth.verify import InvalidToken, JWTVerifier, VerifierUnavailable
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
@@ -191,6 +192,41 @@ async def test_our_client_discovers_authorizes_and_steps_up(servers: Servers) ->
         assert result["content"][0]["text"] == "purged"
         result = await client.call_tool("whoami", {})
         assert result["content"][0]["text"] == "alice admin mcp offline_access"
+
+
+async def test_an_expired_access_token_is_refreshed_without_a_new_authorization(
+    servers: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The authorization server issues 3 s access tokens without ``expires_in`` (RFC 6749 §5.1
+    only recommends it), so the client learns of the expiry from our server's 401 and recovers
+    with its refresh token (2026-07-28 basic/authorization#token-handling), not a new
+    authorization. The protected server introspects, so the expiry is exact (no JWT leeway)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    monkeypatch.setenv("MCP_TRANSPORT_INTROSPECTION_CLIENT_ID", "rs")
+    monkeypatch.setenv("MCP_TRANSPORT_INTROSPECTION_CLIENT_SECRET", "rs-secret")
+    argv = [sys.executable, "-m", "mcp_transport", "serve", "tests.auth_rs.protected_server:server"]
+    argv += ["--port", str(port), "--auth-issuer", servers.issuer, "--auth-audience", url]
+    argv += ["--auth-introspection", f"{servers.issuer}/introspect", "--auth-scope", "mcp"]
+    protected = ServerProcess(argv, port).start()
+    servers.control("lifetime", seconds=3, advertise=False)
+    try:
+        auth = OAuth(on_authorize=approve)
+        async with Client(url, auth=auth) as client:
+            assert (await client.call_tool("whoami", {}))["content"][0]["text"] == "alice mcp offline_access"
+            first = await auth.storage.get_tokens(canonical_resource(url))
+            assert first is not None and first.expires_at is None  # the client cannot see it coming
+            await anyio.sleep(3.5)
+            expired = await post(url, modern("tools/list", {}), first.access_token)
+            assert expired.status_code == 401 and challenge(expired)["error"] == "invalid_token"
+            assert (await client.call_tool("whoami", {}))["content"][0]["text"] == "alice mcp offline_access"
+        registered = await auth.storage.get_client(servers.issuer)
+        assert registered is not None
+        events = httpx.get(f"{servers.issuer}/test/events", params={"client_id": registered.client_id})
+        assert events.json() == ["authorize", "authorization_code", "refresh_token"]
+    finally:
+        servers.control("lifetime")  # back to the default for the other tests
+        protected.stop()
 
 
 async def test_insufficient_scope_is_403_with_the_needed_scopes(servers: Servers) -> None:
