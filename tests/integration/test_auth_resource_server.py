@@ -53,6 +53,11 @@ class Servers:
     def control(self, what: str, **body: Any) -> None:
         httpx.post(f"{self.issuer}/test/{what}", json=body).raise_for_status()
 
+    def events(self, client_id: str) -> list[str]:
+        """What the client did at the authorization server: authorize, then grant types."""
+        events: list[str] = httpx.get(f"{self.issuer}/test/events", params={"client_id": client_id}).json()
+        return events
+
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[Servers]:
@@ -222,8 +227,7 @@ async def test_an_expired_access_token_is_refreshed_without_a_new_authorization(
             assert (await client.call_tool("whoami", {}))["content"][0]["text"] == "alice mcp offline_access"
         registered = await auth.storage.get_client(servers.issuer)
         assert registered is not None
-        events = httpx.get(f"{servers.issuer}/test/events", params={"client_id": registered.client_id})
-        assert events.json() == ["authorize", "authorization_code", "refresh_token"]
+        assert servers.events(registered.client_id) == ["authorize", "authorization_code", "refresh_token"]
     finally:
         servers.control("lifetime")  # back to the default for the other tests
         protected.stop()
