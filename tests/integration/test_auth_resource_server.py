@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -437,29 +438,32 @@ async def test_the_everything_server_takes_the_auth_options(
         everything.stop()
 
 
+@contextmanager
+def redis_workers(servers: Servers, redis_server: Any) -> Iterator[tuple[str, str, str, str]]:
+    """Two protected workers of one resource sharing Redis (and their MRTR key, as the workers
+    of a cluster do): their URLs, and Alice's and Bob's tokens for that resource."""
+    audience = "http://127.0.0.1/mcp"  # one resource behind both workers
+    ports = [free_port(), free_port()]
+    auth = ["--auth-issuer", servers.issuer, "--auth-audience", audience]
+    auth += ["--auth-jwks", f"{servers.issuer}/jwks"]
+    redis = ["--redis-url", redis_server.url, "--redis-prefix", f"auth-{ports[0]}:"]
+    redis += ["--request-state-key", "cd" * 16]
+    argv = [sys.executable, "-m", "servers.everything", *redis, *auth, "--port"]
+    workers: list[ServerProcess] = []
+    try:
+        workers.extend(ServerProcess([*argv, str(port)], port).start() for port in ports)
+        alice, bob = servers.mint(sub="alice", aud=audience), servers.mint(sub="bob", aud=audience)
+        yield workers[0].url, workers[1].url, alice, bob
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
 async def test_with_redis_a_task_stays_bound_to_its_principal_across_workers(
     servers: Servers, redis_server: Any
 ) -> None:
-    """Two protected workers sharing tasks through Redis: Alice's task is hers on the other worker
-    too, and Bob's token cannot see it there. (MRTR state needs no store: it is sealed with the
-    deployment's shared keys and carries its principal, see test_mrtr / test_auth_principal.)"""
-    audience = "http://127.0.0.1/mcp"  # one resource behind both workers
-    ports = [free_port(), free_port()]
-    auth = [
-        "--auth-issuer",
-        servers.issuer,
-        "--auth-audience",
-        audience,
-        "--auth-jwks",
-        f"{servers.issuer}/jwks",
-    ]
-    redis = ["--redis-url", redis_server.url, "--redis-prefix", f"auth-{ports[0]}:"]
-    redis += ["--request-state-key", "cd" * 16]  # the workers of a cluster share their MRTR key
-    argv = [sys.executable, "-m", "servers.everything", *redis, *auth, "--port"]
-    workers = [ServerProcess([*argv, str(port)], port).start() for port in ports]
-    one, two = (w.url for w in workers)
-    try:
-        alice, bob = servers.mint(sub="alice", aud=audience), servers.mint(sub="bob", aud=audience)
+    """Alice's task is hers on the other worker too, and Bob's token cannot see it there."""
+    with redis_workers(servers, redis_server) as (one, two, alice, bob):
         caps: dict[str, Any] = {"extensions": {TASKS: {}}}
         call = modern("tools/call", {"name": "slow_compute", "arguments": {"seconds": 0.1}}, caps)
         task_id = (await post(one, call, alice)).json()["result"]["taskId"]
@@ -467,6 +471,44 @@ async def test_with_redis_a_task_stays_bound_to_its_principal_across_workers(
         assert mine["result"]["taskId"] == task_id, mine
         theirs = (await post(two, modern("tasks/get", {"taskId": task_id}, caps), bob)).json()
         assert theirs["error"]["code"] == -32602, theirs
-    finally:
-        for worker in workers:
-            worker.stop()
+
+
+async def test_with_redis_a_legacy_session_stays_bound_to_its_principal_across_workers(
+    servers: Servers, redis_server: Any
+) -> None:
+    """Alice's session, opened on one worker, is not found with Bob's token on the other
+    (404, 2025-11-25 basic/transports#session-management) and goes on with Alice's."""
+    with redis_workers(servers, redis_server) as (one, two, alice, bob):
+        response = await post(one, initialize_request(), alice)
+        assert response.status_code == 200, response.text
+        headers = {"mcp-session-id": response.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        assert (await post(one, initialized, alice, **headers)).status_code == 202
+        listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+        stolen = await post(two, listing, bob, **headers)
+        assert stolen.status_code == 404, stolen.text
+        own = await post(two, listing, alice, **headers)
+        assert own.status_code == 200 and "result" in own.json(), own.text
+
+
+async def test_with_redis_an_mrtr_retry_is_bound_to_its_principal_across_workers(
+    servers: Servers, redis_server: Any
+) -> None:
+    """The requestState sealed for Alice on one worker is refused for Bob on the other and
+    accepted for Alice there (2026-07-28 basic/mrtr: the state is bound to its principal)."""
+    with redis_workers(servers, redis_server) as (one, two, alice, bob):
+        caps: dict[str, Any] = {"elicitation": {"form": {}}}
+        name = "test_input_required_result_elicitation"
+        first = await post(one, modern("tools/call", {"name": name, "arguments": {}}, caps), alice)
+        result = first.json()["result"]
+        assert result["resultType"] == "input_required", result
+        retry = {
+            "name": name,
+            "arguments": {},
+            "requestState": result["requestState"],
+            "inputResponses": {"user_name": {"action": "accept", "content": {"name": "Al"}}},
+        }
+        replayed = (await post(two, modern("tools/call", retry, caps), bob)).json()
+        assert replayed["error"]["code"] == -32602 and "another principal" in replayed["error"]["message"]
+        own = (await post(two, modern("tools/call", retry, caps), alice)).json()
+        assert own["result"]["content"][0]["text"] == "Hello, Al!", own
