@@ -24,13 +24,16 @@ from conformance.model import Status
 from conformance.runner import run_scenarios, select
 from conformance.scenarios import SCENARIOS
 from mcp_transport import Client
-from mcp_transport.auth import OAuth
+from mcp_transport.auth import OAuth, ResourceServer
 from mcp_transport.auth.challenge import parse_www_authenticate
 from mcp_transport.auth.discovery import canonical_resource
 from mcp_transport.auth.introspection import IntrospectionVerifier
 from mcp_transport.auth.verify import InvalidToken, JWTVerifier, VerifierUnavailable
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
+from mcp_transport.server import MCPServer
+from mcp_transport.transports.http import http_app
 from mcp_transport.transports.http.headers import request_headers
+from tests.integration.conftest import ServerThread
 from tests.interop_servers import ServerProcess, free_port
 
 pytestmark = pytest.mark.anyio
@@ -352,6 +355,29 @@ async def test_introspection_refuses_inactive_tokens_and_caches_active_ones(serv
     )
     with pytest.raises(VerifierUnavailable, match="introspection endpoint failed"):
         await wrong_client.verify(servers.mint())
+
+
+@pytest.mark.parametrize("kind", ["jwks", "introspection"])
+async def test_shutting_the_server_down_closes_the_verifiers_http_client(servers: Servers, kind: str) -> None:
+    """The HTTP client a verifier made for the JWKS / metadata fetch or for introspection is
+    closed by the app's lifespan shutdown (no connection to the issuer left open)."""
+    verifier: JWTVerifier | IntrospectionVerifier = JWTVerifier(servers.issuer, servers.audience)
+    if kind == "introspection":
+        verifier = IntrospectionVerifier(
+            servers.issuer, servers.audience, client_id="rs", client_secret="rs-secret"
+        )
+    auth = ResourceServer(issuer=servers.issuer, audience=servers.audience, verifier=verifier)
+    thread = ServerThread(http_app(MCPServer("protected", auth=auth)))
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{thread.port}/mcp"
+        listed = await post(url, modern("tools/list", {}), servers.mint())
+        assert listed.status_code == 200, listed.text
+        used = verifier.http_client.get()  # the client that checked the token
+        assert not used.is_closed
+    finally:
+        thread.stop()
+    assert used.is_closed
 
 
 async def test_our_server_passes_the_conformance_authorization_checks(servers: Servers) -> None:
