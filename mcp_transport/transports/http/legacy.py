@@ -10,19 +10,16 @@ routed and tailed by :class:`~.streams.Streams`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from anyio.abc import TaskGroup
 
 from ... import jsonrpc, telemetry
 from ...connection import Application
 from ...errors import InvalidRequest, ResumeGap, ServerOverloaded, WorkerStopped
-from ...jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Result
-from ...protocol import DEFAULT_HTTP_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS, allows_batch
+from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
+from ...protocol import allows_batch
 from ...state.events import parse_event_id
 from ...state.records import SessionRecord
 from ...state.sessions import new_session_id
@@ -30,22 +27,16 @@ from ...state.shared import SharedState
 from . import sse
 from .asgi import HTTPError, Receive, Scope, Send, accepted_types, send_empty, send_json
 from .cluster import ClusterLink
+from .live_sessions import RECORDED, LiveSessions
+from .session_routing import SessionRouting
 from .sessions import SESSION_HEADER, Post, Session, session_not_found
-from .streams import Link, Streams
+from .streams import Streams
 
 __all__ = ["LegacyLeg", "LegacyOptions"]
-
-log = logging.getLogger("mcp_transport.http")
 
 # In "sse" mode a handler that answers within this time gets a one-shot SSE body written in
 # one go (no log, no stream); a slower one gets a logged, resumable, keepalive'd stream.
 _SSE_FAST_WINDOW = 0.02
-
-# Requests whose success changes what the session record holds (SessionRecord fields).
-_RECORDED = frozenset({"logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
-# Compare-and-set attempts on a record field before giving up (each loses only to another
-# change of the same field by a concurrent request of the same session).
-_CAS_ATTEMPTS = 16
 
 
 @dataclass(frozen=True)
@@ -61,10 +52,11 @@ class LegacyLeg:
     """Serves the session requests of one :class:`~.endpoint.StreamableHTTP` endpoint.
 
     Sessions are :class:`~mcp_transport.state.records.SessionRecord` values in
-    ``state.sessions``; ``live`` holds this worker's live part of the sessions it served
-    (built from the record on a session's first request here). With several workers
-    (``cluster``), a client's answer to a server request reaches the worker whose handler
-    waits for it, and cancellations, DELETE and GET takeovers reach the others.
+    ``state.sessions``; ``live_sessions`` (:mod:`.live_sessions`) holds this worker's live
+    part of the sessions it served (built from the record on a session's first request here).
+    With several workers (``cluster``), ``routing`` (:mod:`.session_routing`) takes a client's
+    answer to a server request to the worker whose handler waits for it, and cancellations,
+    DELETE and GET takeovers to the others.
     """
 
     def __init__(
@@ -81,12 +73,9 @@ class LegacyLeg:
         self.sessions = state.sessions
         self.streams = streams
         self.worker = state.worker
-        self.live: dict[str, Session] = {}
         self.cluster = cluster
-        if cluster is not None:
-            cluster.handlers.update(
-                {"msg": self._on_message, "end": self._on_end, "unget": self._on_unget, "sync": self._on_sync}
-            )
+        self.live_sessions = LiveSessions(app, options.principal, state, streams, cluster)
+        self.routing = SessionRouting(self.live_sessions, cluster) if cluster is not None else None
 
     # -- POST -------------------------------------------------------------------------------
 
@@ -106,7 +95,7 @@ class LegacyLeg:
             if existing is None:
                 await self._initialize(scope, message, send, tg, accept_json)
                 return
-        async with self.session(scope, headers, tg) as session:
+        async with self.live_sessions.session(scope, headers, tg) as session:
             await self._post_to_session(session, message, send, accept_json, accept_sse)
 
     async def _post_to_session(
@@ -121,13 +110,14 @@ class LegacyLeg:
             await self._post_batch(session, message, send)
             return
         if not isinstance(message, Request):
-            await self._deliver(session, message)
+            if self.routing is None or not await self.routing.forward(session, message):
+                await session.dispatcher.receive(message)
             if not session.ready and session.connection.ready:
-                await self._mark_ready(session)
+                await self.live_sessions.mark_ready(session)
             await send_empty(send, 202)
             return
         if not session.ready:
-            await self._mark_ready(session)
+            await self.live_sessions.mark_ready(session)
         mode = (
             self.options.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
         )
@@ -145,8 +135,8 @@ class LegacyLeg:
         """The JSON fast path: the handler runs in this task (no task, no log write);
         anything related it sends goes to the GET stream."""
         response = await session.dispatcher.run(request)
-        if request.method in _RECORDED and isinstance(response, Result):
-            await self._record(session, request)
+        if request.method in RECORDED and isinstance(response, Result):
+            await self.live_sessions.write_back(session, request)
         if response is None:
             await send_empty(send, 202)  # cancelled: no response (2025-11-25 basic/utilities/cancellation)
         else:
@@ -164,8 +154,8 @@ class LegacyLeg:
             )
         try:
             response = await session.dispatcher.run(request)
-            if request.method in _RECORDED and isinstance(response, Result):
-                await self._record(session, request)
+            if request.method in RECORDED and isinstance(response, Result):
+                await self.live_sessions.write_back(session, request)
         except BaseException:
             self.streams.finish_post(session, request.id, None)
             await self.streams.writer_done(post)
@@ -212,7 +202,7 @@ class LegacyLeg:
         self, scope: Scope, request: Request, send: Send, tg: TaskGroup, accept_json: bool
     ) -> None:
         options = self.options
-        session = self._new_live(new_session_id(), tg)
+        session = self.live_sessions.new_live(new_session_id(), tg)
         response = await session.dispatcher.handle(request)
         headers = []
         if isinstance(response, Result):
@@ -237,7 +227,7 @@ class LegacyLeg:
                     headers=[(b"retry-after", str(options.retry_after).encode())],
                     id=request.id,
                 )
-            self.live[session.id] = session
+            self.live_sessions.live[session.id] = session
             session.connection.open()
             telemetry.count("sessions", 1)
             headers.append((SESSION_HEADER.encode(), session.id.encode()))
@@ -270,7 +260,7 @@ class LegacyLeg:
                 ),
             )
         if not session.ready and any(isinstance(m, Request) for m in batch):
-            await self._mark_ready(session)
+            await self.live_sessions.mark_ready(session)
         responses = await session.dispatcher.run_batch(batch)
         if responses:
             await send_json(send, 200, jsonrpc.dump_many(responses))
@@ -296,10 +286,10 @@ class LegacyLeg:
                 InvalidRequest("This server offers no standalone GET stream; POST requests instead"),
                 headers=[(b"allow", b"POST, DELETE")],
             )
-        async with self.session(scope, headers, self.streams.task_group) as session:
+        async with self.live_sessions.session(scope, headers, self.streams.task_group) as session:
             stream_id, after = await self._resume_point(session, last_event_id)
-            if self.cluster is not None and stream_id == session.get_stream:
-                await self._take_get_stream(session, stream_id)
+            if self.routing is not None and stream_id == session.get_stream:
+                await self.routing.take_get_stream(session, stream_id)
             streams = self.streams
             tail = streams.tail(
                 stream_id,
@@ -359,200 +349,24 @@ class LegacyLeg:
                 InvalidRequest("This server does not let clients end sessions; just stop using it"),
                 headers=[(b"allow", b"GET, POST")],
             )
-        async with self.record(scope, headers) as record:
+        async with self.live_sessions.record(scope, headers) as record:
             await self.end_session(record.id, "the client deleted the session")
         await send_empty(send, 204)
 
-    # -- sessions -------------------------------------------------------------------------------
+    # -- sessions, from any worker --------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def record(self, scope: Scope, headers: dict[str, str]) -> AsyncIterator[SessionRecord]:
-        """The record of the session a request names, held busy for the whole request (no
-        worker's sweeper expires it under the request; its idle time counts from the end)."""
-        record = await self._acquire(scope, headers)
-        try:
-            yield record
-        finally:
-            await self.sessions.release(record.id)
+    @property
+    def live(self) -> dict[str, Session]:
+        """This worker's live part of the sessions it served (see :class:`.LiveSessions`)."""
+        return self.live_sessions.live
 
-    @contextlib.asynccontextmanager
-    async def session(
-        self, scope: Scope, headers: dict[str, str], tg: TaskGroup | None
-    ) -> AsyncIterator[Session]:
-        """The live part of the session a request names (built from its record if this
-        worker has none), held busy for the whole request."""
-        record = await self._acquire(scope, headers)
-        # mcp.session.id on this request's spans (nothing to pay when telemetry is off)
-        token = telemetry.SESSION_ID.set(record.id) if telemetry.STATE.on else None
-        try:
-            session = self.live.get(record.id)
-            if session is None:
-                assert tg is not None  # the endpoint starts its task group before any request
-                session = self.live[record.id] = self._new_live(record.id, tg)
-                telemetry.count("sessions", 1)
-                session.connection.restore(_peer_state(record), record.ready)
-                session.get_stream = record.get_stream
-            elif self.cluster is not None:
-                self._refresh(session, record)
-            session.ready = record.ready
-            session.get_holder = record.get_holder
-            yield session
-        finally:
-            if token is not None:
-                telemetry.SESSION_ID.reset(token)
-            await self.sessions.release(record.id)
+    async def end_session(self, session_id: str, reason: str, *, removed: bool = False) -> None:
+        """End a session everywhere (see :meth:`.LiveSessions.end_session`)."""
+        await self.live_sessions.end_session(session_id, reason, removed=removed)
 
-    async def _acquire(self, scope: Scope, headers: dict[str, str]) -> SessionRecord:
-        """Mark the session a request names busy (pair with ``release``); 400 without a
-        session id, 404 for an unknown session or another principal's."""
-        session_id = headers.get(SESSION_HEADER)
-        if session_id is None:
-            raise HTTPError(
-                400,
-                InvalidRequest(
-                    "Missing Mcp-Session-Id header: send initialize first, "
-                    "then the session id it returned on every request"
-                ),
-            )
-        record = await self.sessions.acquire(session_id.strip())
-        if record is None:
-            stale = self.live.pop(session_id.strip(), None)
-            if stale is not None:  # its record went without an end message (Redis dropped it)
-                self._end_live(stale, "the session expired")
-            raise session_not_found()
-        try:
-            self._check_session(scope, headers, record)
-        except BaseException:
-            await self.sessions.release(record.id)
-            raise
-        return record
-
-    def _new_live(self, session_id: str, tg: TaskGroup) -> Session:
-        session = Session(session_id)
-        link = Link(self.streams, session)
-        session.connection = self.app.connect(link.send, tg, send_unrelated=link.send_unrelated)
-        session.dispatcher.on_close_stream = link.close_stream
-        if self.cluster is not None:
-            # Server-to-client request ids name this worker: the client's answer, POSTed to
-            # any worker, is routed here (to the dispatcher that waits for it).
-            session.dispatcher.id_prefix(f"{self.worker}-")
-        return session
-
-    @staticmethod
-    def _refresh(session: Session, record: SessionRecord) -> None:
-        """Another worker may have changed the session since this one last served it."""
-        if session.get_stream is None:
-            session.get_stream = record.get_stream
-        mine = session.connection.snapshot()
-        if (
-            mine["log_level"] != record.log_level
-            or mine["subscriptions"] != record.subscriptions
-            or mine["version"] != record.version
-        ):
-            session.connection.restore(_peer_state(record), record.ready)
-
-    async def _mark_ready(self, session: Session) -> None:
-        """The handshake completed (initialized came, or a request after initialize): the
-        init timeout no longer applies (2025-11-25 basic/lifecycle#initialization)."""
-        session.ready = True
-        await self.sessions.update(session.id, ready=True)
-
-    async def _record(self, session: Session, request: Request) -> None:
-        """Store what a successful setLevel / subscribe / unsubscribe changed, so the
-        session's next request sees it on any worker. Subscriptions change by one URI in a
-        compare-and-set loop: a concurrent change on another worker is never overwritten."""
-        mine = session.connection.snapshot()
-        if request.method == "logging/setLevel":
-            await self.sessions.update(session.id, log_level=mine["log_level"])
-            return
-        uri = (request.params or {}).get("uri")
-        record = await self.sessions.get(session.id)
-        for _ in range(_CAS_ATTEMPTS):
-            if record is None:
-                return
-            old = record.subscriptions
-            new = old | {uri} if request.method == "resources/subscribe" else old - {uri}
-            record = await self.sessions.update(session.id, expect={"subscriptions": old}, subscriptions=new)
-            if record is not None:
-                session.connection.restore(_peer_state(record), session.ready)
-                holder = record.get_holder
-                if self.cluster is not None and holder is not None and holder != self.worker:
-                    # The holder delivers resources/updated: it must know the new set now.
-                    await self.cluster.send(holder, "sync", s=session.id)
-                return
-            record = await self.sessions.get(session.id)
-        log.warning("session %s: could not record its subscriptions (too much contention)", session.id)
-
-    # -- messages between workers --------------------------------------------------------------
-
-    async def _deliver(self, session: Session, message: Message) -> None:
-        """A client's answer, cancellation or notification: to this worker's dispatcher, or
-        to the worker that waits for it (its request id names it), or, for a cancellation of
-        a request not running here, to every worker."""
-        cluster = self.cluster
-        if cluster is not None:
-            target = _waiting_worker(message)
-            if target is not None and target != self.worker:
-                await cluster.send(target, "msg", s=session.id, m=jsonrpc.dump(message).decode())
-                return
-            if (
-                isinstance(message, Notification)
-                and message.method == "notifications/cancelled"
-                and not session.dispatcher.is_handling((message.params or {}).get("requestId"))
-            ):
-                await cluster.publish("msg", s=session.id, m=jsonrpc.dump(message).decode())
-                return
-        await session.dispatcher.receive(message)
-
-    async def _on_message(self, data: dict[str, Any]) -> None:
-        session = self.live.get(data["s"])
-        if session is not None:
-            message = jsonrpc.parse(data["m"])
-            assert not isinstance(message, list)
-            await session.dispatcher.receive(message)
-
-    async def _on_end(self, data: dict[str, Any]) -> None:
-        session = self.live.pop(data["s"], None)
-        if session is not None:
-            self._end_live(session, data["r"])
-
-    async def _on_sync(self, data: dict[str, Any]) -> None:
-        """Another worker changed the session's record: refresh this worker's copy."""
-        session = self.live.get(data["s"])
-        record = await self.sessions.get(data["s"]) if session is not None else None
-        if session is not None and record is not None:
-            self._refresh(session, record)
-
-    async def _on_unget(self, data: dict[str, Any]) -> None:
-        """Another worker took the GET stream over: this worker's response on it ends, and
-        that worker delivers the session's broadcasts from now on."""
-        session = self.live.get(data["s"])
-        if session is not None:
-            session.get_holder = None
-            session.connection.mute()
-            self.streams.forget_reader(data["g"])
-            self.streams.log.wake(data["g"])
-
-    async def _take_get_stream(self, session: Session, stream_id: str) -> None:
-        """Make this worker the GET stream's holder (compare-and-set on the record's
-        ``get_holder``) and tell the previous holder to end its response: one response per
-        stream (2025-11-25 basic/transports#multiple-connections). The holder (at first the
-        worker that created the session) is the one worker whose copy of the session
-        receives the server's broadcasts (list_changed, resources/updated), so each reaches
-        the session once."""
-        assert self.cluster is not None
-        seen = session.get_holder
-        for _ in range(_CAS_ATTEMPTS):
-            if await self.sessions.update(session.id, expect={"get_holder": seen}, get_holder=self.worker):
-                break
-            record = await self.sessions.get(session.id)
-            if record is None:
-                raise session_not_found()
-            seen = record.get_holder
-        session.get_holder = self.worker
-        session.connection.open()
-        if seen is not None and seen != self.worker:
-            await self.cluster.send(seen, "unget", s=session.id, g=stream_id)
+    def end_live(self, reason: str) -> None:
+        """This worker stops: end the live part of its sessions (their records stay)."""
+        self.live_sessions.end_all(reason)
 
     async def send_to_session(self, session_id: str, message: Message) -> bool:
         """Put a message that belongs to no request on a session's GET stream, from any
@@ -578,86 +392,3 @@ class LegacyLeg:
             data = jsonrpc.dump(ErrorResponse(request_id, error))
             await self.streams.log.append(stream_id, data, last=True)
         return len(orphans)
-
-    def _check_session(self, scope: Scope, headers: dict[str, str], session: SessionRecord) -> None:
-        """Refuse a session of another principal (as if unknown) or a mismatched version header."""
-        principal = self.options.principal
-        if principal is not None and session.principal != principal(scope):
-            raise session_not_found()
-        version = headers.get("mcp-protocol-version")
-        if version is None:
-            return
-        version = version.strip()
-        negotiated = session.version
-        if version not in LEGACY_VERSIONS and version not in MODERN_VERSIONS:
-            raise HTTPError(
-                400,
-                InvalidRequest(
-                    f"Unsupported MCP-Protocol-Version {version!r}; this session negotiated {negotiated}",
-                    {"supported": list(LEGACY_VERSIONS), "requested": version},
-                ),
-            )
-        # 2025-03-26 is what a client without the header means (2025-11-25
-        # basic/transports#protocol-version-header); the official suite's raw probes send it
-        # on later sessions, so it is always accepted.
-        if negotiated is not None and version not in (negotiated, DEFAULT_HTTP_VERSION):
-            raise HTTPError(
-                400,
-                InvalidRequest(
-                    f"MCP-Protocol-Version {version!r} does not match the version this session negotiated "
-                    f"({negotiated}); send {negotiated}"
-                ),
-            )
-
-    async def end_session(self, session_id: str, reason: str, *, removed: bool = False) -> None:
-        """End a session everywhere: its record (unless the store ``removed`` it already),
-        its streams, and its live part on every worker."""
-        if not removed:
-            await self.sessions.remove(session_id)
-        session = self.live.pop(session_id, None)
-        if session is not None:
-            self._end_live(session, reason)
-        await self.streams.log.drop_session(session_id)
-        if self.cluster is not None:
-            await self.cluster.publish("end", s=session_id, r=reason)
-
-    def end_live(self, reason: str) -> None:
-        """This worker stops: end the live part of its sessions (their records stay)."""
-        live, self.live = self.live, {}
-        for session in live.values():
-            self._end_live(session, reason)
-
-    def _end_live(self, session: Session, reason: str) -> None:
-        telemetry.count("sessions", -1)  # every live part leaves self.live through here
-        session.connection.close(reason)
-        for request_id in list(session.posts or ()):
-            self.streams.finish_post(session, request_id, None)
-        if session.get_stream is not None:
-            self.streams.forget_reader(session.get_stream)
-            self.streams.log.wake(session.get_stream)
-
-
-def _peer_state(record: SessionRecord) -> dict[str, Any]:
-    return {
-        "version": record.version,
-        "capabilities": record.capabilities,
-        "client_info": record.client_info,
-        "log_level": record.log_level,
-        "subscriptions": record.subscriptions,
-    }
-
-
-def _waiting_worker(message: Message) -> str | None:
-    """The worker named by the id of the server request a client message answers or
-    reports progress on (ids ``<worker>-<n>``, see :meth:`LegacyLeg._new_live`)."""
-    if isinstance(message, (Result, ErrorResponse)):
-        rid: object = message.id
-    elif isinstance(message, Notification) and message.method == "notifications/progress":
-        rid = (message.params or {}).get("progressToken")
-    else:
-        return None
-    if isinstance(rid, str):
-        worker, sep, _ = rid.partition("-")
-        if sep:
-            return worker
-    return None
