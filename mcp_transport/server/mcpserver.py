@@ -24,7 +24,7 @@ from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
 from ..mrtr_keys import request_state_keys, require_shared_keys
 from ..principal import current_identity
-from ..protocol import META_SERVER_INFO, Envelope, Era, LifecycleState, PeerState
+from ..protocol import META_SERVER_INFO, Envelope, Era
 from ..state.cluster import Cluster
 from ..transports.stdio import run_stdio
 from . import handlers
@@ -37,6 +37,7 @@ from .pagination import DEFAULT_PAGE_SIZE
 from .prompts import Prompt
 from .resources import Resource, ResourceTemplate, UriTemplate
 from .schema import arguments_model, output_spec
+from .served import ServedConnection
 from .skills import Skill, add_skill, load_skill
 from .subscriptions import Subscription
 from .tasks import EXTENSION_ID as TASKS_EXTENSION
@@ -573,61 +574,6 @@ class MCPServer:
 
     def is_modern(self, ctx: ServerRequestContext) -> bool:
         return ctx.state is not None and ctx.state.era is Era.MODERN
-
-
-class ServedConnection:
-    """One peer of an :class:`MCPServer`, as the transport seam hands it out."""
-
-    __slots__ = ("dispatcher", "peer", "server")
-
-    def __init__(self, server: MCPServer, peer: ServerConnection, dispatcher: Dispatcher) -> None:
-        self.server = server
-        self.peer = peer
-        self.dispatcher = dispatcher
-
-    @property
-    def ready(self) -> bool:
-        return self.peer.lifecycle.state is LifecycleState.READY
-
-    @property
-    def protocol_version(self) -> str | None:
-        return self.peer.state.protocol_version if self.peer.state is not None else None
-
-    def snapshot(self) -> dict[str, Any]:
-        state, peer = self.peer.state, self.peer
-        return {
-            "version": state.protocol_version if state is not None else None,
-            "capabilities": state.client_capabilities if state is not None else {},
-            "client_info": (state.client_info or {}) if state is not None else {},
-            "log_level": state.log_level if state is not None else None,
-            "subscriptions": frozenset(peer.subscriptions),
-        }
-
-    def restore(self, state: Mapping[str, Any], ready: bool) -> None:
-        peer = self.peer
-        version = state.get("version")
-        if version is not None:
-            if peer.state is None or peer.state.protocol_version != version:
-                info = dict(state.get("client_info") or {}) or None
-                peer.state = PeerState(version, dict(state.get("capabilities") or {}), info)
-                peer.lifecycle.state = LifecycleState.INITIALIZING
-            peer.state.log_level = state.get("log_level")
-        peer.subscriptions = set(state.get("subscriptions") or ())
-        if ready:
-            peer.lifecycle.state = LifecycleState.READY
-
-    def open(self) -> None:
-        self.server.attach(self.peer)
-
-    def mute(self) -> None:
-        self.server.detach(self.peer)
-
-    def end_streams(self) -> None:
-        self.server.close_subscriptions(self.peer)
-
-    def close(self, reason: str) -> None:
-        self.server.detach(self.peer)
-        self.dispatcher.close(reason)
 
 
 async def _deliver(send: Callable[[Notification], Awaitable[None]], message: Notification) -> None:
