@@ -9,7 +9,6 @@ messages.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from . import resources as _resources
 from .api import MethodHandler
 from .context import ServerConnection, ServerRequestContext
 from .era_gate import era_gate
+from .fanout import Fanout
 from .pagination import DEFAULT_PAGE_SIZE
 from .registry import Registry
 from .served import ServedConnection
@@ -39,8 +39,6 @@ from .subscriptions import Subscription
 from .tasks import TaskRunner, TaskStore
 from .tasks import methods as task_methods
 from .tools import Tool
-
-RESOURCE_UPDATED = "notifications/resources/updated"
 
 __all__ = ["MCPServer", "Tool"]
 
@@ -101,15 +99,14 @@ class MCPServer(Registry):
         self._notification_handlers: dict[
             str, Callable[[ServerConnection, dict[str, Any]], Awaitable[None]]
         ] = {}
-        # Live legacy connections on this process, for notifications that belong to no
-        # request. Transports attach/detach; modern requests never appear here.
-        self.connections: set[ServerConnection] = set()
-        # Open subscriptions/listen requests (2026-07-28), any transport.
-        self.subscriptions: set[Subscription] = set()
+        self.fanout = Fanout()
+        # The fan-out's own sets, by their historical names: transports attach legacy
+        # connections, handlers add listen streams (.api.ServerAPI.subscriptions).
+        self.connections: set[ServerConnection] = self.fanout.connections
+        self.subscriptions: set[Subscription] = self.fanout.subscriptions
         self.request_state = RequestStateCodec(request_state_keys, request_state_ttl)
         self.tasks = TaskRunner(self, task_store, principal=_task_owner)
         self._task_store_given = task_store is not None
-        self._cluster: Cluster | None = None  # several workers: join_cluster
         # Served by http_app / run_http / mcp_router unless they are given their own.
         self.auth = auth
         self.skills: dict[str, Skill] = {}  # SKILL.md URI -> skill (extension io.modelcontextprotocol/skills)
@@ -171,15 +168,13 @@ class MCPServer(Registry):
 
         return decorator
 
-    # -- notifications -----------------------------------------------------------------------
+    # -- notifications (the mechanism: .fanout) ---------------------------------------------
 
     async def notify_resource_updated(self, uri: str) -> None:
         """Tell every client subscribed to ``uri`` that it changed
         (``notifications/resources/updated``; legacy ``resources/subscribe`` or a listen
         stream's ``resourceSubscriptions``)."""
-        if self._cluster is not None:
-            self._cluster.publish(RESOURCE_UPDATED, {"uri": uri}, everyone=True)
-        await self._notify_here(RESOURCE_UPDATED, {"uri": uri}, lambda c: uri in c.subscriptions)
+        await self.fanout.resource_updated(uri)
 
     def join_cluster(self, cluster: Cluster) -> None:
         """Serve as one of several workers (:class:`~mcp_transport.state.cluster.ClusterMember`;
@@ -193,17 +188,7 @@ class MCPServer(Registry):
             self.request_state = RequestStateCodec(keys, self.request_state.ttl)
         if not self._task_store_given:
             self.tasks.store = cluster.task_store()
-        self._cluster = cluster
-        cluster.on_notification(self._from_cluster)
-
-    async def _from_cluster(self, method: str, params: dict[str, Any] | None, everyone: bool) -> None:
-        """A notification another worker emitted: to this worker's clients, as it would
-        (``everyone``: legacy sessions too; else only listen streams, as :meth:`publish`)."""
-        if not everyone:
-            self._offer(method, params)
-            return
-        uri = params.get("uri") if params and method == RESOURCE_UPDATED else None
-        await self._notify_here(method, params, None if uri is None else lambda c: uri in c.subscriptions)
+        self.fanout.join(cluster)
 
     async def notify_all(
         self,
@@ -215,65 +200,23 @@ class MCPServer(Registry):
         """Send a notification to every initialized legacy connection (``only`` filters)
         and to every ``subscriptions/listen`` stream that opted in to it. With several
         workers (:meth:`join_cluster`) an unfiltered one reaches their clients too."""
-        if self._cluster is not None and only is None:
-            self._cluster.publish(method, params, everyone=True)
-        await self._notify_here(method, params, only)
-
-    async def _notify_here(
-        self, method: str, params: dict[str, Any] | None, only: Callable[[ServerConnection], bool] | None
-    ) -> None:
-        """Deliver to this worker's legacy connections and listen streams only."""
-        self._offer(method, params)
-        message = Notification(method, params)
-        for connection in list(self.connections):
-            if (
-                connection.send_unrelated is None
-                or connection.state is None
-                or (only and not only(connection))
-            ):
-                continue
-            with contextlib.suppress(Exception):  # one dead peer must not stop delivery to the others
-                await connection.send_unrelated(message)
+        await self.fanout.notify(method, params, only)
 
     def publish(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Offer a change notification to every open ``subscriptions/listen`` stream; each
         keeps it only if it opted in (sync: streams forward it from their own tasks). With
         several workers (:meth:`join_cluster`) the streams of every worker get the offer
         (``notifications/tasks`` of a task running on one worker, listened to on another)."""
-        if self._cluster is not None:
-            self._cluster.publish(method, params, everyone=False)
-        self._offer(method, params)
-
-    def _offer(self, method: str, params: dict[str, Any] | None) -> None:
-        """:meth:`publish` on this worker only."""
-        for subscription in list(self.subscriptions):
-            subscription.push(method, params)
+        self.fanout.publish(method, params)
 
     def close_subscriptions(self, connection: ServerConnection | None = None) -> None:
         """End open ``subscriptions/listen`` requests gracefully (each answers its request
         with a result): all of them (server shutdown) or those of one connection."""
-        for subscription in list(self.subscriptions):
-            if connection is None or subscription.connection is connection:
-                subscription.close()
+        self.fanout.close_subscriptions(connection)
 
     def _list_changed(self, kind: str) -> None:
-        """Schedule ``notifications/<kind>/list_changed`` to every connected client.
-
-        Registration is synchronous (decorators), so delivery runs in each connection's task
-        group. At import time there are no connections and nothing is sent.
-        """
-        self._offer(f"notifications/{kind}/list_changed", None)
-        if self._cluster is not None:
-            self._cluster.publish(f"notifications/{kind}/list_changed", None, everyone=True)
-        message = Notification(f"notifications/{kind}/list_changed")
-        for connection in list(self.connections):
-            send, tg = connection.send_unrelated, connection.task_group
-            if send is None or tg is None or connection.state is None:
-                continue
-            try:
-                tg.start_soon(_deliver, send, message)
-            except RuntimeError:  # its task group has finished: the connection is gone
-                self.connections.discard(connection)
+        """Registry hook: ``notifications/<kind>/list_changed`` to every connected client."""
+        self.fanout.list_changed(kind)
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -369,11 +312,6 @@ class MCPServer(Registry):
 
     def is_modern(self, ctx: ServerRequestContext) -> bool:
         return ctx.state is not None and ctx.state.era is Era.MODERN
-
-
-async def _deliver(send: Callable[[Notification], Awaitable[None]], message: Notification) -> None:
-    with contextlib.suppress(Exception):  # a dead peer; the transport detaches it
-        await send(message)
 
 
 def _task_owner(request: ServerRequestContext) -> str:
