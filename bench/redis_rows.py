@@ -180,7 +180,7 @@ def render(rows: dict) -> str:
         f"  one worker, memory         {rows['memory_rps']:>9,.0f} req/s",
         f"  one worker, Redis          {rows['redis_rps']:>9,.0f} req/s  = {rows['share']:.0%} of memory "
         f"(target >= {SHARE_TARGET:.0%}: {mark(rows['share'] >= SHARE_TARGET)})",
-        f"  Redis commands / tools/call {rows['commands_per_call']:>8.2f}  (MONITOR) "
+        f"  Redis commands / tools/call {rows['commands_per_call']:>8.3f}  (MONITOR) "
         f"(target <= {ROUNDTRIP_TARGET:g}: {mark(rows['commands_per_call'] <= ROUNDTRIP_TARGET)})",
         f"  idle session in Redis      {rows['bytes_per_session']:>9,.0f} bytes "
         f"(used_memory over {rows['sessions_opened']} sessions)",

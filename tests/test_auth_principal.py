@@ -142,3 +142,20 @@ async def test_a_fastapi_mount_serves_the_metadata_and_refuses_without_a_token()
             assert (await http.get(path)).json()["scopes_supported"] == ["mcp"]
         refused = await http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
         assert refused.status_code == 401 and refused.json()["error"]["code"] == -32015
+
+
+async def test_a_verifiers_own_http_client_is_closed_and_made_again_a_given_one_is_left_alone() -> None:
+    from mcp_transport.auth.verify import OwnHTTP
+
+    own = OwnHTTP(None)
+    first = own.get()
+    await own.aclose()
+    assert first.is_closed
+    second = own.get()  # the app started again: a new client, not the closed one
+    assert second is not first and not second.is_closed
+    await own.aclose()
+    async with httpx.AsyncClient() as given:
+        theirs = OwnHTTP(given)
+        assert theirs.get() is given
+        await theirs.aclose()
+        assert not given.is_closed  # the caller's client is the caller's to close

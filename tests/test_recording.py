@@ -120,6 +120,15 @@ def test_http_proxy_record_then_replay(tmp_path: Path, servers: list[ServerProce
     assert same.returncode == 0, same.stdout + same.stderr
     only_add_differs(replay(path, "--against", changed.url))
 
+    # The same HTTP recording against a stdio server: three clients, each numbering its ids from 1.
+    on_a_pipe = replay(path, "--against-stdio", stdio(EVERYTHING))
+    if era == "modern":  # stateless: the three clients' requests replay on one pipe
+        assert on_a_pipe.returncode == 0, on_a_pipe.stdout + on_a_pipe.stderr
+        only_add_differs(replay(path, "--against-stdio", stdio(CHANGED)))
+    else:  # three sessions, and a pipe is one: refused, not reported as differences
+        assert on_a_pipe.returncode == 2, on_a_pipe.stdout + on_a_pipe.stderr
+        assert "3 HTTP sessions" in on_a_pipe.stderr and "--against URL" in on_a_pipe.stderr
+
 
 @pytest.mark.anyio
 async def test_client_records_the_same_format(tmp_path: Path, servers: list[ServerProcess]) -> None:

@@ -10,7 +10,7 @@ from collections import OrderedDict
 import httpx
 
 from ..principal import Principal, principal_from_claims
-from .verify import HTTP_TIMEOUT, InvalidToken, VerifierUnavailable, discover_metadata
+from .verify import InvalidToken, OwnHTTP, VerifierUnavailable, discover_metadata
 
 __all__ = ["DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL", "IntrospectionVerifier"]
 
@@ -46,8 +46,12 @@ class IntrospectionVerifier:
         self.auth = httpx.BasicAuth(client_id, client_secret or "") if client_id else None
         self.cache_size = cache_size
         self.cache_ttl = cache_ttl
-        self.http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT)
+        self.http_client = OwnHTTP(http)
         self._cache: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client of the introspection calls, if it was made here."""
+        await self.http_client.aclose()
 
     async def verify(self, token: str) -> Principal:
         token_hash = hashlib.sha256(token.encode()).digest()
@@ -67,7 +71,8 @@ class IntrospectionVerifier:
 
     async def _endpoint(self) -> str:
         if self.endpoint is None:
-            found = (await discover_metadata(self.http, self.issuer)).get("introspection_endpoint")
+            metadata = await discover_metadata(self.http_client.get(), self.issuer)
+            found = metadata.get("introspection_endpoint")
             if not isinstance(found, str):
                 raise VerifierUnavailable(f"issuer {self.issuer} publishes no introspection_endpoint")
             self.endpoint = found
@@ -76,7 +81,7 @@ class IntrospectionVerifier:
     async def _introspect(self, token: str) -> Principal:
         endpoint = await self._endpoint()
         try:
-            response = await self.http.post(
+            response = await self.http_client.get().post(
                 endpoint,
                 data={"token": token, "token_type_hint": "access_token"},
                 headers={"accept": "application/json"},

@@ -23,7 +23,7 @@ from ..principal import Principal
 from ..transports.http.asgi import HTTPError
 from .discovery import canonical_resource, origin
 from .introspection import IntrospectionVerifier
-from .verify import InvalidToken, JWTVerifier, TokenVerifier, VerifierUnavailable
+from .verify import InvalidToken, JWTVerifier, TokenVerifier, VerifierUnavailable, close_verifier
 
 __all__ = ["PRM_PATH", "ResourceServer"]
 
@@ -87,6 +87,10 @@ class ResourceServer:
             else:
                 verifier = JWTVerifier(issuer, self.resource, jwks_uri=jwks_uri)
         self.verifier = verifier
+
+    async def aclose(self) -> None:
+        """Close the verifier's HTTP client (the endpoint calls this at shutdown)."""
+        await close_verifier(self.verifier)
 
     # -- metadata (RFC 9728) -------------------------------------------------------------------
 

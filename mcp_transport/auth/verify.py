@@ -26,8 +26,10 @@ __all__ = [
     "InvalidToken",
     "JWKSCache",
     "JWTVerifier",
+    "OwnHTTP",
     "TokenVerifier",
     "VerifierUnavailable",
+    "close_verifier",
     "discover_metadata",
 ]
 
@@ -58,6 +60,35 @@ class TokenVerifier(Protocol):
     async def verify(self, token: str) -> Principal: ...
 
 
+async def close_verifier(verifier: TokenVerifier) -> None:
+    """Release what ``verifier`` holds when it has an ``aclose()`` (the verifiers here do; a
+    custom one needs none)."""
+    aclose = getattr(verifier, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+class OwnHTTP:
+    """A verifier's HTTP client: the caller's (never closed here), or one made on first use and
+    closed by ``aclose()``; a use after that makes a new one (an app may be started again)."""
+
+    def __init__(self, given: httpx.AsyncClient | None) -> None:
+        self._given = given
+        self._made: httpx.AsyncClient | None = None
+
+    def get(self) -> httpx.AsyncClient:
+        if self._given is not None:
+            return self._given
+        if self._made is None:
+            self._made = httpx.AsyncClient(timeout=HTTP_TIMEOUT)
+        return self._made
+
+    async def aclose(self) -> None:
+        made, self._made = self._made, None
+        if made is not None:
+            await made.aclose()
+
+
 async def discover_metadata(http: httpx.AsyncClient, issuer: str) -> dict[str, Any]:
     """The issuer's RFC 8414 / OpenID Connect metadata, tried in the spec's order
     (2026-07-28 basic/authorization/authorization-server-discovery), ``issuer`` checked."""
@@ -80,13 +111,13 @@ class JWKSCache:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | OwnHTTP,
         uri: str,
         *,
         max_age: float = JWKS_MAX_AGE,
         min_refetch: float = JWKS_MIN_REFETCH,
     ) -> None:
-        self.http = http
+        self.http_client = http if isinstance(http, OwnHTTP) else OwnHTTP(http)
         self.uri = uri
         self.max_age = max_age
         self.min_refetch = min_refetch
@@ -108,7 +139,7 @@ class JWKSCache:
     async def _fetch(self) -> None:
         self._fetched = time.monotonic()  # a failed fetch also counts: back off the same way
         try:
-            response = await self.http.get(self.uri, headers={"accept": "application/json"})
+            response = await self.http_client.get().get(self.uri, headers={"accept": "application/json"})
             response.raise_for_status()
             keys = jwt.PyJWKSet.from_dict(response.json()).keys
         except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
@@ -150,18 +181,22 @@ class JWTVerifier:
         self.algorithms = list(algorithms)
         self.leeway = leeway
         self.token_types = tuple(t.lower() for t in token_types) if token_types is not None else None
-        self.http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT)
+        self.http_client = OwnHTTP(http)
         self.min_refetch = min_refetch
         self._jwks: JWKSCache | None = None
+
+    async def aclose(self) -> None:
+        """Close the HTTP client of the metadata and JWKS fetches, if it was made here."""
+        await self.http_client.aclose()
 
     async def _keys(self) -> JWKSCache:
         if self._jwks is None:
             uri = self.jwks_uri
             if uri is None:
-                uri = (await discover_metadata(self.http, self.issuer)).get("jwks_uri")
+                uri = (await discover_metadata(self.http_client.get(), self.issuer)).get("jwks_uri")
                 if not isinstance(uri, str):
                     raise VerifierUnavailable(f"issuer {self.issuer} publishes no jwks_uri in its metadata")
-            self._jwks = JWKSCache(self.http, uri, min_refetch=self.min_refetch)
+            self._jwks = JWKSCache(self.http_client, uri, min_refetch=self.min_refetch)
         return self._jwks
 
     async def verify(self, token: str) -> Principal:

@@ -6,8 +6,9 @@ for every answer (and every server request) the recording shows before it, at mo
 ``--timeout`` seconds each, so a reply to an elicitation goes out after the server asked; with
 ``--speed F`` it also keeps the recorded delays divided by F (0, the default: no delays).
 
-Matching: an answer is matched by the id it answers; any other server message by its place in
-the HTTP exchange (the POST it came on) or, on stdio, in the order of such messages. Messages
+Matching: an answer is matched by the id it answers (over HTTP in its exchange, on stdio by its
+turn among the answers to that id); any other server message by its place in the HTTP exchange
+(the POST it came on) or, on stdio, in the order of such messages. Messages
 on a GET stream are not compared (their timing is the server's own). Exit status: 0 every
 answer matches, 1 a difference, 2 usage (the file, the options), 3 the target is unreachable.
 """
@@ -58,6 +59,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.speed < 0 or args.timeout <= 0:
             raise Usage("--speed must be 0 or more and --timeout more than 0")
         header, lines = read_recording(args.file)
+        if args.against_stdio:
+            _check_one_session(lines)
         target: Target = (
             HTTPTarget(parse_url(args.against))
             if args.against
@@ -73,6 +76,18 @@ def _run(args: argparse.Namespace) -> int:
     return anyio.run(replay.run)
 
 
+def _check_one_session(lines: list[dict[str, Any]]) -> None:
+    """One stdio pipe is one session: a recording of several HTTP sessions replays over HTTP."""
+    from ._target import Usage
+
+    sessions = {line["session"] for line in lines if line.get("session")}
+    if len(sessions) > 1:
+        raise Usage(
+            f"the recording holds {len(sessions)} HTTP sessions and a stdio server is one: "
+            "replay it with --against URL"
+        )
+
+
 def _answer_key(message: Any, exchange: int | None) -> Key | None:
     """Ids are unique per session, not per recording: over HTTP an answer is also keyed by the
     exchange (the POST) it came on."""
@@ -82,15 +97,26 @@ def _answer_key(message: Any, exchange: int | None) -> Key | None:
 
 
 class Keys:
-    """Gives each server message its matching key, the same way for the recording and the run."""
+    """Gives each server message its matching key, the same way for the recording and the run.
 
-    def __init__(self) -> None:
+    ``stdio``: the run has no HTTP exchanges (an HTTP recording replayed on a pipe), so an
+    answer is keyed by its turn among the answers to its id (ids may repeat in a recording:
+    each client numbers its own), and other messages by their order on the pipe."""
+
+    def __init__(self, *, stdio: bool = False) -> None:
         self._counts: dict[Hashable, int] = {}
+        self._stdio = stdio
 
     def key(self, message: Any, exchange: int | None) -> Key:
+        if self._stdio:
+            exchange = None
         answer = _answer_key(message, exchange)
         if answer is not None:
-            return answer
+            if not self._stdio:
+                return answer
+            turn = self._counts.get(answer, 0)
+            self._counts[answer] = turn + 1
+            return ("answer", turn, answer[2])
         group: Hashable = exchange if exchange is not None else "stdio"
         if message is None:
             return ("status", group)
@@ -141,6 +167,7 @@ class Target:
 class StdioTarget(Target):
     def __init__(self, command: list[str]) -> None:
         super().__init__()
+        self.keys = Keys(stdio=True)
         self.command = command
         self._process: Any = None
 
@@ -329,7 +356,8 @@ class Replay:
         self._index(lines)
 
     def _index(self, lines: list[dict[str, Any]]) -> None:
-        keys, awaited = Keys(), list[Key]()
+        stdio = isinstance(self.target, StdioTarget)
+        keys, awaited = Keys(stdio=stdio), list[Key]()
         get_exchanges = {
             line.get("exchange") for line in lines if line["dir"] == "c2s" and line.get("http") == "GET"
         }
@@ -343,6 +371,8 @@ class Replay:
             if line["dir"] == "c2s":
                 line = {**line, "answer_session": answer_sessions.get(exchange)}
                 self.plan.append((line, list(awaited)))
+            elif line["message"] is None and stdio:
+                continue  # an HTTP status without a message (202, 204): a pipe has none
             elif exchange not in get_exchanges or exchange is None:
                 key = keys.key(line["message"], exchange)
                 self.expected.setdefault(key, (line["message"], line.get("status"), number))

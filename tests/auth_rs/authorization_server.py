@@ -7,7 +7,10 @@ access tokens (RFC 9068, signed with joserfc, Authlib's JOSE library) carrying t
 ``resource`` as ``aud``, a JWKS endpoint and RFC 7662 introspection (client_secret_basic as
 ``rs``/``rs-secret``). Test-only endpoints: ``POST /test/mint`` (a token with any claims,
 signed by the first key, the newest one or a stray one), ``POST /test/rotate`` (publish a new
-signing key) and ``POST /test/revoke``.
+signing key), ``POST /test/revoke``, ``POST /test/lifetime`` (the lifetime of the access tokens
+the token endpoint issues from now on, and whether ``expires_in`` says it; an empty body restores
+the default) and ``GET /test/events?client_id=C`` (what that client did: ``authorize`` and the
+grant types it used at the token endpoint, in order).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class AuthorizationServer:
         self.refresh: dict[str, dict[str, Any]] = {}
         self.issued: dict[str, dict[str, Any]] = {}  # access token -> claims (introspection)
         self.revoked: set[str] = set()
+        self.access_ttl, self.advertise_ttl = ACCESS_TTL, True
+        self.events: list[tuple[str, str]] = []  # (client_id, what): /test/events
 
     def mint(self, claims: dict[str, Any], *, key: RSAKey | None = None, typ: str = "at+jwt") -> str:
         key = key or self.keys[0]
@@ -50,7 +55,9 @@ class AuthorizationServer:
         self.issued[token] = claims
         return token
 
-    def access_claims(self, sub: str, client_id: str, scope: str, resource: str | None) -> dict[str, Any]:
+    def access_claims(
+        self, sub: str, client_id: str, scope: str, resource: str | None, ttl: int = ACCESS_TTL
+    ) -> dict[str, Any]:
         now = int(time.time())
         claims = {
             "iss": self.base,
@@ -58,7 +65,7 @@ class AuthorizationServer:
             "client_id": client_id,
             "scope": scope,
             "iat": now,
-            "exp": now + ACCESS_TTL,
+            "exp": now + ttl,
             "jti": secrets.token_hex(8),
         }
         if resource:
@@ -66,17 +73,15 @@ class AuthorizationServer:
         return claims
 
     def tokens(self, grant: dict[str, Any]) -> dict[str, Any]:
-        access = self.mint(
-            self.access_claims(grant["sub"], grant["client_id"], grant["scope"], grant["resource"])
+        claims = self.access_claims(
+            grant["sub"], grant["client_id"], grant["scope"], grant["resource"], self.access_ttl
         )
         refresh = secrets.token_urlsafe(16)
         self.refresh[refresh] = grant
-        body = {
-            "access_token": access,
-            "token_type": "Bearer",
-            "expires_in": ACCESS_TTL,
-            "refresh_token": refresh,
-        }
+        body: dict[str, Any] = {"access_token": self.mint(claims), "token_type": "Bearer"}
+        if self.advertise_ttl:  # RFC 6749 §5.1: expires_in is only RECOMMENDED
+            body["expires_in"] = self.access_ttl
+        body["refresh_token"] = refresh
         if grant["scope"]:
             body["scope"] = grant["scope"]
         return body
@@ -116,6 +121,7 @@ class AuthorizationServer:
         if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
             return JSONResponse({"error": "invalid_request", "error_description": "PKCE S256 required"}, 400)
         code = secrets.token_urlsafe(16)
+        self.events.append((q["client_id"], "authorize"))
         self.codes[code] = {
             "sub": "alice",
             "client_id": q["client_id"],
@@ -139,11 +145,13 @@ class AuthorizationServer:
             )
             if grant is None or digest != grant["challenge"]:
                 return JSONResponse({"error": "invalid_grant"}, 400)
+            self.events.append((grant["client_id"], "authorization_code"))
             return JSONResponse(self.tokens(grant))
         if form.get("grant_type") == "refresh_token":
             grant = self.refresh.pop(str(form.get("refresh_token")), None)
             if grant is None:
                 return JSONResponse({"error": "invalid_grant"}, 400)
+            self.events.append((grant["client_id"], "refresh_token"))
             return JSONResponse(self.tokens(grant))
         return JSONResponse({"error": "unsupported_grant_type"}, 400)
 
@@ -183,6 +191,16 @@ class AuthorizationServer:
         self.revoked.add((await request.json())["token"])
         return JSONResponse({})
 
+    async def test_lifetime(self, request: Request) -> Response:
+        body = await request.json()
+        self.access_ttl = int(body.get("seconds", ACCESS_TTL))
+        self.advertise_ttl = bool(body.get("advertise", True))
+        return JSONResponse({})
+
+    async def test_events(self, request: Request) -> Response:
+        client_id = request.query_params["client_id"]
+        return JSONResponse([what for who, what in self.events if who == client_id])
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -195,6 +213,8 @@ class AuthorizationServer:
                 Route("/test/mint", self.test_mint, methods=["POST"]),
                 Route("/test/rotate", self.test_rotate, methods=["POST"]),
                 Route("/test/revoke", self.test_revoke, methods=["POST"]),
+                Route("/test/lifetime", self.test_lifetime, methods=["POST"]),
+                Route("/test/events", self.test_events),
             ]
         )
 

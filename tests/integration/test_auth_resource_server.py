@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -23,12 +24,16 @@ from conformance.model import Status
 from conformance.runner import run_scenarios, select
 from conformance.scenarios import SCENARIOS
 from mcp_transport import Client
-from mcp_transport.auth import OAuth
+from mcp_transport.auth import OAuth, ResourceServer
 from mcp_transport.auth.challenge import parse_www_authenticate
+from mcp_transport.auth.discovery import canonical_resource
 from mcp_transport.auth.introspection import IntrospectionVerifier
 from mcp_transport.auth.verify import InvalidToken, JWTVerifier, VerifierUnavailable
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
+from mcp_transport.server import MCPServer
+from mcp_transport.transports.http import http_app
 from mcp_transport.transports.http.headers import request_headers
+from tests.integration.conftest import ServerThread
 from tests.interop_servers import ServerProcess, free_port
 
 pytestmark = pytest.mark.anyio
@@ -51,6 +56,11 @@ class Servers:
 
     def control(self, what: str, **body: Any) -> None:
         httpx.post(f"{self.issuer}/test/{what}", json=body).raise_for_status()
+
+    def events(self, client_id: str) -> list[str]:
+        """What the client did at the authorization server: authorize, then grant types."""
+        events: list[str] = httpx.get(f"{self.issuer}/test/events", params={"client_id": client_id}).json()
+        return events
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +203,40 @@ async def test_our_client_discovers_authorizes_and_steps_up(servers: Servers) ->
         assert result["content"][0]["text"] == "alice admin mcp offline_access"
 
 
+async def test_an_expired_access_token_is_refreshed_without_a_new_authorization(
+    servers: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The authorization server issues 3 s access tokens without ``expires_in`` (RFC 6749 §5.1
+    only recommends it), so the client learns of the expiry from our server's 401 and recovers
+    with its refresh token (2026-07-28 basic/authorization#token-handling), not a new
+    authorization. The protected server introspects, so the expiry is exact (no JWT leeway)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    monkeypatch.setenv("MCP_TRANSPORT_INTROSPECTION_CLIENT_ID", "rs")
+    monkeypatch.setenv("MCP_TRANSPORT_INTROSPECTION_CLIENT_SECRET", "rs-secret")
+    argv = [sys.executable, "-m", "mcp_transport", "serve", "tests.auth_rs.protected_server:server"]
+    argv += ["--port", str(port), "--auth-issuer", servers.issuer, "--auth-audience", url]
+    argv += ["--auth-introspection", f"{servers.issuer}/introspect", "--auth-scope", "mcp"]
+    protected = ServerProcess(argv, port).start()
+    servers.control("lifetime", seconds=3, advertise=False)
+    try:
+        auth = OAuth(on_authorize=approve)
+        async with Client(url, auth=auth) as client:
+            assert (await client.call_tool("whoami", {}))["content"][0]["text"] == "alice mcp offline_access"
+            first = await auth.storage.get_tokens(canonical_resource(url))
+            assert first is not None and first.expires_at is None  # the client cannot see it coming
+            await anyio.sleep(3.5)
+            expired = await post(url, modern("tools/list", {}), first.access_token)
+            assert expired.status_code == 401 and challenge(expired)["error"] == "invalid_token"
+            assert (await client.call_tool("whoami", {}))["content"][0]["text"] == "alice mcp offline_access"
+        registered = await auth.storage.get_client(servers.issuer)
+        assert registered is not None
+        assert servers.events(registered.client_id) == ["authorize", "authorization_code", "refresh_token"]
+    finally:
+        servers.control("lifetime")  # back to the default for the other tests
+        protected.stop()
+
+
 async def test_insufficient_scope_is_403_with_the_needed_scopes(servers: Servers) -> None:
     token = servers.mint(scope="mcp")
     for message in (
@@ -313,6 +357,29 @@ async def test_introspection_refuses_inactive_tokens_and_caches_active_ones(serv
         await wrong_client.verify(servers.mint())
 
 
+@pytest.mark.parametrize("kind", ["jwks", "introspection"])
+async def test_shutting_the_server_down_closes_the_verifiers_http_client(servers: Servers, kind: str) -> None:
+    """The HTTP client a verifier made for the JWKS / metadata fetch or for introspection is
+    closed by the app's lifespan shutdown (no connection to the issuer left open)."""
+    verifier: JWTVerifier | IntrospectionVerifier = JWTVerifier(servers.issuer, servers.audience)
+    if kind == "introspection":
+        verifier = IntrospectionVerifier(
+            servers.issuer, servers.audience, client_id="rs", client_secret="rs-secret"
+        )
+    auth = ResourceServer(issuer=servers.issuer, audience=servers.audience, verifier=verifier)
+    thread = ServerThread(http_app(MCPServer("protected", auth=auth)))
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{thread.port}/mcp"
+        listed = await post(url, modern("tools/list", {}), servers.mint())
+        assert listed.status_code == 200, listed.text
+        used = verifier.http_client.get()  # the client that checked the token
+        assert not used.is_closed
+    finally:
+        thread.stop()
+    assert used.is_closed
+
+
 async def test_our_server_passes_the_conformance_authorization_checks(servers: Servers) -> None:
     options = Options(
         timeout=5.0,
@@ -397,29 +464,32 @@ async def test_the_everything_server_takes_the_auth_options(
         everything.stop()
 
 
+@contextmanager
+def redis_workers(servers: Servers, redis_server: Any) -> Iterator[tuple[str, str, str, str]]:
+    """Two protected workers of one resource sharing Redis (and their MRTR key, as the workers
+    of a cluster do): their URLs, and Alice's and Bob's tokens for that resource."""
+    audience = "http://127.0.0.1/mcp"  # one resource behind both workers
+    ports = [free_port(), free_port()]
+    auth = ["--auth-issuer", servers.issuer, "--auth-audience", audience]
+    auth += ["--auth-jwks", f"{servers.issuer}/jwks"]
+    redis = ["--redis-url", redis_server.url, "--redis-prefix", f"auth-{ports[0]}:"]
+    redis += ["--request-state-key", "cd" * 16]
+    argv = [sys.executable, "-m", "servers.everything", *redis, *auth, "--port"]
+    workers: list[ServerProcess] = []
+    try:
+        workers.extend(ServerProcess([*argv, str(port)], port).start() for port in ports)
+        alice, bob = servers.mint(sub="alice", aud=audience), servers.mint(sub="bob", aud=audience)
+        yield workers[0].url, workers[1].url, alice, bob
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
 async def test_with_redis_a_task_stays_bound_to_its_principal_across_workers(
     servers: Servers, redis_server: Any
 ) -> None:
-    """Two protected workers sharing tasks through Redis: Alice's task is hers on the other worker
-    too, and Bob's token cannot see it there. (MRTR state needs no store: it is sealed with the
-    deployment's shared keys and carries its principal, see test_mrtr / test_auth_principal.)"""
-    audience = "http://127.0.0.1/mcp"  # one resource behind both workers
-    ports = [free_port(), free_port()]
-    auth = [
-        "--auth-issuer",
-        servers.issuer,
-        "--auth-audience",
-        audience,
-        "--auth-jwks",
-        f"{servers.issuer}/jwks",
-    ]
-    redis = ["--redis-url", redis_server.url, "--redis-prefix", f"auth-{ports[0]}:"]
-    redis += ["--request-state-key", "cd" * 16]  # the workers of a cluster share their MRTR key
-    argv = [sys.executable, "-m", "servers.everything", *redis, *auth, "--port"]
-    workers = [ServerProcess([*argv, str(port)], port).start() for port in ports]
-    one, two = (w.url for w in workers)
-    try:
-        alice, bob = servers.mint(sub="alice", aud=audience), servers.mint(sub="bob", aud=audience)
+    """Alice's task is hers on the other worker too, and Bob's token cannot see it there."""
+    with redis_workers(servers, redis_server) as (one, two, alice, bob):
         caps: dict[str, Any] = {"extensions": {TASKS: {}}}
         call = modern("tools/call", {"name": "slow_compute", "arguments": {"seconds": 0.1}}, caps)
         task_id = (await post(one, call, alice)).json()["result"]["taskId"]
@@ -427,6 +497,44 @@ async def test_with_redis_a_task_stays_bound_to_its_principal_across_workers(
         assert mine["result"]["taskId"] == task_id, mine
         theirs = (await post(two, modern("tasks/get", {"taskId": task_id}, caps), bob)).json()
         assert theirs["error"]["code"] == -32602, theirs
-    finally:
-        for worker in workers:
-            worker.stop()
+
+
+async def test_with_redis_a_legacy_session_stays_bound_to_its_principal_across_workers(
+    servers: Servers, redis_server: Any
+) -> None:
+    """Alice's session, opened on one worker, is not found with Bob's token on the other
+    (404, 2025-11-25 basic/transports#session-management) and goes on with Alice's."""
+    with redis_workers(servers, redis_server) as (one, two, alice, bob):
+        response = await post(one, initialize_request(), alice)
+        assert response.status_code == 200, response.text
+        headers = {"mcp-session-id": response.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+        initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        assert (await post(one, initialized, alice, **headers)).status_code == 202
+        listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+        stolen = await post(two, listing, bob, **headers)
+        assert stolen.status_code == 404, stolen.text
+        own = await post(two, listing, alice, **headers)
+        assert own.status_code == 200 and "result" in own.json(), own.text
+
+
+async def test_with_redis_an_mrtr_retry_is_bound_to_its_principal_across_workers(
+    servers: Servers, redis_server: Any
+) -> None:
+    """The requestState sealed for Alice on one worker is refused for Bob on the other and
+    accepted for Alice there (2026-07-28 basic/mrtr: the state is bound to its principal)."""
+    with redis_workers(servers, redis_server) as (one, two, alice, bob):
+        caps: dict[str, Any] = {"elicitation": {"form": {}}}
+        name = "test_input_required_result_elicitation"
+        first = await post(one, modern("tools/call", {"name": name, "arguments": {}}, caps), alice)
+        result = first.json()["result"]
+        assert result["resultType"] == "input_required", result
+        retry = {
+            "name": name,
+            "arguments": {},
+            "requestState": result["requestState"],
+            "inputResponses": {"user_name": {"action": "accept", "content": {"name": "Al"}}},
+        }
+        replayed = (await post(two, modern("tools/call", retry, caps), bob)).json()
+        assert replayed["error"]["code"] == -32602 and "another principal" in replayed["error"]["message"]
+        own = (await post(two, modern("tools/call", retry, caps), alice)).json()
+        assert own["result"]["content"][0]["text"] == "Hello, Al!", own

@@ -100,6 +100,9 @@ class Authenticator(Protocol):
         """The 403 step-up refusal for ``what``, which needs ``missing``."""
         ...
 
+    # Optionally ``async def aclose(self) -> None``: called when the endpoint shuts down, to
+    # release what checking tokens holds (HTTP clients of the JWKS fetch, introspection).
+
 
 class Leg(enum.Enum):
     LEGACY = "legacy"
@@ -310,6 +313,12 @@ class StreamableHTTP:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(self._runner, return_exceptions=True)
         self._tg = self._started = self._runner = None
+        close_auth = getattr(self.auth, "aclose", None)
+        if close_auth is not None:
+            try:
+                await close_auth()
+            except Exception:  # a failing close must not fail the rest of the shutdown
+                log.exception("closing the authorization's resources failed")
 
     # -- ASGI -------------------------------------------------------------------------------
 
