@@ -15,11 +15,10 @@ around it: task spawning, timeouts and cancellation.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -46,6 +45,7 @@ from .jsonrpc import (
 )
 from .methods import MethodTable
 from .pending import PendingTable, ProgressCallback
+from .request_scope import RequestScope
 
 __all__ = [
     "DEFAULT_MAX_INBOUND_REQUESTS",
@@ -61,8 +61,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("mcp_transport.dispatcher")
-
-_T = TypeVar("_T")
 
 SendFn = Callable[[Message, "RequestId | None"], Awaitable[None]]
 BatchReply = Callable[[list[Response]], Awaitable[None]]
@@ -157,57 +155,6 @@ async def contained(call: Awaitable[object], what: str, *args: Any) -> None:
         log.debug(what + ": the connection is closed (%s)", *map(preview, args), exc)
     except Exception:
         log.exception(what + " failed; the connection carries on", *map(preview, args))
-
-
-class RequestScope:
-    """The cancel scope of one inbound request: :meth:`cancel` (from
-    ``notifications/cancelled``, :meth:`Dispatcher.close`, a transport's disconnect watcher)
-    interrupts the task running it at its next ``await`` and :meth:`run` then returns None.
-
-    Native asyncio cancellation, counted the way ``asyncio.timeout`` counts it (``uncancel``),
-    so a cancellation of the task from outside still propagates. Not an ``anyio.CancelScope``:
-    entering and leaving one cost ~46,000 instructions per request, more than the rest of the
-    dispatch (docs/performance.md). A cancelled handler gets one ``CancelledError``; anyio code
-    inside it (task groups, sleeps) sees it as a cancellation from outside, as it should.
-    """
-
-    __slots__ = ("_task", "cancel_called")
-
-    def __init__(self) -> None:
-        self.cancel_called = False
-        self._task: asyncio.Task[Any] | None = None
-
-    def cancel(self) -> None:
-        if not self.cancel_called:
-            self.cancel_called = True
-            if self._task is not None:
-                self._task.cancel()
-
-    def _cancelled(self) -> bool:
-        # a method, not the attribute: a type checker would keep the attribute narrowed to
-        # False across the await that cancel() interrupts
-        return self.cancel_called
-
-    async def run(self, call: Coroutine[Any, Any, _T]) -> _T | None:
-        """Await ``call`` in the current task under this scope; None if it was cancelled
-        (also when the handler swallowed the cancellation and returned)."""
-        if self.cancel_called:  # cancelled before it started: it never runs
-            call.close()
-            return None
-        task = self._task = asyncio.current_task()
-        assert task is not None  # always awaited from a task
-        try:
-            result = await call
-        except asyncio.CancelledError:
-            self._task = None
-            if self._cancelled() and task.uncancel() == 0:
-                return None
-            raise  # (also) cancelled from outside
-        self._task = None
-        if self._cancelled():  # interrupted, but the handler caught it and returned
-            task.uncancel()
-            return None
-        return result
 
 
 class Dispatcher:

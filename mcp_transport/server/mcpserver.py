@@ -1,19 +1,17 @@
-"""``MCPServer``: the registry of tools, resources and prompts, and the serving side (the
-dispatcher a transport feeds).
+"""``MCPServer``: the registry of tools, resources and prompts (:class:`~.registry.Registry`)
+and the serving side (the dispatcher a transport feeds, server-wide notifications).
 
 The MCP methods that serve the registry live in :mod:`.handlers`, each behind the era gate of
-:mod:`.era_gate`. Transports never see this
-module's logic: they create a dispatcher with :meth:`MCPServer.dispatcher` and feed it
+:mod:`.era_gate`. Transports never see this module's logic: they create a dispatcher with
+:meth:`MCPServer.dispatcher` (or a connection with :meth:`MCPServer.connect`) and feed it
 messages.
 """
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from anyio.abc import TaskGroup
 
@@ -24,40 +22,31 @@ from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
 from ..mrtr_keys import request_state_keys, require_shared_keys
 from ..principal import current_identity
-from ..protocol import META_SERVER_INFO, Envelope, Era, LifecycleState, PeerState
+from ..protocol import META_SERVER_INFO, Envelope, Era
 from ..state.cluster import Cluster
 from ..transports.stdio import run_stdio
 from . import handlers
 from . import resources as _resources
 from .api import MethodHandler
-from .completion import Completers
-from .context import Context, ServerConnection, ServerRequestContext
+from .context import ServerConnection, ServerRequestContext
 from .era_gate import era_gate
+from .fanout import Fanout
 from .pagination import DEFAULT_PAGE_SIZE
-from .prompts import Prompt
-from .resources import Resource, ResourceTemplate, UriTemplate
-from .schema import arguments_model, output_spec
+from .registry import Registry
+from .served import ServedConnection
 from .skills import Skill, add_skill, load_skill
 from .subscriptions import Subscription
-from .tasks import EXTENSION_ID as TASKS_EXTENSION
 from .tasks import TaskRunner, TaskStore
 from .tasks import methods as task_methods
 from .tools import Tool
-
-RESOURCE_UPDATED = "notifications/resources/updated"
 
 __all__ = ["MCPServer", "Tool"]
 
 if TYPE_CHECKING:
     from ..auth.resource import ResourceServer
 
-F = TypeVar("F", bound=Callable[..., Any])
 
-TASK_MODES = ("forbidden", "optional", "required")
-TASK_STARTS = ("immediately", "on_detach")
-
-
-class MCPServer:
+class MCPServer(Registry):
     """An MCP server: register tools, resources and prompts with decorators, then serve
     over stdio or HTTP.
 
@@ -100,31 +89,24 @@ class MCPServer:
         task_store: TaskStore | None = None,
         auth: ResourceServer | None = None,
     ) -> None:
+        super().__init__()
         self.name = name
         self.version = version
         self.title = title
         self.instructions = instructions
         self.page_size = page_size
-        self.tools: dict[str, Tool] = {}
-        self.resources: dict[str, Resource] = {}
-        self.templates: dict[str, ResourceTemplate] = {}
-        self.prompts: dict[str, Prompt] = {}
-        self.completers = Completers()
         self.methods = MethodTable()
         self._notification_handlers: dict[
             str, Callable[[ServerConnection, dict[str, Any]], Awaitable[None]]
         ] = {}
-        # Live legacy connections on this process, for notifications that belong to no
-        # request. Transports attach/detach; modern requests never appear here.
-        self.connections: set[ServerConnection] = set()
-        # Open subscriptions/listen requests (2026-07-28), any transport.
-        self.subscriptions: set[Subscription] = set()
+        self.fanout = Fanout()
+        # The fan-out's own sets, by their historical names: transports attach legacy
+        # connections, handlers add listen streams (.api.ServerAPI.subscriptions).
+        self.connections: set[ServerConnection] = self.fanout.connections
+        self.subscriptions: set[Subscription] = self.fanout.subscriptions
         self.request_state = RequestStateCodec(request_state_keys, request_state_ttl)
-        # 2026-07-28 extensions this server offers (server/discover capabilities.extensions).
-        self.extensions: dict[str, dict[str, Any]] = {}
         self.tasks = TaskRunner(self, task_store, principal=_task_owner)
         self._task_store_given = task_store is not None
-        self._cluster: Cluster | None = None  # several workers: join_cluster
         # Served by http_app / run_http / mcp_router unless they are given their own.
         self.auth = auth
         self.skills: dict[str, Skill] = {}  # SKILL.md URI -> skill (extension io.modelcontextprotocol/skills)
@@ -155,163 +137,6 @@ class MCPServer:
             caps["completions"] = {}
         return caps
 
-    # -- registration --------------------------------------------------------------------------
-
-    def tool(
-        self,
-        name: str | None = None,
-        *,
-        description: str | None = None,
-        title: str | None = None,
-        annotations: dict[str, Any] | None = None,
-        icons: list[dict[str, Any]] | None = None,
-        input_schema: dict[str, Any] | None = None,
-        meta: dict[str, Any] | None = None,
-        task: str = "forbidden",
-        task_start: str = "immediately",
-        scopes: Sequence[str] = (),
-    ) -> Callable[[F], F]:
-        """Register a function as a tool.
-
-        The input schema comes from the type hints (or ``input_schema``, served exactly as
-        given and not validated locally); the description from the docstring; a return
-        annotation other than str/content gives ``outputSchema`` and ``structuredContent``.
-        A parameter annotated ``Context`` receives the request context.
-
-        ``task``: whether a call may run as a task ("optional"), must ("required": a client
-        that did not declare the extension gets -32021) or never does ("forbidden", the
-        default); see docs/guides/tasks.md. ``task_start="on_detach"``: the call stays a
-        plain request (MRTR input rounds included) until the handler calls
-        ``await ctx.detach()``.
-
-        ``scopes``: OAuth scopes a call needs when the server is protected (``auth=``); a
-        token without them gets 403 ``insufficient_scope`` naming them (step-up).
-        """
-        if task not in TASK_MODES or task_start not in TASK_STARTS:
-            raise ValueError(f"task must be one of {TASK_MODES} and task_start one of {TASK_STARTS}")
-
-        def decorator(fn: F) -> F:
-            tool_name = name or fn.__name__
-            if tool_name in self.tools:
-                raise ValueError(f"a tool named {tool_name!r} is already registered")
-            args = arguments_model(fn, Context)
-            self.tools[tool_name] = Tool(
-                name=tool_name,
-                fn=fn,
-                description=description or _doc(fn) or tool_name,
-                arguments=None if input_schema is not None else args,
-                input_schema=input_schema if input_schema is not None else args.schema,
-                output=output_spec(fn),
-                title=title,
-                annotations=annotations,
-                icons=icons,
-                meta=meta,
-                context_param=args.context_param,
-                task=task,
-                task_start=task_start,
-                scopes=tuple(scopes),
-            )
-            if task != "forbidden":
-                self.extensions[TASKS_EXTENSION] = {}
-            self._list_changed("tools")
-            return fn
-
-        return decorator
-
-    def resource(
-        self,
-        uri: str,
-        *,
-        name: str | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        mime_type: str | None = None,
-        size: int | None = None,
-        annotations: dict[str, Any] | None = None,
-        icons: list[dict[str, Any]] | None = None,
-        meta: dict[str, Any] | None = None,
-        scopes: Sequence[str] = (),
-    ) -> Callable[[F], F]:
-        """Register a function as a resource; it returns the contents (str: text, bytes:
-        blob, or a list of contents).
-
-        A URI with ``{var}`` expressions (RFC 6570) registers a template: the function's
-        parameters receive the matched values, converted to their annotated types.
-        ``scopes``: OAuth scopes a read needs when the server is protected (as for tools).
-        """
-
-        def decorator(fn: F) -> F:
-            registry: dict[str, Any] = self.templates if UriTemplate.is_template(uri) else self.resources
-            if uri in registry:
-                raise ValueError(f"a resource {uri!r} is already registered")
-            registry[uri] = _resources.make_resource(
-                uri,
-                fn,
-                arguments_model(fn, Context),
-                name=name or fn.__name__,
-                title=title,
-                description=description or _doc(fn) or None,
-                mime_type=mime_type,
-                size=size,
-                annotations=annotations,
-                icons=icons,
-                meta=meta,
-                scopes=tuple(scopes),
-            )
-            self._list_changed("resources")
-            return fn
-
-        return decorator
-
-    def prompt(
-        self,
-        name: str | None = None,
-        *,
-        description: str | None = None,
-        title: str | None = None,
-        icons: list[dict[str, Any]] | None = None,
-        meta: dict[str, Any] | None = None,
-    ) -> Callable[[F], F]:
-        """Register a function as a prompt; its parameters are the prompt's arguments
-        (required unless they have a default) and it returns the messages."""
-
-        def decorator(fn: F) -> F:
-            prompt_name = name or fn.__name__
-            if prompt_name in self.prompts:
-                raise ValueError(f"a prompt named {prompt_name!r} is already registered")
-            self.prompts[prompt_name] = Prompt(
-                name=prompt_name,
-                fn=fn,
-                description=description or _doc(fn) or prompt_name,
-                arguments=arguments_model(fn, Context),
-                title=title,
-                icons=icons,
-                meta=meta,
-            )
-            self._list_changed("prompts")
-            return fn
-
-        return decorator
-
-    def completion(
-        self, argument: str, *, prompt: str | None = None, template: str | None = None
-    ) -> Callable[[F], F]:
-        """Register suggestions for one argument of a prompt (``prompt=name``) or one
-        variable of a resource template (``template=uri_template``). The function takes the
-        partial value (and optionally the arguments filled in so far) and returns strings."""
-        if prompt is not None and template is None:
-            ref_type, ref = "ref/prompt", prompt
-        elif template is not None and prompt is None:
-            ref_type, ref = "ref/resource", template
-        else:
-            raise ValueError("completion() needs exactly one of prompt= or template=")
-
-        def decorator(fn: F) -> F:
-            self.completers.add(ref_type, ref, argument, fn)
-            return fn
-
-        return decorator
-
     def add_skill_directory(self, path: str | Path) -> Skill:
         """Serve the skill in directory ``path`` (a SKILL.md and its files) as
         ``skill://<name>/...`` resources, with ``skills/list``, ``skills/get`` and
@@ -320,22 +145,6 @@ class MCPServer:
         skill = load_skill(path)
         add_skill(self, skill)
         return skill
-
-    def remove_tool(self, name: str) -> None:
-        """Unregister a tool (KeyError if unknown); connected clients are told."""
-        del self.tools[name]
-        self._list_changed("tools")
-
-    def remove_resource(self, uri: str) -> None:
-        """Unregister a resource or a template by its URI (template); clients are told."""
-        if self.resources.pop(uri, None) is None and self.templates.pop(uri, None) is None:
-            raise KeyError(uri)
-        self._list_changed("resources")
-
-    def remove_prompt(self, name: str) -> None:
-        """Unregister a prompt (KeyError if unknown); connected clients are told."""
-        del self.prompts[name]
-        self._list_changed("prompts")
 
     def method(
         self, name: str, *, legacy: bool = True, modern: bool = True
@@ -359,31 +168,13 @@ class MCPServer:
 
         return decorator
 
-    # -- reading resources -------------------------------------------------------------------
-
-    async def read_resource(self, uri: str, ctx: Context) -> list[dict[str, Any]]:
-        """The contents of ``uri``; an unknown URI raises the era's not-found error."""
-        found = _resources.resolve(self.resources, self.templates, uri)
-        if found is None:
-            raise _resources.resource_not_found(uri, ctx.era)
-        resource, values = found
-        kwargs = _resources.bind_arguments(resource.arguments, values, uri)
-        if resource.arguments.context_param is not None:
-            kwargs[resource.arguments.context_param] = ctx
-        value = resource.fn(**kwargs)
-        if inspect.isawaitable(value):
-            value = await value
-        return _resources.to_contents(value, uri, resource.mime_type)
-
-    # -- notifications -----------------------------------------------------------------------
+    # -- notifications (the mechanism: .fanout) ---------------------------------------------
 
     async def notify_resource_updated(self, uri: str) -> None:
         """Tell every client subscribed to ``uri`` that it changed
         (``notifications/resources/updated``; legacy ``resources/subscribe`` or a listen
         stream's ``resourceSubscriptions``)."""
-        if self._cluster is not None:
-            self._cluster.publish(RESOURCE_UPDATED, {"uri": uri}, everyone=True)
-        await self._notify_here(RESOURCE_UPDATED, {"uri": uri}, lambda c: uri in c.subscriptions)
+        await self.fanout.resource_updated(uri)
 
     def join_cluster(self, cluster: Cluster) -> None:
         """Serve as one of several workers (:class:`~mcp_transport.state.cluster.ClusterMember`;
@@ -397,17 +188,7 @@ class MCPServer:
             self.request_state = RequestStateCodec(keys, self.request_state.ttl)
         if not self._task_store_given:
             self.tasks.store = cluster.task_store()
-        self._cluster = cluster
-        cluster.on_notification(self._from_cluster)
-
-    async def _from_cluster(self, method: str, params: dict[str, Any] | None, everyone: bool) -> None:
-        """A notification another worker emitted: to this worker's clients, as it would
-        (``everyone``: legacy sessions too; else only listen streams, as :meth:`publish`)."""
-        if not everyone:
-            self._offer(method, params)
-            return
-        uri = params.get("uri") if params and method == RESOURCE_UPDATED else None
-        await self._notify_here(method, params, None if uri is None else lambda c: uri in c.subscriptions)
+        self.fanout.join(cluster)
 
     async def notify_all(
         self,
@@ -419,65 +200,23 @@ class MCPServer:
         """Send a notification to every initialized legacy connection (``only`` filters)
         and to every ``subscriptions/listen`` stream that opted in to it. With several
         workers (:meth:`join_cluster`) an unfiltered one reaches their clients too."""
-        if self._cluster is not None and only is None:
-            self._cluster.publish(method, params, everyone=True)
-        await self._notify_here(method, params, only)
-
-    async def _notify_here(
-        self, method: str, params: dict[str, Any] | None, only: Callable[[ServerConnection], bool] | None
-    ) -> None:
-        """Deliver to this worker's legacy connections and listen streams only."""
-        self._offer(method, params)
-        message = Notification(method, params)
-        for connection in list(self.connections):
-            if (
-                connection.send_unrelated is None
-                or connection.state is None
-                or (only and not only(connection))
-            ):
-                continue
-            with contextlib.suppress(Exception):  # one dead peer must not stop delivery to the others
-                await connection.send_unrelated(message)
+        await self.fanout.notify(method, params, only)
 
     def publish(self, method: str, params: dict[str, Any] | None = None) -> None:
         """Offer a change notification to every open ``subscriptions/listen`` stream; each
         keeps it only if it opted in (sync: streams forward it from their own tasks). With
         several workers (:meth:`join_cluster`) the streams of every worker get the offer
         (``notifications/tasks`` of a task running on one worker, listened to on another)."""
-        if self._cluster is not None:
-            self._cluster.publish(method, params, everyone=False)
-        self._offer(method, params)
-
-    def _offer(self, method: str, params: dict[str, Any] | None) -> None:
-        """:meth:`publish` on this worker only."""
-        for subscription in list(self.subscriptions):
-            subscription.push(method, params)
+        self.fanout.publish(method, params)
 
     def close_subscriptions(self, connection: ServerConnection | None = None) -> None:
         """End open ``subscriptions/listen`` requests gracefully (each answers its request
         with a result): all of them (server shutdown) or those of one connection."""
-        for subscription in list(self.subscriptions):
-            if connection is None or subscription.connection is connection:
-                subscription.close()
+        self.fanout.close_subscriptions(connection)
 
     def _list_changed(self, kind: str) -> None:
-        """Schedule ``notifications/<kind>/list_changed`` to every connected client.
-
-        Registration is synchronous (decorators), so delivery runs in each connection's task
-        group. At import time there are no connections and nothing is sent.
-        """
-        self._offer(f"notifications/{kind}/list_changed", None)
-        if self._cluster is not None:
-            self._cluster.publish(f"notifications/{kind}/list_changed", None, everyone=True)
-        message = Notification(f"notifications/{kind}/list_changed")
-        for connection in list(self.connections):
-            send, tg = connection.send_unrelated, connection.task_group
-            if send is None or tg is None or connection.state is None:
-                continue
-            try:
-                tg.start_soon(_deliver, send, message)
-            except RuntimeError:  # its task group has finished: the connection is gone
-                self.connections.discard(connection)
+        """Registry hook: ``notifications/<kind>/list_changed`` to every connected client."""
+        self.fanout.list_changed(kind)
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -575,70 +314,6 @@ class MCPServer:
         return ctx.state is not None and ctx.state.era is Era.MODERN
 
 
-class ServedConnection:
-    """One peer of an :class:`MCPServer`, as the transport seam hands it out."""
-
-    __slots__ = ("dispatcher", "peer", "server")
-
-    def __init__(self, server: MCPServer, peer: ServerConnection, dispatcher: Dispatcher) -> None:
-        self.server = server
-        self.peer = peer
-        self.dispatcher = dispatcher
-
-    @property
-    def ready(self) -> bool:
-        return self.peer.lifecycle.state is LifecycleState.READY
-
-    @property
-    def protocol_version(self) -> str | None:
-        return self.peer.state.protocol_version if self.peer.state is not None else None
-
-    def snapshot(self) -> dict[str, Any]:
-        state, peer = self.peer.state, self.peer
-        return {
-            "version": state.protocol_version if state is not None else None,
-            "capabilities": state.client_capabilities if state is not None else {},
-            "client_info": (state.client_info or {}) if state is not None else {},
-            "log_level": state.log_level if state is not None else None,
-            "subscriptions": frozenset(peer.subscriptions),
-        }
-
-    def restore(self, state: Mapping[str, Any], ready: bool) -> None:
-        peer = self.peer
-        version = state.get("version")
-        if version is not None:
-            if peer.state is None or peer.state.protocol_version != version:
-                info = dict(state.get("client_info") or {}) or None
-                peer.state = PeerState(version, dict(state.get("capabilities") or {}), info)
-                peer.lifecycle.state = LifecycleState.INITIALIZING
-            peer.state.log_level = state.get("log_level")
-        peer.subscriptions = set(state.get("subscriptions") or ())
-        if ready:
-            peer.lifecycle.state = LifecycleState.READY
-
-    def open(self) -> None:
-        self.server.attach(self.peer)
-
-    def mute(self) -> None:
-        self.server.detach(self.peer)
-
-    def end_streams(self) -> None:
-        self.server.close_subscriptions(self.peer)
-
-    def close(self, reason: str) -> None:
-        self.server.detach(self.peer)
-        self.dispatcher.close(reason)
-
-
-async def _deliver(send: Callable[[Notification], Awaitable[None]], message: Notification) -> None:
-    with contextlib.suppress(Exception):  # a dead peer; the transport detaches it
-        await send(message)
-
-
 def _task_owner(request: ServerRequestContext) -> str:
     """Tasks belong to the verified principal of the request that made them ("" without auth)."""
     return current_identity() or ""
-
-
-def _doc(fn: Callable[..., Any]) -> str:
-    return inspect.cleandoc(fn.__doc__ or "")

@@ -1,0 +1,83 @@
+"""``ServedConnection``: one peer of an ``MCPServer``, as the transport seam
+(:class:`mcp_transport.connection.Application`) hands it out.
+
+It reaches its server through :class:`ServedHost`, not ``MCPServer`` itself, which imports this
+module: so the server package has no import cycle (tests/test_architecture.py checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from ..dispatcher import Dispatcher
+from ..protocol import LifecycleState, PeerState
+from .context import ServerConnection
+
+__all__ = ["ServedConnection", "ServedHost"]
+
+
+class ServedHost(Protocol):
+    """What a served connection asks of its server: the live-connection table (for
+    notifications that belong to no request) and the end of its listen streams."""
+
+    def attach(self, connection: ServerConnection) -> None: ...
+
+    def detach(self, connection: ServerConnection) -> None: ...
+
+    def close_subscriptions(self, connection: ServerConnection | None = None) -> None: ...
+
+
+class ServedConnection:
+    """One peer of an ``MCPServer``, as the transport seam hands it out."""
+
+    __slots__ = ("dispatcher", "peer", "server")
+
+    def __init__(self, server: ServedHost, peer: ServerConnection, dispatcher: Dispatcher) -> None:
+        self.server = server
+        self.peer = peer
+        self.dispatcher = dispatcher
+
+    @property
+    def ready(self) -> bool:
+        return self.peer.lifecycle.state is LifecycleState.READY
+
+    @property
+    def protocol_version(self) -> str | None:
+        return self.peer.state.protocol_version if self.peer.state is not None else None
+
+    def snapshot(self) -> dict[str, Any]:
+        state, peer = self.peer.state, self.peer
+        return {
+            "version": state.protocol_version if state is not None else None,
+            "capabilities": state.client_capabilities if state is not None else {},
+            "client_info": (state.client_info or {}) if state is not None else {},
+            "log_level": state.log_level if state is not None else None,
+            "subscriptions": frozenset(peer.subscriptions),
+        }
+
+    def restore(self, state: Mapping[str, Any], ready: bool) -> None:
+        peer = self.peer
+        version = state.get("version")
+        if version is not None:
+            if peer.state is None or peer.state.protocol_version != version:
+                info = dict(state.get("client_info") or {}) or None
+                peer.state = PeerState(version, dict(state.get("capabilities") or {}), info)
+                peer.lifecycle.state = LifecycleState.INITIALIZING
+            peer.state.log_level = state.get("log_level")
+        peer.subscriptions = set(state.get("subscriptions") or ())
+        if ready:
+            peer.lifecycle.state = LifecycleState.READY
+
+    def open(self) -> None:
+        self.server.attach(self.peer)
+
+    def mute(self) -> None:
+        self.server.detach(self.peer)
+
+    def end_streams(self) -> None:
+        self.server.close_subscriptions(self.peer)
+
+    def close(self, reason: str) -> None:
+        self.server.detach(self.peer)
+        self.dispatcher.close(reason)
