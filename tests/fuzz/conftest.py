@@ -13,10 +13,12 @@ import pytest
 # The raw-HTTP helpers of the integration tests (servers_for_tests), shared, not copied.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 
+from servers_for_tests import ServerThread
+
 from mcp_transport.state.memory import MemoryEventLog
 from mcp_transport.transports.http import http_app
 from servers.everything import server as everything
-from tests.fuzz.fuzz_http import BOUNDS, FuzzEndpoint, ServerThread
+from tests.fuzz.fuzz_http import BOUNDS, FuzzEndpoint
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ within a fixed budget.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,19 +16,6 @@ import orjson
 from servers_for_tests import JSON_AND_SSE, parse_sse
 
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
-
-
-def _integration_conftest() -> Any:
-    """tests/integration/conftest.py as a module (not a package): its uvicorn thread."""
-    path = Path(__file__).resolve().parent.parent / "integration" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("integration_conftest", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ServerThread = _integration_conftest().ServerThread
 
 # Small bounds, so the properties reach them.
 BOUNDS: dict[str, Any] = {

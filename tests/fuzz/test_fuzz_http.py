@@ -18,11 +18,11 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from servers_for_tests import JSON_AND_SSE, parse_sse
+from servers_for_tests import JSON_AND_SSE, ServerThread, parse_sse
 
 from mcp_transport.transports.http.headers import request_headers
 from servers.everything import server as everything
-from tests.fuzz.fuzz_http import FuzzEndpoint, ServerThread, check_reply, messages_of, modern_meta
+from tests.fuzz.fuzz_http import FuzzEndpoint, check_reply, messages_of, modern_meta
 from tests.fuzz.fuzz_strategies import (
     LEGACY_VERSIONS,
     MODERN_VERSION,

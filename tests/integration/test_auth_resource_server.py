@@ -17,7 +17,7 @@ import anyio
 import httpx
 import orjson
 import pytest
-from servers_for_tests import initialize_request
+from servers_for_tests import ServerThread, initialize_request
 
 from conformance.context import Options
 from conformance.model import Status
@@ -33,7 +33,6 @@ from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSI
 from mcp_transport.server import MCPServer
 from mcp_transport.transports.http import http_app
 from mcp_transport.transports.http.headers import request_headers
-from tests.integration.conftest import ServerThread
 from tests.interop_servers import ServerProcess, free_port
 
 pytestmark = pytest.mark.anyio
