@@ -248,9 +248,10 @@ async def serve(
             return await respond(request)
     name, attributes = _describe(request.method, request.params)
     attributes["jsonrpc.request.id"] = str(request.id)
-    state = getattr(peer, "state", None)  # the negotiated PeerState of a legacy connection
-    if "mcp.protocol.version" not in attributes and isinstance(getattr(state, "protocol_version", None), str):
-        attributes["mcp.protocol.version"] = state.protocol_version  # type: ignore[union-attr]
+    # the version a legacy connection negotiated (its PeerState), when the request names none
+    version = getattr(getattr(peer, "state", None), "protocol_version", None)
+    if "mcp.protocol.version" not in attributes and isinstance(version, str):
+        attributes["mcp.protocol.version"] = version
     session = SESSION_ID.get()
     if session is not None:
         attributes["mcp.session.id"] = session
