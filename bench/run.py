@@ -70,6 +70,8 @@ from bench.report import DOCS, write_docs
 from bench.table import build_table, render_text
 from bench.targets import HEADER as TARGETS_HEADER
 from bench.targets import evaluate
+from bench.telemetry_cost import cost_phase
+from bench.telemetry_cost import render as render_telemetry
 
 PLOTS = ROOT / "docs" / "performance"  # the curves' PNGs, shown in docs/performance.md
 
@@ -326,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     names = ",".join(s.name for s in SERVERS)
     p.add_argument("--servers", default=names, help=f"comma-separated, of: {names}")
     p.add_argument(
-        "--skip", default="", help="comma-separated phases to skip: http, sessions, stdio, redis, curves"
+        "--skip",
+        default="",
+        help="comma-separated phases to skip: http, sessions, stdio, redis, telemetry, curves",
     )
     p.add_argument("--repeat", type=int, help="override the repeat count")
     p.add_argument("--duration", type=float, help="override the seconds per HTTP run")
@@ -416,6 +420,12 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             failures.append(f"redis: {exc}")
             log(f"error: redis phase: {exc}")
+    if "telemetry" not in skip and any(spec.name == "ours" for spec in specs):
+        try:
+            results["telemetry"] = cost_phase()
+        except Exception as exc:
+            failures.append(f"telemetry: {exc}")
+            log(f"error: telemetry phase: {exc}")
     if prof.curves is not None and "curves" not in skip:
         results["curves"] = curves_phase(specs, pin, prof.curves, logdir, failures)
         notes.extend(curve_notes(results["curves"]))
@@ -464,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     print(render_text(TARGETS_HEADER, goals))
     if results.get("redis"):
         print("\n" + render_redis(results["redis"]))
+    if results.get("telemetry"):
+        print("\n" + render_telemetry(results["telemetry"]))
     print(f"\n{seconds:.0f} s; results in {out}" + ("" if a.no_docs else f" and {DOCS}"))
     for n in notes:
         print("note: " + n)

@@ -12,6 +12,9 @@ difference of the instruction counts by the difference of ``n``: the start-up ca
 from __future__ import annotations
 
 import argparse
+import statistics
+import subprocess
+import sys
 import time
 
 import anyio
@@ -51,6 +54,33 @@ async def calls(n: int) -> float:
         for _ in range(n):
             await client.call_tool("add", {"a": 1, "b": 2})
         return (time.perf_counter() - started) / n
+
+
+def cost_phase(rounds: int = 3, n: int = 20_000) -> dict:
+    """``make bench``'s "telemetry" phase: microseconds per call with the API only and with the
+    SDK (spans to a no-op exporter), each in a fresh process, the two alternating ``rounds``
+    times; medians."""
+    runs: dict[str, list[float]] = {"api-only": [], "sdk": []}
+    for _ in range(rounds):
+        for mode, extra in (("api-only", []), ("sdk", ["--sdk"])):
+            cmd = [sys.executable, "-m", "bench.telemetry_cost", "-n", str(n), *extra]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=300).stdout
+            runs[mode].append(float(out.split(":")[1].split()[0]))
+    api, sdk = statistics.median(runs["api-only"]), statistics.median(runs["sdk"])
+    return {"api_only_us": api, "sdk_us": sdk, "sdk_ratio": sdk / api, "runs": runs}
+
+
+def render(rows: dict) -> str:
+    return "\n".join(
+        [
+            "Telemetry (tools/call through the server's dispatcher in process, bench/telemetry_cost.py; "
+            "medians of alternating fresh processes):",
+            f"  API only (no SDK configured)        {rows['api_only_us']:>8.1f} us per call",
+            f"  SDK, spans to a no-op exporter      {rows['sdk_us']:>8.1f} us per call "
+            f"= {rows['sdk_ratio']:.2f}x the API only",
+            "  (the API-only hooks against no hooks: instruction counts, docs/guides/observability.md)",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
