@@ -400,10 +400,14 @@ class Cluster:
         return [w.process is not None and w.process.poll() is None for w in self.workers]
 
     def logs(self) -> str:
-        return "\n".join(
+        text = "\n".join(
             f"--- worker{n} ---\n" + (self.directory / f"worker{n}.log").read_text(errors="replace")[-4000:]
             for n in range(len(self.workers))
         )
+        if self.nginx is not None:  # which worker each request went to, and nginx's errors
+            text += "\n--- nginx ---\n" + self.nginx.access_log()[-2000:]
+            text += (self.nginx.directory / "error.log").read_text(errors="replace")[-2000:]
+        return text
 
 
 @pytest.fixture(scope="module")

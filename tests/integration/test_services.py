@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from mcp_transport.jsonrpc import REQUEST_TOO_LARGE
 from tests.interop_servers import ServerProcess
 from tests.services import Haproxy, Nginx, RedisServer, haproxy_config, nginx_config
 
@@ -134,6 +136,26 @@ def test_nginx_sends_a_refused_request_to_the_next_backend(
     backends[1].server_close()
     assert _get_all(proxy, 4) == ["a"] * 4
     assert "connect() failed (111: Connection refused)" in (proxy.directory / "error.log").read_text()
+
+
+def test_nginx_answers_a_body_over_its_own_limit_in_json_rpc(
+    nginx: Callable[..., Nginx], backends: list[ThreadingHTTPServer]
+) -> None:
+    """Over ``client_max_body_size`` no worker sees the request: nginx's 413 carries the same
+    JSON-RPC error as a worker's (-32012, what to fix), not an HTML page."""
+    proxy = nginx([backends[0].server_address[1]])
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
+    try:
+        conn.request(
+            "POST", "/mcp", body=b"x" * (5 * 1024 * 1024 + 1), headers={"content-type": "application/json"}
+        )
+        response = conn.getresponse()
+        assert response.status == 413 and response.getheader("content-type") == "application/json"
+        body = json.loads(response.read())
+    finally:
+        conn.close()
+    assert body["jsonrpc"] == "2.0" and body["id"] is None
+    assert body["error"]["code"] == REQUEST_TOO_LARGE and "send a smaller message" in body["error"]["message"]
 
 
 def test_the_balancer_passes_an_event_stream_through_unbuffered(
