@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -182,22 +183,35 @@ class Haproxy(ServerProcess):
             time.sleep(0.05)
 
 
-@pytest.fixture
-def haproxy(tmp_path: Path) -> Iterator[Callable[..., Haproxy]]:
-    """``haproxy(ports, health_path=None) -> Haproxy`` (started; ``.url`` is its root)."""
-    running: list[Haproxy] = []
+_Balancer = TypeVar("_Balancer", bound=ServerProcess)
 
-    def start(backends: list[int], health_path: str | None = None) -> Haproxy:
-        directory = tmp_path / f"haproxy{len(running)}"
+
+@contextmanager
+def _started(tmp_path: Path, make: Callable[..., _Balancer]) -> Iterator[Callable[..., _Balancer]]:
+    """A factory of started ``make(directory, *args, **options)``, each in a directory of its
+    own under ``tmp_path``; all stopped when the block ends."""
+    running: list[_Balancer] = []
+
+    def start(*args: Any, **options: Any) -> _Balancer:
+        directory = tmp_path / f"{make.__name__.lower()}{len(running)}"
         directory.mkdir()
-        proxy = Haproxy(directory, backends, health_path)
+        proxy = make(directory, *args, **options)
         proxy.start()
         running.append(proxy)
         return proxy
 
-    yield start
-    for proxy in running:
-        proxy.stop()
+    try:
+        yield start
+    finally:
+        for proxy in running:
+            proxy.stop()
+
+
+@pytest.fixture
+def haproxy(tmp_path: Path) -> Iterator[Callable[..., Haproxy]]:
+    """``haproxy(ports, health_path=None) -> Haproxy`` (started; ``.url`` is its root)."""
+    with _started(tmp_path, Haproxy) as start:
+        yield start
 
 
 def nginx_config(port: int, backends: list[int]) -> str:
@@ -306,19 +320,8 @@ class Nginx(ServerProcess):
 @pytest.fixture
 def nginx(tmp_path: Path) -> Iterator[Callable[..., Nginx]]:
     """``nginx(ports) -> Nginx`` (started; ``.url`` is its root)."""
-    running: list[Nginx] = []
-
-    def start(backends: list[int]) -> Nginx:
-        directory = tmp_path / f"nginx{len(running)}"
-        directory.mkdir()
-        proxy = Nginx(directory, backends)
-        proxy.start()
-        running.append(proxy)
-        return proxy
-
-    yield start
-    for proxy in running:
-        proxy.stop()
+    with _started(tmp_path, Nginx) as start:
+        yield start
 
 
 # The MRTR requestState key every test worker shares (a retried round may land on any worker).
