@@ -379,6 +379,7 @@ class Cluster:
                 self.nginx = Nginx(self.directory / "nginx", [worker.port for worker in self.workers])
                 self.nginx.start()
             view.url = self.nginx.url + "/mcp"
+            view.localhost_url = f"http://localhost:{self.nginx.port}/mcp"
         elif balancer != "haproxy":
             raise ValueError(f"unknown balancer {balancer!r}: haproxy or nginx")
         return view

@@ -182,19 +182,19 @@ async def test_an_oversized_body_gets_the_workers_json_rpc_413_and_the_connectio
     [("v01", None, 32), ("v02", "2025-11-25", 33), ("v02", MODERN, 40)],
 )
 def test_official_suite_through_the_balancer(
-    cluster: Cluster, tmp_path: Path, line: str, spec_version: str | None, scenarios: int
+    balanced: Cluster, tmp_path: Path, line: str, spec_version: str | None, scenarios: int
 ) -> None:
     args = ["--suite", "all"]
     if spec_version is not None:
         args += ["--spec-version", spec_version, "--timeout", "30000"]
-    results, run = run_suite(line, tmp_path, cluster.localhost_url, *args)
+    results, run = run_suite(line, tmp_path, balanced.localhost_url, *args)
     print(summary(results))
     assert len(results) == scenarios, (
         f"{len(results)} scenarios ran\n{run.stdout.decode()[-3000:]}\n{run.stderr.decode()[-3000:]}"
     )
     failed = [name for name, checks in results.items() if checks.get("FAILURE")]
-    assert not failed, f"failed: {failed}\n" + summary(results) + "\n" + cluster.logs()
-    assert all(cluster.alive()), cluster.logs()
+    assert not failed, f"failed: {failed}\n" + summary(results) + "\n" + balanced.logs()
+    assert all(balanced.alive()), balanced.logs()
 
 
 @pytest.mark.anyio
