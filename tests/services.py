@@ -251,9 +251,8 @@ server {{
         # Above the workers' 4 MiB, so the worker answers; over 5 MiB nginx answers, in JSON-RPC.
         client_max_body_size 5m;
         error_page 413 @body_too_large;
-        # An SSE stream may be quiet between keepalives (15 s): these bound silence, not length.
+        # An SSE stream may be quiet between keepalives (15 s): this bounds silence, not length.
         proxy_read_timeout 1h;
-        proxy_send_timeout 1h;
         proxy_connect_timeout 2s;
         # A connect refused or timed out (a dead worker) goes to the next worker. A request a
         # worker received is never sent again: nginx retries no POST once sent (no
