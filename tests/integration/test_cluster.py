@@ -683,28 +683,28 @@ async def kill_during(
 
 
 @pytest.mark.anyio
-async def test_kill_9_of_the_worker_running_a_tool_official_sdk_client(cluster: Cluster) -> None:
+async def test_kill_9_of_the_worker_running_a_tool_official_sdk_client(balanced: Cluster) -> None:
     """The same death seen by the official MCP Python SDK client (``mcp`` 2.3, legacy
     mode): it resumes the broken stream with ``Last-Event-ID`` through the balancer, gets the
     error event from a surviving worker as a JSON-RPC error, and its session goes on."""
     from mcp import Client as SDKClient
     from mcp.shared.exceptions import MCPError
 
-    ids = worker_ids_direct(cluster)
-    async with SDKClient(cluster.url, mode="legacy") as client:
+    ids = worker_ids_direct(balanced)
+    async with SDKClient(balanced.url, mode="legacy") as client:
 
         def call(on_progress: Any) -> Awaitable[Any]:
             return client.call_tool("sleep", {"seconds": 120}, progress_callback=on_progress)
 
-        outcome, killed = await kill_during(cluster, call, lambda: running_sleep(cluster, ids))
+        outcome, killed = await kill_during(balanced, call, lambda: running_sleep(balanced, ids))
         try:
             error = outcome.get("error")
-            assert isinstance(error, MCPError) and error.code == WORKER_STOPPED, (outcome, cluster.logs())
+            assert isinstance(error, MCPError) and error.code == WORKER_STOPPED, (outcome, balanced.logs())
             assert outcome["after"] < DEATH_NOTICED_WITHIN, outcome
             after = await client.call_tool("echo", {"text": "after"})
             assert after.content[0].text == "after"  # type: ignore[union-attr]  # a text block
         finally:
-            cluster.restart_worker(killed)
+            balanced.restart_worker(killed)
 
 
 async def running_sleep(cluster: Cluster, ids: list[str]) -> int:
