@@ -324,6 +324,64 @@ async def test_a_killed_get_holder_loses_nothing(cluster: Any, raw: Session) -> 
         doomed.stop()
 
 
+LIST_CHANGED = {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
+
+
+async def get_stream_until_progress(events: AsyncIterator[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The data events of a GET stream up to a ``progress`` of 100 (the marker a
+    ``test_tool_with_progress`` call answered as JSON puts there after what came before)."""
+    got: list[dict[str, Any]] = []
+    async for event in events:
+        if event.get("data"):
+            got.append(event)
+            if event["data"].get("params", {}).get("progress") == 100:
+                return got
+    raise AssertionError(f"the GET stream ended after {got}")
+
+
+async def test_a_notification_raised_while_the_get_holder_is_dead_is_replayed_once(
+    cluster: Any, raw: Session, store: Redis
+) -> None:
+    """The worker holding session A's GET stream is killed; before the client resumes it,
+    ``list_changed`` is raised on another worker. As with one worker (the notification goes
+    to the GET stream's event log, with or without a reader), the resume on a third worker
+    with Last-Event-ID replays it, exactly once (2025-11-25
+    basic/transports#resumability-and-redelivery). Session B, whose GET holder is alive,
+    gets it once too: its holder delivers it, the worker that raised it does not."""
+    redis, prefix, _ = cluster
+    doomed = start_worker(redis, prefix)
+    json_only = {"accept": "application/json"}  # related messages go to the GET stream
+    marker = raw.tool_call("test_tool_with_progress", {})
+    try:
+        raw.urls.append(doomed.url)
+        await raw.on(0).initialize()
+        other = Session(raw.client, raw.urls)
+        await other.on(1).initialize()
+        with anyio.fail_after(20):
+            async with sse_stream(other.on(1), "GET") as b_events:
+                assert "id" in await anext(b_events)  # B's GET is held on worker 1
+                async with raw.on(3).stream("GET") as held:
+                    doomed_id = held.headers["mcp-worker"]
+                    priming = await anext(iter_sse(held))
+                    doomed.kill()  # A's GET holder dies with the response open
+                # Redis has seen the dead worker's connection close (its lease still runs)
+                listening = f"{prefix}listening:{doomed_id}"
+                await until(lambda: store.pubsub_numsub(listening)[0][1] == 0)
+                changed = await raw.on(2).call("tools/call", {"name": "test_trigger_tool_change"})
+                assert "result" in changed, changed
+                async with sse_stream(raw.on(1), "GET", **{"last-event-id": priming["id"]}) as a_events:
+                    assert (await raw.on(2).post(marker, json_only)).status_code == 200
+                    a_got = await get_stream_until_progress(a_events)
+                assert (await other.on(0).post(marker, json_only)).status_code == 200
+                b_got = await get_stream_until_progress(b_events)
+    finally:
+        doomed.stop()
+    for got in (a_got, b_got):
+        assert [e["data"] for e in got[:1]] == [LIST_CHANGED], got
+        assert [e["data"].get("params", {}).get("progress") for e in got[1:]] == [0, 50, 100], got
+        assert len({e["id"] for e in got}) == len(got)
+
+
 async def test_a_session_redis_dropped_ends_on_the_worker_at_its_next_request(
     cluster: Any, raw: Session, store: Redis
 ) -> None:

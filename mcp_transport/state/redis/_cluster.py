@@ -1,9 +1,20 @@
 """What an application shares with the other workers on Redis: its tasks (under this worker's
-lease) and its server-wide notifications, published on the broadcast channel."""
+lease) and its server-wide notifications, published on the broadcast channel.
+
+A legacy session gets a server-wide notification from the worker that holds its GET stream
+(the record's ``get_holder``), which hears the broadcast. When that worker cannot hear it (it
+died and the client has not resumed its GET elsewhere yet, or its lease lapsed), the worker
+that published the notification appends it to the session's GET stream instead, so the
+client's resume replays it as one worker would (2025-11-25
+basic/transports#resumability-and-redelivery). Which sessions those are is decided in the
+same script as the PUBLISH: the holders that hear it and the sessions the publisher covers
+never overlap, so each session gets the notification once.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -18,7 +29,7 @@ from ._messaging import Broadcast
 from ._registry import WorkerRegistry
 from ._tasks import RedisTaskStore
 
-__all__ = ["DEFAULT_OUTBOX", "RedisCluster"]
+__all__ = ["DEFAULT_OUTBOX", "RedisCluster", "Unheld"]
 
 log = logging.getLogger("mcp_transport.state.redis")
 
@@ -26,6 +37,41 @@ log = logging.getLogger("mcp_transport.state.redis")
 # publish this many is cut off from Redis, where they would be lost anyway (pub/sub keeps
 # nothing for a listener that is not there).
 DEFAULT_OUTBOX = 1_000
+
+# Publish a notification (KEYS[1] the channel, ARGV[1] the message); for one meant for legacy
+# sessions too (ARGV[4] = "1"), return the sessions (KEYS[2] the index) whose GET holder does
+# not hear it: none recorded, its lease gone, or not subscribed to its ``listening`` channel
+# (Broadcast). ARGV[2] the prefix, ARGV[3] this worker (the publisher delivers its own
+# sessions itself). Returns id, subscriptions (JSON) pairs. It looks at every session (one
+# HMGET each, the workers' checks cached): a notification for every session costs
+# O(sessions) appends across the workers anyway.
+_PUBLISH = """
+redis.call('PUBLISH', KEYS[1], ARGV[1])
+local out = {}
+if ARGV[4] ~= '1' then return out end
+local hears = {[ARGV[3]] = true}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local f = redis.call('HMGET', ARGV[2] .. 'session:' .. id, 'h', 's')
+  if f[1] then
+    local holder = cjson.decode(f[1])
+    local ok = false
+    if type(holder) == 'string' then
+      ok = hears[holder]
+      if ok == nil then
+        ok = redis.call('EXISTS', ARGV[2] .. 'worker:' .. holder) == 1
+          and redis.call('PUBSUB', 'NUMSUB', ARGV[2] .. 'listening:' .. holder)[2] > 0
+        hears[holder] = ok
+      end
+    end
+    if not ok then table.insert(out, id); table.insert(out, f[2] or '[]') end
+  end
+end
+return out
+"""
+
+# Deliver a notification this worker published, ``(method, params, sessions)``, to legacy
+# sessions whose GET holder did not hear it: ``sessions`` are (id, subscribed URIs) pairs.
+Unheld = Callable[[str, dict[str, Any] | None, list[tuple[str, frozenset[str]]]], Awaitable[None]]
 
 
 class RedisCluster:
@@ -46,8 +92,11 @@ class RedisCluster:
         self.conn = conn
         self.registry = registry
         self.broadcast = broadcast
-        self._send, self._outbox = anyio.create_memory_object_stream[bytes](outbox)
+        self._send, self._outbox = anyio.create_memory_object_stream[dict[str, Any]](outbox)
         self._deliver: list[Deliver] = []
+        self._unheld: Unheld | None = None
+        self._script = conn.client.register_script(_PUBLISH)
+        self._index = conn.key("sessions")
 
     @property
     def worker(self) -> str:
@@ -59,24 +108,43 @@ class RedisCluster:
     def publish(self, method: str, params: dict[str, Any] | None, *, everyone: bool) -> None:
         message = {"k": NOTIFY, "w": self.worker, "m": method, "p": params, "e": everyone}
         try:
-            self._send.send_nowait(orjson.dumps(message))
+            self._send.send_nowait(message)
         except anyio.WouldBlock:
             log.warning("worker %s: %s not sent to the other workers (outbox full)", self.worker, method)
 
     def on_notification(self, deliver: Deliver) -> None:
         self._deliver.append(deliver)
 
+    def on_unheld(self, deliver: Unheld) -> None:
+        """The transport's delivery to the legacy sessions whose GET holder does not hear a
+        notification this worker publishes (see the module's docstring)."""
+        self._unheld = deliver
+
     async def run(self) -> None:
         await self._publish_loop(self._outbox)
 
-    async def _publish_loop(self, outbox: MemoryObjectReceiveStream[bytes]) -> None:
-        async for data in outbox:
+    async def _publish_loop(self, outbox: MemoryObjectReceiveStream[dict[str, Any]]) -> None:
+        async for message in outbox:
             try:
-                await self.broadcast.publish(data)
+                unheld = await self._publish(message)
+                if unheld and self._unheld is not None:
+                    await self._unheld(message["m"], message["p"], unheld)
             except StateUnavailable as exc:
                 log.warning(
                     "worker %s: a notification was not sent to the other workers: %s", self.worker, exc
                 )
+            except Exception:  # the loop must outlive one failed delivery
+                log.exception("worker %s: delivering %s to unheld sessions failed", self.worker, message["m"])
+
+    async def _publish(self, message: dict[str, Any]) -> list[tuple[str, frozenset[str]]]:
+        """PUBLISH ``message``; the sessions left to this worker (everyone: legacy ones)."""
+        legacy = self._unheld is not None and message["e"]
+        with self.conn.unavailable("broadcasting"):
+            flat = await self._script(
+                keys=[self.broadcast.channel, self._index],
+                args=[orjson.dumps(message), self.conn.prefix, self.worker, "1" if legacy else "0"],
+            )
+        return [(flat[i].decode(), frozenset(orjson.loads(flat[i + 1]))) for i in range(0, len(flat), 2)]
 
     async def received(self, message: dict[str, Any]) -> None:
         try:

@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from anyio.abc import TaskGroup
 
 from ... import jsonrpc, telemetry
 from ...connection import Application
 from ...errors import InvalidRequest, ResumeGap, ServerOverloaded, WorkerStopped
-from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
+from ...jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Result
 from ...protocol import allows_batch
+from ...state.cluster import RESOURCE_UPDATED
 from ...state.events import parse_event_id
 from ...state.records import SessionRecord
 from ...state.sessions import new_session_id
@@ -368,16 +370,28 @@ class LegacyLeg:
         """This worker stops: end the live part of its sessions (their records stay)."""
         self.live_sessions.end_all(reason)
 
-    async def send_to_session(self, session_id: str, message: Message) -> bool:
-        """Put a message that belongs to no request on a session's GET stream, from any
-        worker (the holder of its GET response, wherever it is, tails the shared log).
-        False if the session is gone or this server offers no GET stream."""
+    async def deliver_unheld(
+        self, method: str, params: dict[str, Any] | None, sessions: list[tuple[str, frozenset[str]]]
+    ) -> None:
+        """A server-wide notification this worker published, for sessions whose GET holder
+        did not hear it (it died; state.redis._cluster): append it to each one's GET stream,
+        created if need be, as that session's live copy here would (Link.send_unrelated),
+        so the client's resume replays it (2025-11-25
+        basic/transports#resumability-and-redelivery). ``resources/updated`` only to the
+        sessions subscribed to its URI (2025-11-25 server/resources#subscriptions)."""
         if not self.streams.get_stream:
-            return False
-        stream_id = await self.streams.get_stream_of(session_id)
-        if stream_id is None:
-            return False
-        return await self.streams.log.append(stream_id, jsonrpc.dump(message)) > 0
+            return
+        data = jsonrpc.dump(Notification(method, params))
+        uri = (params or {}).get("uri") if method == RESOURCE_UPDATED else None
+        for session_id, subscribed in sessions:
+            if uri is not None and uri not in subscribed:
+                continue
+            try:
+                stream_id = await self.streams.get_stream_of(session_id)
+                if stream_id is not None:
+                    await self.streams.log.append(stream_id, data)
+            except KeyError:  # the session ended meanwhile: its streams are gone
+                continue
 
     async def end_orphans(self, dead: str) -> int:
         """Worker ``dead`` stopped: end every POST stream it was answering with a final
