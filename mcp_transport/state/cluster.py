@@ -17,10 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .tasks import TaskStore
 
-__all__ = ["ENV_REDIS_URL", "NOTIFY", "RESOURCE_UPDATED", "Cluster", "ClusterMember", "Deliver"]
-
-# The Redis of a deployment when no URL is given (run_http, mcp-transport serve).
-ENV_REDIS_URL = "MCP_TRANSPORT_REDIS_URL"
+__all__ = ["NOTIFY", "RESOURCE_UPDATED", "Cluster", "ClusterMember", "Deliver"]
 
 # The kind (``"k"``) of the broadcast messages that carry an application's notifications.
 NOTIFY = "notify"
