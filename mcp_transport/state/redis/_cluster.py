@@ -127,14 +127,18 @@ class RedisCluster:
         async for message in outbox:
             try:
                 unheld = await self._publish(message)
-                if unheld and self._unheld is not None:
-                    await self._unheld(message["m"], message["p"], unheld)
             except StateUnavailable as exc:
                 log.warning(
                     "worker %s: a notification was not sent to the other workers: %s", self.worker, exc
                 )
-            except Exception:  # the loop must outlive one failed delivery
-                log.exception("worker %s: delivering %s to unheld sessions failed", self.worker, message["m"])
+                continue
+            if unheld and self._unheld is not None:
+                try:
+                    await self._unheld(message["m"], message["p"], unheld)
+                except StateUnavailable as exc:
+                    log.warning("worker %s: %s not delivered to sessions: %s", self.worker, message["m"], exc)
+                except Exception:  # the loop must outlive one failed delivery
+                    log.exception("worker %s: delivering %s to sessions failed", self.worker, message["m"])
 
     async def _publish(self, message: dict[str, Any]) -> list[tuple[str, frozenset[str]]]:
         """PUBLISH ``message``; the sessions left to this worker (everyone: legacy ones)."""
