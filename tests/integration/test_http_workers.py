@@ -45,11 +45,11 @@ LEASE = 1.5
 REQUEST_STATE_KEY = "ab" * 16
 
 
-def start_worker(redis: RedisServer, prefix: str) -> ServerProcess:
+def start_worker(redis: RedisServer, prefix: str, lease: float = LEASE) -> ServerProcess:
     """One worker: the example server on the shared state, as an operator starts it."""
     port = free_port()
     argv = [sys.executable, "-m", "servers.everything", "--port", str(port), "--redis-url", redis.url]
-    argv += ["--redis-prefix", prefix, "--worker-lease", str(LEASE), "--request-state-key", REQUEST_STATE_KEY]
+    argv += ["--redis-prefix", prefix, "--worker-lease", str(lease), "--request-state-key", REQUEST_STATE_KEY]
     return ServerProcess(argv, port).start()
 
 
@@ -325,6 +325,8 @@ async def test_a_killed_get_holder_loses_nothing(cluster: Any, raw: Session) -> 
 
 
 LIST_CHANGED = {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
+WATCHED = "test://watched-resource"
+UPDATED = {"jsonrpc": "2.0", "method": "notifications/resources/updated", "params": {"uri": WATCHED}}
 
 
 async def get_stream_until_progress(events: AsyncIterator[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -339,47 +341,57 @@ async def get_stream_until_progress(events: AsyncIterator[dict[str, Any]]) -> li
     raise AssertionError(f"the GET stream ended after {got}")
 
 
-async def test_a_notification_raised_while_the_get_holder_is_dead_is_replayed_once(
+async def test_notifications_raised_while_the_get_holder_is_dead_are_replayed_once(
     cluster: Any, raw: Session, store: Redis
 ) -> None:
-    """The worker holding session A's GET stream is killed; before the client resumes it,
-    ``list_changed`` is raised on another worker. As with one worker (the notification goes
-    to the GET stream's event log, with or without a reader), the resume on a third worker
-    with Last-Event-ID replays it, exactly once (2025-11-25
-    basic/transports#resumability-and-redelivery). Session B, whose GET holder is alive,
-    gets it once too: its holder delivers it, the worker that raised it does not."""
+    """The worker holding the GET streams of sessions A (subscribed to a resource) and C is
+    killed; before their clients resume, and before its lease lapses, ``list_changed`` and
+    that resource's ``updated`` are raised on another worker. As with one worker (a
+    notification goes to the GET stream's event log, with or without a reader), each resume
+    on a third worker with Last-Event-ID replays what is the session's, exactly once: A
+    both, C only list_changed (2025-11-25 basic/transports#resumability-and-redelivery,
+    server/resources#subscriptions).
+    Session B, whose GET holder is alive, gets list_changed once too: its holder delivers
+    it, the worker that raised it does not."""
     redis, prefix, _ = cluster
-    doomed = start_worker(redis, prefix)
+    doomed = start_worker(redis, prefix, lease=10.0)  # the default: its lease outlives the test
     json_only = {"accept": "application/json"}  # related messages go to the GET stream
     marker = raw.tool_call("test_tool_with_progress", {})
+    got: dict[str, list[dict[str, Any]]] = {}
     try:
         raw.urls.append(doomed.url)
-        await raw.on(0).initialize()
-        other = Session(raw.client, raw.urls)
-        await other.on(1).initialize()
+        a, b, c = raw, Session(raw.client, raw.urls), Session(raw.client, raw.urls)
+        for session in (a, b, c):
+            await session.on(0).initialize()
+        assert (await a.on(0).call("resources/subscribe", {"uri": WATCHED}))["result"] == {}
         with anyio.fail_after(20):
-            async with sse_stream(other.on(1), "GET") as b_events:
+            async with sse_stream(b.on(1), "GET") as b_events:
                 assert "id" in await anext(b_events)  # B's GET is held on worker 1
-                async with raw.on(3).stream("GET") as held:
-                    doomed_id = held.headers["mcp-worker"]
-                    priming = await anext(iter_sse(held))
-                    doomed.kill()  # A's GET holder dies with the response open
+                async with a.on(3).stream("GET") as a_held, c.on(3).stream("GET") as c_held:
+                    doomed_id = a_held.headers["mcp-worker"]
+                    primed = {"a": await anext(iter_sse(a_held)), "c": await anext(iter_sse(c_held))}
+                    doomed.kill()  # A's and C's GET holder dies with their responses open
                 # Redis has seen the dead worker's connection close (its lease still runs)
                 listening = f"{prefix}listening:{doomed_id}"
                 await until(lambda: store.pubsub_numsub(listening)[0][1] == 0)
-                changed = await raw.on(2).call("tools/call", {"name": "test_trigger_tool_change"})
-                assert "result" in changed, changed
-                async with sse_stream(raw.on(1), "GET", **{"last-event-id": priming["id"]}) as a_events:
-                    assert (await raw.on(2).post(marker, json_only)).status_code == 200
-                    a_got = await get_stream_until_progress(a_events)
-                assert (await other.on(0).post(marker, json_only)).status_code == 200
-                b_got = await get_stream_until_progress(b_events)
+                for tool in ("test_trigger_tool_change", "touch_watched_resource"):
+                    assert "result" in await b.on(2).call("tools/call", {"name": tool})
+                assert store.exists(f"{prefix}worker:{doomed_id}"), "raised before the lease lapsed"
+                for name, session in (("a", a), ("c", c)):
+                    resume = {"last-event-id": primed[name]["id"]}
+                    async with sse_stream(session.on(1), "GET", **resume) as events:
+                        assert (await session.on(2).post(marker, json_only)).status_code == 200
+                        got[name] = await get_stream_until_progress(events)
+                assert (await b.on(0).post(marker, json_only)).status_code == 200
+                got["b"] = await get_stream_until_progress(b_events)
     finally:
         doomed.stop()
-    for got in (a_got, b_got):
-        assert [e["data"] for e in got[:1]] == [LIST_CHANGED], got
-        assert [e["data"].get("params", {}).get("progress") for e in got[1:]] == [0, 50, 100], got
-        assert len({e["id"] for e in got}) == len(got)
+    expected = {"a": [LIST_CHANGED, UPDATED], "b": [LIST_CHANGED], "c": [LIST_CHANGED]}
+    for name, events in got.items():
+        notes = [e["data"] for e in events[:-3]]
+        assert notes == expected[name], (name, events)
+        assert [e["data"].get("params", {}).get("progress") for e in events[-3:]] == [0, 50, 100], events
+        assert len({e["id"] for e in events}) == len(events)
 
 
 async def test_a_session_redis_dropped_ends_on_the_worker_at_its_next_request(
