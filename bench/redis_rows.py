@@ -45,6 +45,7 @@ from bench.harness import (
 )
 from bench.redis_resume import render as render_resume
 from bench.redis_resume import resume_rows
+from mcp_transport.env import ENV_REQUEST_STATE_KEYS
 from tests.services import REQUEST_STATE_KEY, Haproxy, RedisServer
 
 __all__ = ["ROUNDTRIP_TARGET", "SHARE_TARGET", "redis_phase", "render"]
@@ -120,7 +121,7 @@ def _redis(directory: Path) -> Iterator[tuple[RedisServer, redis.Redis]]:
 
 def redis_phase(pin: Pinning, prof: Profile, logdir: Path) -> dict:
     """The Redis rows: a dict of figures (see the module's docstring)."""
-    os.environ.setdefault("MCP_TRANSPORT_REQUEST_STATE_KEYS", REQUEST_STATE_KEY)
+    os.environ.setdefault(ENV_REQUEST_STATE_KEYS, REQUEST_STATE_KEY)
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp, _redis(Path(tmp)) as (rds, client):
         with _worker(pin, logdir, None, "memory") as memory, _worker(pin, logdir, rds.url, "one") as shared:
