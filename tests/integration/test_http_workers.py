@@ -394,6 +394,51 @@ async def test_notifications_raised_while_the_get_holder_is_dead_are_replayed_on
         assert len({e["id"] for e in events}) == len(events)
 
 
+def holders_of(store: Redis, prefix: str, session_id: str | None) -> set[str]:
+    """The workers (``"-"``: none) under which the GET-holder index lists a session."""
+    workers = {w.decode() for w in store.smembers(f"{prefix}holders")}
+    found = {w for w in workers if store.sismember(f"{prefix}held:{w}", str(session_id))}
+    return found | ({"-"} if store.sismember(f"{prefix}unheld", str(session_id)) else set())
+
+
+async def test_a_deleted_or_taken_over_session_is_not_left_under_its_old_get_holder(
+    cluster: Any, raw: Session, store: Redis
+) -> None:
+    """The index of sessions by GET holder follows the record. Session T, created on worker
+    0, has its GET taken over by the doomed worker, which is then killed: a ``list_changed``
+    raised on worker 2 is replayed to T's resume exactly once (worker 0, which no longer
+    delivers T's broadcasts, must not keep T). Session D, held by the doomed worker and
+    deleted, is under no holder: the notification appends nothing for it and fails nothing
+    (2025-11-25 basic/transports#resumability-and-redelivery, #session-management)."""
+    redis, prefix, _ = cluster
+    doomed = start_worker(redis, prefix, lease=10.0)
+    marker = raw.tool_call("test_tool_with_progress", {})
+    try:
+        raw.urls.append(doomed.url)
+        t, d, b = raw, Session(raw.client, raw.urls), Session(raw.client, raw.urls)
+        await t.on(0).initialize()
+        doomed_id = (await d.on(3).initialize()).headers["mcp-worker"]
+        await b.on(2).initialize()
+        assert holders_of(store, prefix, d.session_id) == {doomed_id}
+        with anyio.fail_after(20):
+            async with t.on(3).stream("GET") as t_held:
+                primed = await anext(iter_sse(t_held))
+                assert holders_of(store, prefix, t.session_id) == {doomed_id}  # moved off worker 0
+                assert (await raw.client.delete(raw.urls[1], headers=d.headers)).status_code == 204
+                assert holders_of(store, prefix, d.session_id) == set()
+                doomed.kill()
+            await until(lambda: store.pubsub_numsub(f"{prefix}listening:{doomed_id}")[0][1] == 0)
+            assert "result" in await b.on(2).call("tools/call", {"name": "test_trigger_tool_change"})
+            async with t.on(1).stream("GET", headers={"last-event-id": primed["id"]}) as resumed:
+                assert (await t.on(2).post(marker, {"accept": "application/json"})).status_code == 200
+                got = await get_stream_until_progress(iter_sse(resumed))
+    finally:
+        doomed.stop()
+    assert [e["data"] for e in got[:-3]] == [LIST_CHANGED], got
+    assert not store.keys(f"{prefix}session:{d.session_id}*"), "nothing recreated for the deleted session"
+    assert holders_of(store, prefix, t.session_id) == {resumed.headers["mcp-worker"]}
+
+
 async def test_a_session_redis_dropped_ends_on_the_worker_at_its_next_request(
     cluster: Any, raw: Session, store: Redis
 ) -> None:

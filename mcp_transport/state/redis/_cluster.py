@@ -22,7 +22,8 @@ import orjson
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ...errors import StateUnavailable
-from ..cluster import NOTIFY, Deliver
+from ..cluster import NOTIFY, RESOURCE_UPDATED, Deliver
+from ..records import field_key
 from ..tasks import TaskStore
 from ._connection import RedisConnection
 from ._messaging import Broadcast
@@ -39,39 +40,37 @@ log = logging.getLogger("mcp_transport.state.redis")
 DEFAULT_OUTBOX = 1_000
 
 # Publish a notification (KEYS[1] the channel, ARGV[1] the message); for one meant for legacy
-# sessions too (ARGV[4] = "1"), return the sessions (KEYS[2] the index) whose GET holder does
-# not hear it: none recorded, its lease gone, or not subscribed to its ``listening`` channel
-# (Broadcast). ARGV[2] the prefix, ARGV[3] this worker (the publisher delivers its own
-# sessions itself). Returns id, subscriptions (JSON) pairs. It looks at every session (one
-# HMGET each, the workers' checks cached): a notification for every session costs
-# O(sessions) appends across the workers anyway.
+# sessions too (ARGV[4] = "1"), return the sessions whose GET holder does not hear it: those
+# in ``{P}unheld`` (no holder) and in the held set of each worker in ``{P}holders`` whose
+# lease is gone or that is not subscribed to its ``listening`` channel (Broadcast); the
+# index is kept by the session store's scripts (_session_scripts.py). ARGV[2] the prefix,
+# ARGV[3] this worker (the publisher delivers its own sessions itself). Cost: one EXISTS and
+# one NUMSUB per holder, plus the ids it returns; the publisher reads those sessions after,
+# in batches (LOOKUP_BATCH), so Redis serves other clients in between.
 _PUBLISH = """
 redis.call('PUBLISH', KEYS[1], ARGV[1])
 local out = {}
 if ARGV[4] ~= '1' then return out end
-local hears = {[ARGV[3]] = true}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  local f = redis.call('HMGET', ARGV[2] .. 'session:' .. id, 'h', 's')
-  if f[1] then
-    local holder = cjson.decode(f[1])
-    local ok = false
-    if type(holder) == 'string' then
-      ok = hears[holder]
-      if ok == nil then
-        ok = redis.call('EXISTS', ARGV[2] .. 'worker:' .. holder) == 1
-          and redis.call('PUBSUB', 'NUMSUB', ARGV[2] .. 'listening:' .. holder)[2] > 0
-        hears[holder] = ok
-      end
-    end
-    if not ok then table.insert(out, id); table.insert(out, f[2] or '[]') end
-  end
+local P = ARGV[2]
+local function take(set)
+  for _, id in ipairs(redis.call('SMEMBERS', set)) do table.insert(out, id) end
 end
+for _, w in ipairs(redis.call('SMEMBERS', P .. 'holders')) do
+  local hears = w == ARGV[3] or (redis.call('EXISTS', P .. 'worker:' .. w) == 1
+    and redis.call('PUBSUB', 'NUMSUB', P .. 'listening:' .. w)[2] > 0)
+  if not hears then take(P .. 'held:' .. w) end
+end
+take(P .. 'unheld')
 return out
 """
 
+# Sessions read per round trip (one pipeline of HMGETs) after the script returned their ids.
+LOOKUP_BATCH = 500
+
 # Deliver a notification this worker published, ``(method, params, sessions)``, to legacy
-# sessions whose GET holder did not hear it: ``sessions`` are (id, subscribed URIs) pairs.
-Unheld = Callable[[str, dict[str, Any] | None, list[tuple[str, frozenset[str]]]], Awaitable[None]]
+# sessions whose GET holder did not hear it: ``sessions`` are (id, GET stream id or None)
+# pairs, already filtered by subscription for ``resources/updated``.
+Unheld = Callable[[str, dict[str, Any] | None, list[tuple[str, str | None]]], Awaitable[None]]
 
 
 class RedisCluster:
@@ -96,7 +95,6 @@ class RedisCluster:
         self._deliver: list[Deliver] = []
         self._unheld: Unheld | None = None
         self._script = conn.client.register_script(_PUBLISH)
-        self._index = conn.key("sessions")
 
     @property
     def worker(self) -> str:
@@ -134,21 +132,45 @@ class RedisCluster:
                 continue
             if unheld and self._unheld is not None:
                 try:
-                    await self._unheld(message["m"], message["p"], unheld)
+                    sessions = await self._get_streams(unheld, message["m"], message["p"])
+                    await self._unheld(message["m"], message["p"], sessions)
                 except StateUnavailable as exc:
                     log.warning("worker %s: %s not delivered to sessions: %s", self.worker, message["m"], exc)
                 except Exception:  # the loop must outlive one failed delivery
                     log.exception("worker %s: delivering %s to sessions failed", self.worker, message["m"])
 
-    async def _publish(self, message: dict[str, Any]) -> list[tuple[str, frozenset[str]]]:
+    async def _publish(self, message: dict[str, Any]) -> list[str]:
         """PUBLISH ``message``; the sessions left to this worker (everyone: legacy ones)."""
         legacy = self._unheld is not None and message["e"]
         with self.conn.unavailable("broadcasting"):
-            flat = await self._script(
-                keys=[self.broadcast.channel, self._index],
+            ids = await self._script(
+                keys=[self.broadcast.channel],
                 args=[orjson.dumps(message), self.conn.prefix, self.worker, "1" if legacy else "0"],
             )
-        return [(flat[i].decode(), frozenset(orjson.loads(flat[i + 1]))) for i in range(0, len(flat), 2)]
+        return [i.decode() for i in ids]
+
+    async def _get_streams(
+        self, ids: list[str], method: str, params: dict[str, Any] | None
+    ) -> list[tuple[str, str | None]]:
+        """(id, GET stream id) of the sessions ``ids`` that still exist; for a
+        ``resources/updated`` only those subscribed to its URI (2025-11-25
+        server/resources#subscriptions). LOOKUP_BATCH sessions per round trip."""
+        uri = (params or {}).get("uri") if method == RESOURCE_UPDATED else None
+        out: list[tuple[str, str | None]] = []
+        fields = [field_key("get_stream"), field_key("subscriptions")]
+        for start in range(0, len(ids), LOOKUP_BATCH):
+            batch = ids[start : start + LOOKUP_BATCH]
+            with self.conn.unavailable("reading sessions"):
+                async with self.conn.client.pipeline(transaction=False) as pipe:
+                    for session_id in batch:
+                        pipe.hmget(self.conn.key("session", session_id), fields)
+                    rows = await pipe.execute()
+            for session_id, (stream, subscribed) in zip(batch, rows, strict=True):
+                if stream is None:  # removed since (every record has the field)
+                    continue
+                if uri is None or uri in orjson.loads(subscribed or b"[]"):
+                    out.append((session_id, orjson.loads(stream)))
+        return out
 
     async def received(self, message: dict[str, Any]) -> None:
         try:
