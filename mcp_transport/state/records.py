@@ -24,6 +24,7 @@ __all__ = [
     "decode_fields",
     "encode_fields",
     "encode_record",
+    "field_key",
 ]
 
 
@@ -138,6 +139,11 @@ def check_changes(changes: Iterable[str], what: str = "update") -> None:
 def encode_fields(values: Mapping[str, Any]) -> dict[str, bytes]:
     """``{short key: JSON}`` for record fields given by name (a Redis hash's fields)."""
     return {_KEYS[name]: orjson.dumps(_plain(value, name)) for name, value in values.items()}
+
+
+def field_key(name: str) -> str:
+    """The short key (Redis hash field) of record field ``name``."""
+    return _KEYS[name]
 
 
 def encode_record(record: SessionRecord) -> dict[str, bytes]:

@@ -41,9 +41,9 @@ from conformance.model import Status
 from conformance.runner import run_scenarios, select
 from conformance.scenarios import SCENARIOS
 from mcp_transport import jsonrpc
+from mcp_transport.env import ENV_REDIS_URL, ENV_REQUEST_STATE_KEYS
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 from mcp_transport.server import MCPServer
-from mcp_transport.state.cluster import ENV_REDIS_URL
 from mcp_transport.transports.http import run_http
 from tests.interop_servers import REPO, free_port, wait_listening
 from tests.official_suite import run_suite, summary
@@ -581,16 +581,14 @@ def test_serve_workers_n_runs_n_workers_on_one_port(redis_server: RedisServer, t
     ("extra", "says"),
     [
         (["--workers", "2"], "--redis-url"),
-        (["--redis-url", "redis://127.0.0.1:1/0"], "MCP_TRANSPORT_REQUEST_STATE_KEYS"),
+        (["--redis-url", "redis://127.0.0.1:1/0"], ENV_REQUEST_STATE_KEYS),
         (["--redis-url", "redis://127.0.0.1:1/0", "--request-state-key", "abc"], "at least 32 hex digits"),
     ],
 )
 def test_serve_refuses_a_worker_that_cannot_share(extra: list[str], says: str) -> None:
     """Several workers without Redis, or Redis without shared MRTR keys: refused at start, with
     the option to set (a worker with its own random key would refuse every other's rounds)."""
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("MCP_TRANSPORT_REQUEST_STATE_KEYS", ENV_REDIS_URL)
-    }
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_REQUEST_STATE_KEYS, ENV_REDIS_URL)}
     argv = [sys.executable, "-m", "servers.everything", "--port", str(free_port()), *extra]
     done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
@@ -599,8 +597,8 @@ def test_serve_refuses_a_worker_that_cannot_share(extra: list[str], says: str) -
 def test_run_http_refuses_redis_without_shared_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """``run_http(server, redis_url=...)``, the library's one way: the server joins the cluster
     before anything is served, and refuses to without keys."""
-    monkeypatch.delenv("MCP_TRANSPORT_REQUEST_STATE_KEYS", raising=False)
-    with pytest.raises(ValueError, match="MCP_TRANSPORT_REQUEST_STATE_KEYS"):
+    monkeypatch.delenv(ENV_REQUEST_STATE_KEYS, raising=False)
+    with pytest.raises(ValueError, match=ENV_REQUEST_STATE_KEYS):
         run_http(MCPServer("alone"), port=free_port(), redis_url="redis://127.0.0.1:1/0")
 
 

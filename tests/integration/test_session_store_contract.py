@@ -269,12 +269,46 @@ async def test_keys_under_the_prefix(conn: RedisConnection) -> None:
     await store.acquire("s1")
     keys = {key.decode() async for key in conn.client.scan_iter(match=conn.prefix + "*")}
     p = conn.prefix
-    assert keys == {f"{p}session:s1", f"{p}sessions", f"{p}sessions:unready", f"{p}busy:w1"}
+    assert keys == {f"{p}session:s1", f"{p}sessions", f"{p}sessions:unready", f"{p}busy:w1", f"{p}unheld"}
     await store.release("s1")
     assert 0 < await conn.client.pttl(f"{p}session:s1") <= (1800 + 60) * 1000
     await store.update("s1", ready=True)
     await store.remove("s1")
     assert [key async for key in conn.client.scan_iter(match=p + "*")] == []  # nothing left behind
+
+
+async def held(conn: RedisConnection) -> dict[str, set[str]]:
+    """The GET-holder index: each worker's held set (and ``None``: unheld), non-empty ones."""
+    members = conn.client.smembers
+    workers = {w.decode() for w in await members(conn.key("holders"))}
+    index = {w: {s.decode() for s in await members(conn.key("held", w))} for w in workers}
+    index[None] = {s.decode() for s in await members(conn.key("unheld"))}  # type: ignore[index]
+    return {w: ids for w, ids in index.items() if ids}
+
+
+@pytest.mark.redis
+async def test_the_get_holder_index_follows_every_change_of_the_holder(conn: RedisConnection) -> None:
+    """Create, takeover (compare-and-set), clearing, remove, sweep and a hash Redis expired
+    unseen: the index names each session under its record's holder, and nothing else."""
+    store = RedisSessionStore(conn, idle_timeout=0.2, grace=0.1, worker="w1")
+    for sid, holder in (("a", "w1"), ("b", "w1"), ("c", None), ("d", "w2")):
+        assert await store.create(record(sid, get_holder=holder), 10)
+    assert await held(conn) == {"w1": {"a", "b"}, None: {"c"}, "w2": {"d"}}
+    assert await store.update("a", expect={"get_holder": "w2"}, get_holder="w3") is None  # CAS lost
+    assert await store.update("a", expect={"get_holder": "w1"}, get_holder="w2")
+    assert await store.update("c", get_holder="w1")
+    assert await store.update("b", get_holder=None)
+    assert await store.update("d", log_level="debug")  # not the holder: the index stays
+    assert await held(conn) == {"w1": {"c"}, None: {"b"}, "w2": {"a", "d"}}
+    await store.remove("c")  # the last of w1's: w1 leaves the holders
+    assert await held(conn) == {None: {"b"}, "w2": {"a", "d"}}
+    await store.acquire("a")
+    await anyio.sleep(0.4)  # b and d idle past the TTL: Redis drops their hashes unseen
+    assert await store.expire(time.time(), 0.2, 10) == []  # forgets them, a is busy
+    assert await held(conn) == {"w2": {"a"}}
+    await store.release("a")
+    assert [r.id for r in await store.expire(time.time() + 1, 0.2, 10)] == ["a"]
+    assert await held(conn) == {}
 
 
 @pytest.mark.redis

@@ -106,7 +106,7 @@ class RedisSessionStore:
         check_changes(changes)
         check_changes(expect or (), "expect")
         expected = encode_fields(expect or {})
-        args = [session_id, len(expected), *_flat(expected), *_flat(encode_fields(changes))]
+        args = [session_id, self.conn.prefix, len(expected), *_flat(expected), *_flat(encode_fields(changes))]
         with self.conn.unavailable("updating a session"):
             flat = await self._update(keys=[self._key(session_id), self._unready], args=args)
         return decode_fields(session_id, flat) if flat else None

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ...connection import Application
+from ...env import ENV_REDIS_URL
 from ...errors import InvalidRequest
-from ...state.cluster import ENV_REDIS_URL
 from ...state.shared import SharedState
 from .asgi import Receive, Scope, Send, send_error, send_json, tag_worker
 from .endpoint import StreamableHTTP

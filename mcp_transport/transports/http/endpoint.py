@@ -209,13 +209,14 @@ class StreamableHTTP:
         self.sessions: SessionStore = state.sessions
         self.cluster = ClusterLink(state) if state.shared else None
         self.members: Cluster | None = None  # the application's side of the cluster
+        members = None
         if self.cluster is not None and isinstance(app, ClusterMember):
             from ...state.redis import RedisCluster  # shared state is Redis (an optional extra)
 
             assert state.connection and state.registry and state.broadcast  # shared: all there
-            self.members = RedisCluster(state.connection, state.registry, state.broadcast)
-            app.join_cluster(self.members)  # ValueError (say, no shared MRTR keys): refused now
-            self.cluster.handlers[NOTIFY] = self.members.received
+            members = self.members = RedisCluster(state.connection, state.registry, state.broadcast)
+            app.join_cluster(members)  # ValueError (say, no shared MRTR keys): refused now
+            self.cluster.handlers[NOTIFY] = members.received
         self.streams = Streams(
             self.log,
             self.sessions,
@@ -226,6 +227,8 @@ class StreamableHTTP:
         )
         options = LegacyOptions(response_mode, allow_delete, max_sessions, retry_after, principal)
         self.legacy = LegacyLeg(app, options, state, self.streams, self.cluster)
+        if members is not None:  # a session whose GET holder died still gets its notifications
+            members.on_unheld(self.legacy.deliver_unheld)
         self.modern = ModernLeg(app, response_mode=response_mode, keepalive=keepalive)
         self.status: StatusCollector | None = StatusCollector() if status_page else None
         self._tg: TaskGroup | None = None

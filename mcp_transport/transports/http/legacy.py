@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import anyio
 from anyio.abc import TaskGroup
 
 from ... import jsonrpc, telemetry
 from ...connection import Application
 from ...errors import InvalidRequest, ResumeGap, ServerOverloaded, WorkerStopped
-from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
+from ...jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Result
 from ...protocol import allows_batch
 from ...state.events import parse_event_id
 from ...state.records import SessionRecord
@@ -37,6 +39,9 @@ __all__ = ["LegacyLeg", "LegacyOptions"]
 # In "sse" mode a handler that answers within this time gets a one-shot SSE body written in
 # one go (no log, no stream); a slower one gets a logged, resumable, keepalive'd stream.
 _SSE_FAST_WINDOW = 0.02
+# Appends of one notification to the GET streams of sessions whose holder did not hear it
+# (deliver_unheld) in flight at once: each is one Redis round trip, overlapped.
+UNHELD_APPENDS = 32
 
 
 @dataclass(frozen=True)
@@ -368,16 +373,34 @@ class LegacyLeg:
         """This worker stops: end the live part of its sessions (their records stay)."""
         self.live_sessions.end_all(reason)
 
-    async def send_to_session(self, session_id: str, message: Message) -> bool:
-        """Put a message that belongs to no request on a session's GET stream, from any
-        worker (the holder of its GET response, wherever it is, tails the shared log).
-        False if the session is gone or this server offers no GET stream."""
+    async def deliver_unheld(
+        self, method: str, params: dict[str, Any] | None, sessions: list[tuple[str, str | None]]
+    ) -> None:
+        """A server-wide notification this worker published, for sessions whose GET holder
+        did not hear it (it died; state.redis._cluster), as (id, GET stream id) pairs, those
+        of a ``resources/updated`` already only the ones subscribed to its URI (2025-11-25
+        server/resources#subscriptions): append it to each one's GET stream, created if need
+        be, as that session's live copy here would (Link.send_unrelated), so the client's
+        resume replays it (2025-11-25 basic/transports#resumability-and-redelivery). Up to
+        UNHELD_APPENDS appends are in flight at once: thousands of sessions cost round trips
+        overlapped, not one after another."""
         if not self.streams.get_stream:
-            return False
-        stream_id = await self.streams.get_stream_of(session_id)
-        if stream_id is None:
-            return False
-        return await self.streams.log.append(stream_id, jsonrpc.dump(message)) > 0
+            return
+        data = jsonrpc.dump(Notification(method, params))
+        pending = iter(sessions)
+
+        async def append() -> None:
+            for session_id, stream_id in pending:  # shared: each pair is taken once
+                try:
+                    stream_id = stream_id or await self.streams.get_stream_of(session_id)
+                    if stream_id is not None:
+                        await self.streams.log.append(stream_id, data)
+                except KeyError:  # the session ended meanwhile: its streams are gone
+                    continue
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(min(UNHELD_APPENDS, len(sessions))):
+                tg.start_soon(append)
 
     async def end_orphans(self, dead: str) -> int:
         """Worker ``dead`` stopped: end every POST stream it was answering with a final
