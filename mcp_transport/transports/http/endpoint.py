@@ -279,6 +279,7 @@ class StreamableHTTP:
 
     async def _sweep(self) -> None:
         try:
+            await self.sessions.flush()  # this worker's finished work first: exact idle times
             for record in await self.sessions.expire(time.time(), self.idle_timeout, self.init_timeout):
                 await self.legacy.end_session(record.id, "the session expired", removed=True)
             await self.log.sweep()
@@ -313,6 +314,13 @@ class StreamableHTTP:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(self._runner, return_exceptions=True)
         self._tg = self._started = self._runner = None
+        # Every request has ended: the busy marks this worker still has on sessions go now
+        # (a worker that stops cleanly is never claimed as dead, so nobody else clears them).
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5.0):
+            try:
+                await self.sessions.flush()
+            except StateUnavailable as exc:
+                log.warning("the sessions' busy marks could not be cleared at shutdown: %s", exc.message)
         close_auth = getattr(self.auth, "aclose", None)
         if close_auth is not None:
             try:
