@@ -289,7 +289,7 @@ async def test_keys_under_the_prefix(conn: RedisConnection) -> None:
 @pytest.mark.redis
 async def test_each_step_is_one_round_trip(conn: RedisConnection) -> None:
     """Every command the store sends goes through the client's execute_command (scripts too,
-    as EVALSHA): count them."""
+    as EVALSHA) or the connection's pipeline (acquire): count them."""
     store = RedisSessionStore(conn)
     assert await store.create(record("warm"), 10)  # loads the scripts
     for method in (store.acquire, store.release, store.remove):  # loads theirs
@@ -307,6 +307,14 @@ async def test_each_step_is_one_round_trip(conn: RedisConnection) -> None:
         return await execute(*args, **options)
 
     conn.client.execute_command = counting  # type: ignore[method-assign]  # counts, then sends
+    assert conn.pipeline is not None
+    call = conn.pipeline.call
+
+    async def counting_pipelined(*args: Any) -> Any:
+        sent.append(args[0])
+        return await call(*args)
+
+    conn.pipeline.call = counting_pipelined  # type: ignore[method-assign]
     steps = (
         lambda: store.acquire("s1"),
         lambda: store.update("s1", expect={"get_holder": None}, get_holder="w"),

@@ -132,9 +132,10 @@ class RedisSessionStore:
         now = time.time()
         try:
             with self.conn.unavailable("starting work on a session"):
-                reply = await self._acquire(
-                    keys=[self._key(session_id), self._index, self._unready, self._busy],
-                    args=[session_id, self.worker, orjson.dumps(now), seq, cached[0] if cached else b""],
+                reply = await self.conn.run(
+                    self._acquire,
+                    [self._key(session_id), self._index, self._unready, self._busy],
+                    [session_id, self.worker, orjson.dumps(now), seq, cached[0] if cached else b""],
                 )
         except BaseException:
             self._done(session_id, now)  # the script may have run: its mark goes as usual
