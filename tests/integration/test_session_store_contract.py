@@ -393,3 +393,99 @@ def test_touched_changes_only_the_bookkeeping() -> None:
         *("g", "w", True, 1.0, 2.0, 3),
     )
     assert full.touched(7, 9.0) == dataclasses.replace(full, busy=7, last_active=9.0)
+
+
+# -- the Redis store's hot path: one round trip per request -------------------------------------
+
+
+@pytest.mark.redis
+async def test_a_cached_record_is_read_again_only_when_another_worker_changed_it(
+    conn: RedisConnection,
+) -> None:
+    """acquire() sends the revision it cached: Redis answers 1 while the record is unchanged,
+    the whole record after any update (on any worker), and nil once the session is gone, in
+    the same round trip that marks it busy (no pub/sub, no window)."""
+    here = RedisSessionStore(conn, worker="here")
+    there = RedisSessionStore(conn, worker="there")
+    assert conn.pipeline is not None
+    replies: list[Any] = []
+    call = conn.pipeline.call
+
+    async def recording(*args: Any) -> Any:
+        replies.append(reply := await call(*args))
+        return reply
+
+    conn.pipeline.call = recording  # type: ignore[method-assign]
+    assert await there.create(record(ready=True), 10)
+    for _ in range(2):
+        got = await here.acquire("s1")
+        await here.release("s1")
+        assert got is not None and got.log_level is None and got.principal == "alice"
+    assert isinstance(replies[0], list) and replies[1] == 1  # read once, then only the revision
+    assert await there.update("s1", log_level="debug", subscriptions={"a://x"}) is not None
+    changed = await here.acquire("s1")
+    assert changed is not None and (changed.log_level, changed.subscriptions) == ("debug", {"a://x"})
+    assert isinstance(replies[-1], list)
+    await here.release("s1")
+    assert await there.remove("s1") is not None
+    assert await here.acquire("s1") is None  # at once: the cached copy does not answer for it
+    assert await there.create(record(), 10)  # the same id again: a new revision, read again
+    again = await here.acquire("s1")
+    assert again is not None and again.log_level is None and isinstance(replies[-1], list)
+
+
+@pytest.mark.redis
+async def test_the_busy_mark_goes_when_the_worker_holds_no_request_of_the_session(
+    conn: RedisConnection,
+) -> None:
+    store = RedisSessionStore(conn, idle_timeout=60, worker="w1")
+    sweeper = RedisSessionStore(conn, idle_timeout=60, worker="w2")
+    key = conn.key("session", "s1")
+    assert await store.create(record(ready=True), 10)
+    await store.acquire("s1")  # a long request ...
+    await store.acquire("s1")  # ... and a short one
+    await store.release("s1")
+    await store.flush()  # the long one still runs: its mark stays, no TTL, not expired
+    assert await conn.client.pttl(key) == -1
+    assert await sweeper.expire(time.time() + 3600, 60, 60) == []
+    ended = time.time()
+    await store.release("s1")
+    assert await conn.client.pttl(key) == -1  # kept back ...
+    await store.flush()  # ... until the flush: idle from the end of the request, TTL back
+    assert 0 < await conn.client.pttl(key) <= 120_000
+    idle = await sweeper.get("s1")
+    assert idle is not None and idle.busy == 0 and ended <= idle.last_active <= time.time()
+    assert not await conn.client.exists(conn.key("busy", "w1"))
+
+
+@pytest.mark.redis
+async def test_a_release_flushed_after_a_later_acquire_keeps_that_acquires_mark(
+    conn: RedisConnection,
+) -> None:
+    """The flush and a new acquire of the same session race on different connections: the
+    flush names the last acquire sent before the release, so a later one keeps its mark."""
+    store = RedisSessionStore(conn, idle_timeout=60, worker="w1")
+    assert await store.create(record(ready=True), 10)
+    await store.acquire("s1")
+    await store.release("s1")
+    stale = dict(store._pending)  # a flush built now ...
+    await store.acquire("s1")  # ... and a request that starts before it reaches Redis
+    store._pending.update(stale)
+    await store.flush()
+    assert await conn.client.pttl(conn.key("session", "s1")) == -1  # still busy
+    assert await RedisSessionStore(conn, idle_timeout=60).expire(time.time() + 3600, 60, 60) == []
+    await store.release("s1")
+    await store.flush()
+    assert await conn.client.pttl(conn.key("session", "s1")) > 0
+
+
+@pytest.mark.redis
+async def test_a_flush_redis_missed_is_sent_again(conn: RedisConnection, redis_server: RedisServer) -> None:
+    store = RedisSessionStore(conn, idle_timeout=60, worker="w1")
+    assert await store.create(record(ready=True), 10)
+    await store.acquire("s1")
+    await store.release("s1")
+    with redis_server.stopped(keep_data=True), pytest.raises(StateUnavailable):
+        await store.flush()
+    await store.flush()
+    assert 0 < await conn.client.pttl(conn.key("session", "s1")) <= 120_000
