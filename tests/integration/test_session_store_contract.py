@@ -424,7 +424,10 @@ async def test_a_cached_record_is_read_again_only_when_another_worker_changed_it
     assert isinstance(replies[0], list) and replies[1] == 1  # read once, then only the revision
     assert await there.update("s1", log_level="debug", subscriptions={"a://x"}) is not None
     changed = await here.acquire("s1")
-    assert changed is not None and (changed.log_level, changed.subscriptions) == ("debug", frozenset({"a://x"}))
+    assert changed is not None and (changed.log_level, changed.subscriptions) == (
+        "debug",
+        frozenset({"a://x"}),
+    )
     assert isinstance(replies[-1], list)
     await here.release("s1")
     assert await there.remove("s1") is not None
