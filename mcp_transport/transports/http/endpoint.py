@@ -257,9 +257,12 @@ class StreamableHTTP:
                 assert self._started is not None
                 self._started.set()
                 interval = min(max(min(self.idle_timeout, self.init_timeout) / 4, 0.05), 5.0)
-                while True:
-                    await anyio.sleep(interval)
-                    await self._sweep()
+                try:
+                    while True:
+                        await anyio.sleep(interval)
+                        await self._sweep()
+                finally:
+                    await self._flush_sessions()  # while this worker still holds its lease
         finally:
             # If the group ever fails, the next request starts a fresh one.
             self._tg = self.streams.task_group = self._started = None
@@ -276,6 +279,15 @@ class StreamableHTTP:
         ended = await self.legacy.end_orphans(dead)
         freed = await self.state.release_worker(dead)
         log.warning("worker %s stopped: ended %d of its streams, freed %d sessions", dead, ended, freed)
+
+    async def _flush_sessions(self) -> None:
+        """The worker stops: the busy marks it still has on sessions go now (one that stops
+        cleanly is never claimed as dead, so nobody else would clear them). Bounded, shielded."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5.0):
+            try:
+                await self.sessions.flush()
+            except StateUnavailable as exc:
+                log.warning("the sessions' busy marks could not be cleared at shutdown: %s", exc.message)
 
     async def _sweep(self) -> None:
         try:
@@ -314,13 +326,7 @@ class StreamableHTTP:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(self._runner, return_exceptions=True)
         self._tg = self._started = self._runner = None
-        # Every request has ended: the busy marks this worker still has on sessions go now
-        # (a worker that stops cleanly is never claimed as dead, so nobody else clears them).
-        with anyio.CancelScope(shield=True), anyio.move_on_after(5.0):
-            try:
-                await self.sessions.flush()
-            except StateUnavailable as exc:
-                log.warning("the sessions' busy marks could not be cleared at shutdown: %s", exc.message)
+        await self._flush_sessions()  # what requests that ended since released
         close_auth = getattr(self.auth, "aclose", None)
         if close_auth is not None:
             try:
