@@ -9,6 +9,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -58,39 +59,42 @@ def busy_marks(redis: Redis, key: str) -> list[Any]:
     return [name for name in redis.hkeys(key) if name[:2] == b"b:"]
 
 
-async def test_the_sweeper_clears_the_mark_of_a_finished_request_so_the_session_expires(
-    worker_app: Callable[..., Any], redis_server: RedisServer, prefix: str, client: httpx.AsyncClient
-) -> None:
-    thread = ServerThread(worker_app(0.6))
+@asynccontextmanager
+async def one_request(
+    app: Any, client: httpx.AsyncClient, prefix: str
+) -> AsyncIterator[tuple[ServerThread, RawSession, str]]:
+    """A worker serving ``app`` and a session that made one request on it: (the worker, the
+    session, its record's key). The worker stops at the end of the block (or before)."""
+    thread = ServerThread(app)
     thread.start()
     try:
         raw = RawSession(client, f"http://127.0.0.1:{thread.port}/mcp")
         await raw.initialize()
         assert (await raw.call("ping"))["result"] == {}
-        key = f"{prefix}session:{raw.session_id}"
+        yield thread, raw, f"{prefix}session:{raw.session_id}"
+    finally:
+        thread.stop()
+
+
+async def test_the_sweeper_clears_the_mark_of_a_finished_request_so_the_session_expires(
+    worker_app: Callable[..., Any], redis_server: RedisServer, prefix: str, client: httpx.AsyncClient
+) -> None:
+    async with one_request(worker_app(0.6), client, prefix) as (_, raw, key):
         with Redis.from_url(redis_server.url) as redis:
             await until(lambda: not busy_marks(redis, key), interval=0.05)  # flushed by a sweep
             assert redis.exists(key)
             assert redis.pttl(key) > 0
         await anyio.sleep(1.2)  # idle past the timeout: a sweep ends it
         assert (await raw.post(raw.request("ping"))).status_code == 404
-    finally:
-        thread.stop()
 
 
 async def test_a_worker_that_stops_clears_its_busy_marks(
     worker_app: Callable[..., Any], redis_server: RedisServer, prefix: str, client: httpx.AsyncClient
 ) -> None:
-    thread = ServerThread(worker_app(1800))  # sweeps every 5 s: the stop comes first
-    thread.start()
-    try:
-        raw = RawSession(client, f"http://127.0.0.1:{thread.port}/mcp")
-        await raw.initialize()
-        assert (await raw.call("ping"))["result"] == {}
-        key = f"{prefix}session:{raw.session_id}"
+    # It sweeps every 5 s: the stop comes first.
+    async with one_request(worker_app(1800), client, prefix) as (thread, _, key):
         with Redis.from_url(redis_server.url) as redis:
             assert busy_marks(redis, key) and redis.pttl(key) == -1  # kept back for now
-    finally:
         thread.stop()
     with Redis.from_url(redis_server.url) as redis:
         assert redis.exists(key) and not busy_marks(redis, key)  # the session lives on, idle
