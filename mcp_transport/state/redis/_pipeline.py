@@ -63,9 +63,14 @@ class Pipeline:
     async def evalsha(
         self, sha: str, source: str | bytes | memoryview, keys: list[Any], args: list[Any]
     ) -> Any:
-        """EVALSHA, and EVAL once if Redis does not have the script (yet, or since a restart)."""
+        """EVALSHA, and EVAL once if Redis does not have the script (yet, or since a restart).
+        Sent again once on a new connection if the connection was lost (Redis restarted, or
+        closed it idle): for idempotent scripts only, as every pipelined one is."""
         try:
-            return await self.call("EVALSHA", sha, len(keys), *keys, *args)
+            try:
+                return await self.call("EVALSHA", sha, len(keys), *keys, *args)
+            except ConnectionError:
+                return await self.call("EVALSHA", sha, len(keys), *keys, *args)
         except ResponseError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
@@ -107,9 +112,9 @@ class Pipeline:
         self._transport = transport
         if options.get("password") is not None:
             user = [options["username"]] if options.get("username") else []
-            await self._send(_pack(["AUTH", *user, options["password"]]))
+            _refused(await self._send(_pack(["AUTH", *user, options["password"]])), "AUTH")
         if options.get("db"):
-            await self._send(_pack(["SELECT", options["db"]]))
+            _refused(await self._send(_pack(["SELECT", options["db"]])), "SELECT")
 
     def _send(self, packed: bytes) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
@@ -189,6 +194,11 @@ class _Protocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is self.owner._transport:
             self.owner._fail(ConnectionError(f"the connection to Redis was lost: {exc or 'closed by Redis'}"))
+
+
+def _refused(reply: Any, command: str) -> None:
+    if isinstance(reply, hiredis.ReplyError):
+        raise ConnectionError(f"Redis refused {command}: {reply}")
 
 
 def _pack(args: Any) -> bytes:

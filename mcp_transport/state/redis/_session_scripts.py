@@ -63,7 +63,7 @@ CREATE = _COMMON + _CREATE
 # KEYS hash, index, unready, this worker's busy set; ARGV id, worker, now, seq, the revision
 # the worker has cached ('' if none). Marks the session busy with ``seq``; returns nil for an
 # unknown session, 1 if the cached revision is still the record's (nothing else to send),
-# else the whole record (HGETALL).
+# else the whole record (HGETALL). Idempotent: the pipeline sends it again on a lost connection.
 _ACQUIRE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then forget(KEYS[2], KEYS[3], ARGV[1]); return false end
 redis.call('HSET', KEYS[1], 'b:' .. ARGV[2], ARGV[4], 't', ARGV[3])
