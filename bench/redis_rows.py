@@ -139,6 +139,7 @@ def redis_phase(pin: Pinning, prof: Profile, logdir: Path) -> dict:
             used0 = int(client.info("memory")["used_memory"])
             count = max(100, prof.idle_sessions // 10)
             opened = loadgen(pin, shared.port, "sessions", "--count", str(count), "--clients", "8")
+            _idle(client)
             used1 = int(client.info("memory")["used_memory"])
             out["bytes_per_session"] = (used1 - used0) / max(1, opened["sessions"] - opened["errors"])
             out["sessions_opened"] = opened["sessions"] - opened["errors"]
@@ -159,6 +160,14 @@ def redis_phase(pin: Pinning, prof: Profile, logdir: Path) -> dict:
                 out["lb_two_rps"] = med([r["rps"] for r in twos])
             out.update(resume_rows(w0.port, w1.port))
     return out
+
+
+def _idle(client: redis.Redis, wait: float = 10.0) -> None:
+    """Until the worker's sweeper has cleared its busy marks (every 5 s at most): an idle
+    session has none."""
+    deadline = time.monotonic() + wait
+    while next(client.scan_iter(match="bench:busy:*"), None) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _calls_args(prof: Profile) -> list[str]:

@@ -45,7 +45,8 @@ class SessionRecord:
     ready: bool = False  # initialize completed (initialized notification or a later request)
     created: float = 0.0  # wall clock
     last_active: float = 0.0  # wall clock: when the last request on it started or ended
-    busy: int = 0  # requests in flight plus open GET streams, over all workers
+    # requests in flight plus open GET streams (in memory); on Redis the workers holding it busy
+    busy: int = 0
 
     def __post_init__(self) -> None:
         # Given any iterable of URIs (update(subscriptions={...}) passes a set): keep it frozen.
@@ -120,7 +121,7 @@ _KEYS = {
 }
 _NAMES = {key: name for name, key in _KEYS.items()}
 _STORED = tuple(f.name for f in fields(SessionRecord) if f.name in _KEYS)
-# A Redis hash field "b:<worker>" counts that worker's busy marks on the session.
+# A Redis hash field "b:<worker>": that worker holds the session busy.
 BUSY_MARK = "b:"
 
 
@@ -151,14 +152,14 @@ def encode_record(record: SessionRecord) -> dict[str, bytes]:
 
 
 def decode_fields(session_id: str, flat: list[Any]) -> SessionRecord:
-    """The record from a Redis HGETALL reply (``[field, value, ...]``); busy is the sum of
-    the busy marks of every worker."""
+    """The record from a Redis HGETALL reply (``[field, value, ...]``); busy is the number of
+    workers holding the session busy (one mark each; each worker counts its own requests)."""
     values: dict[str, Any] = {}
     busy = 0
     for key, value in zip(flat[::2], flat[1::2], strict=True):
         name = key.decode()
         if name.startswith(BUSY_MARK):
-            busy += int(value)
+            busy += 1
         elif name in _NAMES:
             values[_NAMES[name]] = orjson.loads(value)
     return replace(SessionRecord(session_id, busy=busy), **values)

@@ -42,7 +42,15 @@ class SessionStore(Protocol):
 
     async def release(self, session_id: str) -> None:
         """The work :meth:`acquire` started is over: busy - 1, idle time counts from now.
-        Nothing happens for a session that is gone (it was removed meanwhile)."""
+        Nothing happens for a session that is gone (it was removed meanwhile). A shared
+        store may keep this to itself until :meth:`flush` (other workers see the session
+        busy until then: it expires late, never early)."""
+        ...
+
+    async def flush(self) -> None:
+        """Tell the store what :meth:`release` kept back (call it periodically, and before
+        the worker stops). Raises StateUnavailable when the store cannot take it; what it
+        did not take stays for the next call."""
         ...
 
     async def update(
@@ -109,6 +117,9 @@ class MemorySessionStore:
         record = self._records.get(session_id)
         if record is not None:
             self._records[session_id] = record.touched(max(record.busy - 1, 0), time.time())
+
+    async def flush(self) -> None:
+        """Nothing kept back: release() takes effect at once."""
 
     async def update(
         self, session_id: str, *, expect: Mapping[str, Any] | None = None, **changes: Any

@@ -154,6 +154,24 @@ async def test_what_one_worker_records_of_a_session_holds_on_the_others(raw: Ses
                     break
 
 
+async def test_a_worker_that_served_the_session_sees_at_once_what_another_changed_or_deleted(
+    raw: Session,
+) -> None:
+    """Worker 2 serves the session (and keeps its record), then worker 1 changes the log level
+    and deletes the session: worker 2's next requests see each at once (its request reads the
+    record's revision in the same round trip that marks the session busy)."""
+    await raw.on(0).initialize()
+    first = await raw.on(2).post(raw.tool_call("test_tool_with_logging", {}, progress=False))
+    assert first.headers["content-type"].startswith("text/event-stream")  # log messages came first
+    await first.aread()
+    assert (await raw.on(1).call("logging/setLevel", {"level": "error"}))["result"] == {}
+    second = await raw.on(2).post(raw.tool_call("test_tool_with_logging", {}, progress=False))
+    assert second.headers["content-type"] == "application/json", second.text  # none now
+    response = await raw.client.delete(raw.urls[1], headers=raw.headers)
+    assert response.status_code == 204, response.text
+    assert (await raw.on(2).post(raw.request("ping"))).status_code == 404
+
+
 async def test_a_cancel_posted_to_one_worker_stops_the_request_on_another(raw: Session) -> None:
     await raw.on(2).initialize()
     request = raw.tool_call("sleep", {"seconds": 30})

@@ -2,11 +2,14 @@
 and one atomic step whichever worker runs it.
 
 A session is a hash ``{prefix}session:{id}``: one field per record field (short key, JSON
-value: see ``state/records.py``) and a field ``b:{worker}`` per worker that holds it busy,
-counting its marks. ``{prefix}sessions`` (sorted set, id -> last_active, ``inf`` while busy)
-indexes every session, for the cap and idle expiry; ``{prefix}sessions:unready`` (id ->
-created) the ones not yet ready, for the init timeout; ``{prefix}busy:{worker}`` (set) the
-sessions a worker holds busy, so its marks can be cleared when it dies.
+value: see ``state/records.py``), ``n`` its revision (changed by every create and update, so a
+worker that cached the record reads it again only when it changed) and a field ``b:{worker}``
+per worker that holds it busy (the worker's sequence number of its latest acquire: the worker
+counts its own requests and clears the mark once it has none left, see ``_sessions.py``).
+``{prefix}sessions`` (sorted set, id -> last_active, ``inf`` while busy) indexes every
+session, for the cap and idle expiry; ``{prefix}sessions:unready`` (id -> created) the ones
+not yet ready, for the init timeout; ``{prefix}busy:{worker}`` (set) the sessions a worker
+holds busy, so its marks can be cleared when it dies.
 
 The GET-holder index, kept by every script that writes or drops the record's ``h`` field:
 ``{prefix}held:{worker}`` (set) the sessions whose ``h`` names that worker,
@@ -77,8 +80,9 @@ end
 """
 
 # KEYS hash, index, unready; ARGV id, limit, now, ttl_ms, prefix, stale_before, ready, then
-# field/value pairs. 1 created, 0 full, -1 id taken. At the cap, index entries whose hash
-# Redis already expired (idle past the TTL, no sweeper ran) are dropped before refusing.
+# field/value pairs (the revision ``n`` among them). 1 created, 0 full, -1 id taken. At the
+# cap, index entries whose hash Redis already expired (idle past the TTL, no sweeper ran) are
+# dropped before refusing.
 _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then
@@ -99,38 +103,52 @@ return 1
 """
 CREATE = _COMMON + _CREATE
 
-# KEYS hash, index, unready, this worker's busy set; ARGV id, worker, now. The record after
-# the mark, or nil for an unknown session.
+# KEYS hash, index, unready, this worker's busy set; ARGV id, worker, now, seq, the revision
+# the worker has cached ('' if none). Marks the session busy with ``seq``; returns nil for an
+# unknown session, 1 if the cached revision is still the record's (nothing else to send),
+# else the whole record (HGETALL). Idempotent: the pipeline sends it again on a lost connection.
 _ACQUIRE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then forget(KEYS[2], KEYS[3], ARGV[1]); return false end
-redis.call('HINCRBY', KEYS[1], 'b:' .. ARGV[2], 1)
-redis.call('HSET', KEYS[1], 't', ARGV[3])
+redis.call('HSET', KEYS[1], 'b:' .. ARGV[2], ARGV[4], 't', ARGV[3])
 redis.call('PERSIST', KEYS[1])
 redis.call('ZADD', KEYS[2], 'inf', ARGV[1])
 redis.call('SADD', KEYS[4], ARGV[1])
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'n') == ARGV[5] then return 1 end
 return redis.call('HGETALL', KEYS[1])
 """
 ACQUIRE = _COMMON + _ACQUIRE
 
-# KEYS hash, index, this worker's busy set; ARGV id, worker, now, ttl_ms.
+# KEYS index, this worker's busy set; ARGV prefix, worker, ttl_ms, then (id, seq, released_at)
+# for each session this worker has stopped working on. Its mark goes unless an acquire later
+# than ``seq`` (sent after the worker's last release) set it again; the last mark to go gives
+# the session its TTL back and its idle time counts from its last activity on any worker.
 _RELEASE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[3], ARGV[1]); return 0 end
 local mark = 'b:' .. ARGV[2]
-if tonumber(redis.call('HGET', KEYS[1], mark) or '0') <= 1 then
-  redis.call('HDEL', KEYS[1], mark)
-  redis.call('SREM', KEYS[3], ARGV[1])
-else
-  redis.call('HINCRBY', KEYS[1], mark, -1)
+for i = 4, #ARGV, 3 do
+  local id = ARGV[i]
+  local key = ARGV[1] .. 'session:' .. id
+  local seq = redis.call('HGET', key, mark)
+  if seq and tonumber(seq) <= tonumber(ARGV[i + 1]) then
+    redis.call('HDEL', key, mark)
+    redis.call('SREM', KEYS[2], id)
+    local t = redis.call('HGET', key, 't')  -- another worker may have been active later
+    if not t or tonumber(t) < tonumber(ARGV[i + 2]) then
+      t = ARGV[i + 2]
+      redis.call('HSET', key, 't', t)
+    end
+    settle(key, KEYS[1], id, t, ARGV[3])
+  elseif not seq then
+    redis.call('SREM', KEYS[2], id)  -- removed meanwhile (or its mark already went)
+  end
 end
-redis.call('HSET', KEYS[1], 't', ARGV[3])
-settle(KEYS[1], KEYS[2], ARGV[1], ARGV[3], ARGV[4])
 return 1
 """
 RELEASE = _COMMON + _RELEASE
 
 # KEYS hash, unready; ARGV id, prefix, number of expected pairs, the expected field/value
 # pairs, then the changes. The record after the change; nil if the session is unknown, 0 if
-# a field did not hold its expected value. A hash keeps its TTL through HSET.
+# a field did not hold its expected value. A change moves the revision on. A hash keeps its
+# TTL through HSET.
 _UPDATE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local n = tonumber(ARGV[3])
@@ -147,6 +165,7 @@ if #ARGV >= first then
     unhold(ARGV[2], ARGV[1], old or nil)
     hold(ARGV[2], ARGV[1], h)
   end
+  redis.call('HINCRBY', KEYS[1], 'n', 1)
 end
 if redis.call('HGET', KEYS[1], 'r') == 'true' then redis.call('ZREM', KEYS[2], ARGV[1]) end
 return redis.call('HGETALL', KEYS[1])

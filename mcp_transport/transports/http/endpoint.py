@@ -260,9 +260,12 @@ class StreamableHTTP:
                 assert self._started is not None
                 self._started.set()
                 interval = min(max(min(self.idle_timeout, self.init_timeout) / 4, 0.05), 5.0)
-                while True:
-                    await anyio.sleep(interval)
-                    await self._sweep()
+                try:
+                    while True:
+                        await anyio.sleep(interval)
+                        await self._sweep()
+                finally:
+                    await self._flush_sessions()  # while this worker still holds its lease
         finally:
             # If the group ever fails, the next request starts a fresh one.
             self._tg = self.streams.task_group = self._started = None
@@ -280,8 +283,18 @@ class StreamableHTTP:
         freed = await self.state.release_worker(dead)
         log.warning("worker %s stopped: ended %d of its streams, freed %d sessions", dead, ended, freed)
 
+    async def _flush_sessions(self) -> None:
+        """The worker stops: the busy marks it still has on sessions go now (one that stops
+        cleanly is never claimed as dead, so nobody else would clear them). Bounded, shielded."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5.0):
+            try:
+                await self.sessions.flush()
+            except StateUnavailable as exc:
+                log.warning("the sessions' busy marks could not be cleared at shutdown: %s", exc.message)
+
     async def _sweep(self) -> None:
         try:
+            await self.sessions.flush()  # this worker's finished work first: exact idle times
             for record in await self.sessions.expire(time.time(), self.idle_timeout, self.init_timeout):
                 await self.legacy.end_session(record.id, "the session expired", removed=True)
             await self.log.sweep()
@@ -316,6 +329,7 @@ class StreamableHTTP:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(self._runner, return_exceptions=True)
         self._tg = self._started = self._runner = None
+        await self._flush_sessions()  # what requests that ended since released
         close_auth = getattr(self.auth, "aclose", None)
         if close_auth is not None:
             try:
