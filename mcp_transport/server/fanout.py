@@ -10,18 +10,25 @@ API; this module is the mechanism behind them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
+import anyio
+
 from ..jsonrpc import Notification
-from ..state.cluster import RESOURCE_UPDATED, Cluster
+from ..state.cluster import RESOURCE_UPDATED, Cluster, Delivered
 from .context import ServerConnection
 from .subscriptions import Subscription
 
-__all__ = ["RESOURCE_UPDATED", "Fanout"]
+__all__ = ["RESOURCE_UPDATED", "Fanout", "raising"]
 
 # A filter over legacy connections (say, those subscribed to a URI).
 Only = Callable[[ServerConnection], bool]
+
+# The deliveries still under way of the notifications raised by the request running in this
+# context (set by :meth:`Fanout.raising`, which waits for them before the request answers).
+_RAISED: ContextVar[list[Delivered] | None] = ContextVar("mcp_transport_raised", default=None)
 
 
 class Fanout:
@@ -45,7 +52,7 @@ class Fanout:
         """``notifications/resources/updated`` to the clients subscribed to ``uri``; other
         workers apply the same filter to theirs (:meth:`_from_cluster`)."""
         if self.cluster is not None:
-            self.cluster.publish(RESOURCE_UPDATED, {"uri": uri}, everyone=True)
+            _raised(self.cluster.publish(RESOURCE_UPDATED, {"uri": uri}, everyone=True))
         await self._notify_here(RESOURCE_UPDATED, {"uri": uri}, lambda c: uri in c.subscriptions)
 
     async def notify(self, method: str, params: dict[str, Any] | None, only: Only | None) -> None:
@@ -53,13 +60,13 @@ class Fanout:
         that opted in; an unfiltered one to the other workers too (a filter is a local
         function: it cannot travel)."""
         if self.cluster is not None and only is None:
-            self.cluster.publish(method, params, everyone=True)
+            _raised(self.cluster.publish(method, params, everyone=True))
         await self._notify_here(method, params, only)
 
     def publish(self, method: str, params: dict[str, Any] | None) -> None:
         """Offer to every listen stream, of every worker."""
         if self.cluster is not None:
-            self.cluster.publish(method, params, everyone=False)
+            _raised(self.cluster.publish(method, params, everyone=False))
         self._offer(method, params)
 
     def list_changed(self, kind: str) -> None:
@@ -70,16 +77,19 @@ class Fanout:
         """
         self._offer(f"notifications/{kind}/list_changed", None)
         if self.cluster is not None:
-            self.cluster.publish(f"notifications/{kind}/list_changed", None, everyone=True)
+            _raised(self.cluster.publish(f"notifications/{kind}/list_changed", None, everyone=True))
         message = Notification(f"notifications/{kind}/list_changed")
         for connection in list(self.connections):
             send, tg = connection.send_unrelated, connection.task_group
             if send is None or tg is None or connection.state is None:
                 continue
+            done = anyio.Event()
             try:
-                tg.start_soon(_deliver, send, message)
+                tg.start_soon(_deliver, send, message, done)
             except RuntimeError:  # its task group has finished: the connection is gone
                 self.connections.discard(connection)
+                continue
+            _raised(done)
 
     def close_subscriptions(self, connection: ServerConnection | None = None) -> None:
         """End open listen streams gracefully (each answers its request with a result): all
@@ -117,6 +127,44 @@ class Fanout:
             subscription.push(method, params)
 
 
-async def _deliver(send: Callable[[Notification], Awaitable[None]], message: Notification) -> None:
-    with contextlib.suppress(Exception):  # a dead peer; the transport detaches it
-        await send(message)
+@contextlib.asynccontextmanager
+async def raising() -> AsyncIterator[None]:
+    """Run one request: the notifications it raises (any method of Fanout, from its handler
+    or a task it starts) are in the event log of every GET stream this worker delivers
+    them to, its own sessions' and those whose GET holder is gone, before the request
+    answers (with a result or an error): a client that reads the answer and then
+    resumes its GET stream finds them there (2025-11-25
+    basic/transports#resumability-and-redelivery). The holders on other workers deliver
+    theirs when they hear the broadcast (docs/deployment.md)."""
+    raised: list[Delivered] = []
+    token = _RAISED.set(raised)
+    try:
+        yield
+    except Exception:
+        _RAISED.reset(token)
+        await _settle(raised)
+        raise
+    _RAISED.reset(token)
+    await _settle(raised)
+
+
+async def _deliver(
+    send: Callable[[Notification], Awaitable[None]], message: Notification, done: anyio.Event
+) -> None:
+    try:
+        with contextlib.suppress(Exception):  # a dead peer; the transport detaches it
+            await send(message)
+    finally:
+        done.set()
+
+
+def _raised(delivery: Delivered | None) -> None:
+    """A delivery the request running in this context (if any) waits for before answering."""
+    raised = _RAISED.get()
+    if raised is not None and delivery is not None:
+        raised.append(delivery)
+
+
+async def _settle(raised: list[Delivered]) -> None:
+    for delivery in raised:  # each ends: a Redis step fails in bounded time, a dropped one is set
+        await delivery.wait()

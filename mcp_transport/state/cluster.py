@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .tasks import TaskStore
 
-__all__ = ["NOTIFY", "RESOURCE_UPDATED", "Cluster", "ClusterMember", "Deliver"]
+__all__ = ["NOTIFY", "RESOURCE_UPDATED", "Cluster", "ClusterMember", "Deliver", "Delivered"]
 
 # The kind (``"k"``) of the broadcast messages that carry an application's notifications.
 NOTIFY = "notify"
@@ -29,6 +29,12 @@ RESOURCE_UPDATED = "notifications/resources/updated"
 # Deliver a notification that another worker emitted to this worker's clients:
 # ``(method, params, everyone)``, everyone: legacy sessions too, else listen streams only.
 Deliver = Callable[[str, dict[str, Any] | None, bool], Awaitable[None]]
+
+
+class Delivered(Protocol):
+    """A notification's delivery under way; ``wait()`` returns once it is done or failed."""
+
+    async def wait(self) -> Any: ...
 
 
 class Cluster(Protocol):
@@ -43,9 +49,12 @@ class Cluster(Protocol):
         """A task store every worker sees, held under this worker's lease."""
         ...
 
-    def publish(self, method: str, params: dict[str, Any] | None, *, everyone: bool) -> None:
+    def publish(self, method: str, params: dict[str, Any] | None, *, everyone: bool) -> Delivered | None:
         """Send a server-wide notification to every other worker (sync: it is queued);
-        ``everyone``: for legacy sessions too, else for ``subscriptions/listen`` streams only."""
+        ``everyone``: for legacy sessions too, else for ``subscriptions/listen`` streams only.
+        The receipt is done once the notification is published and appended to the GET
+        streams this worker covers (sessions whose GET holder does not hear it); None when
+        it was dropped or nothing will send it."""
         ...
 
     def on_notification(self, deliver: Deliver) -> None:

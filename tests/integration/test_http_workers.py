@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 import httpx
+import orjson
 import pytest
 from redis import Redis
 from servers_for_tests import (
@@ -392,8 +393,16 @@ async def test_notifications_raised_while_the_get_holder_is_dead_are_replayed_on
                 # Redis has seen the dead worker's connection close (its lease still runs)
                 listening = f"{prefix}listening:{doomed_id}"
                 await until(lambda: store.pubsub_numsub(listening)[0][1] == 0)
-                for tool in ("test_trigger_tool_change", "touch_watched_resource"):
+                logged: dict[str, list[dict[str, Any]]] = {"a": [], "c": []}  # A's and C's GET logs
+                for tool, note in (
+                    ("test_trigger_tool_change", LIST_CHANGED),
+                    ("touch_watched_resource", UPDATED),
+                ):
                     assert "result" in await b.on(2).call("tools/call", {"name": tool})
+                    # As with one worker: in the log before the raising request answered.
+                    for name, event in primed.items():
+                        logged[name] += [note] if name == "a" or note is LIST_CHANGED else []
+                        assert logged_after(store, prefix, event["id"]) == logged[name], name
                 assert store.exists(f"{prefix}worker:{doomed_id}"), "raised before the lease lapsed"
                 for name, session in (("a", a), ("c", c)):
                     resume = {"last-event-id": primed[name]["id"]}
@@ -410,6 +419,13 @@ async def test_notifications_raised_while_the_get_holder_is_dead_are_replayed_on
         assert notes == expected[name], (name, events)
         assert [e["data"].get("params", {}).get("progress") for e in events[-3:]] == [0, 50, 100], events
         assert len({e["id"] for e in events}) == len(events)
+
+
+def logged_after(store: Redis, prefix: str, event_id: str) -> list[dict[str, Any]]:
+    """The notifications in the Redis event log of the stream of event ``event_id``, after it."""
+    stream, _, after = event_id.rpartition(":")
+    entries: Any = store.xrange(f"{prefix}stream:{stream}:events", min=f"{int(after) + 1}-0")
+    return [orjson.loads(fields[b"d"]) for _, fields in entries if b"d" in fields]
 
 
 def holders_of(store: Redis, prefix: str, session_id: str | None) -> set[str]:

@@ -64,6 +64,9 @@ take(P .. 'unheld')
 return out
 """
 
+# A notification waiting in the outbox, and its receipt (set once it is sent and appended).
+_Queued = tuple[dict[str, Any], anyio.Event]
+
 # Sessions read per round trip (one pipeline of HMGETs) after the script returned their ids.
 LOOKUP_BATCH = 500
 
@@ -91,7 +94,8 @@ class RedisCluster:
         self.conn = conn
         self.registry = registry
         self.broadcast = broadcast
-        self._send, self._outbox = anyio.create_memory_object_stream[dict[str, Any]](outbox)
+        self._send, self._outbox = anyio.create_memory_object_stream[_Queued](outbox)
+        self._running = False
         self._deliver: list[Deliver] = []
         self._unheld: Unheld | None = None
         self._script = conn.client.register_script(_PUBLISH)
@@ -103,12 +107,16 @@ class RedisCluster:
     def task_store(self) -> TaskStore:
         return RedisTaskStore(self.conn, registry=self.registry)
 
-    def publish(self, method: str, params: dict[str, Any] | None, *, everyone: bool) -> None:
+    def publish(self, method: str, params: dict[str, Any] | None, *, everyone: bool) -> anyio.Event | None:
         message = {"k": NOTIFY, "w": self.worker, "m": method, "p": params, "e": everyone}
+        done = anyio.Event()
         try:
-            self._send.send_nowait(message)
+            self._send.send_nowait((message, done))
         except anyio.WouldBlock:
             log.warning("worker %s: %s not sent to the other workers (outbox full)", self.worker, method)
+            return None
+        # Queued before run() starts it is sent then; nobody waits for that.
+        return done if self._running else None
 
     def on_notification(self, deliver: Deliver) -> None:
         self._deliver.append(deliver)
@@ -119,25 +127,39 @@ class RedisCluster:
         self._unheld = deliver
 
     async def run(self) -> None:
-        await self._publish_loop(self._outbox)
-
-    async def _publish_loop(self, outbox: MemoryObjectReceiveStream[dict[str, Any]]) -> None:
-        async for message in outbox:
-            try:
-                unheld = await self._publish(message)
-            except StateUnavailable as exc:
-                log.warning(
-                    "worker %s: a notification was not sent to the other workers: %s", self.worker, exc
-                )
-                continue
-            if unheld and self._unheld is not None:
+        self._running = True
+        try:
+            await self._publish_loop(self._outbox)
+        finally:  # the worker stops: nobody waits for what is left
+            self._running = False
+            while True:
                 try:
-                    sessions = await self._get_streams(unheld, message["m"], message["p"])
-                    await self._unheld(message["m"], message["p"], sessions)
-                except StateUnavailable as exc:
-                    log.warning("worker %s: %s not delivered to sessions: %s", self.worker, message["m"], exc)
-                except Exception:  # the loop must outlive one failed delivery
-                    log.exception("worker %s: delivering %s to sessions failed", self.worker, message["m"])
+                    self._outbox.receive_nowait()[1].set()
+                except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                    break
+
+    async def _publish_loop(self, outbox: MemoryObjectReceiveStream[_Queued]) -> None:
+        async for message, done in outbox:
+            try:
+                await self._send_one(message)
+            finally:  # the raising request answers now (Fanout.raising), whatever happened
+                done.set()
+
+    async def _send_one(self, message: dict[str, Any]) -> None:
+        """Publish ``message`` and append it to the GET streams whose holder did not hear it."""
+        try:
+            unheld = await self._publish(message)
+        except StateUnavailable as exc:
+            log.warning("worker %s: a notification was not sent to the other workers: %s", self.worker, exc)
+            return
+        if unheld and self._unheld is not None:
+            try:
+                sessions = await self._get_streams(unheld, message["m"], message["p"])
+                await self._unheld(message["m"], message["p"], sessions)
+            except StateUnavailable as exc:
+                log.warning("worker %s: %s not delivered to sessions: %s", self.worker, message["m"], exc)
+            except Exception:  # the loop must outlive one failed delivery
+                log.exception("worker %s: delivering %s to sessions failed", self.worker, message["m"])
 
     async def _publish(self, message: dict[str, Any]) -> list[str]:
         """PUBLISH ``message``; the sessions left to this worker (everyone: legacy ones)."""
