@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from mcp_transport.errors import RemoteError
+from mcp_transport.jsonrpc import Message, RequestId
 from mcp_transport.server import Image, MCPServer
 from mcp_transport.testing import MemoryClient
 from servers.everything import CONTACT_SCHEMA
@@ -195,3 +196,34 @@ def test_duplicate_names_are_refused() -> None:
     server = make_server()
     with pytest.raises(ValueError, match="already registered"):
         server.tool("greet")(lambda: "x")
+
+
+class _InOrder(MemoryClient):
+    """Records every message the server sends it, answers as ``"answer"``, in order."""
+
+    sent: list[str]
+
+    async def _on_send(self, message: Message, related_to: RequestId | None) -> None:
+        self.__dict__.setdefault("sent", []).append(getattr(message, "method", "answer"))
+        await super()._on_send(message, related_to)
+
+
+async def test_the_notifications_a_tool_raises_are_sent_before_its_result() -> None:
+    """One worker: a server-wide notification a request raises reaches the client's streams
+    before the request's own answer, so a client that reads the answer and then resumes its
+    GET stream finds it there (2025-11-25 basic/transports#resumability-and-redelivery);
+    a list change too, though it is delivered in each connection's task group."""
+    server = make_server()
+
+    @server.tool()
+    async def toggle() -> str:
+        server.remove_tool("boom")
+        await server.notify_all("notifications/message", {"level": "info", "data": "x"})
+        return "toggled"
+
+    async with _InOrder.connect(server) as client:
+        assert isinstance(client, _InOrder)
+        client.sent.clear()
+        await client.call_tool("toggle")
+        assert sorted(client.sent[:-1]) == ["notifications/message", "notifications/tools/list_changed"]
+        assert client.sent[-1] == "answer"
