@@ -13,7 +13,7 @@ from ..principal import current_identity, current_principal
 from ..protocol import parse_envelope
 from .api import MethodHandler, ServerAPI
 from .context import ServerRequestContext
-from .fanout import raising
+from .fanout import Raising
 
 __all__ = ["MethodHandler", "era_gate"]
 
@@ -32,7 +32,7 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
     mrtr = name in MRTR_METHODS
 
     async def handler(ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        async with raising():  # what the request notified is delivered before it answers
+        async with Raising():  # what the request notified is delivered before it answers
             return await gated(ctx, params)
 
     async def gated(ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:

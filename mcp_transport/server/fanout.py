@@ -10,7 +10,7 @@ API; this module is the mechanism behind them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -21,13 +21,13 @@ from ..state.cluster import RESOURCE_UPDATED, Cluster, Delivered
 from .context import ServerConnection
 from .subscriptions import Subscription
 
-__all__ = ["RESOURCE_UPDATED", "Fanout", "raising"]
+__all__ = ["RESOURCE_UPDATED", "Fanout", "Raising"]
 
 # A filter over legacy connections (say, those subscribed to a URI).
 Only = Callable[[ServerConnection], bool]
 
 # The deliveries still under way of the notifications raised by the request running in this
-# context (set by :meth:`Fanout.raising`, which waits for them before the request answers).
+# context (set by :class:`Raising`, which waits for them before the request answers).
 _RAISED: ContextVar[list[Delivered] | None] = ContextVar("mcp_transport_raised", default=None)
 
 
@@ -127,25 +127,28 @@ class Fanout:
             subscription.push(method, params)
 
 
-@contextlib.asynccontextmanager
-async def raising() -> AsyncIterator[None]:
+class Raising:
     """Run one request: the notifications it raises (any method of Fanout, from its handler
     or a task it starts) are in the event log of every GET stream this worker delivers
     them to, its own sessions' and those whose GET holder is gone, before the request
     answers (with a result or an error): a client that reads the answer and then
     resumes its GET stream finds them there (2025-11-25
     basic/transports#resumability-and-redelivery). The holders on other workers deliver
-    theirs when they hear the broadcast (docs/deployment.md)."""
-    raised: list[Delivered] = []
-    token = _RAISED.set(raised)
-    try:
-        yield
-    except Exception:
-        _RAISED.reset(token)
-        await _settle(raised)
-        raise
-    _RAISED.reset(token)
-    await _settle(raised)
+    theirs when they hear the broadcast (docs/deployment.md). A class, not a generator:
+    every request enters it."""
+
+    __slots__ = ("_raised", "_token")
+
+    async def __aenter__(self) -> None:
+        self._raised: list[Delivered] = []
+        self._token = _RAISED.set(self._raised)
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        _RAISED.reset(self._token)
+        # A cancelled request never answers: nothing to wait for.
+        if self._raised and (kind is None or issubclass(kind, Exception)):
+            for delivery in self._raised:  # each ends: a Redis step fails in bounded time
+                await delivery.wait()
 
 
 async def _deliver(
@@ -163,8 +166,3 @@ def _raised(delivery: Delivered | None) -> None:
     raised = _RAISED.get()
     if raised is not None and delivery is not None:
         raised.append(delivery)
-
-
-async def _settle(raised: list[Delivered]) -> None:
-    for delivery in raised:  # each ends: a Redis step fails in bounded time, a dropped one is set
-        await delivery.wait()
