@@ -1,5 +1,6 @@
-"""``ServedConnection``: one peer of an ``MCPServer``, as the transport seam
-(:class:`mcp_transport.connection.Application`) hands it out.
+"""``ServedConnection``: one peer of an ``MCPServer``, and ``StatelessServed``: the one that
+answers its stateless 2026-07-28 requests, as the transport seam
+(:class:`mcp_transport.connection.Application`) hands them out.
 
 It reaches its server through :class:`ServedHost`, not ``MCPServer`` itself, which imports this
 module: so the server package has no import cycle (tests/test_architecture.py checks it).
@@ -10,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ..dispatcher import Dispatcher
-from ..protocol import LifecycleState, PeerState
-from .context import ServerConnection
+from ..dispatcher import Dispatcher, SendFn
+from ..jsonrpc import ErrorResponse, Request, Result
+from ..protocol import Envelope, LifecycleState, PeerState
+from .context import STATELESS, ServerConnection, StatelessRequest
 
-__all__ = ["ServedConnection", "ServedHost"]
+__all__ = ["ServedConnection", "ServedHost", "StatelessServed"]
 
 
 class ServedHost(Protocol):
@@ -81,3 +83,25 @@ class ServedConnection:
     def close(self, reason: str) -> None:
         self.server.detach(self.peer)
         self.dispatcher.close(reason)
+
+
+class StatelessServed:
+    """Answers the stateless 2026-07-28 requests of a transport
+    (:class:`mcp_transport.connection.StatelessConnection`) with one dispatcher built once:
+    building a connection and a dispatcher per request was a tenth of the leg's cost. The
+    dispatcher's ``send`` is :func:`~.context.send_stateless` and its peer a
+    :class:`ServerConnection` that never initializes; what belongs to one request (its
+    envelope, its ``send``) is bound to the task serving it for the time of :meth:`handle`,
+    its cancellation is the caller's, its principal the caller's context variable."""
+
+    __slots__ = ("dispatcher",)
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+
+    async def handle(self, request: Request, envelope: Envelope, send: SendFn) -> Result | ErrorResponse:
+        token = STATELESS.set(StatelessRequest(request.params or {}, envelope, send))
+        try:
+            return await self.dispatcher.handle(request)
+        finally:
+            STATELESS.reset(token)

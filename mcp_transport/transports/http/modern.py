@@ -2,8 +2,9 @@
 basic/transports#streamable-http).
 
 :func:`~.endpoint.classify_post` decides per POST which leg serves it; this module
-answers the modern ones. Nothing here outlives a request: each POST is checked, handled by
-a throwaway connection and answered.
+answers the modern ones. Nothing of a request outlives it: each POST is checked, handled by
+the application's one stateless connection (built once per endpoint run, not per request) and
+answered.
 
 * Checks, in this order (the official SDKs' order): the ``params._meta`` envelope
   (-32602), the ``MCP-Protocol-Version`` / ``Mcp-Method`` / ``Mcp-Name`` / ``Mcp-Param-*``
@@ -27,7 +28,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ... import jsonrpc
-from ...connection import Application
+from ...connection import Application, StatelessConnection
 from ...dispatcher import RequestScope
 from ...errors import InvalidParams, InvalidRequest, RPCError, http_status_for
 from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
@@ -134,6 +135,9 @@ class ModernLeg:
         self.app = app
         self.response_mode = response_mode
         self.keepalive = keepalive
+        # The application's stateless connection, and the endpoint task group it serves in
+        # (a restarted endpoint runs a new one): built once, not per request.
+        self._stateless: tuple[TaskGroup, StatelessConnection] | None = None
 
     async def post(
         self,
@@ -164,31 +168,19 @@ class ModernLeg:
         mode = self.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
         if message.method == "subscriptions/listen" and accept_sse:
             mode = "sse"  # a listen answer is a stream whatever the response mode
-        await self._answer(message, envelope, receive, send, mode, task_group, json_ok=accept_json)
-
-    async def _answer(
-        self,
-        request: Request,
-        envelope: Envelope,
-        receive: Receive,
-        send: Send,
-        mode: str,
-        task_group: TaskGroup,
-        *,
-        json_ok: bool,
-    ) -> None:
         out = _Response(send, mode, self.keepalive)
-        dispatcher = self.app.connect(out.related, task_group, envelope=envelope).dispatcher
-        loop = asyncio.get_running_loop()
+        stateless = self._stateless
+        if stateless is None or stateless[0] is not task_group:  # first request, or a restarted endpoint
+            stateless = self._stateless = (task_group, self.app.stateless(task_group))
         request_scope = RequestScope()
         # The disconnect watcher is a plain asyncio task started by a call_soon callback: it
         # exists only if the handler yields to the event loop (a handler that answers without
         # suspending cannot be cancelled anyway), so the JSON fast path of a quick handler
         # spawns no task at all.
         watch = _Watch(receive, request_scope)
-        handle = loop.call_soon(watch.start)
+        handle = asyncio.get_running_loop().call_soon(watch.start)
         try:
-            response = await request_scope.run(dispatcher.handle(request))
+            response = await request_scope.run(stateless[1].handle(message, envelope, out.related))
         finally:
             handle.cancel()
             if watch.task is not None:
@@ -196,9 +188,9 @@ class ModernLeg:
             if out.keepalive_task is not None:
                 out.keepalive_task.cancel()
         if response is None:
-            log.debug("request %r cancelled: the client closed its connection", request.id)
+            log.debug("request %r cancelled: the client closed its connection", message.id)
             return
-        await out.finish(response, json_ok=json_ok)
+        await out.finish(response, json_ok=accept_json)
 
 
 class _Watch:
