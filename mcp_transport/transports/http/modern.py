@@ -35,6 +35,7 @@ from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
 from ...protocol import (
     META_CLIENT_CAPABILITIES,
     META_PROTOCOL_VERSION,
+    MODERN_VERSIONS,
     Envelope,
     check_modern_version,
     parse_envelope,
@@ -63,14 +64,15 @@ def check_request(app: Application, request: Request, headers: dict[str, str]) -
     validate_request_headers(
         headers, request.method, params, schema, protocol_version=envelope.protocol_version
     )
-    check_modern_version(envelope.protocol_version)  # last: -32022 listing the supported ones
+    if envelope.protocol_version not in MODERN_VERSIONS:
+        check_modern_version(envelope.protocol_version)  # last: -32022 listing the supported ones
     return envelope
 
 
 class _Response:
     """One modern POST's answer: JSON until the handler sends a notification, then SSE."""
 
-    __slots__ = ("clock", "every", "keepalive_task", "lock", "mode", "send", "streaming")
+    __slots__ = ("clock", "every", "keepalive_task", "lock", "mode", "send", "streaming", "watch_task")
 
     def __init__(self, send: Send, mode: str, keepalive: float) -> None:
         self.send = send
@@ -80,6 +82,19 @@ class _Response:
         self.every = keepalive
         self.clock: sse.Keepalive | None = None  # created by the first SSE write
         self.keepalive_task: asyncio.Task[None] | None = None
+        self.watch_task: asyncio.Task[None] | None = None
+
+    def watch(self, receive: Receive, scope: RequestScope) -> None:
+        """Start the disconnect watcher of this request (a ``call_soon`` callback: it runs
+        only once the handler has yielded to the event loop)."""
+        self.watch_task = asyncio.get_running_loop().create_task(_cancel_on_disconnect(receive, scope))
+
+    def stop(self) -> None:
+        """The request is over: stop its watcher and keepalive tasks, if they started."""
+        if self.watch_task is not None:
+            self.watch_task.cancel()
+        if self.keepalive_task is not None:
+            self.keepalive_task.cancel()
 
     async def _write(self, chunk: bytes, *, more: bool = True) -> None:
         if self.lock is None:
@@ -177,34 +192,16 @@ class ModernLeg:
         # exists only if the handler yields to the event loop (a handler that answers without
         # suspending cannot be cancelled anyway), so the JSON fast path of a quick handler
         # spawns no task at all.
-        watch = _Watch(receive, request_scope)
-        handle = asyncio.get_running_loop().call_soon(watch.start)
+        handle = asyncio.get_running_loop().call_soon(out.watch, receive, request_scope)
         try:
             response = await request_scope.run(stateless[1].handle(message, envelope, out.related))
         finally:
             handle.cancel()
-            if watch.task is not None:
-                watch.task.cancel()
-            if out.keepalive_task is not None:
-                out.keepalive_task.cancel()
+            out.stop()
         if response is None:
             log.debug("request %r cancelled: the client closed its connection", message.id)
             return
         await out.finish(response, json_ok=accept_json)
-
-
-class _Watch:
-    """Starts the disconnect watcher of one request, once its handler has yielded."""
-
-    __slots__ = ("receive", "scope", "task")
-
-    def __init__(self, receive: Receive, scope: RequestScope) -> None:
-        self.receive = receive
-        self.scope = scope
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(_cancel_on_disconnect(self.receive, self.scope))
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: RequestScope) -> None:
