@@ -14,7 +14,7 @@ these protocols only; :class:`~mcp_transport.server.MCPServer` implements them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, Protocol
 
 from anyio.abc import TaskGroup
@@ -84,8 +84,11 @@ class StatelessConnection(Protocol):
     of one request (its envelope, where its notifications go, its cancellation, its
     principal) is kept on it or seen by another."""
 
-    async def handle(self, request: Request, envelope: Envelope, send: SendFn) -> Result | ErrorResponse:
-        """Run ``request`` to completion in the caller's task and return its response.
+    def handle(
+        self, request: Request, envelope: Envelope, send: SendFn
+    ) -> Coroutine[Any, Any, Result | ErrorResponse]:
+        """Run ``request`` to completion in the caller's task (which awaits what this
+        returns) and return its response.
         ``envelope``: its ``_meta`` envelope, which the transport parsed and checked;
         ``send``: where the messages it sends before its response go (notifications)."""
         ...

@@ -85,13 +85,18 @@ def stateless_envelope(params: dict[str, Any]) -> Envelope | None:
     return current.envelope if current is not None and current.params is params else None
 
 
-async def send_stateless(message: Message, related_to: RequestId | None) -> None:
-    """The stateless dispatcher's ``send``: to the response of the request this task serves."""
+def send_stateless(message: Message, related_to: RequestId | None) -> Awaitable[None]:
+    """The stateless dispatcher's ``send``: to the response of the request this task serves
+    (it hands back that response's write)."""
     current = STATELESS.get()
     if current is None:  # not from a request's task: there is no response to write it to
         log.debug("dropping a stateless %s sent outside any request", type(message).__name__)
-        return
-    await current.send(message, related_to)
+        return _nothing()
+    return current.send(message, related_to)
+
+
+async def _nothing() -> None:
+    return None
 
 
 class ServerRequestContext(RequestContext):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 import anyio
 from anyio.abc import TaskGroup
@@ -121,18 +122,18 @@ class _Response:
             return
         await self._write(sse.event(None, jsonrpc.dump(message)))
 
-    async def finish(self, response: Result | ErrorResponse, *, json_ok: bool) -> None:
+    def finish(self, response: Result | ErrorResponse, *, json_ok: bool) -> Awaitable[None]:
         """Write the response: on the stream if one started; an error not yet streamed as
-        JSON with its status (when the client takes JSON); else per the mode."""
+        JSON with its status (when the client takes JSON); else per the mode. Not a
+        coroutine of its own: it hands back the writer's (one frame fewer per request)."""
         data = jsonrpc.dump(response)
         if self.streaming:
-            await self._write(sse.event(None, data), more=False)
-        elif isinstance(response, ErrorResponse) and json_ok:
-            await send_json(self.send, http_status_for(response.error.code), data)
-        elif self.mode == "sse":
-            await sse.send_one_shot(self.send, data)  # nothing streamed: one write, with a length
-        else:
-            await send_json(self.send, 200, data)
+            return self._write(sse.event(None, data), more=False)
+        if isinstance(response, ErrorResponse) and json_ok:
+            return send_json(self.send, http_status_for(response.error.code), data)
+        if self.mode == "sse":
+            return sse.send_one_shot(self.send, data)  # nothing streamed: one write, with a length
+        return send_json(self.send, 200, data)
 
     async def keepalive(self) -> None:
         """``:`` comments while an SSE answer is idle (listen streams, slow tools)."""
