@@ -107,5 +107,6 @@ class StatelessServed:
         # is not unbound afterwards: an ASGI server runs each request in a task of its own,
         # whose context ends with it, and a task that serves several binds each in turn
         # (stateless_envelope also checks that the params are the request's own).
-        STATELESS.set(StatelessRequest(request.params or {}, envelope, send))
+        # tuple.__new__: the NamedTuple built in C, without its Python-level __new__
+        STATELESS.set(tuple.__new__(StatelessRequest, (request.params or {}, envelope, send)))
         return self.dispatcher.handle(request)

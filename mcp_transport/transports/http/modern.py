@@ -90,13 +90,6 @@ class _Response:
         only once the handler has yielded to the event loop)."""
         self.watch_task = asyncio.get_running_loop().create_task(_cancel_on_disconnect(receive, scope))
 
-    def stop(self) -> None:
-        """The request is over: stop its watcher and keepalive tasks, if they started."""
-        if self.watch_task is not None:
-            self.watch_task.cancel()
-        if self.keepalive_task is not None:
-            self.keepalive_task.cancel()
-
     async def _write(self, chunk: bytes, *, more: bool = True) -> None:
         if self.lock is None:
             self.lock = anyio.Lock()
@@ -196,9 +189,12 @@ class ModernLeg:
         handle = asyncio.get_running_loop().call_soon(out.watch, receive, request_scope)
         try:
             response = await request_scope.run(stateless[1].handle(message, envelope, out.related))
-        finally:
+        finally:  # the request is over: its watcher and keepalive tasks too, if they started
             handle.cancel()
-            out.stop()
+            if out.watch_task is not None:
+                out.watch_task.cancel()
+            if out.keepalive_task is not None:
+                out.keepalive_task.cancel()
         if response is None:
             log.debug("request %r cancelled: the client closed its connection", message.id)
             return
