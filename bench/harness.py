@@ -149,7 +149,11 @@ QUICK = Profile(
     stdio_calls=300,
     # of the curves only resume (a few seconds), for its target; an empty curve is not run
     curves=CurveProfile(
-        concurrency=(), sessions=(), streams=(), resume_lengths=(10, 10_000), resume_repeat=3
+        concurrency=(),
+        sessions=(),
+        streams=(),
+        resume_lengths=(10, 1000, 10_000, 50_000),
+        resume_repeat=5,
     ),
 )
 # Seconds per figure: proves that every phase and curve runs (the smoke test, a changed harness);
