@@ -47,22 +47,21 @@ class _Held:
     (``del`` from the front of a bytearray only moves its start), the numbers through an
     offset compacted once it is half the arrays (amortised O(1) per event)."""
 
-    __slots__ = ("base", "data", "skip", "stamps", "throughs")
+    __slots__ = ("base", "count", "data", "skip", "stamps", "throughs")
 
     def __init__(self) -> None:
         self.data = bytearray()
         self.throughs = array("q")  # the stream's `appended` through each event
         self.stamps = array("d")  # when each event was appended (time.monotonic)
         self.skip = 0  # entries of the arrays already evicted
+        self.count = 0  # events held (an attribute, not __len__: this is the append path)
         self.base = 0  # the stream's `appended` before the oldest held event
-
-    def __len__(self) -> int:
-        return len(self.throughs) - self.skip
 
     def append(self, data: bytes, through: int, at: float) -> None:
         self.data += data
         self.throughs.append(through)
         self.stamps.append(at)
+        self.count += 1
 
     def oldest_time(self) -> float:
         return self.stamps[self.skip]
@@ -78,27 +77,33 @@ class _Held:
         del self.data[:size]
         self.base = end
         self.skip += 1
+        self.count -= 1
         if self.skip >= 1024 and 2 * self.skip >= len(self.throughs):
             del self.throughs[: self.skip]
             del self.stamps[: self.skip]
             self.skip = 0
         return size
 
-    def newest(self, count: int) -> list[bytes]:
-        """The data of the ``count`` newest events: O(count), whatever the stream holds."""
-        n = len(self.throughs)
-        starts = [self.throughs[i - 1] if i > self.skip else self.base for i in range(n - count, n)]
-        ends = self.throughs[n - count :]
-        base = self.base
+    def newest(self, count: int, seq: int) -> list[Event]:
+        """The ``count`` newest events, numbered from ``seq``: O(count), whatever is held."""
+        throughs, base = self.throughs, self.base
+        i = len(throughs) - count
+        start = (throughs[i - 1] if i > self.skip else base) - base
+        events = []
         with memoryview(self.data) as view:  # released before the bytearray is resized again
-            return [bytes(view[a - base : b - base]) for a, b in zip(starts, ends, strict=True)]
+            for end in throughs[i:]:
+                end -= base
+                events.append((seq, bytes(view[start:end])))
+                seq, start = seq + 1, end
+        return events
 
     def clear(self) -> None:
+        if self.count:
+            self.base = self.throughs[-1]
         self.data.clear()
-        self.base = self.throughs[-1] if len(self) else self.base
         del self.throughs[:]
         del self.stamps[:]
-        self.skip = 0
+        self.skip = self.count = 0
 
 
 class _Stream:
@@ -140,14 +145,14 @@ class _Stream:
         """Whether a size bound may take the oldest held event: not when it is the newest and
         no reader has it yet (only age takes that one), so a final response or a single
         oversized event is always delivered."""
-        return bool(self.held) and (self.first != self.last or self.delivered >= self.last)
+        return self.held.count > 0 and (self.first != self.last or self.delivered >= self.last)
 
     def bytes_through(self, seq: int) -> int:
         """``appended`` as of event ``seq``."""
         if seq >= self.last:
             return self.appended
         if seq < self.first:  # evicted: count everything before the oldest held event
-            return self.held.base if self.held else self.appended
+            return self.held.base if self.held.count else self.appended
         return self.held.through(seq - self.first)
 
 
@@ -226,7 +231,7 @@ class MemoryEventLog:
         if last:
             stream.closed = True
         while (
-            len(stream.held) > self.max_stream_events or stream.nbytes > self.max_stream_bytes
+            stream.held.count > self.max_stream_events or stream.nbytes > self.max_stream_bytes
         ) and stream.evictable():
             self._evict_head(stream)
         self._bound_total(stream.session)
@@ -248,9 +253,7 @@ class MemoryEventLog:
         if count <= 0:
             return [], stream.closed
         # From the newest end: O(events replayed), not O(events held).
-        return list(
-            zip(range(after + 1, stream.last + 1), stream.held.newest(count), strict=True)
-        ), stream.closed
+        return stream.held.newest(count, after + 1), stream.closed
 
     async def wait(self, stream_id: str, after: int, timeout: float) -> None:
         stream = self._streams.get(stream_id)
@@ -307,7 +310,7 @@ class MemoryEventLog:
     async def sweep(self) -> None:
         horizon = time.monotonic() - self.max_age
         for stream in list(self._streams.values()):
-            while stream.held and stream.held.oldest_time() < horizon:
+            while stream.held.count and stream.held.oldest_time() < horizon:
                 self._evict_head(stream)
             self._forget_if_done(stream)
 
@@ -371,7 +374,12 @@ class MemoryEventLog:
 
     def _forget_if_done(self, stream: _Stream) -> None:
         """A closed stream with nothing left to replay and no reader cannot be resumed."""
-        if stream.closed and not stream.held and not stream.reader and self._streams.get(stream.id) is stream:
+        if (
+            stream.closed
+            and not stream.held.count
+            and not stream.reader
+            and self._streams.get(stream.id) is stream
+        ):
             del self._streams[stream.id]
             owner = self._owners[stream.session]
             del owner.streams[stream.id]
