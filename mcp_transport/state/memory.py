@@ -6,8 +6,11 @@ idle sessions cost little and are freed by reference counting.
 
 from __future__ import annotations
 
+import itertools
 import time
 from array import array
+from collections import deque
+from collections.abc import Sequence
 
 import anyio
 
@@ -35,30 +38,46 @@ DEFAULT_EVENT_MAX_AGE = 300.0
 DEFAULT_FLOW_WAIT = 10.0
 
 
-class _Held:
-    """The events a stream still holds, oldest first, in three flat buffers: their data
-    end to end in one ``bytearray``, and per event the stream's ``appended`` count through
-    it and the time it was appended, in ``array``s. None of these is an object the garbage
-    collector walks into: a deque of per-event tuples made every full collection visit each
-    held event (~70 ns an event on a cold heap: ~10 ms for 150,000 events, seconds for a
-    log of small events at the total bound), a stall that could land on any request. The
-    data is copied in, so the log holds exactly the bytes it counts (an ``orjson`` result
-    keeps its whole initial buffer). Eviction is from the oldest end: the bytes at once
-    (``del`` from the front of a bytearray only moves its start), the numbers through an
-    offset compacted once it is half the arrays (amortised O(1) per event)."""
+# Events shorter than this are copied when stored, so what the log holds is what it counts.
+_COMPACT_BELOW = 64 * 1024
+# Events per sealed block of a stream's held data, and the evicted bytes a block may keep
+# alive before it is cut (see _Held).
+_BLOCK = 128
+_DEAD_BYTES = 64 * 1024
 
-    __slots__ = ("base", "count", "data", "skip", "stamps", "throughs")
+
+class _Held:
+    """The events a stream still holds, oldest first. The data of each event is one
+    ``bytes`` object, kept in sealed blocks of ``_BLOCK`` (tuples of bytes: the collector
+    untracks such a tuple at its first collection) and an open list for the newest; the
+    stream's ``appended`` count through each event and its append time are in ``array``s.
+    A full garbage collection visits every reference a tracked container holds: a deque of
+    per-event tuples made that one visit per held event (~70 ns each on a cold heap: ~10 ms
+    for 150,000 events, seconds for a log of small events at the total bound), a stall that
+    could land on any request; here it is one per block. Reads hand out the stored bytes (no
+    copy). Eviction is from the oldest end: a block goes when its last event does; the
+    references to evicted events inside it are dropped once they hold ``_DEAD_BYTES`` (the
+    block is cut), so evicted data never outlives its bound by more than that."""
+
+    __slots__ = ("base", "blocks", "count", "dead", "head", "skip", "stamps", "tail", "throughs")
 
     def __init__(self) -> None:
-        self.data = bytearray()
+        self.blocks: deque[tuple[bytes, ...]] = deque()  # sealed, oldest first
+        self.tail: list[bytes] = []  # the newest events, sealed into a block at _BLOCK
+        self.head = 0  # events of the oldest block (else of the tail) already evicted
+        self.dead = 0  # bytes of those events the oldest block still refers to
+        self.count = 0  # events held (an attribute, not __len__: this is the append path)
         self.throughs = array("q")  # the stream's `appended` through each event
         self.stamps = array("d")  # when each event was appended (time.monotonic)
         self.skip = 0  # entries of the arrays already evicted
-        self.count = 0  # events held (an attribute, not __len__: this is the append path)
         self.base = 0  # the stream's `appended` before the oldest held event
 
     def append(self, data: bytes, through: int, at: float) -> None:
-        self.data += data
+        tail = self.tail
+        tail.append(data)
+        if len(tail) == _BLOCK:
+            self.blocks.append(tuple(tail))
+            self.tail = []
         self.throughs.append(through)
         self.stamps.append(at)
         self.count += 1
@@ -74,7 +93,6 @@ class _Held:
         """Evict the oldest event; its size."""
         end = self.throughs[self.skip]
         size = end - self.base
-        del self.data[:size]
         self.base = end
         self.skip += 1
         self.count -= 1
@@ -82,28 +100,47 @@ class _Held:
             del self.throughs[: self.skip]
             del self.stamps[: self.skip]
             self.skip = 0
+        self.head += 1
+        if not self.blocks:  # the oldest event is in the open list: let go of it now
+            if self.head == len(self.tail):
+                self.tail.clear()
+                self.head = 0
+            else:
+                self.tail[self.head - 1] = b""
+        elif self.head == len(self.blocks[0]):
+            self.blocks.popleft()
+            self.head = self.dead = 0
+        else:
+            self.dead += size
+            if self.dead >= _DEAD_BYTES:
+                self.blocks[0] = self.blocks[0][self.head :]
+                self.head = self.dead = 0
         return size
 
     def newest(self, count: int, seq: int) -> list[Event]:
         """The ``count`` newest events, numbered from ``seq``: O(count), whatever is held."""
-        throughs, base = self.throughs, self.base
-        i = len(throughs) - count
-        start = (throughs[i - 1] if i > self.skip else base) - base
-        events = []
-        with memoryview(self.data) as view:  # released before the bytearray is resized again
-            for end in throughs[i:]:
-                end -= base
-                events.append((seq, bytes(view[start:end])))
-                seq, start = seq + 1, end
-        return events
+        tail = self.tail
+        if count <= len(tail):  # a resume near the end, a live reader keeping up
+            return list(enumerate(tail[len(tail) - count :], seq))
+        parts: list[Sequence[bytes]] = []
+        need = count
+        for part in itertools.chain((self.tail,), reversed(self.blocks)):
+            if need <= 0:
+                break
+            taken = part[max(0, len(part) - need) :]
+            parts.append(taken)
+            need -= len(taken)
+        data = parts[0] if len(parts) == 1 else [d for part in reversed(parts) for d in part]
+        return list(enumerate(data, seq))
 
     def clear(self) -> None:
         if self.count:
             self.base = self.throughs[-1]
-        self.data.clear()
+        self.blocks.clear()
+        self.tail = []
         del self.throughs[:]
         del self.stamps[:]
-        self.skip = self.count = 0
+        self.skip = self.count = self.head = self.dead = 0
 
 
 class _Stream:
@@ -222,6 +259,11 @@ class MemoryEventLog:
         if stream is None or stream.closed or self._streams.get(stream_id) is not stream:
             return 0
         size = len(data)
+        if size < _COMPACT_BELOW:
+            # orjson's output keeps its whole initial buffer (about 4 KiB for a 100-byte
+            # message): held 10,000 times that is 40 MB where the bound counts 1 MB. A copy
+            # holds only the bytes.
+            data = bytes(memoryview(data))
         stream.last += 1
         stream.appended += size
         stream.held.append(data, stream.appended, time.monotonic())
