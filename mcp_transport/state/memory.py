@@ -52,9 +52,9 @@ class _Held:
     untracks such a tuple at its first collection) and an open list for the newest; the
     stream's ``appended`` count through each event and its append time are in ``array``s.
     A full garbage collection visits every reference a tracked container holds: a deque of
-    per-event tuples made that one visit per held event (~70 ns each on a cold heap: ~10 ms
-    for 150,000 events, seconds for a log of small events at the total bound), a stall that
-    could land on any request; here it is one per block. Reads hand out the stored bytes (no
+    per-event tuples made that one visit per held event (25-64 ms for 1,000,000 events, and
+    the total bound holds more small ones than that), a stall that could land on any
+    request; here it is one per block. Reads hand out the stored bytes (no
     copy). Eviction is from the oldest end: a block goes when its last event does; the
     references to evicted events inside it are dropped once they hold ``_DEAD_BYTES`` (the
     block is cut), so evicted data never outlives its bound by more than that."""
