@@ -95,8 +95,11 @@ class LegacyLeg:
             if existing is None:
                 await self._initialize(scope, message, send, tg, accept_json)
                 return
-        async with self.live_sessions.session(scope, headers, tg) as session:
+        session, token = await self.live_sessions.enter(scope, headers, tg)
+        try:
             await self._post_to_session(session, message, send, accept_json, accept_sse)
+        finally:
+            await self.live_sessions.leave(session.id, token)
 
     async def _post_to_session(
         self,
