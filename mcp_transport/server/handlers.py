@@ -192,7 +192,7 @@ async def call(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> 
     tool = _named(server.tools, params, "tool")
     if tool.task != "forbidden":  # may become a task (extension io.modelcontextprotocol/tasks)
         return await server.tasks.call(tool, _arguments(params, "tools/call"), ctx)
-    return await call_tool(tool, _arguments(params, "tools/call"), Context(ctx, server))
+    return await call_tool(tool, _arguments(params, "tools/call"), partial(Context, ctx, server))
 
 
 # -- resources ---------------------------------------------------------------------------------

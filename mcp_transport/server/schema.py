@@ -30,11 +30,17 @@ class ArgumentsModel:
     model: type[BaseModel]
     schema: dict[str, Any]
     context_param: str | None  # the parameter that receives the Context, if any
+    # the model's field names, read once: ``model_fields`` is a computed property in pydantic
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(self.model.model_fields))
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Validated keyword arguments for the function; raises pydantic's ValidationError."""
         parsed = self.model.model_validate(arguments)
-        return {name: getattr(parsed, name) for name in self.model.model_fields}
+        values = parsed.__dict__  # the fields' values (extra arguments are ignored, not stored)
+        return {name: values[name] for name in self.names}
 
 
 def arguments_model(fn: Callable[..., Any], context_type: type) -> ArgumentsModel:
