@@ -48,7 +48,8 @@ class SessionRecord:
 
     def __post_init__(self) -> None:
         # Given any iterable of URIs (update(subscriptions={...}) passes a set): keep it frozen.
-        object.__setattr__(self, "subscriptions", frozenset(self.subscriptions))
+        if type(self.subscriptions) is not frozenset:  # (a copy by touched() skips the call)
+            object.__setattr__(self, "subscriptions", frozenset(self.subscriptions))
 
     @classmethod
     def new(cls, session_id: str, principal: str | None = None, **data: Any) -> SessionRecord:
