@@ -258,14 +258,12 @@ class Dispatcher:
     def _observed_handle(self, request: Request) -> Awaitable[Result | ErrorResponse]:
         return self.handle(request, observed=True)
 
-    async def run(self, request: Request) -> Result | ErrorResponse | None:
-        """Like :meth:`handle`, in the caller's task, but tracked as in flight: a duplicate
-        id or one past ``max_inbound`` is refused, ``notifications/cancelled`` and
-        :meth:`close` cancel it (then None: a cancelled request gets no response). For
-        transports that answer in the same task (HTTP)."""
-        if request.id in self._inbound or len(self._inbound) >= self._max_inbound:
-            return self._refusal(request)
-        return await self._execute(request, self._track(request))
+    def run(self, request: Request) -> Awaitable[Result | ErrorResponse | None]:
+        """Like :meth:`handle`, in the caller's task (await what this returns), but tracked
+        as in flight: a duplicate id or one past ``max_inbound`` is refused,
+        ``notifications/cancelled`` and :meth:`close` cancel it (then None: a cancelled
+        request gets no response). For transports that answer in the same task (HTTP)."""
+        return self._execute(request, None)
 
     async def run_batch(self, batch: list[Message]) -> list[Response]:
         """A JSON-RPC batch (2025-03-26 only, 2025-03-26 basic#batching): notifications and
@@ -305,7 +303,7 @@ class Dispatcher:
             self._batches -= 1
 
     def _refusal(self, request: Request) -> ErrorResponse | None:
-        # (Dispatcher.run tests the two conditions inline first: the common case costs no call.)
+        # (_execute tests the two conditions inline first: the common case costs no call.)
         """Why an inbound request cannot start now, as its error response, or None."""
         if request.id in self._inbound:
             err: RPCError = InvalidRequest(
@@ -330,9 +328,14 @@ class Dispatcher:
         if response is not None:
             await self._reply(response, request.id)
 
-    async def _execute(self, request: Request, scope: RequestScope) -> Result | ErrorResponse | None:
-        """Run a tracked request in its scope; None when it was cancelled: no response, even
-        from a handler that finished anyway (2025-11-25 basic/utilities/cancellation)."""
+    async def _execute(self, request: Request, scope: RequestScope | None) -> Result | ErrorResponse | None:
+        """Run a tracked request in its scope (None: check and track it here, as
+        :meth:`run`); None when it was cancelled: no response, even from a handler that
+        finished anyway (2025-11-25 basic/utilities/cancellation)."""
+        if scope is None:
+            if request.id in self._inbound or len(self._inbound) >= self._max_inbound:
+                return self._refusal(request)
+            scope = self._track(request)
         try:
             return await scope.run(self.handle(request))
         finally:

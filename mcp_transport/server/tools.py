@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import CoroutineType
 from typing import Any
 
 import orjson
@@ -83,7 +84,7 @@ async def call_tool(tool: Tool, arguments: dict[str, Any], context: Callable[[],
         kwargs[tool.context_param] = context()
     try:
         value = tool.fn(**kwargs)
-        if inspect.isawaitable(value):
+        if type(value) is CoroutineType or inspect.isawaitable(value):  # the first test: no call
             value = await value
     except InputRequired:
         raise  # the era gate turns it into resultType "input_required" (MRTR)

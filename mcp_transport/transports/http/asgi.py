@@ -86,11 +86,12 @@ def tag_worker(send: Send) -> Send:
     The id is read per request, not at import: a worker forked from a parent gets its own."""
     header = (WORKER_HEADER, worker_id().encode())
 
-    async def send_tagged(message: MutableMapping[str, Any]) -> None:
+    def send_tagged(message: MutableMapping[str, Any]) -> Awaitable[None]:
+        # Not a coroutine of its own: it hands back the server's, one frame fewer per write.
         if message["type"] == "http.response.start":
             # A new list: the head lists of the response writers are shared constants.
             message["headers"] = [*message.get("headers", ()), header]
-        await send(message)
+        return send(message)
 
     return send_tagged
 

@@ -347,8 +347,10 @@ class StreamableHTTP:
         if scope["type"] != "http":
             return
         send = tag_worker(send)
-        headers = await self.admit(scope, send)
-        if headers is None:
+        headers, problem = self._screen(scope)
+        # Nothing to refuse and no token to check: admitted with no coroutine to await.
+        needs_admit = problem is not None or self.auth is not None
+        if needs_admit and not await self._admit(scope, send, headers, problem):
             return
         reset = current_principal.set(scope.get(PRINCIPAL_KEY))
         try:
@@ -370,19 +372,28 @@ class StreamableHTTP:
         this endpoint passes, the status page's included: Host/Origin, then with ``auth`` the
         access token, on every method and in both eras (2026-07-28
         basic/authorization#token-requirements); its principal goes to ``scope[PRINCIPAL_KEY]``."""
+        headers, problem = self._screen(scope)
+        return headers if await self._admit(scope, send, headers, problem) else None
+
+    def _screen(self, scope: Scope) -> tuple[dict[str, str], str | None]:
+        """The request's headers and what is wrong with its Host/Origin (None: nothing)."""
         headers = header_dict(scope["headers"])
-        problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
+        return headers, self.policy.check(scope, headers.get("host"), headers.get("origin"))
+
+    async def _admit(self, scope: Scope, send: Send, headers: dict[str, str], problem: str | None) -> bool:
+        """Refuse a request with a Host/Origin ``problem`` (403); with ``auth``, check its
+        token. False once the refusal is sent."""
         if problem is not None:
             telemetry.count("rejected", reason="host" if problem.startswith("Host") else "origin")
             await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
-            return None
+            return False
         if self.auth is not None:
             try:
                 scope[PRINCIPAL_KEY] = await self.auth.authenticate(headers, scope.get("query_string", b""))
             except HTTPError as exc:
                 await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
-                return None
-        return headers
+                return False
+        return True
 
     async def _route(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         method = scope["method"]

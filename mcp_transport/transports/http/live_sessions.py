@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from anyio.abc import TaskGroup
@@ -113,11 +113,12 @@ class LiveSessions:
             raise
         return session, token
 
-    async def leave(self, session_id: str, token: contextvars.Token[str | None] | None) -> None:
-        """The request that :meth:`enter` started on the session is over."""
+    def leave(self, session_id: str, token: contextvars.Token[str | None] | None) -> Awaitable[None]:
+        """The request that :meth:`enter` started on the session is over: await the release
+        this returns (the store's own coroutine: no frame of this function's per request)."""
         if token is not None:
             telemetry.SESSION_ID.reset(token)
-        await self.store.release(session_id)
+        return self.store.release(session_id)
 
     async def _acquire(self, scope: Scope, headers: dict[str, str]) -> SessionRecord:
         """Mark the session a request names busy (pair with ``release``); 400 without a
