@@ -11,7 +11,7 @@ deserialized dict), re-check each call against the method's signature with
 rest of our dispatch does (measured in docs/architecture.md, "The method table"). We have
 already parsed and validated the message (jsonrpc.py), so :meth:`MethodTable.call` looks the
 method up and awaits the handler the entry wraps: the ``Success`` round trip carries nothing
-the dispatcher needs, and it was ~2% of a legacy ``tools/call`` (same section).
+the dispatcher needs, and it cost a few per cent of a legacy ``tools/call`` (same section).
 
 A handler's exception is never turned into an error here: it propagates out of
 :meth:`MethodTable.call` untouched, so the dispatcher stays the one place that maps
