@@ -32,7 +32,8 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
 
     async def handler(ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
         _check_scopes(server, name, params)
-        envelope = ctx.connection.envelope or parse_envelope(params)
+        connection = ctx.connection
+        envelope = connection.envelope or parse_envelope(params)
         if envelope is not None:
             if not modern:
                 raise MethodNotFound(
@@ -53,7 +54,6 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
                 f"Method not found: {name} needs the 2026-07-28 _meta envelope "
                 f'(_meta["io.modelcontextprotocol/protocolVersion"])'
             )
-        connection = ctx.connection
         connection.lifecycle.check(name)
         ctx.state = connection.state
         result = await fn(ctx, params)

@@ -48,16 +48,17 @@ class HTTPApp:
         self._metadata_paths = auth.metadata_paths(path) if auth is not None else set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in self._metadata_paths:
-            await _send_metadata(self.endpoint, scope, send)
-            return
-        if scope["type"] == "http" and scope["path"] in self._status:
-            await serve_status(self.endpoint, scope, tag_worker(send))
-            return
+        # The endpoint's own paths first: the one test nearly every request needs.
         if scope["type"] == "http" and scope["path"] not in self._paths:
-            await send_error(
-                tag_worker(send), 404, InvalidRequest(f"Not found: the MCP endpoint is {self.path}")
-            )
+            path = scope["path"]
+            if path in self._metadata_paths:
+                await _send_metadata(self.endpoint, scope, send)
+            elif path in self._status:
+                await serve_status(self.endpoint, scope, tag_worker(send))
+            else:
+                await send_error(
+                    tag_worker(send), 404, InvalidRequest(f"Not found: the MCP endpoint is {self.path}")
+                )
             return
         await self.endpoint(scope, receive, send)
 
