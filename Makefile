@@ -61,7 +61,8 @@ $(VENV): pyproject.toml
 	$(PY) -m pip install -e '.[dev]'
 	touch $@
 
-# redis-server and haproxy from Debian's packages, installed when missing (the tests run them).
+# redis-server, haproxy, nginx and chromium from Debian's packages, installed when missing (the
+# tests run them).
 system-packages:
 	scripts/ensure-system-packages
 

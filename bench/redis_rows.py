@@ -9,7 +9,8 @@ In one run, against one redis-server of its own (Debian's, as the tests use; no 
 * two workers on Redis behind haproxy (round robin) vs one worker behind the same haproxy:
   on this 2-core machine the load generator, haproxy, Redis and the workers share the cores,
   so this measures contention more than scaling;
-* memory per idle legacy session in Redis (``used_memory`` before and after opening sessions).
+* memory per idle legacy session in Redis (``used_memory`` before and after opening sessions);
+* resume latency across workers (``bench.redis_resume``), beside the same resume on one worker.
 
     python -m bench.redis_rows [--quick|--tiny]     # alone; bench.run runs it as phase "redis"
 """
@@ -42,6 +43,9 @@ from bench.harness import (
     med,
     one_calls_run,
 )
+from bench.redis_resume import render as render_resume
+from bench.redis_resume import resume_rows
+from mcp_transport.env import ENV_REQUEST_STATE_KEYS
 from tests.services import REQUEST_STATE_KEY, Haproxy, RedisServer
 
 __all__ = ["ROUNDTRIP_TARGET", "SHARE_TARGET", "redis_phase", "render"]
@@ -117,7 +121,7 @@ def _redis(directory: Path) -> Iterator[tuple[RedisServer, redis.Redis]]:
 
 def redis_phase(pin: Pinning, prof: Profile, logdir: Path) -> dict:
     """The Redis rows: a dict of figures (see the module's docstring)."""
-    os.environ.setdefault("MCP_TRANSPORT_REQUEST_STATE_KEYS", REQUEST_STATE_KEY)
+    os.environ.setdefault(ENV_REQUEST_STATE_KEYS, REQUEST_STATE_KEY)
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp, _redis(Path(tmp)) as (rds, client):
         with _worker(pin, logdir, None, "memory") as memory, _worker(pin, logdir, rds.url, "one") as shared:
@@ -135,6 +139,7 @@ def redis_phase(pin: Pinning, prof: Profile, logdir: Path) -> dict:
             used0 = int(client.info("memory")["used_memory"])
             count = max(100, prof.idle_sessions // 10)
             opened = loadgen(pin, shared.port, "sessions", "--count", str(count), "--clients", "8")
+            _idle(client)
             used1 = int(client.info("memory")["used_memory"])
             out["bytes_per_session"] = (used1 - used0) / max(1, opened["sessions"] - opened["errors"])
             out["sessions_opened"] = opened["sessions"] - opened["errors"]
@@ -153,7 +158,16 @@ def redis_phase(pin: Pinning, prof: Profile, logdir: Path) -> dict:
                     twos.append(loadgen(Pinning(False), two.port, "calls", *_calls_args(prof)))
                 out["lb_one_rps"] = med([r["rps"] for r in ones])
                 out["lb_two_rps"] = med([r["rps"] for r in twos])
+            out.update(resume_rows(w0.port, w1.port))
     return out
+
+
+def _idle(client: redis.Redis, wait: float = 10.0) -> None:
+    """Until the worker's sweeper has cleared its busy marks (every 5 s at most): an idle
+    session has none."""
+    deadline = time.monotonic() + wait
+    while next(client.scan_iter(match="bench:busy:*"), None) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _calls_args(prof: Profile) -> list[str]:
@@ -189,6 +203,7 @@ def render(rows: dict) -> str:
         f"{rows['lb_two_rps'] / rows['lb_one_rps']:.2f}x (unpinned: the generator, haproxy, Redis and the "
         "workers share 2 cores)",
     ]
+    lines += render_resume(rows)
     lines += [f"  error on Redis: {error}" for error in rows.get("errors", [])]
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+from .env import ENV_REQUEST_STATE_KEYS
 from .mrtr import RequestStateCodec
 
 __all__ = [
@@ -23,7 +24,6 @@ __all__ = [
     "require_shared_keys",
 ]
 
-ENV_REQUEST_STATE_KEYS = "MCP_TRANSPORT_REQUEST_STATE_KEYS"
 # 128 bits: the HMAC key must not be guessable (RequestStateCodec refuses shorter keys).
 MIN_KEY_HEX_DIGITS = 32
 _GENERATE = "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"

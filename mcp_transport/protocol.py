@@ -222,4 +222,5 @@ class Lifecycle:
             raise InvalidRequest("Already initialized: initialize may be sent only once per session")
 
     def advance(self, method: str) -> None:
-        self.state = _TRANSITIONS.get((self.state, method), self.state)
+        if self.state is not LifecycleState.READY:  # READY is final: no lookup on every request
+            self.state = _TRANSITIONS.get((self.state, method), self.state)

@@ -1,4 +1,4 @@
-"""Real services for tests: redis-server and haproxy, from Debian's packages
+"""Real services for tests: redis-server, haproxy and nginx, from Debian's packages
 (``scripts/ensure-system-packages`` installs them; ``make test`` runs it).
 
 * ``redis_server`` (session): a redis-server on a free loopback port with its own temp dir and
@@ -7,15 +7,20 @@
   uses its own key prefix, and a test that stops it uses ``stopped()`` so it comes back.
 * ``haproxy`` (factory): ``haproxy([port, ...]) -> Haproxy``, a plain round-robin HTTP load
   balancer in front of the given loopback ports, stopped at the end of the test.
+* ``nginx`` (factory): ``nginx([port, ...]) -> Nginx``, the same in nginx (``nginx_config``),
+  one foreground process with its pid, logs and temp files in a temp dir of its own.
 * ``cluster`` (module): three ``servers.everything`` workers on ``redis_server`` (a key prefix
   of their own) behind haproxy: ``.url`` is the balancer's endpoint, ``.workers`` the
-  processes (``.kill_worker(n)``, ``.restart_worker(n)`` for fault tests), ``.logs()`` theirs.
+  processes (``.kill_worker(n)``, ``.restart_worker(n)`` for fault tests), ``.logs()`` theirs;
+  ``.through("nginx")`` is the same cluster with ``.url`` on an nginx in front of the same
+  workers (started at its first use).
 
 Registered for the whole suite from ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import shutil
@@ -27,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -38,15 +44,18 @@ __all__ = [
     "REQUEST_STATE_KEY",
     "Cluster",
     "Haproxy",
+    "Nginx",
     "RedisServer",
     "cluster",
     "haproxy",
     "haproxy_config",
+    "nginx",
+    "nginx_config",
     "redis_server",
     "worker_options",
 ]
 
-# haproxy lives in /usr/sbin, often missing from a non-root PATH.
+# haproxy and nginx live in /usr/sbin, often missing from a non-root PATH.
 _SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
 
 
@@ -174,22 +183,144 @@ class Haproxy(ServerProcess):
             time.sleep(0.05)
 
 
-@pytest.fixture
-def haproxy(tmp_path: Path) -> Iterator[Callable[..., Haproxy]]:
-    """``haproxy(ports, health_path=None) -> Haproxy`` (started; ``.url`` is its root)."""
-    running: list[Haproxy] = []
+_Balancer = TypeVar("_Balancer", bound=ServerProcess)
 
-    def start(backends: list[int], health_path: str | None = None) -> Haproxy:
-        directory = tmp_path / f"haproxy{len(running)}"
+
+@contextmanager
+def _started(tmp_path: Path, make: Callable[..., _Balancer]) -> Iterator[Callable[..., _Balancer]]:
+    """A factory of started ``make(directory, *args, **options)``, each in a directory of its
+    own under ``tmp_path``; all stopped when the block ends."""
+    running: list[_Balancer] = []
+
+    def start(*args: Any, **options: Any) -> _Balancer:
+        directory = tmp_path / f"{make.__name__.lower()}{len(running)}"
         directory.mkdir()
-        proxy = Haproxy(directory, backends, health_path)
+        proxy = make(directory, *args, **options)
         proxy.start()
         running.append(proxy)
         return proxy
 
-    yield start
-    for proxy in running:
-        proxy.stop()
+    try:
+        yield start
+    finally:
+        for proxy in running:
+            proxy.stop()
+
+
+@pytest.fixture
+def haproxy(tmp_path: Path) -> Iterator[Callable[..., Haproxy]]:
+    """``haproxy(ports, health_path=None) -> Haproxy`` (started; ``.url`` is its root)."""
+    with _started(tmp_path, Haproxy) as start:
+        yield start
+
+
+def nginx_config(port: int, backends: list[int]) -> str:
+    """The nginx twin of ``haproxy_config`` (an ``http {}`` include, shown in
+    docs/deployment.md): round robin with no affinity, keep-alive to the workers, SSE passed
+    through unbuffered, the workers' own 413, no POST ever sent to a second worker."""
+    servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in backends)
+    return f"""\
+upstream mcp_workers {{
+    # Round robin (the default): no ip_hash, hash or sticky. Each request is balanced on
+    # its own, also on a kept-alive client connection.
+{servers}
+    keepalive 32;
+    # Below uvicorn's 5 s keep-alive: never reuse a connection the worker is closing.
+    keepalive_timeout 4s;
+}}
+
+server {{
+    listen 127.0.0.1:{port};
+
+    location / {{
+        proxy_pass http://mcp_workers;
+        # Keep-alive to the workers (the default is HTTP/1.0 and "Connection: close").
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        # The Host the client sent: the workers check it (allowed_hosts).
+        proxy_set_header Host $http_host;
+        # Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID and Origin go to the worker
+        # and Mcp-Worker comes back as they are: nginx passes every header it does not set.
+        # SSE: each event at once, nothing stored (the workers also send X-Accel-Buffering: no).
+        proxy_buffering off;
+        proxy_cache off;
+        # The whole body first, then the worker: one over its 4 MiB gets the worker's JSON-RPC
+        # 413. Streamed (proxy_request_buffering off), the worker answers before nginx has read
+        # the body, and nginx then closes the client's connection after the 413.
+        proxy_request_buffering on;
+        # Above the workers' 4 MiB, so the worker answers; over 5 MiB nginx answers, in JSON-RPC.
+        client_max_body_size 5m;
+        error_page 413 @body_too_large;
+        # An SSE stream may be quiet between keepalives (15 s): this bounds silence, not length.
+        proxy_read_timeout 1h;
+        proxy_connect_timeout 2s;
+        # A connect refused or timed out (a dead worker) goes to the next worker. A request a
+        # worker received is never sent again: nginx retries no POST once sent (no
+        # non_idempotent here), and a tools/call must not run twice.
+        proxy_next_upstream error timeout;
+        proxy_next_upstream_tries 3;
+    }}
+
+    location @body_too_large {{
+        default_type application/json;
+        return 413 '{{"jsonrpc":"2.0","id":null,"error":{{"code":-32012,"data":{{"limit":5242880}},
+            "message":"Request body too large: over the 5242880-byte limit; send a smaller message"}}}}';
+    }}
+}}
+"""
+
+
+# Around nginx_config, for a test: one process in the foreground with everything under its
+# prefix (-p); no master, so no switch to www-data, which could not write the temp dir.
+_NGINX_MAIN = """\
+daemon off;
+master_process off;
+pid nginx.pid;
+error_log error.log info;
+events {
+    worker_connections 1024;
+}
+http {
+    log_format upstream '$request $status upstream=$upstream_addr $upstream_status';
+    access_log access.log upstream;
+    client_body_temp_path client_body;
+    proxy_temp_path proxy;
+    fastcgi_temp_path fastcgi;
+    uwsgi_temp_path uwsgi;
+    scgi_temp_path scgi;
+    include mcp.conf;
+}
+"""
+
+
+class Nginx(ServerProcess):
+    """nginx in the foreground with ``nginx_config``; ``access_log()`` names each request's worker."""
+
+    def __init__(self, directory: Path, backends: list[int]) -> None:
+        port = free_port()
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "mcp.conf").write_text(nginx_config(port, backends))
+        config = directory / "nginx.conf"
+        config.write_text(_NGINX_MAIN)
+        binary = _command("nginx")
+        # -p: every relative path is in the directory; -e: the log nginx opens before its config.
+        argv = [binary, "-p", f"{directory}/", "-e", str(directory / "error.log"), "-c", str(config)]
+        checked = subprocess.run([*argv, "-t", "-q"], capture_output=True, text=True, check=False)
+        if checked.returncode != 0:
+            raise RuntimeError(f"nginx rejected {config}:\n{checked.stdout}{checked.stderr}")
+        super().__init__(argv, port, log=directory / "stderr.log")
+        self.url = f"http://127.0.0.1:{port}"
+
+    def access_log(self) -> str:
+        return (self.directory / "access.log").read_text(errors="replace")
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[Callable[..., Nginx]]:
+    """``nginx(ports) -> Nginx`` (started; ``.url`` is its root)."""
+    with _started(tmp_path, Nginx) as start:
+        yield start
 
 
 # The MRTR requestState key every test worker shares (a retried round may land on any worker).
@@ -226,6 +357,7 @@ class Cluster:
             our_server(None, *self.options).with_log(directory / f"worker{n}.log") for n in range(count)
         ]
         self.proxy = Haproxy(directory, [worker.port for worker in self.workers])
+        self.nginx: Nginx | None = None  # started by through("nginx")
         self.url = self.proxy.url + "/mcp"
         # The URL the official suite needs (its DNS-rebinding scenario wants the host localhost).
         self.localhost_url = f"http://localhost:{self.proxy.port}/mcp"
@@ -237,7 +369,23 @@ class Cluster:
         self.proxy.wait_states({f"w{n}": "UP" for n in range(len(self.workers))})
         return self
 
+    def through(self, balancer: str) -> Cluster:
+        """This cluster with ``.url`` on ``balancer`` ("haproxy" or "nginx", both round robin
+        in front of the same workers): a view sharing the workers, Redis and balancers."""
+        view = copy.copy(self)
+        if balancer == "nginx":
+            if self.nginx is None:
+                self.nginx = Nginx(self.directory / "nginx", [worker.port for worker in self.workers])
+                self.nginx.start()
+            view.url = self.nginx.url + "/mcp"
+            view.localhost_url = f"http://localhost:{self.nginx.port}/mcp"
+        elif balancer != "haproxy":
+            raise ValueError(f"unknown balancer {balancer!r}: haproxy or nginx")
+        return view
+
     def stop(self) -> None:
+        if self.nginx is not None:
+            self.nginx.stop()
         self.proxy.stop()
         for worker in self.workers:
             worker.stop()
@@ -255,10 +403,14 @@ class Cluster:
         return [w.process is not None and w.process.poll() is None for w in self.workers]
 
     def logs(self) -> str:
-        return "\n".join(
+        text = "\n".join(
             f"--- worker{n} ---\n" + (self.directory / f"worker{n}.log").read_text(errors="replace")[-4000:]
             for n in range(len(self.workers))
         )
+        if self.nginx is not None:  # which worker each request went to, and nginx's errors
+            text += "\n--- nginx ---\n" + self.nginx.access_log()[-2000:]
+            text += (self.nginx.directory / "error.log").read_text(errors="replace")[-2000:]
+        return text
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ import time
 from typing import Any
 
 from ..auth.options import add_auth_arguments, auth_from_args
+from ..env import ENV_REDIS_URL, ENV_REQUEST_STATE_KEYS
 
-__all__ = ["ENV_REDIS_URL", "add_conformance", "add_serve", "add_worker_options", "serve_http"]
+__all__ = ["add_conformance", "add_serve", "add_worker_options", "serve_http"]
 
 
-ENV_REDIS_URL = "MCP_TRANSPORT_REDIS_URL"  # = state.cluster.ENV_REDIS_URL (not imported: --help stays cheap)
 # A worker that exits this soon after it started, this many times in a row, is not restarted
 # again: it cannot start (bad target, port, configuration) and restarting would only spin.
 _QUICK_EXIT_SECONDS = 5.0
@@ -58,7 +58,7 @@ def add_worker_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="HEX",
         help="a key (at least 32 hex digits) for MRTR requestState tokens, the same on every worker; "
-        "repeat to rotate: the first seals, all open (env MCP_TRANSPORT_REQUEST_STATE_KEYS)",
+        f"repeat to rotate: the first seals, all open (env {ENV_REQUEST_STATE_KEYS})",
     )
     shared.add_argument(
         "--workers",

@@ -14,13 +14,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..jsonrpc import Notification
-from ..state.cluster import Cluster
+from ..state.cluster import RESOURCE_UPDATED, Cluster
 from .context import ServerConnection
 from .subscriptions import Subscription
 
 __all__ = ["RESOURCE_UPDATED", "Fanout"]
-
-RESOURCE_UPDATED = "notifications/resources/updated"
 
 # A filter over legacy connections (say, those subscribed to a URI).
 Only = Callable[[ServerConnection], bool]

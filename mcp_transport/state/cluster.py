@@ -17,13 +17,14 @@ from typing import Any, Protocol, runtime_checkable
 
 from .tasks import TaskStore
 
-__all__ = ["ENV_REDIS_URL", "NOTIFY", "Cluster", "ClusterMember", "Deliver"]
-
-# The Redis of a deployment when no URL is given (run_http, mcp-transport serve).
-ENV_REDIS_URL = "MCP_TRANSPORT_REDIS_URL"
+__all__ = ["NOTIFY", "RESOURCE_UPDATED", "Cluster", "ClusterMember", "Deliver"]
 
 # The kind (``"k"``) of the broadcast messages that carry an application's notifications.
 NOTIFY = "notify"
+
+# The one server-wide notification that goes only to the legacy sessions subscribed to its
+# URI (2025-11-25 server/resources#subscriptions), wherever it is delivered.
+RESOURCE_UPDATED = "notifications/resources/updated"
 
 # Deliver a notification that another worker emitted to this worker's clients:
 # ``(method, params, everyone)``, everyone: legacy sessions too, else listen streams only.

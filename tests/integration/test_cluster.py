@@ -1,5 +1,6 @@
 """Three workers of ``servers.everything`` on one real redis-server behind a real haproxy
-(round robin, keep-alive, no stickiness): requests are spread over the workers, every
+(round robin, keep-alive, no stickiness), and the key scenarios again behind a real nginx in
+front of the same workers (``balanced``): requests are spread over the workers, every
 response names its worker, one legacy session (answers, cancels, DELETE, resumes, a GET
 takeover) works with each request on another worker than the one before, the conformance
 suites pass through the balancer, and Redis stopped under load costs 503s with JSON-RPC
@@ -40,9 +41,9 @@ from conformance.model import Status
 from conformance.runner import run_scenarios, select
 from conformance.scenarios import SCENARIOS
 from mcp_transport import jsonrpc
+from mcp_transport.env import ENV_REDIS_URL, ENV_REQUEST_STATE_KEYS
 from mcp_transport.protocol import META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION
 from mcp_transport.server import MCPServer
-from mcp_transport.state.cluster import ENV_REDIS_URL
 from mcp_transport.transports.http import run_http
 from tests.interop_servers import REPO, free_port, wait_listening
 from tests.official_suite import run_suite, summary
@@ -53,6 +54,12 @@ pytestmark = [pytest.mark.redis, pytest.mark.timeout(360)]
 
 JSON_AND_SSE = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 MODERN = "2026-07-28"
+
+
+@pytest.fixture(params=["haproxy", "nginx"])
+def balanced(request: pytest.FixtureRequest, cluster: Cluster) -> Cluster:
+    """The cluster through each balancer of docs/deployment.md in turn (the same workers)."""
+    return cluster.through(request.param)
 
 
 def modern_call(rid: int, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -109,27 +116,63 @@ class Seen:
 
 
 @pytest.mark.anyio
-async def test_consecutive_requests_on_one_connection_land_on_different_workers(cluster: Cluster) -> None:
-    ids = worker_ids_direct(cluster)
+async def test_consecutive_requests_on_one_connection_land_on_different_workers(balanced: Cluster) -> None:
+    ids = worker_ids_direct(balanced)
     assert len(set(ids)) == CLUSTER_WORKERS and all(len(i) == 8 for i in ids), ids
-    connections: set[Any] = set()
+    connections: set[int] = set()
 
-    async def count_connection(request: httpx.Request) -> None:
-        stream = request.extensions.get("network_stream")
-        if stream is not None:
-            connections.add(id(stream))
+    async def count_connection(response: httpx.Response) -> None:
+        connections.add(id(response.extensions["network_stream"]))
 
-    async with httpx.AsyncClient(timeout=10, event_hooks={"request": [count_connection]}) as client:
+    async with httpx.AsyncClient(timeout=10, event_hooks={"response": [count_connection]}) as client:
         served = []
         for rid in range(2 * CLUSTER_WORKERS):
-            response = await echo(client, cluster.url, rid)
+            response = await echo(client, balanced.url, rid)
             assert response.status_code == 200 and f"n{rid}" in response.text, response.text
             served.append(response.headers["mcp-worker"])
         # An error through the balancer names its worker too.
-        refused = await client.post(cluster.url, headers=JSON_AND_SSE, content=b"{not json")
+        refused = await client.post(balanced.url, headers=JSON_AND_SSE, content=b"{not json")
         assert refused.status_code == 400 and refused.headers["mcp-worker"] in ids
     assert all(a != b for a, b in itertools.pairwise(served)), served
     assert set(served) == set(ids), (served, ids)
+    assert len(connections) == 1, "the requests did not share one client connection"
+
+
+# Just over the workers' max_body_bytes (4 MiB), under nginx's client_max_body_size (5 MiB).
+OVERSIZED = 4 * 1024 * 1024 + 1
+
+
+@pytest.mark.anyio
+async def test_an_oversized_body_gets_the_workers_json_rpc_413_and_the_connection_lives(
+    balanced: Cluster,
+) -> None:
+    """A body over the limit is answered by a worker (it names itself) with 413 and a
+    JSON-RPC error that says what to fix, and the client's connection then serves its next
+    request: the body trickles in, so a balancer that streamed it would see the worker's
+    early answer and drop the client's connection (docs/deployment.md, nginx)."""
+    ids = worker_ids_direct(balanced)
+    head, tail = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"', b'"}}'
+    body = head + b"x" * (OVERSIZED - len(head) - len(tail)) + tail
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield body[:65536]
+        await anyio.sleep(0.3)  # the worker has the headers by now
+        yield body[65536:]
+
+    connections: set[int] = set()
+    async with httpx.AsyncClient(timeout=20) as client:
+        for rid in range(2):
+            headers = {**JSON_AND_SSE, "content-length": str(OVERSIZED)}
+            refused = await client.post(balanced.url, headers=headers, content=trickle())
+            assert refused.status_code == 413, refused.text
+            assert refused.headers["mcp-worker"] in ids  # a worker answered, not the balancer
+            error = refused.json()["error"]
+            assert error["code"] == jsonrpc.REQUEST_TOO_LARGE and "send a smaller message" in error["message"]
+            connections.add(id(refused.extensions["network_stream"]))
+            after = await echo(client, balanced.url, rid)
+            assert after.status_code == 200 and f"n{rid}" in after.text, after.text
+            connections.add(id(after.extensions["network_stream"]))
+    assert len(connections) == 1, "the client's connection was dropped after the 413"
 
 
 @pytest.mark.conformance
@@ -139,19 +182,19 @@ async def test_consecutive_requests_on_one_connection_land_on_different_workers(
     [("v01", None, 32), ("v02", "2025-11-25", 33), ("v02", MODERN, 40)],
 )
 def test_official_suite_through_the_balancer(
-    cluster: Cluster, tmp_path: Path, line: str, spec_version: str | None, scenarios: int
+    balanced: Cluster, tmp_path: Path, line: str, spec_version: str | None, scenarios: int
 ) -> None:
     args = ["--suite", "all"]
     if spec_version is not None:
         args += ["--spec-version", spec_version, "--timeout", "30000"]
-    results, run = run_suite(line, tmp_path, cluster.localhost_url, *args)
+    results, run = run_suite(line, tmp_path, balanced.localhost_url, *args)
     print(summary(results))
     assert len(results) == scenarios, (
         f"{len(results)} scenarios ran\n{run.stdout.decode()[-3000:]}\n{run.stderr.decode()[-3000:]}"
     )
     failed = [name for name, checks in results.items() if checks.get("FAILURE")]
-    assert not failed, f"failed: {failed}\n" + summary(results) + "\n" + cluster.logs()
-    assert all(cluster.alive()), cluster.logs()
+    assert not failed, f"failed: {failed}\n" + summary(results) + "\n" + balanced.logs()
+    assert all(balanced.alive()), balanced.logs()
 
 
 @pytest.mark.anyio
@@ -341,7 +384,7 @@ def spread(seen: Seen, cluster: Cluster) -> None:
 
 @pytest.mark.anyio
 async def test_a_legacy_session_through_the_balancer_spread_over_the_workers(
-    cluster: Cluster, store: Redis
+    balanced: Cluster, store: Redis
 ) -> None:
     """A whole 2025-11-25 session through round robin, no affinity: progress on the worker
     the call lands on; elicitation and sampling answers land elsewhere and reach the waiting
@@ -350,7 +393,7 @@ async def test_a_legacy_session_through_the_balancer_spread_over_the_workers(
     basic/transports#session-management, basic/utilities/cancellation)."""
     seen = Seen()
     async with httpx.AsyncClient(timeout=20, event_hooks={"response": [seen.hook]}) as client:
-        raw = RawSession(client, cluster.url)
+        raw = RawSession(client, balanced.url)
         await raw.initialize(capabilities={"elicitation": {}, "sampling": {}})
         request = raw.tool_call("test_tool_with_progress", {})
         async with sse_stream(raw, "POST", request) as events:
@@ -396,8 +439,8 @@ async def test_a_legacy_session_through_the_balancer_spread_over_the_workers(
                 if event.get("data"):
                     post_stream = event["id"].rpartition(":")[0]
                     break  # the handler runs
-            assert has_writer(store, cluster.prefix, post_stream)
-            deleted = await client.delete(cluster.url, headers=raw.headers)
+            assert has_writer(store, balanced.prefix, post_stream)
+            deleted = await client.delete(balanced.url, headers=raw.headers)
             assert deleted.status_code == 204, deleted.text
             with anyio.fail_after(10):
                 after = [event async for event in get_events] + [event async for event in post_events]
@@ -405,13 +448,13 @@ async def test_a_legacy_session_through_the_balancer_spread_over_the_workers(
         assert len(holders) == 2 and deleted.headers["mcp-worker"] not in holders, seen.order
         assert (await raw.post(raw.request("ping"))).status_code == 404
     # The handler on the POST's worker was cancelled too, not left running for a deleted session.
-    await until(lambda: not has_writer(store, cluster.prefix, post_stream), interval=0.1)
-    spread(seen, cluster)
+    await until(lambda: not has_writer(store, balanced.prefix, post_stream), interval=0.1)
+    spread(seen, balanced)
 
 
 @pytest.mark.anyio
 async def test_resume_through_the_balancer_at_100_random_cuts_of_a_1000_event_stream(
-    cluster: Cluster,
+    balanced: Cluster,
 ) -> None:
     """The POST's stream is cut at 100 random places and resumed with Last-Event-ID through
     the balancer, every resume read on a worker other than the one running the tool: every
@@ -419,7 +462,7 @@ async def test_resume_through_the_balancer_at_100_random_cuts_of_a_1000_event_st
     seen = Seen()
     read_on: list[str] = []
     async with httpx.AsyncClient(timeout=20, event_hooks={"response": [seen.hook]}) as client:
-        raw = RawSession(client, cluster.url)
+        raw = RawSession(client, balanced.url)
         await raw.initialize()
         request = raw.tool_call("progress_stream", {"count": 1000})
 
@@ -440,8 +483,8 @@ async def test_resume_through_the_balancer_at_100_random_cuts_of_a_1000_event_st
     assert result["id"] == request["id"] and result["result"]["content"][0]["text"] == "sent 1000"
     assert connections == 101 and len(read_on) == 100
     producer = seen.ran(b'"progress_stream"')
-    assert set(read_on) == set(worker_ids_direct(cluster)) - {producer}, (producer, read_on)
-    spread(seen, cluster)
+    assert set(read_on) == set(worker_ids_direct(balanced)) - {producer}, (producer, read_on)
+    spread(seen, balanced)
 
 
 async def first_messages(events: AsyncIterator[dict[str, Any]], count: int) -> list[dict[str, Any]]:
@@ -457,14 +500,14 @@ async def first_messages(events: AsyncIterator[dict[str, Any]], count: int) -> l
 
 
 @pytest.mark.anyio
-async def test_a_get_through_the_balancer_takes_the_stream_over(cluster: Cluster) -> None:
+async def test_a_get_through_the_balancer_takes_the_stream_over(balanced: Cluster) -> None:
     """A second GET of the session, landing on another worker, takes the GET stream over: the
     first response ends, and what the session emits afterwards (a tool's progress, running on
     yet another worker) arrives once, on the new stream (2025-11-25
     basic/transports#multiple-connections)."""
     seen = Seen()
     async with httpx.AsyncClient(timeout=20, event_hooks={"response": [seen.hook]}) as client:
-        raw = RawSession(client, cluster.url)
+        raw = RawSession(client, balanced.url)
         await raw.initialize()
 
         async def progress_to_the_get_stream() -> None:
@@ -487,7 +530,7 @@ async def test_a_get_through_the_balancer_takes_the_stream_over(cluster: Cluster
     assert [e["data"]["params"]["progress"] for e in before + after] == [0, 50, 100] * 3
     assert not [e for e in rest if e.get("data")], rest
     assert len({e["id"] for e in before + after}) == 9  # nothing delivered twice
-    spread(seen, cluster)
+    spread(seen, balanced)
 
 
 def test_serve_workers_n_runs_n_workers_on_one_port(redis_server: RedisServer, tmp_path: Path) -> None:
@@ -538,16 +581,14 @@ def test_serve_workers_n_runs_n_workers_on_one_port(redis_server: RedisServer, t
     ("extra", "says"),
     [
         (["--workers", "2"], "--redis-url"),
-        (["--redis-url", "redis://127.0.0.1:1/0"], "MCP_TRANSPORT_REQUEST_STATE_KEYS"),
+        (["--redis-url", "redis://127.0.0.1:1/0"], ENV_REQUEST_STATE_KEYS),
         (["--redis-url", "redis://127.0.0.1:1/0", "--request-state-key", "abc"], "at least 32 hex digits"),
     ],
 )
 def test_serve_refuses_a_worker_that_cannot_share(extra: list[str], says: str) -> None:
     """Several workers without Redis, or Redis without shared MRTR keys: refused at start, with
     the option to set (a worker with its own random key would refuse every other's rounds)."""
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("MCP_TRANSPORT_REQUEST_STATE_KEYS", ENV_REDIS_URL)
-    }
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_REQUEST_STATE_KEYS, ENV_REDIS_URL)}
     argv = [sys.executable, "-m", "servers.everything", "--port", str(free_port()), *extra]
     done = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
@@ -556,8 +597,8 @@ def test_serve_refuses_a_worker_that_cannot_share(extra: list[str], says: str) -
 def test_run_http_refuses_redis_without_shared_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """``run_http(server, redis_url=...)``, the library's one way: the server joins the cluster
     before anything is served, and refuses to without keys."""
-    monkeypatch.delenv("MCP_TRANSPORT_REQUEST_STATE_KEYS", raising=False)
-    with pytest.raises(ValueError, match="MCP_TRANSPORT_REQUEST_STATE_KEYS"):
+    monkeypatch.delenv(ENV_REQUEST_STATE_KEYS, raising=False)
+    with pytest.raises(ValueError, match=ENV_REQUEST_STATE_KEYS):
         run_http(MCPServer("alone"), port=free_port(), redis_url="redis://127.0.0.1:1/0")
 
 
@@ -574,7 +615,7 @@ def worker_index(cluster: Cluster, worker: str) -> int:
 
 
 @pytest.mark.anyio
-async def test_kill_9_of_the_worker_running_a_tool_our_client(cluster: Cluster) -> None:
+async def test_kill_9_of_the_worker_running_a_tool_our_client(balanced: Cluster) -> None:
     """The worker running ``sleep`` dies mid-stream: our Client's call fails with the typed
     error (-32014) within bounded time, and the next request of the same session succeeds
     on a surviving worker."""
@@ -583,27 +624,27 @@ async def test_kill_9_of_the_worker_running_a_tool_our_client(cluster: Cluster) 
     seen = Seen()
     async with (
         httpx.AsyncClient(timeout=60, event_hooks={"response": [seen.hook]}) as http,
-        Client(cluster.url, era="legacy", http_client=http) as client,
+        Client(balanced.url, era="legacy", http_client=http) as client,
     ):
         victim_id: list[str] = []
 
         async def victim() -> int:
             victim_id.append(seen.ran(b'"sleep"'))
-            return worker_index(cluster, victim_id[0])
+            return worker_index(balanced, victim_id[0])
 
         def call(on_progress: Any) -> Awaitable[Any]:
             return client.call_tool("sleep", {"seconds": 120}, on_progress=on_progress)
 
-        outcome, killed = await kill_during(cluster, call, victim)
+        outcome, killed = await kill_during(balanced, call, victim)
         try:
             error = outcome.get("error")
-            assert getattr(error, "code", None) == WORKER_STOPPED, (outcome, cluster.logs())
+            assert getattr(error, "code", None) == WORKER_STOPPED, (outcome, balanced.logs())
             assert outcome["after"] < DEATH_NOTICED_WITHIN, outcome
             after = await client.call_tool("echo", {"text": "after"})
             assert after["content"][0]["text"] == "after"
             assert seen.ran(b'"after"') != victim_id[0]
         finally:
-            cluster.restart_worker(killed)
+            balanced.restart_worker(killed)
 
 
 async def kill_during(
@@ -640,28 +681,28 @@ async def kill_during(
 
 
 @pytest.mark.anyio
-async def test_kill_9_of_the_worker_running_a_tool_official_sdk_client(cluster: Cluster) -> None:
+async def test_kill_9_of_the_worker_running_a_tool_official_sdk_client(balanced: Cluster) -> None:
     """The same death seen by the official MCP Python SDK client (``mcp`` 2.3, legacy
     mode): it resumes the broken stream with ``Last-Event-ID`` through the balancer, gets the
     error event from a surviving worker as a JSON-RPC error, and its session goes on."""
     from mcp import Client as SDKClient
     from mcp.shared.exceptions import MCPError
 
-    ids = worker_ids_direct(cluster)
-    async with SDKClient(cluster.url, mode="legacy") as client:
+    ids = worker_ids_direct(balanced)
+    async with SDKClient(balanced.url, mode="legacy") as client:
 
         def call(on_progress: Any) -> Awaitable[Any]:
             return client.call_tool("sleep", {"seconds": 120}, progress_callback=on_progress)
 
-        outcome, killed = await kill_during(cluster, call, lambda: running_sleep(cluster, ids))
+        outcome, killed = await kill_during(balanced, call, lambda: running_sleep(balanced, ids))
         try:
             error = outcome.get("error")
-            assert isinstance(error, MCPError) and error.code == WORKER_STOPPED, (outcome, cluster.logs())
+            assert isinstance(error, MCPError) and error.code == WORKER_STOPPED, (outcome, balanced.logs())
             assert outcome["after"] < DEATH_NOTICED_WITHIN, outcome
             after = await client.call_tool("echo", {"text": "after"})
             assert after.content[0].text == "after"  # type: ignore[union-attr]  # a text block
         finally:
-            cluster.restart_worker(killed)
+            balanced.restart_worker(killed)
 
 
 async def running_sleep(cluster: Cluster, ids: list[str]) -> int:

@@ -45,11 +45,11 @@ LEASE = 1.5
 REQUEST_STATE_KEY = "ab" * 16
 
 
-def start_worker(redis: RedisServer, prefix: str) -> ServerProcess:
+def start_worker(redis: RedisServer, prefix: str, lease: float = LEASE) -> ServerProcess:
     """One worker: the example server on the shared state, as an operator starts it."""
     port = free_port()
     argv = [sys.executable, "-m", "servers.everything", "--port", str(port), "--redis-url", redis.url]
-    argv += ["--redis-prefix", prefix, "--worker-lease", str(LEASE), "--request-state-key", REQUEST_STATE_KEY]
+    argv += ["--redis-prefix", prefix, "--worker-lease", str(lease), "--request-state-key", REQUEST_STATE_KEY]
     return ServerProcess(argv, port).start()
 
 
@@ -152,6 +152,24 @@ async def test_what_one_worker_records_of_a_session_holds_on_the_others(raw: Ses
                         "params": {"uri": uri},
                     }
                     break
+
+
+async def test_a_worker_that_served_the_session_sees_at_once_what_another_changed_or_deleted(
+    raw: Session,
+) -> None:
+    """Worker 2 serves the session (and keeps its record), then worker 1 changes the log level
+    and deletes the session: worker 2's next requests see each at once (its request reads the
+    record's revision in the same round trip that marks the session busy)."""
+    await raw.on(0).initialize()
+    first = await raw.on(2).post(raw.tool_call("test_tool_with_logging", {}, progress=False))
+    assert first.headers["content-type"].startswith("text/event-stream")  # log messages came first
+    await first.aread()
+    assert (await raw.on(1).call("logging/setLevel", {"level": "error"}))["result"] == {}
+    second = await raw.on(2).post(raw.tool_call("test_tool_with_logging", {}, progress=False))
+    assert second.headers["content-type"] == "application/json", second.text  # none now
+    response = await raw.client.delete(raw.urls[1], headers=raw.headers)
+    assert response.status_code == 204, response.text
+    assert (await raw.on(2).post(raw.request("ping"))).status_code == 404
 
 
 async def test_a_cancel_posted_to_one_worker_stops_the_request_on_another(raw: Session) -> None:
@@ -322,6 +340,121 @@ async def test_a_killed_get_holder_loses_nothing(cluster: Any, raw: Session) -> 
         assert len({e["id"] for e in seen}) == 6
     finally:
         doomed.stop()
+
+
+LIST_CHANGED = {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
+WATCHED = "test://watched-resource"
+UPDATED = {"jsonrpc": "2.0", "method": "notifications/resources/updated", "params": {"uri": WATCHED}}
+
+
+async def get_stream_until_progress(events: AsyncIterator[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The data events of a GET stream up to a ``progress`` of 100 (the marker a
+    ``test_tool_with_progress`` call answered as JSON puts there after what came before)."""
+    got: list[dict[str, Any]] = []
+    async for event in events:
+        if event.get("data"):
+            got.append(event)
+            if event["data"].get("params", {}).get("progress") == 100:
+                return got
+    raise AssertionError(f"the GET stream ended after {got}")
+
+
+async def test_notifications_raised_while_the_get_holder_is_dead_are_replayed_once(
+    cluster: Any, raw: Session, store: Redis
+) -> None:
+    """The worker holding the GET streams of sessions A (subscribed to a resource) and C is
+    killed; before their clients resume, and before its lease lapses, ``list_changed`` and
+    that resource's ``updated`` are raised on another worker. As with one worker (a
+    notification goes to the GET stream's event log, with or without a reader), each resume
+    on a third worker with Last-Event-ID replays what is the session's, exactly once: A
+    both, C only list_changed (2025-11-25 basic/transports#resumability-and-redelivery,
+    server/resources#subscriptions).
+    Session B, whose GET holder is alive, gets list_changed once too: its holder delivers
+    it, the worker that raised it does not."""
+    redis, prefix, _ = cluster
+    doomed = start_worker(redis, prefix, lease=10.0)  # the default: its lease outlives the test
+    json_only = {"accept": "application/json"}  # related messages go to the GET stream
+    marker = raw.tool_call("test_tool_with_progress", {})
+    got: dict[str, list[dict[str, Any]]] = {}
+    try:
+        raw.urls.append(doomed.url)
+        a, b, c = raw, Session(raw.client, raw.urls), Session(raw.client, raw.urls)
+        for session in (a, b, c):
+            await session.on(0).initialize()
+        assert (await a.on(0).call("resources/subscribe", {"uri": WATCHED}))["result"] == {}
+        with anyio.fail_after(20):
+            async with sse_stream(b.on(1), "GET") as b_events:
+                assert "id" in await anext(b_events)  # B's GET is held on worker 1
+                async with a.on(3).stream("GET") as a_held, c.on(3).stream("GET") as c_held:
+                    doomed_id = a_held.headers["mcp-worker"]
+                    primed = {"a": await anext(iter_sse(a_held)), "c": await anext(iter_sse(c_held))}
+                    doomed.kill()  # A's and C's GET holder dies with their responses open
+                # Redis has seen the dead worker's connection close (its lease still runs)
+                listening = f"{prefix}listening:{doomed_id}"
+                await until(lambda: store.pubsub_numsub(listening)[0][1] == 0)
+                for tool in ("test_trigger_tool_change", "touch_watched_resource"):
+                    assert "result" in await b.on(2).call("tools/call", {"name": tool})
+                assert store.exists(f"{prefix}worker:{doomed_id}"), "raised before the lease lapsed"
+                for name, session in (("a", a), ("c", c)):
+                    resume = {"last-event-id": primed[name]["id"]}
+                    async with sse_stream(session.on(1), "GET", **resume) as events:
+                        assert (await session.on(2).post(marker, json_only)).status_code == 200
+                        got[name] = await get_stream_until_progress(events)
+                assert (await b.on(0).post(marker, json_only)).status_code == 200
+                got["b"] = await get_stream_until_progress(b_events)
+    finally:
+        doomed.stop()
+    expected = {"a": [LIST_CHANGED, UPDATED], "b": [LIST_CHANGED], "c": [LIST_CHANGED]}
+    for name, events in got.items():
+        notes = [e["data"] for e in events[:-3]]
+        assert notes == expected[name], (name, events)
+        assert [e["data"].get("params", {}).get("progress") for e in events[-3:]] == [0, 50, 100], events
+        assert len({e["id"] for e in events}) == len(events)
+
+
+def holders_of(store: Redis, prefix: str, session_id: str | None) -> set[str]:
+    """The workers (``"-"``: none) under which the GET-holder index lists a session."""
+    workers = {w.decode() for w in store.smembers(f"{prefix}holders")}
+    found = {w for w in workers if store.sismember(f"{prefix}held:{w}", str(session_id))}
+    return found | ({"-"} if store.sismember(f"{prefix}unheld", str(session_id)) else set())
+
+
+async def test_a_deleted_or_taken_over_session_is_not_left_under_its_old_get_holder(
+    cluster: Any, raw: Session, store: Redis
+) -> None:
+    """The index of sessions by GET holder follows the record. Session T, created on worker
+    0, has its GET taken over by the doomed worker, which is then killed: a ``list_changed``
+    raised on worker 2 is replayed to T's resume exactly once (worker 0, which no longer
+    delivers T's broadcasts, must not keep T). Session D, held by the doomed worker and
+    deleted, is under no holder: the notification appends nothing for it and fails nothing
+    (2025-11-25 basic/transports#resumability-and-redelivery, #session-management)."""
+    redis, prefix, _ = cluster
+    doomed = start_worker(redis, prefix, lease=10.0)
+    marker = raw.tool_call("test_tool_with_progress", {})
+    try:
+        raw.urls.append(doomed.url)
+        t, d, b = raw, Session(raw.client, raw.urls), Session(raw.client, raw.urls)
+        await t.on(0).initialize()
+        doomed_id = (await d.on(3).initialize()).headers["mcp-worker"]
+        await b.on(2).initialize()
+        assert holders_of(store, prefix, d.session_id) == {doomed_id}
+        with anyio.fail_after(20):
+            async with t.on(3).stream("GET") as t_held:
+                primed = await anext(iter_sse(t_held))
+                assert holders_of(store, prefix, t.session_id) == {doomed_id}  # moved off worker 0
+                assert (await raw.client.delete(raw.urls[1], headers=d.headers)).status_code == 204
+                assert holders_of(store, prefix, d.session_id) == set()
+                doomed.kill()
+            await until(lambda: store.pubsub_numsub(f"{prefix}listening:{doomed_id}")[0][1] == 0)
+            assert "result" in await b.on(2).call("tools/call", {"name": "test_trigger_tool_change"})
+            async with t.on(1).stream("GET", headers={"last-event-id": primed["id"]}) as resumed:
+                assert (await t.on(2).post(marker, {"accept": "application/json"})).status_code == 200
+                got = await get_stream_until_progress(iter_sse(resumed))
+    finally:
+        doomed.stop()
+    assert [e["data"] for e in got[:-3]] == [LIST_CHANGED], got
+    assert not store.keys(f"{prefix}session:{d.session_id}*"), "nothing recreated for the deleted session"
+    assert holders_of(store, prefix, t.session_id) == {resumed.headers["mcp-worker"]}
 
 
 async def test_a_session_redis_dropped_ends_on_the_worker_at_its_next_request(

@@ -1,9 +1,10 @@
-"""The real-service fixtures themselves: redis-server and haproxy as the tests will use them."""
+"""The real-service fixtures themselves: redis-server, haproxy and nginx as the tests will use them."""
 
 from __future__ import annotations
 
 import http.client
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +14,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.services import Haproxy, RedisServer, haproxy_config
+from mcp_transport.jsonrpc import REQUEST_TOO_LARGE
+from tests.interop_servers import ServerProcess
+from tests.services import Haproxy, Nginx, RedisServer, haproxy_config, nginx_config
 
 
 def test_redis_server_is_private_unpersisted_and_restartable(redis_server: RedisServer) -> None:
@@ -75,7 +78,15 @@ def backends() -> Iterator[list[ThreadingHTTPServer]]:
         server.server_close()
 
 
-def _get_all(proxy: Haproxy, count: int) -> list[str]:
+@pytest.fixture(params=["haproxy", "nginx"])
+def balancer(
+    request: pytest.FixtureRequest, haproxy: Callable[..., Haproxy], nginx: Callable[..., Nginx]
+) -> Callable[[list[int]], ServerProcess]:
+    """Each balancer's factory in turn: both are round robin with the same promises."""
+    return haproxy if request.param == "haproxy" else nginx
+
+
+def _get_all(proxy: ServerProcess, count: int) -> list[str]:
     """``count`` GETs on ONE client connection; asserts the connection was never reopened."""
     conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=5)
     served: list[str] = []
@@ -93,10 +104,11 @@ def _get_all(proxy: Haproxy, count: int) -> list[str]:
     return served
 
 
-def test_haproxy_balances_each_request_of_a_keepalive_connection(
-    haproxy: Callable[..., Haproxy], backends: list[ThreadingHTTPServer]
+def test_the_balancer_balances_each_request_of_a_keepalive_connection(
+    balancer: Callable[[list[int]], ServerProcess], backends: list[ThreadingHTTPServer]
 ) -> None:
-    proxy = haproxy([server.server_address[1] for server in backends])
+    """Round robin per request, not per connection (nginx over its upstream keepalive pool)."""
+    proxy = balancer([server.server_address[1] for server in backends])
     served = _get_all(proxy, 6)
     assert sorted(served) == ["a", "a", "a", "b", "b", "b"]
     assert all(x != y for x, y in itertools.pairwise(served)), served  # strict alternation
@@ -113,10 +125,44 @@ def test_haproxy_health_check_takes_a_dead_backend_out(
     assert _get_all(proxy, 4) == ["a"] * 4
 
 
-def test_haproxy_passes_an_event_stream_through_unbuffered(
-    haproxy: Callable[..., Haproxy], backends: list[ThreadingHTTPServer]
+def test_nginx_sends_a_refused_request_to_the_next_backend(
+    nginx: Callable[..., Nginx], backends: list[ThreadingHTTPServer]
 ) -> None:
-    proxy = haproxy([backends[0].server_address[1]])
+    """No health check in open-source nginx: a refused connect (a dead worker; the request
+    never reached it) goes to the next server (``proxy_next_upstream error``), and the dead
+    one is skipped for ``fail_timeout``."""
+    proxy = nginx([server.server_address[1] for server in backends])
+    backends[1].shutdown()
+    backends[1].server_close()
+    assert _get_all(proxy, 4) == ["a"] * 4
+    assert "connect() failed (111: Connection refused)" in (proxy.directory / "error.log").read_text()
+
+
+def test_nginx_answers_a_body_over_its_own_limit_in_json_rpc(
+    nginx: Callable[..., Nginx], backends: list[ThreadingHTTPServer]
+) -> None:
+    """Over ``client_max_body_size`` no worker sees the request: nginx's 413 carries the same
+    JSON-RPC error as a worker's (-32012, what to fix), not an HTML page."""
+    proxy = nginx([backends[0].server_address[1]])
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
+    try:
+        conn.request(
+            "POST", "/mcp", body=b"x" * (5 * 1024 * 1024 + 1), headers={"content-type": "application/json"}
+        )
+        response = conn.getresponse()
+        assert response.status == 413 and response.getheader("content-type") == "application/json"
+        body = json.loads(response.read())
+    finally:
+        conn.close()
+    assert body["jsonrpc"] == "2.0" and body["id"] is None
+    assert body["error"]["code"] == REQUEST_TOO_LARGE and "send a smaller message" in body["error"]["message"]
+
+
+def test_the_balancer_passes_an_event_stream_through_unbuffered(
+    balancer: Callable[[list[int]], ServerProcess], backends: list[ThreadingHTTPServer]
+) -> None:
+    """The backend sends no X-Accel-Buffering here: the balancer's own setting is tested."""
+    proxy = balancer([backends[0].server_address[1]])
     conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=5)
     try:
         conn.request("GET", "/sse")
@@ -135,3 +181,9 @@ def test_the_documented_haproxy_configuration_is_the_tested_one() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "deployment.md").read_text()
     expected = haproxy_config(8000, [8001, 8002, 8003], Path("/run/haproxy/admin.sock"), None)
     assert f"```\n{expected}```" in docs
+
+
+def test_the_documented_nginx_configuration_is_the_tested_one() -> None:
+    """The same for nginx: the server block the cluster tests run through, byte for byte."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "deployment.md").read_text()
+    assert f"```\n{nginx_config(8000, [8001, 8002, 8003])}```" in docs

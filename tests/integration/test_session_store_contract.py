@@ -101,13 +101,16 @@ async def test_acquire_marks_busy_and_touches_release_unmarks(backend: tuple[Fac
     second = await other.acquire("s1")
     assert second is not None and second.busy == 2
     await store.release("s1")
+    await store.flush()  # a shared store may keep releases back until then
     after = await other.get("s1")
     assert after is not None and after.busy == 1
     await other.release("s1")
+    await other.flush()
     done = await store.get("s1")
     assert done is not None and done.busy == 0 and done.last_active >= second.last_active
     assert await store.acquire("unknown") is None
     await store.release("unknown")  # nothing to release: no error, nothing created
+    await store.flush()
     assert await store.get("unknown") is None
 
 
@@ -127,6 +130,9 @@ async def test_a_busy_session_never_expires(backend: tuple[Factory, Factory]) ->
     assert sorted(r.id for r in expired) == ["idle"]
     assert await store.get("busy") is not None
     await store.release("busy")
+    if isinstance(store, RedisSessionStore):  # kept back: still busy for the others
+        assert await peer(store).expire(time.time() + 61, 60, 3600) == []
+    await store.flush()
     assert [r.id for r in await store.expire(time.time() + 61, 60, 3600)] == ["busy"]
 
 
@@ -229,6 +235,7 @@ async def test_remove_returns_the_record_busy_or_not(backend: tuple[Factory, Fac
     removed = await peer(store).remove("s1")
     assert removed is not None and removed.id == "s1" and removed.principal == "alice"
     await store.release("s1")
+    await store.flush()
     assert await store.get("s1") is None and await store.remove("s1") is None
     assert await store.count() == 0
 
@@ -253,6 +260,7 @@ async def test_idle_sessions_expire_by_ttl_and_busy_ones_do_not(conn: RedisConne
     assert await conn.client.pttl(conn.key("session", "busy")) == -1  # no TTL while busy
     await anyio.sleep(0.4)
     await store.release("released")
+    await store.flush()
     assert 0 < await conn.client.pttl(conn.key("session", "released")) <= 300
     assert await store.get("idle") is None  # Redis expired it: nobody swept
     assert await store.get("busy") is not None
@@ -269,22 +277,59 @@ async def test_keys_under_the_prefix(conn: RedisConnection) -> None:
     await store.acquire("s1")
     keys = {key.decode() async for key in conn.client.scan_iter(match=conn.prefix + "*")}
     p = conn.prefix
-    assert keys == {f"{p}session:s1", f"{p}sessions", f"{p}sessions:unready", f"{p}busy:w1"}
+    assert keys == {f"{p}session:s1", f"{p}sessions", f"{p}sessions:unready", f"{p}busy:w1", f"{p}unheld"}
     await store.release("s1")
+    await store.flush()
     assert 0 < await conn.client.pttl(f"{p}session:s1") <= (1800 + 60) * 1000
     await store.update("s1", ready=True)
     await store.remove("s1")
     assert [key async for key in conn.client.scan_iter(match=p + "*")] == []  # nothing left behind
 
 
+async def held(conn: RedisConnection) -> dict[str, set[str]]:
+    """The GET-holder index: each worker's held set (and ``None``: unheld), non-empty ones."""
+    members = conn.client.smembers
+    workers = {w.decode() for w in await members(conn.key("holders"))}
+    index = {w: {s.decode() for s in await members(conn.key("held", w))} for w in workers}
+    index[None] = {s.decode() for s in await members(conn.key("unheld"))}  # type: ignore[index]
+    return {w: ids for w, ids in index.items() if ids}
+
+
+@pytest.mark.redis
+async def test_the_get_holder_index_follows_every_change_of_the_holder(conn: RedisConnection) -> None:
+    """Create, takeover (compare-and-set), clearing, remove, sweep and a hash Redis expired
+    unseen: the index names each session under its record's holder, and nothing else."""
+    store = RedisSessionStore(conn, idle_timeout=0.2, grace=0.1, worker="w1")
+    for sid, holder in (("a", "w1"), ("b", "w1"), ("c", None), ("d", "w2")):
+        assert await store.create(record(sid, get_holder=holder), 10)
+    assert await held(conn) == {"w1": {"a", "b"}, None: {"c"}, "w2": {"d"}}
+    assert await store.update("a", expect={"get_holder": "w2"}, get_holder="w3") is None  # CAS lost
+    assert await store.update("a", expect={"get_holder": "w1"}, get_holder="w2")
+    assert await store.update("c", get_holder="w1")
+    assert await store.update("b", get_holder=None)
+    assert await store.update("d", log_level="debug")  # not the holder: the index stays
+    assert await held(conn) == {"w1": {"c"}, None: {"b"}, "w2": {"a", "d"}}
+    await store.remove("c")  # the last of w1's: w1 leaves the holders
+    assert await held(conn) == {None: {"b"}, "w2": {"a", "d"}}
+    await store.acquire("a")
+    await anyio.sleep(0.4)  # b and d idle past the TTL: Redis drops their hashes unseen
+    assert await store.expire(time.time(), 0.2, 10) == []  # forgets them, a is busy
+    assert await held(conn) == {"w2": {"a"}}
+    await store.release("a")
+    await store.flush()  # the release reaches Redis with the worker's next flush
+    assert [r.id for r in await store.expire(time.time() + 1, 0.2, 10)] == ["a"]
+    assert await held(conn) == {}
+
+
 @pytest.mark.redis
 async def test_each_step_is_one_round_trip(conn: RedisConnection) -> None:
     """Every command the store sends goes through the client's execute_command (scripts too,
-    as EVALSHA): count them."""
+    as EVALSHA) or the connection's pipeline (acquire): count them."""
     store = RedisSessionStore(conn)
     assert await store.create(record("warm"), 10)  # loads the scripts
     for method in (store.acquire, store.release, store.remove):  # loads theirs
         await method("warm")
+    await store.flush()
     await store.update("warm", log_level="debug")
     await store.expire(time.time(), 60, 60)
     await store.release_worker("w")
@@ -297,19 +342,29 @@ async def test_each_step_is_one_round_trip(conn: RedisConnection) -> None:
         return await execute(*args, **options)
 
     conn.client.execute_command = counting  # type: ignore[method-assign]  # counts, then sends
-    for step in (
+    assert conn.pipeline is not None
+    call = conn.pipeline.call
+
+    async def counting_pipelined(*args: Any) -> Any:
+        sent.append(args[0])
+        return await call(*args)
+
+    conn.pipeline.call = counting_pipelined  # type: ignore[method-assign]
+    steps = (
         lambda: store.acquire("s1"),
         lambda: store.update("s1", expect={"get_holder": None}, get_holder="w"),
-        lambda: store.release("s1"),
+        lambda: store.release("s1"),  # nothing: kept for the flush
+        lambda: store.flush(),
         lambda: store.get("s1"),
         lambda: store.expire(time.time(), 60, 60),
         lambda: store.remove("s1"),
         lambda: store.create(record("s2"), 10),
         lambda: store.release_worker("w"),
-    ):
+    )
+    for step in steps:
         sent.clear()
         await step()
-        assert len(sent) == 1, sent
+        assert len(sent) == (0 if step is steps[2] else 1), sent
 
 
 @pytest.mark.redis
@@ -320,6 +375,7 @@ async def test_a_dead_workers_busy_marks_are_cleared_by_the_registry_hook(conn: 
     await dying.acquire("s1")  # ... and the worker is killed while the request runs
     await survivor.acquire("s1")
     await survivor.release("s1")
+    await survivor.flush()
     lease = WorkerRegistry(conn, worker="dying", lease=0.2)
     await lease.renew()
     assert await survivor.expire(time.time() + 3600, 60, 60) == []  # busy: its marks hold it
@@ -344,7 +400,7 @@ async def test_redis_down_is_state_unavailable_and_service_resumes(
         lambda: store.create(record("s2"), 10),
         lambda: store.get("s1"),
         lambda: store.acquire("s1"),
-        lambda: store.release("s1"),
+        lambda: store.flush(),  # the failed acquire may have marked it: that mark must go
         lambda: store.update("s1", log_level="debug"),
         lambda: store.remove("s1"),
         lambda: store.count(),
@@ -372,3 +428,102 @@ def test_touched_changes_only_the_bookkeeping() -> None:
         *("g", "w", True, 1.0, 2.0, 3),
     )
     assert full.touched(7, 9.0) == dataclasses.replace(full, busy=7, last_active=9.0)
+
+
+# -- the Redis store's hot path: one round trip per request -------------------------------------
+
+
+@pytest.mark.redis
+async def test_a_cached_record_is_read_again_only_when_another_worker_changed_it(
+    conn: RedisConnection,
+) -> None:
+    """acquire() sends the revision it cached: Redis answers 1 while the record is unchanged,
+    the whole record after any update (on any worker), and nil once the session is gone, in
+    the same round trip that marks it busy (no pub/sub, no window)."""
+    here = RedisSessionStore(conn, worker="here")
+    there = RedisSessionStore(conn, worker="there")
+    assert conn.pipeline is not None
+    replies: list[Any] = []
+    call = conn.pipeline.call
+
+    async def recording(*args: Any) -> Any:
+        replies.append(reply := await call(*args))
+        return reply
+
+    conn.pipeline.call = recording  # type: ignore[method-assign]
+    assert await there.create(record(ready=True), 10)
+    for _ in range(2):
+        got = await here.acquire("s1")
+        await here.release("s1")
+        assert got is not None and got.log_level is None and got.principal == "alice"
+    assert isinstance(replies[0], list) and replies[1] == 1  # read once, then only the revision
+    assert await there.update("s1", log_level="debug", subscriptions={"a://x"}) is not None
+    changed = await here.acquire("s1")
+    assert changed is not None and (changed.log_level, changed.subscriptions) == (
+        "debug",
+        frozenset({"a://x"}),
+    )
+    assert isinstance(replies[-1], list)
+    await here.release("s1")
+    assert await there.remove("s1") is not None
+    assert await here.acquire("s1") is None  # at once: the cached copy does not answer for it
+    assert await there.create(record(), 10)  # the same id again: a new revision, read again
+    again = await here.acquire("s1")
+    assert again is not None and again.log_level is None and isinstance(replies[-1], list)
+
+
+@pytest.mark.redis
+async def test_the_busy_mark_goes_when_the_worker_holds_no_request_of_the_session(
+    conn: RedisConnection,
+) -> None:
+    store = RedisSessionStore(conn, idle_timeout=60, worker="w1")
+    sweeper = RedisSessionStore(conn, idle_timeout=60, worker="w2")
+    key = conn.key("session", "s1")
+    assert await store.create(record(ready=True), 10)
+    await store.acquire("s1")  # a long request ...
+    await store.acquire("s1")  # ... and a short one
+    await store.release("s1")
+    await store.flush()  # the long one still runs: its mark stays, no TTL, not expired
+    assert await conn.client.pttl(key) == -1
+    assert await sweeper.expire(time.time() + 3600, 60, 60) == []
+    ended = time.time()
+    await store.release("s1")
+    assert await conn.client.pttl(key) == -1  # kept back ...
+    await store.flush()  # ... until the flush: idle from the end of the request, TTL back
+    assert 0 < await conn.client.pttl(key) <= 120_000
+    idle = await sweeper.get("s1")
+    assert idle is not None and idle.busy == 0 and ended <= idle.last_active <= time.time()
+    assert not await conn.client.exists(conn.key("busy", "w1"))
+
+
+@pytest.mark.redis
+async def test_a_release_flushed_after_a_later_acquire_keeps_that_acquires_mark(
+    conn: RedisConnection,
+) -> None:
+    """The flush and a new acquire of the same session race on different connections: the
+    flush names the last acquire sent before the release, so a later one keeps its mark."""
+    store = RedisSessionStore(conn, idle_timeout=60, worker="w1")
+    assert await store.create(record(ready=True), 10)
+    await store.acquire("s1")
+    await store.release("s1")
+    stale = dict(store._pending)  # a flush built now ...
+    await store.acquire("s1")  # ... and a request that starts before it reaches Redis
+    store._pending.update(stale)
+    await store.flush()
+    assert await conn.client.pttl(conn.key("session", "s1")) == -1  # still busy
+    assert await RedisSessionStore(conn, idle_timeout=60).expire(time.time() + 3600, 60, 60) == []
+    await store.release("s1")
+    await store.flush()
+    assert await conn.client.pttl(conn.key("session", "s1")) > 0
+
+
+@pytest.mark.redis
+async def test_a_flush_redis_missed_is_sent_again(conn: RedisConnection, redis_server: RedisServer) -> None:
+    store = RedisSessionStore(conn, idle_timeout=60, worker="w1")
+    assert await store.create(record(ready=True), 10)
+    await store.acquire("s1")
+    await store.release("s1")
+    with redis_server.stopped(keep_data=True), pytest.raises(StateUnavailable):
+        await store.flush()
+    await store.flush()
+    assert 0 < await conn.client.pttl(conn.key("session", "s1")) <= 120_000

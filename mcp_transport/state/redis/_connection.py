@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 import redis.exceptions as rex
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
 
 from ...errors import StateUnavailable
+from ._pipeline import Pipeline, pipelined
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_SOCKET_TIMEOUT", "RedisConnection"]
 
@@ -44,6 +47,9 @@ class RedisConnection:
     ``url`` is ``redis://[user:password@]host:port/db`` (``rediss://`` for TLS). ``prefix``
     starts every key, so several servers can share one Redis. Commands go through
     ``unavailable()`` so that an unreachable Redis raises ``StateUnavailable``.
+
+    :meth:`run` is for the scripts every request runs: pipelined on a connection of their
+    own (``_pipeline.py``) unless the URL is TLS.
     """
 
     def __init__(
@@ -70,6 +76,13 @@ class RedisConnection:
             retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
             health_check_interval=30,
         )
+        self.pipeline = Pipeline(url, timeout=socket_timeout) if pipelined(url) else None
+
+    async def run(self, script: AsyncScript, keys: list[Any], args: list[Any]) -> Any:
+        """Run a registered script (the caller maps failures with ``unavailable()``)."""
+        if self.pipeline is None:
+            return await script(keys=keys, args=args)
+        return await self.pipeline.evalsha(script.sha, script.script, keys, args)
 
     def key(self, *parts: str) -> str:
         """``prefix + "part:part"``."""
@@ -89,4 +102,6 @@ class RedisConnection:
             ) from exc
 
     async def aclose(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.close()
         await self.client.aclose()

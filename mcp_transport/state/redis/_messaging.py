@@ -69,23 +69,31 @@ class Inbox:
 
 class Broadcast:
     """The cluster-wide channel ``{prefix}broadcast``: ``publish`` reaches every worker that
-    listens (``async with broadcast.listen() as sub``) at that moment; nothing is kept."""
+    listens (``async with broadcast.listen() as sub``) at that moment; nothing is kept.
 
-    def __init__(self, conn: RedisConnection) -> None:
+    A listener also subscribes to ``{prefix}listening:{worker}``, where nothing is published:
+    its subscriber count (``PUBSUB NUMSUB``) says, inside a script, whether worker ``worker``
+    hears the broadcast at that moment. Redis drops the subscription as soon as the worker's
+    connection closes (a killed process), long before its lease lapses.
+    """
+
+    def __init__(self, conn: RedisConnection, worker: str | None = None) -> None:
         self.conn = conn
-        self._channel = conn.key("broadcast")
+        self.worker = worker or worker_id()
+        self.channel = conn.key("broadcast")
+        self._listening = conn.key("listening", self.worker)
 
     async def publish(self, data: bytes) -> int:
         """Send ``data`` to every listener; the number of Redis connections that got it."""
         with self.conn.unavailable("broadcasting"):
-            return int(await self.conn.client.publish(self._channel, data))
+            return int(await self.conn.client.publish(self.channel, data))
 
     @asynccontextmanager
     async def listen(self) -> AsyncIterator[Subscription]:
         pubsub = self.conn.client.pubsub(ignore_subscribe_messages=True)
         try:
             with self.conn.unavailable("subscribing to the broadcast channel"):
-                await pubsub.subscribe(self._channel)
+                await pubsub.subscribe(self.channel, self._listening)
             yield Subscription(self.conn, pubsub)
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped

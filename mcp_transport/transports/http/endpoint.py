@@ -46,7 +46,17 @@ from ...state.events import EventLog
 from ...state.session_store import SessionStore
 from ...state.shared import SharedState
 from . import sse
-from .asgi import HTTPError, Receive, Scope, Send, check_post_headers, retry_after, send_error, tag_worker
+from .asgi import (
+    HTTPError,
+    Receive,
+    Scope,
+    Send,
+    check_post_headers,
+    header_dict,
+    retry_after,
+    send_error,
+    tag_worker,
+)
 from .cluster import ClusterLink
 from .legacy import LegacyLeg, LegacyOptions
 from .modern import ModernLeg
@@ -110,7 +120,11 @@ class Leg(enum.Enum):
 
 
 def classify_post(
-    headers: dict[str, str], message: Message | list[Message], *, live_session: bool = False
+    headers: dict[str, str],
+    message: Message | list[Message],
+    *,
+    live_session: bool = False,
+    modern_header: bool | None = None,
 ) -> Leg:
     """The one place that decides which leg serves a POST (2026-07-28
     basic/transports#backwards-compatibility): the body first, the header as a cross-check.
@@ -124,6 +138,8 @@ def classify_post(
       the official suite sends such requests without ``_meta`` and expects the modern 400;
     * a batch with any modern element is modern (and refused); anything else (no claim, a
       legacy header, responses) is legacy.
+
+    ``modern_header``: :func:`claims_modern_header` of ``headers`` when the caller has it.
     """
     if isinstance(message, list):  # batches exist only in 2025-03-26; the modern leg refuses them
         return Leg.MODERN if any(claims_modern(m) for m in message) else Leg.LEGACY
@@ -134,7 +150,9 @@ def classify_post(
             return Leg.LEGACY
     elif not isinstance(message, Notification):
         return Leg.LEGACY
-    if claims_modern_header(headers) and not live_session:
+    if modern_header is None:
+        modern_header = claims_modern_header(headers)
+    if modern_header and not live_session:
         return Leg.MODERN
     return Leg.LEGACY
 
@@ -209,13 +227,14 @@ class StreamableHTTP:
         self.sessions: SessionStore = state.sessions
         self.cluster = ClusterLink(state) if state.shared else None
         self.members: Cluster | None = None  # the application's side of the cluster
+        members = None
         if self.cluster is not None and isinstance(app, ClusterMember):
             from ...state.redis import RedisCluster  # shared state is Redis (an optional extra)
 
             assert state.connection and state.registry and state.broadcast  # shared: all there
-            self.members = RedisCluster(state.connection, state.registry, state.broadcast)
-            app.join_cluster(self.members)  # ValueError (say, no shared MRTR keys): refused now
-            self.cluster.handlers[NOTIFY] = self.members.received
+            members = self.members = RedisCluster(state.connection, state.registry, state.broadcast)
+            app.join_cluster(members)  # ValueError (say, no shared MRTR keys): refused now
+            self.cluster.handlers[NOTIFY] = members.received
         self.streams = Streams(
             self.log,
             self.sessions,
@@ -226,6 +245,8 @@ class StreamableHTTP:
         )
         options = LegacyOptions(response_mode, allow_delete, max_sessions, retry_after, principal)
         self.legacy = LegacyLeg(app, options, state, self.streams, self.cluster)
+        if members is not None:  # a session whose GET holder died still gets its notifications
+            members.on_unheld(self.legacy.deliver_unheld)
         self.modern = ModernLeg(app, response_mode=response_mode, keepalive=keepalive)
         self.status: StatusCollector | None = StatusCollector() if status_page else None
         self._tg: TaskGroup | None = None
@@ -257,9 +278,12 @@ class StreamableHTTP:
                 assert self._started is not None
                 self._started.set()
                 interval = min(max(min(self.idle_timeout, self.init_timeout) / 4, 0.05), 5.0)
-                while True:
-                    await anyio.sleep(interval)
-                    await self._sweep()
+                try:
+                    while True:
+                        await anyio.sleep(interval)
+                        await self._sweep()
+                finally:
+                    await self._flush_sessions()  # while this worker still holds its lease
         finally:
             # If the group ever fails, the next request starts a fresh one.
             self._tg = self.streams.task_group = self._started = None
@@ -277,8 +301,18 @@ class StreamableHTTP:
         freed = await self.state.release_worker(dead)
         log.warning("worker %s stopped: ended %d of its streams, freed %d sessions", dead, ended, freed)
 
+    async def _flush_sessions(self) -> None:
+        """The worker stops: the busy marks it still has on sessions go now (one that stops
+        cleanly is never claimed as dead, so nobody else would clear them). Bounded, shielded."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5.0):
+            try:
+                await self.sessions.flush()
+            except StateUnavailable as exc:
+                log.warning("the sessions' busy marks could not be cleared at shutdown: %s", exc.message)
+
     async def _sweep(self) -> None:
         try:
+            await self.sessions.flush()  # this worker's finished work first: exact idle times
             for record in await self.sessions.expire(time.time(), self.idle_timeout, self.init_timeout):
                 await self.legacy.end_session(record.id, "the session expired", removed=True)
             await self.log.sweep()
@@ -313,6 +347,7 @@ class StreamableHTTP:
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(self._runner, return_exceptions=True)
         self._tg = self._started = self._runner = None
+        await self._flush_sessions()  # what requests that ended since released
         close_auth = getattr(self.auth, "aclose", None)
         if close_auth is not None:
             try:
@@ -329,12 +364,17 @@ class StreamableHTTP:
         if scope["type"] != "http":
             return
         send = tag_worker(send)
-        headers = await self.admit(scope, send)
-        if headers is None:
+        headers, problem = self._screen(scope)
+        # Nothing to refuse and no token to check: admitted with no coroutine to await.
+        needs_admit = problem is not None or self.auth is not None
+        if needs_admit and not await self._admit(scope, send, headers, problem):
             return
         reset = current_principal.set(scope.get(PRINCIPAL_KEY))
         try:
-            await self._route(scope, receive, send, headers)
+            if scope["method"] == "POST":  # nearly every request: one coroutine fewer than _route
+                await self._post(scope, receive, send, headers)
+            else:
+                await self._route(scope, receive, send, headers)
         except HTTPError as exc:
             telemetry.count("rejected", reason=rejection(exc.status, exc.error))
             await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
@@ -349,19 +389,28 @@ class StreamableHTTP:
         this endpoint passes, the status page's included: Host/Origin, then with ``auth`` the
         access token, on every method and in both eras (2026-07-28
         basic/authorization#token-requirements); its principal goes to ``scope[PRINCIPAL_KEY]``."""
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        problem = self.policy.check(scope, headers.get("host"), headers.get("origin"))
+        headers, problem = self._screen(scope)
+        return headers if await self._admit(scope, send, headers, problem) else None
+
+    def _screen(self, scope: Scope) -> tuple[dict[str, str], str | None]:
+        """The request's headers and what is wrong with its Host/Origin (None: nothing)."""
+        headers = header_dict(scope["headers"])
+        return headers, self.policy.check(scope, headers.get("host"), headers.get("origin"))
+
+    async def _admit(self, scope: Scope, send: Send, headers: dict[str, str], problem: str | None) -> bool:
+        """Refuse a request with a Host/Origin ``problem`` (403); with ``auth``, check its
+        token. False once the refusal is sent."""
         if problem is not None:
             telemetry.count("rejected", reason="host" if problem.startswith("Host") else "origin")
             await send_error(send, 403, InvalidRequest(f"Forbidden: {problem}"))
-            return None
+            return False
         if self.auth is not None:
             try:
                 scope[PRINCIPAL_KEY] = await self.auth.authenticate(headers, scope.get("query_string", b""))
             except HTTPError as exc:
                 await send_error(send, exc.status, exc.error, headers=exc.headers, id=exc.id)
-                return None
-        return headers
+                return False
+        return True
 
     async def _route(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         method = scope["method"]
@@ -406,14 +455,15 @@ class StreamableHTTP:
         except InvalidMessage as exc:
             raise HTTPError(400, InvalidRequest(exc.message, code=exc.code), id=exc.id) from None
         self._check_scopes(message)
-        tg = await self._ensure_started()
+        tg = self._tg if self._tg is not None else await self._ensure_started()  # no await once running
         session_id = headers.get(SESSION_HEADER)
+        modern_header = claims_modern_header(headers)
         live = (
-            session_id is not None
-            and claims_modern_header(headers)
+            modern_header
+            and session_id is not None
             and await self.sessions.get(session_id.strip()) is not None
         )
-        leg = classify_post(headers, message, live_session=live)
+        leg = classify_post(headers, message, live_session=live, modern_header=modern_header)
         watch = None
         if self.status is not None:  # the status page's one seam: time the POST, look at its answer
             watch = send = self.status.watch(send, message, leg.value, session_id)

@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import anyio
 from anyio.abc import TaskGroup
 
 from ... import jsonrpc, telemetry
 from ...connection import Application
 from ...errors import InvalidRequest, ResumeGap, ServerOverloaded, WorkerStopped
-from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
+from ...jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Result
 from ...protocol import allows_batch
 from ...state.events import parse_event_id
 from ...state.records import SessionRecord
@@ -37,6 +39,9 @@ __all__ = ["LegacyLeg", "LegacyOptions"]
 # In "sse" mode a handler that answers within this time gets a one-shot SSE body written in
 # one go (no log, no stream); a slower one gets a logged, resumable, keepalive'd stream.
 _SSE_FAST_WINDOW = 0.02
+# Appends of one notification to the GET streams of sessions whose holder did not hear it
+# (deliver_unheld) in flight at once: each is one Redis round trip, overlapped.
+UNHELD_APPENDS = 32
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,11 @@ class LegacyLeg:
             if existing is None:
                 await self._initialize(scope, message, send, tg, accept_json)
                 return
-        async with self.live_sessions.session(scope, headers, tg) as session:
+        session, token = await self.live_sessions.enter(scope, headers, tg)
+        try:
             await self._post_to_session(session, message, send, accept_json, accept_sse)
+        finally:
+            await self.live_sessions.leave(session.id, token)
 
     async def _post_to_session(
         self,
@@ -122,7 +130,15 @@ class LegacyLeg:
             self.options.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
         )
         if mode == "json":
-            await self._answer_json(session, message, send)
+            # The JSON fast path, in this coroutine: the handler runs in this task (no task,
+            # no log write); anything related it sends goes to the GET stream.
+            response = await session.dispatcher.run(message)
+            if message.method in RECORDED and isinstance(response, Result):
+                await self.live_sessions.write_back(session, message)
+            if response is None:  # cancelled: no response (2025-11-25 basic/utilities/cancellation)
+                await send_empty(send, 202)
+            else:
+                await send_json(send, 200, jsonrpc.dump(response))
         else:
             # auto: answer with JSON unless the handler sends a related message first; then
             # Streams.route turns the answer into a logged SSE stream, writes its priming
@@ -130,17 +146,6 @@ class LegacyLeg:
             # sse: as auto, but a handler that answers with nothing before its result gets
             # a one-shot SSE body; one still running after the window gets a stream.
             await self._answer_inline(session, message, send, accept_sse, one_shot_sse=mode == "sse")
-
-    async def _answer_json(self, session: Session, request: Request, send: Send) -> None:
-        """The JSON fast path: the handler runs in this task (no task, no log write);
-        anything related it sends goes to the GET stream."""
-        response = await session.dispatcher.run(request)
-        if request.method in RECORDED and isinstance(response, Result):
-            await self.live_sessions.write_back(session, request)
-        if response is None:
-            await send_empty(send, 202)  # cancelled: no response (2025-11-25 basic/utilities/cancellation)
-        else:
-            await send_json(send, 200, jsonrpc.dump(response))
 
     async def _answer_inline(
         self, session: Session, request: Request, send: Send, accept_sse: bool, *, one_shot_sse: bool
@@ -368,16 +373,34 @@ class LegacyLeg:
         """This worker stops: end the live part of its sessions (their records stay)."""
         self.live_sessions.end_all(reason)
 
-    async def send_to_session(self, session_id: str, message: Message) -> bool:
-        """Put a message that belongs to no request on a session's GET stream, from any
-        worker (the holder of its GET response, wherever it is, tails the shared log).
-        False if the session is gone or this server offers no GET stream."""
+    async def deliver_unheld(
+        self, method: str, params: dict[str, Any] | None, sessions: list[tuple[str, str | None]]
+    ) -> None:
+        """A server-wide notification this worker published, for sessions whose GET holder
+        did not hear it (it died; state.redis._cluster), as (id, GET stream id) pairs, those
+        of a ``resources/updated`` already only the ones subscribed to its URI (2025-11-25
+        server/resources#subscriptions): append it to each one's GET stream, created if need
+        be, as that session's live copy here would (Link.send_unrelated), so the client's
+        resume replays it (2025-11-25 basic/transports#resumability-and-redelivery). Up to
+        UNHELD_APPENDS appends are in flight at once: thousands of sessions cost round trips
+        overlapped, not one after another."""
         if not self.streams.get_stream:
-            return False
-        stream_id = await self.streams.get_stream_of(session_id)
-        if stream_id is None:
-            return False
-        return await self.streams.log.append(stream_id, jsonrpc.dump(message)) > 0
+            return
+        data = jsonrpc.dump(Notification(method, params))
+        pending = iter(sessions)
+
+        async def append() -> None:
+            for session_id, stream_id in pending:  # shared: each pair is taken once
+                try:
+                    stream_id = stream_id or await self.streams.get_stream_of(session_id)
+                    if stream_id is not None:
+                        await self.streams.log.append(stream_id, data)
+                except KeyError:  # the session ended meanwhile: its streams are gone
+                    continue
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(min(UNHELD_APPENDS, len(sessions))):
+                tg.start_soon(append)
 
     async def end_orphans(self, dead: str) -> int:
         """Worker ``dead`` stopped: end every POST stream it was answering with a final
