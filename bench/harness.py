@@ -118,7 +118,7 @@ class CurveProfile:
     session_budget: float = 120.0  # seconds one server may take to open the idle sessions
     session_rss_cap_mb: int = 4096  # a server past this RSS opens no more (the machine is shared)
     resume_lengths: tuple[int, ...] = (10, 100, 1000, 10_000, 50_000)
-    resume_repeat: int = 7
+    resume_repeat: int = 9
     streams: tuple[int, ...] = (100, 500, 1000, 2000, 5000)
 
 
@@ -149,7 +149,11 @@ QUICK = Profile(
     stdio_calls=300,
     # of the curves only resume (a few seconds), for its target; an empty curve is not run
     curves=CurveProfile(
-        concurrency=(), sessions=(), streams=(), resume_lengths=(10, 10_000), resume_repeat=3
+        concurrency=(),
+        sessions=(),
+        streams=(),
+        resume_lengths=(10, 1000, 10_000, 50_000),
+        resume_repeat=9,
     ),
 )
 # Seconds per figure: proves that every phase and curve runs (the smoke test, a changed harness);

@@ -78,8 +78,11 @@ How it is measured (`bench/`):
   flight.
 * Curves (`bench/curves.py`, `bench/curve_load.py`): concurrency points with the servers taking turns
   at each; idle sessions opened in steps on one server at a time (each within a time budget: a slow
-  one stops early and its line says so); resume = `progress_stream` of L events answered as SSE, then
-  `GET` with `Last-Event-ID` of its next-to-last event (the replay is one event whatever L is);
+  one stops early and its line says so); resume = `progress_stream` of L events answered as SSE, then,
+  50 ms after the stream ended (the same pause at every L: both processes have just spent CPU in
+  proportion to L, and a resuming client waits the server's `retry` anyway), `GET` with
+  `Last-Event-ID` of its next-to-last event (the replay is one event whatever L is), timed to the
+  replayed event; an untimed resume first, then rounds that visit every L in turn, median per L;
   SSE streams = standalone `GET` streams, one per session and connection, held open while RSS is read
   and c=32 `tools/call` runs beside them. Only ours is on the resume curve: the SDKs keep no event
   log unless given an event store.

@@ -1,8 +1,9 @@
 """The seam between transports and the application they serve.
 
-A transport frames bytes and moves messages; from the application it asks for one thing, a
+A transport frames bytes and moves messages; from the application it asks for a
 :class:`Connection`: the dispatcher that answers one peer (a stdio pipe, a legacy HTTP
-session, or one stateless 2026-07-28 request) and the way to end it. Transports depend on
+session) and the way to end it; and for the stateless 2026-07-28 requests of HTTP, one
+long-lived :class:`StatelessConnection` that answers each of them. Transports depend on
 these protocols only; :class:`~mcp_transport.server.MCPServer` implements them.
 
     connection = app.connect(send, task_group, send_unrelated=writer.write)
@@ -13,16 +14,16 @@ these protocols only; :class:`~mcp_transport.server.MCPServer` implements them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, Protocol
 
 from anyio.abc import TaskGroup
 
 from .dispatcher import DEFAULT_MAX_INBOUND_REQUESTS, Dispatcher, SendFn
-from .jsonrpc import Message
+from .jsonrpc import ErrorResponse, Message, Request, Result
 from .protocol import Envelope
 
-__all__ = ["Application", "Connection", "SendUnrelated"]
+__all__ = ["Application", "Connection", "SendUnrelated", "StatelessConnection"]
 
 # Delivers a message that belongs to no request (list_changed, resources/updated) to the peer.
 SendUnrelated = Callable[[Message], Awaitable[None]]
@@ -77,6 +78,22 @@ class Connection(Protocol):
         ...
 
 
+class StatelessConnection(Protocol):
+    """Answers every stateless request of a transport (2026-07-28 basic/index#statelessness:
+    each request carries all its state), many at once. Built once, not per request: nothing
+    of one request (its envelope, where its notifications go, its cancellation, its
+    principal) is kept on it or seen by another."""
+
+    def handle(
+        self, request: Request, envelope: Envelope, send: SendFn
+    ) -> Coroutine[Any, Any, Result | ErrorResponse]:
+        """Run ``request`` to completion in the caller's task (which awaits what this
+        returns) and return its response.
+        ``envelope``: its ``_meta`` envelope, which the transport parsed and checked;
+        ``send``: where the messages it sends before its response go (notifications)."""
+        ...
+
+
 class Application(Protocol):
     """What a transport serves: it hands out connections and data the transport checks
     requests against, and hears when the process is shutting down."""
@@ -87,13 +104,15 @@ class Application(Protocol):
         task_group: TaskGroup,
         *,
         send_unrelated: SendUnrelated | None = None,
-        envelope: Envelope | None = None,
         max_inbound: int = DEFAULT_MAX_INBOUND_REQUESTS,
     ) -> Connection:
         """A connection for one peer. ``send_unrelated``: where broadcasts go once
-        :meth:`Connection.open` is called (None: this peer gets none). ``envelope``: the
-        2026-07-28 ``_meta`` envelope the transport already parsed, when the connection
-        serves that one request (stateless HTTP), so it is not parsed again."""
+        :meth:`Connection.open` is called (None: this peer gets none)."""
+        ...
+
+    def stateless(self, task_group: TaskGroup) -> StatelessConnection:
+        """The connection that answers stateless 2026-07-28 requests (HTTP), for the life of
+        ``task_group`` (where work a request leaves behind runs, e.g. a task's handler)."""
         ...
 
     def param_schema(self, method: str, params: Mapping[str, Any]) -> dict[str, Any] | None:

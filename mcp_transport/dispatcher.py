@@ -88,7 +88,7 @@ class RequestContext:
     layer keeps the negotiated version and capabilities there).
     """
 
-    __slots__ = ("_last_progress", "dispatcher", "id", "method", "params", "peer", "progress_token")
+    __slots__ = ("_last_progress", "dispatcher", "id", "method", "params", "peer")
 
     def __init__(self, dispatcher: Dispatcher, request: Request, peer: Any) -> None:
         self.dispatcher = dispatcher
@@ -96,15 +96,20 @@ class RequestContext:
         self.method = request.method
         self.params = request.params or {}
         self.peer = peer
-        meta = self.params.get("_meta")
-        token = meta.get("progressToken") if isinstance(meta, dict) else None
-        self.progress_token = token if type(token) in (str, int) else None
         self._last_progress = -math.inf
 
     @property
     def meta(self) -> dict[str, Any]:
         meta = self.params.get("_meta")
         return meta if isinstance(meta, dict) else {}
+
+    @property
+    def progress_token(self) -> str | int | None:
+        """The requester's ``_meta.progressToken`` (None if it sent none, or not a string or
+        an integer). Read when asked: most requests never report progress."""
+        meta = self.params.get("_meta")
+        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        return token if type(token) in (str, int) else None
 
     async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
         await self.dispatcher.notify(method, params, related_to=self.id)
@@ -132,10 +137,11 @@ class RequestContext:
         ``progress`` must increase with every call; a value that does not is dropped rather
         than sent, because the spec forbids it and the peer may reject the stream.
         """
-        if self.progress_token is None or not progress > self._last_progress:
+        token = self.progress_token
+        if token is None or not progress > self._last_progress:
             return
         self._last_progress = progress
-        params: dict[str, Any] = {"progressToken": self.progress_token, "progress": progress}
+        params: dict[str, Any] = {"progressToken": token, "progress": progress}
         if total is not None:
             params["total"] = total
         if message is not None:
@@ -252,15 +258,12 @@ class Dispatcher:
     def _observed_handle(self, request: Request) -> Awaitable[Result | ErrorResponse]:
         return self.handle(request, observed=True)
 
-    async def run(self, request: Request) -> Result | ErrorResponse | None:
-        """Like :meth:`handle`, in the caller's task, but tracked as in flight: a duplicate
-        id or one past ``max_inbound`` is refused, ``notifications/cancelled`` and
-        :meth:`close` cancel it (then None: a cancelled request gets no response). For
-        transports that answer in the same task (HTTP)."""
-        refused = self._refusal(request)
-        if refused is not None:
-            return refused
-        return await self._execute(request, self._track(request))
+    def run(self, request: Request) -> Awaitable[Result | ErrorResponse | None]:
+        """Like :meth:`handle`, in the caller's task (await what this returns), but tracked
+        as in flight: a duplicate id or one past ``max_inbound`` is refused,
+        ``notifications/cancelled`` and :meth:`close` cancel it (then None: a cancelled
+        request gets no response). For transports that answer in the same task (HTTP)."""
+        return self._execute(request, None)
 
     async def run_batch(self, batch: list[Message]) -> list[Response]:
         """A JSON-RPC batch (2025-03-26 only, 2025-03-26 basic#batching): notifications and
@@ -300,6 +303,7 @@ class Dispatcher:
             self._batches -= 1
 
     def _refusal(self, request: Request) -> ErrorResponse | None:
+        # (_execute tests the two conditions inline first: the common case costs no call.)
         """Why an inbound request cannot start now, as its error response, or None."""
         if request.id in self._inbound:
             err: RPCError = InvalidRequest(
@@ -324,9 +328,14 @@ class Dispatcher:
         if response is not None:
             await self._reply(response, request.id)
 
-    async def _execute(self, request: Request, scope: RequestScope) -> Result | ErrorResponse | None:
-        """Run a tracked request in its scope; None when it was cancelled: no response, even
-        from a handler that finished anyway (2025-11-25 basic/utilities/cancellation)."""
+    async def _execute(self, request: Request, scope: RequestScope | None) -> Result | ErrorResponse | None:
+        """Run a tracked request in its scope (None: check and track it here, as
+        :meth:`run`); None when it was cancelled: no response, even from a handler that
+        finished anyway (2025-11-25 basic/utilities/cancellation)."""
+        if scope is None:
+            if request.id in self._inbound or len(self._inbound) >= self._max_inbound:
+                return self._refusal(request)
+            scope = self._track(request)
         try:
             return await scope.run(self.handle(request))
         finally:

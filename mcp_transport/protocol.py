@@ -165,7 +165,8 @@ def parse_envelope(params: dict[str, Any] | None, *, check_version: bool = True)
         raise InvalidParams(f'_meta["{META_LOG_LEVEL}"] must be one of {", ".join(LOG_LEVELS)}')
     if check_version:
         check_modern_version(version)
-    return Envelope(version, caps, info, level)
+    # tuple.__new__: built in C, without the NamedTuple's Python-level __new__ (once per request)
+    return tuple.__new__(Envelope, (version, caps, info, level))
 
 
 def check_modern_version(version: str) -> None:
@@ -221,4 +222,5 @@ class Lifecycle:
             raise InvalidRequest("Already initialized: initialize may be sent only once per session")
 
     def advance(self, method: str) -> None:
-        self.state = _TRANSITIONS.get((self.state, method), self.state)
+        if self.state is not LifecycleState.READY:  # READY is final: no lookup on every request
+            self.state = _TRANSITIONS.get((self.state, method), self.state)

@@ -9,7 +9,10 @@ import pytest
 from pydantic import BaseModel
 
 from mcp_transport.errors import RemoteError
+from mcp_transport.jsonrpc import Notification
+from mcp_transport.protocol import parse_envelope
 from mcp_transport.server import Context, MCPServer
+from mcp_transport.server.context import STATELESS, StatelessRequest, send_stateless, stateless_envelope
 from mcp_transport.testing import MemoryClient
 from servers.everything import server as everything
 
@@ -265,3 +268,32 @@ async def test_fixture_sampling_and_elicitation() -> None:
         assert len(props["legacyEnum"]["enum"]) == len(props["legacyEnum"]["enumNames"])
         assert props["untitledMulti"]["type"] == "array" and "enum" in props["untitledMulti"]["items"]
         assert props["titledMulti"]["type"] == "array" and "anyOf" in props["titledMulti"]["items"]
+
+
+async def test_stateless_request_state_is_bound_to_its_own_request() -> None:
+    """The one stateless connection finds a request's envelope and ``send`` through the task
+    serving it: another request's params (a request dispatched in a context copied from it)
+    get no envelope, and a message sent outside any request is dropped, never misdelivered."""
+    sent: list[Any] = []
+
+    async def send(message: Any, related_to: Any) -> None:
+        sent.append((message, related_to))
+
+    params: dict[str, Any] = {
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+        }
+    }
+    envelope = parse_envelope(params)
+    assert envelope is not None
+    await send_stateless(Notification("notifications/message"), 1)  # outside any request
+    assert sent == [] and stateless_envelope(params) is None
+    token = STATELESS.set(StatelessRequest(params, envelope, send))
+    try:
+        assert stateless_envelope(params) is envelope
+        assert stateless_envelope(dict(params)) is None  # equal, but another request's params
+        await send_stateless(Notification("notifications/message"), 1)
+    finally:
+        STATELESS.reset(token)
+    assert sent == [(Notification("notifications/message"), 1)]

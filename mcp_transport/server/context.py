@@ -6,14 +6,16 @@ HTTP; it can read ``ctx.era`` if it cares about the protocol revision.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from contextvars import ContextVar
+from typing import Any, NamedTuple, Protocol
 
 from anyio.abc import TaskGroup
 from pydantic import BaseModel
 
-from ..dispatcher import Dispatcher, RequestContext
+from ..dispatcher import Dispatcher, RequestContext, SendFn
 from ..errors import MissingClientCapability, UsageError
 from ..jsonrpc import Message, Request, RequestId
 from ..mrtr import MRTR_METHODS, InputRequired, Round
@@ -21,7 +23,18 @@ from ..principal import Principal, current_principal
 from ..protocol import LOG_LEVELS, Envelope, Era, Lifecycle, PeerState
 from .client_features import ElicitResult, Root, SamplingResult, elicitation_schema, sampling_messages
 
-__all__ = ["Context", "ResourceReader", "ServerConnection", "ServerRequestContext"]
+__all__ = [
+    "STATELESS",
+    "Context",
+    "ResourceReader",
+    "ServerConnection",
+    "ServerRequestContext",
+    "StatelessRequest",
+    "send_stateless",
+    "stateless_envelope",
+]
+
+log = logging.getLogger("mcp_transport.server")
 
 
 class ResourceReader(Protocol):
@@ -35,13 +48,10 @@ class ServerConnection:
     session on a worker. Modern (2026-07-28) requests never read it: their state arrives
     with each request."""
 
-    __slots__ = ("envelope", "lifecycle", "send_unrelated", "state", "subscriptions", "task_group")
+    __slots__ = ("lifecycle", "send_unrelated", "state", "subscriptions", "task_group")
 
     def __init__(self, state: PeerState | None = None, lifecycle: Lifecycle | None = None) -> None:
         self.state = state
-        # The 2026-07-28 envelope a transport parsed for the one request this connection
-        # serves (stateless HTTP); the era gate then does not parse it again.
-        self.envelope: Envelope | None = None
         self.lifecycle = lifecycle or Lifecycle()
         self.subscriptions: set[str] = set()
         # Set by the transport: delivers a message that belongs to no request (list_changed,
@@ -50,6 +60,43 @@ class ServerConnection:
         # Set by MCPServer.dispatcher: where notifications caused by synchronous code (a tool
         # registered at run time -> list_changed) are delivered from.
         self.task_group: TaskGroup | None = None
+
+
+class StatelessRequest(NamedTuple):
+    """What belongs to the stateless request a task serves (see :data:`STATELESS`)."""
+
+    params: dict[str, Any]  # the request's own params object: which request this is
+    envelope: Envelope
+    send: SendFn
+
+
+# The stateless 2026-07-28 request the current task is serving (set by
+# ``StatelessServed.handle`` for the time of the request): one long-lived dispatcher serves
+# every such request, so what belongs to one request travels with the task that runs it. A
+# ContextVar: each HTTP request runs in its own task, and a task a handler starts copies its
+# request's value, so concurrent requests never see each other's envelope or response stream.
+STATELESS: ContextVar[StatelessRequest | None] = ContextVar("mcp_transport_stateless", default=None)
+
+
+def stateless_envelope(params: dict[str, Any]) -> Envelope | None:
+    """The envelope the transport parsed for the stateless request with these ``params``,
+    if the current task serves it (else None: parse it)."""
+    current = STATELESS.get()
+    return current.envelope if current is not None and current.params is params else None
+
+
+def send_stateless(message: Message, related_to: RequestId | None) -> Awaitable[None]:
+    """The stateless dispatcher's ``send``: to the response of the request this task serves
+    (it hands back that response's write)."""
+    current = STATELESS.get()
+    if current is None:  # not from a request's task: there is no response to write it to
+        log.debug("dropping a stateless %s sent outside any request", type(message).__name__)
+        return _nothing()
+    return current.send(message, related_to)
+
+
+async def _nothing() -> None:
+    return None
 
 
 class ServerRequestContext(RequestContext):

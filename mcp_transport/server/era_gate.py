@@ -12,7 +12,7 @@ from ..mrtr import MRTR_METHODS, InputRequired, Round
 from ..principal import current_identity, current_principal
 from ..protocol import parse_envelope
 from .api import MethodHandler, ServerAPI
-from .context import ServerRequestContext
+from .context import ServerRequestContext, stateless_envelope
 from .fanout import Raising
 
 __all__ = ["MethodHandler", "era_gate"]
@@ -37,7 +37,7 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
 
     async def gated(ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
         _check_scopes(server, name, params)
-        envelope = ctx.connection.envelope or parse_envelope(params)
+        envelope = stateless_envelope(params) or parse_envelope(params)
         if envelope is not None:
             if not modern:
                 raise MethodNotFound(

@@ -188,11 +188,13 @@ def _arguments(params: Params, method: str, shape: str = "an object") -> dict[st
     return arguments
 
 
-async def call(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Result:
+def call(server: ServerAPI, ctx: ServerRequestContext, params: Params) -> Awaitable[Result]:
+    # A plain function handing back the call's coroutine: tools/call is the hot path, and this
+    # saves a coroutine per call. (Its errors, raised here, reach the era gate all the same.)
     tool = _named(server.tools, params, "tool")
     if tool.task != "forbidden":  # may become a task (extension io.modelcontextprotocol/tasks)
-        return await server.tasks.call(tool, _arguments(params, "tools/call"), ctx)
-    return await call_tool(tool, _arguments(params, "tools/call"), Context(ctx, server))
+        return server.tasks.call(tool, _arguments(params, "tools/call"), ctx)
+    return call_tool(tool, _arguments(params, "tools/call"), partial(Context, ctx, server))
 
 
 # -- resources ---------------------------------------------------------------------------------

@@ -22,18 +22,18 @@ from ..methods import MethodTable
 from ..mrtr import DEFAULT_STATE_TTL, RequestStateCodec
 from ..mrtr_keys import request_state_keys, require_shared_keys
 from ..principal import current_identity
-from ..protocol import META_SERVER_INFO, Envelope, Era
+from ..protocol import META_SERVER_INFO, Era
 from ..state.cluster import Cluster
 from ..transports.stdio import run_stdio
 from . import handlers
 from . import resources as _resources
 from .api import MethodHandler
-from .context import ServerConnection, ServerRequestContext
+from .context import ServerConnection, ServerRequestContext, send_stateless
 from .era_gate import era_gate
 from .fanout import Fanout
 from .pagination import DEFAULT_PAGE_SIZE
 from .registry import Registry
-from .served import ServedConnection
+from .served import ServedConnection, StatelessServed
 from .skills import Skill, add_skill, load_skill
 from .subscriptions import Subscription
 from .tasks import TaskRunner, TaskStore
@@ -248,15 +248,18 @@ class MCPServer(Registry):
         task_group: TaskGroup,
         *,
         send_unrelated: SendUnrelated | None = None,
-        envelope: Envelope | None = None,
         max_inbound: int = DEFAULT_MAX_INBOUND_REQUESTS,
     ) -> ServedConnection:
         """The transport seam (:class:`mcp_transport.connection.Application`): a connection
         serving this server to one peer."""
         peer = ServerConnection()
         peer.send_unrelated = send_unrelated
-        peer.envelope = envelope
         return ServedConnection(self, peer, self.dispatcher(send, task_group, peer, max_inbound=max_inbound))
+
+    def stateless(self, task_group: TaskGroup) -> StatelessServed:
+        """The transport seam for stateless 2026-07-28 requests: one for the life of
+        ``task_group``, answering every such request."""
+        return StatelessServed(self.dispatcher(send_stateless, task_group))
 
     def param_schema(self, method: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The schema ``Mcp-Param-*`` headers are checked against: the called tool's input

@@ -11,7 +11,7 @@ import inspect
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
@@ -30,11 +30,19 @@ class ArgumentsModel:
     model: type[BaseModel]
     schema: dict[str, Any]
     context_param: str | None  # the parameter that receives the Context, if any
+    # The model's compiled validator (``BaseModel.__pydantic_validator__``, the pydantic-core
+    # SchemaValidator that ``model_validate`` calls), taken once: the same validation and the
+    # same errors, without model_validate's keyword handling on every tools/call.
+    _validate: Callable[[Any], BaseModel] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_validate", self.model.__pydantic_validator__.validate_python)
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Validated keyword arguments for the function; raises pydantic's ValidationError."""
-        parsed = self.model.model_validate(arguments)
-        return {name: getattr(parsed, name) for name in self.model.model_fields}
+        # A fresh instance's __dict__ holds exactly its fields, in order (extra arguments are
+        # ignored, not stored); the instance itself is dropped, so its dict is ours to hand out.
+        return self._validate(arguments).__dict__
 
 
 def arguments_model(fn: Callable[..., Any], context_type: type) -> ArgumentsModel:

@@ -1,5 +1,6 @@
-"""``ServedConnection``: one peer of an ``MCPServer``, as the transport seam
-(:class:`mcp_transport.connection.Application`) hands it out.
+"""``ServedConnection``: one peer of an ``MCPServer``, and ``StatelessServed``: the one that
+answers its stateless 2026-07-28 requests, as the transport seam
+(:class:`mcp_transport.connection.Application`) hands them out.
 
 It reaches its server through :class:`ServedHost`, not ``MCPServer`` itself, which imports this
 module: so the server package has no import cycle (tests/test_architecture.py checks it).
@@ -7,14 +8,15 @@ module: so the server package has no import cycle (tests/test_architecture.py ch
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any, Protocol
 
-from ..dispatcher import Dispatcher
-from ..protocol import LifecycleState, PeerState
-from .context import ServerConnection
+from ..dispatcher import Dispatcher, SendFn
+from ..jsonrpc import ErrorResponse, Request, Result
+from ..protocol import Envelope, LifecycleState, PeerState
+from .context import STATELESS, ServerConnection, StatelessRequest
 
-__all__ = ["ServedConnection", "ServedHost"]
+__all__ = ["ServedConnection", "ServedHost", "StatelessServed"]
 
 
 class ServedHost(Protocol):
@@ -81,3 +83,30 @@ class ServedConnection:
     def close(self, reason: str) -> None:
         self.server.detach(self.peer)
         self.dispatcher.close(reason)
+
+
+class StatelessServed:
+    """Answers the stateless 2026-07-28 requests of a transport
+    (:class:`mcp_transport.connection.StatelessConnection`) with one dispatcher built once:
+    building a connection and a dispatcher per request was a tenth of the leg's cost. The
+    dispatcher's ``send`` is :func:`~.context.send_stateless` and its peer a
+    :class:`ServerConnection` that never initializes; what belongs to one request (its
+    envelope, its ``send``) is bound to the task serving it by :meth:`handle`, its
+    cancellation is the caller's, its principal the caller's context variable."""
+
+    __slots__ = ("dispatcher",)
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+
+    def handle(
+        self, request: Request, envelope: Envelope, send: SendFn
+    ) -> Coroutine[Any, Any, Result | ErrorResponse]:
+        # Not a coroutine of its own (one frame fewer per request): the request's state is
+        # bound to the calling task, which awaits the dispatcher's coroutine handed back. It
+        # is not unbound afterwards: an ASGI server runs each request in a task of its own,
+        # whose context ends with it, and a task that serves several binds each in turn
+        # (stateless_envelope also checks that the params are the request's own).
+        # tuple.__new__: the NamedTuple built in C, without its Python-level __new__
+        STATELESS.set(tuple.__new__(StatelessRequest, (request.params or {}, envelope, send)))
+        return self.dispatcher.handle(request)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import CoroutineType
 from typing import Any
 
 import orjson
@@ -63,8 +64,9 @@ class Tool:
         return out
 
 
-async def call_tool(tool: Tool, arguments: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    """Call a tool and build its CallToolResult.
+async def call_tool(tool: Tool, arguments: dict[str, Any], context: Callable[[], Any]) -> dict[str, Any]:
+    """Call a tool and build its CallToolResult. ``context`` makes the tool's Context; it is
+    called only for a tool that takes one (most calls need none, and it is built per call).
 
     Failures inside the tool, argument validation included, are results with ``isError`` so
     the model can correct itself (2025-11-25 tools page). Only protocol faults raised on
@@ -79,10 +81,10 @@ async def call_tool(tool: Tool, arguments: dict[str, Any], ctx: Any) -> dict[str
     else:
         kwargs = dict(arguments)
     if tool.context_param is not None:
-        kwargs[tool.context_param] = ctx
+        kwargs[tool.context_param] = context()
     try:
         value = tool.fn(**kwargs)
-        if inspect.isawaitable(value):
+        if type(value) is CoroutineType or inspect.isawaitable(value):  # the first test: no call
             value = await value
     except InputRequired:
         raise  # the era gate turns it into resultType "input_required" (MRTR)

@@ -107,6 +107,23 @@ async def test_event_bound_gives_an_explicit_gap_never_a_partial_replay(
         assert "s:2" in gap.value.message
 
 
+async def test_replay_is_exact_across_thousands_of_evictions(backend: tuple[Factory, Factory]) -> None:
+    # Events of varied sizes (empty ones too) through far more evictions than the stream holds:
+    # every cursor still held replays exactly the later events, every older one is a gap.
+    new_log, peer = backend
+    log: EventLog = new_log(max_stream_events=1500)
+    await log.create("s", "session")
+    sent = [b"%d:" % i + b"x" * (i % 7) * (i % 3) for i in range(5000)]
+    for i, data in enumerate(sent):
+        await log.append("s", b"" if i % 11 == 0 else data)
+    expected = [(i + 1, b"" if i % 11 == 0 else data) for i, data in enumerate(sent)]
+    for after in (3500, 3501, 4000, 4998, 4999, 5000):
+        assert await peer(log).read("s", after) == (expected[after:], False)
+    with pytest.raises(ResumeGap) as gap:
+        await log.read("s", 3499)
+    assert gap.value.data == {"streamId": "s", "oldestAvailable": 3501}
+
+
 async def test_byte_bound(backend: tuple[Factory, Factory]) -> None:
     new_log, _ = backend
     log: EventLog = new_log(max_stream_bytes=10)

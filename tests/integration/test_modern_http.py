@@ -21,7 +21,7 @@ from mcp_transport.protocol import (
     META_PROTOCOL_VERSION,
     META_SERVER_INFO,
 )
-from mcp_transport.server import MCPServer
+from mcp_transport.server import Context, MCPServer
 from mcp_transport.transports.http.headers import request_headers
 from servers.everything import server as everything
 
@@ -370,3 +370,71 @@ async def test_response_modes(http_server: Callable[..., str], mode: str) -> Non
         # An error that has not started a stream keeps its status, whatever the mode.
         unknown = modern.message("tools/call", {"name": "nope", "arguments": {}})
         assert_error(await modern.post(unknown), 400, -32602, unknown["id"], "nope")
+
+
+async def test_concurrent_requests_never_see_each_others_state(http_server: Callable[..., str]) -> None:
+    """One long-lived connection serves every stateless request: what belongs to one request (its
+    envelope's client info, capabilities and log level, its notifications, its cancellation) must
+    never reach another running at the same time, even with the same JSON-RPC id (2026-07-28
+    basic/index#statelessness: each request carries its own state)."""
+    server = MCPServer("isolation")
+    started, cancelled = threading.Event(), threading.Event()
+
+    @server.tool()
+    async def whoami(tag: str, pause: float, ctx: Context) -> str:
+        """Report what this request sees, with notifications before and after a pause."""
+        await ctx.report_progress(1, 2, tag)
+        if tag == "tag-cancelled":
+            started.set()
+        try:
+            await anyio.sleep(pause)
+        finally:
+            if tag == "tag-cancelled":
+                cancelled.set()
+        await ctx.info(f"log {tag}")
+        await ctx.report_progress(2, 2, tag)
+        peer = ctx.peer
+        assert peer is not None and peer.client_info is not None
+        return f"{tag} {peer.client_info['name']} {peer.has_capability('sampling')} {peer.log_level}"
+
+    url = http_server(server)
+
+    def message(i: int | str, pause: float) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            **envelope({"sampling": {}} if i in (1, 3, 5, 7, 9) else {}),
+            "io.modelcontextprotocol/clientInfo": {"name": f"client-{i}", "version": "1"},
+            "progressToken": f"token-{i}",
+        }
+        if isinstance(i, int) and i % 3 == 0:
+            meta[META_LOG_LEVEL] = "info"
+        params = {"name": "whoami", "arguments": {"tag": f"tag-{i}", "pause": pause}, "_meta": meta}
+        return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}  # one id for all
+
+    async def call(client: httpx.AsyncClient, i: int) -> None:
+        body = message(i, 0.02 * (i % 5))
+        headers = {**JSON_AND_SSE, **request_headers("tools/call", body["params"])}
+        response = await client.post(url, headers=headers, content=orjson.dumps(body))
+        assert response.status_code == 200, response.text
+        sent = messages(response)
+        progress = [m["params"] for m in sent if m.get("method") == "notifications/progress"]
+        assert progress == [
+            {"progressToken": f"token-{i}", "progress": p, "total": 2, "message": f"tag-{i}"} for p in (1, 2)
+        ], sent
+        logs = [m["params"]["data"] for m in sent if m.get("method") == "notifications/message"]
+        assert logs == ([f"log tag-{i}"] if i % 3 == 0 else []), sent
+        text = sent[-1]["result"]["content"][0]["text"]
+        assert text == f"tag-{i} client-{i} {i in (1, 3, 5, 7, 9)} {'info' if i % 3 == 0 else None}"
+
+    async def cancelled_call() -> None:
+        body = message("cancelled", 30)
+        headers = {**JSON_AND_SSE, **request_headers("tools/call", body["params"])}
+        async with httpx.AsyncClient(timeout=10) as client, anyio.create_task_group() as tg:
+            tg.start_soon(lambda: client.post(url, headers=headers, content=orjson.dumps(body)))
+            await anyio.to_thread.run_sync(started.wait, 5)
+            tg.cancel_scope.cancel()  # closes its connection: the modern cancel signal
+
+    async with httpx.AsyncClient(timeout=10) as client, anyio.create_task_group() as tg:
+        tg.start_soon(cancelled_call)
+        for i in range(12):
+            tg.start_soon(call, client, i)
+    assert await anyio.to_thread.run_sync(cancelled.wait, 5)

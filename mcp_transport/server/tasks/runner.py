@@ -121,7 +121,7 @@ class TaskRunner:
                     'extension in _meta["io.modelcontextprotocol/clientCapabilities"].extensions',
                     missing_tasks_capability_data(),
                 )
-            return await call_tool(tool, arguments, ctx)
+            return await call_tool(tool, arguments, lambda: ctx)
         principal = self.principal(request)
         if tool.task_start == "immediately":
             group = await self._group()  # first: the store's upkeep (a lease) covers the task
@@ -182,7 +182,7 @@ class TaskRunner:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(self._watch, ctx, scope)
                     try:
-                        result = await call_tool(tool, arguments, ctx)
+                        result = await call_tool(tool, arguments, lambda: ctx)
                     except (RPCError, InputRequired) as exc:
                         error = exc
                     tg.cancel_scope.cancel()

@@ -225,18 +225,31 @@ def validate_request_headers(
     modern leg); without it the version is read from ``params._meta``."""
     params = params or {}
     body_version = protocol_version if protocol_version is not None else body_protocol_version(params)
+    field = NAMED_METHODS.get(method)
+    name = params.get(field) if field is not None else None
+    # The common case in one pass, without a call per header: each header is a plain copy of
+    # its string body value, decoded before (cached). Anything else takes the checks below,
+    # which say what is wrong ("\n" stands for a missing header: no value decodes to it).
+    cached = _DECODED.get
+    if (
+        type(body_version) is str
+        and cached(headers.get("mcp-protocol-version", "\n")) == body_version
+        and cached(headers.get("mcp-method", "\n")) == method
+        and (field is None or (type(name) is str and cached(headers.get("mcp-name", "\n")) == name))
+        and (method != "tools/call" or input_schema is None or not _cached_header_params(input_schema))
+    ):
+        return
     _check_mirror(headers.get("mcp-protocol-version"), "MCP-Protocol-Version", body_version, _BODY)
     _check_mirror(headers.get("mcp-method"), "Mcp-Method", method, _BODY)
-    field = NAMED_METHODS.get(method)
     if field is not None:
-        _check_mirror(headers.get("mcp-name"), "Mcp-Name", params.get(field), _BODY)
+        _check_mirror(headers.get("mcp-name"), "Mcp-Name", name, _BODY)
     if method == "tools/call" and input_schema is not None:
-        for name, path in _cached_header_params(input_schema).items():
+        for header, path in _cached_header_params(input_schema).items():
             expected = _argument_at(params.get("arguments"), path)
             if expected is not None:
                 where = f"argument {'.'.join(path)}"
                 _check_mirror(
-                    headers.get(f"{_PARAM_PREFIX}{name.lower()}"), f"Mcp-Param-{name}", expected, where
+                    headers.get(f"{_PARAM_PREFIX}{header.lower()}"), f"Mcp-Param-{header}", expected, where
                 )
 
 

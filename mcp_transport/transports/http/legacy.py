@@ -100,8 +100,11 @@ class LegacyLeg:
             if existing is None:
                 await self._initialize(scope, message, send, tg, accept_json)
                 return
-        async with self.live_sessions.session(scope, headers, tg) as session:
+        session, token = await self.live_sessions.enter(scope, headers, tg)
+        try:
             await self._post_to_session(session, message, send, accept_json, accept_sse)
+        finally:
+            await self.live_sessions.leave(session.id, token)
 
     async def _post_to_session(
         self,
@@ -127,7 +130,15 @@ class LegacyLeg:
             self.options.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
         )
         if mode == "json":
-            await self._answer_json(session, message, send)
+            # The JSON fast path, in this coroutine: the handler runs in this task (no task,
+            # no log write); anything related it sends goes to the GET stream.
+            response = await session.dispatcher.run(message)
+            if message.method in RECORDED and isinstance(response, Result):
+                await self.live_sessions.write_back(session, message)
+            if response is None:  # cancelled: no response (2025-11-25 basic/utilities/cancellation)
+                await send_empty(send, 202)
+            else:
+                await send_json(send, 200, jsonrpc.dump(response))
         else:
             # auto: answer with JSON unless the handler sends a related message first; then
             # Streams.route turns the answer into a logged SSE stream, writes its priming
@@ -135,17 +146,6 @@ class LegacyLeg:
             # sse: as auto, but a handler that answers with nothing before its result gets
             # a one-shot SSE body; one still running after the window gets a stream.
             await self._answer_inline(session, message, send, accept_sse, one_shot_sse=mode == "sse")
-
-    async def _answer_json(self, session: Session, request: Request, send: Send) -> None:
-        """The JSON fast path: the handler runs in this task (no task, no log write);
-        anything related it sends goes to the GET stream."""
-        response = await session.dispatcher.run(request)
-        if request.method in RECORDED and isinstance(response, Result):
-            await self.live_sessions.write_back(session, request)
-        if response is None:
-            await send_empty(send, 202)  # cancelled: no response (2025-11-25 basic/utilities/cancellation)
-        else:
-            await send_json(send, 200, jsonrpc.dump(response))
 
     async def _answer_inline(
         self, session: Session, request: Request, send: Send, accept_sse: bool, *, one_shot_sse: bool

@@ -12,8 +12,9 @@ through the cluster link, on every other worker.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from anyio.abc import TaskGroup
@@ -79,7 +80,19 @@ class LiveSessions:
         self, scope: Scope, headers: dict[str, str], tg: TaskGroup | None
     ) -> AsyncIterator[Session]:
         """The live part of the session a request names (built from its record if this
-        worker has none), held busy for the whole request."""
+        worker has none), held busy for the whole request (:meth:`enter` and :meth:`leave`)."""
+        session, token = await self.enter(scope, headers, tg)
+        try:
+            yield session
+        finally:
+            await self.leave(session.id, token)
+
+    async def enter(
+        self, scope: Scope, headers: dict[str, str], tg: TaskGroup | None
+    ) -> tuple[Session, contextvars.Token[str | None] | None]:
+        """:meth:`session` without the async context manager, for the POST path (entering
+        and leaving one costs more than the rest of the lookup): the live part and the
+        telemetry token to pass to :meth:`leave`, which must follow on every path."""
         record = await self._acquire(scope, headers)
         # mcp.session.id on this request's spans (nothing to pay when telemetry is off)
         token = telemetry.SESSION_ID.set(record.id) if telemetry.STATE.on else None
@@ -95,11 +108,17 @@ class LiveSessions:
                 self.refresh(session, record)
             session.ready = record.ready
             session.get_holder = record.get_holder
-            yield session
-        finally:
-            if token is not None:
-                telemetry.SESSION_ID.reset(token)
-            await self.store.release(record.id)
+        except BaseException:
+            await self.leave(record.id, token)
+            raise
+        return session, token
+
+    def leave(self, session_id: str, token: contextvars.Token[str | None] | None) -> Awaitable[None]:
+        """The request that :meth:`enter` started on the session is over: await the release
+        this returns (the store's own coroutine: no frame of this function's per request)."""
+        if token is not None:
+            telemetry.SESSION_ID.reset(token)
+        return self.store.release(session_id)
 
     async def _acquire(self, scope: Scope, headers: dict[str, str]) -> SessionRecord:
         """Mark the session a request names busy (pair with ``release``); 400 without a

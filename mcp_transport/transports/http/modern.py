@@ -2,8 +2,9 @@
 basic/transports#streamable-http).
 
 :func:`~.endpoint.classify_post` decides per POST which leg serves it; this module
-answers the modern ones. Nothing here outlives a request: each POST is checked, handled by
-a throwaway connection and answered.
+answers the modern ones. Nothing of a request outlives it: each POST is checked, handled by
+the application's one stateless connection (built once per endpoint run, not per request) and
+answered.
 
 * Checks, in this order (the official SDKs' order): the ``params._meta`` envelope
   (-32602), the ``MCP-Protocol-Version`` / ``Mcp-Method`` / ``Mcp-Name`` / ``Mcp-Param-*``
@@ -22,18 +23,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 import anyio
 from anyio.abc import TaskGroup
 
 from ... import jsonrpc
-from ...connection import Application
+from ...connection import Application, StatelessConnection
 from ...dispatcher import RequestScope
 from ...errors import InvalidParams, InvalidRequest, RPCError, http_status_for
 from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
 from ...protocol import (
     META_CLIENT_CAPABILITIES,
     META_PROTOCOL_VERSION,
+    MODERN_VERSIONS,
     Envelope,
     check_modern_version,
     parse_envelope,
@@ -62,14 +65,15 @@ def check_request(app: Application, request: Request, headers: dict[str, str]) -
     validate_request_headers(
         headers, request.method, params, schema, protocol_version=envelope.protocol_version
     )
-    check_modern_version(envelope.protocol_version)  # last: -32022 listing the supported ones
+    if envelope.protocol_version not in MODERN_VERSIONS:
+        check_modern_version(envelope.protocol_version)  # last: -32022 listing the supported ones
     return envelope
 
 
 class _Response:
     """One modern POST's answer: JSON until the handler sends a notification, then SSE."""
 
-    __slots__ = ("clock", "every", "keepalive_task", "lock", "mode", "send", "streaming")
+    __slots__ = ("clock", "every", "keepalive_task", "lock", "mode", "send", "streaming", "watch_task")
 
     def __init__(self, send: Send, mode: str, keepalive: float) -> None:
         self.send = send
@@ -79,6 +83,12 @@ class _Response:
         self.every = keepalive
         self.clock: sse.Keepalive | None = None  # created by the first SSE write
         self.keepalive_task: asyncio.Task[None] | None = None
+        self.watch_task: asyncio.Task[None] | None = None
+
+    def watch(self, receive: Receive, scope: RequestScope) -> None:
+        """Start the disconnect watcher of this request (a ``call_soon`` callback: it runs
+        only once the handler has yielded to the event loop)."""
+        self.watch_task = asyncio.get_running_loop().create_task(_cancel_on_disconnect(receive, scope))
 
     async def _write(self, chunk: bytes, *, more: bool = True) -> None:
         if self.lock is None:
@@ -105,18 +115,18 @@ class _Response:
             return
         await self._write(sse.event(None, jsonrpc.dump(message)))
 
-    async def finish(self, response: Result | ErrorResponse, *, json_ok: bool) -> None:
+    def finish(self, response: Result | ErrorResponse, *, json_ok: bool) -> Awaitable[None]:
         """Write the response: on the stream if one started; an error not yet streamed as
-        JSON with its status (when the client takes JSON); else per the mode."""
+        JSON with its status (when the client takes JSON); else per the mode. Not a
+        coroutine of its own: it hands back the writer's (one frame fewer per request)."""
         data = jsonrpc.dump(response)
         if self.streaming:
-            await self._write(sse.event(None, data), more=False)
-        elif isinstance(response, ErrorResponse) and json_ok:
-            await send_json(self.send, http_status_for(response.error.code), data)
-        elif self.mode == "sse":
-            await sse.send_one_shot(self.send, data)  # nothing streamed: one write, with a length
-        else:
-            await send_json(self.send, 200, data)
+            return self._write(sse.event(None, data), more=False)
+        if isinstance(response, ErrorResponse) and json_ok:
+            return send_json(self.send, http_status_for(response.error.code), data)
+        if self.mode == "sse":
+            return sse.send_one_shot(self.send, data)  # nothing streamed: one write, with a length
+        return send_json(self.send, 200, data)
 
     async def keepalive(self) -> None:
         """``:`` comments while an SSE answer is idle (listen streams, slow tools)."""
@@ -134,6 +144,9 @@ class ModernLeg:
         self.app = app
         self.response_mode = response_mode
         self.keepalive = keepalive
+        # The application's stateless connection, and the endpoint task group it serves in
+        # (a restarted endpoint runs a new one): built once, not per request.
+        self._stateless: tuple[TaskGroup, StatelessConnection] | None = None
 
     async def post(
         self,
@@ -164,55 +177,28 @@ class ModernLeg:
         mode = self.response_mode if accept_json and accept_sse else ("json" if accept_json else "sse")
         if message.method == "subscriptions/listen" and accept_sse:
             mode = "sse"  # a listen answer is a stream whatever the response mode
-        await self._answer(message, envelope, receive, send, mode, task_group, json_ok=accept_json)
-
-    async def _answer(
-        self,
-        request: Request,
-        envelope: Envelope,
-        receive: Receive,
-        send: Send,
-        mode: str,
-        task_group: TaskGroup,
-        *,
-        json_ok: bool,
-    ) -> None:
         out = _Response(send, mode, self.keepalive)
-        dispatcher = self.app.connect(out.related, task_group, envelope=envelope).dispatcher
-        loop = asyncio.get_running_loop()
+        stateless = self._stateless
+        if stateless is None or stateless[0] is not task_group:  # first request, or a restarted endpoint
+            stateless = self._stateless = (task_group, self.app.stateless(task_group))
         request_scope = RequestScope()
         # The disconnect watcher is a plain asyncio task started by a call_soon callback: it
         # exists only if the handler yields to the event loop (a handler that answers without
         # suspending cannot be cancelled anyway), so the JSON fast path of a quick handler
         # spawns no task at all.
-        watch = _Watch(receive, request_scope)
-        handle = loop.call_soon(watch.start)
+        handle = asyncio.get_running_loop().call_soon(out.watch, receive, request_scope)
         try:
-            response = await request_scope.run(dispatcher.handle(request))
-        finally:
+            response = await request_scope.run(stateless[1].handle(message, envelope, out.related))
+        finally:  # the request is over: its watcher and keepalive tasks too, if they started
             handle.cancel()
-            if watch.task is not None:
-                watch.task.cancel()
+            if out.watch_task is not None:
+                out.watch_task.cancel()
             if out.keepalive_task is not None:
                 out.keepalive_task.cancel()
         if response is None:
-            log.debug("request %r cancelled: the client closed its connection", request.id)
+            log.debug("request %r cancelled: the client closed its connection", message.id)
             return
-        await out.finish(response, json_ok=json_ok)
-
-
-class _Watch:
-    """Starts the disconnect watcher of one request, once its handler has yielded."""
-
-    __slots__ = ("receive", "scope", "task")
-
-    def __init__(self, receive: Receive, scope: RequestScope) -> None:
-        self.receive = receive
-        self.scope = scope
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(_cancel_on_disconnect(self.receive, self.scope))
+        await out.finish(response, json_ok=accept_json)
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: RequestScope) -> None:
