@@ -13,7 +13,7 @@ from ..principal import current_identity, current_principal
 from ..protocol import parse_envelope
 from .api import MethodHandler, ServerAPI
 from .context import ServerRequestContext, stateless_envelope
-from .fanout import Raising
+from .fanout import PENDING, delivered
 
 __all__ = ["MethodHandler", "era_gate"]
 
@@ -31,11 +31,8 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
     """
     mrtr = name in MRTR_METHODS
 
+    # Before each answer: what the request notified is delivered first (fanout.delivered).
     async def handler(ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        async with Raising():  # what the request notified is delivered before it answers
-            return await gated(ctx, params)
-
-    async def gated(ctx: ServerRequestContext, params: dict[str, Any]) -> dict[str, Any]:
         _check_scopes(server, name, params)
         envelope = stateless_envelope(params) or parse_envelope(params)
         if envelope is not None:
@@ -45,13 +42,18 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
                 )
             ctx.state = envelope.peer()
             if not mrtr:
-                return server.modern_result(await fn(ctx, params))
+                result = await fn(ctx, params)
+                if PENDING:
+                    await delivered()
+                return server.modern_result(result)
             owner = current_identity()
             ctx.round = Round.from_request(server.request_state, name, params, owner)
             try:
                 result = await fn(ctx, params)
             except InputRequired:
                 result = ctx.round.result(server.request_state, name, params, owner)
+            if PENDING:
+                await delivered()
             return server.modern_result(result)
         if not legacy:
             raise MethodNotFound(
@@ -63,6 +65,8 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
         ctx.state = connection.state
         result = await fn(ctx, params)
         connection.lifecycle.advance(name)
+        if PENDING:
+            await delivered()
         return result
 
     return handler

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from typing import Any
 
 import anyio
@@ -21,14 +20,19 @@ from ..state.cluster import RESOURCE_UPDATED, Cluster, Delivered
 from .context import ServerConnection
 from .subscriptions import Subscription
 
-__all__ = ["RESOURCE_UPDATED", "Fanout", "Raising"]
+__all__ = ["PENDING", "RESOURCE_UPDATED", "Fanout", "delivered"]
 
 # A filter over legacy connections (say, those subscribed to a URI).
 Only = Callable[[ServerConnection], bool]
 
-# The deliveries still under way of the notifications raised by the request running in this
-# context (set by :class:`Raising`, which waits for them before the request answers).
-_RAISED: ContextVar[list[Delivered] | None] = ContextVar("mcp_transport_raised", default=None)
+# The deliveries under way of the server-wide notifications raised on this worker that a
+# request's own answer must not overtake: the list changes delivered in each connection's task
+# group and, with several workers, the cluster's publishes. A request that finds some waits
+# for them before it answers (era_gate, :func:`delivered`); done ones are dropped there.
+PENDING: list[Delivered] = []
+# Past this many, the done ones are dropped when another is added: the list holds at most this
+# many plus those under way (bounded by the cluster's outbox and the connections).
+_PRUNE_AT = 64
 
 
 class Fanout:
@@ -127,28 +131,17 @@ class Fanout:
             subscription.push(method, params)
 
 
-class Raising:
-    """Run one request: the notifications it raises (any method of Fanout, from its handler
-    or a task it starts) are in the event log of every GET stream this worker delivers
-    them to, its own sessions' and those whose GET holder is gone, before the request
-    answers (with a result or an error): a client that reads the answer and then
-    resumes its GET stream finds them there (2025-11-25
-    basic/transports#resumability-and-redelivery). The holders on other workers deliver
-    theirs when they hear the broadcast (docs/deployment.md). A class, not a generator:
-    every request enters it."""
-
-    __slots__ = ("_raised", "_token")
-
-    async def __aenter__(self) -> None:
-        self._raised: list[Delivered] = []
-        self._token = _RAISED.set(self._raised)
-
-    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        _RAISED.reset(self._token)
-        # A cancelled request never answers: nothing to wait for.
-        if self._raised and (kind is None or issubclass(kind, Exception)):
-            for delivery in self._raised:  # each ends: a Redis step fails in bounded time
-                await delivery.wait()
+async def delivered() -> None:
+    """Wait for the deliveries in :data:`PENDING` (each ends: a Redis step fails in bounded
+    time), so the request about to answer has its notifications in the event log of every GET
+    stream this worker delivers them to, its own sessions' and those whose GET holder is gone:
+    a client that reads the answer and then resumes its GET stream finds them there (2025-11-25
+    basic/transports#resumability-and-redelivery). The holders on other workers deliver theirs
+    when they hear the broadcast (docs/deployment.md). A request may wait for another's
+    notifications too: the price of checking one list, not a context, per request."""
+    for delivery in list(PENDING):
+        await delivery.wait()
+    PENDING[:] = [delivery for delivery in PENDING if not delivery.is_set()]
 
 
 async def _deliver(
@@ -162,7 +155,9 @@ async def _deliver(
 
 
 def _raised(delivery: Delivered | None) -> None:
-    """A delivery the request running in this context (if any) waits for before answering."""
-    raised = _RAISED.get()
-    if raised is not None and delivery is not None:
-        raised.append(delivery)
+    """A delivery the next answers of this worker's requests wait for (:func:`delivered`)."""
+    if delivery is None:
+        return
+    if len(PENDING) >= _PRUNE_AT:  # raised with no request answering: keep only those under way
+        PENDING[:] = [pending for pending in PENDING if not pending.is_set()]
+    PENDING.append(delivery)

@@ -36,6 +36,8 @@ class Delivered(Protocol):
 
     async def wait(self) -> Any: ...
 
+    def is_set(self) -> bool: ...
+
 
 class Cluster(Protocol):
     """The workers of one deployment, as the application sees them."""

@@ -142,7 +142,7 @@ class RedisCluster:
         async for message, done in outbox:
             try:
                 await self._send_one(message)
-            finally:  # the raising request answers now (fanout.Raising), whatever happened
+            finally:  # the raising request answers now (fanout.delivered), whatever happened
                 done.set()
 
     async def _send_one(self, message: dict[str, Any]) -> None:
