@@ -20,7 +20,7 @@ from ..errors import MissingClientCapability, UsageError
 from ..jsonrpc import Message, Request, RequestId
 from ..mrtr import MRTR_METHODS, InputRequired, Round
 from ..principal import Principal, current_principal
-from ..protocol import LOG_LEVELS, Envelope, Era, Lifecycle, PeerState
+from ..protocol import LOG_LEVELS, Era, Lifecycle, PeerState
 from .client_features import ElicitResult, Root, SamplingResult, elicitation_schema, sampling_messages
 
 __all__ = [
@@ -66,7 +66,7 @@ class StatelessRequest(NamedTuple):
     """What belongs to the stateless request a task serves (see :data:`STATELESS`)."""
 
     params: dict[str, Any]  # the request's own params object: which request this is
-    envelope: Envelope
+    envelope: PeerState
     send: SendFn
 
 
@@ -78,7 +78,7 @@ class StatelessRequest(NamedTuple):
 STATELESS: ContextVar[StatelessRequest | None] = ContextVar("mcp_transport_stateless", default=None)
 
 
-def stateless_envelope(params: dict[str, Any]) -> Envelope | None:
+def stateless_envelope(params: dict[str, Any]) -> PeerState | None:
     """The envelope the transport parsed for the stateless request with these ``params``,
     if the current task serves it (else None: parse it)."""
     current = STATELESS.get()

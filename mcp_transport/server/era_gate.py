@@ -38,7 +38,7 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
                 raise MethodNotFound(
                     f"Method not found: {name} does not exist in protocol {envelope.protocol_version}"
                 )
-            ctx.state = envelope.peer()
+            ctx.state = envelope  # this request's own, built by parse_envelope
             if not mrtr:
                 return server.modern_result(await fn(ctx, params))
             if "requestState" in params or "inputResponses" in params:
