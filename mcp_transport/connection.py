@@ -21,7 +21,7 @@ from anyio.abc import TaskGroup
 
 from .dispatcher import DEFAULT_MAX_INBOUND_REQUESTS, Dispatcher, SendFn
 from .jsonrpc import ErrorResponse, Message, Request, Result
-from .protocol import Envelope
+from .protocol import PeerState
 
 __all__ = ["Application", "Connection", "SendUnrelated", "StatelessConnection"]
 
@@ -85,7 +85,7 @@ class StatelessConnection(Protocol):
     principal) is kept on it or seen by another."""
 
     def handle(
-        self, request: Request, envelope: Envelope, send: SendFn
+        self, request: Request, envelope: PeerState, send: SendFn
     ) -> Coroutine[Any, Any, Result | ErrorResponse]:
         """Run ``request`` to completion in the caller's task (which awaits what this
         returns) and return its response.

@@ -307,8 +307,12 @@ def parse(data: bytes | str, *, allow_batch: bool = False) -> Message | list[Mes
 
 
 def _too_deep(obj: Any, data: bytes | str) -> bool:
-    """Whether ``obj`` nests deeper than MAX_JSON_DEPTH. Free for ordinary messages: a body
-    with no more brackets than the limit cannot exceed it, so only the rest is walked."""
+    """Whether ``obj`` nests deeper than MAX_JSON_DEPTH. Free for ordinary messages: each level
+    takes an opening and a closing bracket, so a body of at most twice the limit cannot exceed
+    it (not even counted), nor can one with no more brackets than the limit; only the rest is
+    walked."""
+    if len(data) <= 2 * MAX_JSON_DEPTH:
+        return False
     text = data.encode() if isinstance(data, str) else data
     if text.count(b"[") + text.count(b"{") <= MAX_JSON_DEPTH:
         return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from .errors import InvalidParams, InvalidRequest, UnsupportedProtocolVersion
 from .jsonrpc import Message, Notification, Request, bounded, preview
@@ -26,7 +26,6 @@ __all__ = [
     "META_SERVER_INFO",
     "META_SUBSCRIPTION_ID",
     "MODERN_VERSIONS",
-    "Envelope",
     "Era",
     "Lifecycle",
     "LifecycleState",
@@ -113,21 +112,6 @@ class PeerState:
         return isinstance(self.client_capabilities.get(name), dict)
 
 
-class Envelope(NamedTuple):
-    """The 2026-07-28 per-request ``params._meta`` envelope
-    (2026-07-28 basic/index#statelessness, #_meta). Immutable; a NamedTuple rather than a
-    frozen dataclass because one is built per modern request and a frozen dataclass's
-    ``__init__`` costs about three times as much."""
-
-    protocol_version: str
-    client_capabilities: dict[str, Any]
-    client_info: dict[str, Any] | None
-    log_level: str | None
-
-    def peer(self) -> PeerState:
-        return PeerState(self.protocol_version, self.client_capabilities, self.client_info, self.log_level)
-
-
 def claims_modern(message: Message) -> bool:
     """Whether a message claims the 2026-07-28 era: a request or notification whose
     ``params._meta`` carries a protocol version (2026-07-28 basic#meta). A malformed
@@ -137,8 +121,9 @@ def claims_modern(message: Message) -> bool:
     return isinstance(meta, dict) and META_PROTOCOL_VERSION in meta
 
 
-def parse_envelope(params: dict[str, Any] | None, *, check_version: bool = True) -> Envelope | None:
-    """Read the modern envelope from a request's params.
+def parse_envelope(params: dict[str, Any] | None, *, check_version: bool = True) -> PeerState | None:
+    """Read the modern envelope from a request's params: the client's state for this one request
+    (built here, once per modern request: no intermediate object).
 
     Returns None when the request makes no modern claim (no protocolVersion in ``_meta``): it
     is a legacy request. A claim with a malformed envelope raises InvalidParams (-32602),
@@ -165,8 +150,7 @@ def parse_envelope(params: dict[str, Any] | None, *, check_version: bool = True)
         raise InvalidParams(f'_meta["{META_LOG_LEVEL}"] must be one of {", ".join(LOG_LEVELS)}')
     if check_version:
         check_modern_version(version)
-    # tuple.__new__: built in C, without the NamedTuple's Python-level __new__ (once per request)
-    return tuple.__new__(Envelope, (version, caps, info, level))
+    return PeerState(version, caps, info, level)
 
 
 def check_modern_version(version: str) -> None:

@@ -98,6 +98,18 @@ def test_nesting_deeper_than_the_bound_is_invalid_request() -> None:
         assert str(jsonrpc.MAX_JSON_DEPTH) in info.value.message
 
 
+@pytest.mark.parametrize("data", ["[" * 129 + "]" * 129, b"[" * 129 + b"]" * 129])
+def test_the_shortest_body_too_deep_is_caught(data: str | bytes) -> None:
+    # 129 levels take 258 bytes: the length shortcut (at most twice the bound) must not skip it
+    assert jsonrpc.MAX_JSON_DEPTH == 128
+    with pytest.raises(InvalidMessage, match="deeper than 128"):
+        jsonrpc.parse(data, allow_batch=True)
+    assert isinstance(
+        jsonrpc.parse('{"jsonrpc":"2.0","method":"m","params":{"a":' + "[" * 126 + "]" * 126 + "}}"),
+        Notification,
+    )
+
+
 def test_an_invalid_id_is_described_not_echoed() -> None:
     with pytest.raises(InvalidMessage) as info:
         jsonrpc.parse('{"jsonrpc":"2.0","method":"m","id":' + nested_text(100) + "}")

@@ -67,7 +67,7 @@ def test_envelope_parsed() -> None:
         _params(**{META_PROTOCOL_VERSION: "2026-07-28", META_CLIENT_CAPABILITIES: {"sampling": {}}})
     )
     assert env is not None and env.protocol_version == "2026-07-28"
-    assert env.peer().has_capability("sampling") and not env.peer().has_capability("roots")
+    assert env.has_capability("sampling") and not env.has_capability("roots")
 
 
 def test_malformed_envelope_is_an_error_not_a_fallback() -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from mcp_transport.errors import RemoteError
 from mcp_transport.protocol import META_SERVER_INFO
+from mcp_transport.server import MCPServer
 from mcp_transport.testing import MemoryClient
 from servers.everything import server as everything
 
@@ -73,3 +74,24 @@ async def test_modern_progress_reaches_the_request() -> None:
     async with MemoryClient.connect(everything, initialize=False) as client:
         await client.modern_request("tools/call", {"name": "test_tool_with_progress"}, progressToken=5)
     assert [p["progress"] for p in client.notifications_of("notifications/progress")] == [0, 50, 100]
+
+
+async def test_modern_results_follow_a_rename_and_keep_their_own_meta() -> None:
+    """serverInfo (2026-07-28 basic/index#_meta) is built once per server, not per result:
+    a server renamed at run time answers with its new info, and a result's own ``_meta`` is
+    merged into a new dict, never into the shared one."""
+    server = MCPServer("before", version="1.0")
+
+    @server.tool()
+    def echo(text: str) -> str:
+        return text
+
+    async with MemoryClient.connect(server, initialize=False) as client:
+        first = await client.modern_request("tools/call", {"name": "echo", "arguments": {"text": "a"}})
+        assert first["_meta"][META_SERVER_INFO] == {"name": "before", "version": "1.0"}
+        server.name, server.version, server.title = "after", "2.0", "After"
+        second = await client.modern_request("tools/call", {"name": "echo", "arguments": {"text": "b"}})
+    assert second["_meta"][META_SERVER_INFO] == {"name": "after", "version": "2.0", "title": "After"}
+    own = server.modern_result({"_meta": {"x/y": 1}})
+    assert own["_meta"] == {"x/y": 1, META_SERVER_INFO: {"name": "after", "version": "2.0", "title": "After"}}
+    assert server.modern_result({})["_meta"] == {META_SERVER_INFO: own["_meta"][META_SERVER_INFO]}

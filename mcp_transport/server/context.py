@@ -20,7 +20,7 @@ from ..errors import MissingClientCapability, UsageError
 from ..jsonrpc import Message, Request, RequestId
 from ..mrtr import MRTR_METHODS, InputRequired, Round
 from ..principal import Principal, current_principal
-from ..protocol import LOG_LEVELS, Envelope, Era, Lifecycle, PeerState
+from ..protocol import LOG_LEVELS, Era, Lifecycle, PeerState
 from .client_features import ElicitResult, Root, SamplingResult, elicitation_schema, sampling_messages
 
 __all__ = [
@@ -66,7 +66,7 @@ class StatelessRequest(NamedTuple):
     """What belongs to the stateless request a task serves (see :data:`STATELESS`)."""
 
     params: dict[str, Any]  # the request's own params object: which request this is
-    envelope: Envelope
+    envelope: PeerState
     send: SendFn
 
 
@@ -78,7 +78,7 @@ class StatelessRequest(NamedTuple):
 STATELESS: ContextVar[StatelessRequest | None] = ContextVar("mcp_transport_stateless", default=None)
 
 
-def stateless_envelope(params: dict[str, Any]) -> Envelope | None:
+def stateless_envelope(params: dict[str, Any]) -> PeerState | None:
     """The envelope the transport parsed for the stateless request with these ``params``,
     if the current task serves it (else None: parse it)."""
     current = STATELESS.get()
@@ -107,7 +107,9 @@ class ServerRequestContext(RequestContext):
     def __init__(self, dispatcher: Dispatcher, request: Request, peer: Any) -> None:
         super().__init__(dispatcher, request, peer)
         self.state: PeerState | None = None
-        # The MRTR round of a modern tools/call, prompts/get or resources/read (else None).
+        # The MRTR round of a modern tools/call, prompts/get or resources/read: None on a
+        # first round until an input call (or request_state) needs one, and on every other
+        # request. The era is read from ``state``, never from this.
         self.round: Round | None = None
 
     @property
@@ -345,12 +347,14 @@ class Context:
         self._require_capability(method, capability, mode)
         if self.era is Era.LEGACY:
             return await self._request.request(method, params)
-        current = self._request.round
-        if current is None or self._request.method not in MRTR_METHODS:
+        if self._request.method not in MRTR_METHODS:
             raise UsageError(
                 f"{method}: a 2026-07-28 server asks the client for input only while answering "
                 "tools/call, prompts/get or resources/read (MRTR)"
             )
+        current = self._request.round
+        if current is None:  # a first round: the era gate builds none until it is needed
+            current = self._request.round = Round()
         name = key if key is not None else current.next_key(method.partition("/")[0])
         answer = current.answers.get(name)
         if _well_formed(method, answer):

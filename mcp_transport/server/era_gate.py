@@ -40,18 +40,21 @@ def era_gate(server: ServerAPI, name: str, fn: MethodHandler, *, legacy: bool, m
                 raise MethodNotFound(
                     f"Method not found: {name} does not exist in protocol {envelope.protocol_version}"
                 )
-            ctx.state = envelope.peer()
+            ctx.state = envelope  # this request's own, built by parse_envelope
             if not mrtr:
                 result = await fn(ctx, params)
                 if PENDING:
                     await delivered()
                 return server.modern_result(result)
-            owner = current_identity()
-            ctx.round = Round.from_request(server.request_state, name, params, owner)
+            if "requestState" in params or "inputResponses" in params:
+                # a retry: its earlier answers, verified; a first round (most requests) builds
+                # its Round only when an input call needs one (Context._ask)
+                ctx.round = Round.from_request(server.request_state, name, params, current_identity())
             try:
                 result = await fn(ctx, params)
             except InputRequired:
-                result = ctx.round.result(server.request_state, name, params, owner)
+                current = ctx.round or Round()  # an input call made it (unless the handler raised)
+                result = current.result(server.request_state, name, params, current_identity())
             if PENDING:
                 await delivered()
             return server.modern_result(result)

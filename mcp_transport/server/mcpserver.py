@@ -93,6 +93,9 @@ class MCPServer(Registry):
         self.name = name
         self.version = version
         self.title = title
+        # The `_meta` every 2026-07-28 result carries, built once (see modern_result) and keyed
+        # by what it was built from, so a server renamed at run time answers with its new info.
+        self._result_meta: tuple[tuple[str, str, str | None], dict[str, Any]] | None = None
         self.instructions = instructions
         self.page_size = page_size
         self.methods = MethodTable()
@@ -308,10 +311,18 @@ class MCPServer(Registry):
         """Add what every 2026-07-28 result carries: ``resultType`` and the server's info."""
         result.setdefault("resultType", "complete")
         meta = result.get("_meta")
-        result["_meta"] = (
-            {**meta, META_SERVER_INFO: self.server_info} if meta else {META_SERVER_INFO: self.server_info}
-        )
+        result["_meta"] = {**meta, **self._server_meta()} if meta else self._server_meta()
         return result
+
+    def _server_meta(self) -> dict[str, Any]:
+        """``{serverInfo key: server_info}``, one shared dict (nothing writes into a result's
+        ``_meta`` once it is built: results are serialized, a task store keeps and reads them), rebuilt
+        only when the name, version or title changed."""
+        key = (self.name, self.version, self.title)
+        cached = self._result_meta
+        if cached is None or cached[0] != key:
+            cached = self._result_meta = (key, {META_SERVER_INFO: self.server_info})
+        return cached[1]
 
     def is_modern(self, ctx: ServerRequestContext) -> bool:
         return ctx.state is not None and ctx.state.era is Era.MODERN

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from ..dispatcher import Dispatcher, SendFn
 from ..jsonrpc import ErrorResponse, Request, Result
-from ..protocol import Envelope, LifecycleState, PeerState
+from ..protocol import LifecycleState, PeerState
 from .context import STATELESS, ServerConnection, StatelessRequest
 
 __all__ = ["ServedConnection", "ServedHost", "StatelessServed"]
@@ -100,7 +100,7 @@ class StatelessServed:
         self.dispatcher = dispatcher
 
     def handle(
-        self, request: Request, envelope: Envelope, send: SendFn
+        self, request: Request, envelope: PeerState, send: SendFn
     ) -> Coroutine[Any, Any, Result | ErrorResponse]:
         # Not a coroutine of its own (one frame fewer per request): the request's state is
         # bound to the calling task, which awaits the dispatcher's coroutine handed back. It

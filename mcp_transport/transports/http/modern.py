@@ -37,7 +37,7 @@ from ...protocol import (
     META_CLIENT_CAPABILITIES,
     META_PROTOCOL_VERSION,
     MODERN_VERSIONS,
-    Envelope,
+    PeerState,
     check_modern_version,
     parse_envelope,
 )
@@ -50,7 +50,7 @@ __all__ = ["ModernLeg", "check_request"]
 log = logging.getLogger("mcp_transport.http")
 
 
-def check_request(app: Application, request: Request, headers: dict[str, str]) -> Envelope:
+def check_request(app: Application, request: Request, headers: dict[str, str]) -> PeerState:
     """The request's ``_meta`` envelope, parsed once here and handed to the application; or
     the RPCError a modern POST must be refused with. ``headers`` has lower-case names (ASGI)."""
     params = request.params or {}
