@@ -195,17 +195,16 @@ def assert_bounded(endpoint: Any) -> None:
     newest_bytes = 0
     for stream in streams:
         # Only a newest event no reader has had yet may stand beyond the size bounds.
-        undelivered = stream.events and stream.delivered < stream.last
-        newest = len(stream.events[-1][1]) if undelivered else 0
+        held = stream.held
+        undelivered = held.count and stream.delivered < stream.last
+        newest = len(held.newest(1, stream.last)[0][1]) if undelivered else 0
         newest_bytes += newest
-        assert len(stream.events) <= log.max_stream_events + (1 if newest else 0), (
-            stream.id,
-            len(stream.events),
-        )
+        assert held.count <= log.max_stream_events + (1 if newest else 0), (stream.id, held.count)
         assert stream.nbytes - newest <= log.max_stream_bytes, (stream.id, stream.nbytes)
-        assert stream.nbytes == sum(len(event[1]) for event in stream.events), stream.id
+        everything = held.newest(held.count, stream.first) if held.count else []
+        assert stream.nbytes == sum(len(data) for _, data in everything), stream.id
         assert stream.session in live, f"stream {stream.id} outlives its session {stream.session}"
-        assert stream.events or not stream.closed or stream.reader, f"a finished stream is kept: {stream.id}"
+        assert held.count or not stream.closed or stream.reader, f"a finished stream is kept: {stream.id}"
     owners = dict(log._owners)
     assert set(owners) <= live, "the log holds owners of ended sessions"
     for session_id, owner in owners.items():
