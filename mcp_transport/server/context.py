@@ -102,11 +102,15 @@ async def _nothing() -> None:
 class ServerRequestContext(RequestContext):
     """The dispatcher's per-request context plus the protocol state this request runs under."""
 
-    __slots__ = ("round", "state")
+    __slots__ = ("round", "state", "stateless")
 
     def __init__(self, dispatcher: Dispatcher, request: Request, peer: Any) -> None:
         super().__init__(dispatcher, request, peer)
         self.state: PeerState | None = None
+        # The stateless request this context serves, taken in the task that serves it: a
+        # handler may report progress or log from another task (a callback of a client it
+        # relays to, a task group of its own), where STATELESS is not this request's.
+        self.stateless = STATELESS.get()
         # The MRTR round of a modern tools/call, prompts/get or resources/read: None on a
         # first round until an input call (or request_state) needs one, and on every other
         # request. The era is read from ``state``, never from this.
@@ -115,6 +119,16 @@ class ServerRequestContext(RequestContext):
     @property
     def connection(self) -> ServerConnection:
         return self.peer  # type: ignore[no-any-return]  # set by the connection's initialize; typed Any there
+
+    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        bound = self.stateless
+        if bound is None or STATELESS.get() is bound:
+            return await super().notify(method, params)
+        token = STATELESS.set(bound)  # sent from another task: to this request's response
+        try:
+            await super().notify(method, params)
+        finally:
+            STATELESS.reset(token)
 
 
 class Context:
