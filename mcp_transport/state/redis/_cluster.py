@@ -8,7 +8,9 @@ that published the notification appends it to the session's GET stream instead, 
 client's resume replays it as one worker would (2025-11-25
 basic/transports#resumability-and-redelivery). Which sessions those are is decided in the
 same script as the PUBLISH: the holders that hear it and the sessions the publisher covers
-never overlap, so each session gets the notification once.
+do not overlap then; but a session's GET resumed on a live worker before that worker's
+listener reaches the message is delivered by both, so both append with the notification's
+id (``EventLog.append(once=...)``) and the session's GET stream takes it once.
 """
 
 from __future__ import annotations
