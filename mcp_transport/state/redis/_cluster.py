@@ -210,11 +210,13 @@ class RedisCluster:
         try:
             if message["w"] == self.worker:
                 return
-            method, params, everyone, once = message["m"], message["p"], bool(message["e"]), str(message["i"])
+            method, params, everyone = message["m"], message["p"], bool(message["e"])
+            # None from a worker of an older version (a rolling upgrade): appended as before.
+            once = message.get("i")
         except (KeyError, TypeError):
             log.warning("worker %s: ignored a malformed notification from another worker", self.worker)
             return
-        delivering = DELIVERING.set(once)
+        delivering = DELIVERING.set(once if isinstance(once, str) else None)
         try:
             for deliver in self._deliver:
                 try:
