@@ -13,11 +13,12 @@ worker must see the same way: its tasks, and its server-wide notifications (``li
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, Protocol, runtime_checkable
 
 from .tasks import TaskStore
 
-__all__ = ["NOTIFY", "RESOURCE_UPDATED", "Cluster", "ClusterMember", "Deliver", "Delivered"]
+__all__ = ["DELIVERING", "NOTIFY", "RESOURCE_UPDATED", "Cluster", "ClusterMember", "Deliver", "Delivered"]
 
 # The kind (``"k"``) of the broadcast messages that carry an application's notifications.
 NOTIFY = "notify"
@@ -25,6 +26,13 @@ NOTIFY = "notify"
 # The one server-wide notification that goes only to the legacy sessions subscribed to its
 # URI (2025-11-25 server/resources#subscriptions), wherever it is delivered.
 RESOURCE_UPDATED = "notifications/resources/updated"
+
+# The id of the broadcast notification this task delivers (set around ``Deliver``), which the
+# transport appends to a session's GET stream with ``EventLog.append(once=...)``: its
+# publisher may append it to the same stream for a session whose GET holder it counted as
+# gone, just before that session's GET moved to this worker (docs/deployment.md). The id
+# travels beside the delivery, not in it: the application's connections know nothing of it.
+DELIVERING: ContextVar[str | None] = ContextVar("DELIVERING", default=None)
 
 # Deliver a notification that another worker emitted to this worker's clients:
 # ``(method, params, everyone)``, everyone: legacy sessions too, else listen streams only.

@@ -27,6 +27,11 @@ from typing import Protocol
 
 from ..errors import ResumeGap
 
+# The ``once`` ids (EventLog.append) a stream remembers, its newest: a server-wide notification
+# reaches a session's stream from its publisher and from its new GET holder within moments of
+# each other, with at most a few other notifications in between.
+ONCE_KEPT = 64
+
 __all__ = ["Event", "EventLog", "check_cursor", "format_event_id", "parse_event_id"]
 
 Event = tuple[int, bytes]
@@ -70,10 +75,15 @@ class EventLog(Protocol):
     async def create(self, stream_id: str, session_id: str) -> None:
         """Open an empty stream owned by ``session_id``."""
 
-    async def append(self, stream_id: str, data: bytes, *, last: bool = False) -> int:
+    async def append(
+        self, stream_id: str, data: bytes, *, last: bool = False, once: str | None = None
+    ) -> int:
         """Append one event and return its sequence number. ``last`` also closes the stream
         (its final event, e.g. the response of a POST). Appending to an unknown or closed
-        stream returns 0 and stores nothing. May wait (bounded) for the live reader."""
+        stream returns 0 and stores nothing. May wait (bounded) for the live reader.
+        ``once``: an id this stream takes one event for, whoever appends it (a server-wide
+        notification, which with several workers both its publisher and the session's GET
+        holder may deliver); a repeat among the last ``ONCE_KEPT`` returns 0, stores nothing."""
 
     async def close(self, stream_id: str) -> None:
         """Mark a stream finished without a final event (its request was cancelled)."""

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import anyio
 
-from .events import Event, check_cursor
+from .events import ONCE_KEPT, Event, check_cursor
 
 __all__ = [
     "DEFAULT_EVENT_MAX_AGE",
@@ -155,6 +155,7 @@ class _Stream:
         "id",
         "last",
         "nbytes",
+        "once",
         "reader",
         "room",
         "session",
@@ -177,6 +178,7 @@ class _Stream:
         self.delivered = 0
         self.delivered_bytes = 0  # `appended` as of event `delivered`
         self.room: anyio.Event | None = None  # created only while a writer waits
+        self.once: deque[str] | None = None  # append(once=...) ids, newest ONCE_KEPT, on first use
 
     def evictable(self) -> bool:
         """Whether a size bound may take the oldest held event: not when it is the newest and
@@ -252,12 +254,20 @@ class MemoryEventLog:
             owner = self._owners[session_id] = _Owner()
         owner.streams[stream_id] = stream
 
-    async def append(self, stream_id: str, data: bytes, *, last: bool = False) -> int:
+    async def append(
+        self, stream_id: str, data: bytes, *, last: bool = False, once: str | None = None
+    ) -> int:
         stream = self._streams.get(stream_id)
         if stream is not None and self._behind(stream, len(data)):
             await self._wait_for_room(stream, len(data))
         if stream is None or stream.closed or self._streams.get(stream_id) is not stream:
             return 0
+        if once is not None:  # one worker never repeats one, but the interface is the same
+            if stream.once is None:
+                stream.once = deque(maxlen=ONCE_KEPT)
+            elif once in stream.once:
+                return 0
+            stream.once.append(once)
         size = len(data)
         if size < _COMPACT_BELOW:
             # orjson's output keeps its whole initial buffer (about 4 KiB for a 100-byte

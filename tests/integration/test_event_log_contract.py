@@ -14,6 +14,7 @@ import pytest
 
 from mcp_transport.errors import ResumeGap
 from mcp_transport.state import EventLog, MemoryEventLog
+from mcp_transport.state.events import ONCE_KEPT
 from mcp_transport.state.redis import RedisConnection, RedisEventLog
 
 pytestmark = pytest.mark.anyio
@@ -71,6 +72,31 @@ async def test_append_read_and_close(backend: tuple[Factory, Factory]) -> None:
     with pytest.raises(KeyError):
         await log.read("other", 0)
     assert await log.append("other", b"x") == 0
+
+
+async def test_an_append_once_is_taken_once_whichever_worker_repeats_it(
+    backend: tuple[Factory, Factory],
+) -> None:
+    """Two workers deliver one broadcast notification to one GET stream (its publisher and
+    the session's new holder): the stream takes it once; other streams, and other ids, are
+    not affected; only the newest ONCE_KEPT ids are remembered (the bound)."""
+    new_log, peer = backend
+    log: EventLog = new_log()
+    other = peer(log)
+    for stream in ("s", "t"):
+        await log.create(stream, "session")
+    assert await log.append("s", b"n1", once="id-1") == 1
+    assert await other.append("s", b"n1", once="id-1") == 0  # the repeat stores nothing
+    assert await other.append("t", b"n1", once="id-1") == 1  # another stream: its own
+    assert await other.append("s", b"plain") == 2  # appends without an id are never skipped
+    assert await log.append("s", b"plain") == 3
+    for i in range(2, ONCE_KEPT + 2):  # id-1 falls out of the newest ONCE_KEPT
+        await log.append("s", b"n", once=f"id-{i}")
+    assert await other.append("s", b"n", once=f"id-{ONCE_KEPT + 1}") == 0
+    assert await other.append("s", b"n1 again", once="id-1") > 0
+    events, _ = await log.read("s", 0)
+    assert [data for _, data in events[:3]] == [b"n1", b"plain", b"plain"]
+    assert len(events) == 3 + ONCE_KEPT + 1
 
 
 async def test_close_without_a_final_event(backend: tuple[Factory, Factory]) -> None:

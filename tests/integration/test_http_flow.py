@@ -73,10 +73,12 @@ async def test_a_chatty_tool_outrunning_its_reader_loses_nothing(
 class SlowAppendLog(MemoryEventLog):
     """A log whose final append takes a while (a network round trip, as to Redis)."""
 
-    async def append(self, stream_id: str, data: bytes, *, last: bool = False) -> int:
+    async def append(
+        self, stream_id: str, data: bytes, *, last: bool = False, once: str | None = None
+    ) -> int:
         if last:
             await anyio.sleep(0.5)
-        return await super().append(stream_id, data, last=last)
+        return await super().append(stream_id, data, last=last, once=once)
 
 
 async def test_the_stream_stays_open_until_its_response_is_appended(

@@ -10,6 +10,7 @@ session: a newer one takes over) and basic/utilities/cancellation.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -46,10 +47,13 @@ LEASE = 1.5
 REQUEST_STATE_KEY = "ab" * 16
 
 
-def start_worker(redis: RedisServer, prefix: str, lease: float = LEASE) -> ServerProcess:
-    """One worker: the example server on the shared state, as an operator starts it."""
+def start_worker(
+    redis: RedisServer, prefix: str, lease: float = LEASE, url: str | None = None
+) -> ServerProcess:
+    """One worker: the example server on the shared state, as an operator starts it (``url``:
+    reach the redis server there instead, say through a proxy)."""
     port = free_port()
-    argv = [sys.executable, "-m", "servers.everything", "--port", str(port), "--redis-url", redis.url]
+    argv = [sys.executable, "-m", "servers.everything", "--port", str(port), "--redis-url", url or redis.url]
     argv += ["--redis-prefix", prefix, "--worker-lease", str(lease), "--request-state-key", REQUEST_STATE_KEY]
     return ServerProcess(argv, port).start()
 
@@ -419,6 +423,106 @@ async def test_notifications_raised_while_the_get_holder_is_dead_are_replayed_on
         assert notes == expected[name], (name, events)
         assert [e["data"].get("params", {}).get("progress") for e in events[-3:]] == [0, 50, 100], events
         assert len({e["id"] for e in events}) == len(events)
+
+
+class ListenerHold:
+    """A TCP proxy in front of the redis server that, while ``held``, keeps back what Redis
+    sends on the connections that subscribed to a channel (a worker's broadcast listener):
+    a slow network path for that one connection, the worker's other connections untouched.
+    What it kept back is sent, in order, on ``release()``."""
+
+    def __init__(self, target: str) -> None:
+        self.host, _, port = target.removeprefix("redis://").partition("/")[0].partition(":")
+        self.port = int(port)
+        self.held = False
+        self._released = anyio.Event()
+
+    def release(self) -> None:
+        self.held = False
+        self._released.set()
+
+    async def serve(self, listener: Any) -> None:
+        async def connection(client: Any) -> None:
+            async with client, await anyio.connect_tcp(self.host, self.port) as upstream:
+                subscribed = anyio.Event()
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(pump_up, client, upstream, subscribed, tg)
+                    await pump_down(upstream, client, subscribed)
+                    tg.cancel_scope.cancel()
+
+        async def pump_up(client: Any, upstream: Any, subscribed: anyio.Event, tg: Any) -> None:
+            with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+                async for chunk in client:
+                    if b"SUBSCRIBE" in chunk.upper():
+                        subscribed.set()
+                    await upstream.send(chunk)
+            tg.cancel_scope.cancel()
+
+        async def pump_down(upstream: Any, client: Any, subscribed: anyio.Event) -> None:
+            with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+                async for chunk in upstream:
+                    if subscribed.is_set() and self.held:
+                        await self._released.wait()
+                    await client.send(chunk)
+
+        await listener.serve(connection)
+
+
+async def test_a_notification_published_before_a_takeover_and_heard_after_it_is_delivered_once(
+    cluster: Any, raw: Session, store: Redis
+) -> None:
+    """Session A's GET holder is dead; ``resources/updated`` is raised on worker 1, which
+    appends it to A's GET stream (no live holder hears it for A). A's client then resumes
+    its GET on worker L, whose broadcast listener has not reached that notification yet (a
+    slow network path to its listener connection, held by a proxy); when it does, L holds A's
+    GET and delivers it too. A's stream still has it once (2025-11-25
+    basic/transports#resumability-and-redelivery: no event is delivered twice)."""
+    redis, prefix, _ = cluster
+    doomed = start_worker(redis, prefix, lease=10.0)  # its lease outlives the test
+    hold = ListenerHold(redis.url)
+    proxy = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=free_port())
+    got: list[dict[str, Any]] = []
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(hold.serve, proxy)
+            port = proxy.extra(anyio.abc.SocketAttribute.local_port)
+            late = await anyio.to_thread.run_sync(
+                lambda: start_worker(redis, prefix, url=f"redis://127.0.0.1:{port}/0")
+            )
+            try:
+                raw.urls += [doomed.url, late.url]  # workers 3 and 4
+                a = raw
+                await a.on(0).initialize()
+                assert (await a.on(0).call("resources/subscribe", {"uri": WATCHED}))["result"] == {}
+                with anyio.fail_after(20):
+                    async with a.on(3).stream("GET") as held:
+                        doomed_id = held.headers["mcp-worker"]
+                        primed = await anext(iter_sse(held))
+                        doomed.kill()
+                    listening = f"{prefix}listening:{doomed_id}"
+                    await until(lambda: store.pubsub_numsub(listening)[0][1] == 0)
+                    hold.held = True  # from now on L's listener hears nothing, until released
+                    touched = await a.on(1).call("tools/call", {"name": "touch_watched_resource"})
+                    assert "result" in touched
+                    assert logged_after(store, prefix, primed["id"]) == [UPDATED]  # worker 1's
+                    resume = {"last-event-id": primed["id"]}
+                    async with sse_stream(a.on(4), "GET", **resume) as events:  # L takes A's GET
+                        hold.release()  # L's listener hears the update now, then this list change
+                        assert "result" in await a.on(1).call(
+                            "tools/call", {"name": "test_trigger_tool_change"}
+                        )
+                        async for event in events:  # L delivers in order: up to its list change
+                            if event.get("data"):  # not the priming event
+                                got.append(event["data"])
+                            if got[-1:] == [LIST_CHANGED]:
+                                break
+            finally:
+                late.stop()
+                tg.cancel_scope.cancel()
+    finally:
+        doomed.stop()
+    assert got == [UPDATED, LIST_CHANGED]
+    assert logged_after(store, prefix, primed["id"]) == [UPDATED, LIST_CHANGED]
 
 
 def logged_after(store: Redis, prefix: str, event_id: str) -> list[dict[str, Any]]:

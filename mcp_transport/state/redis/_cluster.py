@@ -8,12 +8,15 @@ that published the notification appends it to the session's GET stream instead, 
 client's resume replays it as one worker would (2025-11-25
 basic/transports#resumability-and-redelivery). Which sessions those are is decided in the
 same script as the PUBLISH: the holders that hear it and the sessions the publisher covers
-never overlap, so each session gets the notification once.
+do not overlap then; but a session's GET resumed on a live worker before that worker's
+listener reaches the message is delivered by both, so both append with the notification's
+id (``EventLog.append(once=...)``) and the session's GET stream takes it once.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,7 +25,7 @@ import orjson
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ...errors import StateUnavailable
-from ..cluster import NOTIFY, RESOURCE_UPDATED, Deliver
+from ..cluster import DELIVERING, NOTIFY, RESOURCE_UPDATED, Deliver
 from ..records import field_key
 from ..tasks import TaskStore
 from ._connection import RedisConnection
@@ -70,17 +73,19 @@ _Queued = tuple[dict[str, Any], anyio.Event]
 # Sessions read per round trip (one pipeline of HMGETs) after the script returned their ids.
 LOOKUP_BATCH = 500
 
-# Deliver a notification this worker published, ``(method, params, sessions)``, to legacy
+# Deliver a notification this worker published, ``(method, params, sessions, id)``, to legacy
 # sessions whose GET holder did not hear it: ``sessions`` are (id, GET stream id or None)
-# pairs, already filtered by subscription for ``resources/updated``.
-Unheld = Callable[[str, dict[str, Any] | None, list[tuple[str, str | None]]], Awaitable[None]]
+# pairs, already filtered by subscription for ``resources/updated``; ``id`` the notification's
+# (append it with ``once=id``: a session's new GET holder may deliver it too).
+Unheld = Callable[[str, dict[str, Any] | None, list[tuple[str, str | None]], str], Awaitable[None]]
 
 
 class RedisCluster:
     """``Cluster`` on the parts of a shared :class:`~mcp_transport.state.shared.SharedState`:
     the task store shares its connection and worker registry (one lease per worker, held by
     the HTTP endpoint from the worker's start); a notification travels on ``{prefix}broadcast`` as
-    ``{"k": "notify", "w": worker, "m": method, "p": params, "e": everyone}``, and the reader
+    ``{"k": "notify", "w": worker, "i": id, "m": method, "p": params, "e": everyone}`` (``id``
+    unique, so each GET stream takes it once, whichever workers deliver it), and the reader
     of that channel (the endpoint's) hands each to :meth:`received`."""
 
     def __init__(
@@ -108,7 +113,14 @@ class RedisCluster:
         return RedisTaskStore(self.conn, registry=self.registry)
 
     def publish(self, method: str, params: dict[str, Any] | None, *, everyone: bool) -> anyio.Event | None:
-        message = {"k": NOTIFY, "w": self.worker, "m": method, "p": params, "e": everyone}
+        message = {
+            "k": NOTIFY,
+            "w": self.worker,
+            "i": secrets.token_hex(8),
+            "m": method,
+            "p": params,
+            "e": everyone,
+        }
         done = anyio.Event()
         try:
             self._send.send_nowait((message, done))
@@ -155,7 +167,7 @@ class RedisCluster:
         if unheld and self._unheld is not None:
             try:
                 sessions = await self._get_streams(unheld, message["m"], message["p"])
-                await self._unheld(message["m"], message["p"], sessions)
+                await self._unheld(message["m"], message["p"], sessions, message["i"])
             except StateUnavailable as exc:
                 log.warning("worker %s: %s not delivered to sessions: %s", self.worker, message["m"], exc)
             except Exception:  # the loop must outlive one failed delivery
@@ -199,11 +211,17 @@ class RedisCluster:
             if message["w"] == self.worker:
                 return
             method, params, everyone = message["m"], message["p"], bool(message["e"])
+            # None from a worker of an older version (a rolling upgrade): appended as before.
+            once = message.get("i")
         except (KeyError, TypeError):
             log.warning("worker %s: ignored a malformed notification from another worker", self.worker)
             return
-        for deliver in self._deliver:
-            try:
-                await deliver(method, params, everyone)
-            except Exception:  # one failing delivery must not stop this worker hearing the others
-                log.exception("worker %s: delivering %s from another worker failed", self.worker, method)
+        delivering = DELIVERING.set(once if isinstance(once, str) else None)
+        try:
+            for deliver in self._deliver:
+                try:
+                    await deliver(method, params, everyone)
+                except Exception:  # one failing delivery must not stop this worker hearing the others
+                    log.exception("worker %s: delivering %s from another worker failed", self.worker, method)
+        finally:
+            DELIVERING.reset(delivering)

@@ -105,14 +105,16 @@ class RedisEventLog:
                     pipe.pexpire(key, self._ttl)
                 await pipe.execute()
 
-    async def append(self, stream_id: str, data: bytes, *, last: bool = False) -> int:
+    async def append(
+        self, stream_id: str, data: bytes, *, last: bool = False, once: str | None = None
+    ) -> int:
         """One round trip, unless the live reader is a full stream bound behind: then wait
         for its progress (on any worker) at most ``max_wait``, and append anyway after."""
         bounds = (self.max_stream_events, self.max_stream_bytes, self.max_session_bytes)
         doing = f"appending to stream {stream_id}"
         deadline, force = None, 0
         while True:
-            seq = await self._run("append", doing, stream_id, data, int(last), *bounds, force)
+            seq = await self._run("append", doing, stream_id, data, int(last), *bounds, force, once or "")
             if not isinstance(seq, list):
                 return int(seq)
             now = anyio.current_time()

@@ -19,6 +19,8 @@ them (a single Redis primary is assumed).
 
 from __future__ import annotations
 
+from ..events import ONCE_KEPT  # kept in a list {prefix}stream:{sid}:once, the stream's TTL
+
 __all__ = ["APPEND", "CLOSE", "DELIVERED", "DETACH", "DROP_SESSION", "READ", "SWEEP"]
 
 _COMMON = """
@@ -104,7 +106,7 @@ local function forget(s)
   redis.call('PEXPIRE', s.events, 1000)
   release_writers(s)
   redis.call('PEXPIRE', s.cursor, 1000)
-  redis.call('DEL', s.meta)
+  redis.call('DEL', s.meta, s.meta .. ':once')
   redis.call('SREM', session_key(s.session, 'streams'), s.sid)
   redis.call('ZREM', INDEX, s.sid)
 end
@@ -163,7 +165,8 @@ end
 """
 
 # ARGV prefix, ttl, sid, data, last (0/1), max_events, max_bytes, max_session_bytes, force
-# (0/1). Returns the new event's seq, 0 for an unknown or closed stream, or, while the live
+# (0/1), once ('' none: see EventLog.append). Returns the new event's seq, 0 for an unknown or
+# closed stream or a ``once`` among the last ONCE_KEPT this stream took, or, while the live
 # reader is a full stream bound behind (and not ``force``, the writer's wait ran out),
 # ``{cursor id}``: wait on the cursor stream after that id, then call again.
 _APPEND = """
@@ -180,6 +183,13 @@ if s.reader and not s.stalled and pending > 0
   end
   redis.call('HSET', s.meta, 'stalled', 1)  -- too slow or gone: the bounds apply
 end
+if ARGV[10] ~= '' then  -- checked and recorded with the XADD, so two workers never both append
+  local seen = s.meta .. ':once'
+  if redis.call('LPOS', seen, ARGV[10]) then return 0 end
+  redis.call('LPUSH', seen, ARGV[10])
+  redis.call('LTRIM', seen, 0, ONCE_KEPT - 1)
+  redis.call('PEXPIRE', seen, TTL)
+end
 s.last, s.appended, s.bytes = s.last + 1, s.appended + #data, s.bytes + #data
 redis.call('XADD', s.events, s.last .. '-0', 'd', data, 't', now_ms(), 'a', s.appended)
 redis.call('HSET', s.meta, 'last', s.last, 'appended', s.appended, 'bytes', s.bytes)
@@ -194,7 +204,7 @@ if held > tonumber(ARGV[8]) then bound_session(s, tonumber(ARGV[8])) end
 touch(s)
 return s.last
 """
-APPEND = _COMMON + _BOUND_SESSION + _APPEND
+APPEND = _COMMON + _BOUND_SESSION + f"local ONCE_KEPT = {ONCE_KEPT}\n" + _APPEND
 
 # ARGV prefix, ttl, sid, seq. The live reader delivered every event up to seq (it attaches).
 _DELIVERED = """

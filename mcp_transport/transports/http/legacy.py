@@ -374,7 +374,7 @@ class LegacyLeg:
         self.live_sessions.end_all(reason)
 
     async def deliver_unheld(
-        self, method: str, params: dict[str, Any] | None, sessions: list[tuple[str, str | None]]
+        self, method: str, params: dict[str, Any] | None, sessions: list[tuple[str, str | None]], once: str
     ) -> None:
         """A server-wide notification this worker published, for sessions whose GET holder
         did not hear it (it died; state.redis._cluster), as (id, GET stream id) pairs, those
@@ -383,7 +383,8 @@ class LegacyLeg:
         be, as that session's live copy here would (Link.send_unrelated), so the client's
         resume replays it (2025-11-25 basic/transports#resumability-and-redelivery). Up to
         UNHELD_APPENDS appends are in flight at once: thousands of sessions cost round trips
-        overlapped, not one after another."""
+        overlapped, not one after another. Appended ``once``: the session's GET may have moved
+        since to a worker that delivers it as well (state.cluster.DELIVERING)."""
         if not self.streams.get_stream:
             return
         data = jsonrpc.dump(Notification(method, params))
@@ -394,7 +395,7 @@ class LegacyLeg:
                 try:
                     stream_id = stream_id or await self.streams.get_stream_of(session_id)
                     if stream_id is not None:
-                        await self.streams.log.append(stream_id, data)
+                        await self.streams.log.append(stream_id, data, once=once)
                 except KeyError:  # the session ended meanwhile: its streams are gone
                     continue
 

@@ -24,6 +24,7 @@ from anyio.abc import TaskGroup
 from ... import jsonrpc, telemetry
 from ...errors import ConnectionClosed, ResumeGap
 from ...jsonrpc import ErrorResponse, Message, Request, RequestId, Result
+from ...state.cluster import DELIVERING
 from ...state.events import EventLog, format_event_id
 from ...state.session_store import SessionStore
 from . import sse
@@ -192,11 +193,13 @@ class Streams:
             log.debug("dropping %s: no GET stream is offered", type(message).__name__)
             return
         stream_id = await self.open_get_stream(session)
-        if stream_id is not None:
-            await self._append(stream_id, jsonrpc.dump(message))
+        if stream_id is not None:  # a broadcast from another worker: once (state.cluster.DELIVERING)
+            await self._append(stream_id, jsonrpc.dump(message), once=DELIVERING.get())
 
-    async def _append(self, stream_id: str, data: bytes, *, last: bool = False) -> int:
-        seq = await self.log.append(stream_id, data, last=last)
+    async def _append(
+        self, stream_id: str, data: bytes, *, last: bool = False, once: str | None = None
+    ) -> int:
+        seq = await self.log.append(stream_id, data, last=last, once=once)
         if seq:
             telemetry.count("appended")
         return seq
