@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.harness import GEN_BOUND, ROOT
+from bench.redis_rows import render as render_redis
 from bench.table import render_markdown
 from bench.targets import HEADER as TARGETS_HEADER
+from bench.telemetry_cost import render as render_telemetry
 
 DOCS = ROOT / "docs" / "performance.md"
 
@@ -35,7 +37,7 @@ Each is a ratio of two figures from this run, so drift on a shared machine moves
 ## Every figure, every peer
 
 {table}
-
+{after_table}
 ## Scaling curves
 
 {plots}
@@ -120,6 +122,18 @@ def _max_gen(results: dict) -> float:
     return max(gens) if gens else 0.0
 
 
+def _after_table(results: dict) -> str:
+    """The rows make bench prints after the table (shared state on Redis, telemetry), as
+    the same text, so the page shows every figure of the run."""
+    parts = [
+        ("Shared state on Redis", render_redis, results.get("redis")),
+        ("Telemetry", render_telemetry, results.get("telemetry")),
+    ]
+    return "".join(
+        f"\n## {title} (this run)\n\n```\n{render(rows)}\n```\n" for title, render, rows in parts if rows
+    )
+
+
 def write_docs(
     results: dict, header: list[str], table: list[list[str]], goals: list[list[str]], seconds: float
 ) -> None:
@@ -138,6 +152,7 @@ def write_docs(
             machine=meta["machine"],
             targets=render_markdown(TARGETS_HEADER, goals),
             table=render_markdown(header, table),
+            after_table=_after_table(results),
             plots=_plots(results.get("plots", [])),
             pinning="" if meta["pinned"] else f"**Not pinned this run: {meta['why_not_pinned']}.**",
             gen_bound=GEN_BOUND,
