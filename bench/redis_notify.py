@@ -103,7 +103,7 @@ def _measure(url: str, sessions: int, calls: int) -> dict[str, float]:
         conn = RedisConnection(url, prefix=PREFIX)
         cluster = RedisCluster(conn, WorkerRegistry(conn, worker="publisher"), Broadcast(conn, "publisher"))
 
-        async def unheld(method: str, params: Any, targets: list[tuple[str, str | None]]) -> None:
+        async def unheld(method: str, params: Any, targets: list[tuple[str, str | None]], note: str) -> None:
             found[:] = targets
 
         cluster.on_unheld(unheld)

@@ -534,7 +534,8 @@ def logged_after(store: Redis, prefix: str, event_id: str) -> list[dict[str, Any
 
 def holders_of(store: Redis, prefix: str, session_id: str | None) -> set[str]:
     """The workers (``"-"``: none) under which the GET-holder index lists a session."""
-    workers = {w.decode() for w in store.smembers(f"{prefix}holders")}
+    members: Any = store.smembers(f"{prefix}holders")  # bytes (no decode_responses)
+    workers = {w.decode() for w in members}
     found = {w for w in workers if store.sismember(f"{prefix}held:{w}", str(session_id))}
     return found | ({"-"} if store.sismember(f"{prefix}unheld", str(session_id)) else set())
 

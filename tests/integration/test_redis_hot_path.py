@@ -119,7 +119,7 @@ async def test_acquires_of_one_tick_share_one_write(redis_server: RedisServer, p
             writes.append(bytes(data))
             write(data)
 
-        transport.write = counting  # type: ignore[method-assign]
+        transport.write = counting  # type: ignore[method-assign]  # count the writes
         got: dict[str, SessionRecord | None] = {}
 
         async def acquire(sid: str) -> None:

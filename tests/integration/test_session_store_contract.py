@@ -286,13 +286,18 @@ async def test_keys_under_the_prefix(conn: RedisConnection) -> None:
     assert [key async for key in conn.client.scan_iter(match=p + "*")] == []  # nothing left behind
 
 
-async def held(conn: RedisConnection) -> dict[str, set[str]]:
+async def held(conn: RedisConnection) -> dict[str | None, set[str]]:
     """The GET-holder index: each worker's held set (and ``None``: unheld), non-empty ones."""
-    members = conn.client.smembers
-    workers = {w.decode() for w in await members(conn.key("holders"))}
-    index = {w: {s.decode() for s in await members(conn.key("held", w))} for w in workers}
-    index[None] = {s.decode() for s in await members(conn.key("unheld"))}  # type: ignore[index]
-    return {w: ids for w, ids in index.items() if ids}
+
+    async def ids(key: str) -> set[str]:
+        members: Any = await conn.client.smembers(key)  # bytes (no decode_responses)
+        return {m.decode() for m in members}
+
+    index: dict[str | None, set[str]] = {
+        w: await ids(conn.key("held", w)) for w in await ids(conn.key("holders"))
+    }
+    index[None] = await ids(conn.key("unheld"))
+    return {w: found for w, found in index.items() if found}
 
 
 @pytest.mark.redis
@@ -349,7 +354,7 @@ async def test_each_step_is_one_round_trip(conn: RedisConnection) -> None:
         sent.append(args[0])
         return await call(*args)
 
-    conn.pipeline.call = counting_pipelined  # type: ignore[method-assign]
+    conn.pipeline.call = counting_pipelined  # type: ignore[method-assign]  # count what goes out
     steps = (
         lambda: store.acquire("s1"),
         lambda: store.update("s1", expect={"get_holder": None}, get_holder="w"),
@@ -450,7 +455,7 @@ async def test_a_cached_record_is_read_again_only_when_another_worker_changed_it
         replies.append(reply := await call(*args))
         return reply
 
-    conn.pipeline.call = recording  # type: ignore[method-assign]
+    conn.pipeline.call = recording  # type: ignore[method-assign]  # record what goes out
     assert await there.create(record(ready=True), 10)
     for _ in range(2):
         got = await here.acquire("s1")
